@@ -1,0 +1,225 @@
+#include "client.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "error.h"
+
+struct gr_client {
+    void *ctx;
+    int own_ctx;
+    void *socket;
+    gr_keypair_t kp;
+    uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
+    int check_node;
+    uint64_t next_seq;
+};
+
+uint64_t gr_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+gr_client_t *gr_client_new(void *zmq_ctx, const char *endpoint, const gr_keypair_t *kp,
+                           const uint8_t *node_pk)
+{
+    if (!endpoint || !kp)
+        return NULL;
+    gr_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->ctx = zmq_ctx;
+    if (!self->ctx) {
+        self->ctx = zmq_ctx_new();
+        self->own_ctx = 1;
+        if (!self->ctx)
+            goto fail;
+    }
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->socket)
+        goto fail;
+    int linger = 0;  /* a request never answered is retried by the caller */
+    int reconnect_max = 1000;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
+    if (zmq_connect(self->socket, endpoint) != 0)
+        goto fail;
+    self->kp = *kp;
+    if (node_pk) {
+        memcpy(self->node_pk, node_pk, GR_PUBLIC_KEY_BYTES);
+        self->check_node = 1;
+    }
+    self->next_seq = s_now_us();
+    return self;
+fail:
+    gr_client_destroy(&self);
+    return NULL;
+}
+
+void gr_client_destroy(gr_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gr_client_t *self = *self_p;
+    if (self->socket)
+        zmq_close(self->socket);
+    if (self->own_ctx && self->ctx)
+        zmq_ctx_term(self->ctx);
+    memset(&self->kp, 0, sizeof self->kp);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t gr_client_next_seq(const gr_client_t *self)
+{
+    return self->next_seq;
+}
+
+void gr_client_set_seq(gr_client_t *self, uint64_t next)
+{
+    self->next_seq = next;
+}
+
+void *gr_client_socket(gr_client_t *self)
+{
+    return self->socket;
+}
+
+int gr_client_send_raw(gr_client_t *self, const uint8_t *frame, size_t len)
+{
+    if (!self || (!frame && len))
+        return GR_EINVAL;
+    return zmq_send(self->socket, frame, len, 0) < 0 ? GR_EIO : 0;
+}
+
+int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
+                   uint8_t **frame_out, size_t *frame_len_out)
+{
+    if (!self || !request)
+        return GR_EINVAL;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    uint64_t seq = self->next_seq++;
+    int rc = gr_envelope_seal(&frame, &len, &self->kp, seq, gr_now_ms(), request);
+    if (rc != 0)
+        return rc;
+    rc = gr_client_send_raw(self, frame, len);
+    if (rc == 0 && seq_out)
+        *seq_out = seq;
+    if (rc == 0 && frame_out) {
+        *frame_out = frame;
+        if (frame_len_out)
+            *frame_len_out = len;
+    } else {
+        free(frame);
+    }
+    return rc;
+}
+
+int gr_client_recv(gr_client_t *self, gr_opened_t *reply, int timeout_ms)
+{
+    if (!self || !reply)
+        return GR_EINVAL;
+    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
+    int n = zmq_poll(&item, 1, timeout_ms);
+    if (n < 0)
+        return GR_EIO;
+    if (n == 0)
+        return GR_ETIMEOUT;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, self->socket, 0) < 0) {
+        zmq_msg_close(&msg);
+        return GR_EIO;
+    }
+    /* A node never sends multipart replies to a DEALER; drain any extra
+     * frames so the next receive starts at a message boundary. */
+    while (zmq_msg_more(&msg)) {
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        zmq_msg_recv(&extra, self->socket, 0);
+        int more = zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+        if (!more)
+            break;
+    }
+    int rc = gr_envelope_open_from(reply, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                                   self->check_node ? self->node_pk : NULL, 16u << 20);
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+uint64_t gr_body_ref_seq(const Gridrelay__Body *body)
+{
+    if (!body)
+        return 0;
+    switch (body->kind_case) {
+    case GRIDRELAY__BODY__KIND_ACK: return body->ack ? body->ack->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_ERROR: return body->error ? body->error->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_EVENT_DETAIL:
+        return body->event_detail ? body->event_detail->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_EVENT_PAGE: return body->event_page ? body->event_page->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_STATS: return body->stats ? body->stats->ref_seq : 0;
+    default: return 0;
+    }
+}
+
+static uint64_t s_deadline_left(uint64_t deadline_ms)
+{
+    uint64_t now = gr_now_ms();
+    return now >= deadline_ms ? 0 : deadline_ms - now;
+}
+
+int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_t *reply,
+                   int timeout_ms, int attempts)
+{
+    if (!self || !request || !reply || timeout_ms <= 0 || attempts <= 0)
+        return GR_EINVAL;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    uint64_t seq = 0;
+    int rc = gr_client_send(self, request, &seq, &frame, &len);
+    if (rc != 0)
+        return rc;
+    rc = GR_ETIMEOUT;
+    for (int attempt = 0; attempt < attempts && rc == GR_ETIMEOUT; attempt++) {
+        if (attempt > 0 && (rc = gr_client_send_raw(self, frame, len)) != 0)
+            break;
+        rc = GR_ETIMEOUT;
+        uint64_t deadline = gr_now_ms() + (uint64_t)timeout_ms;
+        for (;;) {
+            uint64_t left = s_deadline_left(deadline);
+            if (left == 0)
+                break;
+            gr_opened_t got;
+            int r = gr_client_recv(self, &got, (int)left);
+            if (r == GR_ETIMEOUT)
+                break;
+            if (r != 0)
+                continue;  /* a forged or damaged reply: ignore it, keep waiting */
+            /* ref_seq 0 is an Error for a frame the node could not even
+             * decode (too large, malformed): for a synchronous caller it
+             * can only be the answer to this request. */
+            uint64_t ref = gr_body_ref_seq(got.body);
+            if (ref == seq || (ref == 0 && got.body->kind_case == GRIDRELAY__BODY__KIND_ERROR)) {
+                *reply = got;
+                rc = 0;
+                break;
+            }
+            gr_opened_clear(&got);  /* a late answer to an earlier request */
+        }
+    }
+    free(frame);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* A request client for a gridrelayd node: the library that gridctl, the
+ * benchmark, the tests and any reporter or department software use.
+ *
+ * One DEALER socket connected to the node's ROUTER. Each request is sealed
+ * into a signed envelope with the next sequence number; the reply is the
+ * node's signed envelope whose body names that sequence in ref_seq.
+ *
+ * Reliability: gr_client_call() resends the same sealed envelope (same
+ * signer and seq) when no reply comes in time. The node answers a resend
+ * of an accepted request with the original result, so retrying is always
+ * safe and never stores anything twice.
+ *
+ * Sequence numbers start at the current time in microseconds, so that a
+ * reporter that restarts (a new gridctl run) keeps increasing without
+ * persisting a counter.
+ *
+ * Thread safety: a client belongs to one thread at a time; use one client
+ * per thread (they may share a ZeroMQ context).
+ */
+#ifndef GR_CLIENT_H
+#define GR_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "keys.h"
+
+typedef struct gr_client gr_client_t;
+
+/* Connects to endpoint (e.g. "tcp://127.0.0.1:7001") as kp. When node_pk is
+ * not NULL, replies must be signed by that key; otherwise any correctly
+ * signed reply is accepted. zmq_ctx may be NULL (the client makes its own)
+ * or a context shared with other clients, which must outlive them.
+ * Returns NULL on failure (bad endpoint, out of memory). */
+gr_client_t *gr_client_new(void *zmq_ctx, const char *endpoint, const gr_keypair_t *kp,
+                           const uint8_t *node_pk);
+
+/* Closes the socket (and the context when the client made it), sets
+ * *self_p to NULL. Accepts NULL. */
+void gr_client_destroy(gr_client_t **self_p);
+
+/* Sends request and waits for its reply, resending the same envelope every
+ * timeout_ms, at most attempts times in all. On success *reply holds the
+ * opened reply (release with gr_opened_clear()) and 0 is returned; an
+ * Error reply is still a success here (reply->body->kind_case tells).
+ * Returns GR_ETIMEOUT after the last attempt. */
+int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_t *reply,
+                   int timeout_ms, int attempts);
+
+/* Pipelining: seal and send without waiting. *seq_out gets the sequence
+ * used; when frame_out is not NULL it receives a malloc'd copy of the
+ * sealed frame (for a later gr_client_send_raw() resend). */
+int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
+                   uint8_t **frame_out, size_t *frame_len_out);
+
+/* Sends an already sealed frame (a resend, or a deliberately bad frame in
+ * tests). */
+int gr_client_send_raw(gr_client_t *self, const uint8_t *frame, size_t len);
+
+/* Receives and verifies the next reply within timeout_ms (-1 = wait for
+ * ever). GR_ETIMEOUT when none came; a reply that fails verification is
+ * returned as its error code and dropped. */
+int gr_client_recv(gr_client_t *self, gr_opened_t *reply, int timeout_ms);
+
+/* The sequence the next request will use; set it (tests) with
+ * gr_client_set_seq(). */
+uint64_t gr_client_next_seq(const gr_client_t *self);
+void gr_client_set_seq(gr_client_t *self, uint64_t next);
+
+/* The ZeroMQ socket, for zmq_poll() in the caller's own event loop. */
+void *gr_client_socket(gr_client_t *self);
+
+/* ref_seq of a reply body (Ack, Error, EventDetail, EventPage, Stats), 0
+ * for other kinds. */
+uint64_t gr_body_ref_seq(const Gridrelay__Body *body);
+
+/* Milliseconds since the Unix epoch, the protocol's clock. */
+uint64_t gr_now_ms(void);
+
+#endif

@@ -1,0 +1,203 @@
+#include "envelope.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static const uint8_t s_domain[4] = { 'G', 'R', 'v', '1' };
+
+static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (i * 8));
+    return p;
+}
+
+static uint8_t *s_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (i * 8));
+    return p;
+}
+
+size_t gr_envelope_signing_len(size_t body_len)
+{
+    return sizeof s_domain + 4 + GR_PUBLIC_KEY_BYTES + 8 + 8 + 4 + body_len;
+}
+
+void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
+                               const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
+                               uint64_t sent_ms, const uint8_t *body, size_t body_len)
+{
+    uint8_t *p = buf;
+    memcpy(p, s_domain, sizeof s_domain);
+    p += sizeof s_domain;
+    p = s_put_u32(p, version);
+    memcpy(p, signer, GR_PUBLIC_KEY_BYTES);
+    p += GR_PUBLIC_KEY_BYTES;
+    p = s_put_u64(p, seq);
+    p = s_put_u64(p, sent_ms);
+    p = s_put_u32(p, (uint32_t)body_len);
+    if (body_len)
+        memcpy(p, body, body_len);
+}
+
+/* Builds the signing input in a stack buffer when small (the common case:
+ * reports are a few hundred bytes) to keep malloc off the hot path. */
+#define SMALL_INPUT 2048
+
+int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                           uint64_t seq, uint64_t sent_ms, const uint8_t *body_bytes,
+                           size_t body_len)
+{
+    if (!out || !out_len || !kp || (body_len && !body_bytes) || body_len > UINT32_MAX)
+        return GR_EINVAL;
+    *out = NULL;
+    *out_len = 0;
+
+    size_t in_len = gr_envelope_signing_len(body_len);
+    uint8_t small[SMALL_INPUT];
+    uint8_t *input = in_len <= sizeof small ? small : malloc(in_len);
+    if (!input)
+        return GR_ENOMEM;
+    gr_envelope_signing_input(input, GR_PROTOCOL_VERSION, kp->pk, seq, sent_ms, body_bytes,
+                              body_len);
+    uint8_t sig[GR_SIGNATURE_BYTES];
+    int rc = crypto_sign_detached(sig, NULL, input, in_len, kp->sk);
+    if (input != small)
+        free(input);
+    if (rc != 0)
+        return GR_EINVAL;
+
+    Gridrelay__Envelope env = GRIDRELAY__ENVELOPE__INIT;
+    env.version = GR_PROTOCOL_VERSION;
+    env.signer.data = (uint8_t *)kp->pk;
+    env.signer.len = GR_PUBLIC_KEY_BYTES;
+    env.seq = seq;
+    env.sent_ms = sent_ms;
+    env.body.data = (uint8_t *)body_bytes;
+    env.body.len = body_len;
+    env.signature.data = sig;
+    env.signature.len = sizeof sig;
+
+    size_t len = gridrelay__envelope__get_packed_size(&env);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return GR_ENOMEM;
+    gridrelay__envelope__pack(&env, buf);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp, uint64_t seq,
+                     uint64_t sent_ms, const Gridrelay__Body *body)
+{
+    if (!body)
+        return GR_EINVAL;
+    size_t body_len = gridrelay__body__get_packed_size(body);
+    uint8_t small[SMALL_INPUT];
+    uint8_t *bytes = body_len <= sizeof small ? small : malloc(body_len);
+    if (!bytes)
+        return GR_ENOMEM;
+    gridrelay__body__pack(body, bytes);
+    int rc = gr_envelope_seal_bytes(out, out_len, kp, seq, sent_ms, bytes, body_len);
+    if (bytes != small)
+        free(bytes);
+    return rc;
+}
+
+static int s_verify(const Gridrelay__Envelope *env)
+{
+    size_t in_len = gr_envelope_signing_len(env->body.len);
+    uint8_t small[SMALL_INPUT];
+    uint8_t *input = in_len <= sizeof small ? small : malloc(in_len);
+    if (!input)
+        return GR_ENOMEM;
+    gr_envelope_signing_input(input, env->version, env->signer.data, env->seq, env->sent_ms,
+                              env->body.data, env->body.len);
+    int ok = crypto_sign_verify_detached(env->signature.data, input, in_len,
+                                         env->signer.data) == 0;
+    if (input != small)
+        free(input);
+    return ok ? 0 : GR_ESIGNATURE;
+}
+
+/* The checks shared by both open functions, in the documented order; trust
+ * is consulted only when trust_check is set. */
+static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,
+                  const gr_trust_t *trust, const uint8_t *expected_signer, size_t max_frame)
+{
+    if (ref_seq_out)
+        *ref_seq_out = 0;
+    if (!out || (!frame && len))
+        return GR_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (max_frame == 0)
+        max_frame = GR_DEFAULT_MAX_FRAME;
+    if (len > max_frame)
+        return GR_ETOOBIG;
+
+    Gridrelay__Envelope *env = gridrelay__envelope__unpack(NULL, len, frame);
+    if (!env)
+        return GR_EDECODE;
+    if (ref_seq_out)
+        *ref_seq_out = env->seq;
+    int rc = 0;
+    if (env->version != GR_PROTOCOL_VERSION)
+        rc = GR_EVERSION;
+    else if (env->signer.len != GR_PUBLIC_KEY_BYTES || env->signature.len != GR_SIGNATURE_BYTES)
+        rc = GR_EDECODE;
+    else if (trust && !(out->signer = gr_trust_find(trust, env->signer.data)))
+        rc = GR_EUNTRUSTED;
+    else if (expected_signer &&
+             memcmp(expected_signer, env->signer.data, GR_PUBLIC_KEY_BYTES) != 0)
+        rc = GR_EUNTRUSTED;
+    else
+        rc = s_verify(env);
+    if (rc == 0) {
+        out->body = gridrelay__body__unpack(NULL, env->body.len, env->body.data);
+        if (!out->body)
+            rc = GR_EDECODE;
+    }
+    if (rc != 0) {
+        gridrelay__envelope__free_unpacked(env, NULL);
+        out->signer = NULL;
+        return rc;
+    }
+    out->envelope = env;
+    crypto_hash_sha256(out->hash, frame, len);
+    return 0;
+}
+
+int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,
+                     const gr_trust_t *trust, size_t max_frame)
+{
+    if (!trust) {
+        if (ref_seq_out)
+            *ref_seq_out = 0;
+        if (out)
+            memset(out, 0, sizeof *out);
+        return GR_EINVAL;
+    }
+    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame);
+}
+
+int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
+                          const uint8_t *node_pk, size_t max_frame)
+{
+    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame);
+}
+
+void gr_opened_clear(gr_opened_t *opened)
+{
+    if (!opened)
+        return;
+    if (opened->body)
+        gridrelay__body__free_unpacked(opened->body, NULL);
+    if (opened->envelope)
+        gridrelay__envelope__free_unpacked(opened->envelope, NULL);
+    memset(opened, 0, sizeof *opened);
+}

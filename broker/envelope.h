@@ -1,0 +1,77 @@
+/* Signed envelopes: every gridrelay frame.
+ *
+ * An envelope wraps a serialized Body with the signer's public key, a
+ * per-signer sequence number and a send time, and an Ed25519 detached
+ * signature over the canonical signing input:
+ *
+ *   "GRv1" | version u32 BE | signer 32 B | seq u64 BE | sent_ms u64 BE
+ *          | body_len u32 BE | body
+ *
+ * (docs/PROTOCOL.md, "Signing input"). The protobuf encoding is never signed,
+ * so a client in any language can rebuild the input.
+ *
+ * gr_envelope_open() checks, in this order, each with its own code:
+ * frame size (GR_ETOOBIG), envelope decode (GR_EDECODE), version
+ * (GR_EVERSION), signer trusted (GR_EUNTRUSTED), signature (GR_ESIGNATURE),
+ * body decode (GR_EDECODE). Replay is the caller's check, since it needs the
+ * store (node/store.h).
+ *
+ * Thread safety: reentrant; the trust list is only read.
+ */
+#ifndef GR_ENVELOPE_H
+#define GR_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gridrelay.pb-c.h"
+#include "keys.h"
+#include "trust.h"
+
+#define GR_PROTOCOL_VERSION 1
+#define GR_DEFAULT_MAX_FRAME (64 * 1024)
+
+/* Seals body_bytes into a new envelope signed by kp. On success *out is a
+ * malloc'd buffer of *out_len bytes that the caller frees. */
+int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                           uint64_t seq, uint64_t sent_ms,
+                           const uint8_t *body_bytes, size_t body_len);
+
+/* As gr_envelope_seal_bytes(), serializing body first. */
+int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                     uint64_t seq, uint64_t sent_ms, const Gridrelay__Body *body);
+
+/* An opened, verified envelope. */
+typedef struct {
+    Gridrelay__Envelope *envelope;      /* owned */
+    Gridrelay__Body *body;              /* owned */
+    const gr_trusted_key_t *signer;     /* entry in the trust list */
+    uint8_t hash[32];                   /* SHA-256 of the whole frame */
+} gr_opened_t;
+
+/* Opens and verifies frame. On success fills *out (release it with
+ * gr_opened_clear()); on failure *out is left empty and, when the envelope
+ * decoded far enough, *ref_seq_out (may be NULL) holds its seq for the error
+ * reply, else 0. max_frame 0 means GR_DEFAULT_MAX_FRAME. */
+int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out,
+                     const uint8_t *frame, size_t len, const gr_trust_t *trust,
+                     size_t max_frame);
+
+/* Frees what gr_envelope_open() filled and zeroes *opened. Accepts an empty
+ * or already-cleared struct. */
+void gr_opened_clear(gr_opened_t *opened);
+
+/* Opens a reply from a node: like gr_envelope_open(), but when node_pk is
+ * NULL any signer is accepted (its signature is still checked). */
+int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
+                          const uint8_t *node_pk, size_t max_frame);
+
+/* Writes the canonical signing input for the given fields into buf, which
+ * must hold gr_envelope_signing_len(body_len) bytes. Exposed for tests and
+ * for PROTOCOL.md's worked example. */
+size_t gr_envelope_signing_len(size_t body_len);
+void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
+                               const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
+                               uint64_t sent_ms, const uint8_t *body, size_t body_len);
+
+#endif

@@ -1,0 +1,48 @@
+/* The trust list: which Ed25519 public keys a node accepts, and under what
+ * name and role. Built once from the config, then only read.
+ *
+ * Thread safety: building is single-threaded; after that, gr_trust_find()
+ * may be called from any number of threads at once.
+ */
+#ifndef GR_TRUST_H
+#define GR_TRUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+
+typedef enum {
+    GR_ROLE_REPORTER = 1,   /* grid worker / information officer / operator */
+    GR_ROLE_NODE = 2,       /* another gridrelayd (parent, child) */
+    GR_ROLE_DEPARTMENT = 3, /* a functional department's software */
+} gr_role_t;
+
+typedef struct {
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    char name[64];
+    gr_role_t role;
+} gr_trusted_key_t;
+
+typedef struct gr_trust gr_trust_t;
+
+/* Returns an empty trust list, or NULL when out of memory. */
+gr_trust_t *gr_trust_new(void);
+
+/* Frees the list and sets *self_p to NULL. Accepts NULL. */
+void gr_trust_destroy(gr_trust_t **self_p);
+
+/* Adds a key. Adding a key already present replaces its name and role.
+ * Returns 0, GR_EINVAL for a name longer than 63 bytes, or GR_ENOMEM. */
+int gr_trust_add(gr_trust_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES],
+                 const char *name, gr_role_t role);
+
+/* Returns the entry for pk, or NULL when the key is not trusted.
+ * The pointer stays valid until the next gr_trust_add() or destroy. */
+const gr_trusted_key_t *gr_trust_find(const gr_trust_t *self,
+                                      const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
+
+/* Number of keys in the list. */
+size_t gr_trust_count(const gr_trust_t *self);
+
+#endif

@@ -1,0 +1,434 @@
+#include "intake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "event_id.h"
+#include "log.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define TITLE_MAX 512
+
+static const char *const s_counter_names[GR_COUNT_MAX] = {
+    [GR_COUNT_ACCEPTED] = "accepted",
+    [GR_COUNT_DUPLICATE] = "duplicate",
+    [GR_COUNT_QUERIES] = "queries",
+    [GR_COUNT_REJ_TOO_BIG] = "rejected_too_big",
+    [GR_COUNT_REJ_DECODE] = "rejected_decode",
+    [GR_COUNT_REJ_VERSION] = "rejected_version",
+    [GR_COUNT_REJ_UNTRUSTED] = "rejected_untrusted",
+    [GR_COUNT_REJ_SIGNATURE] = "rejected_signature",
+    [GR_COUNT_REJ_REPLAY] = "rejected_replay",
+    [GR_COUNT_REJ_CATEGORY] = "rejected_category",
+    [GR_COUNT_REJ_INVALID] = "rejected_invalid",
+    [GR_COUNT_REJ_UNSUPPORTED] = "rejected_unsupported",
+    [GR_COUNT_REJ_STORE_FULL] = "rejected_store_full",
+    [GR_COUNT_BATCHES] = "batches",
+    [GR_COUNT_MAP_GROWN] = "map_grown",
+};
+
+const char *gr_counter_name(gr_counter_t counter)
+{
+    return counter < GR_COUNT_MAX ? s_counter_names[counter] : "?";
+}
+
+void gr_reply_clear(gr_reply_t *reply)
+{
+    if (!reply)
+        return;
+    free(reply->body);
+    reply->body = NULL;
+    reply->len = 0;
+}
+
+static int s_pack(gr_reply_t *reply, const Gridrelay__Body *body)
+{
+    size_t len = gridrelay__body__get_packed_size(body);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return GR_ENOMEM;
+    gridrelay__body__pack(body, buf);
+    gr_reply_clear(reply);
+    reply->body = buf;
+    reply->len = len;
+    return 0;
+}
+
+/* The wire code and the counter for each refusal. */
+static void s_classify(int code, Gridrelay__ErrorCode *wire, gr_counter_t *counter)
+{
+    switch (code) {
+    case GR_ETOOBIG: *wire = GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE; *counter = GR_COUNT_REJ_TOO_BIG; return;
+    case GR_EDECODE: *wire = GRIDRELAY__ERROR_CODE__ERR_DECODE; *counter = GR_COUNT_REJ_DECODE; return;
+    case GR_EVERSION: *wire = GRIDRELAY__ERROR_CODE__ERR_VERSION; *counter = GR_COUNT_REJ_VERSION; return;
+    case GR_EUNTRUSTED: *wire = GRIDRELAY__ERROR_CODE__ERR_UNTRUSTED; *counter = GR_COUNT_REJ_UNTRUSTED; return;
+    case GR_ESIGNATURE: *wire = GRIDRELAY__ERROR_CODE__ERR_SIGNATURE; *counter = GR_COUNT_REJ_SIGNATURE; return;
+    case GR_EREPLAY: *wire = GRIDRELAY__ERROR_CODE__ERR_REPLAY; *counter = GR_COUNT_REJ_REPLAY; return;
+    case GR_ECATEGORY: *wire = GRIDRELAY__ERROR_CODE__ERR_UNKNOWN_CATEGORY; *counter = GR_COUNT_REJ_CATEGORY; return;
+    case GR_ENOTFOUND: *wire = GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND; *counter = GR_COUNT_QUERIES; return;
+    case GR_EFULL: *wire = GRIDRELAY__ERROR_CODE__ERR_STORE_FULL; *counter = GR_COUNT_REJ_STORE_FULL; return;
+    case GR_EUNSUPPORTED: *wire = GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED; *counter = GR_COUNT_REJ_UNSUPPORTED; return;
+    case GR_EPERM: *wire = GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN; *counter = GR_COUNT_REJ_INVALID; return;
+    case GR_EINVAL: *wire = GRIDRELAY__ERROR_CODE__ERR_INVALID; *counter = GR_COUNT_REJ_INVALID; return;
+    default: *wire = GRIDRELAY__ERROR_CODE__ERR_INTERNAL; *counter = GR_COUNT_REJ_INVALID; return;
+    }
+}
+
+int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,
+                    const char *message)
+{
+    Gridrelay__Error error = GRIDRELAY__ERROR__INIT;
+    gr_counter_t counter;
+    s_classify(code, &error.code, &counter);
+    if (code != GR_ENOTFOUND)
+        self->counters[counter]++;
+    error.ref_seq = ref_seq;
+    error.message = (char *)(message && *message ? message : gr_strerror(code));
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_ERROR;
+    body.error = &error;
+    return s_pack(reply, &body);
+}
+
+static int s_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
+                 Gridrelay__Status status)
+{
+    Gridrelay__Ack ack = GRIDRELAY__ACK__INIT;
+    ack.ref_seq = ref_seq;
+    ack.event_id = (char *)event_id;
+    ack.duplicate = duplicate;
+    ack.status = status;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_ACK;
+    body.ack = &ack;
+    return s_pack(reply, &body);
+}
+
+int gr_intake_is_write(const gr_opened_t *request)
+{
+    return request->body->kind_case == GRIDRELAY__BODY__KIND_REPORT;
+}
+
+/* Checks the event's fields and fills in what the origin may leave out
+ * (id, origin node, severity, created time). Returns 0 or a GR_E* code
+ * with a message in why. */
+static int s_validate(gr_intake_t *self, Gridrelay__Event *event, uint64_t now_ms, char *why,
+                      size_t whylen)
+{
+    if (!event->category || !*event->category) {
+        snprintf(why, whylen, "event has no category");
+        return GR_EINVAL;
+    }
+    const gr_category_t *category = gr_catalogue_find(self->catalogue, event->category);
+    if (!category) {
+        snprintf(why, whylen, "unknown category '%.64s': not in this node's catalogue",
+                 event->category);
+        return GR_ECATEGORY;
+    }
+    if (event->severity == GRIDRELAY__SEVERITY__SEVERITY_UNSPECIFIED)
+        event->severity = (Gridrelay__Severity)category->default_severity;
+    if (event->severity < GRIDRELAY__SEVERITY__ROUTINE ||
+        event->severity > GRIDRELAY__SEVERITY__EXTRA_URGENT) {
+        snprintf(why, whylen, "severity %d out of range 1..3", (int)event->severity);
+        return GR_EINVAL;
+    }
+    if (!event->title || !*event->title || strlen(event->title) > TITLE_MAX) {
+        snprintf(why, whylen, "title must be 1..%d bytes", TITLE_MAX);
+        return GR_EINVAL;
+    }
+    if (event->id && *event->id) {
+        if (!gr_event_id_valid(event->id)) {
+            snprintf(why, whylen, "event id must be 1..64 characters of [A-Za-z0-9._-]");
+            return GR_EINVAL;
+        }
+    } else {
+        /* Filled in the request itself, so that a redone batch (map grown)
+         * keeps the same id; free_unpacked() frees it with the request,
+         * as the field held protobuf-c's static empty default before. */
+        char id[GR_EVENT_ID_LEN + 1];
+        gr_event_id_new(id, now_ms);
+        if (event->id != protobuf_c_empty_string)
+            free(event->id);  /* an explicit "" from a lax encoder */
+        if (!(event->id = strdup(id)))
+            return GR_ENOMEM;
+    }
+    for (size_t i = 0; i < event->n_attachments; i++) {
+        if (event->attachments[i]->sha256.len != 32) {
+            snprintf(why, whylen, "attachment %zu: sha256 must be 32 bytes", i);
+            return GR_EINVAL;
+        }
+    }
+    if (!event->origin_node || !*event->origin_node) {
+        if (event->origin_node != protobuf_c_empty_string)
+            free(event->origin_node);
+        if (!(event->origin_node = strdup(self->node_id)))
+            return GR_ENOMEM;
+    }
+    if (event->created_ms == 0)
+        event->created_ms = now_ms;
+    return 0;
+}
+
+/* Store failures end the batch; everything else is this request's answer. */
+#define STORE_FATAL(rc) ((rc) == GR_EMAPFULL || (rc) == GR_ESTORE || (rc) == GR_ENOMEM)
+
+int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                     const uint8_t *frame, size_t frame_len, uint64_t now_ms,
+                     gr_reply_t *reply)
+{
+    const Gridrelay__Envelope *env = request->envelope;
+    const uint8_t *signer = env->signer.data;
+    uint64_t seq = env->seq;
+    if (seq == 0)
+        return gr_intake_error(self, reply, seq, GR_EINVAL, "seq must be at least 1");
+
+    /* A resend of something already accepted gets the original answer. */
+    Gridrelay__DedupRecord *seen = NULL;
+    int rc = gr_store_dedup_get(txn, signer, seq, &seen);
+    if (rc == 0) {
+        self->counters[GR_COUNT_DUPLICATE]++;
+        rc = s_ack(reply, seq, seen->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        gridrelay__dedup_record__free_unpacked(seen, NULL);
+        return rc;
+    }
+    if (rc != GR_ENOTFOUND)
+        return rc;
+    uint64_t highest = 0;
+    if ((rc = gr_store_signer_get(txn, signer, &highest)) != 0)
+        return rc;
+    if (highest >= self->replay_window && seq <= highest - self->replay_window) {
+        char why[160];
+        snprintf(why, sizeof why, "seq %llu is older than the replay window (newest seen %llu)",
+                 (unsigned long long)seq, (unsigned long long)highest);
+        return gr_intake_error(self, reply, seq, GR_EREPLAY, why);
+    }
+
+    Gridrelay__Report *report = request->body->report;
+    if (!report || !report->event)
+        return gr_intake_error(self, reply, seq, GR_EINVAL, "report carries no event");
+    Gridrelay__Event *event = report->event;
+    char why[200];
+    rc = s_validate(self, event, now_ms, why, sizeof why);
+    if (rc == GR_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return gr_intake_error(self, reply, seq, rc, why);
+
+    Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
+    record.event_id = event->id;
+    record.stored_ms = now_ms;
+    rc = gr_store_event_exists(txn, event->id);
+    if (rc < 0)
+        return rc;
+    bool duplicate = rc == 1;
+    if (!duplicate) {
+        Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
+        stored.event = event;
+        stored.received_ms = now_ms;
+        stored.origin_envelope.data = (uint8_t *)frame;
+        stored.origin_envelope.len = frame_len;
+        stored.holder = (char *)self->node_id;
+        Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
+        char reason[128];
+        snprintf(reason, sizeof reason, "reported by %s", request->signer->name);
+        first.time_ms = now_ms;
+        first.actor.data = (uint8_t *)signer;
+        first.actor.len = GR_PUBLIC_KEY_BYTES;
+        first.actor_name = (char *)request->signer->name;
+        first.unit = (char *)self->node_id;
+        first.action = GRIDRELAY__ACTION__ACTION_REPORT;
+        first.to_status = GRIDRELAY__STATUS__REPORTED;
+        first.reason = reason;
+        first.envelope_hash.data = (uint8_t *)request->hash;
+        first.envelope_hash.len = sizeof request->hash;
+        rc = gr_store_event_create(txn, &stored, &first);
+        if (rc != 0)
+            return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+    }
+    /* The same event under a new (signer, seq), e.g. a reporter that lost
+     * its ack and restarted: remember this pair too, so it stays idempotent. */
+    if ((rc = gr_store_dedup_put(txn, signer, seq, &record)) != 0 ||
+        (rc = gr_store_signer_bump(txn, signer, seq)) != 0)
+        return rc;
+    self->counters[duplicate ? GR_COUNT_DUPLICATE : GR_COUNT_ACCEPTED]++;
+    if (!duplicate && (rc = gr_store_counter_add(txn, "events", 1)) != 0)
+        return rc;
+    return s_ack(reply, seq, event->id, duplicate,
+                 duplicate ? GRIDRELAY__STATUS__STATUS_UNSPECIFIED : GRIDRELAY__STATUS__REPORTED);
+}
+
+static int s_get_event(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq,
+                       const Gridrelay__GetEvent *get, gr_reply_t *reply)
+{
+    if (!get || !get->event_id || !gr_event_id_valid(get->event_id))
+        return gr_intake_error(self, reply, ref_seq, GR_EINVAL, "event_id missing or malformed");
+    Gridrelay__StoredEvent *stored = NULL;
+    int rc = gr_store_event_get(txn, get->event_id, &stored);
+    if (rc == GR_ENOTFOUND) {
+        char why[128];
+        snprintf(why, sizeof why, "no event %s on this node", get->event_id);
+        return gr_intake_error(self, reply, ref_seq, rc, why);
+    }
+    if (rc != 0)
+        return rc;
+    Gridrelay__TimelineEntry **entries = NULL;
+    size_t n = 0;
+    rc = gr_store_timeline_get(txn, get->event_id, &entries, &n);
+    if (rc != 0 && rc != GR_ENOTFOUND) {
+        gridrelay__stored_event__free_unpacked(stored, NULL);
+        return rc;
+    }
+    Gridrelay__EventDetail detail = GRIDRELAY__EVENT_DETAIL__INIT;
+    detail.ref_seq = ref_seq;
+    detail.event = stored->event;
+    detail.status = stored->status;
+    detail.received_ms = stored->received_ms;
+    detail.updated_ms = stored->updated_ms;
+    detail.timeline = entries;
+    detail.n_timeline = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_EVENT_DETAIL;
+    body.event_detail = &detail;
+    rc = s_pack(reply, &body);
+    gr_store_timeline_free(entries, n);
+    gridrelay__stored_event__free_unpacked(stored, NULL);
+    return rc;
+}
+
+/* Collects one page of summaries; strings are copied because the record
+ * passed to the visitor dies after the call. */
+typedef struct {
+    Gridrelay__EventSummary *items;
+    Gridrelay__EventSummary **ptrs;
+    size_t count;
+    int failed;
+} s_page_t;
+
+static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    s_page_t *page = ctx;
+    Gridrelay__EventSummary *sum = &page->items[page->count];
+    gridrelay__event_summary__init(sum);
+    const Gridrelay__Event *ev = rec->event;
+    sum->id = strdup(ev && ev->id ? ev->id : "");
+    sum->category = strdup(ev && ev->category ? ev->category : "");
+    sum->title = strdup(ev && ev->title ? ev->title : "");
+    sum->origin_node = strdup(ev && ev->origin_node ? ev->origin_node : "");
+    if (!sum->id || !sum->category || !sum->title || !sum->origin_node)
+        page->failed = 1;
+    sum->severity = ev ? ev->severity : 0;
+    sum->status = rec->status;
+    sum->received_ms = rec->received_ms;
+    sum->updated_ms = rec->updated_ms;
+    page->ptrs[page->count] = sum;
+    page->count++;
+}
+
+static void s_page_free(s_page_t *page)
+{
+    for (size_t i = 0; i < page->count; i++) {
+        free(page->items[i].id);
+        free(page->items[i].category);
+        free(page->items[i].title);
+        free(page->items[i].origin_node);
+    }
+    free(page->items);
+    free(page->ptrs);
+}
+
+static int s_list(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq,
+                  const Gridrelay__ListEvents *list, gr_reply_t *reply)
+{
+    if (!list)
+        return gr_intake_error(self, reply, ref_seq, GR_EINVAL, "list request is empty");
+    size_t limit = list->limit ? list->limit : LIST_DEFAULT;
+    if (limit > LIST_MAX)
+        limit = LIST_MAX;
+    gr_store_filter_t filter = {
+        .status = list->status,
+        .category = list->category,
+        .severity = list->severity,
+        .since_ms = list->since_ms,
+        .until_ms = list->until_ms,
+    };
+    s_page_t page = { calloc(limit, sizeof *page.items), calloc(limit, sizeof *page.ptrs), 0, 0 };
+    if (!page.items || !page.ptrs) {
+        s_page_free(&page);
+        return GR_ENOMEM;
+    }
+    char next[GR_PAGE_TOKEN_MAX];
+    int rc = gr_store_list(txn, &filter, list->page_token, limit, s_collect, &page, next);
+    if (rc == 0 && page.failed)
+        rc = GR_ENOMEM;
+    if (rc == GR_EINVAL) {
+        s_page_free(&page);
+        return gr_intake_error(self, reply, ref_seq, rc, "malformed page_token");
+    }
+    if (rc == 0) {
+        Gridrelay__EventPage out = GRIDRELAY__EVENT_PAGE__INIT;
+        out.ref_seq = ref_seq;
+        out.events = page.ptrs;
+        out.n_events = page.count;
+        out.next_page_token = next;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_EVENT_PAGE;
+        body.event_page = &out;
+        rc = s_pack(reply, &body);
+    }
+    s_page_free(&page);
+    return rc;
+}
+
+static int s_stats(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq, gr_reply_t *reply)
+{
+    Gridrelay__Counter counters[GR_COUNT_MAX + 1];
+    Gridrelay__Counter *ptrs[GR_COUNT_MAX + 1];
+    size_t n = 0;
+    uint64_t stored = 0;
+    int rc = gr_store_counter_get(txn, "events", &stored);
+    if (rc != 0)
+        return rc;
+    gridrelay__counter__init(&counters[n]);
+    counters[n].name = "events_stored";
+    counters[n].value = stored;
+    ptrs[n] = &counters[n];
+    n++;
+    for (int i = 0; i < GR_COUNT_MAX; i++, n++) {
+        gridrelay__counter__init(&counters[n]);
+        counters[n].name = (char *)s_counter_names[i];
+        counters[n].value = self->counters[i];
+        ptrs[n] = &counters[n];
+    }
+    Gridrelay__Stats stats = GRIDRELAY__STATS__INIT;
+    stats.ref_seq = ref_seq;
+    stats.node_id = (char *)self->node_id;
+    stats.counters = ptrs;
+    stats.n_counters = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_STATS;
+    body.stats = &stats;
+    return s_pack(reply, &body);
+}
+
+int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    gr_reply_t *reply)
+{
+    uint64_t ref_seq = request->envelope->seq;
+    const Gridrelay__Body *body = request->body;
+    self->counters[GR_COUNT_QUERIES]++;
+    switch (body->kind_case) {
+    case GRIDRELAY__BODY__KIND_GET_EVENT:
+        return s_get_event(self, txn, ref_seq, body->get_event, reply);
+    case GRIDRELAY__BODY__KIND_LIST_EVENTS:
+        return s_list(self, txn, ref_seq, body->list_events, reply);
+    case GRIDRELAY__BODY__KIND_GET_STATS:
+        return s_stats(self, txn, ref_seq, reply);
+    default:
+        self->counters[GR_COUNT_QUERIES]--;
+        return gr_intake_error(self, reply, ref_seq, GR_EUNSUPPORTED,
+                               "message kind not accepted by a node's request socket");
+    }
+}

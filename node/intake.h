@@ -1,0 +1,83 @@
+/* Intake: what a node does with one verified client request.
+ *
+ * Each handler works inside the caller's LMDB transaction and produces the
+ * reply Body already packed (a malloc'd buffer), so nothing in the reply
+ * points into LMDB memory once the transaction ends. The daemon seals and
+ * sends replies only after the write transaction committed.
+ *
+ * Thread safety: one intake belongs to the daemon's main thread.
+ */
+#ifndef GR_INTAKE_H
+#define GR_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalogue.h"
+#include "envelope.h"
+#include "store.h"
+
+/* Counters kept in memory and reported by GetStats; rejections never touch
+ * the store, so they cannot be persisted in it. */
+typedef enum {
+    GR_COUNT_ACCEPTED,          /* new events stored */
+    GR_COUNT_DUPLICATE,         /* resends / replays answered from dedup */
+    GR_COUNT_QUERIES,
+    GR_COUNT_REJ_TOO_BIG,
+    GR_COUNT_REJ_DECODE,
+    GR_COUNT_REJ_VERSION,
+    GR_COUNT_REJ_UNTRUSTED,
+    GR_COUNT_REJ_SIGNATURE,
+    GR_COUNT_REJ_REPLAY,
+    GR_COUNT_REJ_CATEGORY,
+    GR_COUNT_REJ_INVALID,
+    GR_COUNT_REJ_UNSUPPORTED,
+    GR_COUNT_REJ_STORE_FULL,
+    GR_COUNT_BATCHES,           /* write transactions committed */
+    GR_COUNT_MAP_GROWN,
+    GR_COUNT_MAX
+} gr_counter_t;
+
+/* Stable counter names, as shown by `gridctl stats`. */
+const char *gr_counter_name(gr_counter_t counter);
+
+typedef struct {
+    const char *node_id;
+    const gr_catalogue_t *catalogue;
+    uint64_t replay_window;
+    uint64_t counters[GR_COUNT_MAX];
+} gr_intake_t;
+
+/* A reply ready to be sealed: the packed Body. */
+typedef struct {
+    uint8_t *body;
+    size_t len;
+} gr_reply_t;
+
+/* Frees reply->body and empties it. */
+void gr_reply_clear(gr_reply_t *reply);
+
+/* Packs an Error reply for a request that failed with code (a GR_E* code,
+ * mapped to the wire's ErrorCode) and counts the rejection. */
+int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,
+                    const char *message);
+
+/* Handles a Report: replay check, validation, then stores the event, its
+ * first timeline entry and the dedup record in txn. frame is the signed
+ * envelope as received, kept verbatim with the event. Returns 0 with a
+ * reply (Ack or Error) or, when the transaction itself failed, GR_EMAPFULL
+ * or GR_ESTORE and no reply: the caller aborts and redoes the batch. */
+int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                     const uint8_t *frame, size_t frame_len, uint64_t now_ms,
+                     gr_reply_t *reply);
+
+/* Answers GetEvent, ListEvents and GetStats from a read transaction.
+ * Returns 0 with a reply, or a negative code for a store failure. */
+int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    gr_reply_t *reply);
+
+/* Whether the request's body is handled by gr_intake_report() (writes)
+ * rather than gr_intake_query() (reads). */
+int gr_intake_is_write(const gr_opened_t *request);
+
+#endif

@@ -1,0 +1,176 @@
+/* The node's store: one LMDB environment, the single source of truth.
+ *
+ * Named databases (docs/ARCHITECTURE.md has the key layouts):
+ *   meta      schema version, persistent counters ("counter.<name>")
+ *   events    event id -> StoredEvent (store.proto)
+ *   by_time   received_ms u64 BE | event id -> ""   (listing, paging)
+ *   timeline  event id | 0x00 | seq u32 BE -> TimelineEntry
+ *   dedup     signer 32 B | seq u64 BE -> DedupRecord
+ *   signers   signer 32 B -> highest accepted seq, u64 BE
+ *   outbox    peer id | 0x00 | seq u64 BE -> sealed envelope bytes
+ *
+ * Every change of a case goes through gr_store_event_create() or
+ * gr_store_event_append(), which write the record and its timeline entry in
+ * the caller's transaction, so a case and its history never disagree. The
+ * timeline is a hash chain: entry.hash = SHA-256(prev_hash | entry bytes),
+ * where entry bytes are the entry serialized with hash and signature empty.
+ *
+ * Durability: a write transaction is on disk when gr_store_commit() returns
+ * 0 (LMDB's default synchronous commit). Callers batch many requests into
+ * one transaction (group commit) and acknowledge only after the commit.
+ *
+ * Map full: any write may return GR_EMAPFULL. The caller then aborts the
+ * transaction, calls gr_store_grow() and redoes the whole batch; when the
+ * map is at its configured maximum, grow returns GR_EFULL and the node
+ * refuses new work while still serving reads.
+ *
+ * Caveats (from LMDB): one write transaction at a time; a transaction
+ * belongs to the thread that began it; no store across fork(); keep read
+ * transactions short, since they pin old pages.
+ *
+ * Thread safety: one gr_store_t may be shared by threads, each with its own
+ * transactions. Only one process may open a store (an flock on
+ * DIR/gridrelayd.lock); a second gets GR_EIO with a clear message.
+ */
+#ifndef GR_STORE_H
+#define GR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.pb-c.h"
+
+#define GR_STORE_SCHEMA_VERSION 1
+#define GR_EVENT_ID_MAX 64
+#define GR_PAGE_TOKEN_MAX 160
+
+typedef struct gr_store gr_store_t;
+typedef struct gr_txn gr_txn_t;
+
+typedef struct {
+    size_t map_size;  /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_max;   /* the map never grows past this; 0 = 4 GiB */
+} gr_store_options_t;
+
+/* Opens (creating when missing) the store in directory dir. Checks the
+ * schema version: a new store is stamped with GR_STORE_SCHEMA_VERSION; a
+ * store from a newer version is refused with GR_ESCHEMA and left untouched.
+ * On error, *out is NULL and err holds a message naming dir. */
+int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
+                  char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Closes the store and sets *self_p to NULL. Accepts NULL. No transaction
+ * may be open. */
+void gr_store_close(gr_store_t **self_p);
+
+/* Current map size in bytes. */
+size_t gr_store_map_size(const gr_store_t *self);
+
+/* Doubles the map (capped at map_max). No transaction may be open in this
+ * process. Returns 0, or GR_EFULL when already at map_max. */
+int gr_store_grow(gr_store_t *self);
+
+/* Begins a read (write=false) or write transaction. */
+int gr_store_begin(gr_store_t *self, bool write, gr_txn_t **txn_out)
+    __attribute__((warn_unused_result));
+
+/* Commits durably and frees the transaction (*txn_p = NULL) whatever the
+ * outcome. For a read transaction this just ends it. */
+int gr_store_commit(gr_txn_t **txn_p) __attribute__((warn_unused_result));
+
+/* Discards the transaction; accepts NULL or *txn_p == NULL. */
+void gr_store_abort(gr_txn_t **txn_p);
+
+/* ---- replay state ---- */
+
+/* Highest seq accepted from signer, 0 when none. */
+int gr_store_signer_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t *highest);
+/* Records seq as the signer's highest when it is higher than the stored one. */
+int gr_store_signer_bump(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq);
+
+/* ---- dedup: what an accepted (signer, seq) produced ---- */
+
+/* Returns 0 and a record the caller frees with
+ * gridrelay__dedup_record__free_unpacked(rec, NULL), or GR_ENOTFOUND. */
+int gr_store_dedup_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
+                       Gridrelay__DedupRecord **out);
+int gr_store_dedup_put(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
+                       const Gridrelay__DedupRecord *rec);
+
+/* ---- events and their timelines ---- */
+
+/* Returns 0 and a record the caller frees with
+ * gridrelay__stored_event__free_unpacked(rec, NULL), or GR_ENOTFOUND. */
+int gr_store_event_get(gr_txn_t *txn, const char *id, Gridrelay__StoredEvent **out);
+
+/* 1 when an event with this id is stored, 0 when not, negative on error. */
+int gr_store_event_exists(gr_txn_t *txn, const char *id);
+
+/* Stores a new case: rec (whose event->id must be set and unused, else
+ * GR_EEXIST) with first as timeline entry 1. Fills first->seq, prev_hash
+ * (32 zero bytes) and hash, and rec->timeline_len, last_hash, status (from
+ * first->to_status) and updated_ms (first->time_ms). The byte fields it
+ * fills point into storage owned by the store until the transaction ends. */
+int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                          Gridrelay__TimelineEntry *first);
+
+/* Appends entry to rec's timeline and stores rec changed accordingly
+ * (status = entry->to_status when that is set, updated_ms, timeline_len,
+ * last_hash). rec must be the current record (from gr_store_event_get() in
+ * this transaction, possibly modified by the caller). */
+int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                          Gridrelay__TimelineEntry *entry);
+
+/* Loads the whole timeline of id, oldest first. On success *entries is an
+ * array of *n entries freed with gr_store_timeline_free(). GR_ENOTFOUND when
+ * the event has no timeline. */
+int gr_store_timeline_get(gr_txn_t *txn, const char *id,
+                          Gridrelay__TimelineEntry ***entries, size_t *n);
+void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n);
+
+/* Recomputes the hash chain of id's timeline. Returns 0 when every link
+ * holds, GR_ESIGNATURE at the first broken one. */
+int gr_store_timeline_verify(gr_txn_t *txn, const char *id);
+
+/* ---- listing ---- */
+
+typedef struct {
+    int status;            /* Gridrelay__Status, 0 = any */
+    const char *category;  /* NULL or "" = any */
+    int severity;          /* Gridrelay__Severity, 0 = any */
+    uint64_t since_ms;     /* received at or after; 0 = no bound */
+    uint64_t until_ms;     /* received before; 0 = no bound */
+} gr_store_filter_t;
+
+/* Called once per matching event, oldest first; rec is only valid during
+ * the call. */
+typedef void (*gr_store_visit_fn)(void *ctx, const Gridrelay__StoredEvent *rec);
+
+/* Visits up to limit events matching filter, starting after page_token
+ * (NULL or "" = from the start). When more may follow, next_token (at least
+ * GR_PAGE_TOKEN_MAX bytes) receives the token for the next page, else "".
+ * A malformed token is GR_EINVAL. */
+int gr_store_list(gr_txn_t *txn, const gr_store_filter_t *filter, const char *page_token,
+                  size_t limit, gr_store_visit_fn visit, void *ctx, char *next_token);
+
+/* ---- persistent counters ---- */
+
+int gr_store_counter_add(gr_txn_t *txn, const char *name, uint64_t delta);
+/* 0 when the counter was never set. */
+int gr_store_counter_get(gr_txn_t *txn, const char *name, uint64_t *value);
+
+/* ---- outbox: sealed envelopes waiting for a peer's ack (tier links) ---- */
+
+int gr_store_outbox_put(gr_txn_t *txn, const char *peer, uint64_t seq,
+                        const uint8_t *data, size_t len);
+int gr_store_outbox_del(gr_txn_t *txn, const char *peer, uint64_t seq);
+/* Calls visit for up to limit entries of peer with seq > after, in seq
+ * order; data is valid only during the call. */
+typedef void (*gr_store_outbox_fn)(void *ctx, uint64_t seq, const uint8_t *data, size_t len);
+int gr_store_outbox_scan(gr_txn_t *txn, const char *peer, uint64_t after, size_t limit,
+                         gr_store_outbox_fn visit, void *ctx);
+/* Number of entries waiting for peer. */
+int gr_store_outbox_depth(gr_txn_t *txn, const char *peer, uint64_t *depth);
+
+#endif

@@ -1,0 +1,253 @@
+/* Bad input against a running gridrelayd: each kind gets its own error
+ * reply and counter, the daemon keeps serving, and the store is unchanged. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "harness.h"
+
+typedef struct {
+    harness_node_t node;
+    void *ctx;
+    gr_client_t *client;    /* trusted reporter 0 */
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    if (!f || harness_node_init(&f->node, "village-bad", 2) != 0)
+        return -1;
+    /* A small replay window so a stale sequence is easy to make. */
+    snprintf(f->node.extra_node, sizeof f->node.extra_node, "replay_window = 100\n");
+    if (harness_node_start(&f->node) != 0)
+        return -1;
+    f->ctx = zmq_ctx_new();
+    f->client = harness_client(&f->node, f->ctx, 0);
+    *state = f;
+    return f->client ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    gr_client_destroy(&f->client);
+    zmq_ctx_term(f->ctx);
+    int rc = harness_node_stop(&f->node, SIGTERM);
+    harness_node_cleanup(&f->node);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void s_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event,
+                          const char *id, const char *category)
+{
+    gridrelay__event__init(event);
+    event->id = (char *)id;
+    event->category = (char *)category;
+    event->title = "fallen power line across the village road";
+    gridrelay__report__init(report);
+    report->event = event;
+    gridrelay__body__init(body);
+    body->kind_case = GRIDRELAY__BODY__KIND_REPORT;
+    body->report = report;
+}
+
+/* Sends a raw frame and returns the Error code of the reply, or -1 when
+ * the reply was not an Error. */
+static int s_raw_error(fixture_t *f, const void *frame, size_t len)
+{
+    assert_int_equal(gr_client_send_raw(f->client, frame, len), 0);
+    gr_opened_t reply;
+    assert_int_equal(gr_client_recv(f->client, &reply, 5000), 0);
+    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ERROR ? (int)reply.body->error->code : -1;
+    if (code >= 0)
+        assert_true(strlen(reply.body->error->message) > 0);
+    gr_opened_clear(&reply);
+    return code;
+}
+
+static uint64_t s_counter(fixture_t *f, const char *name)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_STATS);
+    uint64_t value = UINT64_MAX;
+    for (size_t i = 0; i < reply.body->stats->n_counters; i++)
+        if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
+            value = reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    assert_true(value != UINT64_MAX);
+    return value;
+}
+
+static uint8_t *s_seal(const gr_keypair_t *kp, uint64_t seq, const Gridrelay__Body *body, size_t *len)
+{
+    uint8_t *frame = NULL;
+    assert_int_equal(gr_envelope_seal(&frame, len, kp, seq, gr_now_ms(), body), 0);
+    return frame;
+}
+
+static void test_each_bad_input_gets_its_error_and_changes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    Gridrelay__Body body;
+    Gridrelay__Report report;
+    Gridrelay__Event event;
+    s_report_body(&body, &report, &event, "good-1", "PS.FIRE");
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+    gr_opened_clear(&reply);
+    uint64_t stored = s_counter(f, "events_stored");
+    assert_int_equal(stored, 1);
+
+    /* Random bytes. */
+    uint8_t junk[300];
+    randombytes_buf(junk, sizeof junk);
+    junk[0] = 0xff;  /* an invalid protobuf tag, so it never decodes */
+    assert_int_equal(s_raw_error(f, junk, sizeof junk), GRIDRELAY__ERROR_CODE__ERR_DECODE);
+
+    /* A truncated envelope. */
+    size_t len = 0;
+    s_report_body(&body, &report, &event, "trunc-1", "PS.FIRE");
+    uint8_t *frame = s_seal(&f->node.reporters[0], 10, &body, &len);
+    assert_int_equal(s_raw_error(f, frame, len / 2), GRIDRELAY__ERROR_CODE__ERR_DECODE);
+
+    /* A wrong signature: one body byte flipped after sealing. */
+    Gridrelay__Envelope *env = gridrelay__envelope__unpack(NULL, len, frame);
+    assert_non_null(env);
+    env->signature.data[5] ^= 0x40;
+    uint8_t tampered[4096];
+    size_t tlen = gridrelay__envelope__pack(env, tampered);
+    gridrelay__envelope__free_unpacked(env, NULL);
+    free(frame);
+    assert_int_equal(s_raw_error(f, tampered, tlen), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
+
+    /* An unknown key. */
+    gr_keypair_t stranger;
+    assert_int_equal(gr_keys_generate(&stranger), 0);
+    frame = s_seal(&stranger, 11, &body, &len);
+    assert_int_equal(s_raw_error(f, frame, len), GRIDRELAY__ERROR_CODE__ERR_UNTRUSTED);
+    free(frame);
+
+    /* An oversized frame (the default maximum is 64 KiB). */
+    size_t big = 70 * 1024;
+    uint8_t *huge = calloc(1, big);
+    assert_non_null(huge);
+    assert_int_equal(s_raw_error(f, huge, big), GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE);
+    free(huge);
+
+    /* An unknown category. */
+    s_report_body(&body, &report, &event, "cat-1", "NO.SUCH.CATEGORY");
+    frame = s_seal(&f->node.reporters[0], 12, &body, &len);
+    assert_int_equal(s_raw_error(f, frame, len), GRIDRELAY__ERROR_CODE__ERR_UNKNOWN_CATEGORY);
+    free(frame);
+
+    /* A body kind a node does not accept from a client. */
+    Gridrelay__Ack ack = GRIDRELAY__ACK__INIT;
+    Gridrelay__Body ack_body = GRIDRELAY__BODY__INIT;
+    ack_body.kind_case = GRIDRELAY__BODY__KIND_ACK;
+    ack_body.ack = &ack;
+    frame = s_seal(&f->node.reporters[0], 13, &ack_body, &len);
+    assert_int_equal(s_raw_error(f, frame, len), GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED);
+    free(frame);
+
+    /* Nothing above was stored, and each kind was counted. */
+    assert_int_equal(s_counter(f, "events_stored"), stored);
+    assert_int_equal(s_counter(f, "rejected_decode"), 2);
+    assert_int_equal(s_counter(f, "rejected_signature"), 1);
+    assert_int_equal(s_counter(f, "rejected_untrusted"), 1);
+    assert_int_equal(s_counter(f, "rejected_too_big"), 1);
+    assert_int_equal(s_counter(f, "rejected_category"), 1);
+    assert_int_equal(s_counter(f, "rejected_unsupported"), 1);
+}
+
+static void test_replays_are_answered_or_refused_never_stored_twice(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t before = s_counter(f, "events_stored");
+    Gridrelay__Body body;
+    Gridrelay__Report report;
+    Gridrelay__Event event;
+    s_report_body(&body, &report, &event, "replay-1", "PS.FIRE");
+    size_t len = 0;
+    uint8_t *frame = s_seal(&f->node.reporters[1], 1000, &body, &len);
+
+    /* First delivery stores; an exact replay gets the original answer. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(gr_client_send_raw(f->client, frame, len), 0);
+        gr_opened_t reply;
+        assert_int_equal(gr_client_recv(f->client, &reply, 5000), 0);
+        assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+        assert_string_equal(reply.body->ack->event_id, "replay-1");
+        assert_int_equal(reply.body->ack->duplicate, i > 0);
+        gr_opened_clear(&reply);
+    }
+    free(frame);
+    assert_int_equal(s_counter(f, "events_stored"), before + 1);
+    assert_int_equal(s_counter(f, "duplicate"), 2);
+
+    /* A sequence older than the window (100 below the newest) is refused. */
+    s_report_body(&body, &report, &event, "stale-1", "PS.FIRE");
+    frame = s_seal(&f->node.reporters[1], 900, &body, &len);
+    assert_int_equal(s_raw_error(f, frame, len), GRIDRELAY__ERROR_CODE__ERR_REPLAY);
+    free(frame);
+    assert_int_equal(s_counter(f, "rejected_replay"), 1);
+    assert_int_equal(s_counter(f, "events_stored"), before + 1);
+
+    /* Within the window, an unseen older sequence is still accepted. */
+    frame = s_seal(&f->node.reporters[1], 950, &body, &len);
+    assert_int_equal(gr_client_send_raw(f->client, frame, len), 0);
+    gr_opened_t reply;
+    assert_int_equal(gr_client_recv(f->client, &reply, 5000), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+    gr_opened_clear(&reply);
+    free(frame);
+    assert_int_equal(s_counter(f, "events_stored"), before + 2);
+}
+
+static void test_queries_report_not_found_and_bad_tokens(void **state)
+{
+    fixture_t *f = *state;
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = "NOSUCHEVENT";
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(reply.body->error->code, GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND);
+    gr_opened_clear(&reply);
+
+    Gridrelay__ListEvents list = GRIDRELAY__LIST_EVENTS__INIT;
+    list.page_token = "not-a-token!";
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
+    body.list_events = &list;
+    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(reply.body->error->code, GRIDRELAY__ERROR_CODE__ERR_INVALID);
+    gr_opened_clear(&reply);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_bad_input_gets_its_error_and_changes_nothing),
+        cmocka_unit_test(test_replays_are_answered_or_refused_never_stored_twice),
+        cmocka_unit_test(test_queries_report_not_found_and_bad_tokens),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}

@@ -1,0 +1,803 @@
+/* Unit tests for node/store: real LMDB in a fresh temp dir per test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "store.h"
+
+typedef struct {
+    char dir[64];
+    gr_store_t *store;
+} fixture_t;
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/gr-test-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    char err[256];
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    gr_store_close(&f->store);
+    assert_null(f->store);
+    assert_int_equal(nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(f);
+    return 0;
+}
+
+static void s_reopen(fixture_t *f)
+{
+    char err[256];
+    gr_store_close(&f->store);
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+}
+
+/* ---- building records ---- */
+
+typedef struct {
+    char id[32];
+    char category[16];
+    Gridrelay__Event event;
+    Gridrelay__StoredEvent rec;
+    Gridrelay__TimelineEntry first;
+} test_event_t;
+
+static void s_make(test_event_t *t, const char *id, const char *category, int severity,
+                   uint64_t received_ms)
+{
+    Gridrelay__Event ev = GRIDRELAY__EVENT__INIT;
+    Gridrelay__StoredEvent rec = GRIDRELAY__STORED_EVENT__INIT;
+    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    snprintf(t->id, sizeof t->id, "%s", id);
+    snprintf(t->category, sizeof t->category, "%s", category);
+    t->event = ev;
+    t->event.id = t->id;
+    t->event.category = t->category;
+    t->event.severity = severity;
+    t->event.title = "well cover missing";
+    t->event.created_ms = received_ms - 5;
+    t->rec = rec;
+    t->rec.event = &t->event;
+    t->rec.received_ms = received_ms;
+    t->first = first;
+    t->first.time_ms = received_ms;
+    t->first.action = GRIDRELAY__ACTION__ACTION_REPORT;
+    t->first.to_status = GRIDRELAY__STATUS__REPORTED;
+    t->first.actor_name = "worker-7";
+    t->first.reason = "reported";
+}
+
+static void s_store(gr_store_t *store, test_event_t *t)
+{
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(store, true, &txn), 0);
+    assert_int_equal(gr_store_event_create(txn, &t->rec, &t->first), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_null(txn);
+}
+
+/* Appends one entry to a stored event the way the daemon does: get, change,
+ * append, then free the unpacked record (ASan checks that is safe). */
+static void s_append(gr_store_t *store, const char *id, Gridrelay__Action action,
+                     Gridrelay__Status to, uint64_t time_ms, const char *reason)
+{
+    gr_txn_t *txn;
+    Gridrelay__StoredEvent *rec;
+    Gridrelay__TimelineEntry entry = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    entry.time_ms = time_ms;
+    entry.action = action;
+    entry.to_status = to;
+    entry.reason = (char *)reason;
+    assert_int_equal(gr_store_begin(store, true, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, id, &rec), 0);
+    entry.from_status = rec->status;
+    uint32_t before = rec->timeline_len;
+    assert_int_equal(gr_store_event_append(txn, rec, &entry), 0);
+    assert_int_equal(entry.seq, before + 1);
+    assert_int_equal(rec->timeline_len, before + 1);
+    assert_memory_equal(rec->last_hash.data, entry.hash.data, 32);
+    /* The filled fields must survive packing within the transaction. */
+    size_t len = gridrelay__timeline_entry__get_packed_size(&entry);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    assert_int_equal(gridrelay__timeline_entry__pack(&entry, buf), len);
+    free(buf);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+/* Opens the store's env directly (the store must be closed) and gives a
+ * write txn plus the named db. */
+static void s_raw_begin(const char *dir, const char *db, MDB_env **env, MDB_txn **txn,
+                        MDB_dbi *dbi)
+{
+    assert_int_equal(mdb_env_create(env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env, 16), 0);
+    assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
+    assert_int_equal(mdb_dbi_open(*txn, db, 0, dbi), 0);
+}
+
+static void s_raw_put_version(const char *dir, uint32_t version)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    s_raw_begin(dir, "meta", &env, &txn, &dbi);
+    uint8_t be[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16),
+                     (uint8_t)(version >> 8), (uint8_t)version};
+    MDB_val k = {strlen("schema_version"), "schema_version"}, v = {4, be};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* ---- tests ---- */
+
+static void test_create_get(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t t;
+    s_make(&t, "01HZY0000000000000000000AA", "safety.fire", GRIDRELAY__SEVERITY__URGENT,
+           1700000000000);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_exists(txn, t.id), 0);
+    assert_int_equal(gr_store_event_create(txn, &t.rec, &t.first), 0);
+    assert_int_equal(t.first.seq, 1);
+    assert_int_equal(t.first.prev_hash.len, 32);
+    static const uint8_t zero[32];
+    assert_memory_equal(t.first.prev_hash.data, zero, 32);
+    assert_int_equal(t.first.hash.len, 32);
+    assert_int_equal(t.rec.timeline_len, 1);
+    assert_int_equal(t.rec.status, GRIDRELAY__STATUS__REPORTED);
+    assert_int_equal(t.rec.updated_ms, 1700000000000);
+    assert_memory_equal(t.rec.last_hash.data, t.first.hash.data, 32);
+    /* Reads in the same write transaction see the new case. */
+    assert_int_equal(gr_store_event_exists(txn, t.id), 1);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__StoredEvent *got;
+    assert_int_equal(gr_store_event_get(txn, t.id, &got), 0);
+    assert_string_equal(got->event->id, t.id);
+    assert_string_equal(got->event->category, "safety.fire");
+    assert_string_equal(got->event->title, "well cover missing");
+    assert_int_equal(got->event->severity, GRIDRELAY__SEVERITY__URGENT);
+    assert_int_equal(got->status, GRIDRELAY__STATUS__REPORTED);
+    assert_int_equal(got->received_ms, 1700000000000);
+    assert_int_equal(got->timeline_len, 1);
+    Gridrelay__TimelineEntry **entries;
+    size_t n;
+    assert_int_equal(gr_store_timeline_get(txn, t.id, &entries, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(entries[0]->seq, 1);
+    assert_string_equal(entries[0]->reason, "reported");
+    assert_memory_equal(entries[0]->hash.data, got->last_hash.data, 32);
+    gr_store_timeline_free(entries, n);
+    gridrelay__stored_event__free_unpacked(got, NULL);
+    assert_int_equal(gr_store_timeline_verify(txn, t.id), 0);
+    assert_int_equal(gr_store_event_get(txn, "nope", &got), GR_ENOTFOUND);
+    assert_null(got);
+    assert_int_equal(gr_store_timeline_get(txn, "nope", &entries, &n), GR_ENOTFOUND);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_timeline_chain(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t t, other;
+    s_make(&t, "case-a", "order.dispute", GRIDRELAY__SEVERITY__ROUTINE, 1000);
+    /* An id that t's id prefixes: its entries must never join t's timeline. */
+    s_make(&other, "case-ab", "order.dispute", GRIDRELAY__SEVERITY__ROUTINE, 1001);
+    s_store(f->store, &t);
+    s_store(f->store, &other);
+    s_append(f->store, t.id, GRIDRELAY__ACTION__ACTION_ACCEPT, GRIDRELAY__STATUS__ACCEPTED,
+             2000, "accepted");
+    s_append(f->store, t.id, GRIDRELAY__ACTION__ACTION_URGE,
+             GRIDRELAY__STATUS__STATUS_UNSPECIFIED, 3000, "urged");
+    s_append(f->store, t.id, GRIDRELAY__ACTION__ACTION_RESOLVE, GRIDRELAY__STATUS__RESOLVED,
+             4000, "resolved");
+
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__TimelineEntry **e;
+    size_t n;
+    assert_int_equal(gr_store_timeline_get(txn, t.id, &e, &n), 0);
+    assert_int_equal(n, 4);
+    static const uint8_t zero[32];
+    assert_memory_equal(e[0]->prev_hash.data, zero, 32);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(e[i]->seq, i + 1);
+        if (i > 0)
+            assert_memory_equal(e[i]->prev_hash.data, e[i - 1]->hash.data, 32);
+    }
+    assert_string_equal(e[3]->reason, "resolved");
+    Gridrelay__StoredEvent *rec;
+    assert_int_equal(gr_store_event_get(txn, t.id, &rec), 0);
+    /* The URGE entry set no status, so RESOLVED comes from the last one. */
+    assert_int_equal(rec->status, GRIDRELAY__STATUS__RESOLVED);
+    assert_int_equal(rec->updated_ms, 4000);
+    assert_int_equal(rec->timeline_len, 4);
+    assert_memory_equal(rec->last_hash.data, e[3]->hash.data, 32);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    gr_store_timeline_free(e, n);
+    assert_int_equal(gr_store_timeline_verify(txn, t.id), 0);
+    assert_int_equal(gr_store_timeline_verify(txn, other.id), 0);
+    assert_int_equal(gr_store_timeline_get(txn, other.id, &e, &n), 0);
+    assert_int_equal(n, 1);
+    gr_store_timeline_free(e, n);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* Tamper with entry 2 behind the store's back. */
+    gr_store_close(&f->store);
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "timeline", &env, &raw, &dbi);
+    uint8_t key[16];
+    memcpy(key, "case-a", 6);
+    memcpy(key + 6, "\0\0\0\0\2", 5);
+    MDB_val k = {11, key}, v;
+    assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+    Gridrelay__TimelineEntry *entry = gridrelay__timeline_entry__unpack(NULL, v.mv_size,
+                                                                        v.mv_data);
+    assert_non_null(entry);
+    free(entry->reason);
+    entry->reason = strdup("never accepted");
+    assert_non_null(entry->reason);
+    uint8_t buf[512];
+    v.mv_size = gridrelay__timeline_entry__pack(entry, buf);
+    v.mv_data = buf;
+    gridrelay__timeline_entry__free_unpacked(entry, NULL);
+    assert_int_equal(mdb_put(raw, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_timeline_verify(txn, t.id), GR_ESIGNATURE);
+    assert_int_equal(gr_store_timeline_verify(txn, other.id), 0);
+    gr_store_abort(&txn);
+    assert_null(txn);
+}
+
+static void test_append_same_txn(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t t;
+    s_make(&t, "case-b", "services.water", GRIDRELAY__SEVERITY__ROUTINE, 5000);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_create(txn, &t.rec, &t.first), 0);
+    uint8_t first_hash[32];
+    memcpy(first_hash, t.first.hash.data, 32);
+    Gridrelay__TimelineEntry accept = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    accept.time_ms = 5001;
+    accept.to_status = GRIDRELAY__STATUS__ACCEPTED;
+    assert_int_equal(gr_store_event_append(txn, &t.rec, &accept), 0);
+    /* Appending must not change what create filled into the first entry. */
+    assert_memory_equal(t.first.hash.data, first_hash, 32);
+    assert_memory_equal(accept.prev_hash.data, first_hash, 32);
+    assert_int_equal(t.rec.timeline_len, 2);
+    /* A stale record (timeline_len 1 again) would fork the chain. */
+    Gridrelay__StoredEvent stale = t.rec;
+    stale.timeline_len = 1;
+    Gridrelay__TimelineEntry fork = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    assert_int_equal(gr_store_event_append(txn, &stale, &fork), GR_EEXIST);
+    gr_store_abort(&txn);
+
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    s_make(&t, "case-b", "services.water", GRIDRELAY__SEVERITY__ROUTINE, 5000);
+    assert_int_equal(gr_store_event_create(txn, &t.rec, &t.first), 0);
+    accept = (Gridrelay__TimelineEntry)GRIDRELAY__TIMELINE_ENTRY__INIT;
+    accept.time_ms = 5001;
+    assert_int_equal(gr_store_event_append(txn, &t.rec, &accept), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_timeline_verify(txn, "case-b"), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_create_exists(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t t, again;
+    s_make(&t, "dup-1", "safety.fire", GRIDRELAY__SEVERITY__URGENT, 100);
+    s_store(f->store, &t);
+    s_make(&again, "dup-1", "other", GRIDRELAY__SEVERITY__ROUTINE, 200);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_create(txn, &again.rec, &again.first), GR_EEXIST);
+    assert_int_equal(again.first.seq, 0);  /* untouched */
+    again.event.id = "";
+    assert_int_equal(gr_store_event_create(txn, &again.rec, &again.first), GR_EINVAL);
+    char longid[GR_EVENT_ID_MAX + 2];
+    memset(longid, 'x', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    again.event.id = longid;
+    assert_int_equal(gr_store_event_create(txn, &again.rec, &again.first), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    /* Writes in a read transaction are refused. */
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    s_make(&again, "ro-1", "x", 1, 300);
+    assert_int_equal(gr_store_event_create(txn, &again.rec, &again.first), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_dedup(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t signer[32];
+    memset(signer, 0x5a, sizeof signer);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    Gridrelay__DedupRecord rec = GRIDRELAY__DEDUP_RECORD__INIT;
+    rec.event_id = "ev-9";
+    rec.stored_ms = 42;
+    assert_int_equal(gr_store_dedup_put(txn, signer, 7, &rec), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__DedupRecord *got;
+    assert_int_equal(gr_store_dedup_get(txn, signer, 7, &got), 0);
+    assert_string_equal(got->event_id, "ev-9");
+    assert_int_equal(got->stored_ms, 42);
+    gridrelay__dedup_record__free_unpacked(got, NULL);
+    assert_int_equal(gr_store_dedup_get(txn, signer, 8, &got), GR_ENOTFOUND);
+    assert_null(got);
+    signer[0] ^= 1;
+    assert_int_equal(gr_store_dedup_get(txn, signer, 7, &got), GR_ENOTFOUND);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_signer_bump(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t a[32], b[32];
+    memset(a, 1, sizeof a);
+    memset(b, 2, sizeof b);
+    gr_txn_t *txn;
+    uint64_t hi;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_signer_get(txn, a, &hi), 0);
+    assert_int_equal(hi, 0);
+    assert_int_equal(gr_store_signer_bump(txn, a, 10), 0);
+    assert_int_equal(gr_store_signer_bump(txn, a, 5), 0);
+    assert_int_equal(gr_store_signer_get(txn, a, &hi), 0);
+    assert_int_equal(hi, 10);
+    assert_int_equal(gr_store_signer_bump(txn, a, 11), 0);
+    assert_int_equal(gr_store_signer_bump(txn, b, 3), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_signer_get(txn, a, &hi), 0);
+    assert_int_equal(hi, 11);
+    assert_int_equal(gr_store_signer_get(txn, b, &hi), 0);
+    assert_int_equal(hi, 3);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_reopen(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t t;
+    s_make(&t, "persist-1", "safety.fire", GRIDRELAY__SEVERITY__EXTRA_URGENT, 777);
+    s_store(f->store, &t);
+    s_append(f->store, t.id, GRIDRELAY__ACTION__ACTION_ACCEPT, GRIDRELAY__STATUS__ACCEPTED,
+             778, "ok");
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_counter_add(txn, "events", 3), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    /* An aborted write leaves nothing behind. */
+    test_event_t lost;
+    s_make(&lost, "lost-1", "x", 1, 1);
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_create(txn, &lost.rec, &lost.first), 0);
+    gr_store_abort(&txn);
+
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__StoredEvent *rec;
+    assert_int_equal(gr_store_event_get(txn, "persist-1", &rec), 0);
+    assert_int_equal(rec->status, GRIDRELAY__STATUS__ACCEPTED);
+    assert_int_equal(rec->timeline_len, 2);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    assert_int_equal(gr_store_timeline_verify(txn, "persist-1"), 0);
+    assert_int_equal(gr_store_event_exists(txn, "lost-1"), 0);
+    uint64_t v;
+    assert_int_equal(gr_store_counter_get(txn, "events", &v), 0);
+    assert_int_equal(v, 3);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_schema_newer(void **state)
+{
+    fixture_t *f = *state;
+    gr_store_close(&f->store);
+    s_raw_put_version(f->dir, 99);
+    char err[256];
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), GR_ESCHEMA);
+    assert_null(f->store);
+    assert_non_null(strstr(err, "99"));
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "upgrade"));
+
+    /* Refused means untouched: the version is still 99. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "meta", &env, &txn, &dbi);
+    MDB_val k = {strlen("schema_version"), "schema_version"}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 4);
+    assert_int_equal(((uint8_t *)v.mv_data)[3], 99);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    /* An older version with no migration path is refused too. */
+    s_raw_put_version(f->dir, 0);
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), GR_ESCHEMA);
+    assert_non_null(strstr(err, "migrate"));
+
+    s_raw_put_version(f->dir, GR_STORE_SCHEMA_VERSION);
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+}
+
+static void test_open_twice(void **state)
+{
+    fixture_t *f = *state;
+    gr_store_t *second = NULL;
+    char err[256];
+    assert_int_equal(gr_store_open(&second, f->dir, NULL, err, sizeof err), GR_EIO);
+    assert_null(second);
+    assert_non_null(strstr(err, "in use by another process"));
+    /* After the first closes, the directory opens again. */
+    gr_store_close(&f->store);
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+}
+
+static void test_open_creates_dir(void **state)
+{
+    fixture_t *f = *state;
+    char sub[128], err[256];
+    snprintf(sub, sizeof sub, "%s/a/b", f->dir);
+    gr_store_t *s = NULL;
+    assert_int_equal(gr_store_open(&s, sub, NULL, err, sizeof err), 0);
+    assert_int_equal(gr_store_map_size(s), 64u << 20);
+    gr_store_close(&s);
+    assert_null(s);
+    gr_store_close(&s);  /* accepts NULL */
+    struct stat st;
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+}
+
+#define BATCH 20
+
+static void test_map_growth(void **state)
+{
+    fixture_t *f = *state;
+    /* A directory of its own: the fixture's store was made at 64 MiB. */
+    gr_store_close(&f->store);
+    char dir[128], err[256];
+    snprintf(dir, sizeof dir, "%s/grow", f->dir);
+    gr_store_options_t opt = {.map_size = 1u << 20, .map_max = 4u << 20};
+    assert_int_equal(gr_store_open(&f->store, dir, &opt, err, sizeof err), 0);
+    assert_int_equal(gr_store_map_size(f->store), 1u << 20);
+
+    char desc[2000];
+    memset(desc, 'd', sizeof desc - 1);
+    desc[sizeof desc - 1] = '\0';
+    int batches = 0, grows = 0;
+    bool full = false;
+    while (!full) {
+        gr_txn_t *txn;
+        assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+        int rc = 0;
+        for (int i = 0; i < BATCH && rc == 0; i++) {
+            test_event_t t;
+            char id[32];
+            snprintf(id, sizeof id, "grow-%04d-%02d", batches, i);
+            s_make(&t, id, "load", GRIDRELAY__SEVERITY__ROUTINE, 10000 + batches);
+            t.event.description = desc;
+            rc = gr_store_event_create(txn, &t.rec, &t.first);
+        }
+        if (rc == 0)
+            rc = gr_store_commit(&txn);
+        else
+            gr_store_abort(&txn);
+        assert_null(txn);
+        if (rc == 0) {
+            batches++;
+            continue;
+        }
+        assert_int_equal(rc, GR_EMAPFULL);
+        rc = gr_store_grow(f->store);
+        if (rc == GR_EFULL) {
+            full = true;
+        } else {
+            assert_int_equal(rc, 0);
+            grows++;
+        }
+    }
+    assert_int_equal(grows, 2);  /* 1 -> 2 -> 4 MiB */
+    assert_int_equal(gr_store_map_size(f->store), 4u << 20);
+    assert_true(batches > 0);
+
+    /* Everything committed is intact and reads still work. */
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    for (int b = 0; b < batches; b++) {
+        for (int i = 0; i < BATCH; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "grow-%04d-%02d", b, i);
+            Gridrelay__StoredEvent *rec;
+            assert_int_equal(gr_store_event_get(txn, id, &rec), 0);
+            assert_string_equal(rec->event->description, desc);
+            gridrelay__stored_event__free_unpacked(rec, NULL);
+        }
+    }
+    char id[32];
+    snprintf(id, sizeof id, "grow-%04d-%02d", batches, 0);
+    assert_int_equal(gr_store_event_exists(txn, id), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* The grown size persists across a reopen with the small option. */
+    gr_store_close(&f->store);
+    assert_int_equal(gr_store_open(&f->store, dir, &opt, err, sizeof err), 0);
+    assert_int_equal(gr_store_map_size(f->store), 4u << 20);
+    assert_int_equal(gr_store_grow(f->store), GR_EFULL);
+    /* A bigger configured start wins over the recorded size. */
+    gr_store_close(&f->store);
+    opt.map_size = opt.map_max = 8u << 20;
+    assert_int_equal(gr_store_open(&f->store, dir, &opt, err, sizeof err), 0);
+    assert_int_equal(gr_store_map_size(f->store), 8u << 20);
+}
+
+typedef struct {
+    char ids[64][32];
+    size_t n;
+} seen_t;
+
+static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    seen_t *seen = ctx;
+    assert_true(seen->n < 64);
+    snprintf(seen->ids[seen->n++], sizeof seen->ids[0], "%s", rec->event->id);
+}
+
+static size_t s_list_all(gr_txn_t *txn, const gr_store_filter_t *filter, size_t limit,
+                         seen_t *seen, size_t *pages)
+{
+    char token[GR_PAGE_TOKEN_MAX] = "";
+    *pages = 0;
+    seen->n = 0;
+    do {
+        char next[GR_PAGE_TOKEN_MAX];
+        size_t before = seen->n;
+        assert_int_equal(gr_store_list(txn, filter, token, limit, s_collect, seen, next), 0);
+        assert_true(seen->n - before <= limit);
+        (*pages)++;
+        strcpy(token, next);
+    } while (token[0]);
+    return seen->n;
+}
+
+static void test_list(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    /* 25 events; ev-i received at 1000 + 10*i, every 5th urgent, odd ones
+     * "fire", every 3rd later accepted. Inserted out of time order. */
+    for (int k = 0; k < 25; k++) {
+        int i = (k * 7) % 25;
+        test_event_t t;
+        char id[16];
+        snprintf(id, sizeof id, "ev-%02d", i);
+        s_make(&t, id, i % 2 ? "fire" : "water",
+               i % 5 == 0 ? GRIDRELAY__SEVERITY__URGENT : GRIDRELAY__SEVERITY__ROUTINE,
+               1000 + 10 * (uint64_t)i);
+        assert_int_equal(gr_store_event_create(txn, &t.rec, &t.first), 0);
+        if (i % 3 == 0) {
+            Gridrelay__TimelineEntry e = GRIDRELAY__TIMELINE_ENTRY__INIT;
+            e.to_status = GRIDRELAY__STATUS__ACCEPTED;
+            e.time_ms = 5000;
+            assert_int_equal(gr_store_event_append(txn, &t.rec, &e), 0);
+        }
+    }
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    seen_t seen;
+    size_t pages;
+    gr_store_filter_t any = {0};
+    assert_int_equal(s_list_all(txn, &any, 10, &seen, &pages), 25);
+    assert_int_equal(pages, 3);
+    for (int i = 0; i < 25; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "ev-%02d", i);
+        assert_string_equal(seen.ids[i], id);  /* oldest first, no gaps or repeats */
+    }
+    /* Exactly one full page: no token, since nothing follows. */
+    assert_int_equal(s_list_all(txn, NULL, 25, &seen, &pages), 25);
+    assert_int_equal(pages, 1);
+
+    gr_store_filter_t fire = {.category = "fire"};
+    assert_int_equal(s_list_all(txn, &fire, 4, &seen, &pages), 12);
+    for (size_t j = 0; j < seen.n; j++)
+        assert_int_equal(atoi(seen.ids[j] + 3) % 2, 1);
+
+    gr_store_filter_t urgent = {.severity = GRIDRELAY__SEVERITY__URGENT};
+    assert_int_equal(s_list_all(txn, &urgent, 2, &seen, &pages), 5);
+    assert_string_equal(seen.ids[4], "ev-20");
+
+    gr_store_filter_t accepted = {.status = GRIDRELAY__STATUS__ACCEPTED};
+    assert_int_equal(s_list_all(txn, &accepted, 3, &seen, &pages), 9);
+    gr_store_filter_t reported = {.status = GRIDRELAY__STATUS__REPORTED};
+    assert_int_equal(s_list_all(txn, &reported, 100, &seen, &pages), 16);
+
+    /* [1050, 1100): ev-05 .. ev-09. */
+    gr_store_filter_t range = {.since_ms = 1050, .until_ms = 1100};
+    assert_int_equal(s_list_all(txn, &range, 5, &seen, &pages), 5);
+    assert_int_equal(pages, 1);
+    assert_string_equal(seen.ids[0], "ev-05");
+    assert_string_equal(seen.ids[4], "ev-09");
+    assert_int_equal(s_list_all(txn, &range, 2, &seen, &pages), 5);
+    assert_int_equal(pages, 3);
+
+    gr_store_filter_t combo = {.category = "fire", .severity = GRIDRELAY__SEVERITY__URGENT,
+                               .since_ms = 1100};
+    assert_int_equal(s_list_all(txn, &combo, 10, &seen, &pages), 1);
+    assert_string_equal(seen.ids[0], "ev-15");
+
+    char next[GR_PAGE_TOKEN_MAX];
+    seen.n = 0;
+    assert_int_equal(gr_store_list(txn, NULL, "xyz", 10, s_collect, &seen, next), GR_EINVAL);
+    assert_int_equal(gr_store_list(txn, NULL, "00", 10, s_collect, &seen, next), GR_EINVAL);
+    assert_int_equal(gr_store_list(txn, NULL, "00000000000003e8zz", 10, s_collect, &seen,
+                                   next), GR_EINVAL);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+static void test_counters(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    uint64_t v = 99;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_counter_get(txn, "accepted", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(gr_store_counter_add(txn, "accepted", 1), 0);
+    assert_int_equal(gr_store_counter_add(txn, "accepted", 41), 0);
+    assert_int_equal(gr_store_counter_add(txn, "rejected", 2), 0);
+    assert_int_equal(gr_store_counter_add(txn, "", 2), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_counter_get(txn, "accepted", &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(gr_store_counter_get(txn, "rejected", &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(gr_store_counter_add(txn, "accepted", 1), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+typedef struct {
+    uint64_t seqs[16];
+    size_t n;
+} scan_t;
+
+static void s_scan(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
+{
+    scan_t *s = ctx;
+    char want[32];
+    snprintf(want, sizeof want, "env-%llu", (unsigned long long)seq);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(data, want, len);
+    assert_true(s->n < 16);
+    s->seqs[s->n++] = seq;
+}
+
+static void test_outbox(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    /* "town" prefixes "town2": their queues must stay apart. */
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        char data[32];
+        int len = snprintf(data, sizeof data, "env-%llu", (unsigned long long)seq);
+        assert_int_equal(gr_store_outbox_put(txn, "town", seq, (uint8_t *)data, len), 0);
+    }
+    assert_int_equal(gr_store_outbox_put(txn, "town2", 300, (const uint8_t *)"env-300", 7), 0);
+    assert_int_equal(gr_store_outbox_put(txn, "", 1, (const uint8_t *)"x", 1), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    uint64_t depth;
+    assert_int_equal(gr_store_outbox_depth(txn, "town", &depth), 0);
+    assert_int_equal(depth, 5);
+    assert_int_equal(gr_store_outbox_depth(txn, "town2", &depth), 0);
+    assert_int_equal(depth, 1);
+    assert_int_equal(gr_store_outbox_depth(txn, "district", &depth), 0);
+    assert_int_equal(depth, 0);
+    scan_t s = {0};
+    assert_int_equal(gr_store_outbox_scan(txn, "town", 0, 100, s_scan, &s), 0);
+    assert_int_equal(s.n, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(s.seqs[i], i + 1);
+    s.n = 0;
+    assert_int_equal(gr_store_outbox_scan(txn, "town", 2, 2, s_scan, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.seqs[0], 3);
+    assert_int_equal(s.seqs[1], 4);
+    assert_int_equal(gr_store_outbox_del(txn, "town", 1), 0);
+    assert_int_equal(gr_store_outbox_del(txn, "town", 3), 0);
+    assert_int_equal(gr_store_outbox_del(txn, "town", 3), GR_ENOTFOUND);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_outbox_depth(txn, "town", &depth), 0);
+    assert_int_equal(depth, 3);
+    s.n = 0;
+    assert_int_equal(gr_store_outbox_scan(txn, "town", 0, 100, s_scan, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.seqs[0], 2);
+    assert_int_equal(s.seqs[1], 4);
+    assert_int_equal(s.seqs[2], 5);
+    s.n = 0;
+    assert_int_equal(gr_store_outbox_scan(txn, "town2", 0, 100, s_scan, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.seqs[0], 300);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeline_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_same_txn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signer_bump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_creates_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

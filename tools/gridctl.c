@@ -1,0 +1,169 @@
+/* gridctl: talk to a gridrelayd node from the command line. */
+#include "gridctl.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+const char gridctl_common_help[] =
+"Connection options:\n"
+"  -n, --node ENDPOINT   the node's request endpoint (default $GRIDRELAY_NODE),\n"
+"                        e.g. tcp://127.0.0.1:7001\n"
+"  -k, --key FILE        your secret key file (default $GRIDRELAY_KEY); its public\n"
+"                        key must be in the node's [reporters]\n"
+"      --node-key KEY    accept only replies signed by this node key (64 hex\n"
+"                        digits, or @FILE)\n"
+"      --timeout MS      wait this long for each attempt (default 3000)\n"
+"      --attempts N      send at most N times (default 3); resends are safe: the\n"
+"                        node answers a resend with the original result\n"
+"  -j, --json            machine-readable output on stdout\n"
+"  -h, --help            this help\n";
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+"Usage: gridctl COMMAND [OPTIONS]\n"
+"\n"
+"Commands:\n"
+"  keygen    make a new Ed25519 identity (secret and public key files)\n"
+"  report    submit an event report; prints the new event id\n"
+"  list      list events, with filters and paging\n"
+"  show ID   one event with its full timeline\n"
+"  stats     the node's counters\n"
+"\n"
+"Run 'gridctl COMMAND --help' for the options of each command.\n"
+"\n"
+"Exit status: 0 success; 1 refused by the node (its error is printed);\n"
+"2 usage error; 3 no reply from the node (safe to retry); 4 local error\n"
+"(key file, memory).\n");
+}
+
+int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg)
+{
+    char *end = NULL;
+    switch (opt) {
+    case 'n': common->node = arg; return 1;
+    case 'k': common->key = arg; return 1;
+    case 'N': common->node_key = arg; return 1;
+    case 'j': common->json = true; return 1;
+    case 'T':
+    case 'A': {
+        errno = 0;
+        long v = strtol(arg, &end, 10);
+        if (errno || !end || *end || v <= 0 || v > 3600000) {
+            fprintf(stderr, "gridctl: --%s %s: expected a positive number\n",
+                    opt == 'T' ? "timeout" : "attempts", arg);
+            return -1;
+        }
+        if (opt == 'T')
+            common->timeout_ms = (int)v;
+        else
+            common->attempts = (int)v;
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+static int s_print_error(const gridctl_common_t *common, const Gridrelay__Error *error)
+{
+    if (common->json) {
+        json_object *obj = json_object_new_object();
+        json_object_object_add(obj, "error", json_object_new_string(gridctl_error_name(error->code)));
+        json_object_object_add(obj, "message", json_object_new_string(error->message ? error->message : ""));
+        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+        json_object_put(obj);
+    }
+    fprintf(stderr, "gridctl: refused by the node: %s: %s\n", gridctl_error_name(error->code),
+            error->message ? error->message : "");
+    return GRIDCTL_REFUSED;
+}
+
+int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
+                 gr_opened_t *reply)
+{
+    const char *node = common->node ? common->node : getenv("GRIDRELAY_NODE");
+    const char *key = common->key ? common->key : getenv("GRIDRELAY_KEY");
+    if (!node || !*node || !key || !*key) {
+        fprintf(stderr, "gridctl: %s is required (or set %s)\n", !node || !*node ? "--node" : "--key",
+                !node || !*node ? "GRIDRELAY_NODE" : "GRIDRELAY_KEY");
+        return GRIDCTL_USAGE;
+    }
+    if (gr_keys_init() != 0)
+        return GRIDCTL_LOCAL;
+    char err[512];
+    gr_keypair_t kp;
+    if (gr_keys_load_secret(&kp, key, err, sizeof err) != 0) {
+        fprintf(stderr, "gridctl: %s\n", err);
+        return GRIDCTL_LOCAL;
+    }
+    uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
+    if (common->node_key) {
+        int rc = common->node_key[0] == '@'
+                     ? gr_key_load_public(node_pk, common->node_key + 1, err, sizeof err)
+                     : gr_key_from_hex(node_pk, common->node_key);
+        if (rc != 0) {
+            fprintf(stderr, "gridctl: --node-key: %s\n",
+                    common->node_key[0] == '@' ? err : "expected 64 hex digits or @FILE");
+            return GRIDCTL_USAGE;
+        }
+    }
+    gr_client_t *client = gr_client_new(NULL, node, &kp, common->node_key ? node_pk : NULL);
+    memset(&kp, 0, sizeof kp);
+    if (!client) {
+        fprintf(stderr, "gridctl: cannot connect to %s: bad endpoint?\n", node);
+        return GRIDCTL_USAGE;
+    }
+    int rc = gr_client_call(client, request, reply, common->timeout_ms, common->attempts);
+    gr_client_destroy(&client);
+    if (rc == GR_ETIMEOUT) {
+        fprintf(stderr, "gridctl: no reply from %s after %d attempt(s) of %d ms\n", node,
+                common->attempts, common->timeout_ms);
+        return GRIDCTL_NO_REPLY;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "gridctl: %s\n", gr_strerror(rc));
+        return GRIDCTL_NO_REPLY;
+    }
+    if (reply->body->kind_case == GRIDRELAY__BODY__KIND_ERROR) {
+        int code = s_print_error(common, reply->body->error);
+        gr_opened_clear(reply);
+        return code;
+    }
+    return GRIDCTL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return GRIDCTL_USAGE;
+    }
+    const char *cmd = argv[1];
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        { "keygen", gridctl_keygen }, { "report", gridctl_report }, { "list", gridctl_list },
+        { "show", gridctl_show },     { "stats", gridctl_stats },
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        s_usage(stdout);
+        return GRIDCTL_OK;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("gridctl %s\n", GR_VERSION);
+        return GRIDCTL_OK;
+    }
+    fprintf(stderr, "gridctl: unknown command '%s'\n", cmd);
+    s_usage(stderr);
+    return GRIDCTL_USAGE;
+}

@@ -1,0 +1,68 @@
+/* gridctl: the operator's and reporter's command-line client.
+ * One file per subcommand group; this header is what they share. */
+#ifndef GR_GRIDCTL_H
+#define GR_GRIDCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "keys.h"
+
+/* Exit codes (documented in `gridctl --help`). */
+enum {
+    GRIDCTL_OK = 0,
+    GRIDCTL_REFUSED = 1,    /* the node answered with an error */
+    GRIDCTL_USAGE = 2,
+    GRIDCTL_NO_REPLY = 3,   /* node unreachable or silent: safe to retry */
+    GRIDCTL_LOCAL = 4,      /* local trouble: key file, memory */
+};
+
+/* Options every subcommand that talks to a node accepts. */
+typedef struct {
+    const char *node;       /* --node, or $GRIDRELAY_NODE */
+    const char *key;        /* --key, or $GRIDRELAY_KEY */
+    const char *node_key;   /* --node-key: hex or @file; replies must be signed by it */
+    int timeout_ms;         /* --timeout */
+    int attempts;           /* --attempts */
+    bool json;              /* --json */
+} gridctl_common_t;
+
+/* Parses a common option; returns 1 when opt was one (consuming optarg),
+ * 0 when not, -1 on a bad value (message printed). */
+int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg);
+
+/* The getopt_long entries and the help text of the common options. */
+#define GRIDCTL_COMMON_LONG_OPTIONS                                                  \
+    { "node", required_argument, NULL, 'n' }, { "key", required_argument, NULL, 'k' }, \
+    { "node-key", required_argument, NULL, 'N' },                                    \
+    { "timeout", required_argument, NULL, 'T' },                                     \
+    { "attempts", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' }, \
+    { "help", no_argument, NULL, 'h' }
+#define GRIDCTL_COMMON_SHORT "n:k:jh"
+extern const char gridctl_common_help[];
+
+/* Sends request to the node and waits for the reply (with resends).
+ * Returns a GRIDCTL_* exit code; on GRIDCTL_OK *reply holds a non-Error
+ * reply; Error replies are printed (text or JSON) and give GRIDCTL_REFUSED. */
+int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
+                 gr_opened_t *reply);
+
+/* Subcommands; each returns its exit code. */
+int gridctl_keygen(int argc, char **argv);
+int gridctl_report(int argc, char **argv);
+int gridctl_list(int argc, char **argv);
+int gridctl_show(int argc, char **argv);
+int gridctl_stats(int argc, char **argv);
+
+/* Names of protocol enums for output, and parsers for input. */
+const char *gridctl_status_name(int status);
+const char *gridctl_severity_name(int severity);
+int gridctl_parse_status(const char *text);
+int gridctl_parse_severity(const char *text);
+const char *gridctl_action_name(int action);
+const char *gridctl_error_name(int code);
+/* Formats ms since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void gridctl_format_time(char out[32], uint64_t ms);
+
+#endif

@@ -1,0 +1,228 @@
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *harness_daemon_path(void)
+{
+    const char *path = getenv("GRIDRELAYD");
+    return path && *path ? path : "gridrelayd";
+}
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+bool harness_wait_until(bool (*cond)(void *), void *ctx, int timeout_ms)
+{
+    uint64_t deadline = s_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (cond(ctx))
+            return true;
+        if (s_now_ms() >= deadline)
+            return false;
+        poll(NULL, 0, 10);  /* the polling step of a bounded wait */
+    }
+}
+
+int harness_node_write_config(harness_node_t *node)
+{
+    char hex[GR_PUBLIC_KEY_HEX];
+    FILE *f = fopen(node->config, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "[node]\n"
+            "id = %s\n"
+            "tier = village\n"
+            "store = store\n"
+            "listen = %s\n"
+            "endpoint_file = endpoint\n"
+            "secret_key = node.sec\n"
+            "catalogue = %s/examples/catalogue.ini\n"
+            "%s\n"
+            "[reporters]\n",
+            strrchr(node->dir, '/') + 1, node->endpoint[0] ? node->endpoint : "tcp://127.0.0.1:*",
+            GR_SOURCE_ROOT, node->extra_node);
+    for (size_t i = 0; i < node->n_reporters; i++) {
+        gr_key_to_hex(hex, node->reporters[i].pk);
+        fprintf(f, "worker-%zu = %s\n", i, hex);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int harness_node_init(harness_node_t *node, const char *name, size_t n_reporters)
+{
+    memset(node, 0, sizeof *node);
+    if (gr_keys_init() != 0 || n_reporters > HARNESS_MAX_REPORTERS)
+        return -1;
+    char tmpl[128];
+    snprintf(tmpl, sizeof tmpl, "/tmp/gridrelay-test-XXXXXX");
+    if (!mkdtemp(tmpl))
+        return -1;
+    snprintf(node->dir, sizeof node->dir, "%s/%s", tmpl, name);
+    if (mkdir(node->dir, 0700) != 0)
+        return -1;
+    snprintf(node->config, sizeof node->config, "%s/node.ini", node->dir);
+    char sec[320], pub[320], err[256];
+    snprintf(sec, sizeof sec, "%s/node.sec", node->dir);
+    snprintf(pub, sizeof pub, "%s/node.pub", node->dir);
+    if (gr_keys_generate(&node->node_key) != 0 ||
+        gr_keys_save(&node->node_key, sec, pub, err, sizeof err) != 0)
+        return -1;
+    node->n_reporters = n_reporters;
+    for (size_t i = 0; i < n_reporters; i++)
+        if (gr_keys_generate(&node->reporters[i]) != 0)
+            return -1;
+    return harness_node_write_config(node);
+}
+
+typedef struct {
+    harness_node_t *node;
+    char path[320];
+} s_endpoint_wait_t;
+
+static bool s_endpoint_ready(void *ctx)
+{
+    s_endpoint_wait_t *w = ctx;
+    FILE *f = fopen(w->path, "r");
+    if (!f)
+        return false;
+    char line[128] = "";
+    bool ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!ok)
+        return false;
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(w->node->endpoint, sizeof w->node->endpoint, "%s", line);
+    return w->node->endpoint[0] != '\0';
+}
+
+int harness_node_start(harness_node_t *node)
+{
+    s_endpoint_wait_t w = { .node = node };
+    snprintf(w.path, sizeof w.path, "%s/endpoint", node->dir);
+    unlink(w.path);
+    if (harness_node_write_config(node) != 0)
+        return -1;
+    char log_path[320];
+    snprintf(log_path, sizeof log_path, "%s/gridrelayd.log", node->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        FILE *log = fopen(log_path, "a");
+        if (log)
+            dup2(fileno(log), STDERR_FILENO);
+        execl(harness_daemon_path(), "gridrelayd", "--config", node->config, (char *)NULL);
+        _exit(127);
+    }
+    node->pid = pid;
+    if (!harness_wait_until(s_endpoint_ready, &w, 10000)) {
+        fprintf(stderr, "harness: %s did not start; see %s\n", node->dir, log_path);
+        harness_node_stop(node, SIGKILL);
+        return -1;
+    }
+    return 0;
+}
+
+int harness_node_stop(harness_node_t *node, int sig)
+{
+    if (node->pid <= 0)
+        return -1;
+    kill(node->pid, sig);
+    uint64_t deadline = s_now_ms() + 10000;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(node->pid, &status, WNOHANG);
+        if (r == node->pid)
+            break;
+        if (r < 0 || s_now_ms() >= deadline) {
+            kill(node->pid, SIGKILL);
+            waitpid(node->pid, &status, 0);
+            node->pid = 0;
+            return -1;
+        }
+        poll(NULL, 0, 5);
+    }
+    node->pid = 0;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
+static void s_remove_tree(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir(dir))) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char child[1024];
+            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            struct stat st;
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+                s_remove_tree(child);
+            else
+                unlink(child);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+void harness_node_cleanup(harness_node_t *node)
+{
+    if (node->pid > 0)
+        harness_node_stop(node, SIGKILL);
+    if (!node->dir[0])
+        return;
+    if (getenv("GR_KEEP_TEST_DIRS"))
+        return;
+    char parent[256];
+    snprintf(parent, sizeof parent, "%s", node->dir);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    s_remove_tree(parent);
+}
+
+gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter)
+{
+    if (reporter >= node->n_reporters || !node->endpoint[0])
+        return NULL;
+    return gr_client_new(zmq_ctx, node->endpoint, &node->reporters[reporter], node->node_key.pk);
+}
+
+int harness_run(const char *command, char *out, size_t cap)
+{
+    FILE *p = popen(command, "r");
+    if (!p)
+        return -1;
+    size_t n = 0;
+    if (out && cap) {
+        n = fread(out, 1, cap - 1, p);
+        out[n] = '\0';
+    } else {
+        char sink[4096];
+        while (fread(sink, 1, sizeof sink, p) > 0) {
+        }
+    }
+    int status = pclose(p);
+    if (status < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

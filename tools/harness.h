@@ -1,0 +1,65 @@
+/* Harness for the integration tests and the benchmark: real gridrelayd
+ * processes on loopback, each in its own temp dir, on ports the kernel
+ * picked, with bounded waits only.
+ *
+ * Thread safety: the harness functions are for the caller's main thread;
+ * clients made from harness keys may run in other threads.
+ */
+#ifndef GR_HARNESS_H
+#define GR_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client.h"
+#include "keys.h"
+
+#define HARNESS_MAX_REPORTERS 64
+
+typedef struct {
+    char dir[256];              /* the node's temp dir */
+    char config[320];
+    char endpoint[128];         /* bound endpoint, once started */
+    pid_t pid;                  /* 0 when not running */
+    gr_keypair_t node_key;
+    gr_keypair_t reporters[HARNESS_MAX_REPORTERS];
+    size_t n_reporters;
+    char extra_node[1024];      /* extra lines for [node] (e.g. "map_max_mb = 1\n") */
+} harness_node_t;
+
+/* Path of the gridrelayd binary: $GRIDRELAYD, set by meson for each test. */
+const char *harness_daemon_path(void);
+
+/* Makes a temp dir, a node key and n_reporters reporter keys, and writes a
+ * config using the shipped example catalogue. Returns 0 or -1. */
+int harness_node_init(harness_node_t *node, const char *name, size_t n_reporters);
+
+/* Rewrites the config (after changing extra_node or the endpoint). */
+int harness_node_write_config(harness_node_t *node);
+
+/* Starts gridrelayd and waits (bounded) until it has bound its endpoint.
+ * The first start listens on tcp://127.0.0.1:*; later starts reuse the
+ * endpoint of the first, so clients reconnect to the same address. */
+int harness_node_start(harness_node_t *node);
+
+/* Sends sig and waits (bounded, 10 s) for the process to end; returns its
+ * exit status (or 128+signal), -1 on timeout. */
+int harness_node_stop(harness_node_t *node, int sig);
+
+/* Stops the node if running and removes its directory. */
+void harness_node_cleanup(harness_node_t *node);
+
+/* A client for reporter i (i < n_reporters) to this node. */
+gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter);
+
+/* Waits until cond(ctx) is true, checking every 10 ms, for at most
+ * timeout_ms. Returns true when the condition held. */
+bool harness_wait_until(bool (*cond)(void *), void *ctx, int timeout_ms);
+
+/* Runs a command line through /bin/sh, capturing stdout into out (NUL
+ * terminated, truncated to cap). Returns the exit status, -1 on failure. */
+int harness_run(const char *command, char *out, size_t cap);
+
+#endif

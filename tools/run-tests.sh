@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds gridrelay twice (normal, and with ASan +
+# UBSan) and runs every test in both builds: cmocka unit tests and the
+# integration tests that start real gridrelayd processes on loopback.
+# The last line is "N passed, N failed"; the exit status is non-zero when
+# anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tools/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+# Builds into $1 with meson options $2.. and runs the tests there.
+run_suite() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi || { echo "run-tests: meson setup of $dir failed" >&2; failed=$((failed + 1)); return; }
+  if ! ninja -C "$dir" >"$dir/build.log" 2>&1; then
+    cat "$dir/build.log" >&2
+    echo "run-tests: build in $dir failed" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  rm -f "$dir/meson-logs/testlog.json"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || true
+  local log="$dir/meson-logs/testlog.json"
+  if [ ! -f "$log" ]; then
+    failed=$((failed + 1))
+    return
+  fi
+  local ok bad
+  ok=$(grep -c '"result": "OK"' "$log" || true)
+  bad=$(grep -vc '"result": "\(OK\|SKIP\)"' "$log" || true)
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  echo "run-tests: $dir: $ok passed, $bad failed"
+}
+
+# Only the sanitized build reads these.
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+run_suite build
+run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
