@@ -5,6 +5,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "error.h"
 
 struct gr_client {
@@ -53,6 +54,10 @@ gr_client_t *gr_client_new(void *zmq_ctx, const char *endpoint, const gr_keypair
     int reconnect_max = 1000;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
+    /* Nodes only speak CURVE: knowing the node's key is what lets the
+     * client both encrypt and be sure it talks to that node. */
+    if (node_pk && gr_curve_client(self->socket, kp, node_pk) != 0)
+        goto fail;
     if (zmq_connect(self->socket, endpoint) != 0)
         goto fail;
     self->kp = *kp;
@@ -171,6 +176,9 @@ uint64_t gr_body_ref_seq(const Gridrelay__Body *body)
         return body->event_detail ? body->event_detail->ref_seq : 0;
     case GRIDRELAY__BODY__KIND_EVENT_PAGE: return body->event_page ? body->event_page->ref_seq : 0;
     case GRIDRELAY__BODY__KIND_STATS: return body->stats ? body->stats->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_LINKS: return body->links ? body->links->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_VIEW_PAGE: return body->view_page ? body->view_page->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_STATUS_BATCH: return body->status_batch ? body->status_batch->ref_seq : 0;
     default: return 0;
     }
 }

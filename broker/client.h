@@ -29,8 +29,10 @@
 typedef struct gr_client gr_client_t;
 
 /* Connects to endpoint (e.g. "tcp://127.0.0.1:7001") as kp. When node_pk is
- * not NULL, replies must be signed by that key; otherwise any correctly
- * signed reply is accepted. zmq_ctx may be NULL (the client makes its own)
+ * not NULL, the connection uses CURVE with that node key (nodes require it:
+ * traffic is encrypted and the node admits only keys it trusts) and replies
+ * must be signed by that key; without it the socket is plain and any
+ * correctly signed reply is accepted (for tests against plain sockets). zmq_ctx may be NULL (the client makes its own)
  * or a context shared with other clients, which must outlive them.
  * Returns NULL on failure (bad endpoint, out of memory). */
 gr_client_t *gr_client_new(void *zmq_ctx, const char *endpoint, const gr_keypair_t *kp,
@@ -71,8 +73,8 @@ void gr_client_set_seq(gr_client_t *self, uint64_t next);
 /* The ZeroMQ socket, for zmq_poll() in the caller's own event loop. */
 void *gr_client_socket(gr_client_t *self);
 
-/* ref_seq of a reply body (Ack, Error, EventDetail, EventPage, Stats), 0
- * for other kinds. */
+/* ref_seq of a reply body (Ack, Error, EventDetail, EventPage, Stats,
+ * Links, ViewPage, StatusBatch), 0 for other kinds. */
 uint64_t gr_body_ref_seq(const Gridrelay__Body *body);
 
 /* Milliseconds since the Unix epoch, the protocol's clock. */

@@ -71,3 +71,10 @@ size_t gr_trust_count(const gr_trust_t *self)
 {
     return self ? self->count : 0;
 }
+
+const gr_trusted_key_t *gr_trust_at(const gr_trust_t *self, size_t i)
+{
+    if (!self || i >= self->count)
+        return NULL;
+    return &self->keys[i];
+}

@@ -45,4 +45,10 @@ const gr_trusted_key_t *gr_trust_find(const gr_trust_t *self,
 /* Number of keys in the list. */
 size_t gr_trust_count(const gr_trust_t *self);
 
+/* Returns the i-th entry in key order (0 <= i < gr_trust_count()), or NULL
+ * when i is out of range or self is NULL. For walking the whole list, e.g.
+ * to derive each key's Curve25519 form (broker/curve.h). The pointer stays
+ * valid until the next gr_trust_add() or destroy. */
+const gr_trusted_key_t *gr_trust_at(const gr_trust_t *self, size_t i);
+
 #endif

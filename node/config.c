@@ -1,0 +1,637 @@
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+enum {
+    N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
+    N_MAX_FRAME, N_MAP_SIZE, N_MAP_MAX, N_REPLAY_WINDOW, N_BATCH_MAX, N_STATUS_LISTEN,
+    N_COUNT
+};
+
+static const char *const s_node_keys[N_COUNT] = {
+    "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
+    "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
+};
+
+/* In the order an operator would write them, so the first one reported
+ * missing is the first one to add. */
+static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY, N_CATALOGUE };
+
+enum { S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_COUNT };
+static const char *const s_sections[S_COUNT] = {
+    "node", "reporters", "parent", "skip", "children", "deadlines",
+};
+
+/* Keys of [parent] and [skip]; the skip-level ancestor gets no status. */
+enum { P_ID, P_ENDPOINT, P_KEY, P_STATUS_ENDPOINT, P_COUNT };
+static const char *const s_peer_keys[P_COUNT] = { "id", "endpoint", "key", "status_endpoint" };
+
+#define S_DEFAULT_MAX_FRAME 65536
+#define S_MIN_MAX_FRAME 1024
+#define S_MAX_MAX_FRAME 16777216
+#define S_DEFAULT_MAP_SIZE_MB 64
+#define S_DEFAULT_MAP_MAX_MB 4096
+#define S_MAX_MAP_MB 1048576        /* 1 TiB: beyond that it is a typo */
+#define S_DEFAULT_REPLAY_WINDOW 1000000000ULL
+#define S_DEFAULT_BATCH_MAX 512
+#define S_MAX_BATCH_MAX 65536
+
+/* A name seen in [reporters] or [children], to refuse duplicates. */
+typedef struct {
+    char name[64];
+    int line;
+    int section;
+} s_name_t;
+
+typedef struct {
+    gr_config_t *cfg;
+    const char *path;
+    char *dir;                      /* absolute directory of the config file */
+    int key_line[N_COUNT];          /* 0 while the key has not been seen */
+    int section_line[S_COUNT];
+    int peer_line[2][P_COUNT];      /* [parent], [skip] */
+    int deadline_line[2][GR_ROUTE_SEV_SLOTS];   /* accept.*, resolve.* */
+    s_name_t *names;
+    size_t name_count;
+    size_t name_cap;
+} s_load_t;
+
+static int s_fail(char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Every validation error is a config error; this keeps the callers short. */
+static int s_fail(char *msg, size_t msglen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return GR_ECONFIG;
+}
+
+static int s_oom(char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "out of memory");
+    return GR_ENOMEM;
+}
+
+/* Parses a plain decimal number: strtoull alone would accept signs, spaces
+ * and "-1" as a huge value. */
+static bool s_parse_u64(const char *text, uint64_t *out)
+{
+    if (!*text)
+        return false;
+    uint64_t v = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        unsigned d = (unsigned)(*c - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+static int s_number(const char *key, const char *value, uint64_t min, uint64_t max,
+                    uint64_t *out, char *msg, size_t msglen)
+{
+    if (!s_parse_u64(value, out))
+        return s_fail(msg, msglen, "%s = %s: not a number (expected decimal digits)",
+                      key, value);
+    if (*out < min || *out > max)
+        return s_fail(msg, msglen, "%s = %s: must be between %llu and %llu", key, value,
+                      (unsigned long long)min, (unsigned long long)max);
+    return 0;
+}
+
+/* A duration with its unit ("90s", "30min", "2h", "7d", "500ms"), or "0"
+ * for no deadline: a bare number would leave the unit to guesswork. */
+static int s_duration(const char *key, const char *value, uint64_t *ms, char *msg,
+                      size_t msglen)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = { { "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
+                  { "d", 86400000 } };
+    char digits[24];
+    size_t n = strspn(value, "0123456789");
+    const char *unit = value + n;
+    while (*unit == ' ')
+        unit++;
+    uint64_t count = 0;
+    bool ok = n > 0 && n < sizeof digits;
+    if (ok) {
+        memcpy(digits, value, n);
+        digits[n] = '\0';
+        ok = s_parse_u64(digits, &count);
+    }
+    if (ok && count == 0 && *unit == '\0') {
+        *ms = 0;
+        return 0;
+    }
+    for (size_t i = 0; ok && i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(unit, units[i].unit) == 0) {
+            if (count > UINT64_MAX / units[i].ms)
+                break;
+            *ms = count * units[i].ms;
+            return 0;
+        }
+    }
+    return s_fail(msg, msglen, "%s = %s: not a duration (a number with a unit: ms, s, min, h "
+                  "or d, e.g. 30min; 0 for none)", key, value);
+}
+
+static int s_path(s_load_t *load, const char *key, const char *value, char **out,
+                  char *msg, size_t msglen)
+{
+    if (*value == '\0')
+        return s_fail(msg, msglen, "%s: must not be empty", key);
+    int n = value[0] == '/' ? asprintf(out, "%s", value)
+                            : asprintf(out, "%s/%s", load->dir, value);
+    if (n < 0) {
+        *out = NULL;
+        return s_oom(msg, msglen);
+    }
+    return 0;
+}
+
+/* Node ids name outboxes and appear in logs: keep them plain. */
+static int s_check_id(const char *key, const char *value, char *msg, size_t msglen)
+{
+    size_t len = strlen(value);
+    bool ok = len >= 1 && len <= 63;
+    for (const char *c = value; ok && *c; c++)
+        ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+             (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+    if (!ok)
+        return s_fail(msg, msglen, "%s = %s: must be 1-63 characters from A-Z a-z 0-9 . _ -",
+                      key, value);
+    return 0;
+}
+
+/* Catches what an operator gets wrong; ZeroMQ judges the rest. A bound
+ * endpoint may ask for any free port (*), one to connect to may not. */
+static int s_check_endpoint(const char *key, const char *value, bool bind, char *msg,
+                            size_t msglen)
+{
+    static const char *const schemes[] = { "tcp://", "ipc://", "inproc://" };
+    const char *rest = NULL;
+    size_t s = 0;
+    for (; s < sizeof schemes / sizeof schemes[0]; s++) {
+        size_t len = strlen(schemes[s]);
+        if (strncmp(value, schemes[s], len) == 0) {
+            rest = value + len;
+            break;
+        }
+    }
+    if (!rest)
+        return s_fail(msg, msglen, "%s = %s: must start with tcp://, ipc:// or inproc://",
+                      key, value);
+    if (*rest == '\0' || strpbrk(rest, " \t"))
+        return s_fail(msg, msglen, "%s = %s: missing or malformed address after %s",
+                      key, value, schemes[s]);
+    if (s != 0)
+        return 0;
+    const char *colon = strrchr(rest, ':');
+    uint64_t port = 0;
+    if (!colon || colon == rest)
+        return s_fail(msg, msglen, "%s = %s: expected tcp://HOST:PORT", key, value);
+    if (bind && strcmp(colon + 1, "*") == 0)
+        return 0;
+    if (!s_parse_u64(colon + 1, &port) || port < 1 || port > 65535)
+        return s_fail(msg, msglen, "%s = %s: port must be 1-65535%s", key, value,
+                      bind ? ", or * for any free one" : "");
+    return 0;
+}
+
+static int s_endpoint(const char *key, const char *value, bool bind, char **out, char *msg,
+                      size_t msglen)
+{
+    int rc = s_check_endpoint(key, value, bind, msg, msglen);
+    if (rc == 0 && !(*out = strdup(value)))
+        rc = s_oom(msg, msglen);
+    return rc;
+}
+
+static int s_node_key(s_load_t *load, int k, const char *value, char *msg, size_t msglen)
+{
+    gr_config_t *cfg = load->cfg;
+    const char *key = s_node_keys[k];
+    uint64_t n = 0;
+    int rc = 0;
+    switch (k) {
+    case N_ID:
+        rc = s_check_id(key, value, msg, msglen);
+        if (rc == 0)
+            strcpy(cfg->node_id, value);
+        return rc;
+    case N_TIER:
+        cfg->tier_level = gr_tier_parse(value);
+        if (cfg->tier_level < 0 || strlen(value) >= sizeof cfg->tier_name)
+            return s_fail(msg, msglen, "tier = %s: not a tier (a level number, or village, "
+                          "community, township, street, district, county, city)", value);
+        strcpy(cfg->tier_name, value);
+        return 0;
+    case N_STORE:
+        return s_path(load, key, value, &cfg->store_path, msg, msglen);
+    case N_LISTEN:
+        return s_endpoint(key, value, true, &cfg->listen, msg, msglen);
+    case N_STATUS_LISTEN:
+        return s_endpoint(key, value, true, &cfg->status_listen, msg, msglen);
+    case N_ENDPOINT_FILE:
+        return s_path(load, key, value, &cfg->endpoint_file, msg, msglen);
+    case N_SECRET_KEY:
+        return s_path(load, key, value, &cfg->secret_key_path, msg, msglen);
+    case N_CATALOGUE:
+        return s_path(load, key, value, &cfg->catalogue_path, msg, msglen);
+    case N_MAX_FRAME:
+        rc = s_number(key, value, S_MIN_MAX_FRAME, S_MAX_MAX_FRAME, &n, msg, msglen);
+        cfg->max_frame = (size_t)n;
+        return rc;
+    case N_MAP_SIZE:
+        rc = s_number(key, value, 1, S_MAX_MAP_MB, &n, msg, msglen);
+        cfg->map_size = (size_t)n << 20;
+        return rc;
+    case N_MAP_MAX:
+        rc = s_number(key, value, 1, S_MAX_MAP_MB, &n, msg, msglen);
+        cfg->map_max = (size_t)n << 20;
+        return rc;
+    case N_REPLAY_WINDOW:
+        rc = s_number(key, value, 1, UINT64_MAX, &n, msg, msglen);
+        cfg->replay_window = n;
+        return rc;
+    case N_BATCH_MAX:
+        rc = s_number(key, value, 1, S_MAX_BATCH_MAX, &n, msg, msglen);
+        cfg->batch_max = (unsigned)n;
+        return rc;
+    }
+    return s_fail(msg, msglen, "unknown key '%s' in [node]", key);
+}
+
+/* A public key as 64 hex digits or "@FILE". */
+static int s_public_key(s_load_t *load, const char *key, const char *value,
+                        uint8_t pk[GR_PUBLIC_KEY_BYTES], char *msg, size_t msglen)
+{
+    if (value[0] != '@') {
+        if (gr_key_from_hex(pk, value) == 0)
+            return 0;
+        snprintf(msg, msglen, "%s = %s: not a public key (expected 64 hex digits, or @FILE)",
+                 key, value);
+        return GR_EKEY;
+    }
+    char *path = NULL;
+    int rc = s_path(load, key, value + 1, &path, msg, msglen);
+    if (rc != 0)
+        return rc;
+    char kerr[384] = "";
+    rc = gr_key_load_public(pk, path, kerr, sizeof kerr);
+    free(path);
+    if (rc != 0) {
+        snprintf(msg, msglen, "%s = %s: %s", key, value, kerr);
+        return GR_EKEY;
+    }
+    return 0;
+}
+
+/* gr_trust_add() would quietly rename a key already present: one key under
+ * two names is a copy-paste slip worth stopping. */
+static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *name,
+                   gr_role_t role, char *msg, size_t msglen)
+{
+    const gr_trusted_key_t *known = gr_trust_find(load->cfg->trust, pk);
+    if (known)
+        return s_fail(msg, msglen, "%s: same key as '%s'", name, known->name);
+    int rc = gr_trust_add(load->cfg->trust, pk, name, role);
+    if (rc != 0)
+        snprintf(msg, msglen, "%s: cannot trust this key: %s", name, gr_strerror(rc));
+    return rc;
+}
+
+/* One line of [reporters] or [children]: name = key. */
+static int s_named_key(s_load_t *load, int section, const char *name, const char *value,
+                       int line, char *msg, size_t msglen)
+{
+    if (strlen(name) >= sizeof load->names[0].name)
+        return s_fail(msg, msglen, "name '%s' too long (at most %zu bytes)", name,
+                      sizeof load->names[0].name - 1);
+    if (section == S_CHILDREN) {
+        int rc = s_check_id("child name", name, msg, msglen);
+        if (rc != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < load->name_count; i++)
+        if (load->names[i].section == section && strcmp(load->names[i].name, name) == 0)
+            return s_fail(msg, msglen, "duplicate name '%s' in [%s] (first at line %d)", name,
+                          s_sections[section], load->names[i].line);
+    if (load->name_count == load->name_cap) {
+        size_t cap = load->name_cap ? load->name_cap * 2 : 16;
+        s_name_t *names = realloc(load->names, cap * sizeof *names);
+        if (!names)
+            return s_oom(msg, msglen);
+        load->names = names;
+        load->name_cap = cap;
+    }
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    int rc = s_public_key(load, name, value, pk, msg, msglen);
+    if (rc == 0)
+        rc = s_trust(load, pk, name, section == S_CHILDREN ? GR_ROLE_NODE : GR_ROLE_REPORTER,
+                     msg, msglen);
+    if (rc != 0)
+        return rc;
+    if (section == S_CHILDREN) {
+        gr_config_t *cfg = load->cfg;
+        gr_peer_config_t *children = realloc(cfg->children,
+                                             (cfg->n_children + 1) * sizeof *children);
+        if (!children)
+            return s_oom(msg, msglen);
+        cfg->children = children;
+        gr_peer_config_t *child = &children[cfg->n_children++];
+        memset(child, 0, sizeof *child);
+        strcpy(child->id, name);
+        memcpy(child->pk, pk, sizeof child->pk);
+    }
+    s_name_t *n = &load->names[load->name_count++];
+    strcpy(n->name, name);
+    n->line = line;
+    n->section = section;
+    return 0;
+}
+
+static int s_peer_key(s_load_t *load, int section, const char *key, const char *value,
+                      int line, char *msg, size_t msglen)
+{
+    int which = section == S_PARENT ? 0 : 1;
+    gr_peer_config_t *peer = which == 0 ? &load->cfg->parent : &load->cfg->skip;
+    int k = 0;
+    while (k < P_COUNT && strcmp(s_peer_keys[k], key) != 0)
+        k++;
+    if (k == P_COUNT || (k == P_STATUS_ENDPOINT && section == S_SKIP))
+        return s_fail(msg, msglen, "unknown key '%s' in [%s]", key, s_sections[section]);
+    if (load->peer_line[which][k] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [%s] (first at line %d)", key,
+                      s_sections[section], load->peer_line[which][k]);
+    load->peer_line[which][k] = line;
+    switch (k) {
+    case P_ID:
+        if (s_check_id(key, value, msg, msglen) != 0)
+            return GR_ECONFIG;
+        strcpy(peer->id, value);
+        return 0;
+    case P_ENDPOINT:
+        return s_endpoint(key, value, false, &peer->endpoint, msg, msglen);
+    case P_STATUS_ENDPOINT:
+        return s_endpoint(key, value, false, &peer->status_endpoint, msg, msglen);
+    default:
+        return s_public_key(load, key, value, peer->pk, msg, msglen);
+    }
+}
+
+/* [deadlines]: accept.SEVERITY and resolve.SEVERITY. */
+static int s_deadline_key(s_load_t *load, const char *key, const char *value, int line,
+                          char *msg, size_t msglen)
+{
+    static const char *const severities[GR_ROUTE_SEV_SLOTS] = {
+        NULL, "routine", "urgent", "extra-urgent",
+    };
+    int kind = strncmp(key, "accept.", 7) == 0 ? 0 : strncmp(key, "resolve.", 8) == 0 ? 1 : -1;
+    int sev = 1;
+    const char *name = kind < 0 ? "" : strchr(key, '.') + 1;
+    while (sev < GR_ROUTE_SEV_SLOTS && strcmp(severities[sev], name) != 0)
+        sev++;
+    if (kind < 0 || sev == GR_ROUTE_SEV_SLOTS)
+        return s_fail(msg, msglen, "unknown key '%s' in [deadlines] (expected accept.SEVERITY "
+                      "or resolve.SEVERITY, SEVERITY one of routine, urgent, extra-urgent)",
+                      key);
+    if (load->deadline_line[kind][sev] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [deadlines] (first at line %d)", key,
+                      load->deadline_line[kind][sev]);
+    load->deadline_line[kind][sev] = line;
+    gr_deadlines_t *d = &load->cfg->deadlines;
+    return s_duration(key, value, kind == 0 ? &d->accept_within_ms[sev]
+                                            : &d->resolve_within_ms[sev], msg, msglen);
+}
+
+static int s_config_fn(void *user, const char *section, const char *key, const char *value,
+                       int line, char *msg, size_t msglen)
+{
+    s_load_t *load = user;
+    int s = 0;
+    while (s < S_COUNT && strcmp(s_sections[s], section) != 0)
+        s++;
+    if (!key) {
+        if (s == S_COUNT)
+            return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
+                          "[parent], [skip], [children] or [deadlines])", section);
+        if (load->section_line[s] != 0)
+            return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
+                          section, load->section_line[s]);
+        load->section_line[s] = line;
+        return 0;
+    }
+    switch (s) {
+    case S_REPORTERS:
+    case S_CHILDREN:
+        return s_named_key(load, s, key, value, line, msg, msglen);
+    case S_PARENT:
+    case S_SKIP:
+        return s_peer_key(load, s, key, value, line, msg, msglen);
+    case S_DEADLINES:
+        return s_deadline_key(load, key, value, line, msg, msglen);
+    case S_NODE:
+        break;
+    default:
+        return s_fail(msg, msglen, "%s: key outside any section (start with [node])", key);
+    }
+    int k = 0;
+    while (k < N_COUNT && strcmp(s_node_keys[k], key) != 0)
+        k++;
+    if (k == N_COUNT)
+        return s_fail(msg, msglen, "unknown key '%s' in [node]", key);
+    if (load->key_line[k] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [node] (first at line %d)", key,
+                      load->key_line[k]);
+    load->key_line[k] = line;
+    return s_node_key(load, k, value, msg, msglen);
+}
+
+/* [parent] and [skip] need id, endpoint and key; their keys are trusted as
+ * nodes once the whole section is known (the id may follow the key). */
+static int s_finish_peer(s_load_t *load, int section, char *err, size_t errlen)
+{
+    int which = section == S_PARENT ? 0 : 1;
+    if (load->section_line[section] == 0)
+        return 0;
+    gr_peer_config_t *peer = which == 0 ? &load->cfg->parent : &load->cfg->skip;
+    static const int required[] = { P_ID, P_ENDPOINT, P_KEY };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (load->peer_line[which][required[i]] == 0) {
+            snprintf(err, errlen, "%s:%d: [%s] missing required key '%s'", load->path,
+                     load->section_line[section], s_sections[section],
+                     s_peer_keys[required[i]]);
+            return GR_ECONFIG;
+        }
+    }
+    char msg[512] = "";
+    int rc = s_trust(load, peer->pk, peer->id, GR_ROLE_NODE, msg, sizeof msg);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: %s", load->path, load->peer_line[which][P_KEY], msg);
+        return rc;
+    }
+    if (which == 0)
+        load->cfg->has_parent = true;
+    else
+        load->cfg->has_skip = true;
+    return 0;
+}
+
+/* The checks that need the whole file: required keys, the map size against
+ * its maximum, the peers, then the files the config points at. */
+static int s_finish(s_load_t *load, char *err, size_t errlen)
+{
+    gr_config_t *cfg = load->cfg;
+    const char *path = load->path;
+    for (size_t i = 0; i < sizeof s_required / sizeof s_required[0]; i++) {
+        if (load->key_line[s_required[i]] == 0) {
+            snprintf(err, errlen, "%s: missing required key '%s' in [node]", path,
+                     s_node_keys[s_required[i]]);
+            return GR_ECONFIG;
+        }
+    }
+    if (cfg->map_size > cfg->map_max) {
+        if (load->key_line[N_MAP_MAX] != 0)
+            snprintf(err, errlen, "%s:%d: map_max_mb = %zu: must be at least map_size_mb (%zu)",
+                     path, load->key_line[N_MAP_MAX], cfg->map_max >> 20, cfg->map_size >> 20);
+        else
+            snprintf(err, errlen, "%s:%d: map_size_mb = %zu: must not exceed map_max_mb "
+                     "(%zu, the default)", path, load->key_line[N_MAP_SIZE],
+                     cfg->map_size >> 20, cfg->map_max >> 20);
+        return GR_ECONFIG;
+    }
+    int rc = s_finish_peer(load, S_PARENT, err, errlen);
+    if (rc == 0)
+        rc = s_finish_peer(load, S_SKIP, err, errlen);
+    if (rc != 0)
+        return rc;
+
+    rc = gr_keys_init();
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot start libsodium", path);
+        return rc;
+    }
+    char kerr[512] = "";
+    rc = gr_keys_load_secret(&cfg->keys, cfg->secret_key_path, kerr, sizeof kerr);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_SECRET_KEY], kerr);
+        return rc;
+    }
+
+    /* A catalogue's own errors name its file and line; only a missing file
+     * needs pointing back at the config line that named it. */
+    if (access(cfg->catalogue_path, R_OK) != 0) {
+        snprintf(err, errlen, "%s:%d: catalogue: cannot read %s: %s", path,
+                 load->key_line[N_CATALOGUE], cfg->catalogue_path, strerror(errno));
+        return GR_ECONFIG;
+    }
+    cfg->catalogue = gr_catalogue_load(cfg->catalogue_path, err, errlen);
+    return cfg->catalogue ? 0 : GR_ECONFIG;
+}
+
+/* The absolute directory of path, against which relative paths resolve:
+ * absolute so that nothing changes if the daemon later changes directory. */
+static char *s_config_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return NULL;
+    char *dir = realpath(dirname(copy), NULL);
+    int e = errno;
+    free(copy);
+    errno = e;
+    return dir;
+}
+
+gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!path) {
+        snprintf(err, errlen, "gr_config_load: no path");
+        return NULL;
+    }
+    s_load_t load = { .path = path };
+    load.cfg = calloc(1, sizeof *load.cfg);
+    if (!load.cfg || !(load.cfg->trust = gr_trust_new())) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    load.dir = s_config_dir(path);
+    if (!load.dir) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    gr_config_t *cfg = load.cfg;
+    cfg->max_frame = S_DEFAULT_MAX_FRAME;
+    cfg->map_size = (size_t)S_DEFAULT_MAP_SIZE_MB << 20;
+    cfg->map_max = (size_t)S_DEFAULT_MAP_MAX_MB << 20;
+    cfg->replay_window = S_DEFAULT_REPLAY_WINDOW;
+    cfg->batch_max = S_DEFAULT_BATCH_MAX;
+
+    if (gr_ini_parse(path, s_config_fn, &load, err, errlen) != 0)
+        goto fail;
+    if (s_finish(&load, err, errlen) != 0)
+        goto fail;
+    free(load.dir);
+    free(load.names);
+    return cfg;
+fail:
+    free(load.dir);
+    free(load.names);
+    gr_config_destroy(&load.cfg);
+    return NULL;
+}
+
+static void s_peer_clear(gr_peer_config_t *peer)
+{
+    free(peer->endpoint);
+    free(peer->status_endpoint);
+}
+
+void gr_config_destroy(gr_config_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gr_config_t *self = *self_p;
+    free(self->store_path);
+    free(self->listen);
+    free(self->endpoint_file);
+    free(self->secret_key_path);
+    free(self->catalogue_path);
+    free(self->status_listen);
+    s_peer_clear(&self->parent);
+    s_peer_clear(&self->skip);
+    for (size_t i = 0; i < self->n_children; i++)
+        s_peer_clear(&self->children[i]);
+    free(self->children);
+    gr_trust_destroy(&self->trust);
+    gr_catalogue_destroy(&self->catalogue);
+    sodium_memzero(&self->keys, sizeof self->keys);
+    free(self);
+    *self_p = NULL;
+}

@@ -27,12 +27,22 @@
 #ifndef GR_CONFIG_H
 #define GR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "catalogue.h"
+#include "decide.h"
 #include "keys.h"
 #include "trust.h"
+
+/* Another node this one talks to. */
+typedef struct {
+    char id[64];
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    char *endpoint;         /* its request endpoint (parent, skip); NULL for children */
+    char *status_endpoint;  /* where to publish status to it (parent); may be NULL */
+} gr_peer_config_t;
 
 typedef struct {
     char node_id[64];
@@ -48,6 +58,16 @@ typedef struct {
     size_t map_max;             /* bytes */
     uint64_t replay_window;
     unsigned batch_max;
+
+    /* Tier links ([parent], [skip], [children], [deadlines] sections). */
+    char *status_listen;        /* SUB endpoint children publish to; NULL = none */
+    bool has_parent;
+    gr_peer_config_t parent;
+    bool has_skip;              /* 越级直报 target (the grandparent) */
+    gr_peer_config_t skip;
+    gr_peer_config_t *children;
+    size_t n_children;
+    gr_deadlines_t deadlines;   /* per severity; 0 = none */
 
     gr_keypair_t keys;          /* loaded from secret_key_path */
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */

@@ -11,20 +11,30 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "curve.h"
 #include "envelope.h"
 #include "error.h"
 #include "intake.h"
 #include "log.h"
+#include "peers.h"
 #include "store.h"
+#include "tiers.h"
 
-/* One request of the current batch, from receipt to reply. */
+#define MAX_POLL 8
+
+/* One message of the current batch, from receipt to reply: a request on
+ * the ROUTER (from a client or a child) or an inbound item from a link. */
 typedef struct {
-    zmq_msg_t identity;
+    bool from_router;
+    zmq_msg_t identity;     /* ROUTER peer */
     zmq_msg_t payload;
-    bool delimiter;     /* REQ-style peer: echo the empty frame back */
-    int rc;             /* framing / verification result */
+    bool delimiter;         /* REQ-style peer: echo the empty frame back */
+    gr_inbound_t inbound;   /* !from_router */
+    int rc;                 /* framing / verification result */
     uint64_t ref_seq;
     gr_opened_t opened;
+    gr_source_t source;
+    bool consumed;          /* handled by the links (acks, heartbeats) */
     gr_reply_t reply;
 } s_item_t;
 
@@ -33,16 +43,26 @@ struct gr_daemon {
     gr_store_t *store;
     void *ctx;
     void *router;
+    gr_zap_t *zap;
+    gr_peers_t *peers;
+    gr_tiers_t *tiers;
     int sigfd;
     bool stopping;
     bool store_full;
-    uint64_t reply_seq;
+    uint64_t next_due;      /* earliest timer, 0 = none */
     gr_intake_t intake;
     s_item_t *items;
     size_t count;
+    size_t cap;
 };
 
-static int s_write_endpoint_file(const char *path, const char *endpoint)
+static void s_zap_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    gr_log(GR_LOG_WARN, NULL, "%s", line);
+}
+
+static int s_write_endpoint_file(const char *path, const char *endpoint, const char *status)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -51,6 +71,8 @@ static int s_write_endpoint_file(const char *path, const char *endpoint)
     if (!f)
         return GR_EIO;
     int ok = fprintf(f, "%s\n", endpoint) > 0;
+    if (status)
+        ok = fprintf(f, "%s\n", status) > 0 && ok;
     ok = (fclose(f) == 0) && ok;
     /* rename() makes the file appear whole: a watcher never reads half. */
     if (!ok || rename(tmp, path) != 0) {
@@ -72,27 +94,38 @@ static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
     int64_t hard_cap = (int64_t)self->cfg->max_frame * 16;
     if (hard_cap < (1 << 20))
         hard_cap = 1 << 20;
-    int linger = 1000;
-    int hwm = 100000;
+    int linger = 1000, hwm = 100000, mandatory = 1;
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &hard_cap, sizeof hard_cap);
     zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_bind(self->router, self->cfg->listen) != 0) {
+    /* Downward links must learn "child not connected" instead of having
+     * their frames silently dropped. */
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    if (gr_curve_server(self->router, &self->cfg->keys) != 0 ||
+        zmq_bind(self->router, self->cfg->listen) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", self->cfg->listen,
                  zmq_strerror(zmq_errno()));
         return GR_EIO;
     }
+    return 0;
+}
+
+static int s_announce(gr_daemon_t *self, char *err, size_t errlen)
+{
     char endpoint[256];
     size_t len = sizeof endpoint;
     if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
         snprintf(endpoint, sizeof endpoint, "%s", self->cfg->listen);
-    if (self->cfg->endpoint_file && s_write_endpoint_file(self->cfg->endpoint_file, endpoint) != 0) {
+    const char *status = gr_peers_status_endpoint(self->peers);
+    if (self->cfg->endpoint_file &&
+        s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status) != 0) {
         snprintf(err, errlen, "cannot write endpoint file %s: %s", self->cfg->endpoint_file,
                  strerror(errno));
         return GR_EIO;
     }
-    gr_log(GR_LOG_NOTICE, NULL, "listening on %s", endpoint);
+    gr_log(GR_LOG_NOTICE, NULL, "listening on %s%s%s", endpoint, status ? ", status on " : "",
+           status ? status : "");
     return 0;
 }
 
@@ -113,6 +146,18 @@ static int s_signals(gr_daemon_t *self, char *err, size_t errlen)
     return 0;
 }
 
+static int s_load_state(gr_daemon_t *self)
+{
+    gr_txn_t *txn = NULL;
+    int rc = gr_store_begin(self->store, false, &txn);
+    if (rc != 0)
+        return rc;
+    rc = gr_tiers_load(self->tiers, txn);
+    self->next_due = gr_tiers_next_due(self->tiers, txn);
+    gr_store_abort(&txn);
+    return rc;
+}
+
 gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
 {
     if (!cfg)
@@ -127,23 +172,36 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     self->intake.node_id = cfg->node_id;
     self->intake.catalogue = cfg->catalogue;
     self->intake.replay_window = cfg->replay_window;
-    self->reply_seq = gr_now_ms() * 1000;
-    self->items = calloc(cfg->batch_max, sizeof *self->items);
-    if (!self->items) {
+    if (!(self->tiers = gr_tiers_new(cfg, &self->intake))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    self->intake.tiers = self->tiers;
     if (s_signals(self, err, errlen) != 0)
         goto fail;
     gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max };
     if (gr_store_open(&self->store, cfg->store_path, &opt, err, errlen) != 0)
         goto fail;
+    if (s_load_state(self) != 0) {
+        snprintf(err, errlen, "cannot read the store's state");
+        goto fail;
+    }
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         snprintf(err, errlen, "cannot create ZeroMQ context");
         goto fail;
     }
+    /* The ZAP handler must exist before the first CURVE handshake. */
+    if (!(self->zap = gr_zap_new(self->ctx, cfg->trust))) {
+        snprintf(err, errlen, "cannot start the CURVE authentication handler");
+        goto fail;
+    }
+    gr_zap_set_logger(self->zap, s_zap_log, self);
     if (s_bind(self, err, errlen) != 0)
+        goto fail;
+    if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->tiers, err, errlen)))
+        goto fail;
+    if (s_announce(self, err, errlen) != 0)
         goto fail;
     return self;
 fail:
@@ -151,16 +209,34 @@ fail:
     return NULL;
 }
 
+static void s_item_release(s_item_t *item)
+{
+    gr_reply_clear(&item->reply);
+    gr_opened_clear(&item->opened);
+    if (item->from_router) {
+        zmq_msg_close(&item->identity);
+        zmq_msg_close(&item->payload);
+    } else {
+        free(item->inbound.frame);
+    }
+    memset(item, 0, sizeof *item);
+}
+
 void gr_daemon_destroy(gr_daemon_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     gr_daemon_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++)
+        s_item_release(&self->items[i]);
+    gr_peers_destroy(&self->peers);
     if (self->router)
         zmq_close(self->router);
+    gr_zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     gr_store_close(&self->store);
+    gr_tiers_destroy(&self->tiers);
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
@@ -168,29 +244,50 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     *self_p = NULL;
 }
 
-static void s_drain_extra(void *socket, zmq_msg_t *last)
+static s_item_t *s_new_item(gr_daemon_t *self)
 {
-    while (zmq_msg_more(last)) {
-        zmq_msg_close(last);
-        zmq_msg_init(last);
-        if (zmq_msg_recv(last, socket, 0) < 0)
-            break;
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        s_item_t *items = realloc(self->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        self->items = items;
+        self->cap = cap;
     }
+    s_item_t *item = &self->items[self->count++];
+    memset(item, 0, sizeof *item);
+    return item;
+}
+
+static const uint8_t *s_frame(s_item_t *item, size_t *len)
+{
+    if (item->from_router) {
+        *len = zmq_msg_size(&item->payload);
+        return zmq_msg_data(&item->payload);
+    }
+    *len = item->inbound.len;
+    return item->inbound.frame;
 }
 
 /* Receives one request without blocking. Returns 1 when one was read, 0
  * when none is waiting. Framing: [identity][payload], or from REQ peers
  * [identity][empty][payload]. */
-static int s_receive(gr_daemon_t *self, s_item_t *item)
+static int s_receive(gr_daemon_t *self)
 {
-    memset(item, 0, sizeof *item);
-    zmq_msg_init(&item->identity);
-    zmq_msg_init(&item->payload);
-    if (zmq_msg_recv(&item->identity, self->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&item->identity);
-        zmq_msg_close(&item->payload);
+    zmq_msg_t identity;
+    zmq_msg_init(&identity);
+    if (zmq_msg_recv(&identity, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&identity);
         return 0;
     }
+    s_item_t *item = s_new_item(self);
+    if (!item) {
+        zmq_msg_close(&identity);
+        return 0;
+    }
+    item->from_router = true;
+    item->identity = identity;
+    zmq_msg_init(&item->payload);
     if (!zmq_msg_more(&item->identity) || zmq_msg_recv(&item->payload, self->router, 0) < 0) {
         item->rc = GR_EDECODE;
         return 1;
@@ -205,29 +302,25 @@ static int s_receive(gr_daemon_t *self, s_item_t *item)
         }
     }
     if (zmq_msg_more(&item->payload)) {
-        zmq_msg_t extra;
-        zmq_msg_init(&extra);
-        zmq_msg_recv(&extra, self->router, 0);
-        s_drain_extra(self->router, &extra);
-        zmq_msg_close(&extra);
+        int more = 1;
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            more = zmq_msg_recv(&extra, self->router, 0) >= 0 && zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+        }
         item->rc = GR_EDECODE;
     }
     return 1;
 }
 
-static void s_verify(gr_daemon_t *self, s_item_t *item)
+static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
 {
-    if (item->rc == 0)
-        item->rc = gr_envelope_open(&item->opened, &item->ref_seq, zmq_msg_data(&item->payload),
-                                    zmq_msg_size(&item->payload), self->cfg->trust,
-                                    self->cfg->max_frame);
-    if (item->rc == 0)
-        return;
     char why[160];
     switch (item->rc) {
     case GR_ETOOBIG:
-        snprintf(why, sizeof why, "frame of %zu bytes exceeds the maximum of %zu",
-                 zmq_msg_size(&item->payload), self->cfg->max_frame);
+        snprintf(why, sizeof why, "frame of %zu bytes exceeds the maximum of %zu", len,
+                 self->cfg->max_frame);
         break;
     case GR_EDECODE:
         snprintf(why, sizeof why, "not a gridrelay envelope (expected one protobuf Envelope frame)");
@@ -239,49 +332,97 @@ static void s_verify(gr_daemon_t *self, s_item_t *item)
     default:
         snprintf(why, sizeof why, "%s", gr_strerror(item->rc));
     }
-    gr_log(GR_LOG_WARN, NULL, "rejected request seq=%llu: %s", (unsigned long long)item->ref_seq,
-           why);
+    gr_log(GR_LOG_WARN, NULL, "rejected request seq=%llu: %s", (unsigned long long)item->ref_seq, why);
     if (gr_intake_error(&self->intake, &item->reply, item->ref_seq, item->rc, why) != 0)
         gr_log(GR_LOG_ERROR, NULL, "out of memory building an error reply");
 }
 
-/* Applies every write of the batch in one transaction. Store trouble that
- * a retry cannot fix becomes an error reply for each write; nothing is
- * acknowledged unless the commit succeeded. */
-static void s_apply_writes(gr_daemon_t *self)
+static void s_verify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
 {
-    size_t writes = 0;
-    for (size_t i = 0; i < self->count; i++)
-        if (self->items[i].rc == 0 && gr_intake_is_write(&self->items[i].opened))
-            writes++;
-    if (writes == 0)
+    size_t len = 0;
+    const uint8_t *frame = s_frame(item, &len);
+    if (!item->from_router) {
+        item->source = item->inbound.source;
+        if (item->inbound.status)
+            return;  /* verified when applied, against the child's key */
+        const uint8_t *pk = item->source.kind == GR_FROM_SKIP ? self->cfg->skip.pk : self->cfg->parent.pk;
+        item->rc = gr_envelope_open_from(&item->opened, frame, len, pk, self->cfg->max_frame);
+        if (item->rc != 0)
+            item->consumed = true;  /* the link verified it already: cannot happen */
         return;
+    }
+    if (item->rc == 0)
+        item->rc = gr_envelope_open(&item->opened, &item->ref_seq, frame, len, self->cfg->trust,
+                                    self->cfg->max_frame);
+    if (item->rc != 0) {
+        s_refuse(self, item, len);
+        return;
+    }
+    const gr_peer_config_t *child = gr_peers_child(self->peers, item->opened.envelope->signer.data);
+    if (child) {
+        item->source.kind = GR_FROM_CHILD;
+        item->source.peer = child->id;
+        item->consumed = gr_peers_child_frame(self->peers, child, &item->opened, frame, len, now_ms) == 1;
+    }
+}
+
+static bool s_is_write(const s_item_t *item)
+{
+    return item->rc == 0 && !item->consumed && !item->inbound.status && item->opened.body &&
+           gr_intake_is_write(&item->opened);
+}
+
+/* Applies every change of the turn in one transaction: acks of outbox
+ * entries, status from children, requests, due timers. Nothing is
+ * acknowledged unless the commit succeeded. */
+static void s_apply_writes(gr_daemon_t *self, uint64_t now)
+{
+    bool writes = self->next_due && self->next_due <= now;
+    for (size_t i = 0; i < self->count && !writes; i++)
+        writes = s_is_write(&self->items[i]) || self->items[i].inbound.status;
+    /* An idle turn must not cost an fsync. */
+    if (!writes && gr_peers_pending_acks(self->peers) == 0)
+        return;
+    gr_effects_t *effects = gr_tiers_effects(self->tiers);
     int rc = self->store_full ? GR_EFULL : 0;
     while (rc == 0) {
         uint64_t saved[GR_COUNT_MAX];
         memcpy(saved, self->intake.counters, sizeof saved);
-        uint64_t now = gr_now_ms();
         gr_txn_t *txn = NULL;
         rc = gr_store_begin(self->store, true, &txn);
-        for (size_t i = 0; rc == 0 && i < self->count; i++) {
+        if (rc == 0)
+            rc = gr_peers_apply_acks(self->peers, txn);
+        for (size_t i = 0; rc == 0 && writes && i < self->count; i++) {
             s_item_t *item = &self->items[i];
-            if (item->rc == 0 && gr_intake_is_write(&item->opened))
-                rc = gr_intake_report(&self->intake, txn, &item->opened,
-                                      zmq_msg_data(&item->payload), zmq_msg_size(&item->payload),
-                                      now, &item->reply);
+            size_t len = 0;
+            const uint8_t *frame = s_frame(item, &len);
+            if (item->inbound.status)
+                rc = gr_peers_apply_status(self->peers, txn, &item->inbound, now);
+            else if (s_is_write(item))
+                rc = gr_intake_write(&self->intake, txn, &item->opened, &item->source, frame, len,
+                                     now, &item->reply);
         }
+        if (rc == 0 && self->next_due && self->next_due <= now)
+            rc = gr_tiers_fire_due(self->tiers, txn, now);
         if (rc == 0) {
             rc = gr_store_commit(&txn);
             if (rc == 0) {
                 self->intake.counters[GR_COUNT_BATCHES]++;
+                gr_peers_after_commit(self->peers, effects, now);
+                gr_tiers_effects_clear(self->tiers);
+                if (gr_store_begin(self->store, false, &txn) == 0) {
+                    self->next_due = gr_tiers_next_due(self->tiers, txn);
+                    gr_store_abort(&txn);
+                }
                 return;
             }
         }
         gr_store_abort(&txn);
         /* The batch is redone from scratch: forget its partial results. */
         memcpy(self->intake.counters, saved, sizeof saved);
+        gr_tiers_effects_clear(self->tiers);
         for (size_t i = 0; i < self->count; i++)
-            if (self->items[i].rc == 0 && gr_intake_is_write(&self->items[i].opened))
+            if (s_is_write(&self->items[i]))
                 gr_reply_clear(&self->items[i].reply);
         if (rc != GR_EMAPFULL)
             break;
@@ -293,21 +434,58 @@ static void s_apply_writes(gr_daemon_t *self)
         } else {
             self->store_full = true;
             gr_log(GR_LOG_ERROR, NULL,
-                   "store is full at map_max_mb = %zu: refusing new reports, still serving "
+                   "store is full at map_max_mb = %zu: refusing new work, still serving "
                    "queries; raise map_max_mb and restart", self->cfg->map_max >> 20);
         }
     }
+    if (rc != GR_EFULL)
+        gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
-        if (item->rc == 0 && gr_intake_is_write(&item->opened)) {
-            const char *why = rc == GR_EFULL ? "store full: node refuses new reports"
-                                             : "store error: report not stored, retry later";
-            if (rc != GR_EFULL)
-                gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
+        if (s_is_write(item))
             gr_intake_error(&self->intake, &item->reply, item->opened.envelope->seq,
-                            rc == GR_EFULL ? GR_EFULL : GR_ESTORE, why);
-        }
+                            rc == GR_EFULL ? GR_EFULL : GR_ESTORE,
+                            rc == GR_EFULL ? "store full: node refuses new work"
+                                           : "store error: nothing stored, retry later");
     }
+}
+
+/* GetLinks: the state of every tier link, for `gridctl status`. */
+static int s_links_reply(gr_daemon_t *self, gr_txn_t *txn, s_item_t *item)
+{
+    gr_peer_status_t st[64];
+    size_t n = gr_peers_status(self->peers, txn, st, sizeof st / sizeof *st);
+    Gridrelay__LinkInfo infos[64];
+    Gridrelay__LinkInfo *ptrs[64];
+    for (size_t i = 0; i < n; i++) {
+        gridrelay__link_info__init(&infos[i]);
+        infos[i].peer = st[i].peer;
+        infos[i].role = (char *)st[i].role;
+        infos[i].up = st[i].link.up;
+        infos[i].last_contact_ms = st[i].link.last_contact_ms;
+        infos[i].outbox_depth = st[i].outbox_depth;
+        infos[i].in_flight = st[i].link.in_flight;
+        infos[i].status_seq = st[i].status_seq;
+        infos[i].resent = st[i].link.resent_total;
+        ptrs[i] = &infos[i];
+    }
+    Gridrelay__Links links = GRIDRELAY__LINKS__INIT;
+    links.ref_seq = item->ref_seq;
+    links.node_id = (char *)self->cfg->node_id;
+    links.links = ptrs;
+    links.n_links = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LINKS;
+    body.links = &links;
+    size_t len = gridrelay__body__get_packed_size(&body);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return GR_ENOMEM;
+    gridrelay__body__pack(&body, buf);
+    gr_reply_clear(&item->reply);
+    item->reply.body = buf;
+    item->reply.len = len;
+    return 0;
 }
 
 static void s_answer_reads(gr_daemon_t *self)
@@ -315,14 +493,15 @@ static void s_answer_reads(gr_daemon_t *self)
     gr_txn_t *txn = NULL;
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
-        if (item->rc != 0 || gr_intake_is_write(&item->opened))
+        if (item->rc != 0 || item->consumed || !item->from_router || s_is_write(item))
             continue;
         if (!txn && gr_store_begin(self->store, false, &txn) != 0) {
-            gr_intake_error(&self->intake, &item->reply, item->ref_seq, GR_ESTORE,
-                            "store unavailable");
+            gr_intake_error(&self->intake, &item->reply, item->ref_seq, GR_ESTORE, "store unavailable");
             continue;
         }
-        int rc = gr_intake_query(&self->intake, txn, &item->opened, &item->reply);
+        int rc = item->opened.body->kind_case == GRIDRELAY__BODY__KIND_GET_LINKS
+                     ? s_links_reply(self, txn, item)
+                     : gr_intake_query(&self->intake, txn, &item->opened, &item->reply);
         if (rc != 0)
             gr_intake_error(&self->intake, &item->reply, item->ref_seq, rc, NULL);
     }
@@ -336,19 +515,21 @@ static void s_send_replies(gr_daemon_t *self)
         uint8_t *frame = NULL;
         size_t len = 0;
         if (item->reply.body &&
-            gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, self->reply_seq++, gr_now_ms(),
-                                   item->reply.body, item->reply.len) == 0) {
-            /* ROUTER drops replies to peers that went away: they resend. */
-            zmq_msg_send(&item->identity, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            if (item->delimiter)
-                zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(self->router, frame, len, ZMQ_DONTWAIT);
+            gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
+                                   gr_now_ms(), item->reply.body, item->reply.len) == 0) {
+            if (item->from_router) {
+                /* A peer that went away gets nothing: it resends. */
+                if (zmq_msg_send(&item->identity, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+                    if (item->delimiter)
+                        zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+                    zmq_send(self->router, frame, len, ZMQ_DONTWAIT);
+                }
+            } else if (item->inbound.reply_link) {
+                gr_link_send(item->inbound.reply_link, frame, len);
+            }
             free(frame);
         }
-        gr_reply_clear(&item->reply);
-        gr_opened_clear(&item->opened);
-        zmq_msg_close(&item->identity);
-        zmq_msg_close(&item->payload);
+        s_item_release(item);
     }
     self->count = 0;
 }
@@ -363,33 +544,70 @@ static void s_read_signal(gr_daemon_t *self)
     }
 }
 
+static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
+{
+    int timeout = gr_peers_timeout_ms(self->peers, now);
+    if (self->next_due) {
+        uint64_t wait = self->next_due > now ? self->next_due - now : 0;
+        if (wait < (uint64_t)timeout)
+            timeout = (int)wait;
+    }
+    return timeout;
+}
+
+static void s_collect(gr_daemon_t *self)
+{
+    size_t router_count = 0;
+    while (router_count < self->cfg->batch_max && s_receive(self))
+        router_count++;
+    gr_inbound_t *inbound = NULL;
+    size_t n = gr_peers_take_inbound(self->peers, &inbound);
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = s_new_item(self);
+        if (!item) {
+            free(inbound[i].frame);  /* the peer resends what is not acked */
+            continue;
+        }
+        item->inbound = inbound[i];
+    }
+    free(inbound);
+}
+
 int gr_daemon_run(gr_daemon_t *self)
 {
     gr_log(GR_LOG_NOTICE, NULL, "gridrelayd %s started: tier %s (level %d), %zu trusted keys, "
-           "%zu categories", GR_VERSION, self->cfg->tier_name, self->cfg->tier_level,
-           gr_trust_count(self->cfg->trust), gr_catalogue_count(self->cfg->catalogue));
+           "%zu categories, parent %s, %zu children", GR_VERSION, self->cfg->tier_name,
+           self->cfg->tier_level, gr_trust_count(self->cfg->trust),
+           gr_catalogue_count(self->cfg->catalogue), self->cfg->has_parent ? self->cfg->parent.id : "none",
+           self->cfg->n_children);
     while (!self->stopping) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[MAX_POLL] = {
             { self->router, 0, ZMQ_POLLIN, 0 },
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
+            { gr_zap_socket(self->zap), 0, ZMQ_POLLIN, 0 },
         };
-        if (zmq_poll(items, 2, -1) < 0) {
+        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3, MAX_POLL - 3);
+        uint64_t now = gr_now_ms();
+        if (zmq_poll(items, (int)n, s_poll_timeout(self, now)) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             gr_log(GR_LOG_ERROR, NULL, "poll failed: %s", zmq_strerror(zmq_errno()));
             return GR_EIO;
         }
+        now = gr_now_ms();
         if (items[1].revents & ZMQ_POLLIN)
             s_read_signal(self);
-        while (self->count < self->cfg->batch_max && s_receive(self, &self->items[self->count]))
-            self->count++;
-        if (self->count == 0)
-            continue;
+        if (items[2].revents & ZMQ_POLLIN)
+            while (gr_zap_handle(self->zap) == 0) {
+            }
+        gr_peers_on_poll(self->peers, items + 3, n - 3, now);
+        s_collect(self);
         for (size_t i = 0; i < self->count; i++)
-            s_verify(self, &self->items[i]);
-        s_apply_writes(self);
+            s_verify(self, &self->items[i], now);
+        s_apply_writes(self, now);
         s_answer_reads(self);
         s_send_replies(self);
+        gr_peers_tick(self->peers, gr_now_ms());
     }
     gr_log(GR_LOG_NOTICE, NULL, "stopped cleanly");
     return 0;

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "event_id.h"
 #include "log.h"
+#include "tiers.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -54,6 +55,8 @@ static int s_pack(gr_reply_t *reply, const Gridrelay__Body *body)
     gr_reply_clear(reply);
     reply->body = buf;
     reply->len = len;
+    reply->acked = false;
+    reply->event_id[0] = '\0';
     return 0;
 }
 
@@ -93,23 +96,38 @@ int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int 
     return s_pack(reply, &body);
 }
 
-static int s_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
-                 Gridrelay__Status status)
+int gr_intake_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
+                  int status)
 {
     Gridrelay__Ack ack = GRIDRELAY__ACK__INIT;
     ack.ref_seq = ref_seq;
-    ack.event_id = (char *)event_id;
+    ack.event_id = (char *)(event_id ? event_id : "");
     ack.duplicate = duplicate;
-    ack.status = status;
+    ack.status = (Gridrelay__Status)status;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_ACK;
     body.ack = &ack;
-    return s_pack(reply, &body);
+    int rc = s_pack(reply, &body);
+    if (rc == 0) {
+        reply->acked = true;
+        snprintf(reply->event_id, sizeof reply->event_id, "%s", ack.event_id);
+    }
+    return rc;
 }
 
 int gr_intake_is_write(const gr_opened_t *request)
 {
-    return request->body->kind_case == GRIDRELAY__BODY__KIND_REPORT;
+    switch (request->body->kind_case) {
+    case GRIDRELAY__BODY__KIND_REPORT:
+    case GRIDRELAY__BODY__KIND_CASE_ACTION:
+    case GRIDRELAY__BODY__KIND_ESCALATE:
+    case GRIDRELAY__BODY__KIND_ASSIGN:
+    case GRIDRELAY__BODY__KIND_FEEDBACK:
+    case GRIDRELAY__BODY__KIND_SUPERVISE:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* Checks the event's fields and fills in what the origin may leave out
@@ -175,9 +193,72 @@ static int s_validate(gr_intake_t *self, Gridrelay__Event *event, uint64_t now_m
 /* Store failures end the batch; everything else is this request's answer. */
 #define STORE_FATAL(rc) ((rc) == GR_EMAPFULL || (rc) == GR_ESTORE || (rc) == GR_ENOMEM)
 
-int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
-                     const uint8_t *frame, size_t frame_len, uint64_t now_ms,
-                     gr_reply_t *reply)
+/* A new report from a reporter: validate, store, then let the tiers
+ * decide what happens to it. */
+static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    const uint8_t *frame, size_t frame_len, uint64_t now_ms, gr_reply_t *reply)
+{
+    uint64_t seq = request->envelope->seq;
+    Gridrelay__Report *report = request->body->report;
+    if (!report || !report->event)
+        return gr_intake_error(self, reply, seq, GR_EINVAL, "report carries no event");
+    Gridrelay__Event *event = report->event;
+    char why[200];
+    int rc = s_validate(self, event, now_ms, why, sizeof why);
+    if (rc == GR_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return gr_intake_error(self, reply, seq, rc, why);
+    rc = gr_store_event_exists(txn, event->id);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        /* The same event under a new (signer, seq): a reporter that lost
+         * its ack and restarted. Stored once; this pair is remembered too. */
+        self->counters[GR_COUNT_DUPLICATE]++;
+        return gr_intake_ack(reply, seq, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+    }
+    Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
+    stored.event = event;
+    stored.received_ms = now_ms;
+    stored.origin_envelope.data = (uint8_t *)frame;
+    stored.origin_envelope.len = frame_len;
+    stored.holder = (char *)self->node_id;
+    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    char reason[128];
+    snprintf(reason, sizeof reason, "reported by %s", request->signer->name);
+    first.time_ms = now_ms;
+    first.actor = request->envelope->signer;
+    first.actor_name = (char *)request->signer->name;
+    first.unit = (char *)self->node_id;
+    first.action = GRIDRELAY__ACTION__ACTION_REPORT;
+    first.to_status = GRIDRELAY__STATUS__REPORTED;
+    first.reason = reason;
+    first.envelope_hash.data = (uint8_t *)request->hash;
+    first.envelope_hash.len = sizeof request->hash;
+    rc = gr_store_event_create(txn, &stored, &first);
+    if (rc != 0)
+        return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+    if ((rc = gr_store_counter_add(txn, "events", 1)) != 0)
+        return rc;
+    self->counters[GR_COUNT_ACCEPTED]++;
+    if (self->tiers) {
+        Gridrelay__StoredEvent *rec = NULL;
+        if ((rc = gr_store_event_get(txn, event->id, &rec)) != 0)
+            return rc;
+        rc = gr_tiers_on_new_case(self->tiers, txn, rec, now_ms);
+        Gridrelay__Status status = rec->status;
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        if (rc != 0)
+            return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+        return gr_intake_ack(reply, seq, event->id, false, status);
+    }
+    return gr_intake_ack(reply, seq, event->id, false, GRIDRELAY__STATUS__REPORTED);
+}
+
+int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    const gr_source_t *source, const uint8_t *frame, size_t frame_len,
+                    uint64_t now_ms, gr_reply_t *reply)
 {
     const Gridrelay__Envelope *env = request->envelope;
     const uint8_t *signer = env->signer.data;
@@ -190,7 +271,7 @@ int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *reques
     int rc = gr_store_dedup_get(txn, signer, seq, &seen);
     if (rc == 0) {
         self->counters[GR_COUNT_DUPLICATE]++;
-        rc = s_ack(reply, seq, seen->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        rc = gr_intake_ack(reply, seq, seen->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
         gridrelay__dedup_record__free_unpacked(seen, NULL);
         return rc;
     }
@@ -205,59 +286,24 @@ int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *reques
                  (unsigned long long)seq, (unsigned long long)highest);
         return gr_intake_error(self, reply, seq, GR_EREPLAY, why);
     }
-
-    Gridrelay__Report *report = request->body->report;
-    if (!report || !report->event)
-        return gr_intake_error(self, reply, seq, GR_EINVAL, "report carries no event");
-    Gridrelay__Event *event = report->event;
-    char why[200];
-    rc = s_validate(self, event, now_ms, why, sizeof why);
-    if (rc == GR_ENOMEM)
-        return rc;
-    if (rc != 0)
-        return gr_intake_error(self, reply, seq, rc, why);
-
-    Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
-    record.event_id = event->id;
-    record.stored_ms = now_ms;
-    rc = gr_store_event_exists(txn, event->id);
-    if (rc < 0)
-        return rc;
-    bool duplicate = rc == 1;
-    if (!duplicate) {
-        Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
-        stored.event = event;
-        stored.received_ms = now_ms;
-        stored.origin_envelope.data = (uint8_t *)frame;
-        stored.origin_envelope.len = frame_len;
-        stored.holder = (char *)self->node_id;
-        Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
-        char reason[128];
-        snprintf(reason, sizeof reason, "reported by %s", request->signer->name);
-        first.time_ms = now_ms;
-        first.actor.data = (uint8_t *)signer;
-        first.actor.len = GR_PUBLIC_KEY_BYTES;
-        first.actor_name = (char *)request->signer->name;
-        first.unit = (char *)self->node_id;
-        first.action = GRIDRELAY__ACTION__ACTION_REPORT;
-        first.to_status = GRIDRELAY__STATUS__REPORTED;
-        first.reason = reason;
-        first.envelope_hash.data = (uint8_t *)request->hash;
-        first.envelope_hash.len = sizeof request->hash;
-        rc = gr_store_event_create(txn, &stored, &first);
-        if (rc != 0)
-            return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+    if (request->body->kind_case == GRIDRELAY__BODY__KIND_REPORT) {
+        if (source->kind != GR_FROM_CLIENT || request->signer->role != GR_ROLE_REPORTER)
+            return gr_intake_error(self, reply, seq, GR_EPERM, "reports come from reporters");
+        rc = s_report(self, txn, request, frame, frame_len, now_ms, reply);
+    } else if (self->tiers) {
+        rc = gr_tiers_handle(self->tiers, txn, request, source, now_ms, reply);
+    } else {
+        rc = gr_intake_error(self, reply, seq, GR_EUNSUPPORTED, "message kind not handled here");
     }
-    /* The same event under a new (signer, seq), e.g. a reporter that lost
-     * its ack and restarted: remember this pair too, so it stays idempotent. */
+    if (rc != 0 || !reply->acked)
+        return rc;  /* refused: nothing remembered, a resend is judged again */
+    Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
+    record.event_id = reply->event_id;
+    record.stored_ms = now_ms;
     if ((rc = gr_store_dedup_put(txn, signer, seq, &record)) != 0 ||
         (rc = gr_store_signer_bump(txn, signer, seq)) != 0)
         return rc;
-    self->counters[duplicate ? GR_COUNT_DUPLICATE : GR_COUNT_ACCEPTED]++;
-    if (!duplicate && (rc = gr_store_counter_add(txn, "events", 1)) != 0)
-        return rc;
-    return s_ack(reply, seq, event->id, duplicate,
-                 duplicate ? GRIDRELAY__STATUS__STATUS_UNSPECIFIED : GRIDRELAY__STATUS__REPORTED);
+    return 0;
 }
 
 static int s_get_event(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq,
@@ -413,6 +459,67 @@ static int s_stats(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq, gr_reply_
     return s_pack(reply, &body);
 }
 
+/* Deep copies of the view's updates for one page (entries die after the
+ * visit). */
+typedef struct {
+    Gridrelay__StatusUpdate **updates;
+    size_t count;
+    int failed;
+} s_view_page_t;
+
+static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
+{
+    s_view_page_t *page = ctx;
+    if (!entry->update)
+        return;
+    size_t len = gridrelay__status_update__get_packed_size(entry->update);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        page->failed = 1;
+        return;
+    }
+    gridrelay__status_update__pack(entry->update, buf);
+    Gridrelay__StatusUpdate *copy = gridrelay__status_update__unpack(NULL, len, buf);
+    free(buf);
+    if (!copy)
+        page->failed = 1;
+    else
+        page->updates[page->count++] = copy;
+}
+
+static int s_view(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListView *list,
+                  gr_reply_t *reply)
+{
+    size_t limit = list && list->limit ? list->limit : LIST_DEFAULT;
+    if (limit > LIST_MAX)
+        limit = LIST_MAX;
+    s_view_page_t page = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, 0 };
+    if (!page.updates)
+        return GR_ENOMEM;
+    char next[GR_PAGE_TOKEN_MAX];
+    int rc = gr_store_view_scan(txn, list ? list->node_id : NULL, list ? list->page_token : NULL, limit,
+                                s_collect_view, &page, next);
+    if (rc == GR_EINVAL) {
+        rc = gr_intake_error(self, reply, ref_seq, rc, "malformed node id or page_token");
+    } else if (rc >= 0 && page.failed) {
+        rc = GR_ENOMEM;
+    } else if (rc >= 0) {
+        Gridrelay__ViewPage out = GRIDRELAY__VIEW_PAGE__INIT;
+        out.ref_seq = ref_seq;
+        out.updates = page.updates;
+        out.n_updates = page.count;
+        out.next_page_token = next;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_VIEW_PAGE;
+        body.view_page = &out;
+        rc = s_pack(reply, &body);
+    }
+    for (size_t i = 0; i < page.count; i++)
+        gridrelay__status_update__free_unpacked(page.updates[i], NULL);
+    free(page.updates);
+    return rc;
+}
+
 int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
                     gr_reply_t *reply)
 {
@@ -426,6 +533,8 @@ int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
         return s_list(self, txn, ref_seq, body->list_events, reply);
     case GRIDRELAY__BODY__KIND_GET_STATS:
         return s_stats(self, txn, ref_seq, reply);
+    case GRIDRELAY__BODY__KIND_LIST_VIEW:
+        return s_view(self, txn, ref_seq, body->list_view, reply);
     default:
         self->counters[GR_COUNT_QUERIES]--;
         return gr_intake_error(self, reply, ref_seq, GR_EUNSUPPORTED,

@@ -10,6 +10,7 @@
 #ifndef GR_INTAKE_H
 #define GR_INTAKE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,18 +42,29 @@ typedef enum {
 /* Stable counter names, as shown by `gridctl stats`. */
 const char *gr_counter_name(gr_counter_t counter);
 
+struct gr_tiers;
+struct gr_source;
+
 typedef struct {
     const char *node_id;
     const gr_catalogue_t *catalogue;
     uint64_t replay_window;
+    struct gr_tiers *tiers;     /* what happens to a case next (tiers.h) */
     uint64_t counters[GR_COUNT_MAX];
 } gr_intake_t;
 
-/* A reply ready to be sealed: the packed Body. */
+/* A reply ready to be sealed: the packed Body. For an Ack, acked is set
+ * and event_id names the case, which is what dedup remembers. */
 typedef struct {
     uint8_t *body;
     size_t len;
+    bool acked;
+    char event_id[GR_EVENT_ID_MAX + 1];
 } gr_reply_t;
+
+/* Packs an Ack reply. Returns 0 or GR_ENOMEM. */
+int gr_intake_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
+                  int status);
 
 /* Frees reply->body and empties it. */
 void gr_reply_clear(gr_reply_t *reply);
@@ -62,21 +74,25 @@ void gr_reply_clear(gr_reply_t *reply);
 int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,
                     const char *message);
 
-/* Handles a Report: replay check, validation, then stores the event, its
- * first timeline entry and the dedup record in txn. frame is the signed
- * envelope as received, kept verbatim with the event. Returns 0 with a
- * reply (Ack or Error) or, when the transaction itself failed, GR_EMAPFULL
- * or GR_ESTORE and no reply: the caller aborts and redoes the batch. */
-int gr_intake_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
-                     const uint8_t *frame, size_t frame_len, uint64_t now_ms,
-                     gr_reply_t *reply);
+/* Handles a state-changing request (Report, CaseAction, and the tier
+ * links' Escalate, Assign, Feedback, Supervise) in txn: a resend of an
+ * accepted (signer, seq) gets the original answer, a sequence older than
+ * the replay window is refused, then the request is applied and its
+ * (signer, seq) remembered. frame is the signed envelope as received (a
+ * report keeps it verbatim). source says where it came from (tiers.h).
+ * Returns 0 with a reply (Ack or Error) or, when the transaction itself
+ * failed, GR_EMAPFULL / GR_ESTORE / GR_ENOMEM and no reply: the caller
+ * aborts and redoes the batch. */
+int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    const struct gr_source *source, const uint8_t *frame, size_t frame_len,
+                    uint64_t now_ms, gr_reply_t *reply);
 
 /* Answers GetEvent, ListEvents and GetStats from a read transaction.
  * Returns 0 with a reply, or a negative code for a store failure. */
 int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
                     gr_reply_t *reply);
 
-/* Whether the request's body is handled by gr_intake_report() (writes)
+/* Whether the request's body is handled by gr_intake_write() (writes)
  * rather than gr_intake_query() (reads). */
 int gr_intake_is_write(const gr_opened_t *request);
 

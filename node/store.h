@@ -8,6 +8,14 @@
  *   dedup     signer 32 B | seq u64 BE -> DedupRecord
  *   signers   signer 32 B -> highest accepted seq, u64 BE
  *   outbox    peer id | 0x00 | seq u64 BE -> sealed envelope bytes
+ *   due       due_ms u64 BE | kind u8 | event id -> ""   (timers)
+ *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
+ *   peers     peer id | 0x00 | field -> u64 BE
+ *
+ * due, statuslog and peers came after the first version 1 stores. Adding a
+ * database needs no schema bump: every database is opened with MDB_CREATE
+ * on open, so a version 1 store written before them simply gains them,
+ * empty, the first time this code opens it.
  *
  * Every change of a case goes through gr_store_event_create() or
  * gr_store_event_append(), which write the record and its timeline entry in
@@ -39,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gridrelay.pb-c.h"
 #include "store.pb-c.h"
 
 #define GR_STORE_SCHEMA_VERSION 1
@@ -172,5 +181,91 @@ int gr_store_outbox_scan(gr_txn_t *txn, const char *peer, uint64_t after, size_t
                          gr_store_outbox_fn visit, void *ctx);
 /* Number of entries waiting for peer. */
 int gr_store_outbox_depth(gr_txn_t *txn, const char *peer, uint64_t *depth);
+
+/* ---- due: timers that survive restarts ----
+ *
+ * A timer is the triple (due_ms, kind, event id); kind is the caller's
+ * (deadline, reminder...). Storing the same triple twice keeps one timer.
+ * event_id must be 1..GR_EVENT_ID_MAX bytes, else GR_EINVAL. */
+
+/* Arms a timer. Needs a write transaction. */
+int gr_store_due_put(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id);
+
+/* Disarms a timer. GR_ENOTFOUND when no such timer is stored. Needs a
+ * write transaction. */
+int gr_store_due_del(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id);
+
+/* event_id is valid only during the call. */
+typedef void (*gr_store_due_fn)(void *ctx, uint64_t due_ms, uint8_t kind,
+                                const char *event_id);
+
+/* Visits, earliest first (ties by kind, then id bytes), up to limit timers
+ * with due_ms <= now_ms. Returns the number visited (0..limit, capped at
+ * INT_MAX) or a negative GR_E* code. It does not delete them.
+ *
+ * The visitor may change the due database in txn, in particular delete the
+ * timer it is given: the scan holds no cursor across the call and resumes
+ * after the key it last visited. So in a write transaction one may delete
+ * during the visit or collect first and delete after. A timer the visitor
+ * arms with a key after the current one and due_ms <= now_ms is visited by
+ * this same scan (limit bounds that). */
+int gr_store_due_scan(gr_txn_t *txn, uint64_t now_ms, size_t limit, gr_store_due_fn visit,
+                      void *ctx);
+
+/* Earliest due time of any timer, whether past or future; GR_ENOTFOUND
+ * (and *due_ms = 0) when none is armed. */
+int gr_store_due_next(gr_txn_t *txn, uint64_t *due_ms);
+
+/* ---- statuslog: the updates this node publishes, kept for catch-up by
+ * its parent (the Clone pattern: live updates plus a replayable log) ---- */
+
+/* Appends update with node_seq = last + 1 (the first is 1, so the log is
+ * contiguous), setting update->node_seq before storing it; on error
+ * node_seq is left as the caller gave it. The seq is derived from the
+ * stored log, so it survives restarts. Needs a write transaction. */
+int gr_store_status_append(gr_txn_t *txn, Gridrelay__StatusUpdate *update);
+
+/* Highest node_seq in the log, 0 when the log is empty. */
+int gr_store_status_last(gr_txn_t *txn, uint64_t *seq);
+
+/* update is valid only during the call. */
+typedef void (*gr_store_status_fn)(void *ctx, const Gridrelay__StatusUpdate *update);
+
+/* Visits up to limit updates with node_seq > after_seq, in seq order.
+ * Returns the number visited (capped at INT_MAX) or a negative GR_E* code
+ * (GR_EDECODE for an entry that does not unpack). The visitor must not
+ * write to the status log in txn while the scan runs. */
+int gr_store_status_scan(gr_txn_t *txn, uint64_t after_seq, size_t limit,
+                         gr_store_status_fn visit, void *ctx);
+
+/* ---- peers: per-peer link bookkeeping (e.g. the highest status seq seen
+ * from a child, the next outbox seq) ----
+ *
+ * peer is 1..255 bytes and field 1..64 bytes, else GR_EINVAL. Peers whose
+ * ids prefix one another ("town", "town2") keep separate values. */
+
+/* The value of (peer, field), 0 when it was never set. */
+int gr_store_peer_get(gr_txn_t *txn, const char *peer, const char *field, uint64_t *value);
+
+/* Sets (peer, field) to value. Needs a write transaction. */
+int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64_t value);
+
+/* ---- view: the newest status of each descendant's case ---- */
+
+/* Stores entry as the view of (node_id, event_id), replacing the one
+ * before. Key: node id | 0x00 | event id. */
+int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
+                      const Gridrelay__ViewEntry *entry);
+
+/* Called for each entry; entry is valid only during the call. */
+typedef void (*gr_store_view_fn)(void *ctx, const Gridrelay__ViewEntry *entry);
+
+/* Visits up to limit entries in key order, only node_id's when it is not
+ * NULL or "", starting after page_token (NULL or "" = from the start).
+ * next_token (GR_PAGE_TOKEN_MAX bytes) receives the token of the next
+ * page, "" on the last. Returns the number visited or a negative code;
+ * GR_EINVAL for a malformed token. */
+int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
+                       gr_store_view_fn visit, void *ctx, char *next_token);
 
 #endif

@@ -85,7 +85,7 @@ done
 id=$(ctl zhang report --category SS.DISPUTE --title "boundary wall dispute between two households" \
       --description "Families Wang and Zhao argue over a collapsed wall" --grid G-05 --reporter zhang)
 printf '  zhang neighbour dispute          -> %s\n' "$id"
-id=$(ctl li report --category PS.HAZARD --title "cracked gas pipe at the grain store" --grid G-03 --reporter li)
+id=$(ctl li report --category PS.FIRE-HAZARD --title "cracked gas pipe at the grain store" --grid G-03 --reporter li)
 printf '  li    safety hazard              -> %s\n' "$id"
 fire=$(ctl zhang report --category PS.FIRE --severity urgent --title "smoke from a barn behind the school" \
       --grid G-05 --address "No. 3 East Lane" --lat 30.67 --lon 104.06 --reporter zhang \

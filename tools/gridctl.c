@@ -16,8 +16,9 @@ const char gridctl_common_help[] =
 "                        e.g. tcp://127.0.0.1:7001\n"
 "  -k, --key FILE        your secret key file (default $GRIDRELAY_KEY); its public\n"
 "                        key must be in the node's [reporters]\n"
-"      --node-key KEY    accept only replies signed by this node key (64 hex\n"
-"                        digits, or @FILE)\n"
+"      --node-key KEY    the node's public key (64 hex digits, or @FILE; default\n"
+"                        $GRIDRELAY_NODE_KEY): the connection is encrypted to it\n"
+"                        (CURVE) and only replies signed by it are accepted\n"
 "      --timeout MS      wait this long for each attempt (default 3000)\n"
 "      --attempts N      send at most N times (default 3); resends are safe: the\n"
 "                        node answers a resend with the original result\n"
@@ -35,6 +36,12 @@ static void s_usage(FILE *out)
 "  list      list events, with filters and paging\n"
 "  show ID   one event with its full timeline\n"
 "  stats     the node's counters\n"
+"  accept ID            accept a case (受理)\n"
+"  resolve ID --result  resolve a case (办结); the result goes back to its origin\n"
+"  escalate ID          hand a case to the parent tier\n"
+"  assign ID --to NODE  hand a case down to a child node (交办)\n"
+"  status    the node's tier links: up/down, last contact, outbox, lag\n"
+"  view      the superior's view of every descendant's cases\n"
 "\n"
 "Run 'gridctl COMMAND --help' for the options of each command.\n"
 "\n"
@@ -89,9 +96,12 @@ int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
 {
     const char *node = common->node ? common->node : getenv("GRIDRELAY_NODE");
     const char *key = common->key ? common->key : getenv("GRIDRELAY_KEY");
-    if (!node || !*node || !key || !*key) {
-        fprintf(stderr, "gridctl: %s is required (or set %s)\n", !node || !*node ? "--node" : "--key",
-                !node || !*node ? "GRIDRELAY_NODE" : "GRIDRELAY_KEY");
+    const char *node_key = common->node_key ? common->node_key : getenv("GRIDRELAY_NODE_KEY");
+    const char *missing = !node || !*node ? "--node (or GRIDRELAY_NODE)"
+                          : !key || !*key ? "--key (or GRIDRELAY_KEY)"
+                          : !node_key || !*node_key ? "--node-key (or GRIDRELAY_NODE_KEY)" : NULL;
+    if (missing) {
+        fprintf(stderr, "gridctl: %s is required\n", missing);
         return GRIDCTL_USAGE;
     }
     if (gr_keys_init() != 0)
@@ -103,23 +113,20 @@ int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
         return GRIDCTL_LOCAL;
     }
     uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
-    if (common->node_key) {
-        int rc = common->node_key[0] == '@'
-                     ? gr_key_load_public(node_pk, common->node_key + 1, err, sizeof err)
-                     : gr_key_from_hex(node_pk, common->node_key);
-        if (rc != 0) {
-            fprintf(stderr, "gridctl: --node-key: %s\n",
-                    common->node_key[0] == '@' ? err : "expected 64 hex digits or @FILE");
-            return GRIDCTL_USAGE;
-        }
+    int rc = node_key[0] == '@' ? gr_key_load_public(node_pk, node_key + 1, err, sizeof err)
+                                : gr_key_from_hex(node_pk, node_key);
+    if (rc != 0) {
+        fprintf(stderr, "gridctl: --node-key: %s\n",
+                node_key[0] == '@' ? err : "expected 64 hex digits or @FILE");
+        return GRIDCTL_USAGE;
     }
-    gr_client_t *client = gr_client_new(NULL, node, &kp, common->node_key ? node_pk : NULL);
+    gr_client_t *client = gr_client_new(NULL, node, &kp, node_pk);
     memset(&kp, 0, sizeof kp);
     if (!client) {
         fprintf(stderr, "gridctl: cannot connect to %s: bad endpoint?\n", node);
         return GRIDCTL_USAGE;
     }
-    int rc = gr_client_call(client, request, reply, common->timeout_ms, common->attempts);
+    rc = gr_client_call(client, request, reply, common->timeout_ms, common->attempts);
     gr_client_destroy(&client);
     if (rc == GR_ETIMEOUT) {
         fprintf(stderr, "gridctl: no reply from %s after %d attempt(s) of %d ms\n", node,
@@ -150,7 +157,9 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         { "keygen", gridctl_keygen }, { "report", gridctl_report }, { "list", gridctl_list },
-        { "show", gridctl_show },     { "stats", gridctl_stats },
+        { "show", gridctl_show },     { "stats", gridctl_stats },   { "accept", gridctl_accept },
+        { "resolve", gridctl_resolve }, { "escalate", gridctl_escalate }, { "assign", gridctl_assign },
+        { "status", gridctl_status }, { "view", gridctl_view },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

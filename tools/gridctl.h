@@ -54,6 +54,12 @@ int gridctl_report(int argc, char **argv);
 int gridctl_list(int argc, char **argv);
 int gridctl_show(int argc, char **argv);
 int gridctl_stats(int argc, char **argv);
+int gridctl_accept(int argc, char **argv);
+int gridctl_resolve(int argc, char **argv);
+int gridctl_escalate(int argc, char **argv);
+int gridctl_assign(int argc, char **argv);
+int gridctl_status(int argc, char **argv);
+int gridctl_view(int argc, char **argv);
 
 /* Names of protocol enums for output, and parsers for input. */
 const char *gridctl_status_name(int status);

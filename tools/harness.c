@@ -46,16 +46,20 @@ int harness_node_write_config(harness_node_t *node)
     fprintf(f,
             "[node]\n"
             "id = %s\n"
-            "tier = village\n"
+            "tier = %s\n"
             "store = store\n"
             "listen = %s\n"
             "endpoint_file = endpoint\n"
             "secret_key = node.sec\n"
-            "catalogue = %s/examples/catalogue.ini\n"
-            "%s\n"
-            "[reporters]\n",
-            strrchr(node->dir, '/') + 1, node->endpoint[0] ? node->endpoint : "tcp://127.0.0.1:*",
-            GR_SOURCE_ROOT, node->extra_node);
+            "%s%s%s",
+            strrchr(node->dir, '/') + 1, node->tier[0] ? node->tier : "village",
+            node->endpoint[0] ? node->endpoint : "tcp://127.0.0.1:*",
+            node->catalogue[0] ? "catalogue = " : "catalogue = " GR_SOURCE_ROOT "/examples/catalogue.ini",
+            node->catalogue, "\n");
+    if (node->status_listen)
+        fprintf(f, "status_listen = %s\n",
+                node->status_endpoint[0] ? node->status_endpoint : "tcp://127.0.0.1:*");
+    fprintf(f, "%s\n%s\n[reporters]\n", node->extra_node, node->sections);
     for (size_t i = 0; i < node->n_reporters; i++) {
         gr_key_to_hex(hex, node->reporters[i].pk);
         fprintf(f, "worker-%zu = %s\n", i, hex);
@@ -107,6 +111,20 @@ static bool s_endpoint_ready(void *ctx)
         return false;
     line[strcspn(line, "\n")] = '\0';
     snprintf(w->node->endpoint, sizeof w->node->endpoint, "%s", line);
+    if (w->node->status_listen) {
+        /* The second line names the status endpoint. */
+        f = fopen(w->path, "r");
+        char second[128] = "";
+        if (f) {
+            if (!fgets(line, sizeof line, f) || !fgets(second, sizeof second, f))
+                second[0] = '\0';
+            fclose(f);
+        }
+        second[strcspn(second, "\n")] = '\0';
+        if (!second[0])
+            return false;
+        snprintf(w->node->status_endpoint, sizeof w->node->status_endpoint, "%s", second);
+    }
     return w->node->endpoint[0] != '\0';
 }
 
@@ -198,6 +216,37 @@ void harness_node_cleanup(harness_node_t *node)
     if (slash)
         *slash = '\0';
     s_remove_tree(parent);
+}
+
+void harness_node_key_hex(const harness_node_t *node, char out[GR_PUBLIC_KEY_HEX])
+{
+    gr_key_to_hex(out, node->node_key.pk);
+}
+
+void harness_add_child(harness_node_t *parent, const harness_node_t *child)
+{
+    char hex[GR_PUBLIC_KEY_HEX];
+    harness_node_key_hex(child, hex);
+    size_t n = strlen(parent->sections);
+    if (!strstr(parent->sections, "[children]\n"))
+        n += (size_t)snprintf(parent->sections + n, sizeof parent->sections - n, "[children]\n");
+    snprintf(parent->sections + n, sizeof parent->sections - n, "%s = %s\n",
+             strrchr(child->dir, '/') + 1, hex);
+}
+
+void harness_set_parent(harness_node_t *child, const harness_node_t *parent, const char *section)
+{
+    char hex[GR_PUBLIC_KEY_HEX];
+    harness_node_key_hex(parent, hex);
+    /* Sections go first so that a [children] list stays last. */
+    char rest[sizeof child->sections];
+    snprintf(rest, sizeof rest, "%s", child->sections);
+    int n = snprintf(child->sections, sizeof child->sections, "[%s]\nid = %s\nendpoint = %s\n",
+                     section ? section : "parent", strrchr(parent->dir, '/') + 1, parent->endpoint);
+    if (parent->status_endpoint[0] && (!section || strcmp(section, "parent") == 0))
+        n += snprintf(child->sections + n, sizeof child->sections - (size_t)n,
+                      "status_endpoint = %s\n", parent->status_endpoint);
+    snprintf(child->sections + n, sizeof child->sections - (size_t)n, "key = %s\n\n%s", hex, rest);
 }
 
 gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter)

@@ -27,6 +27,11 @@ typedef struct {
     gr_keypair_t reporters[HARNESS_MAX_REPORTERS];
     size_t n_reporters;
     char extra_node[1024];      /* extra lines for [node] (e.g. "map_max_mb = 1\n") */
+    char tier[16];              /* default "village" */
+    bool status_listen;         /* bind a status endpoint for children */
+    char status_endpoint[128];  /* bound status endpoint, once started */
+    char sections[4096];        /* extra sections: [parent], [children], [deadlines]... */
+    char catalogue[320];        /* catalogue file; default: the shipped example */
 } harness_node_t;
 
 /* Path of the gridrelayd binary: $GRIDRELAYD, set by meson for each test. */
@@ -50,6 +55,17 @@ int harness_node_stop(harness_node_t *node, int sig);
 
 /* Stops the node if running and removes its directory. */
 void harness_node_cleanup(harness_node_t *node);
+
+/* Names child's key in parent's [children] (before the parent starts).
+ * [children] is kept as the last of parent->sections. */
+void harness_add_child(harness_node_t *parent, const harness_node_t *child);
+
+/* Writes a [parent] (or, with section "skip", a [skip]) section naming
+ * parent's endpoints into child->sections: the parent must be started. */
+void harness_set_parent(harness_node_t *child, const harness_node_t *parent, const char *section);
+
+/* Hex of a node's public key, for config sections. */
+void harness_node_key_hex(const harness_node_t *node, char out[GR_PUBLIC_KEY_HEX]);
 
 /* A client for reporter i (i < n_reporters) to this node. */
 gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter);

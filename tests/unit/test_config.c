@@ -1,1 +1,787 @@
-int main(void){return 0;}
+/* Unit tests for node/config and node/catalogue: real files in a fresh temp
+ * dir per test, real keys from libsodium. Bad configs are a table of file
+ * contents with the message and line each must produce. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalogue.h"
+#include "config.h"
+#include "error.h"
+
+#define EXAMPLE_CATALOGUE GR_SOURCE_ROOT "/examples/catalogue.ini"
+#define EXAMPLE_VILLAGE GR_SOURCE_ROOT "/examples/village.ini"
+
+/* A small catalogue exercising every key and every default. */
+static const char s_good_catalogue[] =
+    "; test catalogue\n"
+    "[PS.FIRE]\n"
+    "class = 公共安全 public safety\n"
+    "subclass = 消防安全 fire safety\n"
+    "name = 火灾 fire ; comment after a value\n"
+    "severity = urgent\n"
+    "authority = village\n"
+    "authority.urgent = township\n"
+    "authority.extra-urgent = district\n"
+    "\n"
+    "[SS.MASS]\n"
+    "class = 社会稳定 social stability\n"
+    "subclass = 群体性事件 mass incidents\n"
+    "name = 群体性事件 mass incident\n"
+    "severity = extra-urgent\n"
+    "authority = 3\n"
+    "direct = yes\n"
+    "[DAILY.SAFE]\n"
+    "class = 组织建设 organisation building\n"
+    "subclass = 网格工作 grid work\n"
+    "name = 日报告零报告 daily report\n"
+    "[SV.REQUEST]\n"
+    "class = 社会服务 social services\n"
+    "subclass = 群众诉求 residents' requests\n"
+    "name = 群众诉求 resident's request\n"
+    "authority.urgent = street\n";
+
+/* [node] on line 1, then id .. catalogue on lines 2-7: rows of the bad
+ * config table append from line 8. */
+#define NODE_HEAD                                                              \
+    "[node]\n"                                                                 \
+    "id = v1\n"                                                                \
+    "tier = village\n"                                                         \
+    "store = var/v1\n"                                                         \
+    "listen = tcp://127.0.0.1:7001\n"                                          \
+    "secret_key = keys/node.sec\n"                                             \
+    "catalogue = cat.ini\n"
+
+typedef struct {
+    char dir[256];          /* realpath of the temp dir */
+} fixture_t;
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    char tmpl[] = "/tmp/gr-test-config-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    /* Compare against the resolved form, as the config resolves its own dir. */
+    char real[PATH_MAX];
+    assert_non_null(realpath(tmpl, real));
+    assert_true(strlen(real) < sizeof f->dir);
+    strcpy(f->dir, real);
+    assert_int_equal(gr_keys_init(), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(f);
+    return 0;
+}
+
+static void s_write(const char *path, const char *data, size_t len)
+{
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_int_equal(fwrite(data, 1, len, file), len);
+    assert_int_equal(fclose(file), 0);
+}
+
+static void s_write_at(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    s_write(path, text, strlen(text));
+}
+
+static void s_copy(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "r");
+    assert_non_null(in);
+    FILE *out = fopen(to, "w");
+    assert_non_null(out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    assert_int_equal(fclose(in), 0);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* Creates dir/keys/NAME.sec and .pub; returns the key pair. */
+static gr_keypair_t s_make_key(const char *dir, const char *name)
+{
+    char keys[PATH_MAX], sec[PATH_MAX + 64], pub[PATH_MAX + 64], err[512];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    assert_true(mkdir(keys, 0700) == 0 || errno == EEXIST);
+    snprintf(sec, sizeof sec, "%s/%s.sec", keys, name);
+    snprintf(pub, sizeof pub, "%s/%s.pub", keys, name);
+    gr_keypair_t kp;
+    assert_int_equal(gr_keys_generate(&kp), 0);
+    if (gr_keys_save(&kp, sec, pub, err, sizeof err) != 0)
+        fail_msg("gr_keys_save: %s", err);
+    return kp;
+}
+
+/* The 1-based line of the first line of path starting with prefix. */
+static int s_line_of(const char *path, const char *prefix)
+{
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    char line[512];
+    int n = 0, found = 0;
+    while (!found && fgets(line, sizeof line, file)) {
+        n++;
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            found = n;
+    }
+    fclose(file);
+    assert_true(found > 0);
+    return found;
+}
+
+/* Asserts err reads "FILE:LINE: ...want..." (or "FILE: ..." when line is 0). */
+static void s_assert_error(const char *err, const char *file, int line, const char *want,
+                           const char *label)
+{
+    char prefix[PATH_MAX + 32];
+    if (line > 0)
+        snprintf(prefix, sizeof prefix, "%s:%d: ", file, line);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", file);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, want))
+        fail_msg("%s: got \"%s\", want prefix \"%s\" and \"%s\"", label, err, prefix, want);
+}
+
+/* ---- catalogue --------------------------------------------------------- */
+
+static void test_tier_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(gr_tier_parse("village"), 1);
+    assert_int_equal(gr_tier_parse("community"), 1);
+    assert_int_equal(gr_tier_parse("Township"), 2);
+    assert_int_equal(gr_tier_parse("street"), 2);
+    assert_int_equal(gr_tier_parse("district"), 3);
+    assert_int_equal(gr_tier_parse("county"), 3);
+    assert_int_equal(gr_tier_parse("city"), 4);
+    assert_int_equal(gr_tier_parse("1"), 1);
+    assert_int_equal(gr_tier_parse("16"), 16);
+    assert_int_equal(gr_tier_parse("17"), -1);
+    assert_int_equal(gr_tier_parse("0"), -1);
+    assert_int_equal(gr_tier_parse("-1"), -1);
+    assert_int_equal(gr_tier_parse("2x"), -1);
+    assert_int_equal(gr_tier_parse(""), -1);
+    assert_int_equal(gr_tier_parse(NULL), -1);
+    assert_int_equal(gr_tier_parse("hamlet"), -1);
+}
+
+static void test_catalogue_good(void **state)
+{
+    fixture_t *f = *state;
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/cat.ini", f->dir);
+    s_write(path, s_good_catalogue, strlen(s_good_catalogue));
+    gr_catalogue_t *cat = gr_catalogue_load(path, err, sizeof err);
+    if (!cat)
+        fail_msg("%s", err);
+    assert_int_equal(gr_catalogue_count(cat), 4);
+
+    const gr_category_t *c = gr_catalogue_find(cat, "PS.FIRE");
+    assert_non_null(c);
+    assert_string_equal(c->class_name, "公共安全 public safety");
+    assert_string_equal(c->subclass_name, "消防安全 fire safety");
+    assert_string_equal(c->name, "火灾 fire");
+    assert_int_equal(c->default_severity, 2);
+    assert_int_equal(c->authority[1], 1);
+    assert_int_equal(c->authority[2], 2);
+    assert_int_equal(c->authority[3], 3);
+    assert_false(c->direct);
+
+    c = gr_catalogue_find(cat, "SS.MASS");
+    assert_non_null(c);
+    assert_int_equal(c->default_severity, 3);
+    assert_int_equal(c->authority[1], 3);
+    assert_int_equal(c->authority[2], 3);
+    assert_int_equal(c->authority[3], 3);
+    assert_true(c->direct);
+
+    /* Every default: routine, village, and each tier inheriting the one below. */
+    c = gr_catalogue_find(cat, "DAILY.SAFE");
+    assert_non_null(c);
+    assert_int_equal(c->default_severity, 1);
+    assert_int_equal(c->authority[1], 1);
+    assert_int_equal(c->authority[2], 1);
+    assert_int_equal(c->authority[3], 1);
+    c = gr_catalogue_find(cat, "SV.REQUEST");
+    assert_non_null(c);
+    assert_int_equal(c->authority[1], 1);
+    assert_int_equal(c->authority[2], 2);
+    assert_int_equal(c->authority[3], 2);
+
+    assert_null(gr_catalogue_find(cat, "PS.FIR"));
+    assert_null(gr_catalogue_find(cat, "ps.fire"));
+    assert_null(gr_catalogue_find(cat, ""));
+    assert_null(gr_catalogue_find(cat, NULL));
+    assert_null(gr_catalogue_find(NULL, "PS.FIRE"));
+
+    /* In code order, so that listings are stable. */
+    assert_string_equal(gr_catalogue_at(cat, 0)->code, "DAILY.SAFE");
+    assert_string_equal(gr_catalogue_at(cat, 1)->code, "PS.FIRE");
+    assert_string_equal(gr_catalogue_at(cat, 2)->code, "SS.MASS");
+    assert_string_equal(gr_catalogue_at(cat, 3)->code, "SV.REQUEST");
+    assert_null(gr_catalogue_at(cat, 4));
+    assert_null(gr_catalogue_at(NULL, 0));
+    assert_int_equal(gr_catalogue_count(NULL), 0);
+
+    gr_catalogue_destroy(&cat);
+    assert_null(cat);
+    gr_catalogue_destroy(&cat);
+    gr_catalogue_destroy(NULL);
+}
+
+static bool s_seen(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void test_example_catalogue(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    gr_catalogue_t *cat = gr_catalogue_load(EXAMPLE_CATALOGUE, err, sizeof err);
+    if (!cat)
+        fail_msg("%s", err);
+    size_t n = gr_catalogue_count(cat);
+    assert_int_equal(n, 49);
+
+    const char *classes[49], *subclasses[49];
+    size_t nclass = 0, nsub = 0;
+    for (size_t i = 0; i < n; i++) {
+        const gr_category_t *c = gr_catalogue_at(cat, i);
+        assert_non_null(c);
+        if (i > 0)
+            assert_true(strcmp(gr_catalogue_at(cat, i - 1)->code, c->code) < 0);
+        assert_ptr_equal(gr_catalogue_find(cat, c->code), c);
+        if (!s_seen(classes, nclass, c->class_name))
+            classes[nclass++] = c->class_name;
+        if (!s_seen(subclasses, nsub, c->subclass_name))
+            subclasses[nsub++] = c->subclass_name;
+    }
+    assert_int_equal(nclass, 5);
+    assert_int_equal(nsub, 29);
+
+    /* The items the rules of the grid depend on. */
+    const gr_category_t *c = gr_catalogue_find(cat, "DAILY.SAFE");
+    assert_non_null(c);
+    assert_int_equal(c->default_severity, 1);
+    assert_int_equal(c->authority[1], 1);
+    c = gr_catalogue_find(cat, "SS.MASS");
+    assert_non_null(c);
+    assert_int_equal(c->default_severity, 3);
+    assert_int_equal(c->authority[3], 3);
+    assert_true(c->direct);
+    c = gr_catalogue_find(cat, "PS.EPIDEMIC");
+    assert_non_null(c);
+    assert_true(c->direct);
+    assert_int_equal(c->authority[1], 3);
+    c = gr_catalogue_find(cat, "SS.DISPUTE");
+    assert_non_null(c);
+    assert_int_equal(c->authority[1], 1);
+    assert_int_equal(c->authority[2], 2);
+    assert_non_null(gr_catalogue_find(cat, "PS.FIRE"));
+    assert_non_null(gr_catalogue_find(cat, "SV.REQUEST"));
+    assert_non_null(gr_catalogue_find(cat, "OM.RENTAL"));
+    assert_non_null(gr_catalogue_find(cat, "OB.PATROL"));
+    assert_null(gr_catalogue_find(cat, "NO.SUCH"));
+    gr_catalogue_destroy(&cat);
+}
+
+/* ---- good configs ------------------------------------------------------ */
+
+static void test_config_good(void **state)
+{
+    fixture_t *f = *state;
+    gr_keypair_t node = s_make_key(f->dir, "node");
+    gr_keypair_t zhang = s_make_key(f->dir, "zhang");
+    gr_keypair_t li = s_make_key(f->dir, "li");
+    gr_keypair_t district = s_make_key(f->dir, "district");
+    gr_keypair_t city = s_make_key(f->dir, "city");
+    gr_keypair_t va = s_make_key(f->dir, "va");
+    gr_keypair_t vb = s_make_key(f->dir, "vb");
+    char zhang_hex[GR_PUBLIC_KEY_HEX], va_hex[GR_PUBLIC_KEY_HEX];
+    gr_key_to_hex(zhang_hex, zhang.pk);
+    gr_key_to_hex(va_hex, va.pk);
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+
+    char text[4096];
+    snprintf(text, sizeof text,
+             "# a township node\n"
+             "[node]\n"
+             "id = town-02.east_1\n"
+             "tier = township   ; a comment after a value\n"
+             "store = var/town\n"
+             "listen = tcp://*:*\n"
+             "endpoint_file = /tmp/elsewhere/town.endpoint\n"
+             "secret_key = keys/node.sec\n"
+             "catalogue = cat.ini\n"
+             "max_frame = 1024\n"
+             "map_size_mb = 128\n"
+             "map_max_mb = 128\n"
+             "replay_window = 18446744073709551615\n"
+             "batch_max = 65536\n"
+             "status_listen = tcp://127.0.0.1:*\n"
+             "\n"
+             "[reporters]\n"
+             "worker-zhang = %s\n"
+             "张三 = @keys/li.pub\n"
+             "[children]\n"
+             "village-a = %s\n"
+             "village-b = @keys/vb.pub\n"
+             "[skip]\n"
+             "key = @keys/city.pub\n"
+             "endpoint = ipc:///run/city.sock\n"
+             "id = city\n"
+             "[parent]\n"
+             "id = district-1\n"
+             "endpoint = tcp://10.0.0.1:7001\n"
+             "status_endpoint = tcp://10.0.0.1:7002\n"
+             "key = @keys/district.pub\n"
+             "[deadlines]\n"
+             "accept.routine = 500ms\n"
+             "accept.urgent = 90 s\n"
+             "accept.extra-urgent = 0\n"
+             "resolve.routine = 7d\n"
+             "resolve.urgent = 2h\n"
+             "resolve.extra-urgent = 30min\n", zhang_hex, va_hex);
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/town.ini", f->dir);
+    s_write(path, text, strlen(text));
+
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    char want[PATH_MAX + 64];
+    assert_string_equal(cfg->node_id, "town-02.east_1");
+    assert_string_equal(cfg->tier_name, "township");
+    assert_int_equal(cfg->tier_level, 2);
+    snprintf(want, sizeof want, "%s/var/town", f->dir);
+    assert_string_equal(cfg->store_path, want);
+    assert_string_equal(cfg->listen, "tcp://*:*");
+    assert_string_equal(cfg->endpoint_file, "/tmp/elsewhere/town.endpoint");
+    snprintf(want, sizeof want, "%s/keys/node.sec", f->dir);
+    assert_string_equal(cfg->secret_key_path, want);
+    snprintf(want, sizeof want, "%s/cat.ini", f->dir);
+    assert_string_equal(cfg->catalogue_path, want);
+    assert_int_equal(cfg->max_frame, 1024);
+    assert_int_equal(cfg->map_size, (size_t)128 << 20);
+    assert_int_equal(cfg->map_max, (size_t)128 << 20);
+    assert_true(cfg->replay_window == UINT64_MAX);
+    assert_int_equal(cfg->batch_max, 65536);
+    assert_memory_equal(cfg->keys.pk, node.pk, sizeof node.pk);
+    assert_memory_equal(cfg->keys.sk, node.sk, sizeof node.sk);
+
+    assert_string_equal(cfg->status_listen, "tcp://127.0.0.1:*");
+    assert_true(cfg->has_parent);
+    assert_string_equal(cfg->parent.id, "district-1");
+    assert_string_equal(cfg->parent.endpoint, "tcp://10.0.0.1:7001");
+    assert_string_equal(cfg->parent.status_endpoint, "tcp://10.0.0.1:7002");
+    assert_memory_equal(cfg->parent.pk, district.pk, sizeof district.pk);
+    assert_true(cfg->has_skip);
+    assert_string_equal(cfg->skip.id, "city");
+    assert_string_equal(cfg->skip.endpoint, "ipc:///run/city.sock");
+    assert_null(cfg->skip.status_endpoint);
+    assert_memory_equal(cfg->skip.pk, city.pk, sizeof city.pk);
+    assert_int_equal(cfg->n_children, 2);
+    assert_string_equal(cfg->children[0].id, "village-a");
+    assert_memory_equal(cfg->children[0].pk, va.pk, sizeof va.pk);
+    assert_null(cfg->children[0].endpoint);
+    assert_string_equal(cfg->children[1].id, "village-b");
+    assert_memory_equal(cfg->children[1].pk, vb.pk, sizeof vb.pk);
+    assert_true(cfg->deadlines.accept_within_ms[1] == 500);
+    assert_true(cfg->deadlines.accept_within_ms[2] == 90000);
+    assert_true(cfg->deadlines.accept_within_ms[3] == 0);
+    assert_true(cfg->deadlines.resolve_within_ms[1] == 7ULL * 86400000);
+    assert_true(cfg->deadlines.resolve_within_ms[2] == 2ULL * 3600000);
+    assert_true(cfg->deadlines.resolve_within_ms[3] == 30ULL * 60000);
+
+    /* Reporters, children, parent and skip target are all trusted. */
+    assert_int_equal(gr_trust_count(cfg->trust), 6);
+    const gr_trusted_key_t *t = gr_trust_find(cfg->trust, vb.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "village-b");
+    assert_int_equal(t->role, GR_ROLE_NODE);
+    t = gr_trust_find(cfg->trust, district.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "district-1");
+    assert_int_equal(t->role, GR_ROLE_NODE);
+    t = gr_trust_find(cfg->trust, city.pk);
+    assert_non_null(t);
+    assert_int_equal(t->role, GR_ROLE_NODE);
+    t = gr_trust_find(cfg->trust, zhang.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "worker-zhang");
+    assert_int_equal(t->role, GR_ROLE_REPORTER);
+    t = gr_trust_find(cfg->trust, li.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "张三");
+    assert_null(gr_trust_find(cfg->trust, node.pk));
+
+    assert_int_equal(gr_catalogue_count(cfg->catalogue), 4);
+    assert_non_null(gr_catalogue_find(cfg->catalogue, "PS.FIRE"));
+
+    gr_config_destroy(&cfg);
+    assert_null(cfg);
+    gr_config_destroy(&cfg);
+    gr_config_destroy(NULL);
+}
+
+/* Only the required keys, from a relative config path in a subdirectory:
+ * the defaults apply and paths follow the config file, not the cwd. */
+static void test_config_defaults_and_relative_paths(void **state)
+{
+    fixture_t *f = *state;
+    char sub[512], cwd[PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/etc", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    s_make_key(sub, "node");
+    s_write_at(sub, "cat.ini", s_good_catalogue);
+    s_write_at(sub, "v1.ini", NODE_HEAD);
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);
+    char err[512] = "";
+    gr_config_t *cfg = gr_config_load("etc/v1.ini", err, sizeof err);
+    assert_int_equal(chdir(cwd), 0);
+    if (!cfg)
+        fail_msg("%s", err);
+
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s/var/v1", sub);
+    assert_string_equal(cfg->store_path, want);
+    snprintf(want, sizeof want, "%s/keys/node.sec", sub);
+    assert_string_equal(cfg->secret_key_path, want);
+    snprintf(want, sizeof want, "%s/cat.ini", sub);
+    assert_string_equal(cfg->catalogue_path, want);
+    assert_string_equal(cfg->node_id, "v1");
+    assert_int_equal(cfg->tier_level, 1);
+    assert_null(cfg->endpoint_file);
+    assert_int_equal(cfg->max_frame, 65536);
+    assert_int_equal(cfg->map_size, (size_t)64 << 20);
+    assert_int_equal(cfg->map_max, (size_t)4096 << 20);
+    assert_true(cfg->replay_window == 1000000000ULL);
+    assert_int_equal(cfg->batch_max, 512);
+    assert_int_equal(gr_trust_count(cfg->trust), 0);
+    assert_null(cfg->status_listen);
+    assert_false(cfg->has_parent);
+    assert_false(cfg->has_skip);
+    assert_int_equal(cfg->n_children, 0);
+    assert_null(cfg->children);
+    for (int sev = 1; sev <= 3; sev++) {
+        assert_true(cfg->deadlines.accept_within_ms[sev] == 0);
+        assert_true(cfg->deadlines.resolve_within_ms[sev] == 0);
+    }
+    gr_config_destroy(&cfg);
+}
+
+/* In the source tree the example has no key: it must parse every line and
+ * stop exactly at the secret key file it documents. */
+static void test_example_village_in_tree(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    gr_config_t *cfg = gr_config_load(EXAMPLE_VILLAGE, err, sizeof err);
+    if (cfg) {
+        gr_config_destroy(&cfg);
+        skip();     /* someone generated examples/keys/village-01.sec */
+    }
+    s_assert_error(err, EXAMPLE_VILLAGE, s_line_of(EXAMPLE_VILLAGE, "secret_key ="),
+                   "keys/village-01.sec", "example");
+}
+
+/* Copied next to a freshly made key, the example loads as it stands. */
+static void test_example_village_copy(void **state)
+{
+    fixture_t *f = *state;
+    char path[PATH_MAX + 32], err[1024] = "";
+    snprintf(path, sizeof path, "%s/catalogue.ini", f->dir);
+    s_copy(EXAMPLE_CATALOGUE, path);
+    snprintf(path, sizeof path, "%s/village.ini", f->dir);
+    s_copy(EXAMPLE_VILLAGE, path);
+    gr_keypair_t kp = s_make_key(f->dir, "village-01");
+
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->node_id, "village-01");
+    assert_int_equal(cfg->tier_level, 1);
+    assert_string_equal(cfg->listen, "tcp://127.0.0.1:7001");
+    assert_null(cfg->endpoint_file);
+    /* The example promises to show the defaults. */
+    assert_int_equal(cfg->max_frame, 65536);
+    assert_int_equal(cfg->map_size, (size_t)64 << 20);
+    assert_int_equal(cfg->map_max, (size_t)4096 << 20);
+    assert_true(cfg->replay_window == 1000000000ULL);
+    assert_int_equal(cfg->batch_max, 512);
+    assert_memory_equal(cfg->keys.pk, kp.pk, sizeof kp.pk);
+    assert_int_equal(gr_trust_count(cfg->trust), 1);
+    assert_int_equal(gr_catalogue_count(cfg->catalogue), 49);
+    gr_config_destroy(&cfg);
+}
+
+/* ---- bad configs ------------------------------------------------------- */
+
+enum { BAD_FILE, BAD_MISSING, BAD_DIR, BAD_UNREADABLE };
+
+typedef struct {
+    const char *label;
+    const char *config;     /* written to ROWDIR/node.ini */
+    size_t config_len;      /* 0: strlen(config) */
+    const char *catalogue;  /* written to ROWDIR/cat.ini; NULL: the good one */
+    int kind;               /* how node.ini is broken beyond its content */
+    mode_t key_mode;        /* of keys/node.sec; 0: as saved (0600) */
+    bool error_in_catalogue;/* the message names cat.ini, not node.ini */
+    int line;               /* expected line; 0: a message without a line */
+    const char *want;       /* expected substring */
+} bad_t;
+
+static const char s_garbage[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                "\x03\x00\x3e\x00\x01\x00\x00\x00\xff\xfe\n[node]\n";
+
+#define S_NUL_CONFIG "[node]\nid = v\0x\n"
+
+static const bad_t s_bad[] = {
+    { "unknown key", NODE_HEAD "max_frmae = 2048\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "unknown key 'max_frmae' in [node]" },
+    { "unknown section", NODE_HEAD "[reporter]\nli = 00\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "unknown section [reporter]" },
+    { "key before any section", "id = v1\n" NODE_HEAD, 0, NULL, BAD_FILE, 0, false, 1,
+      "outside any section" },
+    { "missing required key",
+      "[node]\nid = v1\ntier = village\nlisten = tcp://127.0.0.1:1\n"
+      "secret_key = keys/node.sec\ncatalogue = cat.ini\n", 0, NULL, BAD_FILE, 0, false, 0,
+      "missing required key 'store' in [node]" },
+    { "no [node] at all", "; nothing\n", 0, NULL, BAD_FILE, 0, false, 0,
+      "missing required key 'id' in [node]" },
+    { "bad number", NODE_HEAD "max_frame = 64k\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "max_frame = 64k: not a number" },
+    { "negative number", NODE_HEAD "replay_window = -1\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "replay_window = -1: not a number" },
+    { "number too big for 64 bits", NODE_HEAD "replay_window = 18446744073709551616\n", 0,
+      NULL, BAD_FILE, 0, false, 8, "not a number" },
+    { "out of range", NODE_HEAD "max_frame = 12\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "max_frame = 12: must be between 1024 and 16777216" },
+    { "batch_max zero", NODE_HEAD "batch_max = 0\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "batch_max = 0: must be between 1 and 65536" },
+    { "map max below map size", NODE_HEAD "map_max_mb = 32\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "map_max_mb = 32: must be at least map_size_mb (64)" },
+    { "map size above default max", NODE_HEAD "map_size_mb = 8192\n", 0, NULL, BAD_FILE, 0,
+      false, 8, "map_size_mb = 8192: must not exceed map_max_mb (4096" },
+    { "bad id", "[node]\nid = village 01\n", 0, NULL, BAD_FILE, 0, false, 2,
+      "id = village 01: must be" },
+    { "bad tier", "[node]\nid = v1\ntier = hamlet\n", 0, NULL, BAD_FILE, 0, false, 3,
+      "tier = hamlet: not a tier" },
+    { "bad listen scheme", "[node]\nlisten = http://127.0.0.1:80\n", 0, NULL, BAD_FILE, 0,
+      false, 2, "must start with tcp://, ipc:// or inproc://" },
+    { "listen without port", "[node]\nlisten = tcp://127.0.0.1\n", 0, NULL, BAD_FILE, 0,
+      false, 2, "expected tcp://HOST:PORT" },
+    { "listen bad port", "[node]\nlisten = tcp://127.0.0.1:70000\n", 0, NULL, BAD_FILE, 0,
+      false, 2, "port must be 1-65535" },
+    { "empty path", "[node]\nstore =\n", 0, NULL, BAD_FILE, 0, false, 2,
+      "store: must not be empty" },
+    { "bad hex key", NODE_HEAD "[reporters]\nzhang = 1234abcd\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "zhang = 1234abcd: not a public key" },
+    { "missing @key file", NODE_HEAD "[reporters]\nli = @keys/li.pub\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "keys/li.pub: No such file" },
+    { "same reporter twice", NODE_HEAD "[reporters]\nli = @keys/node.pub\nli = @keys/node.pub\n",
+      0, NULL, BAD_FILE, 0, false, 10, "duplicate name 'li' in [reporters] (first at line 9)" },
+    { "one key, two names", NODE_HEAD "[reporters]\nli = @keys/node.pub\nwang = @keys/node.pub\n",
+      0, NULL, BAD_FILE, 0, false, 10, "wang: same key as 'li'" },
+    { "status_listen bad", NODE_HEAD "status_listen = udp://x:1\n", 0, NULL, BAD_FILE, 0,
+      false, 8, "status_listen = udp://x:1: must start with tcp://" },
+    { "parent unknown key", NODE_HEAD "[parent]\nid = t1\nport = 7000\n", 0, NULL, BAD_FILE, 0,
+      false, 10, "unknown key 'port' in [parent]" },
+    { "parent missing key", NODE_HEAD "\n[parent]\nid = t1\nendpoint = tcp://127.0.0.1:7000\n",
+      0, NULL, BAD_FILE, 0, false, 9, "[parent] missing required key 'key'" },
+    { "parent endpoint with *", NODE_HEAD "[parent]\nendpoint = tcp://127.0.0.1:*\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "endpoint = tcp://127.0.0.1:*: port must be 1-65535" },
+    { "parent bad id", NODE_HEAD "[parent]\nid = town/1\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "id = town/1: must be 1-63 characters" },
+    { "status_endpoint in [skip]", NODE_HEAD "[skip]\nstatus_endpoint = tcp://h:1\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "unknown key 'status_endpoint' in [skip]" },
+    { "parent same key as child",
+      NODE_HEAD "[children]\nv-a = @keys/node.pub\n[parent]\nid = t1\n"
+      "endpoint = ipc://t1\nkey = @keys/node.pub\n", 0, NULL, BAD_FILE, 0, false, 13,
+      "t1: same key as 'v-a'" },
+    { "child bad name", NODE_HEAD "[children]\nvillage a = @keys/node.pub\n", 0, NULL, BAD_FILE,
+      0, false, 9, "child name = village a: must be 1-63 characters" },
+    { "child duplicate", NODE_HEAD "[children]\nva = @keys/node.pub\nva = @keys/node.pub\n", 0,
+      NULL, BAD_FILE, 0, false, 10, "duplicate name 'va' in [children] (first at line 9)" },
+    { "child bad key", NODE_HEAD "[children]\nva = xyz\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "va = xyz: not a public key" },
+    { "deadline without unit", NODE_HEAD "[deadlines]\naccept.routine = 500\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "accept.routine = 500: not a duration" },
+    { "deadline bad unit", NODE_HEAD "[deadlines]\nresolve.urgent = 2 weeks\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "resolve.urgent = 2 weeks: not a duration" },
+    { "deadline overflow", NODE_HEAD "[deadlines]\nresolve.urgent = 18446744073709551615d\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "not a duration" },
+    { "deadline unknown severity", NODE_HEAD "[deadlines]\naccept.critical = 1h\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "unknown key 'accept.critical' in [deadlines]" },
+    { "deadline duplicate", NODE_HEAD "[deadlines]\naccept.urgent = 1h\naccept.urgent = 2h\n",
+      0, NULL, BAD_FILE, 0, false, 10, "duplicate key 'accept.urgent' in [deadlines]" },
+    { "duplicate key", NODE_HEAD "id = v2\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "duplicate key 'id' in [node] (first at line 2)" },
+    { "duplicate section", NODE_HEAD "[node]\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "section [node] appears twice (first at line 1)" },
+    { "secret key mode 0644", NODE_HEAD, 0, NULL, BAD_FILE, 0644, false, 6,
+      "group or others (mode 644)" },
+    { "missing secret key", "[node]\nid = v1\ntier = 1\nstore = s\nlisten = ipc://x\n"
+      "secret_key = keys/none.sec\ncatalogue = cat.ini\n", 0, NULL, BAD_FILE, 0, false, 6,
+      "keys/none.sec: No such file" },
+    { "missing catalogue", "[node]\nid = v1\ntier = 1\nstore = s\nlisten = inproc://x\n"
+      "secret_key = keys/node.sec\ncatalogue = nope.ini\n", 0, NULL, BAD_FILE, 0, false, 7,
+      "nope.ini: No such file" },
+    { "catalogue duplicate code", NODE_HEAD, 0,
+      "[A]\nclass = c\nsubclass = s\nname = n\n\n[A]\n", BAD_FILE, 0, true, 6,
+      "duplicate category code [A] (first at line 1)" },
+    { "catalogue bad severity", NODE_HEAD, 0,
+      "[A]\nclass = c\nsubclass = s\nname = n\nseverity = high\n", BAD_FILE, 0, true, 5,
+      "severity = high: must be routine, urgent or extra-urgent" },
+    { "catalogue bad tier", NODE_HEAD, 0,
+      "[A]\nclass = c\nauthority.urgent = hamlet\n", BAD_FILE, 0, true, 3,
+      "authority.urgent = hamlet: not a tier" },
+    { "catalogue bad direct", NODE_HEAD, 0, "[A]\ndirect = maybe\n", BAD_FILE, 0, true, 2,
+      "direct = maybe: must be yes or no" },
+    { "catalogue item missing name", NODE_HEAD, 0,
+      "[A]\nclass = c\nsubclass = s\nname = n\n[B]\nclass = c\nsubclass = s\n", BAD_FILE, 0,
+      true, 5, "[B] missing required key 'name'" },
+    { "catalogue unknown key", NODE_HEAD, 0, "[A]\nclass = c\nseverty = urgent\n", BAD_FILE, 0,
+      true, 3, "unknown key 'severty' in [A]" },
+    { "catalogue duplicate key", NODE_HEAD, 0, "[A]\nname = a\nname = b\n", BAD_FILE, 0,
+      true, 3, "duplicate key 'name' in [A] (first at line 2)" },
+    { "catalogue bad code", NODE_HEAD, 0, "[PS FIRE]\nname = a\n", BAD_FILE, 0, true, 1,
+      "a category code may hold only" },
+    { "catalogue key outside item", NODE_HEAD, 0, "name = a\n", BAD_FILE, 0, true, 1,
+      "outside any category" },
+    { "empty catalogue", NODE_HEAD, 0, "; nothing yet\n\n", BAD_FILE, 0, true, 0,
+      "no categories" },
+    { "unreadable config: missing", NULL, 0, NULL, BAD_MISSING, 0, false, 0,
+      "cannot open: No such file" },
+    { "unreadable config: a directory", NULL, 0, NULL, BAD_DIR, 0, false, 0,
+      "cannot read: Is a directory" },
+    { "unreadable config: mode 000", NODE_HEAD, 0, NULL, BAD_UNREADABLE, 0, false, 0,
+      "cannot open: Permission denied" },
+    { "binary garbage", s_garbage, sizeof s_garbage - 1, NULL, BAD_FILE, 0, false, 1,
+      "not a text file (control character)" },
+    { "NUL byte", S_NUL_CONFIG, sizeof S_NUL_CONFIG - 1, NULL, BAD_FILE, 0, false, 2,
+      "not a text file (NUL byte)" },
+    { "Latin-1, not UTF-8", "[node]\nid = caf\xe9\n", 0, NULL, BAD_FILE, 0, false, 2,
+      "not a text file (invalid UTF-8)" },
+    { "indented key", NODE_HEAD "  max_frame = 2048\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "indented line" },
+    { "';' glued to a value", NODE_HEAD "max_frame = 2048;big\n", 0, NULL, BAD_FILE, 0, false,
+      8, "';' inside the value" },
+    { "'#' after a value", "[node]\nstore = var # data\n", 0, NULL, BAD_FILE, 0, false, 2,
+      "'#' comment after a value" },
+    { "line without '='", NODE_HEAD "max_frame\n", 0, NULL, BAD_FILE, 0, false, 8,
+      "expected '[section]' or 'key = value'" },
+    { "unclosed section", "[node\n", 0, NULL, BAD_FILE, 0, false, 1, "without a closing ']'" },
+    { "text after section", "[node] x\n", 0, NULL, BAD_FILE, 0, false, 1, "text after ']'" },
+    { "line too long", "[node]\nstore = "
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "\n", 0, NULL, BAD_FILE, 0, false, 2, "line too long" },
+};
+
+static void test_config_bad_table(void **state)
+{
+    fixture_t *f = *state;
+    for (size_t i = 0; i < sizeof s_bad / sizeof s_bad[0]; i++) {
+        const bad_t *b = &s_bad[i];
+        if (b->kind == BAD_UNREADABLE && geteuid() == 0)
+            continue;   /* root reads mode 000 files */
+        char dir[512], cfg_path[768], cat_path[768];
+        snprintf(dir, sizeof dir, "%s/row%zu", f->dir, i);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        s_make_key(dir, "node");
+        snprintf(cfg_path, sizeof cfg_path, "%s/node.ini", dir);
+        snprintf(cat_path, sizeof cat_path, "%s/cat.ini", dir);
+        s_write(cat_path, b->catalogue ? b->catalogue : s_good_catalogue,
+                strlen(b->catalogue ? b->catalogue : s_good_catalogue));
+        if (b->key_mode) {
+            char key[1024];
+            snprintf(key, sizeof key, "%s/keys/node.sec", dir);
+            assert_int_equal(chmod(key, b->key_mode), 0);
+        }
+        if (b->kind == BAD_DIR)
+            assert_int_equal(mkdir(cfg_path, 0700), 0);
+        else if (b->config)
+            s_write(cfg_path, b->config, b->config_len ? b->config_len : strlen(b->config));
+        if (b->kind == BAD_UNREADABLE)
+            assert_int_equal(chmod(cfg_path, 0), 0);
+
+        char err[1024] = "";
+        gr_config_t *cfg = gr_config_load(cfg_path, err, sizeof err);
+        if (cfg) {
+            gr_config_destroy(&cfg);
+            fail_msg("%s: loaded, but should have failed", b->label);
+        }
+        s_assert_error(err, b->error_in_catalogue ? cat_path : cfg_path, b->line, b->want,
+                       b->label);
+    }
+}
+
+/* Both loaders write errors into small buffers and tolerate none at all. */
+static void test_error_buffers(void **state)
+{
+    fixture_t *f = *state;
+    char path[PATH_MAX + 16], err[16];
+    snprintf(path, sizeof path, "%s/none.ini", f->dir);
+    assert_null(gr_config_load(path, err, sizeof err));
+    assert_int_equal(strlen(err), sizeof err - 1);
+    assert_null(gr_config_load(path, NULL, 0));
+    assert_null(gr_catalogue_load(path, err, sizeof err));
+    assert_null(gr_catalogue_load(path, NULL, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tier_parse),
+        cmocka_unit_test_setup_teardown(test_catalogue_good, setup, teardown),
+        cmocka_unit_test(test_example_catalogue),
+        cmocka_unit_test_setup_teardown(test_config_good, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_example_village_in_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_village_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_bad_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_buffers, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

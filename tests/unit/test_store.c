@@ -781,6 +781,259 @@ static void test_outbox(void **state)
     assert_int_equal(gr_store_commit(&txn), 0);
 }
 
+/* ---- due timers ---- */
+
+typedef struct {
+    uint64_t due[16];
+    uint8_t kind[16];
+    char id[16][GR_EVENT_ID_MAX + 1];
+    size_t n;
+    gr_txn_t *del_txn;  /* when set, the visitor deletes what it is given */
+} due_seen_t;
+
+static void s_due_visit(void *ctx, uint64_t due_ms, uint8_t kind, const char *event_id)
+{
+    due_seen_t *s = ctx;
+    assert_true(s->n < 16);
+    s->due[s->n] = due_ms;
+    s->kind[s->n] = kind;
+    snprintf(s->id[s->n], sizeof s->id[0], "%s", event_id);
+    s->n++;
+    if (s->del_txn)
+        assert_int_equal(gr_store_due_del(s->del_txn, due_ms, kind, event_id), 0);
+}
+
+static void s_due_expect(const due_seen_t *s, size_t i, uint64_t due, uint8_t kind,
+                         const char *id)
+{
+    assert_true(i < s->n);
+    assert_int_equal(s->due[i], due);
+    assert_int_equal(s->kind[i], kind);
+    assert_string_equal(s->id[i], id);
+}
+
+static void test_due(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    uint64_t next = 0;
+    char long_id[GR_EVENT_ID_MAX + 2];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_due_next(txn, &next), GR_ENOTFOUND);
+    assert_int_equal(gr_store_due_put(txn, 100, 2, "case-a"), 0);
+    assert_int_equal(gr_store_due_put(txn, 100, 1, "case-ab"), 0);
+    assert_int_equal(gr_store_due_put(txn, 100, 1, "case-a"), 0);
+    assert_int_equal(gr_store_due_put(txn, 100, 1, "case-a"), 0);  /* same timer: one */
+    assert_int_equal(gr_store_due_put(txn, 256, 1, "case-c"), 0);  /* BE order, not LE */
+    assert_int_equal(gr_store_due_put(txn, 50, 1, "case-b"), 0);
+    assert_int_equal(gr_store_due_put(txn, 99, 3, "case-d"), 0);
+    assert_int_equal(gr_store_due_put(txn, 1, 1, ""), GR_EINVAL);
+    assert_int_equal(gr_store_due_put(txn, 1, 1, long_id), GR_EINVAL);
+    assert_int_equal(gr_store_due_put(txn, 1, 1, NULL), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_due_put(txn, 1, 1, "case-z"), GR_EINVAL);
+    assert_int_equal(gr_store_due_next(txn, &next), 0);
+    assert_int_equal(next, 50);
+    due_seen_t s = {0};
+    assert_int_equal(gr_store_due_scan(txn, 49, 100, s_due_visit, &s), 0);
+    assert_int_equal(s.n, 0);
+    /* due_ms == now is due; now - 1 is not. */
+    assert_int_equal(gr_store_due_scan(txn, 99, 100, s_due_visit, &s), 2);
+    s_due_expect(&s, 0, 50, 1, "case-b");
+    s_due_expect(&s, 1, 99, 3, "case-d");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_due_scan(txn, 100, 100, s_due_visit, &s), 5);
+    s_due_expect(&s, 0, 50, 1, "case-b");
+    s_due_expect(&s, 1, 99, 3, "case-d");
+    s_due_expect(&s, 2, 100, 1, "case-a");
+    s_due_expect(&s, 3, 100, 1, "case-ab");
+    s_due_expect(&s, 4, 100, 2, "case-a");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_due_scan(txn, 100, 2, s_due_visit, &s), 2);
+    s_due_expect(&s, 1, 99, 3, "case-d");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_due_scan(txn, 100, 0, s_due_visit, &s), 0);
+    assert_int_equal(gr_store_due_scan(txn, UINT64_MAX, 100, s_due_visit, &s), 6);
+    s_due_expect(&s, 5, 256, 1, "case-c");
+    assert_int_equal(gr_store_due_scan(txn, 100, 100, NULL, NULL), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* Delete: exact triple only. */
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_due_del(txn, 99, 1, "case-d"), GR_ENOTFOUND);
+    assert_int_equal(gr_store_due_del(txn, 98, 3, "case-d"), GR_ENOTFOUND);
+    assert_int_equal(gr_store_due_del(txn, 99, 3, "case-"), GR_ENOTFOUND);
+    assert_int_equal(gr_store_due_del(txn, 99, 3, "case-d"), 0);
+    assert_int_equal(gr_store_due_del(txn, 99, 3, "case-d"), GR_ENOTFOUND);
+    /* Deleting each timer from inside the visit, in the same transaction. */
+    memset(&s, 0, sizeof s);
+    s.del_txn = txn;
+    assert_int_equal(gr_store_due_scan(txn, 100, 100, s_due_visit, &s), 4);
+    s_due_expect(&s, 0, 50, 1, "case-b");
+    s_due_expect(&s, 3, 100, 2, "case-a");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_due_scan(txn, 100, 100, s_due_visit, &s), 0);
+    assert_int_equal(gr_store_due_next(txn, &next), 0);
+    assert_int_equal(next, 256);
+    assert_int_equal(gr_store_due_put(txn, 300, 4, "case-e"), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* Timers survive a restart. */
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_due_next(txn, &next), 0);
+    assert_int_equal(next, 256);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_due_scan(txn, 1000, 100, s_due_visit, &s), 2);
+    s_due_expect(&s, 0, 256, 1, "case-c");
+    s_due_expect(&s, 1, 300, 4, "case-e");
+    /* Collect, then delete: the other way to consume what a scan found. */
+    for (size_t i = 0; i < s.n; i++)
+        assert_int_equal(gr_store_due_del(txn, s.due[i], s.kind[i], s.id[i]), 0);
+    assert_int_equal(gr_store_due_next(txn, &next), GR_ENOTFOUND);
+    assert_int_equal(next, 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+/* ---- status log ---- */
+
+typedef struct {
+    uint64_t seq[16];
+    char event[16][32];
+    size_t n;
+} status_seen_t;
+
+static void s_status_visit(void *ctx, const Gridrelay__StatusUpdate *update)
+{
+    status_seen_t *s = ctx;
+    assert_true(s->n < 16);
+    s->seq[s->n] = update->node_seq;
+    snprintf(s->event[s->n], sizeof s->event[0], "%s", update->event_id);
+    s->n++;
+}
+
+static void s_status_add(gr_txn_t *txn, const char *event_id, uint64_t want_seq)
+{
+    Gridrelay__StatusUpdate u = GRIDRELAY__STATUS_UPDATE__INIT;
+    u.node_id = "village-1";
+    u.node_seq = 77;  /* ignored: the store assigns it */
+    u.event_id = (char *)event_id;
+    u.status = GRIDRELAY__STATUS__REPORTED;
+    u.time_ms = 1000 + want_seq;
+    assert_int_equal(gr_store_status_append(txn, &u), 0);
+    assert_int_equal(u.node_seq, want_seq);
+}
+
+static void test_statuslog(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    uint64_t last = 99;
+    status_seen_t s = {0};
+
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_status_last(txn, &last), 0);
+    assert_int_equal(last, 0);
+    assert_int_equal(gr_store_status_scan(txn, 0, 100, s_status_visit, &s), 0);
+    s_status_add(txn, "ev-1", 1);
+    s_status_add(txn, "ev-2", 2);
+    s_status_add(txn, "ev-3", 3);
+    assert_int_equal(gr_store_status_last(txn, &last), 0);
+    assert_int_equal(last, 3);
+    assert_int_equal(gr_store_status_append(txn, NULL), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* An aborted append leaves no hole: the next one reuses its seq. */
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    s_status_add(txn, "ev-lost", 4);
+    gr_store_abort(&txn);
+
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_status_last(txn, &last), 0);
+    assert_int_equal(last, 3);
+    s_status_add(txn, "ev-4", 4);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__StatusUpdate u = GRIDRELAY__STATUS_UPDATE__INIT;
+    assert_int_equal(gr_store_status_append(txn, &u), GR_EINVAL);
+    assert_int_equal(gr_store_status_scan(txn, 0, 100, s_status_visit, &s), 4);
+    for (size_t i = 0; i < 4; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "ev-%zu", i + 1);
+        assert_int_equal(s.seq[i], i + 1);
+        assert_string_equal(s.event[i], want);
+    }
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_status_scan(txn, 2, 1, s_status_visit, &s), 1);
+    assert_int_equal(s.seq[0], 3);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_status_scan(txn, 2, 100, s_status_visit, &s), 2);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.seq[1], 4);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(gr_store_status_scan(txn, 4, 100, s_status_visit, &s), 0);
+    assert_int_equal(gr_store_status_scan(txn, UINT64_MAX, 100, s_status_visit, &s), 0);
+    assert_int_equal(gr_store_status_scan(txn, 0, 0, s_status_visit, &s), 0);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(gr_store_status_scan(txn, 0, 1, NULL, NULL), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+/* ---- peers ---- */
+
+static void test_peers(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    uint64_t v = 99;
+    char long_field[66];
+    memset(long_field, 'f', sizeof long_field - 1);
+    long_field[sizeof long_field - 1] = '\0';
+
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_peer_get(txn, "town", "status_seq", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(gr_store_peer_put(txn, "town", "status_seq", 7), 0);
+    assert_int_equal(gr_store_peer_put(txn, "town", "outbox_seq", 3), 0);
+    assert_int_equal(gr_store_peer_put(txn, "town2", "status_seq", 9), 0);
+    /* "a" | 0 | "bx" and "ab" | 0 | "x" are different keys. */
+    assert_int_equal(gr_store_peer_put(txn, "a", "bx", 1), 0);
+    assert_int_equal(gr_store_peer_put(txn, "ab", "x", 2), 0);
+    assert_int_equal(gr_store_peer_put(txn, "town", "status_seq", 8), 0);  /* overwrite */
+    assert_int_equal(gr_store_peer_put(txn, "", "status_seq", 1), GR_EINVAL);
+    assert_int_equal(gr_store_peer_put(txn, "town", "", 1), GR_EINVAL);
+    assert_int_equal(gr_store_peer_put(txn, "town", long_field, 1), GR_EINVAL);
+    assert_int_equal(gr_store_peer_put(txn, NULL, "status_seq", 1), GR_EINVAL);
+    assert_int_equal(gr_store_peer_get(txn, "town", NULL, &v), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_peer_put(txn, "town", "status_seq", 1), GR_EINVAL);
+    assert_int_equal(gr_store_peer_get(txn, "town", "status_seq", &v), 0);
+    assert_int_equal(v, 8);
+    assert_int_equal(gr_store_peer_get(txn, "town", "outbox_seq", &v), 0);
+    assert_int_equal(v, 3);
+    assert_int_equal(gr_store_peer_get(txn, "town2", "status_seq", &v), 0);
+    assert_int_equal(v, 9);
+    assert_int_equal(gr_store_peer_get(txn, "town2", "outbox_seq", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(gr_store_peer_get(txn, "tow", "status_seq", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(gr_store_peer_get(txn, "a", "bx", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(gr_store_peer_get(txn, "ab", "x", &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +1051,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_due, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statuslog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

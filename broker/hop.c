@@ -1,0 +1,80 @@
+#include "hop.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (i * 8));
+    return p;
+}
+
+static uint8_t *s_put_str(uint8_t *p, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    p = s_put_u32(p, (uint32_t)n);
+    if (n)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+/* "GRhop1" | event_id | node_id | reason (each u32 BE length + bytes)
+ *          | tier_level u32 BE | time_ms u64 BE | supervise u8 */
+static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t *len)
+{
+    size_t n = 6 + 12 + strlen(event_id) + strlen(hop->node_id ? hop->node_id : "") +
+               strlen(hop->reason ? hop->reason : "") + 4 + 8 + 1;
+    uint8_t *buf = malloc(n);
+    if (!buf)
+        return NULL;
+    uint8_t *p = buf;
+    memcpy(p, "GRhop1", 6);
+    p += 6;
+    p = s_put_str(p, event_id);
+    p = s_put_str(p, hop->node_id);
+    p = s_put_str(p, hop->reason);
+    p = s_put_u32(p, hop->tier_level);
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)(hop->time_ms >> (i * 8));
+    *p++ = hop->supervise ? 1 : 0;
+    *len = (size_t)(p - buf);
+    return buf;
+}
+
+int gr_hop_sign(Gridrelay__Hop *hop, const char *event_id, const gr_keypair_t *kp,
+                uint8_t sig_buf[GR_SIGNATURE_BYTES])
+{
+    if (!hop || !event_id || !kp || !sig_buf)
+        return GR_EINVAL;
+    size_t len = 0;
+    uint8_t *input = s_input(hop, event_id, &len);
+    if (!input)
+        return GR_ENOMEM;
+    int rc = crypto_sign_detached(sig_buf, NULL, input, len, kp->sk);
+    free(input);
+    if (rc != 0)
+        return GR_EINVAL;
+    hop->signer.data = (uint8_t *)kp->pk;
+    hop->signer.len = GR_PUBLIC_KEY_BYTES;
+    hop->signature.data = sig_buf;
+    hop->signature.len = GR_SIGNATURE_BYTES;
+    return 0;
+}
+
+int gr_hop_verify(const Gridrelay__Hop *hop, const char *event_id)
+{
+    if (!hop || !event_id || hop->signer.len != GR_PUBLIC_KEY_BYTES ||
+        hop->signature.len != GR_SIGNATURE_BYTES)
+        return GR_EDECODE;
+    size_t len = 0;
+    uint8_t *input = s_input(hop, event_id, &len);
+    if (!input)
+        return GR_ENOMEM;
+    int ok = crypto_sign_verify_detached(hop->signature.data, input, len, hop->signer.data) == 0;
+    free(input);
+    return ok ? 0 : GR_ESIGNATURE;
+}

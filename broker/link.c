@@ -1,0 +1,729 @@
+/* The tier link: an in-memory window of sent, unacknowledged outbox items
+ * over one transport (our DEALER upward, the owner's ROUTER downward).
+ *
+ * Design notes (why, since the header says what):
+ *
+ * - Order. The peer deduplicates by (signer, seq) but keeps the first copy
+ *   it sees, so the link must never let a newer item overtake an older one
+ *   that was lost. Frames are lost only when a connection dies with frames
+ *   still queued in it. The link therefore keeps a "blocked" flag meaning
+ *   "some frame may not have made it": while blocked, new items are held
+ *   in the window instead of being sent, and the way out of blocked is to
+ *   resend the whole window from the oldest item. Blocked is set by a send
+ *   that fails and, upward, by the socket monitor's DISCONNECTED event.
+ *
+ * - Upward uses ZMQ_IMMEDIATE=1. With the default (0) the DEALER keeps its
+ *   pipe across a reconnect: frames that the dead connection had already
+ *   taken are lost while the ones behind them survive and reach the parent
+ *   first on the new connection, which is exactly the overtaking above.
+ *   With IMMEDIATE=1 a pipe exists only while a connection that passed the
+ *   CURVE handshake is up, it is dropped whole when that connection dies,
+ *   and a send while disconnected fails at once with EAGAIN. Nothing stale
+ *   piles up during a long outage either (no burst of duplicates on
+ *   reconnect). The link resends anyway, so losing the queued frames costs
+ *   nothing.
+ *
+ * - Upward uses a socket monitor (a PAIR the link owns, read without
+ *   blocking) rather than relying on heartbeats alone, because heartbeats
+ *   cannot see a disconnect and reconnect that both happen between two of
+ *   our sends: the next send would then go out on the new connection ahead
+ *   of the frames lost with the old one. The DISCONNECTED event is written
+ *   by the I/O thread before it even starts reconnecting, so draining the
+ *   monitor before each send is enough to see it. The owner never polls
+ *   the monitor: recovery is checked on every call, and the poll timeout is
+ *   kept short (S_RECONNECT_CHECK_MS) while blocked. Writability (ZMQ_EVENTS
+ *   POLLOUT, which with IMMEDIATE=1 means "a handshaken connection exists")
+ *   is the signal that the transport is back.
+ *
+ * - Downward has no per-child connection signal on a shared ROUTER. A send
+ *   to a child that is not connected fails with EHOSTUNREACH (the owner sets
+ *   ZMQ_ROUTER_MANDATORY): the link blocks and recovers on the child's next
+ *   verified frame (a node sends a heartbeat as soon as it connects) or on
+ *   the retry timer. Limit: a child that drops and reconnects between two
+ *   sends without the ROUTER reporting EHOSTUNREACH can see one resent item
+ *   after a newer one; delivery is still complete, and the timer resends.
+ *
+ * - Up/down is heartbeat contact only, as the header defines it; a link
+ *   that comes back up after being down resends its window when the oldest
+ *   item was last sent before the link was seen down.
+ */
+#include "link.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "client.h"
+#include "curve.h"
+#include "error.h"
+
+#define S_DEFAULT_WINDOW 64
+#define S_DEFAULT_RETRY_MS 1000
+#define S_DEFAULT_RETRY_MAX_MS 30000
+#define S_DEFAULT_HEARTBEAT_MS 1000
+#define S_UP_HEARTBEATS 3
+/* How often a blocked upward link checks whether the DEALER reconnected:
+ * libzmq's first reconnect attempt comes after 100 ms. */
+#define S_RECONNECT_CHECK_MS 100
+#define S_RECONNECT_IVL_MAX_MS 1000
+/* Frames handled per gr_link_on_readable() call, so that a flood from the
+ * parent cannot starve the owner's other sockets; zmq_poll stays readable. */
+#define S_READ_BATCH 1024
+#define S_MAX_ROUTING_ID 255
+
+typedef struct {
+    uint64_t seq;
+    uint8_t *data;
+    size_t len;
+    uint64_t attempt_ms;    /* last transmission attempt, or when held */
+    uint32_t sends;         /* transmissions handed to ZeroMQ */
+} s_item_t;
+
+struct gr_link {
+    bool upward;
+    void *socket;           /* our DEALER, or the owner's ROUTER */
+    void *monitor;          /* upward: PAIR receiving DISCONNECTED events */
+    char *peer_id;
+    size_t peer_id_len;
+    char *own_id;
+    uint8_t peer_pk[GR_PUBLIC_KEY_BYTES];
+    gr_keypair_t kp;
+    size_t window;
+    uint32_t retry_ms;
+    uint32_t retry_max_ms;
+    uint32_t heartbeat_ms;
+    size_t max_frame;
+    gr_link_callbacks_t cb;
+    void *ctx;
+
+    s_item_t *ring;         /* in-flight FIFO, ascending seq */
+    size_t cap;
+    size_t head;
+    size_t count;
+
+    uint64_t loaded_upto;   /* highest seq handed to us by load/emit */
+    bool more;              /* the outbox may hold entries above loaded_upto */
+    uint64_t next_load_ms;  /* after a failed load, not before this */
+    size_t emitted;         /* items appended during the current load call */
+
+    bool blocked;           /* a frame may be lost: hold new items, resend all */
+    uint32_t retry_cur;
+    uint64_t now_ms;
+    uint64_t last_send_ms;
+    uint64_t last_contact_ms;
+    bool up;
+    bool was_up;
+    uint64_t down_ms;       /* when the link was last seen going down */
+
+    uint64_t acked_seq;
+    uint64_t sent_total;
+    uint64_t resent_total;
+    uint64_t acked_total;
+    uint64_t refused_total;
+    uint64_t rejected_total;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t s_elapsed(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
+static s_item_t *s_at(const gr_link_t *self, size_t i)
+{
+    return &self->ring[(self->head + i) % self->cap];
+}
+
+static uint64_t s_min_time(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The wall clock may step backwards (NTP, an operator fixing the date):
+ * without clamping, timers measured from a "future" timestamp would stall
+ * for as long as the step. */
+static void s_set_now(gr_link_t *self, uint64_t now_ms)
+{
+    if (now_ms < self->now_ms) {
+        for (size_t i = 0; i < self->count; i++)
+            s_at(self, i)->attempt_ms = s_min_time(s_at(self, i)->attempt_ms, now_ms);
+        self->last_send_ms = s_min_time(self->last_send_ms, now_ms);
+        self->last_contact_ms = s_min_time(self->last_contact_ms, now_ms);
+        self->down_ms = s_min_time(self->down_ms, now_ms);
+        self->next_load_ms = s_min_time(self->next_load_ms, now_ms);
+    }
+    self->now_ms = now_ms;
+}
+
+static char *s_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+/* Hands one frame to ZeroMQ without blocking. Returns 0 or -errno; any
+ * failure means the frame did not go out, so the link blocks. */
+static int s_transmit(gr_link_t *self, const uint8_t *data, size_t len)
+{
+    self->last_send_ms = self->now_ms;
+    int rc;
+    if (self->upward) {
+        rc = zmq_send(self->socket, data, len, ZMQ_DONTWAIT);
+    } else {
+        rc = zmq_send(self->socket, self->peer_id, self->peer_id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        /* ROUTER checks the peer and its HWM on the first part only: once
+         * that is accepted the rest of the message goes into the pipe. */
+        if (rc >= 0)
+            rc = zmq_send(self->socket, data, len, ZMQ_DONTWAIT);
+    }
+    if (rc >= 0)
+        return 0;
+    int err = zmq_errno();
+    self->blocked = true;
+    return err ? -err : GR_EIO;
+}
+
+static int s_send_item(gr_link_t *self, s_item_t *item)
+{
+    item->attempt_ms = self->now_ms;
+    int rc = s_transmit(self, item->data, item->len);
+    if (rc != 0)
+        return rc;
+    if (item->sends++ == 0)
+        self->sent_total++;
+    else
+        self->resent_total++;
+    return 0;
+}
+
+/* Sends the whole window again from the oldest item, so the peer sees the
+ * items in order whatever it had lost. Stops at the first failure (which
+ * blocks the link again): sending later items would only reorder them. */
+static int s_resend_all(gr_link_t *self)
+{
+    self->blocked = false;
+    for (size_t i = 0; i < self->count; i++) {
+        int rc = s_send_item(self, s_at(self, i));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Upward: reads pending monitor events; a disconnect may have taken frames
+ * with it. */
+static void s_drain_monitor(gr_link_t *self)
+{
+    if (!self->monitor)
+        return;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&msg) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&msg), sizeof event);
+        bool more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+        /* The second part names the endpoint; we only have one. */
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, self->monitor, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&part);
+                break;
+            }
+            more = zmq_msg_more(&part);
+            zmq_msg_close(&part);
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            self->blocked = true;
+    }
+}
+
+static bool s_writable(gr_link_t *self)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    /* ZMQ_EVENTS also processes the socket's pending commands, so a pipe
+     * attached after a fresh handshake is seen here. */
+    if (zmq_getsockopt(self->socket, ZMQ_EVENTS, &events, &size) != 0)
+        return false;
+    return (events & ZMQ_POLLOUT) != 0;
+}
+
+/* Upward: notices a disconnect, and resends the window once the DEALER has
+ * a live connection again. */
+static void s_check_transport(gr_link_t *self)
+{
+    if (!self->upward)
+        return;
+    s_drain_monitor(self);
+    if (self->blocked && s_writable(self))
+        s_resend_all(self);
+}
+
+static void s_set_up(gr_link_t *self, bool up)
+{
+    if (self->up == up)
+        return;
+    self->up = up;
+    if (up)
+        self->was_up = true;
+    else
+        self->down_ms = self->now_ms;
+    if (self->cb.changed)
+        self->cb.changed(self->ctx, self, up);
+}
+
+/* A verified frame from the peer arrived. */
+static void s_contact(gr_link_t *self)
+{
+    self->last_contact_ms = self->now_ms;
+    if (!self->up) {
+        bool again = self->was_up;
+        s_set_up(self, true);
+        /* Frames last sent before the link was seen down may have died
+         * with the old connection. */
+        if (again && self->count > 0 && s_at(self, 0)->attempt_ms <= self->down_ms)
+            self->blocked = true;
+    }
+    /* The peer reached us, so the transport works again. */
+    if (self->blocked)
+        s_resend_all(self);
+}
+
+/* Index of seq in the window, or -1. The window is in ascending seq order
+ * (emit only appends higher seqs, removal keeps order). */
+static long s_find(const gr_link_t *self, uint64_t seq)
+{
+    size_t lo = 0, hi = self->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t at = s_at(self, mid)->seq;
+        if (at == seq)
+            return (long)mid;
+        if (at < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Acks normally come in order, so i is 0 and this is O(1). */
+static void s_remove(gr_link_t *self, size_t i)
+{
+    free(s_at(self, i)->data);
+    if (i == 0) {
+        self->head = (self->head + 1) % self->cap;
+    } else {
+        for (size_t k = i; k + 1 < self->count; k++)
+            *s_at(self, k) = *s_at(self, k + 1);
+    }
+    self->count--;
+}
+
+static int s_grow(gr_link_t *self)
+{
+    size_t cap = self->cap ? self->cap * 2 : self->window;
+    s_item_t *ring = malloc(cap * sizeof *ring);
+    if (!ring)
+        return GR_ENOMEM;
+    for (size_t i = 0; i < self->count; i++)
+        ring[i] = *s_at(self, i);
+    free(self->ring);
+    self->ring = ring;
+    self->cap = cap;
+    self->head = 0;
+    return 0;
+}
+
+static bool s_error_is_transient(const Gridrelay__Error *error)
+{
+    return error->code == GRIDRELAY__ERROR_CODE__ERR_STORE_FULL ||
+           error->code == GRIDRELAY__ERROR_CODE__ERR_INTERNAL;
+}
+
+/* One verified frame from the peer: Acks of ours are consumed, everything
+ * else (Errors included, so the owner can log them) goes to the message
+ * callback. Heartbeats are forwarded too: their status_seq matters to the
+ * owner's catch-up. */
+static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
+{
+    const Gridrelay__Body *body = opened->body;
+    if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
+        uint64_t ref = body->ack ? body->ack->ref_seq : 0;
+        long i = s_find(self, ref);
+        if (i >= 0) {
+            s_remove(self, (size_t)i);
+            self->acked_total++;
+            if (ref > self->acked_seq)
+                self->acked_seq = ref;
+            self->retry_cur = self->retry_ms;
+            self->cb.acked(self->ctx, ref);
+        }
+        s_contact(self);
+        return;  /* an Ack of something no longer in flight: a resend's echo */
+    }
+    if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error &&
+        s_find(self, body->error->ref_seq) >= 0 && !s_error_is_transient(body->error))
+        self->refused_total++;
+    s_contact(self);
+    if (self->cb.message)
+        self->cb.message(self->ctx, self, opened, frame, len);
+}
+
+/* Asks the owner for more outbox entries while the window has room. The
+ * emits are counted here rather than trusting load's return value, so an
+ * owner that returns 0 on success still gets the next batch. */
+static int s_fill(gr_link_t *self)
+{
+    if (!self->more || self->count >= self->window || self->now_ms < self->next_load_ms)
+        return 0;
+    size_t max = self->window - self->count;
+    self->emitted = 0;
+    int rc = self->cb.load(self->ctx, self, self->loaded_upto, max);
+    if (rc < 0) {
+        /* Retry later rather than on every loop turn. */
+        self->next_load_ms = self->now_ms + self->retry_ms;
+        return rc;
+    }
+    if (self->emitted < max)
+        self->more = false;
+    return 0;
+}
+
+static void s_heartbeat(gr_link_t *self)
+{
+    Gridrelay__Heartbeat hb = GRIDRELAY__HEARTBEAT__INIT;
+    hb.node_id = self->own_id;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_HEARTBEAT;
+    body.heartbeat = &hb;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    if (gr_envelope_seal(&frame, &len, &self->kp, self->cb.next_seq(self->ctx), self->now_ms,
+                         &body) != 0) {
+        self->last_send_ms = self->now_ms;  /* try again next period, not next turn */
+        return;
+    }
+    s_transmit(self, frame, len);
+    free(frame);
+}
+
+/* ---- lifecycle ---- */
+
+static gr_link_t *s_new(const gr_link_options_t *opt)
+{
+    if (!opt || !opt->peer_id || !opt->peer_pk || !opt->kp || !opt->own_id ||
+        !opt->callbacks.load || !opt->callbacks.acked || !opt->callbacks.next_seq)
+        return NULL;
+    gr_link_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->peer_id = s_strdup(opt->peer_id);
+    self->own_id = s_strdup(opt->own_id);
+    if (!self->peer_id || !self->own_id) {
+        gr_link_destroy(&self);
+        return NULL;
+    }
+    self->peer_id_len = strlen(self->peer_id);
+    memcpy(self->peer_pk, opt->peer_pk, GR_PUBLIC_KEY_BYTES);
+    self->kp = *opt->kp;
+    self->window = opt->window ? opt->window : S_DEFAULT_WINDOW;
+    self->retry_ms = opt->retry_ms ? opt->retry_ms : S_DEFAULT_RETRY_MS;
+    self->retry_max_ms = opt->retry_max_ms ? opt->retry_max_ms : S_DEFAULT_RETRY_MAX_MS;
+    if (self->retry_max_ms < self->retry_ms)
+        self->retry_max_ms = self->retry_ms;
+    self->heartbeat_ms = opt->heartbeat_ms ? opt->heartbeat_ms : S_DEFAULT_HEARTBEAT_MS;
+    /* Poll timeouts and ZMTP heartbeat options are ints. */
+    if (self->heartbeat_ms > INT_MAX / S_UP_HEARTBEATS)
+        self->heartbeat_ms = INT_MAX / S_UP_HEARTBEATS;
+    self->max_frame = opt->max_frame ? opt->max_frame : GR_DEFAULT_MAX_FRAME;
+    self->cb = opt->callbacks;
+    self->ctx = opt->ctx;
+    self->retry_cur = self->retry_ms;
+    self->more = true;  /* entries left from before a restart */
+    self->now_ms = gr_now_ms();
+    if (s_grow(self) != 0)
+        gr_link_destroy(&self);
+    return self;
+}
+
+static int s_setopt_int(void *socket, int option, int value)
+{
+    return zmq_setsockopt(socket, option, &value, sizeof value);
+}
+
+gr_link_t *gr_link_new_upward(void *zmq_ctx, const char *endpoint, const gr_link_options_t *opt)
+{
+    if (!zmq_ctx || !endpoint || !opt || !opt->own_id)
+        return NULL;
+    size_t id_len = strlen(opt->own_id);
+    if (id_len == 0 || id_len > S_MAX_ROUTING_ID)
+        return NULL;  /* ZeroMQ routing ids are 1..255 bytes */
+    gr_link_t *self = s_new(opt);
+    if (!self)
+        return NULL;
+    self->upward = true;
+    /* A counter, not the link's address: a closed monitor releases its
+     * inproc name asynchronously, and malloc may hand the next link the
+     * same address. */
+    static uint64_t s_monitors;
+    uint64_t serial = __atomic_add_fetch(&s_monitors, 1, __ATOMIC_RELAXED);
+    char monitor_ep[64];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://gr-link-monitor-%llu",
+             (unsigned long long)serial);
+    if (!(self->socket = zmq_socket(zmq_ctx, ZMQ_DEALER)))
+        goto fail;
+    int hb = (int)self->heartbeat_ms;
+    /* LINGER 0: unsent frames are still in the owner's outbox. HEARTBEAT:
+     * a silently dead TCP connection (a field network cut) is closed after
+     * three missed ZMTP pings, which turns it into a DISCONNECTED event. */
+    if (zmq_setsockopt(self->socket, ZMQ_ROUTING_ID, self->own_id, id_len) != 0 ||
+        s_setopt_int(self->socket, ZMQ_LINGER, 0) != 0 ||
+        s_setopt_int(self->socket, ZMQ_IMMEDIATE, 1) != 0 ||
+        s_setopt_int(self->socket, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS) != 0 ||
+        s_setopt_int(self->socket, ZMQ_HEARTBEAT_IVL, hb) != 0 ||
+        s_setopt_int(self->socket, ZMQ_HEARTBEAT_TIMEOUT, hb * S_UP_HEARTBEATS) != 0)
+        goto fail;
+    if (gr_curve_client(self->socket, opt->kp, opt->peer_pk) != 0)
+        goto fail;
+    /* The monitor must be connected before the DEALER connects, or the
+     * first events are dropped. */
+    if (zmq_socket_monitor(self->socket, monitor_ep, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(self->monitor = zmq_socket(zmq_ctx, ZMQ_PAIR)) ||
+        s_setopt_int(self->monitor, ZMQ_LINGER, 0) != 0 ||
+        zmq_connect(self->monitor, monitor_ep) != 0)
+        goto fail;
+    if (zmq_connect(self->socket, endpoint) != 0)
+        goto fail;
+    return self;
+fail:
+    gr_link_destroy(&self);
+    return NULL;
+}
+
+gr_link_t *gr_link_new_downward(void *router, const gr_link_options_t *opt)
+{
+    if (!router)
+        return NULL;
+    gr_link_t *self = s_new(opt);
+    if (self)
+        self->socket = router;
+    return self;
+}
+
+void gr_link_destroy(gr_link_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gr_link_t *self = *self_p;
+    if (self->upward && self->socket) {
+        if (self->monitor)
+            zmq_socket_monitor(self->socket, NULL, 0);
+        zmq_close(self->socket);
+    }
+    if (self->monitor)
+        zmq_close(self->monitor);
+    for (size_t i = 0; i < self->count; i++)
+        free(s_at(self, i)->data);
+    free(self->ring);
+    free(self->peer_id);
+    free(self->own_id);
+    memset(&self->kp, 0, sizeof self->kp);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- the public operations ---- */
+
+int gr_link_emit(gr_link_t *self, const gr_link_item_t *item)
+{
+    if (!self || !item || (!item->data && item->len))
+        return GR_EINVAL;
+    /* Already in the window or acknowledged: loading it again would send
+     * it twice. */
+    if (item->seq <= self->loaded_upto)
+        return 0;
+    /* Check for a disconnect first: after one, this item must wait behind
+     * the resend of the older ones (done here if the transport is back). */
+    s_check_transport(self);
+    if (self->count == self->cap && s_grow(self) != 0)
+        return GR_ENOMEM;
+    uint8_t *copy = malloc(item->len ? item->len : 1);
+    if (!copy)
+        return GR_ENOMEM;
+    if (item->len)
+        memcpy(copy, item->data, item->len);
+    s_item_t *slot = &self->ring[(self->head + self->count) % self->cap];
+    *slot = (s_item_t){ item->seq, copy, item->len, self->now_ms, 0 };
+    self->count++;
+    self->loaded_upto = item->seq;
+    self->emitted++;
+    if (!self->blocked)
+        s_send_item(self, slot);
+    return 0;
+}
+
+void *gr_link_socket(gr_link_t *self)
+{
+    return self && self->upward ? self->socket : NULL;
+}
+
+int gr_link_on_readable(gr_link_t *self, uint64_t now_ms)
+{
+    if (!self || !self->upward)
+        return GR_EINVAL;
+    s_set_now(self, now_ms);
+    int rc = 0;
+    for (int n = 0; n < S_READ_BATCH; n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->socket, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno();
+            zmq_msg_close(&msg);
+            if (err != EAGAIN && err != EINTR)
+                rc = -err;
+            break;
+        }
+        if (zmq_msg_more(&msg)) {
+            /* A parent sends one frame per message to a DEALER: this is not
+             * one of ours. Drop every part. */
+            bool more = true;
+            while (more) {
+                zmq_msg_t part;
+                zmq_msg_init(&part);
+                more = zmq_msg_recv(&part, self->socket, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&part);
+                zmq_msg_close(&part);
+            }
+            self->rejected_total++;
+            zmq_msg_close(&msg);
+            continue;
+        }
+        gr_opened_t opened;
+        const uint8_t *frame = zmq_msg_data(&msg);
+        size_t len = zmq_msg_size(&msg);
+        if (gr_envelope_open_from(&opened, frame, len, self->peer_pk, self->max_frame) != 0) {
+            self->rejected_total++;
+        } else {
+            s_handle(self, &opened, frame, len);
+            gr_opened_clear(&opened);
+        }
+        zmq_msg_close(&msg);
+    }
+    s_check_transport(self);
+    return rc;
+}
+
+int gr_link_on_message(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame,
+                       size_t len, uint64_t now_ms)
+{
+    if (!self || !opened || !opened->envelope || !opened->body)
+        return GR_EINVAL;
+    s_set_now(self, now_ms);
+    const Gridrelay__Envelope *env = opened->envelope;
+    /* The owner routed it here by ZAP identity; the signature must agree,
+     * or a child could ack another child's items. */
+    if (env->signer.len != GR_PUBLIC_KEY_BYTES ||
+        memcmp(env->signer.data, self->peer_pk, GR_PUBLIC_KEY_BYTES) != 0) {
+        self->rejected_total++;
+        return GR_EUNTRUSTED;
+    }
+    s_handle(self, opened, frame, len);
+    return 0;
+}
+
+void gr_link_kick(gr_link_t *self)
+{
+    if (!self)
+        return;
+    self->more = true;
+    self->next_load_ms = 0;
+}
+
+int gr_link_tick(gr_link_t *self, uint64_t now_ms)
+{
+    if (!self)
+        return GR_EINVAL;
+    s_set_now(self, now_ms);
+    s_check_transport(self);
+    if (self->up && s_elapsed(now_ms, self->last_contact_ms) >=
+                        (uint64_t)self->heartbeat_ms * S_UP_HEARTBEATS)
+        s_set_up(self, false);
+    int rc = s_fill(self);
+    if (self->count > 0 && s_elapsed(now_ms, s_at(self, 0)->attempt_ms) >= self->retry_cur) {
+        s_resend_all(self);
+        uint64_t next = (uint64_t)self->retry_cur * 2;
+        self->retry_cur = next > self->retry_max_ms ? self->retry_max_ms : (uint32_t)next;
+    }
+    if (s_elapsed(now_ms, self->last_send_ms) >= self->heartbeat_ms)
+        s_heartbeat(self);
+    return rc;
+}
+
+/* Milliseconds from now until the instant at + delay (0 when past). */
+static uint64_t s_until(uint64_t now, uint64_t at, uint64_t delay)
+{
+    uint64_t due = at + delay;
+    return due > now ? due - now : 0;
+}
+
+int gr_link_timeout_ms(const gr_link_t *self, uint64_t now_ms)
+{
+    if (!self)
+        return 0;
+    uint64_t hb = self->heartbeat_ms;
+    uint64_t t = s_until(now_ms, self->last_send_ms, hb);
+    if (self->count > 0)
+        t = s_min_time(t, s_until(now_ms, s_at(self, 0)->attempt_ms, self->retry_cur));
+    if (self->up)
+        t = s_min_time(t, s_until(now_ms, self->last_contact_ms, hb * S_UP_HEARTBEATS));
+    if (self->more && self->count < self->window)
+        t = s_min_time(t, s_until(now_ms, self->next_load_ms, 0));
+    if (self->upward && self->blocked)
+        t = s_min_time(t, S_RECONNECT_CHECK_MS);
+    return (int)s_min_time(t, hb);
+}
+
+int gr_link_send(gr_link_t *self, const uint8_t *frame, size_t len)
+{
+    if (!self || (!frame && len))
+        return GR_EINVAL;
+    s_check_transport(self);
+    return s_transmit(self, frame, len);
+}
+
+void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!self)
+        return;
+    out->up = self->up;
+    out->last_contact_ms = self->last_contact_ms;
+    out->in_flight = self->count;
+    out->acked_seq = self->acked_seq;
+    out->sent_total = self->sent_total;
+    out->resent_total = self->resent_total;
+    out->acked_total = self->acked_total;
+    out->refused_total = self->refused_total;
+    out->rejected_total = self->rejected_total;
+}
+
+const char *gr_link_peer_id(const gr_link_t *self)
+{
+    return self ? self->peer_id : NULL;
+}

@@ -1,0 +1,160 @@
+/* A reliable, ordered channel to one peer node: the tier links.
+ *
+ * What a link guarantees: every item the owner put in its durable outbox
+ * reaches the peer, in outbox order, and is acknowledged only after the
+ * peer committed it; items are resent (with capped exponential backoff)
+ * until acknowledged, across disconnects and restarts of either side.
+ * The peer drops resends by (signer, seq), so a resend never makes a
+ * second case.
+ *
+ * The link does not store anything: the outbox lives in the owner's LMDB
+ * store (node/store.h, gr_store_outbox_*), and the link reads it through
+ * the load callback and reports acknowledgements through the acked
+ * callback, after which the owner deletes the entry in its next write
+ * transaction. Outbox items are envelopes already sealed by the owner,
+ * each with a unique, increasing seq (the envelope's seq), so a resend is
+ * byte-identical.
+ *
+ * Two transports, one policy:
+ * - upward (child -> parent): the link owns a DEALER socket connected to
+ *   the parent's ROUTER, with CURVE (broker/curve.h) and a routing id equal
+ *   to the owner's node id; the owner polls gr_link_socket() and calls
+ *   gr_link_on_readable().
+ * - downward (parent -> child): the parent's ROUTER is shared by all
+ *   children; the link sends with the child's routing id (ZMQ_ROUTER_
+ *   MANDATORY, so "child not connected" is a clean EHOSTUNREACH, not a
+ *   silent drop) and the owner feeds it the child's verified frames with
+ *   gr_link_on_message().
+ *
+ * Heartbeats: when nothing was sent for heartbeat_ms, the link sends a
+ * Heartbeat body (sealed with the owner's key, seq from the owner's
+ * next_seq callback, not stored); any verified message from the peer
+ * counts as contact. The link is up while the last contact is younger than
+ * 3 x heartbeat_ms.
+ *
+ * Thread safety: a link belongs to the thread that polls its owner's
+ * sockets.
+ */
+#ifndef GR_LINK_H
+#define GR_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "keys.h"
+
+typedef struct gr_link gr_link_t;
+
+/* One sealed outbox entry handed to the link; the link copies data. */
+typedef struct {
+    uint64_t seq;
+    const uint8_t *data;
+    size_t len;
+} gr_link_item_t;
+
+typedef struct {
+    /* Visit up to max outbox entries with seq > after, in seq order, by
+     * calling emit(link, item) for each; return the number visited or a
+     * negative code. Called when the link has room in its send window. */
+    int (*load)(void *ctx, gr_link_t *link, uint64_t after, size_t max);
+    /* The peer acknowledged seq (it committed it): delete it from the
+     * outbox. Called once per seq. */
+    void (*acked)(void *ctx, uint64_t seq);
+    /* A verified message from the peer that is not an Ack of ours (an
+     * Assign, Feedback, CatchUp, Heartbeat...). opened is only valid
+     * during the call. */
+    void (*message)(void *ctx, gr_link_t *link, const gr_opened_t *opened, const uint8_t *frame,
+                    size_t len);
+    /* The link went up or down (for logs and status). */
+    void (*changed)(void *ctx, gr_link_t *link, bool up);
+    /* Next envelope seq of the owner's key (heartbeats are sealed with it). */
+    uint64_t (*next_seq)(void *ctx);
+} gr_link_callbacks_t;
+
+typedef struct {
+    const char *peer_id;            /* node id of the peer, for logs and status */
+    const uint8_t *peer_pk;         /* peer's Ed25519 key: replies must be signed by it */
+    const gr_keypair_t *kp;         /* the owner's key */
+    const char *own_id;             /* owner's node id (routing id upward) */
+    size_t window;                  /* max unacked items in flight; 0 = 64 */
+    uint32_t retry_ms;              /* first resend after; 0 = 1000 */
+    uint32_t retry_max_ms;          /* backoff cap; 0 = 30000 */
+    uint32_t heartbeat_ms;          /* 0 = 1000 */
+    size_t max_frame;               /* 0 = GR_DEFAULT_MAX_FRAME */
+    gr_link_callbacks_t callbacks;
+    void *ctx;
+} gr_link_options_t;
+
+/* Upward link: creates a DEALER in zmq_ctx, sets CURVE client keys for
+ * peer_pk, routing id own_id, and connects to endpoint. NULL on failure. */
+gr_link_t *gr_link_new_upward(void *zmq_ctx, const char *endpoint, const gr_link_options_t *opt);
+
+/* Downward link over the owner's ROUTER: frames go to routing id
+ * opt->peer_id. The router socket stays owned by the caller. */
+gr_link_t *gr_link_new_downward(void *router, const gr_link_options_t *opt);
+
+/* Closes (the DEALER of an upward link) and frees; *self_p = NULL. Accepts
+ * NULL. */
+void gr_link_destroy(gr_link_t **self_p);
+
+/* Called from the load callback, once per outbox entry. An entry whose
+ * seq is not above every seq emitted before is already held (or was
+ * acknowledged) and is ignored. Returns 0, GR_EINVAL, or GR_ENOMEM. */
+int gr_link_emit(gr_link_t *self, const gr_link_item_t *item);
+
+/* The DEALER of an upward link (NULL for a downward link), for zmq_poll. */
+void *gr_link_socket(gr_link_t *self);
+
+/* Upward link: reads and handles every frame waiting on the DEALER (up to
+ * a batch; zmq_poll stays readable for the rest). Frames that do not verify
+ * as signed by peer_pk are dropped and counted (rejected_total). Returns 0,
+ * GR_EINVAL for a downward link, or a negative errno when the socket
+ * fails. */
+int gr_link_on_readable(gr_link_t *self, uint64_t now_ms);
+
+/* Downward link: the owner received this verified frame from the peer
+ * (its ZAP User-Id / signer matched peer_pk). Handles Acks, forwards the
+ * rest to the message callback. Returns 0; GR_EUNTRUSTED (and counts it in
+ * rejected_total) when the envelope's signer is not peer_pk; GR_EINVAL. */
+int gr_link_on_message(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame,
+                       size_t len, uint64_t now_ms);
+
+/* The outbox has new entries: send them when the window allows. */
+void gr_link_kick(gr_link_t *self);
+
+/* Timers: sends what the window allows, resends overdue items, sends a
+ * heartbeat when idle, updates up/down. Call every loop turn. Returns 0,
+ * or the load callback's error (loading is retried after retry_ms). */
+int gr_link_tick(gr_link_t *self, uint64_t now_ms);
+
+/* Milliseconds until the link next needs gr_link_tick() (for the poll
+ * timeout), at most heartbeat_ms. */
+int gr_link_timeout_ms(const gr_link_t *self, uint64_t now_ms);
+
+/* Sends a frame outside the outbox (an Ack for something the peer sent,
+ * a catch-up answer). Not retried: the peer retries its own requests.
+ * Returns 0, GR_EINVAL, or a negative errno: -EHOSTUNREACH (downward, the
+ * child is not connected), -EAGAIN (upward not connected, or queue full). */
+int gr_link_send(gr_link_t *self, const uint8_t *frame, size_t len);
+
+typedef struct {
+    bool up;
+    uint64_t last_contact_ms;       /* 0 = never */
+    size_t in_flight;               /* sent, not yet acknowledged */
+    uint64_t acked_seq;             /* highest seq acknowledged */
+    uint64_t sent_total;
+    uint64_t resent_total;
+    uint64_t acked_total;
+    uint64_t refused_total;         /* Error replies refusing an in-flight item
+                                     * for good (not ERR_STORE_FULL/INTERNAL);
+                                     * the item is kept and retried regardless */
+    uint64_t rejected_total;        /* frames from the peer's side that failed
+                                     * verification, dropped */
+} gr_link_status_t;
+
+void gr_link_status(const gr_link_t *self, gr_link_status_t *out);
+const char *gr_link_peer_id(const gr_link_t *self);
+
+#endif

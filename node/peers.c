@@ -1,0 +1,628 @@
+#include "peers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "curve.h"
+#include "error.h"
+#include "log.h"
+
+#define CATCHUP_LIMIT 500
+#define CATCHUP_SAFETY_MS 10000   /* ask even without a gap, in case the last update was lost */
+#define CATCHUP_MIN_GAP_MS 200    /* do not flood a child with repeated requests */
+
+/* Which link a callback is about. */
+typedef struct {
+    gr_peers_t *peers;
+    const char *outbox;          /* outbox peer name: "parent", "skip" or the child id */
+    gr_source_kind_t kind;
+    size_t child;                /* index in cfg->children for children */
+    gr_link_t *link;
+    bool catchup_wanted;
+    uint64_t catchup_sent_ms;
+} s_link_ctx_t;
+
+typedef struct {
+    const char *outbox;
+    uint64_t seq;
+} s_ack_t;
+
+struct gr_peers {
+    void *ctx;
+    void *router;
+    const gr_config_t *cfg;
+    gr_store_t *store;
+    gr_tiers_t *tiers;
+    s_link_ctx_t up;
+    s_link_ctx_t skip;
+    s_link_ctx_t *down;          /* one per child */
+    void *pub;                   /* status stream to the parent */
+    void *sub;                   /* children's status streams */
+    char status_endpoint[256];
+    gr_inbound_t *inbound;
+    size_t n_inbound, cap_inbound;
+    s_ack_t *acks;
+    size_t n_acks, cap_acks;
+};
+
+static int s_grow(void **array, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 64;
+    void *p = realloc(*array, n * size);
+    if (!p)
+        return GR_ENOMEM;
+    *array = p;
+    *cap = n;
+    return 0;
+}
+
+static int s_queue(gr_peers_t *self, const uint8_t *frame, size_t len, gr_source_kind_t kind,
+                   const char *peer, gr_link_t *reply_link, bool status)
+{
+    if (s_grow((void **)&self->inbound, &self->cap_inbound, self->n_inbound, sizeof *self->inbound) != 0)
+        return GR_ENOMEM;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return GR_ENOMEM;
+    memcpy(copy, frame, len);
+    gr_inbound_t *item = &self->inbound[self->n_inbound++];
+    item->frame = copy;
+    item->len = len;
+    item->source.kind = kind;
+    item->source.peer = peer;
+    item->reply_link = reply_link;
+    item->status = status;
+    return 0;
+}
+
+/* ---- link callbacks ---- */
+
+static void s_emit_visit(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
+{
+    gr_link_item_t item = { seq, data, len };
+    if (gr_link_emit(ctx, &item) != 0)
+        gr_log(GR_LOG_ERROR, NULL, "out of memory loading the outbox");
+}
+
+static int s_load(void *ctx, gr_link_t *link, uint64_t after, size_t max)
+{
+    s_link_ctx_t *lc = ctx;
+    gr_txn_t *txn = NULL;
+    int rc = gr_store_begin(lc->peers->store, false, &txn);
+    if (rc != 0)
+        return rc;
+    rc = gr_store_outbox_scan(txn, lc->outbox, after, max, s_emit_visit, link);
+    gr_store_abort(&txn);
+    return rc;
+}
+
+static void s_acked(void *ctx, uint64_t seq)
+{
+    s_link_ctx_t *lc = ctx;
+    gr_peers_t *self = lc->peers;
+    if (s_grow((void **)&self->acks, &self->cap_acks, self->n_acks, sizeof *self->acks) != 0) {
+        /* Not deleting is safe: the entry is resent and deduplicated. */
+        gr_log(GR_LOG_ERROR, NULL, "out of memory recording an ack from %s", lc->outbox);
+        return;
+    }
+    self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq };
+}
+
+static void s_changed(void *ctx, gr_link_t *link, bool up)
+{
+    s_link_ctx_t *lc = ctx;
+    gr_log(up ? GR_LOG_NOTICE : GR_LOG_WARN, NULL, "link to %s %s is %s", lc->outbox,
+           gr_link_peer_id(link), up ? "up" : "down");
+    if (up && lc->kind == GR_FROM_CHILD)
+        lc->catchup_wanted = true;
+}
+
+static uint64_t s_next_seq(void *ctx)
+{
+    s_link_ctx_t *lc = ctx;
+    return gr_tiers_next_seq(lc->peers->tiers);
+}
+
+/* Seals body with this node's key and sends it on link, outside the outbox. */
+static int s_send_body(gr_peers_t *self, gr_link_t *link, const Gridrelay__Body *body)
+{
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    int rc = gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
+                              gr_now_ms(), body);
+    if (rc != 0)
+        return rc;
+    rc = gr_link_send(link, frame, len);
+    free(frame);
+    return rc;
+}
+
+static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, const uint8_t *frame,
+                      size_t len)
+{
+    s_link_ctx_t *lc = ctx;
+    gr_peers_t *self = lc->peers;
+    switch (opened->body->kind_case) {
+    case GRIDRELAY__BODY__KIND_ASSIGN:
+    case GRIDRELAY__BODY__KIND_FEEDBACK:
+    case GRIDRELAY__BODY__KIND_SUPERVISE:
+        if (s_queue(self, frame, len, lc->kind, gr_link_peer_id(link), link, false) != 0)
+            gr_log(GR_LOG_ERROR, NULL, "out of memory queueing a message from %s", lc->outbox);
+        break;
+    case GRIDRELAY__BODY__KIND_CATCH_UP: {
+        gr_txn_t *txn = NULL;
+        if (gr_store_begin(self->store, false, &txn) == 0) {
+            if (gr_peers_answer_catchup(self, txn, opened, link) != 0)
+                gr_log(GR_LOG_WARN, NULL, "could not answer a catch-up request from %s", lc->outbox);
+            gr_store_abort(&txn);
+        }
+        break;
+    }
+    default:
+        break;  /* heartbeats: contact is all they say */
+    }
+}
+
+static int s_link_options(gr_peers_t *self, s_link_ctx_t *lc, const gr_peer_config_t *peer,
+                          gr_link_options_t *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    lc->peers = self;
+    opt->peer_id = peer->id;
+    opt->peer_pk = peer->pk;
+    opt->kp = &self->cfg->keys;
+    opt->own_id = self->cfg->node_id;
+    opt->max_frame = self->cfg->max_frame;
+    opt->callbacks.load = s_load;
+    opt->callbacks.acked = s_acked;
+    opt->callbacks.message = s_message;
+    opt->callbacks.changed = s_changed;
+    opt->callbacks.next_seq = s_next_seq;
+    opt->ctx = lc;
+    return 0;
+}
+
+/* ---- setup ---- */
+
+static int s_status_sockets(gr_peers_t *self, char *err, size_t errlen)
+{
+    const gr_config_t *cfg = self->cfg;
+    if (cfg->status_listen && cfg->n_children > 0) {
+        self->sub = zmq_socket(self->ctx, ZMQ_SUB);
+        if (!self->sub || gr_curve_server(self->sub, &cfg->keys) != 0 ||
+            zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+            zmq_bind(self->sub, cfg->status_listen) != 0) {
+            snprintf(err, errlen, "cannot listen for status on %s: %s", cfg->status_listen,
+                     zmq_strerror(zmq_errno()));
+            return GR_EIO;
+        }
+        size_t len = sizeof self->status_endpoint;
+        if (zmq_getsockopt(self->sub, ZMQ_LAST_ENDPOINT, self->status_endpoint, &len) != 0)
+            snprintf(self->status_endpoint, sizeof self->status_endpoint, "%s", cfg->status_listen);
+    }
+    if (cfg->has_parent && cfg->parent.status_endpoint) {
+        self->pub = zmq_socket(self->ctx, ZMQ_PUB);
+        int linger = 0;
+        if (!self->pub || zmq_setsockopt(self->pub, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+            gr_curve_client(self->pub, &cfg->keys, cfg->parent.pk) != 0 ||
+            zmq_connect(self->pub, cfg->parent.status_endpoint) != 0) {
+            snprintf(err, errlen, "cannot connect the status stream to %s: %s",
+                     cfg->parent.status_endpoint, zmq_strerror(zmq_errno()));
+            return GR_EIO;
+        }
+    }
+    return 0;
+}
+
+gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr_store_t *store,
+                         gr_tiers_t *tiers, char *err, size_t errlen)
+{
+    gr_peers_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->ctx = zmq_ctx;
+    self->router = router;
+    self->cfg = cfg;
+    self->store = store;
+    self->tiers = tiers;
+    gr_link_options_t opt;
+    if (cfg->has_parent) {
+        self->up.outbox = "parent";
+        self->up.kind = GR_FROM_PARENT;
+        s_link_options(self, &self->up, &cfg->parent, &opt);
+        if (!(self->up.link = gr_link_new_upward(zmq_ctx, cfg->parent.endpoint, &opt))) {
+            snprintf(err, errlen, "cannot set up the link to parent %s at %s", cfg->parent.id,
+                     cfg->parent.endpoint);
+            goto fail;
+        }
+    }
+    if (cfg->has_skip) {
+        self->skip.outbox = "skip";
+        self->skip.kind = GR_FROM_SKIP;
+        s_link_options(self, &self->skip, &cfg->skip, &opt);
+        if (!(self->skip.link = gr_link_new_upward(zmq_ctx, cfg->skip.endpoint, &opt))) {
+            snprintf(err, errlen, "cannot set up the skip-level link to %s at %s", cfg->skip.id,
+                     cfg->skip.endpoint);
+            goto fail;
+        }
+    }
+    if (cfg->n_children) {
+        self->down = calloc(cfg->n_children, sizeof *self->down);
+        if (!self->down)
+            goto fail;
+    }
+    for (size_t i = 0; i < cfg->n_children; i++) {
+        s_link_ctx_t *lc = &self->down[i];
+        lc->outbox = cfg->children[i].id;
+        lc->kind = GR_FROM_CHILD;
+        lc->child = i;
+        lc->catchup_wanted = true;  /* after a restart, fetch what was missed */
+        s_link_options(self, lc, &cfg->children[i], &opt);
+        if (!(lc->link = gr_link_new_downward(router, &opt))) {
+            snprintf(err, errlen, "cannot set up the link to child %s", cfg->children[i].id);
+            goto fail;
+        }
+    }
+    if (s_status_sockets(self, err, errlen) != 0)
+        goto fail;
+    return self;
+fail:
+    gr_peers_destroy(&self);
+    return NULL;
+}
+
+void gr_peers_destroy(gr_peers_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gr_peers_t *self = *self_p;
+    gr_link_destroy(&self->up.link);
+    gr_link_destroy(&self->skip.link);
+    for (size_t i = 0; self->down && i < self->cfg->n_children; i++)
+        gr_link_destroy(&self->down[i].link);
+    free(self->down);
+    if (self->pub)
+        zmq_close(self->pub);
+    if (self->sub)
+        zmq_close(self->sub);
+    for (size_t i = 0; i < self->n_inbound; i++)
+        free(self->inbound[i].frame);
+    free(self->inbound);
+    free(self->acks);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *gr_peers_status_endpoint(const gr_peers_t *self)
+{
+    return self->status_endpoint[0] ? self->status_endpoint : NULL;
+}
+
+/* ---- polling ---- */
+
+size_t gr_peers_poll_items(gr_peers_t *self, zmq_pollitem_t *items, size_t max)
+{
+    size_t n = 0;
+    void *sockets[3] = {
+        self->up.link ? gr_link_socket(self->up.link) : NULL,
+        self->skip.link ? gr_link_socket(self->skip.link) : NULL,
+        self->sub,
+    };
+    for (size_t i = 0; i < 3 && n < max; i++)
+        if (sockets[i])
+            items[n++] = (zmq_pollitem_t){ sockets[i], 0, ZMQ_POLLIN, 0 };
+    return n;
+}
+
+const gr_peer_config_t *gr_peers_child(const gr_peers_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+{
+    for (size_t i = 0; i < self->cfg->n_children; i++)
+        if (memcmp(self->cfg->children[i].pk, pk, GR_PUBLIC_KEY_BYTES) == 0)
+            return &self->cfg->children[i];
+    return NULL;
+}
+
+static s_link_ctx_t *s_down(gr_peers_t *self, const gr_peer_config_t *child)
+{
+    return &self->down[child - self->cfg->children];
+}
+
+/* Drains the children's status stream. Frames are verified here so that a
+ * stranger's junk never reaches the write transaction. */
+static void s_read_status(gr_peers_t *self)
+{
+    for (int i = 0; i < 1000; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        gr_opened_t opened;
+        const uint8_t *data = zmq_msg_data(&msg);
+        size_t len = zmq_msg_size(&msg);
+        int rc = gr_envelope_open(&opened, NULL, data, len, self->cfg->trust, self->cfg->max_frame);
+        const gr_peer_config_t *child = rc == 0 ? gr_peers_child(self, opened.envelope->signer.data) : NULL;
+        if (child && opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE) {
+            if (s_queue(self, data, len, GR_FROM_CHILD, child->id, NULL, true) != 0)
+                gr_log(GR_LOG_ERROR, NULL, "out of memory queueing status from %s", child->id);
+        } else {
+            gr_log(GR_LOG_WARN, NULL, "dropped a status frame that is not a child's update (%s)",
+                   rc ? gr_strerror(rc) : "wrong signer or kind");
+        }
+        gr_opened_clear(&opened);
+        zmq_msg_close(&msg);
+    }
+}
+
+void gr_peers_on_poll(gr_peers_t *self, const zmq_pollitem_t *items, size_t n, uint64_t now_ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        if (self->up.link && items[i].socket == gr_link_socket(self->up.link))
+            gr_link_on_readable(self->up.link, now_ms);
+        else if (self->skip.link && items[i].socket == gr_link_socket(self->skip.link))
+            gr_link_on_readable(self->skip.link, now_ms);
+        else if (self->sub && items[i].socket == self->sub)
+            s_read_status(self);
+    }
+}
+
+size_t gr_peers_take_inbound(gr_peers_t *self, gr_inbound_t **items)
+{
+    size_t n = self->n_inbound;
+    *items = self->inbound;
+    self->inbound = NULL;
+    self->n_inbound = self->cap_inbound = 0;
+    return n;
+}
+
+int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const gr_opened_t *opened,
+                         const uint8_t *frame, size_t len, uint64_t now_ms)
+{
+    s_link_ctx_t *lc = s_down(self, child);
+    switch (opened->body->kind_case) {
+    case GRIDRELAY__BODY__KIND_ACK:
+    case GRIDRELAY__BODY__KIND_HEARTBEAT:
+    case GRIDRELAY__BODY__KIND_ERROR:
+        gr_link_on_message(lc->link, opened, frame, len, now_ms);
+        return 1;
+    case GRIDRELAY__BODY__KIND_STATUS_BATCH:
+        gr_link_on_message(lc->link, opened, frame, len, now_ms);
+        if (s_queue(self, frame, len, GR_FROM_CHILD, child->id, NULL, true) != 0)
+            gr_log(GR_LOG_ERROR, NULL, "out of memory queueing catch-up from %s", child->id);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---- inside the write transaction ---- */
+
+size_t gr_peers_pending_acks(const gr_peers_t *self)
+{
+    return self->n_acks;
+}
+
+int gr_peers_apply_acks(gr_peers_t *self, gr_txn_t *txn)
+{
+    for (size_t i = 0; i < self->n_acks; i++) {
+        int rc = gr_store_outbox_del(txn, self->acks[i].outbox, self->acks[i].seq);
+        if (rc != 0 && rc != GR_ENOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+static const gr_peer_config_t *s_child_by_id(const gr_peers_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->cfg->n_children; i++)
+        if (strcmp(self->cfg->children[i].id, id) == 0)
+            return &self->cfg->children[i];
+    return NULL;
+}
+
+int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *item, uint64_t now_ms)
+{
+    const gr_peer_config_t *child = s_child_by_id(self, item->source.peer);
+    if (!child)
+        return 0;
+    s_link_ctx_t *lc = s_down(self, child);
+    gr_opened_t opened;
+    if (gr_envelope_open_from(&opened, item->frame, item->len, child->pk, self->cfg->max_frame) != 0)
+        return 0;
+    Gridrelay__StatusUpdate *single[1];
+    Gridrelay__StatusUpdate **updates = single;
+    size_t n = 0;
+    bool more = false;
+    if (opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE) {
+        single[0] = opened.body->status_update;
+        n = 1;
+    } else if (opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_BATCH) {
+        updates = opened.body->status_batch->updates;
+        n = opened.body->status_batch->n_updates;
+        more = opened.body->status_batch->more;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc = gr_tiers_status_in(self->tiers, txn, child->id, updates[i], now_ms);
+        if (rc == 1) {  /* a gap: fetch from what is stored */
+            lc->catchup_wanted = true;
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+    }
+    if (more)
+        lc->catchup_wanted = true;
+    gr_opened_clear(&opened);
+    return rc;
+}
+
+typedef struct {
+    Gridrelay__StatusUpdate **updates;
+    size_t count;
+    size_t cap;
+    int failed;
+} s_batch_t;
+
+static void s_collect_status(void *ctx, const Gridrelay__StatusUpdate *update)
+{
+    s_batch_t *b = ctx;
+    if (b->count == b->cap)
+        return;
+    /* A deep copy: update only lives during the visit. */
+    size_t len = gridrelay__status_update__get_packed_size(update);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        b->failed = 1;
+        return;
+    }
+    gridrelay__status_update__pack(update, buf);
+    b->updates[b->count] = gridrelay__status_update__unpack(NULL, len, buf);
+    free(buf);
+    if (!b->updates[b->count])
+        b->failed = 1;
+    else
+        b->count++;
+}
+
+int gr_peers_answer_catchup(gr_peers_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                            gr_link_t *reply_link)
+{
+    const Gridrelay__CatchUp *cu = request->body->catch_up;
+    size_t limit = cu && cu->limit && cu->limit < CATCHUP_LIMIT ? cu->limit : CATCHUP_LIMIT;
+    s_batch_t batch = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, limit, 0 };
+    if (!batch.updates)
+        return GR_ENOMEM;
+    int rc = gr_store_status_scan(txn, cu ? cu->since_seq : 0, limit, s_collect_status, &batch);
+    if (rc >= 0 && !batch.failed) {
+        uint64_t last = 0;
+        rc = gr_store_status_last(txn, &last);
+        Gridrelay__StatusBatch out = GRIDRELAY__STATUS_BATCH__INIT;
+        out.ref_seq = request->envelope->seq;
+        out.updates = batch.updates;
+        out.n_updates = batch.count;
+        out.more = batch.count > 0 && batch.updates[batch.count - 1]->node_seq < last;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_STATUS_BATCH;
+        body.status_batch = &out;
+        if (rc == 0)
+            rc = s_send_body(self, reply_link, &body);
+    } else if (rc >= 0) {
+        rc = GR_ENOMEM;
+    }
+    for (size_t i = 0; i < batch.count; i++)
+        gridrelay__status_update__free_unpacked(batch.updates[i], NULL);
+    free(batch.updates);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- after commit ---- */
+
+static void s_request_catchups(gr_peers_t *self, uint64_t now_ms)
+{
+    gr_txn_t *txn = NULL;
+    for (size_t i = 0; i < self->cfg->n_children; i++) {
+        s_link_ctx_t *lc = &self->down[i];
+        if (!lc->catchup_wanted && now_ms - lc->catchup_sent_ms < CATCHUP_SAFETY_MS)
+            continue;
+        if (now_ms - lc->catchup_sent_ms < CATCHUP_MIN_GAP_MS)
+            continue;
+        if (!txn && gr_store_begin(self->store, false, &txn) != 0)
+            return;
+        uint64_t since = 0;
+        if (gr_tiers_child_status_seq(self->tiers, txn, lc->outbox, &since) != 0)
+            continue;
+        Gridrelay__CatchUp cu = GRIDRELAY__CATCH_UP__INIT;
+        cu.since_seq = since;
+        cu.limit = CATCHUP_LIMIT;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_CATCH_UP;
+        body.catch_up = &cu;
+        lc->catchup_sent_ms = now_ms;
+        /* Unreachable child: fine, it is asked again when its link is up. */
+        if (s_send_body(self, lc->link, &body) == 0)
+            lc->catchup_wanted = false;
+    }
+    gr_store_abort(&txn);
+}
+
+void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
+{
+    self->n_acks = 0;
+    for (size_t i = 0; self->pub && effects && i < effects->count; i++) {
+        uint8_t *frame = NULL;
+        size_t len = 0;
+        if (gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
+                                   now_ms, effects->bodies[i], effects->lens[i]) != 0)
+            continue;
+        /* Dropped when the parent is away: its catch-up fetches it. */
+        zmq_send(self->pub, frame, len, ZMQ_DONTWAIT);
+        free(frame);
+    }
+    if (effects && effects->kick_all) {
+        if (self->up.link)
+            gr_link_kick(self->up.link);
+        if (self->skip.link)
+            gr_link_kick(self->skip.link);
+        for (size_t i = 0; i < self->cfg->n_children; i++)
+            gr_link_kick(self->down[i].link);
+    }
+    s_request_catchups(self, now_ms);
+}
+
+void gr_peers_tick(gr_peers_t *self, uint64_t now_ms)
+{
+    s_request_catchups(self, now_ms);
+    if (self->up.link)
+        gr_link_tick(self->up.link, now_ms);
+    if (self->skip.link)
+        gr_link_tick(self->skip.link, now_ms);
+    for (size_t i = 0; i < self->cfg->n_children; i++)
+        gr_link_tick(self->down[i].link, now_ms);
+}
+
+int gr_peers_timeout_ms(const gr_peers_t *self, uint64_t now_ms)
+{
+    int timeout = 1000;
+    const gr_link_t *links[2] = { self->up.link, self->skip.link };
+    for (size_t i = 0; i < 2; i++)
+        if (links[i]) {
+            int t = gr_link_timeout_ms(links[i], now_ms);
+            timeout = t < timeout ? t : timeout;
+        }
+    for (size_t i = 0; i < self->cfg->n_children; i++) {
+        int t = gr_link_timeout_ms(self->down[i].link, now_ms);
+        timeout = t < timeout ? t : timeout;
+    }
+    return timeout < 0 ? 0 : timeout;
+}
+
+size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, size_t max)
+{
+    size_t n = 0;
+    s_link_ctx_t *all[2] = { self->cfg->has_parent ? &self->up : NULL,
+                             self->cfg->has_skip ? &self->skip : NULL };
+    for (size_t i = 0; i < 2 + self->cfg->n_children && n < max; i++) {
+        s_link_ctx_t *lc = i < 2 ? all[i] : &self->down[i - 2];
+        if (!lc || !lc->link)
+            continue;
+        gr_peer_status_t *st = &out[n++];
+        memset(st, 0, sizeof *st);
+        snprintf(st->peer, sizeof st->peer, "%s", gr_link_peer_id(lc->link));
+        st->role = lc->kind == GR_FROM_PARENT ? "parent" : lc->kind == GR_FROM_SKIP ? "skip" : "child";
+        gr_link_status(lc->link, &st->link);
+        if (gr_store_outbox_depth(txn, lc->outbox, &st->outbox_depth) != 0)
+            st->outbox_depth = 0;
+        if (lc->kind == GR_FROM_CHILD && gr_tiers_child_status_seq(self->tiers, txn, lc->outbox, &st->status_seq) != 0)
+            st->status_seq = 0;
+    }
+    return n;
+}

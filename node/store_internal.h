@@ -1,0 +1,160 @@
+/* Private to node/store*.c: the store's structs, database handles and the
+ * small helpers its three source files share. Not part of the public API;
+ * nothing outside node/store*.c includes it.
+ *
+ * The helpers are static inline so each file gets its own copy and none of
+ * them becomes an exported symbol of the node library. */
+#ifndef GR_STORE_INTERNAL_H
+#define GR_STORE_INTERNAL_H
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "store.h"
+
+#define S_HASH_LEN 32
+#define S_PEER_MAX 255          /* keeps outbox and peers keys under LMDB's 511-byte limit */
+#define S_TIME_KEY_MAX (8 + GR_EVENT_ID_MAX)
+#define S_TIMELINE_KEY_MAX (GR_EVENT_ID_MAX + 1 + 4)
+#define S_OUTBOX_KEY_MAX (S_PEER_MAX + 1 + 8)
+
+/* The order is that of s_db_names in store.c. */
+enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
+       S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_COUNT };
+
+struct gr_store {
+    MDB_env *env;
+    MDB_dbi dbi[S_DB_COUNT];
+    size_t map_max;
+    int lock_fd;
+};
+
+/* One allocation owned by a transaction (see s_txn_alloc). */
+struct s_alloc {
+    struct s_alloc *next;
+    uint8_t data[];
+};
+
+struct gr_txn {
+    MDB_txn *txn;
+    gr_store_t *store;
+    bool write;
+    struct s_alloc *allocs;
+};
+
+static inline void s_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t s_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void s_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t s_get_u32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline int s_mdb_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return GR_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return GR_EEXIST;
+    /* TXN_FULL (too many dirty pages in one transaction) is reported like
+     * MAP_FULL so callers have one "abort, grow, redo" path. */
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL:
+        return GR_EMAPFULL;
+    case ENOMEM:
+        return GR_ENOMEM;
+    default:
+        return GR_ESTORE;
+    }
+}
+
+static inline int s_check_id(const char *id, size_t *len)
+{
+    if (!id)
+        return GR_EINVAL;
+    size_t n = strnlen(id, GR_EVENT_ID_MAX + 1);
+    if (n == 0 || n > GR_EVENT_ID_MAX)
+        return GR_EINVAL;
+    *len = n;
+    return 0;
+}
+
+/* Memory that lives until the transaction ends: the hashes the store fills
+ * into caller's messages must outlive the call, because callers pack those
+ * messages into replies before committing. Freed by commit and abort. */
+static inline uint8_t *s_txn_alloc(gr_txn_t *txn, size_t size)
+{
+    struct s_alloc *a = malloc(sizeof *a + size);
+    if (!a)
+        return NULL;
+    a->next = txn->allocs;
+    txn->allocs = a;
+    return a->data;
+}
+
+static inline int s_get(gr_txn_t *txn, int db, const void *key, size_t keylen, MDB_val *val)
+{
+    MDB_val k = {keylen, (void *)key};
+    return s_mdb_err(mdb_get(txn->txn, txn->store->dbi[db], &k, val));
+}
+
+/* Packs msg straight into LMDB's page (MDB_RESERVE), saving a copy. */
+static inline int s_put_msg(gr_txn_t *txn, int db, const void *key, size_t keylen,
+                            const ProtobufCMessage *msg, unsigned flags)
+{
+    MDB_val k = {keylen, (void *)key};
+    MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+    int rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags | MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return s_mdb_err(rc);
+    protobuf_c_message_pack(msg, v.mv_data);
+    return 0;
+}
+
+static inline int s_put_raw(gr_txn_t *txn, int db, const void *key, size_t keylen,
+                            const void *data, size_t len, unsigned flags)
+{
+    MDB_val k = {keylen, (void *)key};
+    MDB_val v = {len, (void *)data};
+    return s_mdb_err(mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags));
+}
+
+static inline int s_del(gr_txn_t *txn, int db, const void *key, size_t keylen)
+{
+    MDB_val k = {keylen, (void *)key};
+    return s_mdb_err(mdb_del(txn->txn, txn->store->dbi[db], &k, NULL));
+}
+
+static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
+{
+    return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));
+}
+
+#endif

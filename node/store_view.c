@@ -1,0 +1,110 @@
+/* The view database: a superior's picture of its descendants' cases. */
+#include <stdio.h>
+
+#include "store_internal.h"
+
+#define S_VIEW_KEY_MAX (GR_EVENT_ID_MAX + 1 + GR_EVENT_ID_MAX)
+
+/* Node ids and event ids are both [A-Za-z0-9._-], so a 0x00 separator
+ * keeps one node's entries together and in event id order. */
+static int s_view_key(uint8_t *key, const char *node_id, const char *event_id, size_t *keylen)
+{
+    size_t nlen = 0, elen = 0;
+    if (s_check_id(node_id, &nlen) != 0 || s_check_id(event_id, &elen) != 0)
+        return GR_EINVAL;
+    memcpy(key, node_id, nlen);
+    key[nlen] = 0;
+    memcpy(key + nlen + 1, event_id, elen);
+    *keylen = nlen + 1 + elen;
+    return 0;
+}
+
+int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
+                      const Gridrelay__ViewEntry *entry)
+{
+    if (!txn || !txn->write || !entry)
+        return GR_EINVAL;
+    uint8_t key[S_VIEW_KEY_MAX];
+    size_t keylen = 0;
+    int rc = s_view_key(key, node_id, event_id, &keylen);
+    if (rc != 0)
+        return rc;
+    return s_put_msg(txn, S_DB_VIEW, key, keylen, &entry->base, 0);
+}
+
+/* Page tokens are "node/event", readable and within GR_PAGE_TOKEN_MAX. */
+static int s_token_key(const char *token, uint8_t *key, size_t *keylen)
+{
+    char node[GR_EVENT_ID_MAX + 1];
+    const char *slash = strchr(token, '/');
+    if (!slash || (size_t)(slash - token) > GR_EVENT_ID_MAX)
+        return GR_EINVAL;
+    memcpy(node, token, (size_t)(slash - token));
+    node[slash - token] = '\0';
+    return s_view_key(key, node, slash + 1, keylen);
+}
+
+int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
+                       gr_store_view_fn visit, void *ctx, char *next_token)
+{
+    if (!txn || !visit || !next_token)
+        return GR_EINVAL;
+    next_token[0] = '\0';
+    uint8_t start[S_VIEW_KEY_MAX];
+    size_t startlen = 0, prefixlen = 0;
+    bool after = false;
+    if (page_token && *page_token) {
+        if (s_token_key(page_token, start, &startlen) != 0)
+            return GR_EINVAL;
+        after = true;
+    } else if (node_id && *node_id) {
+        if (s_check_id(node_id, &prefixlen) != 0)
+            return GR_EINVAL;
+        memcpy(start, node_id, prefixlen);
+        start[prefixlen] = 0;
+        startlen = prefixlen + 1;
+    }
+    if (node_id && *node_id && s_check_id(node_id, &prefixlen) != 0)
+        return GR_EINVAL;
+    MDB_cursor *cur = NULL;
+    int rc = s_cursor(txn, S_DB_VIEW, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = { startlen, start }, v;
+    int mrc = startlen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (mrc == MDB_SUCCESS && after && k.mv_size == startlen && memcmp(k.mv_data, start, startlen) == 0)
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    size_t count = 0;
+    bool more = false;
+    rc = 0;
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        if (prefixlen && (k.mv_size <= prefixlen || memcmp(key, node_id, prefixlen) != 0 ||
+                          key[prefixlen] != 0))
+            break;
+        if (count == limit) {
+            more = true;  /* the token names the last one visited */
+            break;
+        }
+        Gridrelay__ViewEntry *entry = gridrelay__view_entry__unpack(NULL, v.mv_size, v.mv_data);
+        if (!entry) {
+            rc = GR_ESTORE;
+            break;
+        }
+        visit(ctx, entry);
+        gridrelay__view_entry__free_unpacked(entry, NULL);
+        count++;
+        const char *sep = memchr(key, 0, k.mv_size);
+        if (sep) {
+            size_t nlen = (size_t)(sep - (const char *)key);
+            snprintf(next_token, GR_PAGE_TOKEN_MAX, "%.*s/%.*s", (int)nlen, (const char *)key,
+                     (int)(k.mv_size - nlen - 1), sep + 1);
+        }
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = s_mdb_err(mrc);
+    if (!more)
+        next_token[0] = '\0';
+    mdb_cursor_close(cur);
+    return rc < 0 ? rc : (int)count;
+}

@@ -1,0 +1,144 @@
+/* Three tiers of real gridrelayd processes on loopback (1 district, 2
+ * townships, 4 villages): escalation by authority and by deadline, signed
+ * paths, skip-level reports, assignment down, feedback to the origin, and
+ * the district's view of every descendant. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tiers_fixture.h"
+
+#define WAIT_MS 20000
+#define ST(x) GRIDRELAY__STATUS__##x
+#define KIND(x) GRIDRELAY__CASE_ACTION__KIND__##x
+
+static topology_t s_topology;
+
+static int s_setup(void **state)
+{
+    *state = &s_topology;
+    return topology_start(&s_topology, 1500);
+}
+
+static int s_teardown(void **state)
+{
+    topology_stop(*state);
+    return 0;
+}
+
+static void test_village_matter_stays_in_the_village(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, VILLAGE_A1, "stay-1", "T.VILLAGE", 1), 0);
+    assert_int_equal(topology_action(t, VILLAGE_A1, "stay-1", KIND(ACCEPT), "on it", NULL), ST(ACCEPTED));
+    assert_int_equal(topology_action(t, VILLAGE_A1, "stay-1", KIND(RESOLVE), "mediated", NULL), ST(RESOLVED));
+    assert_int_equal(topology_status(t, TOWN_A, "stay-1", NULL, 0), 0);
+}
+
+static void test_outside_authority_goes_up_with_a_signed_path(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, VILLAGE_A1, "up-1", "T.DISTRICT", 2), 0);
+    assert_true(topology_wait_status(t, DISTRICT, "up-1", ST(REPORTED), WAIT_MS));
+    char timeline[4096];
+    assert_int_equal(topology_status(t, DISTRICT, "up-1", timeline, sizeof timeline), ST(REPORTED));
+    /* The full path, with each hop's reason. */
+    assert_non_null(strstr(timeline, "village-a1 (outside_authority)"));
+    assert_non_null(strstr(timeline, "town-a (outside_authority)"));
+    assert_int_equal(topology_status(t, VILLAGE_A1, "up-1", NULL, 0), ST(ESCALATED));
+    assert_int_equal(topology_status(t, TOWN_A, "up-1", NULL, 0), ST(ESCALATED));
+
+    /* A township matter stops at the township. */
+    assert_int_equal(topology_report(t, VILLAGE_B2, "town-1", "T.TOWNSHIP", 1), 0);
+    assert_true(topology_wait_status(t, TOWN_B, "town-1", ST(REPORTED), WAIT_MS));
+    assert_int_equal(topology_status(t, DISTRICT, "town-1", NULL, 0), 0);
+}
+
+static void test_feedback_travels_back_to_the_origin(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, VILLAGE_A2, "fb-1", "T.DISTRICT", 3), 0);
+    assert_true(topology_wait_status(t, DISTRICT, "fb-1", ST(REPORTED), WAIT_MS));
+    assert_int_equal(topology_action(t, DISTRICT, "fb-1", KIND(RESOLVE), "police dispersed the crowd", NULL),
+                     ST(RESOLVED));
+    assert_true(topology_wait_status(t, TOWN_A, "fb-1", ST(FED_BACK), WAIT_MS));
+    assert_true(topology_wait_status(t, VILLAGE_A2, "fb-1", ST(FED_BACK), WAIT_MS));
+    char timeline[4096];
+    topology_status(t, VILLAGE_A2, "fb-1", timeline, sizeof timeline);
+    assert_non_null(strstr(timeline, "police dispersed the crowd"));
+    assert_non_null(strstr(timeline, "at district"));
+}
+
+static void test_overdue_case_is_taken_over_with_supervision(void **state)
+{
+    topology_t *t = *state;
+    /* Village accept deadline is 1.5 s; nobody accepts. */
+    assert_int_equal(topology_report(t, VILLAGE_B1, "late-1", "T.VILLAGE", 1), 0);
+    assert_true(topology_wait_status(t, TOWN_B, "late-1", ST(REPORTED), WAIT_MS));
+    char timeline[4096];
+    topology_status(t, TOWN_B, "late-1", timeline, sizeof timeline);
+    assert_non_null(strstr(timeline, "not_accepted_in_time, 督办"));
+    /* The village records that its case was taken over. */
+    assert_true(topology_wait_timeline(t, VILLAGE_B1, "late-1", "taken over by town-b", WAIT_MS));
+    assert_int_equal(topology_status(t, VILLAGE_B1, "late-1", NULL, 0), ST(ESCALATED));
+}
+
+static void test_skip_level_reaches_the_district_and_informs_the_township(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, VILLAGE_B2, "direct-1", "T.DIRECT", 3), 0);
+    assert_true(topology_wait_status(t, DISTRICT, "direct-1", ST(REPORTED), WAIT_MS));
+    /* The township holds an information copy, not a case to handle. */
+    assert_true(topology_wait_status(t, TOWN_B, "direct-1", ST(ESCALATED), WAIT_MS));
+    char timeline[4096];
+    topology_status(t, TOWN_B, "direct-1", timeline, sizeof timeline);
+    assert_non_null(strstr(timeline, "information copy"));
+}
+
+static void test_assignment_down_and_result_up(void **state)
+{
+    topology_t *t = *state;
+    /* A case the district holds (here: one escalated to it) is handed down. */
+    assert_int_equal(topology_report(t, VILLAGE_B1, "assign-1", "T.DISTRICT", 2), 0);
+    assert_true(topology_wait_status(t, DISTRICT, "assign-1", ST(REPORTED), WAIT_MS));
+    assert_int_equal(topology_action(t, DISTRICT, "assign-1", KIND(ASSIGN), "handle with transport dept", "town-a"),
+                     ST(ASSIGNED));
+    assert_int_equal(topology_action(t, DISTRICT, "assign-1", KIND(ASSIGN), "x", "nobody"),
+                     -GRIDRELAY__ERROR_CODE__ERR_INVALID);
+    assert_true(topology_wait_status(t, TOWN_A, "assign-1", ST(REPORTED), WAIT_MS));
+    assert_int_equal(topology_action(t, TOWN_A, "assign-1", KIND(ACCEPT), NULL, NULL), ST(ACCEPTED));
+    assert_int_equal(topology_action(t, TOWN_A, "assign-1", KIND(RESOLVE), "road reopened", NULL), ST(RESOLVED));
+    assert_true(topology_wait_status(t, DISTRICT, "assign-1", ST(RESOLVED), WAIT_MS));
+    char timeline[4096];
+    topology_status(t, DISTRICT, "assign-1", timeline, sizeof timeline);
+    assert_non_null(strstr(timeline, "road reopened"));
+}
+
+static void test_operator_escalation_and_top_tier_refusal(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, VILLAGE_A1, "op-1", "T.VILLAGE", 1), 0);
+    assert_int_equal(topology_action(t, VILLAGE_A1, "op-1", KIND(ESCALATE), "needs the township", NULL),
+                     ST(ESCALATED));
+    assert_true(topology_wait_status(t, TOWN_A, "op-1", ST(REPORTED), WAIT_MS));
+    assert_true(topology_action(t, DISTRICT, "up-1", KIND(ESCALATE), NULL, NULL) < 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_village_matter_stays_in_the_village),
+        cmocka_unit_test(test_outside_authority_goes_up_with_a_signed_path),
+        cmocka_unit_test(test_feedback_travels_back_to_the_origin),
+        cmocka_unit_test(test_overdue_case_is_taken_over_with_supervision),
+        cmocka_unit_test(test_skip_level_reaches_the_district_and_informs_the_township),
+        cmocka_unit_test(test_assignment_down_and_result_up),
+        cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}

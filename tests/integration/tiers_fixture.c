@@ -1,0 +1,192 @@
+#include "tiers_fixture.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static const char *const s_names[N_NODES] = {
+    "district", "town-a", "town-b", "village-a1", "village-a2", "village-b1", "village-b2",
+};
+static const char *const s_tiers[N_NODES] = {
+    "district", "township", "township", "village", "village", "village", "village",
+};
+static const int s_parent[N_NODES] = { -1, DISTRICT, DISTRICT, TOWN_A, TOWN_A, TOWN_B, TOWN_B };
+
+static int s_write_catalogue(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "[T.VILLAGE]\nclass = test\nsubclass = test\nname = handled in the village\n"
+            "authority = village\n\n"
+            "[T.TOWNSHIP]\nclass = test\nsubclass = test\nname = needs the township\n"
+            "authority = township\n\n"
+            "[T.DISTRICT]\nclass = test\nsubclass = test\nname = needs the district\n"
+            "authority = district\n\n"
+            "[T.DIRECT]\nclass = test\nsubclass = test\nname = straight to the district\n"
+            "authority = district\ndirect = yes\n");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int topology_start(topology_t *t, uint64_t village_accept_ms)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < N_NODES; i++) {
+        if (harness_node_init(&t->nodes[i], s_names[i], 2) != 0)
+            return -1;
+        snprintf(t->nodes[i].tier, sizeof t->nodes[i].tier, "%s", s_tiers[i]);
+        t->nodes[i].status_listen = i < VILLAGE_A1;
+    }
+    snprintf(t->catalogue, sizeof t->catalogue, "%s/../catalogue.ini", t->nodes[DISTRICT].dir);
+    if (s_write_catalogue(t->catalogue) != 0)
+        return -1;
+    for (int i = 0; i < N_NODES; i++) {
+        snprintf(t->nodes[i].catalogue, sizeof t->nodes[i].catalogue, "%s", t->catalogue);
+        if (i >= VILLAGE_A1 && village_accept_ms)
+            snprintf(t->nodes[i].sections, sizeof t->nodes[i].sections,
+                     "[deadlines]\naccept.routine = %llums\n\n", (unsigned long long)village_accept_ms);
+    }
+    for (int i = 1; i < N_NODES; i++)
+        harness_add_child(&t->nodes[s_parent[i]], &t->nodes[i]);
+    /* The district also admits the villages' skip-level reports (越级直报). */
+    for (int i = VILLAGE_A1; i < N_NODES; i++)
+        harness_add_child(&t->nodes[DISTRICT], &t->nodes[i]);
+    /* Parents first: children need their endpoints. */
+    for (int i = 0; i < N_NODES; i++) {
+        if (s_parent[i] >= 0)
+            harness_set_parent(&t->nodes[i], &t->nodes[s_parent[i]], "parent");
+        /* Villages report direct categories straight to the district. */
+        if (i >= VILLAGE_A1)
+            harness_set_parent(&t->nodes[i], &t->nodes[DISTRICT], "skip");
+        if (harness_node_start(&t->nodes[i]) != 0)
+            return -1;
+    }
+    t->ctx = zmq_ctx_new();
+    return t->ctx ? 0 : -1;
+}
+
+void topology_stop(topology_t *t)
+{
+    for (int i = N_NODES - 1; i >= 0; i--)
+        harness_node_cleanup(&t->nodes[i]);
+    if (t->ctx)
+        zmq_ctx_term(t->ctx);
+    t->ctx = NULL;
+}
+
+static int s_call(topology_t *t, int n, Gridrelay__Body *body, gr_opened_t *reply)
+{
+    gr_client_t *client = harness_client(&t->nodes[n], t->ctx, 0);
+    if (!client)
+        return -1;
+    int rc = gr_client_call(client, body, reply, 3000, 5);
+    gr_client_destroy(&client);
+    return rc;
+}
+
+int topology_report(topology_t *t, int n, const char *id, const char *category, int severity)
+{
+    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
+    event.id = (char *)id;
+    event.category = (char *)category;
+    event.severity = (Gridrelay__Severity)severity;
+    event.title = (char *)id;
+    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
+    report.event = &event;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
+    body.report = &report;
+    gr_opened_t reply;
+    if (s_call(t, n, &body, &reply) != 0)
+        return -1;
+    int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : -1;
+    gr_opened_clear(&reply);
+    return rc;
+}
+
+int topology_action(topology_t *t, int n, const char *id, int kind, const char *text, const char *target)
+{
+    Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
+    ca.event_id = (char *)id;
+    ca.kind = (Gridrelay__CaseAction__Kind)kind;
+    ca.text = (char *)(text ? text : "");
+    ca.target = (char *)(target ? target : "");
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
+    body.case_action = &ca;
+    gr_opened_t reply;
+    if (s_call(t, n, &body, &reply) != 0)
+        return -1000;
+    int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? (int)reply.body->ack->status
+                                                                : -(int)reply.body->error->code;
+    gr_opened_clear(&reply);
+    return rc;
+}
+
+int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t cap)
+{
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = (char *)id;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    if (s_call(t, n, &body, &reply) != 0)
+        return -1;
+    int status = 0;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_DETAIL) {
+        const Gridrelay__EventDetail *d = reply.body->event_detail;
+        status = (int)d->status;
+        if (timeline && cap) {
+            timeline[0] = '\0';
+            size_t len = 0;
+            for (size_t i = 0; i < d->n_timeline && len < cap; i++)
+                len += (size_t)snprintf(timeline + len, cap - len, "%s | ", d->timeline[i]->reason);
+        }
+    }
+    gr_opened_clear(&reply);
+    return status;
+}
+
+typedef struct {
+    topology_t *t;
+    int n;
+    const char *id;
+    int status;
+} s_wait_t;
+
+static bool s_has_status(void *ctx)
+{
+    s_wait_t *w = ctx;
+    return topology_status(w->t, w->n, w->id, NULL, 0) == w->status;
+}
+
+bool topology_wait_status(topology_t *t, int n, const char *id, int status, int timeout_ms)
+{
+    s_wait_t w = { t, n, id, status };
+    return harness_wait_until(s_has_status, &w, timeout_ms);
+}
+
+typedef struct {
+    topology_t *t;
+    int n;
+    const char *id;
+    const char *text;
+} s_wait_text_t;
+
+static bool s_has_text(void *ctx)
+{
+    s_wait_text_t *w = ctx;
+    char timeline[8192];
+    return topology_status(w->t, w->n, w->id, timeline, sizeof timeline) > 0 &&
+           strstr(timeline, w->text) != NULL;
+}
+
+bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms)
+{
+    s_wait_text_t w = { t, n, id, text };
+    return harness_wait_until(s_has_text, &w, timeout_ms);
+}

@@ -1,0 +1,44 @@
+/* A three-tier topology of real gridrelayd processes for the tier tests:
+ * one district, two townships, four villages (two under each township),
+ * with a small catalogue whose authority levels are known to the tests. */
+#ifndef GR_TIERS_FIXTURE_H
+#define GR_TIERS_FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "harness.h"
+
+enum { DISTRICT, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_A2, VILLAGE_B1, VILLAGE_B2, N_NODES };
+
+typedef struct {
+    harness_node_t nodes[N_NODES];
+    void *ctx;
+    char catalogue[320];
+} topology_t;
+
+/* Builds and starts the topology. village_accept_ms: the villages' accept
+ * deadline for routine cases (0 = none). Returns 0 or -1. */
+int topology_start(topology_t *t, uint64_t village_accept_ms);
+
+/* Stops every node (SIGTERM) and removes the directories. */
+void topology_stop(topology_t *t);
+
+/* Submits a report at node n as its reporter 0; returns 0 when acked. */
+int topology_report(topology_t *t, int n, const char *id, const char *category, int severity);
+
+/* Runs an operator action at node n; returns the Ack's status, or -Error code. */
+int topology_action(topology_t *t, int n, const char *id, int kind, const char *text,
+                    const char *target);
+
+/* The case's status at node n (0 when the node does not hold it); when
+ * timeline is not NULL, every entry's reason is appended to it. */
+int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t cap);
+
+/* Waits (bounded) until node n holds id with the given status. */
+bool topology_wait_status(topology_t *t, int n, const char *id, int status, int timeout_ms);
+
+/* Waits (bounded) until the case's timeline at node n mentions text. */
+bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms);
+
+#endif
