@@ -469,6 +469,8 @@ typedef struct {
     Gridrelay__StatusUpdate **updates;
     size_t count;
     size_t cap;
+    size_t bytes;
+    size_t budget;   /* the answer must fit the parent's frame limit */
     int failed;
 } s_batch_t;
 
@@ -479,6 +481,11 @@ static void s_collect_status(void *ctx, const Gridrelay__StatusUpdate *update)
         return;
     /* A deep copy: update only lives during the visit. */
     size_t len = gridrelay__status_update__get_packed_size(update);
+    if (b->count > 0 && b->bytes + len + 8 > b->budget) {
+        b->cap = b->count;  /* the rest goes in the next batch (more = true) */
+        return;
+    }
+    b->bytes += len + 8;
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         b->failed = 1;
@@ -498,7 +505,8 @@ int gr_peers_answer_catchup(gr_peers_t *self, gr_txn_t *txn, const gr_opened_t *
 {
     const Gridrelay__CatchUp *cu = request->body->catch_up;
     size_t limit = cu && cu->limit && cu->limit < CATCHUP_LIMIT ? cu->limit : CATCHUP_LIMIT;
-    s_batch_t batch = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, limit, 0 };
+    s_batch_t batch = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, limit, 0,
+                        self->cfg->max_frame / 2, 0 };
     if (!batch.updates)
         return GR_ENOMEM;
     int rc = gr_store_status_scan(txn, cu ? cu->since_seq : 0, limit, s_collect_status, &batch);

@@ -203,14 +203,22 @@ static bool s_view_complete(void *ctx)
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
     body.list_view = &list;
-    gr_opened_t reply;
     int found = 0;
-    if (gr_client_call(client, &body, &reply, 2000, 2) == 0) {
-        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_VIEW_PAGE)
-            for (size_t i = 0; i < reply.body->view_page->n_updates; i++)
-                found += strncmp(reply.body->view_page->updates[i]->event_id, "missed-", 7) == 0;
+    char token[GR_PAGE_TOKEN_MAX] = "";
+    do {  /* every page: town-a's earlier cases come first */
+        list.page_token = token;
+        gr_opened_t reply;
+        if (gr_client_call(client, &body, &reply, 2000, 2) != 0)
+            break;
+        token[0] = '\0';
+        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_VIEW_PAGE) {
+            const Gridrelay__ViewPage *page = reply.body->view_page;
+            for (size_t i = 0; i < page->n_updates; i++)
+                found += strncmp(page->updates[i]->event_id, "missed-", 7) == 0;
+            snprintf(token, sizeof token, "%s", page->next_page_token);
+        }
         gr_opened_clear(&reply);
-    }
+    } while (token[0]);
     gr_client_destroy(&client);
     return found == v->count;
 }
