@@ -103,6 +103,10 @@ out:
 
 /* ---- gridrelay ---- */
 
+/* The category every benchmark report uses: a village matter for the
+ * single node, a district matter (it climbs two tiers) for the chain. */
+static const char *s_category = "SS.DISPUTE";
+
 static void s_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event,
                           Gridrelay__Location *loc, char *id)
 {
@@ -110,7 +114,7 @@ static void s_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Grid
     gridrelay__location__init(loc);
     gr_event_id_new(id, gr_now_ms());
     event->id = id;
-    event->category = "SS.DISPUTE";
+    event->category = (char *)s_category;
     event->severity = GRIDRELAY__SEVERITY__ROUTINE;
     event->title = "two households dispute the boundary of a vegetable plot";
     event->description = "Reported by the grid worker on the morning round; both sides agree to "
@@ -227,6 +231,131 @@ static int s_latency(harness_node_t *node, void *ctx, double rate, double second
     return rc;
 }
 
+/* ---- the three-tier chain ---- */
+
+typedef struct {
+    harness_node_t village, township, district;
+} s_chain_t;
+
+static int s_chain_start(s_chain_t *c)
+{
+    if (harness_node_init(&c->district, "bench-district", 1) != 0 ||
+        harness_node_init(&c->township, "bench-township", 1) != 0 ||
+        harness_node_init(&c->village, "bench-village", 32) != 0)
+        return -1;
+    snprintf(c->district.tier, sizeof c->district.tier, "district");
+    snprintf(c->township.tier, sizeof c->township.tier, "township");
+    c->district.status_listen = c->township.status_listen = true;
+    harness_add_child(&c->district, &c->township);
+    harness_add_child(&c->township, &c->village);
+    if (harness_node_start(&c->district) != 0)
+        return -1;
+    harness_set_parent(&c->township, &c->district, "parent");
+    if (harness_node_start(&c->township) != 0)
+        return -1;
+    harness_set_parent(&c->village, &c->township, "parent");
+    return harness_node_start(&c->village);
+}
+
+static void s_chain_stop(s_chain_t *c)
+{
+    harness_node_t *nodes[3] = { &c->village, &c->township, &c->district };
+    for (int i = 0; i < 3; i++) {
+        harness_node_stop(nodes[i], SIGTERM);
+        harness_node_cleanup(nodes[i]);
+    }
+}
+
+/* The district's persistent count of stored events. */
+static uint64_t s_stored(gr_client_t *client)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    uint64_t value = 0;
+    if (gr_client_call(client, &body, &reply, 2000, 3) != 0)
+        return 0;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
+        for (size_t i = 0; i < reply.body->stats->n_counters; i++)
+            if (strcmp(reply.body->stats->counters[i]->name, "events_stored") == 0)
+                value = reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    return value;
+}
+
+/* Sustained events/s from 32 village clients until the district has
+ * stored all of them (durable and verified at every hop). */
+static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total)
+{
+    gr_client_t *district = harness_client(&c->district, ctx, 0);
+    if (!district)
+        return 0;
+    uint64_t before = s_stored(district);
+    double t0 = s_now();
+    s_ingest(&c->village, ctx, 32, total);
+    while (s_stored(district) < before + total && s_now() - t0 < 300)
+        poll(NULL, 0, 5);
+    double dt = s_now() - t0;
+    uint64_t got = s_stored(district) - before;
+    gr_client_destroy(&district);
+    return (double)got / dt;
+}
+
+/* Village -> district latency at about `rate` events/s: each event is
+ * reported at the village and the district is asked for it every
+ * millisecond until it holds it (so figures include up to ~1 ms of
+ * polling granularity). */
+static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, double *p50, double *p99)
+{
+    gr_client_t *village = harness_client(&c->village, ctx, 0);
+    gr_client_t *district = harness_client(&c->district, ctx, 0);
+    double *lat = calloc(n, sizeof *lat);
+    size_t got = 0;
+    double start = s_now();
+    for (size_t i = 0; village && district && lat && i < n; i++) {
+        while (s_now() < start + (double)i / rate)
+            poll(NULL, 0, 1);
+        Gridrelay__Body body;
+        Gridrelay__Report report;
+        Gridrelay__Event event;
+        Gridrelay__Location loc;
+        char id[32];
+        s_report_body(&body, &report, &event, &loc, id);
+        double t0 = s_now();
+        gr_opened_t reply;
+        if (gr_client_call(village, &body, &reply, 5000, 3) != 0)
+            continue;
+        gr_opened_clear(&reply);
+        Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+        get.event_id = id;
+        Gridrelay__Body q = GRIDRELAY__BODY__INIT;
+        q.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+        q.get_event = &get;
+        while (s_now() - t0 < 5) {
+            if (gr_client_call(district, &q, &reply, 2000, 2) != 0)
+                break;
+            int found = reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_DETAIL;
+            gr_opened_clear(&reply);
+            if (found) {
+                lat[got++] = (s_now() - t0) * 1000;
+                break;
+            }
+            poll(NULL, 0, 1);
+        }
+    }
+    gr_client_destroy(&village);
+    gr_client_destroy(&district);
+    if (got > 0) {
+        qsort(lat, got, sizeof *lat, s_cmp_double);
+        *p50 = s_percentile(lat, got, 0.50);
+        *p99 = s_percentile(lat, got, 0.99);
+    }
+    free(lat);
+    return got == n ? 0 : -1;
+}
+
 static void s_usage(FILE *out)
 {
     fprintf(out,
@@ -235,7 +364,10 @@ static void s_usage(FILE *out)
 "Measures, in one run on this machine: Ed25519 verifies/s (libsodium, one\n"
 "core), LMDB durable commits/s (one fsync'd transaction per write), and a\n"
 "real gridrelayd's durable, verified events/s from 4 and 32 concurrent\n"
-"clients and its ack latency p50/p99 at 1,000 events/s. gridrelay figures\n"
+"clients and its ack latency p50/p99 at 1,000 events/s; then a 3-tier chain\n"
+"(village -> township -> district, durable and verified at every hop): its\n"
+"sustained events/s and village-to-district latency at 100 events/s.\n"
+"gridrelay figures\n"
 "are medians of N runs (default 3), each on a fresh store.\n"
 "\n"
 "  --runs N      runs per gridrelay figure (1..9)\n"
@@ -314,6 +446,27 @@ int main(int argc, char **argv)
         harness_node_stop(&node, SIGTERM);
         harness_node_cleanup(&node);
     }
+    double chain[MAX_RUNS], c50s[MAX_RUNS], c99s[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        printf("gridbench: 3-tier chain run %d/%d...\n", r + 1, runs);
+        s_chain_t c;
+        memset(&c, 0, sizeof c);
+        s_category = "SS.MASS";  /* district authority: climbs both tiers */
+        if (s_chain_start(&c) != 0) {
+            fprintf(stderr, "gridbench: cannot start the chain\n");
+            return 1;
+        }
+        void *ctx = zmq_ctx_new();
+        chain[r] = s_chain_throughput(&c, ctx, (size_t)events / 2);
+        c50s[r] = c99s[r] = -1;
+        if (s_chain_latency(&c, ctx, 100, 300, &c50s[r], &c99s[r]) != 0)
+            fprintf(stderr, "gridbench: some chain latency probes did not arrive\n");
+        zmq_ctx_term(ctx);
+        s_chain_stop(&c);
+        s_category = "SS.DISPUTE";
+    }
+    double mc = s_median(chain, (size_t)runs);
+    double c50 = s_median(c50s, (size_t)runs), c99 = s_median(c99s, (size_t)runs);
     double m4 = s_median(in4, (size_t)runs), m32 = s_median(in32, (size_t)runs);
     double p50 = s_median(p50s, (size_t)runs), p99 = s_median(p99s, (size_t)runs);
 
@@ -324,6 +477,10 @@ int main(int argc, char **argv)
     printf("%-58s %14.0f\n", "gridrelay: durable verified events/s, 32 clients [median]", m32);
     printf("%-58s %14.2f\n", "gridrelay: ack latency p50 ms at 1,000 events/s [median]", p50);
     printf("%-58s %14.2f\n", "gridrelay: ack latency p99 ms at 1,000 events/s [median]", p99);
+    printf("%-58s %14.0f\n", "3-tier chain: sustained events/s village->district [median]", mc);
+    printf("%-58s %14.2f\n", "3-tier chain: latency p50 ms at 100 events/s [median]", c50);
+    printf("%-58s %14.2f\n", "3-tier chain: latency p99 ms at 100 events/s [median]", c99);
+    printf("%-58s %14.2f\n", "ratio: chain events/s / single-node events/s (32 clients)", mc / m32);
     printf("%-58s %14.2f\n", "ratio: events/s (32 clients) / raw verifies/s", m32 / verifies);
     printf("%-58s %14.2f\n", "ratio: events/s (32 clients) / raw durable commits/s", m32 / commits);
     printf("%-58s %14.2f\n", "ratio: events/s (4 clients) / raw durable commits/s", m4 / commits);
@@ -337,6 +494,10 @@ int main(int argc, char **argv)
     json_object_object_add(obj, "events_per_s_32_clients", json_object_new_double(m32));
     json_object_object_add(obj, "ack_p50_ms_at_1000_per_s", json_object_new_double(p50));
     json_object_object_add(obj, "ack_p99_ms_at_1000_per_s", json_object_new_double(p99));
+    json_object_object_add(obj, "chain_events_per_s", json_object_new_double(mc));
+    json_object_object_add(obj, "chain_p50_ms_at_100_per_s", json_object_new_double(c50));
+    json_object_object_add(obj, "chain_p99_ms_at_100_per_s", json_object_new_double(c99));
+    json_object_object_add(obj, "ratio_chain_over_single_node", json_object_new_double(mc / m32));
     json_object_object_add(obj, "ratio_events32_over_verifies", json_object_new_double(m32 / verifies));
     json_object_object_add(obj, "ratio_events32_over_commits", json_object_new_double(m32 / commits));
     int rc = json_object_to_file_ext(json_path, obj, JSON_C_TO_STRING_PRETTY) == 0 ? 0 : 1;
