@@ -128,6 +128,26 @@ static int s_enqueue(gr_tiers_t *self, gr_txn_t *txn, const char *peer, const Gr
     return rc;
 }
 
+/* Appends update to this node's status stream (statuslog, which assigns
+ * its node_seq) and keeps it to publish after the commit. */
+static int s_stream(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *update)
+{
+    int rc = gr_store_status_append(txn, update);
+    if (rc != 0)
+        return rc;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_STATUS_UPDATE;
+    body.status_update = update;
+    size_t len = 0;
+    uint8_t *packed = s_pack_body(&body, &len);
+    if (!packed)
+        return GR_ENOMEM;
+    rc = s_effects_push(self, packed, len);
+    if (rc != 0)
+        free(packed);
+    return rc;
+}
+
 /* Records the case's new state in this node's status stream. */
 static int s_publish(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                      uint64_t now_ms)
@@ -143,20 +163,7 @@ static int s_publish(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEve
     update.title = ev->title;
     update.origin_node = ev->origin_node;
     update.time_ms = now_ms;
-    int rc = gr_store_status_append(txn, &update);
-    if (rc != 0)
-        return rc;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_STATUS_UPDATE;
-    body.status_update = &update;
-    size_t len = 0;
-    uint8_t *packed = s_pack_body(&body, &len);
-    if (!packed)
-        return GR_ENOMEM;
-    rc = s_effects_push(self, packed, len);
-    if (rc != 0)
-        free(packed);
-    return rc;
+    return s_stream(self, txn, &update);
 }
 
 /* The one way a case changes: table check, timeline entry, status stream. */
@@ -322,6 +329,9 @@ int gr_tiers_on_new_case(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent
     int rc = s_publish(self, txn, rec, now_ms);
     if (rc != 0)
         return rc;
+    gr_log(GR_LOG_INFO, rec->event->id, "new case: %s, %s, from %s", rec->event->category,
+           gr_severity_name((gr_severity_t)rec->event->severity),
+           rec->from_child && *rec->from_child ? rec->from_child : rec->event->origin_node);
     return s_decide(self, txn, rec, false, NULL, now_ms);
 }
 
@@ -828,17 +838,5 @@ int gr_tiers_status_in(gr_tiers_t *self, gr_txn_t *txn, const char *child,
     Gridrelay__StatusUpdate relay = *update;
     relay.node_seq = 0;
     relay.via_node = (char *)self->cfg->node_id;
-    if ((rc = gr_store_status_append(txn, &relay)) != 0)
-        return rc;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_STATUS_UPDATE;
-    body.status_update = &relay;
-    size_t len = 0;
-    uint8_t *packed = s_pack_body(&body, &len);
-    if (!packed)
-        return GR_ENOMEM;
-    rc = s_effects_push(self, packed, len);
-    if (rc != 0)
-        free(packed);
-    return rc;
+    return s_stream(self, txn, &relay);
 }

@@ -39,15 +39,15 @@ wait_endpoint() {
 
 start_node() {
   rm -f "$demo/endpoint"
-  "$bin/gridrelayd" --config "$demo/village.ini" 2>>"$demo/node.log" &
+  "$bin/node/gridrelayd" --config "$demo/village.ini" 2>>"$demo/node.log" &
   node_pid=$!
   wait_endpoint
 }
 
 step "1. Identities: one key pair for the node, one per grid worker"
-"$bin/gridctl" keygen "$demo/village.sec" >/dev/null
+"$bin/tools/gridctl" keygen "$demo/village.sec" >/dev/null
 for w in zhang li; do
-  printf '  worker %-6s public key %s\n' "$w" "$("$bin/gridctl" keygen "$demo/$w.sec")"
+  printf '  worker %-6s public key %s\n' "$w" "$("$bin/tools/gridctl" keygen "$demo/$w.sec")"
 done
 
 step "2. The village node's configuration"
@@ -66,7 +66,7 @@ worker-zhang = @zhang.sec.pub
 worker-li = @li.sec.pub
 INI
 sed 's/^/  /' "$demo/village.ini"
-"$bin/gridrelayd" --check-config --config "$demo/village.ini" | sed 's/^/  /'
+"$bin/node/gridrelayd" --check-config --config "$demo/village.ini" | sed 's/^/  /'
 
 step "3. Start gridrelayd"
 start_node
@@ -74,7 +74,7 @@ endpoint=$(cat "$demo/endpoint")
 say "  listening on $endpoint (log: one line per event)"
 sed 's/^/  log| /' "$demo/node.log"
 
-ctl() { local who=$1; shift; "$bin/gridctl" "$@" --node "$endpoint" --key "$demo/$who.sec" \
+ctl() { local who=$1; shift; "$bin/tools/gridctl" "$@" --node "$endpoint" --key "$demo/$who.sec" \
           --node-key "@$demo/village.sec.pub"; }
 
 step "4. Grid workers report (every report is signed, stored durably, then acknowledged)"
@@ -105,6 +105,7 @@ step "7. One case with its timeline (hash-chained, each entry traceable to a sig
 ctl zhang show "$fire" | sed 's/^/  /'
 
 step "8. Durability: 300 reports in flight, then kill -9 the node, restart it"
+: >"$demo/acked"
 ( for i in $(seq 300); do
     ctl li report --category DAILY.SAFE --title "burst $i" --id "burst-$i" --attempts 20 --timeout 500 >/dev/null \
       && echo "burst-$i" >>"$demo/acked"
