@@ -453,10 +453,14 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
 /* GetLinks: the state of every tier link, for `gridctl status`. */
 static int s_links_reply(gr_daemon_t *self, gr_txn_t *txn, s_item_t *item)
 {
-    gr_peer_status_t st[64];
-    size_t n = gr_peers_status(self->peers, txn, st, sizeof st / sizeof *st);
-    Gridrelay__LinkInfo infos[64];
-    Gridrelay__LinkInfo *ptrs[64];
+    size_t max = 2 + self->cfg->n_children;  /* parent, skip, every child */
+    gr_peer_status_t *st = calloc(max, sizeof *st);
+    Gridrelay__LinkInfo *infos = calloc(max, sizeof *infos);
+    Gridrelay__LinkInfo **ptrs = calloc(max, sizeof *ptrs);
+    int rc = GR_ENOMEM;
+    if (!st || !infos || !ptrs)
+        goto out;
+    size_t n = gr_peers_status(self->peers, txn, st, max);
     for (size_t i = 0; i < n; i++) {
         gridrelay__link_info__init(&infos[i]);
         infos[i].peer = st[i].peer;
@@ -480,12 +484,17 @@ static int s_links_reply(gr_daemon_t *self, gr_txn_t *txn, s_item_t *item)
     size_t len = gridrelay__body__get_packed_size(&body);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf)
-        return GR_ENOMEM;
+        goto out;
     gridrelay__body__pack(&body, buf);
     gr_reply_clear(&item->reply);
     item->reply.body = buf;
     item->reply.len = len;
-    return 0;
+    rc = 0;
+out:
+    free(st);
+    free(infos);
+    free(ptrs);
+    return rc;
 }
 
 static void s_answer_reads(gr_daemon_t *self)

@@ -129,6 +129,28 @@ static void test_operator_escalation_and_top_tier_refusal(void **state)
     assert_true(topology_action(t, DISTRICT, "up-1", KIND(ESCALATE), NULL, NULL) < 0);
 }
 
+static void test_link_status_names_every_link(void **state)
+{
+    topology_t *t = *state;
+    gr_client_t *client = harness_client(&t->nodes[TOWN_A], t->ctx, 0);
+    assert_non_null(client);
+    Gridrelay__GetLinks get = GRIDRELAY__GET_LINKS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_LINKS;
+    body.get_links = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(client, &body, &reply, 3000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_LINKS);
+    const Gridrelay__Links *links = reply.body->links;
+    assert_int_equal(links->n_links, 3);  /* the district, two villages */
+    assert_string_equal(links->links[0]->role, "parent");
+    assert_string_equal(links->links[0]->peer, "district");
+    for (size_t i = 0; i < links->n_links; i++)
+        assert_true(links->links[i]->up);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_skip_level_reaches_the_district_and_informs_the_township),
         cmocka_unit_test(test_assignment_down_and_result_up),
         cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
+        cmocka_unit_test(test_link_status_names_every_link),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
