@@ -472,15 +472,7 @@ static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
     s_view_page_t *page = ctx;
     if (!entry->update)
         return;
-    size_t len = gridrelay__status_update__get_packed_size(entry->update);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        page->failed = 1;
-        return;
-    }
-    gridrelay__status_update__pack(entry->update, buf);
-    Gridrelay__StatusUpdate *copy = gridrelay__status_update__unpack(NULL, len, buf);
-    free(buf);
+    Gridrelay__StatusUpdate *copy = gr_status_update_dup(entry->update);
     if (!copy)
         page->failed = 1;
     else

@@ -486,14 +486,7 @@ static void s_collect_status(void *ctx, const Gridrelay__StatusUpdate *update)
         return;
     }
     b->bytes += len + 8;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        b->failed = 1;
-        return;
-    }
-    gridrelay__status_update__pack(update, buf);
-    b->updates[b->count] = gridrelay__status_update__unpack(NULL, len, buf);
-    free(buf);
+    b->updates[b->count] = gr_status_update_dup(update);
     if (!b->updates[b->count])
         b->failed = 1;
     else

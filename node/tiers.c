@@ -128,6 +128,18 @@ static int s_enqueue(gr_tiers_t *self, gr_txn_t *txn, const char *peer, const Gr
     return rc;
 }
 
+Gridrelay__StatusUpdate *gr_status_update_dup(const Gridrelay__StatusUpdate *update)
+{
+    size_t len = gridrelay__status_update__get_packed_size(update);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return NULL;
+    gridrelay__status_update__pack(update, buf);
+    Gridrelay__StatusUpdate *copy = gridrelay__status_update__unpack(NULL, len, buf);
+    free(buf);
+    return copy;
+}
+
 /* Appends update to this node's status stream (statuslog, which assigns
  * its node_seq) and keeps it to publish after the commit. */
 static int s_stream(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *update)
