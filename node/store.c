@@ -436,17 +436,7 @@ int gr_store_signer_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t *highe
 {
     if (!txn || !signer || !highest)
         return GR_EINVAL;
-    *highest = 0;
-    MDB_val v;
-    int rc = s_get(txn, S_DB_SIGNERS, signer, 32, &v);
-    if (rc == GR_ENOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    if (v.mv_size != 8)
-        return GR_ESTORE;
-    *highest = s_get_u64(v.mv_data);
-    return 0;
+    return s_get_u64_or_zero(txn, S_DB_SIGNERS, signer, 32, highest);
 }
 
 int gr_store_signer_bump(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq)
@@ -520,16 +510,7 @@ int gr_store_counter_get(gr_txn_t *txn, const char *name, uint64_t *value)
     int rc = s_counter_key(key, name, &keylen);
     if (rc != 0)
         return rc;
-    MDB_val v;
-    rc = s_get(txn, S_DB_META, key, keylen, &v);
-    if (rc == GR_ENOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    if (v.mv_size != 8)
-        return GR_ESTORE;
-    *value = s_get_u64(v.mv_data);
-    return 0;
+    return s_get_u64_or_zero(txn, S_DB_META, key, keylen, value);
 }
 
 int gr_store_counter_add(gr_txn_t *txn, const char *name, uint64_t delta)

@@ -152,6 +152,24 @@ static inline int s_del(gr_txn_t *txn, int db, const void *key, size_t keylen)
     return s_mdb_err(mdb_del(txn->txn, txn->store->dbi[db], &k, NULL));
 }
 
+/* Reads a u64 BE value; a missing key reads as 0 (counters, highest seqs,
+ * peer bookkeeping all start there). A value of another size is damage. */
+static inline int s_get_u64_or_zero(gr_txn_t *txn, int db, const void *key, size_t keylen,
+                                    uint64_t *value)
+{
+    MDB_val v;
+    *value = 0;
+    int rc = s_get(txn, db, key, keylen, &v);
+    if (rc == GR_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 8)
+        return GR_ESTORE;
+    *value = s_get_u64(v.mv_data);
+    return 0;
+}
+
 static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
 {
     return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));

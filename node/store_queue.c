@@ -342,16 +342,7 @@ int gr_store_peer_get(gr_txn_t *txn, const char *peer, const char *field, uint64
     int rc = s_peer_key(key, peer, field, &keylen);
     if (rc != 0)
         return rc;
-    MDB_val v;
-    rc = s_get(txn, S_DB_PEERS, key, keylen, &v);
-    if (rc == GR_ENOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    if (v.mv_size != 8)
-        return GR_ESTORE;
-    *value = s_get_u64(v.mv_data);
-    return 0;
+    return s_get_u64_or_zero(txn, S_DB_PEERS, key, keylen, value);
 }
 
 int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64_t value)
