@@ -190,9 +190,6 @@ static int s_validate(gr_intake_t *self, Gridrelay__Event *event, uint64_t now_m
     return 0;
 }
 
-/* Store failures end the batch; everything else is this request's answer. */
-#define STORE_FATAL(rc) ((rc) == GR_EMAPFULL || (rc) == GR_ESTORE || (rc) == GR_ENOMEM)
-
 /* A new report from a reporter: validate, store, then let the tiers
  * decide what happens to it. */
 static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
@@ -238,7 +235,7 @@ static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
     first.envelope_hash.len = sizeof request->hash;
     rc = gr_store_event_create(txn, &stored, &first);
     if (rc != 0)
-        return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+        return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
     if ((rc = gr_store_counter_add(txn, "events", 1)) != 0)
         return rc;
     self->counters[GR_COUNT_ACCEPTED]++;
@@ -250,7 +247,7 @@ static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
         Gridrelay__Status status = rec->status;
         gridrelay__stored_event__free_unpacked(rec, NULL);
         if (rc != 0)
-            return STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
+            return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
         return gr_intake_ack(reply, seq, event->id, false, status);
     }
     return gr_intake_ack(reply, seq, event->id, false, GRIDRELAY__STATUS__REPORTED);

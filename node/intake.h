@@ -16,6 +16,7 @@
 
 #include "catalogue.h"
 #include "envelope.h"
+#include "error.h"
 #include "store.h"
 
 /* Counters kept in memory and reported by GetStats; rejections never touch
@@ -65,6 +66,10 @@ typedef struct {
 /* Packs an Ack reply. Returns 0 or GR_ENOMEM. */
 int gr_intake_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
                   int status);
+
+/* Store failures end the batch (the caller aborts and redoes it); every
+ * other failure is that one request's answer. */
+#define GR_STORE_FATAL(rc) ((rc) == GR_EMAPFULL || (rc) == GR_ESTORE || (rc) == GR_ENOMEM)
 
 /* Frees reply->body and empties it. */
 void gr_reply_clear(gr_reply_t *reply);

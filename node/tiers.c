@@ -349,25 +349,16 @@ int gr_tiers_on_new_case(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent
 
 /* ---- replies ---- */
 
-static int s_ack(gr_tiers_t *self, gr_reply_t *reply, uint64_t ref_seq, const char *event_id,
-                 bool duplicate, Gridrelay__Status status)
-{
-    (void)self;
-    return gr_intake_ack(reply, ref_seq, event_id, duplicate, status);
-}
-
-#define STORE_FATAL(rc) ((rc) == GR_EMAPFULL || (rc) == GR_ESTORE || (rc) == GR_ENOMEM)
-
 /* Turns a handler result into the reply: store failures go up (the batch
  * is redone), refusals become Error replies. */
 static int s_finish(gr_tiers_t *self, int rc, gr_reply_t *reply, uint64_t ref_seq,
                     const Gridrelay__StoredEvent *rec, const char *refusal)
 {
-    if (STORE_FATAL(rc))
+    if (GR_STORE_FATAL(rc))
         return rc;
     if (rc != 0)
         return gr_intake_error(self->intake, reply, ref_seq, rc, refusal);
-    return s_ack(self, reply, ref_seq, rec ? rec->event->id : "", false,
+    return gr_intake_ack(reply, ref_seq, rec ? rec->event->id : "", false,
                  rec ? rec->status : GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
 }
 
@@ -565,7 +556,7 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     rc = gr_store_event_exists(txn, event->id);
     if (rc != 0) {
         gr_opened_clear(&origin);
-        return rc < 0 ? rc : s_ack(self, reply, ref, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        return rc < 0 ? rc : gr_intake_ack(reply, ref, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
     }
     /* The path, oldest first, for the timeline. */
     char reason[1024];
@@ -589,7 +580,7 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
                             reason, now_ms, &rec);
     gr_opened_clear(&origin);
     if (rc != 0)
-        return STORE_FATAL(rc) ? rc : gr_intake_error(self->intake, reply, ref, rc, NULL);
+        return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self->intake, reply, ref, rc, NULL);
     if (rc == 0 && esc->info_only) {
         char note[256];
         snprintf(note, sizeof note, "reported straight to %s (越级直报); kept here for information",
@@ -642,7 +633,7 @@ static int s_assign_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
                       req->hash, reason, now_ms);
         if (rc == GR_EPERM) {  /* already handled here: the assignment is a duplicate */
             gr_opened_clear(&origin);
-            rc = s_ack(self, reply, ref, rec->event->id, true, rec->status);
+            rc = gr_intake_ack(reply, ref, rec->event->id, true, rec->status);
             gridrelay__stored_event__free_unpacked(rec, NULL);
             return rc;
         }
@@ -682,7 +673,7 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
          * ever: acknowledge and say so in the log. */
         gr_log(GR_LOG_WARN, fb->event_id, "feedback from %s for a case this node does not hold",
                source->peer ? source->peer : "?");
-        return s_ack(self, reply, ref, fb->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        return gr_intake_ack(reply, ref, fb->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
     }
     if (rc != 0)
         return rc;
@@ -692,7 +683,7 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
                                   strcmp(rec->assigned_to, source->peer) == 0 &&
                                   gr_case_open(rec->status));
     if (!expected) {  /* a resend after the case moved on */
-        rc = s_ack(self, reply, ref, rec->event->id, true, rec->status);
+        rc = gr_intake_ack(reply, ref, rec->event->id, true, rec->status);
         gridrelay__stored_event__free_unpacked(rec, NULL);
         return rc;
     }
@@ -725,7 +716,7 @@ static int s_supervise_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *re
     Gridrelay__StoredEvent *rec = NULL;
     int rc = gr_store_event_get(txn, sv && sv->event_id ? sv->event_id : "", &rec);
     if (rc == GR_ENOTFOUND || rc == GR_EINVAL)
-        return s_ack(self, reply, ref, sv && sv->event_id ? sv->event_id : "", true,
+        return gr_intake_ack(reply, ref, sv && sv->event_id ? sv->event_id : "", true,
                      GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
     if (rc != 0)
         return rc;
