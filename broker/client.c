@@ -179,6 +179,7 @@ uint64_t gr_body_ref_seq(const Gridrelay__Body *body)
     case GRIDRELAY__BODY__KIND_LINKS: return body->links ? body->links->ref_seq : 0;
     case GRIDRELAY__BODY__KIND_VIEW_PAGE: return body->view_page ? body->view_page->ref_seq : 0;
     case GRIDRELAY__BODY__KIND_STATUS_BATCH: return body->status_batch ? body->status_batch->ref_seq : 0;
+    case GRIDRELAY__BODY__KIND_TASK_LIST: return body->task_list ? body->task_list->ref_seq : 0;
     default: return 0;
     }
 }

@@ -74,7 +74,7 @@ void gr_client_set_seq(gr_client_t *self, uint64_t next);
 void *gr_client_socket(gr_client_t *self);
 
 /* ref_seq of a reply body (Ack, Error, EventDetail, EventPage, Stats,
- * Links, ViewPage, StatusBatch), 0 for other kinds. */
+ * Links, ViewPage, StatusBatch, TaskList), 0 for other kinds. */
 uint64_t gr_body_ref_seq(const Gridrelay__Body *body);
 
 /* Milliseconds since the Unix epoch, the protocol's clock. */

@@ -28,7 +28,7 @@ static const Gridrelay__Status s_next[N_STATUS][N_ACTION] = {
     [S(DISPATCHED)] = {
         [A(CLAIM)] = S(IN_PROGRESS), [A(RETURN)] = S(RETURNED),  [A(ESCALATE)] = S(ESCALATED),
         [A(RESOLVE)] = S(RESOLVED),  [A(DEADLINE)] = S(DISPATCHED), [A(URGE)] = S(DISPATCHED),
-        [A(PROGRESS)] = S(DISPATCHED),
+        [A(PROGRESS)] = S(DISPATCHED), [A(DISPATCH)] = S(DISPATCHED), /* redispatch */
     },
     [S(ASSIGNED)] = {
         [A(CLAIM)] = S(IN_PROGRESS), [A(RETURN)] = S(RETURNED),  [A(ESCALATE)] = S(ESCALATED),
@@ -38,6 +38,7 @@ static const Gridrelay__Status s_next[N_STATUS][N_ACTION] = {
     [S(IN_PROGRESS)] = {
         [A(RETURN)] = S(RETURNED),   [A(ESCALATE)] = S(ESCALATED), [A(RESOLVE)] = S(RESOLVED),
         [A(PROGRESS)] = S(IN_PROGRESS), [A(DEADLINE)] = S(IN_PROGRESS), [A(URGE)] = S(IN_PROGRESS),
+        [A(DISPATCH)] = S(DISPATCHED),
     },
     [S(RESOLVED)] = {
         [A(FEEDBACK)] = S(FED_BACK), [A(CLOSE)] = S(CLOSED),
@@ -53,7 +54,7 @@ static const Gridrelay__Status s_next[N_STATUS][N_ACTION] = {
     [S(RETURNED)] = {
         [A(ACCEPT)] = S(ACCEPTED),   [A(ASSIGN)] = S(ASSIGNED),  [A(DISPATCH)] = S(DISPATCHED),
         [A(ESCALATE)] = S(ESCALATED), [A(RESOLVE)] = S(RESOLVED), [A(DEADLINE)] = S(RETURNED),
-        [A(URGE)] = S(RETURNED),
+        [A(URGE)] = S(RETURNED),     [A(PROGRESS)] = S(RETURNED),
     },
 };
 

@@ -16,22 +16,31 @@
 enum {
     N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
     N_MAX_FRAME, N_MAP_SIZE, N_MAP_MAX, N_REPLAY_WINDOW, N_BATCH_MAX, N_STATUS_LISTEN,
-    N_COUNT
+    N_TASK_LISTEN, N_COUNT
 };
 
 static const char *const s_node_keys[N_COUNT] = {
     "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
     "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
+    "task_listen",
 };
 
 /* In the order an operator would write them, so the first one reported
  * missing is the first one to add. */
 static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY, N_CATALOGUE };
 
-enum { S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_COUNT };
-static const char *const s_sections[S_COUNT] = {
-    "node", "reporters", "parent", "skip", "children", "deadlines",
+enum {
+    S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
+    S_COUNT
 };
+static const char *const s_sections[S_COUNT] = {
+    "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
+};
+
+/* [deadlines] keys are KIND.SEVERITY: the case limits (gr_deadlines_t),
+ * then the department task limits (gr_task_deadlines_t). */
+enum { D_ACCEPT, D_RESOLVE, D_CLAIM, D_COMPLETE, D_COUNT };
+static const char *const s_deadline_kinds[D_COUNT] = { "accept", "resolve", "claim", "complete" };
 
 /* Keys of [parent] and [skip]; the skip-level ancestor gets no status. */
 enum { P_ID, P_ENDPOINT, P_KEY, P_STATUS_ENDPOINT, P_COUNT };
@@ -47,7 +56,8 @@ static const char *const s_peer_keys[P_COUNT] = { "id", "endpoint", "key", "stat
 #define S_DEFAULT_BATCH_MAX 512
 #define S_MAX_BATCH_MAX 65536
 
-/* A name seen in [reporters] or [children], to refuse duplicates. */
+/* A name seen in [reporters], [children] or [departments], to refuse
+ * duplicates. */
 typedef struct {
     char name[64];
     int line;
@@ -61,7 +71,8 @@ typedef struct {
     int key_line[N_COUNT];          /* 0 while the key has not been seen */
     int section_line[S_COUNT];
     int peer_line[2][P_COUNT];      /* [parent], [skip] */
-    int deadline_line[2][GR_ROUTE_SEV_SLOTS];   /* accept.*, resolve.* */
+    int deadline_line[D_COUNT][GR_ROUTE_SEV_SLOTS];
+    int *route_line;                /* of each cfg->routes entry, for later checks */
     s_name_t *names;
     size_t name_count;
     size_t name_cap;
@@ -252,6 +263,8 @@ static int s_node_key(s_load_t *load, int k, const char *value, char *msg, size_
         return s_endpoint(key, value, true, &cfg->listen, msg, msglen);
     case N_STATUS_LISTEN:
         return s_endpoint(key, value, true, &cfg->status_listen, msg, msglen);
+    case N_TASK_LISTEN:
+        return s_endpoint(key, value, true, &cfg->task_listen, msg, msglen);
     case N_ENDPOINT_FILE:
         return s_path(load, key, value, &cfg->endpoint_file, msg, msglen);
     case N_SECRET_KEY:
@@ -308,35 +321,89 @@ static int s_public_key(s_load_t *load, const char *key, const char *value,
 }
 
 /* gr_trust_add() would quietly rename a key already present: one key under
- * two names is a copy-paste slip worth stopping. */
+ * two names is a copy-paste slip worth stopping, and one key in two roles
+ * (a reporter's terminal that is also a department) would let whoever holds
+ * it act as either. */
 static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *name,
                    gr_role_t role, char *msg, size_t msglen)
 {
     const gr_trusted_key_t *known = gr_trust_find(load->cfg->trust, pk);
     if (known)
-        return s_fail(msg, msglen, "%s: same key as '%s'", name, known->name);
+        return s_fail(msg, msglen, "%s: same key as '%s', already trusted as a %s (one key, "
+                      "one role)", name, known->name,
+                      known->role == GR_ROLE_REPORTER ? "reporter"
+                      : known->role == GR_ROLE_NODE   ? "node"
+                                                      : "department");
     int rc = gr_trust_add(load->cfg->trust, pk, name, role);
     if (rc != 0)
         snprintf(msg, msglen, "%s: cannot trust this key: %s", name, gr_strerror(rc));
     return rc;
 }
 
-/* One line of [reporters] or [children]: name = key. */
+/* Appends a department; its key is already trusted. */
+static int s_add_dept(gr_config_t *cfg, const char *code, const char *name,
+                      const uint8_t pk[GR_PUBLIC_KEY_BYTES], char *msg, size_t msglen)
+{
+    gr_dept_config_t *depts = realloc(cfg->depts, (cfg->n_depts + 1) * sizeof *depts);
+    if (!depts)
+        return s_oom(msg, msglen);
+    cfg->depts = depts;
+    gr_dept_config_t *dept = &depts[cfg->n_depts++];
+    memset(dept, 0, sizeof *dept);
+    strcpy(dept->code, code);
+    strcpy(dept->name, name);
+    memcpy(dept->pk, pk, sizeof dept->pk);
+    return 0;
+}
+
+/* Splits a [departments] value "KEY[, display name]" at its first comma:
+ * writes the trimmed key text into key (keylen bytes) and points *name at
+ * the display name ("" when there is none). A key file path therefore
+ * cannot hold a comma; hex keys and ordinary paths never do. */
+static int s_split_dept(const char *code, const char *value, char *key, size_t keylen,
+                        const char **name, char *msg, size_t msglen)
+{
+    const char *comma = strchr(value, ',');
+    size_t len = comma ? (size_t)(comma - value) : strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len >= keylen)
+        return s_fail(msg, msglen, "%s = %s: key too long (64 hex digits, or @FILE of at "
+                      "most %zu bytes)", code, value, keylen - 2);
+    memcpy(key, value, len);
+    key[len] = '\0';
+    *name = "";
+    if (!comma)
+        return 0;
+    *name = comma + 1 + strspn(comma + 1, " \t");
+    if (**name == '\0')
+        return s_fail(msg, msglen, "%s = %s: empty display name after ',' (drop the comma "
+                      "for none)", code, value);
+    if (strlen(*name) >= sizeof ((gr_dept_config_t *)0)->name)
+        return s_fail(msg, msglen, "%s: display name too long (at most %zu bytes)", code,
+                      sizeof ((gr_dept_config_t *)0)->name - 1);
+    return 0;
+}
+
+/* One line of [reporters], [children] or [departments]: name = key, the
+ * department's key optionally followed by ", display name". */
 static int s_named_key(s_load_t *load, int section, const char *name, const char *value,
                        int line, char *msg, size_t msglen)
 {
+    const char *what = section == S_DEPARTMENTS ? "code" : "name";
     if (strlen(name) >= sizeof load->names[0].name)
-        return s_fail(msg, msglen, "name '%s' too long (at most %zu bytes)", name,
+        return s_fail(msg, msglen, "%s '%s' too long (at most %zu bytes)", what, name,
                       sizeof load->names[0].name - 1);
-    if (section == S_CHILDREN) {
-        int rc = s_check_id("child name", name, msg, msglen);
+    if (section == S_CHILDREN || section == S_DEPARTMENTS) {
+        int rc = s_check_id(section == S_CHILDREN ? "child name" : "department code", name,
+                            msg, msglen);
         if (rc != 0)
             return rc;
     }
     for (size_t i = 0; i < load->name_count; i++)
         if (load->names[i].section == section && strcmp(load->names[i].name, name) == 0)
-            return s_fail(msg, msglen, "duplicate name '%s' in [%s] (first at line %d)", name,
-                          s_sections[section], load->names[i].line);
+            return s_fail(msg, msglen, "duplicate %s '%s' in [%s] (first at line %d)", what,
+                          name, s_sections[section], load->names[i].line);
     if (load->name_count == load->name_cap) {
         size_t cap = load->name_cap ? load->name_cap * 2 : 16;
         s_name_t *names = realloc(load->names, cap * sizeof *names);
@@ -345,11 +412,22 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
         load->names = names;
         load->name_cap = cap;
     }
+    /* A path is at most PATH_MAX; the '@' and the NUL take two more. */
+    char key[PATH_MAX + 2];
+    const char *display = "";
+    int rc = 0;
+    if (section == S_DEPARTMENTS)
+        rc = s_split_dept(name, value, key, sizeof key, &display, msg, msglen);
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
-    int rc = s_public_key(load, name, value, pk, msg, msglen);
     if (rc == 0)
-        rc = s_trust(load, pk, name, section == S_CHILDREN ? GR_ROLE_NODE : GR_ROLE_REPORTER,
-                     msg, msglen);
+        rc = s_public_key(load, name, section == S_DEPARTMENTS ? key : value, pk, msg, msglen);
+    gr_role_t role = section == S_CHILDREN      ? GR_ROLE_NODE
+                     : section == S_DEPARTMENTS ? GR_ROLE_DEPARTMENT
+                                                : GR_ROLE_REPORTER;
+    if (rc == 0)
+        rc = s_trust(load, pk, name, role, msg, msglen);
+    if (rc == 0 && section == S_DEPARTMENTS)
+        rc = s_add_dept(load->cfg, name, display, pk, msg, msglen);
     if (rc != 0)
         return rc;
     if (section == S_CHILDREN) {
@@ -400,29 +478,162 @@ static int s_peer_key(s_load_t *load, int section, const char *key, const char *
     }
 }
 
-/* [deadlines]: accept.SEVERITY and resolve.SEVERITY. */
+/* [deadlines]: KIND.SEVERITY, KIND one of s_deadline_kinds. */
 static int s_deadline_key(s_load_t *load, const char *key, const char *value, int line,
                           char *msg, size_t msglen)
 {
     static const char *const severities[GR_ROUTE_SEV_SLOTS] = {
         NULL, "routine", "urgent", "extra-urgent",
     };
-    int kind = strncmp(key, "accept.", 7) == 0 ? 0 : strncmp(key, "resolve.", 8) == 0 ? 1 : -1;
+    const char *dot = strchr(key, '.');
+    size_t len = dot ? (size_t)(dot - key) : 0;
+    int kind = 0;
+    while (kind < D_COUNT && !(strlen(s_deadline_kinds[kind]) == len &&
+                               strncmp(key, s_deadline_kinds[kind], len) == 0))
+        kind++;
     int sev = 1;
-    const char *name = kind < 0 ? "" : strchr(key, '.') + 1;
-    while (sev < GR_ROUTE_SEV_SLOTS && strcmp(severities[sev], name) != 0)
+    while (dot && sev < GR_ROUTE_SEV_SLOTS && strcmp(severities[sev], dot + 1) != 0)
         sev++;
-    if (kind < 0 || sev == GR_ROUTE_SEV_SLOTS)
-        return s_fail(msg, msglen, "unknown key '%s' in [deadlines] (expected accept.SEVERITY "
-                      "or resolve.SEVERITY, SEVERITY one of routine, urgent, extra-urgent)",
-                      key);
+    if (kind == D_COUNT || !dot || sev == GR_ROUTE_SEV_SLOTS)
+        return s_fail(msg, msglen, "unknown key '%s' in [deadlines] (expected KIND.SEVERITY, "
+                      "KIND one of accept, resolve, claim, complete and SEVERITY one of "
+                      "routine, urgent, extra-urgent)", key);
     if (load->deadline_line[kind][sev] != 0)
         return s_fail(msg, msglen, "duplicate key '%s' in [deadlines] (first at line %d)", key,
                       load->deadline_line[kind][sev]);
     load->deadline_line[kind][sev] = line;
     gr_deadlines_t *d = &load->cfg->deadlines;
-    return s_duration(key, value, kind == 0 ? &d->accept_within_ms[sev]
-                                            : &d->resolve_within_ms[sev], msg, msglen);
+    gr_task_deadlines_t *t = &load->cfg->task_deadlines;
+    uint64_t *slot = kind == D_ACCEPT    ? &d->accept_within_ms[sev]
+                     : kind == D_RESOLVE ? &d->resolve_within_ms[sev]
+                     : kind == D_CLAIM   ? &t->claim_within_ms[sev]
+                                         : &t->complete_within_ms[sev];
+    return s_duration(key, value, slot, msg, msglen);
+}
+
+/* Trims spaces and tabs on both sides, in place. */
+static char *s_trim(char *text)
+{
+    text += strspn(text, " \t");
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+        text[--len] = '\0';
+    return text;
+}
+
+/* A comma-separated list of department codes from a [dispatch] line, cut in
+ * place: refuses empty items, malformed codes and more than
+ * GR_ROUTE_MAX_DEPTS. Whether each code names a department is checked once
+ * the whole file is read, since [departments] may come later. */
+static int s_code_list(const char *match, const char *what, char *text,
+                       char list[GR_ROUTE_MAX_DEPTS][64], size_t *n, char *msg, size_t msglen)
+{
+    *n = 0;
+    for (char *item = text; item;) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        char *code = s_trim(item);
+        if (*code == '\0')
+            return s_fail(msg, msglen, "%s: empty %s department (a stray ','?)", match, what);
+        if (s_check_id("department code", code, msg, msglen) != 0)
+            return GR_ECONFIG;
+        if (*n == GR_ROUTE_MAX_DEPTS)
+            return s_fail(msg, msglen, "%s: more than %d %s departments", match,
+                          GR_ROUTE_MAX_DEPTS, what);
+        strcpy(list[(*n)++], code);
+        item = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Refuses a code twice on one line: tried twice after a return, or both
+ * leading and helping, would be a typo rather than a plan. */
+static int s_route_unique(const gr_route_config_t *r, char *msg, size_t msglen)
+{
+    for (size_t i = 0; i < r->n_candidates; i++)
+        for (size_t j = i + 1; j < r->n_candidates; j++)
+            if (strcmp(r->candidates[i], r->candidates[j]) == 0)
+                return s_fail(msg, msglen, "%s: department '%s' listed twice", r->match,
+                              r->candidates[i]);
+    for (size_t i = 0; i < r->n_co; i++) {
+        for (size_t j = i + 1; j < r->n_co; j++)
+            if (strcmp(r->co[i], r->co[j]) == 0)
+                return s_fail(msg, msglen, "%s: department '%s' listed twice", r->match,
+                              r->co[i]);
+        for (size_t j = 0; j < r->n_candidates; j++)
+            if (strcmp(r->co[i], r->candidates[j]) == 0)
+                return s_fail(msg, msglen, "%s: department '%s' is both a candidate and a "
+                              "co-handler", r->match, r->co[i]);
+    }
+    return 0;
+}
+
+/* Fills r from "LEAD[, NEXT...] [+ CO[, CO...]]". */
+static int s_route_value(gr_route_config_t *r, const char *value, char *msg, size_t msglen)
+{
+    char *text = strdup(value);
+    if (!text)
+        return s_oom(msg, msglen);
+    char *plus = strchr(text, '+');
+    int rc = 0;
+    if (plus) {
+        *plus = '\0';
+        if (strchr(plus + 1, '+'))
+            rc = s_fail(msg, msglen, "%s = %s: more than one '+' (co-handlers follow the "
+                        "only '+')", r->match, value);
+        else if (*s_trim(plus + 1) == '\0')
+            rc = s_fail(msg, msglen, "%s = %s: no co-handler after '+'", r->match, value);
+    }
+    if (rc == 0 && *s_trim(text) == '\0')
+        rc = s_fail(msg, msglen, "%s = %s: no lead department (expected LEAD[, NEXT...] "
+                    "[+ CO[, CO...]])", r->match, value);
+    if (rc == 0)
+        rc = s_code_list(r->match, "candidate", text, r->candidates, &r->n_candidates, msg,
+                         msglen);
+    if (rc == 0 && plus)
+        rc = s_code_list(r->match, "co-handling", plus + 1, r->co, &r->n_co, msg, msglen);
+    free(text);
+    return rc == 0 ? s_route_unique(r, msg, msglen) : rc;
+}
+
+/* One line of [dispatch]: MATCH = LEAD[, NEXT...] [+ CO[, CO...]]. The
+ * match's shape is checked here, its categories once the catalogue is
+ * loaded. */
+static int s_route_key(s_load_t *load, const char *match, const char *value, int line,
+                       char *msg, size_t msglen)
+{
+    gr_config_t *cfg = load->cfg;
+    size_t len = strlen(match);
+    if (len >= sizeof cfg->routes[0].match)
+        return s_fail(msg, msglen, "match '%s' too long (at most %zu bytes)", match,
+                      sizeof cfg->routes[0].match - 1);
+    const char *star = strchr(match, '*');
+    if (star && strcmp(match, "*") != 0 &&
+        !(star == match + len - 1 && len >= 3 && match[len - 2] == '.'))
+        return s_fail(msg, msglen, "%s: '*' stands alone (any category) or ends a class "
+                      "prefix, as in PS.*", match);
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        if (strcmp(cfg->routes[i].match, match) == 0)
+            return s_fail(msg, msglen, "duplicate match '%s' in [dispatch] (first at line %d)",
+                          match, load->route_line[i]);
+    gr_route_config_t route;
+    memset(&route, 0, sizeof route);
+    strcpy(route.match, match);
+    int rc = s_route_value(&route, value, msg, msglen);
+    if (rc != 0)
+        return rc;
+    int *lines = realloc(load->route_line, (cfg->n_routes + 1) * sizeof *lines);
+    if (!lines)
+        return s_oom(msg, msglen);
+    load->route_line = lines;
+    gr_route_config_t *routes = realloc(cfg->routes, (cfg->n_routes + 1) * sizeof *routes);
+    if (!routes)
+        return s_oom(msg, msglen);
+    cfg->routes = routes;
+    lines[cfg->n_routes] = line;
+    routes[cfg->n_routes++] = route;
+    return 0;
 }
 
 static int s_config_fn(void *user, const char *section, const char *key, const char *value,
@@ -435,7 +646,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
     if (!key) {
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
-                          "[parent], [skip], [children] or [deadlines])", section);
+                          "[parent], [skip], [children], [deadlines], [departments] or "
+                          "[dispatch])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
@@ -445,7 +657,10 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
     switch (s) {
     case S_REPORTERS:
     case S_CHILDREN:
+    case S_DEPARTMENTS:
         return s_named_key(load, s, key, value, line, msg, msglen);
+    case S_DISPATCH:
+        return s_route_key(load, key, value, line, msg, msglen);
     case S_PARENT:
     case S_SKIP:
         return s_peer_key(load, s, key, value, line, msg, msglen);
@@ -498,8 +713,62 @@ static int s_finish_peer(s_load_t *load, int section, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether a [dispatch] match can ever apply: an exact code must be in the
+ * catalogue, a class prefix "PS.*" must begin some code with "PS.". A line
+ * that matches nothing is a typo that would silently route nothing. */
+static bool s_match_known(const gr_catalogue_t *cat, const char *match)
+{
+    size_t len = strlen(match);
+    if (strcmp(match, "*") == 0)
+        return true;
+    if (match[len - 1] != '*')
+        return gr_catalogue_find(cat, match) != NULL;
+    for (size_t i = 0; i < gr_catalogue_count(cat); i++)
+        if (strncmp(gr_catalogue_at(cat, i)->code, match, len - 1) == 0)
+            return true;
+    return false;
+}
+
+/* The [dispatch] checks that need the whole file and the catalogue: every
+ * code a configured department, every match some category. Reported at the
+ * [dispatch] line concerned. */
+static int s_finish_dispatch(s_load_t *load, char *err, size_t errlen)
+{
+    const gr_config_t *cfg = load->cfg;
+    if (load->section_line[S_DISPATCH] != 0 && load->section_line[S_DEPARTMENTS] == 0) {
+        snprintf(err, errlen, "%s:%d: [dispatch] without [departments]: routes name "
+                 "departments, list them there", load->path, load->section_line[S_DISPATCH]);
+        return GR_ECONFIG;
+    }
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const gr_route_config_t *r = &cfg->routes[i];
+        if (!s_match_known(cfg->catalogue, r->match)) {
+            size_t len = strlen(r->match);
+            if (r->match[len - 1] == '*')
+                snprintf(err, errlen, "%s:%d: %s: no category in the catalogue starts with "
+                         "'%.*s'", load->path, load->route_line[i], r->match, (int)len - 1,
+                         r->match);
+            else
+                snprintf(err, errlen, "%s:%d: unknown category '%s': not in the catalogue",
+                         load->path, load->route_line[i], r->match);
+            return GR_ECONFIG;
+        }
+        for (size_t j = 0; j < r->n_candidates + r->n_co; j++) {
+            const char *code = j < r->n_candidates ? r->candidates[j]
+                                                   : r->co[j - r->n_candidates];
+            if (!gr_config_dept(cfg, code)) {
+                snprintf(err, errlen, "%s:%d: %s: unknown department '%s' (not in "
+                         "[departments])", load->path, load->route_line[i], r->match, code);
+                return GR_ECONFIG;
+            }
+        }
+    }
+    return 0;
+}
+
 /* The checks that need the whole file: required keys, the map size against
- * its maximum, the peers, then the files the config points at. */
+ * its maximum, the peers, then the files the config points at, then the
+ * routing table against the catalogue. */
 static int s_finish(s_load_t *load, char *err, size_t errlen)
 {
     gr_config_t *cfg = load->cfg;
@@ -547,7 +816,9 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
         return GR_ECONFIG;
     }
     cfg->catalogue = gr_catalogue_load(cfg->catalogue_path, err, errlen);
-    return cfg->catalogue ? 0 : GR_ECONFIG;
+    if (!cfg->catalogue)
+        return GR_ECONFIG;
+    return s_finish_dispatch(load, err, errlen);
 }
 
 /* The absolute directory of path, against which relative paths resolve:
@@ -599,11 +870,62 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
         goto fail;
     free(load.dir);
     free(load.names);
+    free(load.route_line);
     return cfg;
 fail:
     free(load.dir);
     free(load.names);
+    free(load.route_line);
     gr_config_destroy(&load.cfg);
+    return NULL;
+}
+
+/* Linear: a node has a handful of routes and is asked once per new case. */
+const gr_route_config_t *gr_config_route(const gr_config_t *cfg, const char *category)
+{
+    if (!cfg || !category)
+        return NULL;
+    const gr_route_config_t *best = NULL, *any = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const gr_route_config_t *r = &cfg->routes[i];
+        size_t len = strlen(r->match);
+        if (strcmp(r->match, category) == 0)
+            return r;
+        if (strcmp(r->match, "*") == 0)
+            any = r;
+        else if (r->match[len - 1] == '*' && len - 1 > best_len &&
+                 strncmp(category, r->match, len - 1) == 0) {
+            /* len - 1 keeps the dot: "PS.*" matches "PS.FIRE", not "PSX". */
+            best = r;
+            best_len = len - 1;
+        }
+    }
+    return best ? best : any;
+}
+
+/* Linear: departments are few, and looked up when a task is sent or a
+ * department's message arrives, not in a tight loop. */
+const gr_dept_config_t *gr_config_dept(const gr_config_t *cfg, const char *code)
+{
+    if (!cfg || !code)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_depts; i++)
+        if (strcmp(cfg->depts[i].code, code) == 0)
+            return &cfg->depts[i];
+    return NULL;
+}
+
+/* Linear, as gr_config_dept(); a public key is no secret, so memcmp's
+ * early exit gives nothing away. */
+const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
+                                              const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+{
+    if (!cfg || !pk)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_depts; i++)
+        if (memcmp(cfg->depts[i].pk, pk, GR_PUBLIC_KEY_BYTES) == 0)
+            return &cfg->depts[i];
     return NULL;
 }
 
@@ -624,6 +946,9 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->secret_key_path);
     free(self->catalogue_path);
     free(self->status_listen);
+    free(self->task_listen);
+    free(self->depts);
+    free(self->routes);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);
     for (size_t i = 0; i < self->n_children; i++)

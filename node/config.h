@@ -16,9 +16,35 @@
  *   replay_window = 1000000000  ; in sequence units, >= 1
  *   batch_max = 512             ; requests committed together, 1..65536
  *
+ *   status_listen = tcp://127.0.0.1:7101 ; optional: SUB endpoint for children
+ *   task_listen = tcp://127.0.0.1:7201   ; optional: PUB endpoint departments
+ *                               ;   subscribe to for their tasks
+ *
  *   [reporters]                 ; trusted reporter keys, one per line:
  *   worker-zhang = 3b6a...      ;   name = 64 hex digits, or
  *   worker-li = @keys/li.pub    ;   name = @path to a public key file
+ *
+ *   [parent], [skip], [children] ; tier links (see examples/village.ini)
+ *
+ *   [deadlines]                 ; KIND.SEVERITY = duration (90s, 30min, 2h, 7d; 0 = none)
+ *   accept.urgent = 30min       ;   accept, resolve: cases at this node
+ *   claim.urgent = 10min        ;   claim, complete: tasks given to departments
+ *
+ *   [departments]               ; functional departments, one per line:
+ *   police = @keys/police.pub, 派出所 police station
+ *                               ;   code (like a node id) = key[, display name];
+ *                               ;   each key is trusted as a department, and a
+ *                               ;   key may hold only one role
+ *
+ *   [dispatch]                  ; routing table, needs [departments]:
+ *   PS.FIRE = fire, safety + police ; exact category: lead, then the next
+ *                               ;   after a return (退回); after '+' co-handlers
+ *   PS.* = police               ;   class prefix: some code must start "PS."
+ *   * = office                  ;   anything else
+ *                               ; exact beats the longest prefix beats "*";
+ *                               ; at most GR_ROUTE_MAX_DEPTS each side of '+'
+ *
+ * See examples/township.ini for a node with departments.
  *
  * Relative paths are resolved against the config file's directory.
  *
@@ -33,6 +59,7 @@
 
 #include "catalogue.h"
 #include "decide.h"
+#include "task.h"
 #include "keys.h"
 #include "trust.h"
 
@@ -43,6 +70,34 @@ typedef struct {
     char *endpoint;         /* its request endpoint (parent, skip); NULL for children */
     char *status_endpoint;  /* where to publish status to it (parent); may be NULL */
 } gr_peer_config_t;
+
+/* A functional department (公安, 安监, 交通...) whose software takes tasks
+ * from this node ([departments] section). */
+typedef struct {
+    char code[64];          /* same character set as node ids */
+    char name[128];         /* display name, may be empty */
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+} gr_dept_config_t;
+
+#define GR_ROUTE_MAX_DEPTS 8
+
+/* One line of the [dispatch] routing table: for categories matching
+ * `match` (an exact code, a class prefix "PS.*", or "*" for any), the lead
+ * department is candidates[0]; candidates[1..] are tried in order after a
+ * return (退回); co[] co-handle (协办) beside the lead. Every code names a
+ * configured department. */
+typedef struct {
+    char match[48];
+    char candidates[GR_ROUTE_MAX_DEPTS][64];
+    size_t n_candidates;    /* >= 1 */
+    char co[GR_ROUTE_MAX_DEPTS][64];
+    size_t n_co;
+} gr_route_config_t;
+
+/* Department task time limits per severity ([deadlines] claim.<severity>,
+ * complete.<severity>); 0 = none. The router's own struct (router/task.h),
+ * so the table passes to gr_task_decide() as it is. */
+typedef gr_task_limits_t gr_task_deadlines_t;
 
 typedef struct {
     char node_id[64];
@@ -69,6 +124,14 @@ typedef struct {
     size_t n_children;
     gr_deadlines_t deadlines;   /* per severity; 0 = none */
 
+    /* Departments ([node] task_listen, [departments], [dispatch]). */
+    char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */
+    gr_dept_config_t *depts;
+    size_t n_depts;
+    gr_route_config_t *routes;  /* in file order */
+    size_t n_routes;
+    gr_task_deadlines_t task_deadlines;
+
     gr_keypair_t keys;          /* loaded from secret_key_path */
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */
     gr_catalogue_t *catalogue;  /* loaded from catalogue_path */
@@ -80,6 +143,18 @@ typedef struct {
  * into err (errlen bytes); errors without a line (missing required key,
  * unreadable file) name the file and the key. */
 gr_config_t *gr_config_load(const char *path, char *err, size_t errlen);
+
+/* The route for a category: the exact code's line if there is one, else
+ * the longest matching class prefix ("PS.FIRE" matches "PS.*"), else "*";
+ * NULL when no line matches. */
+const gr_route_config_t *gr_config_route(const gr_config_t *cfg, const char *category);
+
+/* The department with this code, or NULL. */
+const gr_dept_config_t *gr_config_dept(const gr_config_t *cfg, const char *code);
+
+/* The department whose key is pk, or NULL. */
+const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
+                                              const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
 
 /* Frees and sets *self_p to NULL. Accepts NULL. */
 void gr_config_destroy(gr_config_t **self_p);

@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "curve.h"
+#include "dispatch.h"
 #include "envelope.h"
 #include "error.h"
 #include "intake.h"
@@ -43,6 +44,8 @@ struct gr_daemon {
     gr_store_t *store;
     void *ctx;
     void *router;
+    void *task_pub;         /* department notices; NULL without task_listen */
+    char task_endpoint[256];
     gr_zap_t *zap;
     gr_peers_t *peers;
     gr_tiers_t *tiers;
@@ -62,7 +65,11 @@ static void s_zap_log(void *ctx, const char *line)
     gr_log(GR_LOG_WARN, NULL, "%s", line);
 }
 
-static int s_write_endpoint_file(const char *path, const char *endpoint, const char *status)
+/* Line 1: the request endpoint; then "status EP" and "tasks EP" for the
+ * other endpoints bound, so scripts can `head -1` and tools can look up
+ * the rest by name. */
+static int s_write_endpoint_file(const char *path, const char *endpoint, const char *status,
+                                 const char *tasks)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -72,7 +79,9 @@ static int s_write_endpoint_file(const char *path, const char *endpoint, const c
         return GR_EIO;
     int ok = fprintf(f, "%s\n", endpoint) > 0;
     if (status)
-        ok = fprintf(f, "%s\n", status) > 0 && ok;
+        ok = fprintf(f, "status %s\n", status) > 0 && ok;
+    if (tasks)
+        ok = fprintf(f, "tasks %s\n", tasks) > 0 && ok;
     ok = (fclose(f) == 0) && ok;
     /* rename() makes the file appear whole: a watcher never reads half. */
     if (!ok || rename(tmp, path) != 0) {
@@ -80,6 +89,59 @@ static int s_write_endpoint_file(const char *path, const char *endpoint, const c
         return GR_EIO;
     }
     return 0;
+}
+
+/* The PUB socket departments subscribe to for their task notices. CURVE
+ * like every socket: only trusted keys may listen. */
+static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
+{
+    if (!self->cfg->task_listen)
+        return 0;
+    self->task_pub = zmq_socket(self->ctx, ZMQ_PUB);
+    if (!self->task_pub) {
+        snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(zmq_errno()));
+        return GR_EIO;
+    }
+    int linger = 1000, hwm = 100000;
+    zmq_setsockopt(self->task_pub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(self->task_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (gr_curve_server(self->task_pub, &self->cfg->keys) != 0 ||
+        zmq_bind(self->task_pub, self->cfg->task_listen) != 0) {
+        snprintf(err, errlen, "cannot listen for departments on %s: %s", self->cfg->task_listen,
+                 zmq_strerror(zmq_errno()));
+        return GR_EIO;
+    }
+    size_t len = sizeof self->task_endpoint;
+    if (zmq_getsockopt(self->task_pub, ZMQ_LAST_ENDPOINT, self->task_endpoint, &len) != 0)
+        snprintf(self->task_endpoint, sizeof self->task_endpoint, "%s", self->cfg->task_listen);
+    if (gr_dispatch_set_notice_endpoint(self->tiers, self->task_endpoint) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return GR_ENOMEM;
+    }
+    return 0;
+}
+
+/* After the commit that made them true: each notice as [topic][signed
+ * envelope]. A department that misses one (absent, slow) sees the gap in
+ * the notice sequence, or reconnects, and lists its tasks from the store. */
+static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
+{
+    const gr_packed_list_t *notices = &effects->notices;
+    for (size_t i = 0; self->task_pub && i < notices->count; i++) {
+        uint8_t *frame = NULL;
+        size_t len = 0;
+        if (gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
+                                   gr_now_ms(), notices->bodies[i], notices->lens[i]) != 0) {
+            gr_log(GR_LOG_ERROR, NULL, "cannot seal a task notice: out of memory");
+            continue;
+        }
+        if (zmq_send(self->task_pub, notices->topics[i], strlen(notices->topics[i]),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(self->task_pub, frame, len, ZMQ_DONTWAIT) < 0)
+            gr_log(GR_LOG_WARN, NULL, "task notice on %s not sent: %s", notices->topics[i],
+                   zmq_strerror(zmq_errno()));
+        free(frame);
+    }
 }
 
 static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
@@ -118,14 +180,15 @@ static int s_announce(gr_daemon_t *self, char *err, size_t errlen)
     if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
         snprintf(endpoint, sizeof endpoint, "%s", self->cfg->listen);
     const char *status = gr_peers_status_endpoint(self->peers);
+    const char *tasks = self->task_pub ? self->task_endpoint : NULL;
     if (self->cfg->endpoint_file &&
-        s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status) != 0) {
+        s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status, tasks) != 0) {
         snprintf(err, errlen, "cannot write endpoint file %s: %s", self->cfg->endpoint_file,
                  strerror(errno));
         return GR_EIO;
     }
-    gr_log(GR_LOG_NOTICE, NULL, "listening on %s%s%s", endpoint, status ? ", status on " : "",
-           status ? status : "");
+    gr_log(GR_LOG_NOTICE, NULL, "listening on %s%s%s%s%s", endpoint, status ? ", status on " : "",
+           status ? status : "", tasks ? ", department notices on " : "", tasks ? tasks : "");
     return 0;
 }
 
@@ -197,7 +260,7 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     gr_zap_set_logger(self->zap, s_zap_log, self);
-    if (s_bind(self, err, errlen) != 0)
+    if (s_bind(self, err, errlen) != 0 || s_bind_notices(self, err, errlen) != 0)
         goto fail;
     if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->tiers, err, errlen)))
         goto fail;
@@ -232,6 +295,8 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_peers_destroy(&self->peers);
     if (self->router)
         zmq_close(self->router);
+    if (self->task_pub)
+        zmq_close(self->task_pub);
     gr_zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
@@ -409,6 +474,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
             if (rc == 0) {
                 self->intake.counters[GR_COUNT_BATCHES]++;
                 gr_peers_after_commit(self->peers, effects, now);
+                s_publish_notices(self, effects);
                 gr_tiers_effects_clear(self->tiers);
                 if (gr_store_begin(self->store, false, &txn) == 0) {
                     self->next_due = gr_tiers_next_due(self->tiers, txn);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "error.h"
 #include "event_id.h"
 #include "log.h"
@@ -124,6 +125,7 @@ int gr_intake_is_write(const gr_opened_t *request)
     case GRIDRELAY__BODY__KIND_ASSIGN:
     case GRIDRELAY__BODY__KIND_FEEDBACK:
     case GRIDRELAY__BODY__KIND_SUPERVISE:
+    case GRIDRELAY__BODY__KIND_TASK_ACTION:
         return 1;
     default:
         return 0;
@@ -524,6 +526,10 @@ int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
         return s_stats(self, txn, ref_seq, reply);
     case GRIDRELAY__BODY__KIND_LIST_VIEW:
         return s_view(self, txn, ref_seq, body->list_view, reply);
+    case GRIDRELAY__BODY__KIND_LIST_TASKS:
+        if (request->signer->role != GR_ROLE_DEPARTMENT || !self->tiers)
+            return gr_intake_error(self, reply, ref_seq, GR_EPERM, "only departments list tasks");
+        return gr_dispatch_list_tasks(self->tiers, txn, request, reply);
     default:
         self->counters[GR_COUNT_QUERIES]--;
         return gr_intake_error(self, reply, ref_seq, GR_EUNSUPPORTED,

@@ -558,11 +558,11 @@ static void s_request_catchups(gr_peers_t *self, uint64_t now_ms)
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
     self->n_acks = 0;
-    for (size_t i = 0; self->pub && effects && i < effects->count; i++) {
+    for (size_t i = 0; self->pub && effects && i < effects->status.count; i++) {
         uint8_t *frame = NULL;
         size_t len = 0;
         if (gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
-                                   now_ms, effects->bodies[i], effects->lens[i]) != 0)
+                                   now_ms, effects->status.bodies[i], effects->status.lens[i]) != 0)
             continue;
         /* Dropped when the parent is away: its catch-up fetches it. */
         zmq_send(self->pub, frame, len, ZMQ_DONTWAIT);

@@ -34,12 +34,12 @@
 #define S_SCHEMA_KEY "schema_version"
 
 /* Every name is opened with MDB_CREATE on each open, so a database added
- * later (due, statuslog, peers, view came after the first version 1 stores) is
+ * later (due, statuslog, peers, view, tasks came after the first version 1 stores) is
  * simply created empty in an existing store: adding one needs no schema
  * bump, only changing the layout of an existing one does. */
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
-    "due", "statuslog", "peers", "view",
+    "due", "statuslog", "peers", "view", "tasks",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1

@@ -268,4 +268,35 @@ typedef void (*gr_store_view_fn)(void *ctx, const Gridrelay__ViewEntry *entry);
 int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
                        gr_store_view_fn visit, void *ctx, char *next_token);
 
+/* ---- tasks: the departments' open tasks ----
+ *
+ * Key: department code | 0x00 | event id, so one department's tasks are
+ * together, in event id order (ULIDs: oldest report first). A task leaves
+ * this database when it ends (completed, returned, withdrawn); the case
+ * timeline keeps its history. */
+
+/* Stores task under (task->dept, task->event_id), replacing the one
+ * before. task->event is not stored (the events database has it): pass it
+ * NULL or it is dropped. GR_EINVAL for a bad code or id. */
+int gr_store_task_put(gr_txn_t *txn, const Gridrelay__Task *task);
+
+/* The task of dept for event_id, unpacked into *out (free with
+ * gridrelay__task__free_unpacked()). GR_ENOTFOUND when there is none. */
+int gr_store_task_get(gr_txn_t *txn, const char *dept, const char *event_id,
+                      Gridrelay__Task **out);
+
+/* Removes it; GR_ENOTFOUND when there was none. */
+int gr_store_task_del(gr_txn_t *txn, const char *dept, const char *event_id);
+
+/* Called for each task (valid only during the call); returns 0 to go on,
+ * anything else to stop before counting this one. */
+typedef int (*gr_store_task_fn)(void *ctx, const Gridrelay__Task *task);
+
+/* Visits dept's tasks in event id order, after after_event_id (NULL or ""
+ * = from the first), up to limit. Returns the number visited, or a
+ * negative code (GR_EDECODE for a damaged record). The visitor must not
+ * write to the tasks database. */
+int gr_store_task_scan(gr_txn_t *txn, const char *dept, const char *after_event_id,
+                       size_t limit, gr_store_task_fn visit, void *ctx);
+
 #endif

@@ -11,17 +11,9 @@
 #include "error.h"
 #include "hop.h"
 #include "log.h"
+#include "dispatch.h"
 #include "store.pb-c.h"
-
-/* Timer kinds in the due index. */
-enum { DUE_DEADLINE = 1 };
-
-struct gr_tiers {
-    const gr_config_t *cfg;
-    gr_intake_t *intake;
-    uint64_t last_seq;
-    gr_effects_t effects;
-};
+#include "tiers_internal.h"
 
 gr_tiers_t *gr_tiers_new(const gr_config_t *cfg, gr_intake_t *intake)
 {
@@ -37,10 +29,16 @@ void gr_tiers_destroy(gr_tiers_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    gr_tiers_effects_clear(*self_p);
-    free((*self_p)->effects.bodies);
-    free((*self_p)->effects.lens);
-    free(*self_p);
+    gr_tiers_t *self = *self_p;
+    gr_tiers_effects_clear(self);
+    gr_packed_list_t *lists[] = {&self->effects.status, &self->effects.notices};
+    for (size_t i = 0; i < 2; i++) {
+        free(lists[i]->bodies);
+        free(lists[i]->lens);
+        free(lists[i]->topics);
+    }
+    free(self->notice_endpoint);
+    free(self);
     *self_p = NULL;
 }
 
@@ -72,32 +70,46 @@ gr_effects_t *gr_tiers_effects(gr_tiers_t *self)
     return &self->effects;
 }
 
+static void s_list_clear(gr_packed_list_t *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->bodies[i]);
+        free(list->topics[i]);
+    }
+    list->count = 0;
+}
+
 void gr_tiers_effects_clear(gr_tiers_t *self)
 {
-    for (size_t i = 0; i < self->effects.count; i++)
-        free(self->effects.bodies[i]);
-    self->effects.count = 0;
+    s_list_clear(&self->effects.status);
+    s_list_clear(&self->effects.notices);
     self->effects.kick_all = false;
 }
 
-static int s_effects_push(gr_tiers_t *self, uint8_t *body, size_t len)
+/* Takes body (and topic) into list; on failure they are still the
+ * caller's. */
+static int s_list_push(gr_packed_list_t *list, uint8_t *body, size_t len, char *topic)
 {
-    gr_effects_t *e = &self->effects;
-    if (e->count == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 64;
-        uint8_t **bodies = realloc(e->bodies, cap * sizeof *bodies);
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 64;
+        uint8_t **bodies = realloc(list->bodies, cap * sizeof *bodies);
         if (!bodies)
             return GR_ENOMEM;
-        e->bodies = bodies;
-        size_t *lens = realloc(e->lens, cap * sizeof *lens);
+        list->bodies = bodies;
+        size_t *lens = realloc(list->lens, cap * sizeof *lens);
         if (!lens)
             return GR_ENOMEM;
-        e->lens = lens;
-        e->cap = cap;
+        list->lens = lens;
+        char **topics = realloc(list->topics, cap * sizeof *topics);
+        if (!topics)
+            return GR_ENOMEM;
+        list->topics = topics;
+        list->cap = cap;
     }
-    e->bodies[e->count] = body;
-    e->lens[e->count] = len;
-    e->count++;
+    list->bodies[list->count] = body;
+    list->lens[list->count] = len;
+    list->topics[list->count] = topic;
+    list->count++;
     return 0;
 }
 
@@ -140,6 +152,21 @@ Gridrelay__StatusUpdate *gr_status_update_dup(const Gridrelay__StatusUpdate *upd
     return copy;
 }
 
+int gr_tiers_effect(gr_tiers_t *self, const char *topic, const Gridrelay__Body *body)
+{
+    size_t len = 0;
+    uint8_t *packed = s_pack_body(body, &len);
+    char *copy = topic ? strdup(topic) : NULL;
+    int rc = packed && (copy || !topic) ? 0 : GR_ENOMEM;
+    if (rc == 0)
+        rc = s_list_push(topic ? &self->effects.notices : &self->effects.status, packed, len, copy);
+    if (rc != 0) {
+        free(packed);
+        free(copy);
+    }
+    return rc;
+}
+
 /* Appends update to this node's status stream (statuslog, which assigns
  * its node_seq) and keeps it to publish after the commit. */
 static int s_stream(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *update)
@@ -150,14 +177,7 @@ static int s_stream(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *up
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_STATUS_UPDATE;
     body.status_update = update;
-    size_t len = 0;
-    uint8_t *packed = s_pack_body(&body, &len);
-    if (!packed)
-        return GR_ENOMEM;
-    rc = s_effects_push(self, packed, len);
-    if (rc != 0)
-        free(packed);
-    return rc;
+    return gr_tiers_effect(self, NULL, &body);
 }
 
 /* Records the case's new state in this node's status stream. */
@@ -179,13 +199,22 @@ static int s_publish(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEve
 }
 
 /* The one way a case changes: table check, timeline entry, status stream. */
-static int s_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+int gr_tiers_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                     Gridrelay__Action action, const char *actor_name, const uint8_t *actor_pk,
                     const uint8_t *envelope_hash, const char *reason, uint64_t now_ms)
 {
     Gridrelay__Status next = gr_case_next(rec->status, action);
     if (next == GRIDRELAY__STATUS__STATUS_UNSPECIFIED)
         return GR_EPERM;
+    bool with_depts = next == GRIDRELAY__STATUS__DISPATCHED ||
+                      next == GRIDRELAY__STATUS__IN_PROGRESS || next == GRIDRELAY__STATUS__RETURNED;
+    if (!with_depts && ((rec->dept && *rec->dept) || rec->n_co_depts)) {
+        char why[96];
+        snprintf(why, sizeof why, "the case was %s", gr_case_action_name(action));
+        int rc = gr_dispatch_withdraw_all(self, txn, rec, why);
+        if (rc != 0)
+            return rc;
+    }
     Gridrelay__TimelineEntry entry = GRIDRELAY__TIMELINE_ENTRY__INIT;
     entry.time_ms = now_ms;
     entry.actor.data = (uint8_t *)(actor_pk ? actor_pk : self->cfg->keys.pk);
@@ -204,7 +233,8 @@ static int s_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
     int rc = gr_store_event_append(txn, rec, &entry);
     if (rc != 0)
         return rc;
-    if (before != next || action == GRIDRELAY__ACTION__ACTION_ASSIGN)
+    if (before != next || action == GRIDRELAY__ACTION__ACTION_ASSIGN ||
+        action == GRIDRELAY__ACTION__ACTION_DISPATCH)
         rc = s_publish(self, txn, rec, now_ms);
     gr_log(GR_LOG_INFO, rec->event->id, "%s: %s -> %s (%s)", gr_case_action_name(action),
            gr_case_status_name(before), gr_case_status_name(next), entry.reason);
@@ -213,7 +243,7 @@ static int s_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
 
 /* Replaces a string field of an unpacked record (the records tiers
  * change always come from gr_store_event_get(), so they own their strings). */
-static int s_set(char **field, const char *value)
+int gr_tiers_set(char **field, const char *value)
 {
     char *copy = strdup(value ? value : "");
     if (!copy)
@@ -226,13 +256,14 @@ static int s_set(char **field, const char *value)
 
 static void s_facts(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec, gr_case_facts_t *f)
 {
-    (void)self;
     memset(f, 0, sizeof *f);
     f->severity = (gr_severity_t)rec->event->severity;
     f->state = (gr_case_state_t)rec->status;
     f->received_ms = rec->received_ms;
     f->accepted_ms = rec->accepted_ms;
     f->assigned_down = rec->assigned_by_parent;
+    f->returned_from_below = rec->status == GRIDRELAY__STATUS__RETURNED;
+    f->untried_left = gr_dispatch_untried(self, rec);
 }
 
 static const char *s_peer_for(const gr_tiers_t *self, gr_action_t action)
@@ -285,14 +316,23 @@ static int s_escalate(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     char reason[256];
     snprintf(reason, sizeof reason, "escalated to %s: %s%s%s%s", target, gr_reason_name(d->reason),
              d->supervise ? " (督办 supervised)" : "", why ? ": " : "", why ? why : "");
-    if (s_set(&rec->escalated_to, target) != 0 || s_set(&rec->holder, target) != 0)
+    if (gr_tiers_set(&rec->escalated_to, target) != 0 || gr_tiers_set(&rec->holder, target) != 0)
         return GR_ENOMEM;
-    return s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ESCALATE, NULL, NULL, NULL, reason,
+    return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ESCALATE, NULL, NULL, NULL, reason,
                     now_ms);
 }
 
+int gr_tiers_escalate_overdue(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                              gr_reason_t reason, const char *why, uint64_t now_ms)
+{
+    gr_decision_t d = {.action = GR_ACT_ESCALATE, .reason = reason, .supervise = true};
+    int rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL, NULL, NULL,
+                             why, now_ms);
+    return rc != 0 ? rc : s_escalate(self, txn, rec, &d, why, now_ms);
+}
+
 /* Asks the router what to do with rec now, and does it. */
-static int s_decide(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, bool operator_asked,
+int gr_tiers_decide(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, bool operator_asked,
                     const char *why, uint64_t now_ms)
 {
     if (rec->info_only)
@@ -314,7 +354,7 @@ static int s_decide(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
     case GR_ACT_ESCALATE:
     case GR_ACT_SKIP_LEVEL:
         if (d.supervise) {
-            int rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL, NULL, NULL,
+            int rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL, NULL, NULL,
                               gr_reason_name(d.reason), now_ms);
             if (rc != 0)
                 return rc;
@@ -322,14 +362,21 @@ static int s_decide(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
         return s_escalate(self, txn, rec, &d, why, now_ms);
     case GR_ACT_KEEP:
         if (d.at_top && d.overdue && d.reason != GR_REASON_NONE) {
-            int rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL, NULL, NULL,
+            int rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL, NULL, NULL,
                               "overdue at the top tier: supervise here (督办)", now_ms);
             if (rc != 0)
                 return rc;
         }
         if (d.due_ms)
-            return gr_store_due_put(txn, d.due_ms, DUE_DEADLINE, rec->event->id);
+            return gr_store_due_put(txn, d.due_ms, GR_DUE_DEADLINE, rec->event->id);
         return 0;
+    case GR_ACT_ASSIGN_DOWN: {
+        int rc = gr_dispatch_next(self, txn, rec, now_ms);
+        if (rc == GR_ENOTFOUND)
+            return 0;  /* the route changed under it: keep, an operator decides */
+        /* Dispatched now: decide again for the new state (its timer). */
+        return rc != 0 ? rc : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
+    }
     default:
         return 0;
     }
@@ -344,7 +391,7 @@ int gr_tiers_on_new_case(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent
     gr_log(GR_LOG_INFO, rec->event->id, "new case: %s, %s, from %s", rec->event->category,
            gr_severity_name((gr_severity_t)rec->event->severity),
            rec->from_child && *rec->from_child ? rec->from_child : rec->event->origin_node);
-    return s_decide(self, txn, rec, false, NULL, now_ms);
+    return gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
 }
 
 /* ---- replies ---- */
@@ -365,7 +412,7 @@ static int s_finish(gr_tiers_t *self, int rc, gr_reply_t *reply, uint64_t ref_se
 /* Sends the result of a case resolved at or above this node to where it
  * came from: down to the child that escalated it, up to a parent that
  * assigned it. */
-static int s_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+int gr_tiers_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                               uint64_t now_ms)
 {
     Gridrelay__Feedback fb = GRIDRELAY__FEEDBACK__INIT;
@@ -416,21 +463,21 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     case GRIDRELAY__CASE_ACTION__KIND__ACCEPT:
         rec->accepted_ms = now_ms;
         snprintf(reason, sizeof reason, "accepted by %s%s%s", who, text ? ": " : "", text ? text : "");
-        rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ACCEPT, who, pk, req->hash, reason, now_ms);
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ACCEPT, who, pk, req->hash, reason, now_ms);
         if (rc == 0)
-            rc = s_decide(self, txn, rec, false, NULL, now_ms);
+            rc = gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
         break;
     case GRIDRELAY__CASE_ACTION__KIND__RESOLVE:
-        if (s_set(&rec->result, text) != 0 || s_set(&rec->resolved_by, self->cfg->node_id) != 0 ||
-            s_set(&rec->resolver, who) != 0) {
+        if (gr_tiers_set(&rec->result, text) != 0 || gr_tiers_set(&rec->resolved_by, self->cfg->node_id) != 0 ||
+            gr_tiers_set(&rec->resolver, who) != 0) {
             rc = GR_ENOMEM;
             break;
         }
         snprintf(reason, sizeof reason, "resolved by %s at %s: %s", who, self->cfg->node_id,
                  text ? text : "(no result text)");
-        rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, who, pk, req->hash, reason, now_ms);
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, who, pk, req->hash, reason, now_ms);
         if (rc == 0)
-            rc = s_propagate_result(self, txn, rec, now_ms);
+            rc = gr_tiers_propagate_result(self, txn, rec, now_ms);
         break;
     case GRIDRELAY__CASE_ACTION__KIND__ESCALATE:
         if (!self->cfg->has_parent) {
@@ -443,7 +490,7 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
             break;
         }
         snprintf(reason, sizeof reason, "operator %s%s%s", who, text ? ": " : "", text ? text : "");
-        rc = s_decide(self, txn, rec, true, reason, now_ms);
+        rc = gr_tiers_decide(self, txn, rec, true, reason, now_ms);
         break;
     case GRIDRELAY__CASE_ACTION__KIND__ASSIGN: {
         const gr_peer_config_t *child = ca->target ? s_child(self, ca->target) : NULL;
@@ -463,17 +510,23 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_ASSIGN;
         body.assign = &as;
-        if (s_set(&rec->assigned_to, child->id) != 0 || s_set(&rec->holder, child->id) != 0) {
+        if (gr_tiers_set(&rec->assigned_to, child->id) != 0 || gr_tiers_set(&rec->holder, child->id) != 0) {
             rc = GR_ENOMEM;
             break;
         }
         snprintf(reason, sizeof reason, "assigned to %s by %s (交办)%s%s", child->id, who,
                  text ? ": " : "", text ? text : "");
-        rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ASSIGN, who, pk, req->hash, reason, now_ms);
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ASSIGN, who, pk, req->hash, reason, now_ms);
         if (rc == 0)
             rc = s_enqueue(self, txn, child->id, &body);
         break;
     }
+    case GRIDRELAY__CASE_ACTION__KIND__DISPATCH:
+        rc = gr_dispatch_to(self, txn, rec, ca->target, ca->co, ca->n_co, who, pk, req->hash, text,
+                            now_ms, refusal, sizeof refusal);
+        if (rc == 0)
+            rc = gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
+        break;
     default:
         rc = GR_EINVAL;
         snprintf(refusal, sizeof refusal, "unknown case action %d", (int)ca->kind);
@@ -585,7 +638,7 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         char note[256];
         snprintf(note, sizeof note, "reported straight to %s (越级直报); kept here for information",
                  self->cfg->has_parent ? self->cfg->parent.id : "the tier above");
-        rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ESCALATE, NULL, NULL, NULL, note, now_ms);
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ESCALATE, NULL, NULL, NULL, note, now_ms);
     } else if (rc == 0) {
         rc = gr_tiers_on_new_case(self, txn, rec, now_ms);
     }
@@ -624,12 +677,12 @@ static int s_assign_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
         /* A case this node escalated comes back down to be handled here. */
         rec->assigned_by_parent = true;
         rec->deadline_ms = as->deadline_ms;
-        if (s_set(&rec->holder, self->cfg->node_id) != 0) {
+        if (gr_tiers_set(&rec->holder, self->cfg->node_id) != 0) {
             gr_opened_clear(&origin);
             gridrelay__stored_event__free_unpacked(rec, NULL);
             return GR_ENOMEM;
         }
-        rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ASSIGN, source->peer, req->envelope->signer.data,
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_ASSIGN, source->peer, req->envelope->signer.data,
                       req->hash, reason, now_ms);
         if (rc == GR_EPERM) {  /* already handled here: the assignment is a duplicate */
             gr_opened_clear(&origin);
@@ -650,7 +703,7 @@ static int s_assign_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
     if (rc == 0)
         rc = gr_tiers_on_new_case(self, txn, rec, now_ms);
     if (rc == 0 && as->deadline_ms)
-        rc = gr_store_due_put(txn, as->deadline_ms, DUE_DEADLINE, rec->event->id);
+        rc = gr_store_due_put(txn, as->deadline_ms, GR_DUE_DEADLINE, rec->event->id);
     rc = s_finish(self, rc, reply, ref, rec, NULL);
     if (rec)
         gridrelay__stored_event__free_unpacked(rec, NULL);
@@ -687,8 +740,8 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         gridrelay__stored_event__free_unpacked(rec, NULL);
         return rc;
     }
-    if (s_set(&rec->result, fb->result) != 0 || s_set(&rec->resolved_by, fb->resolved_by) != 0 ||
-        s_set(&rec->resolver, fb->resolver) != 0 || s_set(&rec->holder, fb->resolved_by) != 0) {
+    if (gr_tiers_set(&rec->result, fb->result) != 0 || gr_tiers_set(&rec->resolved_by, fb->resolved_by) != 0 ||
+        gr_tiers_set(&rec->resolver, fb->resolver) != 0 || gr_tiers_set(&rec->holder, fb->resolved_by) != 0) {
         gridrelay__stored_event__free_unpacked(rec, NULL);
         return GR_ENOMEM;
     }
@@ -696,11 +749,11 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     snprintf(reason, sizeof reason, "result from %s: resolved by %s at %s: %s",
              source->peer, fb->resolver && *fb->resolver ? fb->resolver : "?", fb->resolved_by,
              fb->result && *fb->result ? fb->result : "(no result text)");
-    rc = s_change(self, txn, rec, from_above ? GRIDRELAY__ACTION__ACTION_FEEDBACK : GRIDRELAY__ACTION__ACTION_RESOLVE,
+    rc = gr_tiers_change(self, txn, rec, from_above ? GRIDRELAY__ACTION__ACTION_FEEDBACK : GRIDRELAY__ACTION__ACTION_RESOLVE,
                   source->peer, req->envelope->signer.data, req->hash, reason, now_ms);
     /* Down every hop to the origin; up when this node was assigned it. */
     if (rc == 0)
-        rc = s_propagate_result(self, txn, rec, now_ms);
+        rc = gr_tiers_propagate_result(self, txn, rec, now_ms);
     rc = s_finish(self, rc, reply, ref, rec, NULL);
     gridrelay__stored_event__free_unpacked(rec, NULL);
     return rc;
@@ -722,7 +775,7 @@ static int s_supervise_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *re
         return rc;
     char reason[256];
     snprintf(reason, sizeof reason, "taken over by %s (督办): %s", sv->by_node, sv->reason);
-    rc = s_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_URGE, source->peer,
+    rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_URGE, source->peer,
                   req->envelope->signer.data, req->hash, reason, now_ms);
     if (rc == GR_EPERM)  /* a closed case: the notice is still acknowledged */
         rc = 0;
@@ -748,6 +801,10 @@ int gr_tiers_handle(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *request,
         return s_feedback_in(self, txn, request, source, now_ms, reply);
     case GRIDRELAY__BODY__KIND_SUPERVISE:
         return s_supervise_in(self, txn, request, source, now_ms, reply);
+    case GRIDRELAY__BODY__KIND_TASK_ACTION:
+        if (source->kind != GR_FROM_CLIENT || request->signer->role != GR_ROLE_DEPARTMENT)
+            return gr_intake_error(self->intake, reply, ref, GR_EPERM, "task actions come from departments");
+        return gr_dispatch_task_action(self, txn, request, now_ms, reply);
     default:
         return gr_intake_error(self->intake, reply, ref, GR_EUNSUPPORTED, "not a state-changing message");
     }
@@ -796,7 +853,8 @@ int gr_tiers_fire_due(gr_tiers_t *self, gr_txn_t *txn, uint64_t now_ms)
             return rc;
         /* The router re-checks the case as it is now: a timer for a case
          * that moved on simply finds nothing to do. */
-        rc = s_decide(self, txn, rec, false, NULL, now_ms);
+        rc = d->kind == GR_DUE_TASK ? gr_dispatch_fire(self, txn, rec, now_ms)
+                                    : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
         gridrelay__stored_event__free_unpacked(rec, NULL);
         if (rc != 0 && rc != GR_EPERM)
             return rc;

@@ -87,16 +87,23 @@ int gr_tiers_child_status_seq(gr_tiers_t *self, gr_txn_t *txn, const char *child
  * memory. */
 Gridrelay__StatusUpdate *gr_status_update_dup(const Gridrelay__StatusUpdate *update);
 
-/* After a successful commit: the packed Body of each status update to
- * publish, in order (the daemon seals and sends them), and which outbox
- * peers got new entries. gr_tiers_effects_clear() after acting on them
- * or after an aborted transaction. */
+/* After a successful commit: what to publish, in order (the daemon seals
+ * and sends each packed Body): the status updates for the parent, and the
+ * notices for departments, each with its topic ("dept/<code>/"); and
+ * whether some outbox got entries. gr_tiers_effects_clear() after acting
+ * on them or after an aborted transaction. */
 typedef struct {
     uint8_t **bodies;
     size_t *lens;
+    char **topics;      /* notices only; NULL entries for status */
     size_t count;
     size_t cap;
-    bool kick_all;  /* some outbox got entries */
+} gr_packed_list_t;
+
+typedef struct {
+    gr_packed_list_t status;
+    gr_packed_list_t notices;
+    bool kick_all;      /* some outbox got entries */
 } gr_effects_t;
 
 gr_effects_t *gr_tiers_effects(gr_tiers_t *self);

@@ -228,10 +228,14 @@ static bool s_rule_deadline(const s_ctx_t *ctx, gr_decision_t *out)
                        : GR_REASON_NOT_RESOLVED_IN_TIME);
 }
 
-/* Rule 6. */
-static bool s_rule_redispatch(const s_ctx_t *ctx, gr_decision_t *out)
+/* Rule 6: returned with someone left to try, or new here and a
+ * department takes its category (分流). */
+static bool s_rule_dispatch(const s_ctx_t *ctx, gr_decision_t *out)
 {
-    if (!ctx->facts->returned_from_below)
+    const gr_case_facts_t *f = ctx->facts;
+    bool fresh = f->untried_left &&
+                 (f->state == GR_CASE_REPORTED || f->state == GR_CASE_ACCEPTED);
+    if (!f->returned_from_below && !fresh)
         return false;
     out->action = GR_ACT_ASSIGN_DOWN;
     return true;
@@ -251,7 +255,7 @@ static const s_rule_fn s_rules[] = {
     s_rule_authority,
     s_rule_returned_exhausted,
     s_rule_deadline,
-    s_rule_redispatch,
+    s_rule_dispatch,
     s_rule_keep,
 };
 

@@ -31,9 +31,11 @@
  *      the deadline counts as overdue): ESCALATE with supervise set, reason
  *      NOT_ACCEPTED_IN_TIME (state reported) or NOT_RESOLVED_IN_TIME (states
  *      accepted, dispatched, assigned, in_progress, returned).
- *   6. returned from below with another department or child still untried:
- *      ASSIGN_DOWN; gr_dept_next() names the next one. Deadlines (rule 5) win
- *      over this, so an overdue case is not passed round departments again.
+ *   6. returned from below with another department or child still untried,
+ *      or a reported or accepted case that a department here takes
+ *      (untried_left: the node's routing table names one): ASSIGN_DOWN;
+ *      gr_dept_next() names the department. Deadlines (rule 5) win over
+ *      this, so an overdue case is not passed round departments again.
  *   7. otherwise KEEP, with due_ms = the current state's deadline.
  *
  * At the top tier (no parent) rules 2, 4 and 5 cannot send the case anywhere:
@@ -134,7 +136,7 @@ typedef struct {
     bool assigned_down;        /* this node got it from its parent (交办) */
     bool returned_from_below;  /* the child or department it was given to
                                 * gave it back (退回) */
-    bool untried_left;         /* another department or child here may still
+    bool untried_left;         /* a department or child here may (still)
                                 * take it: gr_dept_next() found one */
 } gr_case_facts_t;
 

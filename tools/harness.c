@@ -59,6 +59,9 @@ int harness_node_write_config(harness_node_t *node)
     if (node->status_listen)
         fprintf(f, "status_listen = %s\n",
                 node->status_endpoint[0] ? node->status_endpoint : "tcp://127.0.0.1:*");
+    if (node->task_listen)
+        fprintf(f, "task_listen = %s\n",
+                node->task_endpoint[0] ? node->task_endpoint : "tcp://127.0.0.1:*");
     fprintf(f, "%s\n%s\n[reporters]\n", node->extra_node, node->sections);
     for (size_t i = 0; i < node->n_reporters; i++) {
         gr_key_to_hex(hex, node->reporters[i].pk);
@@ -98,34 +101,34 @@ typedef struct {
     char path[320];
 } s_endpoint_wait_t;
 
+/* The endpoint file: the request endpoint on the first line, then
+ * "status EP" and "tasks EP" lines for the endpoints that are bound. */
 static bool s_endpoint_ready(void *ctx)
 {
     s_endpoint_wait_t *w = ctx;
     FILE *f = fopen(w->path, "r");
     if (!f)
         return false;
-    char line[128] = "";
-    bool ok = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    if (!ok)
-        return false;
-    line[strcspn(line, "\n")] = '\0';
-    snprintf(w->node->endpoint, sizeof w->node->endpoint, "%s", line);
-    if (w->node->status_listen) {
-        /* The second line names the status endpoint. */
-        f = fopen(w->path, "r");
-        char second[128] = "";
-        if (f) {
-            if (!fgets(line, sizeof line, f) || !fgets(second, sizeof second, f))
-                second[0] = '\0';
-            fclose(f);
-        }
-        second[strcspn(second, "\n")] = '\0';
-        if (!second[0])
-            return false;
-        snprintf(w->node->status_endpoint, sizeof w->node->status_endpoint, "%s", second);
+    char line[128] = "", endpoint[128] = "", status[128] = "", tasks[128] = "";
+    for (int n = 0; fgets(line, sizeof line, f); n++) {
+        line[strcspn(line, "\n")] = '\0';
+        if (n == 0)
+            snprintf(endpoint, sizeof endpoint, "%s", line);
+        else if (strncmp(line, "status ", 7) == 0)
+            snprintf(status, sizeof status, "%.120s", line + 7);
+        else if (strncmp(line, "tasks ", 6) == 0)
+            snprintf(tasks, sizeof tasks, "%.120s", line + 6);
     }
-    return w->node->endpoint[0] != '\0';
+    fclose(f);
+    if (!endpoint[0] || (w->node->status_listen && !status[0]) ||
+        (w->node->task_listen && !tasks[0]))
+        return false;
+    snprintf(w->node->endpoint, sizeof w->node->endpoint, "%s", endpoint);
+    if (status[0])
+        snprintf(w->node->status_endpoint, sizeof w->node->status_endpoint, "%s", status);
+    if (tasks[0])
+        snprintf(w->node->task_endpoint, sizeof w->node->task_endpoint, "%s", tasks);
+    return true;
 }
 
 int harness_node_start(harness_node_t *node)

@@ -30,6 +30,8 @@ typedef struct {
     char tier[16];              /* default "village" */
     bool status_listen;         /* bind a status endpoint for children */
     char status_endpoint[128];  /* bound status endpoint, once started */
+    bool task_listen;           /* bind the departments' notice endpoint */
+    char task_endpoint[128];    /* bound notice endpoint, once started */
     char sections[4096];        /* extra sections: [parent], [children], [deadlines]... */
     char catalogue[320];        /* catalogue file; default: the shipped example */
 } harness_node_t;

@@ -23,6 +23,7 @@
 
 #define EXAMPLE_CATALOGUE GR_SOURCE_ROOT "/examples/catalogue.ini"
 #define EXAMPLE_VILLAGE GR_SOURCE_ROOT "/examples/village.ini"
+#define EXAMPLE_TOWNSHIP GR_SOURCE_ROOT "/examples/township.ini"
 
 /* A small catalogue exercising every key and every default. */
 static const char s_good_catalogue[] =
@@ -460,6 +461,227 @@ static void test_config_good(void **state)
     gr_config_destroy(NULL);
 }
 
+/* ---- departments ------------------------------------------------------- */
+
+/* A township with three departments (one key as hex, two as files, display
+ * names with and without UTF-8, spaces around the comma), a [dispatch] table
+ * written before the [departments] it names, and task deadlines. */
+static void test_config_departments(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    gr_keypair_t zhang = s_make_key(f->dir, "zhang");
+    gr_keypair_t police = s_make_key(f->dir, "police");
+    gr_keypair_t safety = s_make_key(f->dir, "safety");
+    gr_keypair_t fire = s_make_key(f->dir, "fire");
+    char safety_hex[GR_PUBLIC_KEY_HEX];
+    gr_key_to_hex(safety_hex, safety.pk);
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+
+    char text[4096];
+    snprintf(text, sizeof text,
+             NODE_HEAD
+             "task_listen = tcp://127.0.0.1:*\n"
+             "[dispatch]\n"
+             "PS.FIRE = fire, safety + police\n"
+             "PS.* = police\n"
+             "SS.MASS = police,fire ,  safety\n"
+             "* = safety + fire, police\n"
+             "[reporters]\n"
+             "zhang = @keys/zhang.pub\n"
+             "[departments]\n"
+             "police = @keys/police.pub, 派出所 police station\n"
+             "safety = %s ,  安监站\n"
+             "fire = @keys/fire.pub\n"
+             "[deadlines]\n"
+             "claim.routine = 4h\n"
+             "claim.urgent = 15min\n"
+             "claim.extra-urgent = 0\n"
+             "complete.routine = 5d\n"
+             "complete.urgent = 12 h\n"
+             "complete.extra-urgent = 90s\n"
+             "accept.urgent = 1h\n", safety_hex);
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/town.ini", f->dir);
+    s_write(path, text, strlen(text));
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+
+    assert_string_equal(cfg->task_listen, "tcp://127.0.0.1:*");
+    assert_int_equal(cfg->n_depts, 3);
+    assert_string_equal(cfg->depts[0].code, "police");
+    assert_string_equal(cfg->depts[0].name, "派出所 police station");
+    assert_memory_equal(cfg->depts[0].pk, police.pk, sizeof police.pk);
+    assert_string_equal(cfg->depts[1].code, "safety");
+    assert_string_equal(cfg->depts[1].name, "安监站");
+    assert_memory_equal(cfg->depts[1].pk, safety.pk, sizeof safety.pk);
+    assert_string_equal(cfg->depts[2].code, "fire");
+    assert_string_equal(cfg->depts[2].name, "");
+    assert_memory_equal(cfg->depts[2].pk, fire.pk, sizeof fire.pk);
+
+    /* In file order, every list as written. */
+    assert_int_equal(cfg->n_routes, 4);
+    const gr_route_config_t *r = &cfg->routes[0];
+    assert_string_equal(r->match, "PS.FIRE");
+    assert_int_equal(r->n_candidates, 2);
+    assert_string_equal(r->candidates[0], "fire");
+    assert_string_equal(r->candidates[1], "safety");
+    assert_int_equal(r->n_co, 1);
+    assert_string_equal(r->co[0], "police");
+    r = &cfg->routes[1];
+    assert_string_equal(r->match, "PS.*");
+    assert_int_equal(r->n_candidates, 1);
+    assert_string_equal(r->candidates[0], "police");
+    assert_int_equal(r->n_co, 0);
+    r = &cfg->routes[2];
+    assert_string_equal(r->match, "SS.MASS");
+    assert_int_equal(r->n_candidates, 3);
+    assert_string_equal(r->candidates[0], "police");
+    assert_string_equal(r->candidates[1], "fire");
+    assert_string_equal(r->candidates[2], "safety");
+    assert_int_equal(r->n_co, 0);
+    r = &cfg->routes[3];
+    assert_string_equal(r->match, "*");
+    assert_int_equal(r->n_candidates, 1);
+    assert_string_equal(r->candidates[0], "safety");
+    assert_int_equal(r->n_co, 2);
+    assert_string_equal(r->co[0], "fire");
+    assert_string_equal(r->co[1], "police");
+
+    assert_true(cfg->task_deadlines.claim_within_ms[1] == 4ULL * 3600000);
+    assert_true(cfg->task_deadlines.claim_within_ms[2] == 15ULL * 60000);
+    assert_true(cfg->task_deadlines.claim_within_ms[3] == 0);
+    assert_true(cfg->task_deadlines.complete_within_ms[1] == 5ULL * 86400000);
+    assert_true(cfg->task_deadlines.complete_within_ms[2] == 12ULL * 3600000);
+    assert_true(cfg->task_deadlines.complete_within_ms[3] == 90000);
+    /* The case limits stay apart from the task limits. */
+    assert_true(cfg->deadlines.accept_within_ms[2] == 3600000);
+    assert_true(cfg->deadlines.accept_within_ms[1] == 0);
+    assert_true(cfg->deadlines.resolve_within_ms[1] == 0);
+
+    /* Departments are trusted under their code, as departments. */
+    assert_int_equal(gr_trust_count(cfg->trust), 4);
+    const gr_trusted_key_t *t = gr_trust_find(cfg->trust, police.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "police");
+    assert_int_equal(t->role, GR_ROLE_DEPARTMENT);
+    t = gr_trust_find(cfg->trust, safety.pk);
+    assert_non_null(t);
+    assert_string_equal(t->name, "safety");
+    assert_int_equal(t->role, GR_ROLE_DEPARTMENT);
+    t = gr_trust_find(cfg->trust, zhang.pk);
+    assert_non_null(t);
+    assert_int_equal(t->role, GR_ROLE_REPORTER);
+
+    assert_ptr_equal(gr_config_dept(cfg, "police"), &cfg->depts[0]);
+    assert_ptr_equal(gr_config_dept(cfg, "fire"), &cfg->depts[2]);
+    assert_null(gr_config_dept(cfg, "polic"));
+    assert_null(gr_config_dept(cfg, "Police"));
+    assert_null(gr_config_dept(cfg, "zhang"));
+    assert_null(gr_config_dept(cfg, NULL));
+    assert_null(gr_config_dept(NULL, "police"));
+    assert_ptr_equal(gr_config_dept_by_key(cfg, police.pk), &cfg->depts[0]);
+    assert_ptr_equal(gr_config_dept_by_key(cfg, safety.pk), &cfg->depts[1]);
+    assert_ptr_equal(gr_config_dept_by_key(cfg, fire.pk), &cfg->depts[2]);
+    assert_null(gr_config_dept_by_key(cfg, zhang.pk));
+    assert_null(gr_config_dept_by_key(cfg, NULL));
+    assert_null(gr_config_dept_by_key(NULL, police.pk));
+
+    assert_ptr_equal(gr_config_route(cfg, "PS.FIRE"), &cfg->routes[0]);
+    assert_ptr_equal(gr_config_route(cfg, "SS.MASS"), &cfg->routes[2]);
+    assert_ptr_equal(gr_config_route(cfg, "DAILY.SAFE"), &cfg->routes[3]);
+    gr_config_destroy(&cfg);
+    assert_null(cfg);
+}
+
+/* A catalogue deep enough for prefixes of two lengths. */
+static const char s_route_catalogue[] =
+    "[PS.FIRE]\nclass = c\nsubclass = s\nname = n\n"
+    "[PS.FIRE.FOREST]\nclass = c\nsubclass = s\nname = n\n"
+    "[PS.CRIME]\nclass = c\nsubclass = s\nname = n\n"
+    "[SS.MASS]\nclass = c\nsubclass = s\nname = n\n";
+
+/* Loads node.ini made of NODE_HEAD, four departments and the given
+ * [dispatch] lines; the caller made the node key and s_route_catalogue. */
+static gr_config_t *s_load_routes(const fixture_t *f, const char *dispatch)
+{
+    char text[2048], path[PATH_MAX + 16], err[512] = "";
+    snprintf(text, sizeof text, NODE_HEAD
+             "[departments]\n"
+             "a = 1111111111111111111111111111111111111111111111111111111111111111\n"
+             "b = 2222222222222222222222222222222222222222222222222222222222222222\n"
+             "c = 3333333333333333333333333333333333333333333333333333333333333333\n"
+             "d = 4444444444444444444444444444444444444444444444444444444444444444\n"
+             "[dispatch]\n%s", dispatch);
+    snprintf(path, sizeof path, "%s/node.ini", f->dir);
+    s_write(path, text, strlen(text));
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    return cfg;
+}
+
+/* Exact beats the longest prefix beats "*", whatever the order of the lines:
+ * each more specific line comes after the one it must beat. */
+static void test_config_route_precedence(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_route_catalogue);
+    gr_config_t *cfg = s_load_routes(f, "* = d\nPS.* = b\nPS.FIRE.* = c\nPS.FIRE = a\n");
+    assert_string_equal(gr_config_route(cfg, "PS.FIRE")->match, "PS.FIRE");
+    assert_string_equal(gr_config_route(cfg, "PS.FIRE.FOREST")->match, "PS.FIRE.*");
+    assert_string_equal(gr_config_route(cfg, "PS.FIRE.FOREST.X")->match, "PS.FIRE.*");
+    assert_string_equal(gr_config_route(cfg, "PS.CRIME")->match, "PS.*");
+    /* A prefix ends at its dot: "PS.*" is not "PS" + anything. */
+    assert_string_equal(gr_config_route(cfg, "PSX.CRIME")->match, "*");
+    assert_string_equal(gr_config_route(cfg, "PS")->match, "*");
+    assert_string_equal(gr_config_route(cfg, "PS.FIREX")->match, "PS.*");
+    assert_string_equal(gr_config_route(cfg, "SS.MASS")->match, "*");
+    assert_null(gr_config_route(cfg, NULL));
+    assert_null(gr_config_route(NULL, "PS.FIRE"));
+    gr_config_destroy(&cfg);
+
+    /* Without "*", a category no line matches has no route. */
+    cfg = s_load_routes(f, "PS.FIRE.* = c\nPS.* = b\n");
+    assert_string_equal(gr_config_route(cfg, "PS.FIRE.FOREST")->match, "PS.FIRE.*");
+    assert_string_equal(gr_config_route(cfg, "PS.FIRE")->match, "PS.*");
+    assert_null(gr_config_route(cfg, "SS.MASS"));
+    assert_null(gr_config_route(cfg, ""));
+    gr_config_destroy(&cfg);
+
+    /* Exact lines only. */
+    cfg = s_load_routes(f, "SS.MASS = a, b + c, d\n");
+    assert_string_equal(gr_config_route(cfg, "SS.MASS")->match, "SS.MASS");
+    assert_null(gr_config_route(cfg, "SS.MASS.X"));
+    assert_null(gr_config_route(cfg, "PS.FIRE"));
+    gr_config_destroy(&cfg);
+}
+
+/* task_listen needs no departments, and without them there are no routes. */
+static void test_config_task_listen_alone(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+    s_write_at(f->dir, "node.ini", NODE_HEAD "task_listen = ipc:///run/tasks.sock\n"
+                                   "[departments]\n");
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/node.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->task_listen, "ipc:///run/tasks.sock");
+    assert_int_equal(cfg->n_depts, 0);
+    assert_int_equal(cfg->n_routes, 0);
+    assert_null(gr_config_route(cfg, "PS.FIRE"));
+    assert_null(gr_config_dept(cfg, "police"));
+    gr_config_destroy(&cfg);
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
 /* Only the required keys, from a relative config path in a subdirectory:
  * the defaults apply and paths follow the config file, not the cwd. */
 static void test_config_defaults_and_relative_paths(void **state)
@@ -504,7 +726,15 @@ static void test_config_defaults_and_relative_paths(void **state)
     for (int sev = 1; sev <= 3; sev++) {
         assert_true(cfg->deadlines.accept_within_ms[sev] == 0);
         assert_true(cfg->deadlines.resolve_within_ms[sev] == 0);
+        assert_true(cfg->task_deadlines.claim_within_ms[sev] == 0);
+        assert_true(cfg->task_deadlines.complete_within_ms[sev] == 0);
     }
+    assert_null(cfg->task_listen);
+    assert_int_equal(cfg->n_depts, 0);
+    assert_null(cfg->depts);
+    assert_int_equal(cfg->n_routes, 0);
+    assert_null(cfg->routes);
+    assert_null(gr_config_route(cfg, "PS.FIRE"));
     gr_config_destroy(&cfg);
 }
 
@@ -553,6 +783,81 @@ static void test_example_village_copy(void **state)
     gr_config_destroy(&cfg);
 }
 
+/* In the source tree the township example has no keys: it must parse every
+ * line before the first key file it names and stop exactly there. */
+static void test_example_township_in_tree(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    gr_config_t *cfg = gr_config_load(EXAMPLE_TOWNSHIP, err, sizeof err);
+    if (cfg) {
+        gr_config_destroy(&cfg);
+        skip();     /* someone generated the keys under examples/keys/ */
+    }
+    s_assert_error(err, EXAMPLE_TOWNSHIP, s_line_of(EXAMPLE_TOWNSHIP, "key = @keys/"),
+                   "keys/district-01.pub", "example");
+}
+
+/* Copied next to the keys its header says to make, the township example
+ * loads as it stands, departments and routing table included. */
+static void test_example_township_copy(void **state)
+{
+    static const char *const names[] = {
+        "district-01", "village-01", "village-02", "police", "safety", "traffic",
+        "market", "justice", "governance", "civil", "urban", "office",
+    };
+    fixture_t *f = *state;
+    char path[PATH_MAX + 32], err[1024] = "";
+    snprintf(path, sizeof path, "%s/catalogue.ini", f->dir);
+    s_copy(EXAMPLE_CATALOGUE, path);
+    snprintf(path, sizeof path, "%s/township.ini", f->dir);
+    s_copy(EXAMPLE_TOWNSHIP, path);
+    gr_keypair_t kp = s_make_key(f->dir, "township-01");
+    gr_keypair_t police = {0};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        gr_keypair_t k = s_make_key(f->dir, names[i]);
+        if (strcmp(names[i], "police") == 0)
+            police = k;
+    }
+
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->node_id, "township-01");
+    assert_int_equal(cfg->tier_level, 2);
+    assert_memory_equal(cfg->keys.pk, kp.pk, sizeof kp.pk);
+    assert_non_null(cfg->status_listen);
+    assert_non_null(cfg->task_listen);
+    assert_true(cfg->has_parent);
+    assert_false(cfg->has_skip);
+    assert_int_equal(cfg->n_children, 2);
+    assert_int_equal(cfg->n_depts, 9);
+    /* One reporter, the parent, two villages, nine departments. */
+    assert_int_equal(gr_trust_count(cfg->trust), 13);
+    const gr_dept_config_t *d = gr_config_dept_by_key(cfg, police.pk);
+    assert_non_null(d);
+    assert_string_equal(d->code, "police");
+    assert_string_equal(d->name, "派出所 police station");
+    assert_int_equal(gr_trust_find(cfg->trust, police.pk)->role, GR_ROLE_DEPARTMENT);
+    for (int sev = 1; sev <= 3; sev++) {
+        assert_true(cfg->task_deadlines.claim_within_ms[sev] > 0);
+        assert_true(cfg->task_deadlines.complete_within_ms[sev] >
+                    cfg->task_deadlines.claim_within_ms[sev]);
+    }
+
+    /* Every category of the example catalogue reaches a department. */
+    for (size_t i = 0; i < gr_catalogue_count(cfg->catalogue); i++)
+        assert_non_null(gr_config_route(cfg, gr_catalogue_at(cfg->catalogue, i)->code));
+    const gr_route_config_t *r = gr_config_route(cfg, "PS.FIRE");
+    assert_string_equal(r->match, "PS.FIRE");
+    assert_string_equal(r->candidates[0], "safety");
+    assert_int_equal(r->n_co, 1);
+    assert_string_equal(r->co[0], "police");
+    assert_string_equal(gr_config_route(cfg, "PS.EPIDEMIC")->match, "PS.*");
+    assert_string_equal(gr_config_route(cfg, "DAILY.SAFE")->match, "*");
+    gr_config_destroy(&cfg);
+}
+
 /* ---- bad configs ------------------------------------------------------- */
 
 enum { BAD_FILE, BAD_MISSING, BAD_DIR, BAD_UNREADABLE };
@@ -573,6 +878,24 @@ static const char s_garbage[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\
                                 "\x03\x00\x3e\x00\x01\x00\x00\x00\xff\xfe\n[node]\n";
 
 #define S_NUL_CONFIG "[node]\nid = v\0x\n"
+
+/* Public keys for rows that need several: any 64 hex digits will do. */
+#define HEX1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define HEX2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define HEX3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define HEX4 "4444444444444444444444444444444444444444444444444444444444444444"
+
+/* NODE_HEAD, then [departments] on line 8 with police, safety and fire on
+ * lines 9-11: rows append from line 12. */
+#define DEPT_HEAD                                                              \
+    NODE_HEAD                                                                  \
+    "[departments]\n"                                                          \
+    "police = " HEX1 ", 派出所\n"                                              \
+    "safety = " HEX2 "\n"                                                      \
+    "fire = " HEX3 "\n"
+
+/* DEPT_HEAD, then [dispatch] on line 12: entries from line 13. */
+#define DISPATCH_HEAD DEPT_HEAD "[dispatch]\n"
 
 static const bad_t s_bad[] = {
     { "unknown key", NODE_HEAD "max_frmae = 2048\n", 0, NULL, BAD_FILE, 0, false, 8,
@@ -689,6 +1012,96 @@ static const bad_t s_bad[] = {
       "outside any category" },
     { "empty catalogue", NODE_HEAD, 0, "; nothing yet\n\n", BAD_FILE, 0, true, 0,
       "no categories" },
+    { "task_listen bad", NODE_HEAD "task_listen = tcp://127.0.0.1\n", 0, NULL, BAD_FILE, 0,
+      false, 8, "task_listen = tcp://127.0.0.1: expected tcp://HOST:PORT" },
+    { "department bad hex key", NODE_HEAD "[departments]\npolice = 12ab, 派出所\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "police = 12ab: not a public key" },
+    { "department missing key file", NODE_HEAD "[departments]\npolice = @keys/police.pub\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "keys/police.pub: No such file" },
+    { "department key with text after it", NODE_HEAD "[departments]\npolice = " HEX1 " x\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "not a public key" },
+    { "department empty display name", NODE_HEAD "[departments]\npolice = " HEX1 ",\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "empty display name after ','" },
+    { "department display name too long", NODE_HEAD "[departments]\npolice = @keys/node.pub, "
+      "0123456789012345678901234567890123456789012345678901234567890123456789"
+      "0123456789012345678901234567890123456789012345678901234567890123456789\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "police: display name too long (at most 127 bytes)" },
+    { "department bad code", NODE_HEAD "[departments]\npolice station = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "department code = police station: must be 1-63 characters" },
+    { "department code too long", NODE_HEAD "[departments]\n"
+      "p123456789012345678901234567890123456789012345678901234567890123 = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "code 'p1234567890123456789012345678901234567890123456789012345"
+      "67890123' too long (at most 63 bytes)" },
+    { "department duplicate code", DEPT_HEAD "police = " HEX4 "\n", 0, NULL, BAD_FILE, 0,
+      false, 12, "duplicate code 'police' in [departments] (first at line 9)" },
+    { "department key already a reporter",
+      NODE_HEAD "[reporters]\nli = " HEX1 "\n[departments]\npolice = " HEX1 ", 派出所\n", 0, NULL,
+      BAD_FILE, 0, false, 11,
+      "police: same key as 'li', already trusted as a reporter (one key, one role)" },
+    { "department key already a child",
+      NODE_HEAD "[children]\nv-a = @keys/node.pub\n[departments]\npolice = @keys/node.pub\n", 0,
+      NULL, BAD_FILE, 0, false, 11, "police: same key as 'v-a', already trusted as a node" },
+    { "reporter key already a department",
+      NODE_HEAD "[departments]\npolice = " HEX1 "\n[reporters]\nli = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 11, "li: same key as 'police', already trusted as a department" },
+    { "two departments, one key", DEPT_HEAD "traffic = " HEX2 "\n", 0, NULL, BAD_FILE, 0, false,
+      12, "traffic: same key as 'safety'" },
+    { "dispatch unknown department", DISPATCH_HEAD "PS.FIRE = fire + polcie\n", 0, NULL,
+      BAD_FILE, 0, false, 13, "PS.FIRE: unknown department 'polcie' (not in [departments])" },
+    { "dispatch unknown department, [departments] after it",
+      NODE_HEAD "[dispatch]\nSS.MASS = police\nPS.* = police, traffic\n"
+      "[departments]\npolice = " HEX1 "\n", 0, NULL, BAD_FILE, 0, false, 10,
+      "PS.*: unknown department 'traffic'" },
+    { "dispatch unknown category", DISPATCH_HEAD "PS.FIRE = fire\nPS.FIER = fire\n", 0, NULL,
+      BAD_FILE, 0, false, 14, "unknown category 'PS.FIER': not in the catalogue" },
+    { "dispatch unknown class prefix", DISPATCH_HEAD "XX.* = police\n", 0, NULL, BAD_FILE, 0,
+      false, 13, "XX.*: no category in the catalogue starts with 'XX.'" },
+    { "dispatch prefix not ending at a dot", DISPATCH_HEAD "PS.FI.* = fire\n", 0, NULL,
+      BAD_FILE, 0, false, 13, "PS.FI.*: no category in the catalogue starts with 'PS.FI.'" },
+    { "dispatch prefix without a dot", DISPATCH_HEAD "PS* = fire\n", 0, NULL, BAD_FILE, 0,
+      false, 13, "PS*: '*' stands alone (any category) or ends a class prefix" },
+    { "dispatch '*' inside a match", DISPATCH_HEAD "*.FIRE = fire\n", 0, NULL, BAD_FILE, 0,
+      false, 13, "'*' stands alone" },
+    { "dispatch duplicate match", DISPATCH_HEAD "PS.* = fire\nSS.MASS = police\nPS.* = safety\n",
+      0, NULL, BAD_FILE, 0, false, 15, "duplicate match 'PS.*' in [dispatch] (first at line 13)" },
+    { "dispatch candidate twice", DISPATCH_HEAD "PS.FIRE = fire, safety, fire\n", 0, NULL,
+      BAD_FILE, 0, false, 13, "PS.FIRE: department 'fire' listed twice" },
+    { "dispatch co-handler twice", DISPATCH_HEAD "PS.FIRE = fire + police, police\n", 0, NULL,
+      BAD_FILE, 0, false, 13, "PS.FIRE: department 'police' listed twice" },
+    { "dispatch co-handler also a candidate", DISPATCH_HEAD "PS.FIRE = fire, safety + safety\n",
+      0, NULL, BAD_FILE, 0, false, 13,
+      "PS.FIRE: department 'safety' is both a candidate and a co-handler" },
+    { "dispatch too many candidates", DISPATCH_HEAD "* = a1, a2, a3, a4, a5, a6, a7, a8, a9\n",
+      0, NULL, BAD_FILE, 0, false, 13, "*: more than 8 candidate departments" },
+    { "dispatch too many co-handlers",
+      DISPATCH_HEAD "* = fire + a1, a2, a3, a4, a5, a6, a7, a8, a9\n", 0, NULL, BAD_FILE, 0,
+      false, 13, "*: more than 8 co-handling departments" },
+    { "dispatch no lead", DISPATCH_HEAD "PS.FIRE = + police\n", 0, NULL, BAD_FILE, 0, false, 13,
+      "PS.FIRE = + police: no lead department" },
+    { "dispatch empty value", DISPATCH_HEAD "PS.FIRE =\n", 0, NULL, BAD_FILE, 0, false, 13,
+      "no lead department" },
+    { "dispatch empty candidate", DISPATCH_HEAD "PS.FIRE = fire,, safety\n", 0, NULL, BAD_FILE,
+      0, false, 13, "PS.FIRE: empty candidate department" },
+    { "dispatch nothing after '+'", DISPATCH_HEAD "PS.FIRE = fire +\n", 0, NULL, BAD_FILE, 0,
+      false, 13, "no co-handler after '+'" },
+    { "dispatch two '+'", DISPATCH_HEAD "PS.FIRE = fire + police + safety\n", 0, NULL, BAD_FILE,
+      0, false, 13, "more than one '+'" },
+    { "dispatch bad code", DISPATCH_HEAD "PS.FIRE = fire brigade\n", 0, NULL, BAD_FILE, 0, false,
+      13, "department code = fire brigade: must be" },
+    { "dispatch without departments", NODE_HEAD "\n[dispatch]\n* = police\n", 0, NULL, BAD_FILE,
+      0, false, 9, "[dispatch] without [departments]" },
+    { "claim deadline without unit", NODE_HEAD "[deadlines]\nclaim.urgent = 10\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "claim.urgent = 10: not a duration" },
+    { "complete deadline unknown severity", NODE_HEAD "[deadlines]\ncomplete.critical = 1h\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "unknown key 'complete.critical' in [deadlines]" },
+    { "deadline kind without severity", NODE_HEAD "[deadlines]\nclaim = 1h\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "unknown key 'claim' in [deadlines]" },
+    { "deadline kind prefix", NODE_HEAD "[deadlines]\nclaims.urgent = 1h\n", 0, NULL, BAD_FILE,
+      0, false, 9, "unknown key 'claims.urgent' in [deadlines]" },
+    { "claim deadline duplicate",
+      NODE_HEAD "[deadlines]\nclaim.routine = 1h\naccept.routine = 1h\nclaim.routine = 2h\n", 0,
+      NULL, BAD_FILE, 0, false, 11, "duplicate key 'claim.routine' in [deadlines] (first at "
+      "line 9)" },
     { "unreadable config: missing", NULL, 0, NULL, BAD_MISSING, 0, false, 0,
       "cannot open: No such file" },
     { "unreadable config: a directory", NULL, 0, NULL, BAD_DIR, 0, false, 0,
@@ -776,10 +1189,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_catalogue_good, setup, teardown),
         cmocka_unit_test(test_example_catalogue),
         cmocka_unit_test_setup_teardown(test_config_good, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_departments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_route_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_task_listen_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_example_village_in_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_village_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_township_in_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_township_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_bad_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffers, setup, teardown),
     };

@@ -96,7 +96,8 @@ static expect_t oracle(const combo_t *c)
             e.reason = GR_REASON_NOT_RESOLVED_IN_TIME;
         e.supervise = true;
         up = true;
-    } else if (c->ret) {
+    } else if (c->ret || (c->untried && (c->state == GR_CASE_REPORTED ||
+                                         c->state == GR_CASE_ACCEPTED))) {
         e.action = GR_ACT_ASSIGN_DOWN;
     } else {
         e.action = GR_ACT_KEEP;
@@ -488,6 +489,32 @@ static void test_returned_from_below(void **state)
     assert_false(d.supervise);
 }
 
+static void test_first_dispatch(void **state)
+{
+    (void) state;
+    gr_authority_t a = authority_all(2, false);
+    gr_case_facts_t f = facts_of(GR_SEV_ROUTINE, GR_CASE_REPORTED);
+    f.untried_left = true;  /* a department here takes the category */
+
+    gr_decision_t d = decide_ok(2, true, &a, &s_limits, &f, RECEIVED);
+    assert_int_equal(d.action, GR_ACT_ASSIGN_DOWN);
+    f.state = GR_CASE_ACCEPTED;
+    f.accepted_ms = ACCEPTED;
+    d = decide_ok(2, true, &a, &s_limits, &f, ACCEPTED);
+    assert_int_equal(d.action, GR_ACT_ASSIGN_DOWN);
+
+    /* Already with a department: kept, not dispatched twice. */
+    f.state = GR_CASE_DISPATCHED;
+    d = decide_ok(2, true, &a, &s_limits, &f, ACCEPTED);
+    assert_int_equal(d.action, GR_ACT_KEEP);
+
+    /* Outside this tier's authority: up, whatever departments there are. */
+    a = authority_all(3, false);
+    f.state = GR_CASE_REPORTED;
+    d = decide_ok(2, true, &a, &s_limits, &f, RECEIVED);
+    assert_int_equal(d.action, GR_ACT_ESCALATE);
+}
+
 static void test_invalid_arguments(void **state)
 {
     (void) state;
@@ -623,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_zero_limits_never_overdue),
         cmocka_unit_test(test_deadline_saturates),
         cmocka_unit_test(test_returned_from_below),
+        cmocka_unit_test(test_first_dispatch),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_dept_next),
         cmocka_unit_test(test_names),

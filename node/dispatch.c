@@ -1,0 +1,614 @@
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases.h"
+#include "log.h"
+#include "task.h"
+#include "tiers_internal.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+
+void gr_dispatch_topic(char *topic, const char *dept)
+{
+    snprintf(topic, GR_DISPATCH_TOPIC_MAX, "dept/%s/", dept);
+}
+
+int gr_dispatch_set_notice_endpoint(gr_tiers_t *self, const char *endpoint)
+{
+    char *copy = strdup(endpoint ? endpoint : "");
+    if (!copy)
+        return GR_ENOMEM;
+    free(self->notice_endpoint);
+    self->notice_endpoint = copy;
+    return 0;
+}
+
+/* ---- string lists inside unpacked records (freed by free_unpacked) ---- */
+
+static bool s_has(char *const *list, size_t n, const char *code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], code) == 0)
+            return true;
+    return false;
+}
+
+static int s_list_add(char ***list, size_t *n, const char *code)
+{
+    char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return GR_ENOMEM;
+    *list = grown;
+    if (!(grown[*n] = strdup(code)))
+        return GR_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static void s_list_remove(char **list, size_t *n, const char *code)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(list[i], code) == 0) {
+            free(list[i]);
+            memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof *list);
+            (*n)--;
+            return;
+        }
+    }
+}
+
+static void s_list_free(char ***list, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*list)[i]);
+    free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+/* ---- routing ---- */
+
+static const char *s_next_candidate(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec,
+                                    const gr_route_config_t **route_out)
+{
+    const gr_route_config_t *route = gr_config_route(self->cfg, rec->event->category);
+    if (route_out)
+        *route_out = route;
+    if (!route)
+        return NULL;
+    const char *candidates[GR_ROUTE_MAX_DEPTS];
+    for (size_t i = 0; i < route->n_candidates; i++)
+        candidates[i] = route->candidates[i];
+    return gr_dept_next(candidates, route->n_candidates, (const char *const *)rec->tried_depts,
+                        rec->n_tried_depts);
+}
+
+bool gr_dispatch_untried(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec)
+{
+    return self->cfg->n_routes && !rec->info_only && s_next_candidate(self, rec, NULL) != NULL;
+}
+
+/* ---- tasks and notices ---- */
+
+static int s_task_decide(const gr_tiers_t *self, const Gridrelay__Task *task,
+                         const Gridrelay__StoredEvent *rec, uint64_t now_ms, gr_task_decision_t *d)
+{
+    gr_tier_t tier = {self->cfg->tier_level, self->cfg->has_parent};
+    gr_task_facts_t facts = {
+        .severity = (gr_severity_t)rec->event->severity,
+        .claimed = task->state == GRIDRELAY__TASK_STATE__TASK_CLAIMED,
+        .dispatched_ms = task->dispatched_ms,
+        .claimed_ms = task->claimed_ms,
+        .urged = task->urged,
+    };
+    return gr_task_decide(d, &tier, &self->cfg->task_deadlines, &facts, now_ms) == 0 ? 0 : GR_EINVAL;
+}
+
+/* Publishes a notice to task->dept after the commit, with the next
+ * per-department sequence (persisted, so it survives restarts and a
+ * client can tell a gap from a restart). */
+static int s_notify(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__Task *task,
+                    const Gridrelay__Event *event, Gridrelay__TaskNotice__Kind kind,
+                    const char *reason)
+{
+    char peer[80];
+    snprintf(peer, sizeof peer, "dept:%s", task->dept);
+    uint64_t seq = 0;
+    int rc = gr_store_peer_get(txn, peer, "notice_seq", &seq);
+    if (rc == 0)
+        rc = gr_store_peer_put(txn, peer, "notice_seq", ++seq);
+    if (rc != 0)
+        return rc;
+    Gridrelay__Task copy = *task;
+    copy.event = (Gridrelay__Event *)event;
+    Gridrelay__TaskNotice notice = GRIDRELAY__TASK_NOTICE__INIT;
+    notice.kind = kind;
+    notice.seq = seq;
+    notice.task = &copy;
+    notice.reason = (char *)(reason ? reason : "");
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_TASK_NOTICE;
+    body.task_notice = &notice;
+    char topic[GR_DISPATCH_TOPIC_MAX];
+    gr_dispatch_topic(topic, task->dept);
+    return gr_tiers_effect(self, topic, &body);
+}
+
+/* Creates dept's task for rec and tells the department. Only the lead's
+ * task carries a timer: the case's deadlines are the lead's. */
+static int s_open_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+                       const char *dept, bool lead, const char *reason, uint64_t now_ms)
+{
+    Gridrelay__Task task = GRIDRELAY__TASK__INIT;
+    task.event_id = rec->event->id;
+    task.dept = (char *)dept;
+    task.lead = lead;
+    task.state = GRIDRELAY__TASK_STATE__TASK_OPEN;
+    task.node_id = (char *)self->cfg->node_id;
+    task.dispatched_ms = now_ms;
+    task.reason = (char *)reason;
+    if (lead) {
+        task.co_depts = rec->co_depts;
+        task.n_co_depts = rec->n_co_depts;
+    } else {
+        task.lead_dept = rec->dept;
+    }
+    gr_task_decision_t d = {0};
+    int rc = lead ? s_task_decide(self, &task, rec, now_ms, &d) : 0;
+    task.due_ms = d.due_ms;
+    if (rc == 0)
+        rc = gr_store_task_put(txn, &task);
+    if (rc == 0)
+        rc = s_notify(self, txn, &task, rec->event, GRIDRELAY__TASK_NOTICE__KIND__NEW, reason);
+    if (rc == 0 && d.due_ms)
+        rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
+    return rc;
+}
+
+/* Ends dept's task for rec; with notify, tells the department it is
+ * withdrawn. A task already gone is fine. */
+static int s_end_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+                      const char *dept, bool notify, const char *reason)
+{
+    Gridrelay__Task *task = NULL;
+    int rc = gr_store_task_get(txn, dept, rec->event->id, &task);
+    if (rc == GR_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    rc = gr_store_task_del(txn, dept, rec->event->id);
+    if (rc == 0 && notify)
+        rc = s_notify(self, txn, task, rec->event, GRIDRELAY__TASK_NOTICE__KIND__WITHDRAWN, reason);
+    gridrelay__task__free_unpacked(task, NULL);
+    return rc;
+}
+
+int gr_dispatch_withdraw_all(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                             const char *reason)
+{
+    int rc = 0;
+    if (rec->dept && *rec->dept) {
+        rc = s_end_task(self, txn, rec, rec->dept, true, reason);
+        if (rc == 0)
+            rc = gr_tiers_set(&rec->dept, "");
+    }
+    for (size_t i = 0; rc == 0 && i < rec->n_co_depts; i++)
+        rc = s_end_task(self, txn, rec, rec->co_depts[i], true, reason);
+    if (rc == 0)
+        s_list_free(&rec->co_depts, &rec->n_co_depts);
+    return rc;
+}
+
+/* Gives rec to lead; co (when not NULL) replaces the co-handlers, else
+ * those with open tasks keep them. The caller checked that the case may
+ * be dispatched in its state. */
+static int s_dispatch(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                      const char *lead, const char *const *co, size_t nco, const char *actor_name,
+                      const uint8_t *actor_pk, const uint8_t *envelope_hash, const char *why,
+                      uint64_t now_ms)
+{
+    int rc = 0;
+    if (rec->dept && *rec->dept)
+        rc = s_end_task(self, txn, rec, rec->dept, true, "redispatched");
+    for (size_t i = 0; rc == 0 && co && i < rec->n_co_depts; i++)
+        rc = s_end_task(self, txn, rec, rec->co_depts[i], true, "co-handlers changed");
+    if (rc != 0)
+        return rc;
+    if (co) {
+        s_list_free(&rec->co_depts, &rec->n_co_depts);
+        for (size_t i = 0; i < nco; i++)
+            if ((rc = s_list_add(&rec->co_depts, &rec->n_co_depts, co[i])) != 0)
+                return rc;
+    }
+    if (!rec->accepted_ms)
+        rec->accepted_ms = now_ms;  /* 分流 is the node taking the case on */
+    rec->dept_urged = 0;
+    if (gr_tiers_set(&rec->dept, lead) != 0 || gr_tiers_set(&rec->holder, lead) != 0)
+        return GR_ENOMEM;
+    char reason[512];
+    size_t n = (size_t)snprintf(reason, sizeof reason, "dispatched to %s (分流)", lead);
+    for (size_t i = 0; i < nco && n < sizeof reason; i++)
+        n += (size_t)snprintf(reason + n, sizeof reason - n, "%s%s", i ? ", " : "; co-handled by ",
+                              co[i]);
+    if (why && *why && n < sizeof reason)
+        snprintf(reason + n, sizeof reason - n, ": %s", why);
+    rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DISPATCH, actor_name, actor_pk,
+                         envelope_hash, reason, now_ms);
+    if (rc == 0)
+        rc = s_open_task(self, txn, rec, lead, true, reason, now_ms);
+    for (size_t i = 0; rc == 0 && i < nco; i++)
+        rc = s_open_task(self, txn, rec, co[i], false, reason, now_ms);
+    return rc;
+}
+
+int gr_dispatch_next(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, uint64_t now_ms)
+{
+    const gr_route_config_t *route = NULL;
+    const char *lead = s_next_candidate(self, rec, &route);
+    if (!lead || !gr_case_next(rec->status, GRIDRELAY__ACTION__ACTION_DISPATCH))
+        return GR_ENOTFOUND;
+    char why[160];
+    if (rec->n_tried_depts) {
+        snprintf(why, sizeof why, "next department for %s after %s returned it",
+                 rec->event->category, rec->tried_depts[rec->n_tried_depts - 1]);
+        return s_dispatch(self, txn, rec, lead, NULL, 0, NULL, NULL, NULL, why, now_ms);
+    }
+    /* First dispatch: the route's co-handlers join (any the lead is not). */
+    const char *co[GR_ROUTE_MAX_DEPTS];
+    size_t nco = 0;
+    for (size_t i = 0; i < route->n_co; i++)
+        if (strcmp(route->co[i], lead) != 0)
+            co[nco++] = route->co[i];
+    snprintf(why, sizeof why, "routing table: %s -> %s", route->match, lead);
+    return s_dispatch(self, txn, rec, lead, co, nco, NULL, NULL, NULL, why, now_ms);
+}
+
+int gr_dispatch_to(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                   const char *lead, char *const *co, size_t nco, const char *actor_name,
+                   const uint8_t *actor_pk, const uint8_t *envelope_hash, const char *why,
+                   uint64_t now_ms, char *refusal, size_t refusal_len)
+{
+    if (!lead || !gr_config_dept(self->cfg, lead)) {
+        snprintf(refusal, refusal_len, "'%s' is not a department of this node", lead ? lead : "");
+        return GR_EINVAL;
+    }
+    if (nco > GR_ROUTE_MAX_DEPTS) {
+        snprintf(refusal, refusal_len, "at most %d co-handling departments", GR_ROUTE_MAX_DEPTS);
+        return GR_EINVAL;
+    }
+    for (size_t i = 0; i < nco; i++) {
+        if (!gr_config_dept(self->cfg, co[i]) || strcmp(co[i], lead) == 0 ||
+            s_has(co, i, co[i])) {
+            snprintf(refusal, refusal_len, "co-handler '%s' is not a department of this node, "
+                     "is the lead, or is named twice", co[i]);
+            return GR_EINVAL;
+        }
+    }
+    if (!gr_case_next(rec->status, GRIDRELAY__ACTION__ACTION_DISPATCH))
+        return GR_EPERM;  /* before any write: a refusal changes nothing */
+    char text[512];
+    snprintf(text, sizeof text, "by %s%s%s", actor_name, why && *why ? ": " : "", why ? why : "");
+    return s_dispatch(self, txn, rec, lead, nco ? (const char *const *)co : NULL, nco, actor_name,
+                      actor_pk, envelope_hash, text, now_ms);
+}
+
+/* ---- a department's actions ---- */
+
+static int s_ack(gr_reply_t *reply, uint64_t ref, const Gridrelay__StoredEvent *rec, bool duplicate)
+{
+    return gr_intake_ack(reply, ref, rec->event->id, duplicate, rec->status);
+}
+
+/* The lead department's action on the case. */
+static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
+                         Gridrelay__StoredEvent *rec, Gridrelay__Task *task, uint64_t now_ms,
+                         const char **refusal)
+{
+    const Gridrelay__TaskAction *ta = req->body->task_action;
+    const char *dept = task->dept;
+    const uint8_t *pk = req->envelope->signer.data;
+    const char *text = ta->text && *ta->text ? ta->text : NULL;
+    char reason[768];
+    int rc;
+    switch (ta->kind) {
+    case GRIDRELAY__TASK_ACTION__KIND__CLAIM: {
+        task->state = GRIDRELAY__TASK_STATE__TASK_CLAIMED;
+        task->claimed_ms = now_ms;
+        task->urged = 0;
+        gr_task_decision_t d;
+        if ((rc = s_task_decide(self, task, rec, now_ms, &d)) != 0)
+            return rc;
+        task->due_ms = d.due_ms;
+        snprintf(reason, sizeof reason, "claimed by %s (签收)%s%s", dept, text ? ": " : "",
+                 text ? text : "");
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_CLAIM, dept, pk, req->hash,
+                             reason, now_ms);
+        if (rc == 0)
+            rc = gr_store_task_put(txn, task);
+        if (rc == 0 && d.due_ms)
+            rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
+        return rc;
+    }
+    case GRIDRELAY__TASK_ACTION__KIND__RETURN:
+        if ((rc = gr_store_task_del(txn, dept, rec->event->id)) != 0 ||
+            (rc = s_list_add(&rec->tried_depts, &rec->n_tried_depts, dept)) != 0 ||
+            (rc = gr_tiers_set(&rec->dept, "")) != 0 ||
+            (rc = gr_tiers_set(&rec->holder, self->cfg->node_id)) != 0)
+            return rc;
+        snprintf(reason, sizeof reason, "returned by %s (退回): %s", dept, text);
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RETURN, dept, pk, req->hash,
+                             reason, now_ms);
+        /* The router picks the next department, or sends the case up. */
+        return rc != 0 ? rc : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
+    case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
+        if ((rc = gr_store_task_del(txn, dept, rec->event->id)) != 0 ||
+            (rc = gr_tiers_set(&rec->dept, "")) != 0 || (rc = gr_tiers_set(&rec->result, text)) != 0 ||
+            (rc = gr_tiers_set(&rec->resolved_by, self->cfg->node_id)) != 0 ||
+            (rc = gr_tiers_set(&rec->resolver, dept)) != 0)
+            return rc;
+        snprintf(reason, sizeof reason, "resolved by %s at %s (办结): %s", dept, self->cfg->node_id,
+                 text ? text : "(no result text)");
+        /* Leaving the departments' hands withdraws the co-handlers' tasks. */
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, dept, pk, req->hash,
+                             reason, now_ms);
+        return rc != 0 ? rc : gr_tiers_propagate_result(self, txn, rec, now_ms);
+    case GRIDRELAY__TASK_ACTION__KIND__NOTE:
+        snprintf(reason, sizeof reason, "progress from %s: %s", dept, text);
+        return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, dept, pk,
+                               req->hash, reason, now_ms);
+    default:
+        *refusal = "unknown task action";
+        return GR_EINVAL;
+    }
+}
+
+/* A co-handler's action: its share of the work, kept in the timeline. */
+static int s_co_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
+                       Gridrelay__StoredEvent *rec, Gridrelay__Task *task, uint64_t now_ms,
+                       const char **refusal)
+{
+    const Gridrelay__TaskAction *ta = req->body->task_action;
+    const char *dept = task->dept;
+    const char *text = ta->text && *ta->text ? ta->text : "";
+    char reason[768];
+    int rc = 0;
+    switch (ta->kind) {
+    case GRIDRELAY__TASK_ACTION__KIND__CLAIM:
+        task->state = GRIDRELAY__TASK_STATE__TASK_CLAIMED;
+        task->claimed_ms = now_ms;
+        rc = gr_store_task_put(txn, task);
+        snprintf(reason, sizeof reason, "co-handler %s claimed its part%s%s", dept, *text ? ": " : "", text);
+        break;
+    case GRIDRELAY__TASK_ACTION__KIND__NOTE:
+        snprintf(reason, sizeof reason, "co-handler %s: %s", dept, text);
+        break;
+    case GRIDRELAY__TASK_ACTION__KIND__RETURN:
+    case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
+        rc = gr_store_task_del(txn, dept, rec->event->id);
+        s_list_remove(rec->co_depts, &rec->n_co_depts, dept);
+        snprintf(reason, sizeof reason, "co-handler %s %s its part: %s", dept,
+                 ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ? "returned" : "completed", text);
+        break;
+    default:
+        *refusal = "unknown task action";
+        return GR_EINVAL;
+    }
+    if (rc != 0)
+        return rc;
+    return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, dept,
+                           req->envelope->signer.data, req->hash, reason, now_ms);
+}
+
+/* The lifecycle action a department's action amounts to, to check it
+ * against the case's state before anything is written. */
+static Gridrelay__Action s_case_action_of(const Gridrelay__Task *task, Gridrelay__TaskAction__Kind kind)
+{
+    if (!task->lead || kind == GRIDRELAY__TASK_ACTION__KIND__NOTE)
+        return GRIDRELAY__ACTION__ACTION_PROGRESS;
+    switch (kind) {
+    case GRIDRELAY__TASK_ACTION__KIND__CLAIM: return GRIDRELAY__ACTION__ACTION_CLAIM;
+    case GRIDRELAY__TASK_ACTION__KIND__RETURN: return GRIDRELAY__ACTION__ACTION_RETURN;
+    case GRIDRELAY__TASK_ACTION__KIND__COMPLETE: return GRIDRELAY__ACTION__ACTION_RESOLVE;
+    default: return GRIDRELAY__ACTION__ACTION_UNSPECIFIED;
+    }
+}
+
+int gr_dispatch_task_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
+                            uint64_t now_ms, gr_reply_t *reply)
+{
+    const Gridrelay__TaskAction *ta = req->body->task_action;
+    uint64_t ref = req->envelope->seq;
+    const char *dept = req->signer->name;
+    if (!ta || !ta->event_id || !*ta->event_id)
+        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "task action names no event");
+    bool needs_text = ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ||
+                      ta->kind == GRIDRELAY__TASK_ACTION__KIND__NOTE;
+    if (needs_text && (!ta->text || !*ta->text))
+        return gr_intake_error(self->intake, reply, ref, GR_EINVAL,
+                               "a return or a note needs its text (the reason, the progress)");
+    Gridrelay__Task *task = NULL;
+    int rc = gr_store_task_get(txn, dept, ta->event_id, &task);
+    if (rc == GR_ENOTFOUND || rc == GR_EINVAL) {
+        gr_log(GR_LOG_WARN, ta->event_id, "department %s acted on a task it does not hold", dept);
+        return gr_intake_error(self->intake, reply, ref, GR_EPERM,
+                               "no open task of this department for that case");
+    }
+    if (rc != 0)
+        return rc;
+    Gridrelay__StoredEvent *rec = NULL;
+    if ((rc = gr_store_event_get(txn, ta->event_id, &rec)) != 0) {
+        gridrelay__task__free_unpacked(task, NULL);
+        return GR_STORE_FATAL(rc) ? rc : GR_ESTORE;  /* a task without its case: damage */
+    }
+    const char *refusal = NULL;
+    if (ta->kind == GRIDRELAY__TASK_ACTION__KIND__CLAIM &&
+        task->state == GRIDRELAY__TASK_STATE__TASK_CLAIMED) {
+        rc = s_ack(reply, ref, rec, true);  /* claimed already: same answer */
+    } else if (!gr_case_next(rec->status, s_case_action_of(task, ta->kind))) {
+        rc = gr_intake_error(self->intake, reply, ref, GR_EPERM, "not allowed in the case's state");
+    } else {
+        rc = task->lead ? s_lead_action(self, txn, req, rec, task, now_ms, &refusal)
+                        : s_co_action(self, txn, req, rec, task, now_ms, &refusal);
+        /* Store failures go up (the batch is redone); refusals are answers. */
+        if (rc == 0)
+            rc = s_ack(reply, ref, rec, false);
+        else if (!GR_STORE_FATAL(rc))
+            rc = gr_intake_error(self->intake, reply, ref, rc, refusal);
+    }
+    gridrelay__task__free_unpacked(task, NULL);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
+/* ---- timers ---- */
+
+int gr_dispatch_fire(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, uint64_t now_ms)
+{
+    if (!rec->dept || !*rec->dept)
+        return 0;  /* the case left the departments since */
+    Gridrelay__Task *task = NULL;
+    int rc = gr_store_task_get(txn, rec->dept, rec->event->id, &task);
+    if (rc == GR_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    gr_task_decision_t d;
+    char why[256];
+    const char *phase = task->state == GRIDRELAY__TASK_STATE__TASK_CLAIMED ? "completed" : "claimed";
+    if ((rc = s_task_decide(self, task, rec, now_ms, &d)) != 0)
+        goto out;
+    switch (d.action) {
+    case GR_TASK_WAIT:
+        if (d.due_ms)
+            rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
+        break;
+    case GR_TASK_URGE:
+        task->urged++;
+        task->due_ms = d.due_ms;
+        rec->dept_urged++;
+        snprintf(why, sizeof why, "%s has not %s the task in time: supervision notice %u (督办)",
+                 task->dept, phase, task->urged);
+        if ((rc = gr_store_task_put(txn, task)) == 0 &&
+            (rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_URGE, NULL, NULL, NULL,
+                                  why, now_ms)) == 0 &&
+            (rc = s_notify(self, txn, task, rec->event, GRIDRELAY__TASK_NOTICE__KIND__URGED, why)) == 0 &&
+            d.due_ms)
+            rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
+        break;
+    case GR_TASK_ESCALATE:
+        snprintf(why, sizeof why, "%s has still not %s the task after a supervision notice",
+                 task->dept, phase);
+        rc = gr_tiers_escalate_overdue(self, txn, rec, d.reason, why, now_ms);
+        break;
+    }
+out:
+    gridrelay__task__free_unpacked(task, NULL);
+    return rc;
+}
+
+/* ---- ListTasks ---- */
+
+typedef struct {
+    gr_txn_t *txn;
+    Gridrelay__Task **tasks;
+    size_t count;
+    size_t limit;
+    size_t bytes;
+    size_t budget;
+    bool more;
+    int rc;
+} s_listing_t;
+
+/* Copies task with its event into the listing (records read from LMDB die
+ * with the visit, so each is repacked into a Task of its own). */
+static int s_list_visit(void *ctx, const Gridrelay__Task *task)
+{
+    s_listing_t *l = ctx;
+    if (l->count == l->limit) {
+        l->more = true;
+        return 1;
+    }
+    Gridrelay__StoredEvent *rec = NULL;
+    int rc = gr_store_event_get(l->txn, task->event_id, &rec);
+    if (rc != 0) {
+        l->rc = rc;
+        return 1;
+    }
+    Gridrelay__Task full = *task;
+    full.event = rec->event;
+    size_t len = gridrelay__task__get_packed_size(&full);
+    if (l->count > 0 && l->bytes + len > l->budget) {
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        l->more = true;
+        return 1;
+    }
+    uint8_t *buf = malloc(len ? len : 1);
+    Gridrelay__Task *copy = NULL;
+    if (buf) {
+        gridrelay__task__pack(&full, buf);
+        copy = gridrelay__task__unpack(NULL, len, buf);
+    }
+    free(buf);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    if (!copy) {
+        l->rc = GR_ENOMEM;
+        return 1;
+    }
+    l->tasks[l->count++] = copy;
+    l->bytes += len;
+    return 0;
+}
+
+int gr_dispatch_list_tasks(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
+                           gr_reply_t *reply)
+{
+    const Gridrelay__ListTasks *lt = req->body->list_tasks;
+    const char *dept = req->signer->name;
+    uint64_t ref = req->envelope->seq;
+    size_t limit = lt && lt->limit ? lt->limit : LIST_DEFAULT;
+    if (limit > LIST_MAX)
+        limit = LIST_MAX;
+    s_listing_t l = {.txn = txn, .limit = limit, .budget = self->cfg->max_frame / 2};
+    if (!(l.tasks = calloc(limit, sizeof *l.tasks)))
+        return GR_ENOMEM;
+    int rc = gr_store_task_scan(txn, dept, lt ? lt->after_event_id : NULL, limit + 1, s_list_visit, &l);
+    if (rc == GR_EINVAL) {
+        rc = gr_intake_error(self->intake, reply, ref, GR_EINVAL, "after_event_id is not an event id");
+        goto out;
+    }
+    if (rc < 0 || (rc = l.rc) != 0)
+        goto out;
+    char peer[80];
+    snprintf(peer, sizeof peer, "dept:%s", dept);
+    Gridrelay__TaskList list = GRIDRELAY__TASK_LIST__INIT;
+    if ((rc = gr_store_peer_get(txn, peer, "notice_seq", &list.notice_seq)) != 0)
+        goto out;
+    list.ref_seq = ref;
+    list.dept = (char *)dept;
+    list.tasks = l.tasks;
+    list.n_tasks = l.count;
+    list.more = l.more;
+    list.notice_endpoint = self->notice_endpoint ? self->notice_endpoint : "";
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_TASK_LIST;
+    body.task_list = &list;
+    size_t len = gridrelay__body__get_packed_size(&body);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        rc = GR_ENOMEM;
+        goto out;
+    }
+    gridrelay__body__pack(&body, buf);
+    gr_reply_clear(reply);
+    reply->body = buf;
+    reply->len = len;
+out:
+    for (size_t i = 0; i < l.count; i++)
+        gridrelay__task__free_unpacked(l.tasks[i], NULL);
+    free(l.tasks);
+    return rc;
+}
