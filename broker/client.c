@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -190,6 +191,22 @@ static uint64_t s_deadline_left(uint64_t deadline_ms)
     return now >= deadline_ms ? 0 : deadline_ms - now;
 }
 
+/* Sends within timeout_ms: a DEALER with no usable connection (the node
+ * down, or its ZAP handler refusing our key) would otherwise block a
+ * synchronous caller for ever. GR_ETIMEOUT when it could not be sent. */
+static int s_send_within(gr_client_t *self, const uint8_t *frame, size_t len, int timeout_ms)
+{
+    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLOUT, 0 };
+    int n = zmq_poll(&item, 1, timeout_ms);
+    if (n < 0)
+        return GR_EIO;
+    if (n == 0)
+        return GR_ETIMEOUT;
+    if (zmq_send(self->socket, frame, len, ZMQ_DONTWAIT) < 0)
+        return zmq_errno() == EAGAIN ? GR_ETIMEOUT : GR_EIO;
+    return 0;
+}
+
 int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_t *reply,
                    int timeout_ms, int attempts)
 {
@@ -197,16 +214,19 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
         return GR_EINVAL;
     uint8_t *frame = NULL;
     size_t len = 0;
-    uint64_t seq = 0;
-    int rc = gr_client_send(self, request, &seq, &frame, &len);
+    uint64_t seq = self->next_seq++;
+    int rc = gr_envelope_seal(&frame, &len, &self->kp, seq, gr_now_ms(), request);
     if (rc != 0)
         return rc;
     rc = GR_ETIMEOUT;
     for (int attempt = 0; attempt < attempts && rc == GR_ETIMEOUT; attempt++) {
-        if (attempt > 0 && (rc = gr_client_send_raw(self, frame, len)) != 0)
-            break;
-        rc = GR_ETIMEOUT;
         uint64_t deadline = gr_now_ms() + (uint64_t)timeout_ms;
+        rc = s_send_within(self, frame, len, timeout_ms);
+        if (rc == GR_EIO)
+            break;
+        if (rc == GR_ETIMEOUT)
+            continue;  /* not even sent: the whole attempt went by */
+        rc = GR_ETIMEOUT;
         for (;;) {
             uint64_t left = s_deadline_left(deadline);
             if (left == 0)

@@ -206,7 +206,11 @@ static int s_call(gr_dept_client_t *self, const Gridrelay__Body *request, gr_ope
         return rc;
     }
     if (reply->body->kind_case == GRIDRELAY__BODY__KIND_ERROR) {
-        snprintf(err, errlen, "%s", reply->body->error->message ? reply->body->error->message : "refused");
+        const Gridrelay__Error *e = reply->body->error;
+        const ProtobufCEnumValue *code =
+            protobuf_c_enum_descriptor_get_value(&gridrelay__error_code__descriptor, e->code);
+        snprintf(err, errlen, "%s: %s", code ? code->name : "ERR_UNKNOWN",
+                 e->message && *e->message ? e->message : "refused");
         gr_opened_clear(reply);
         return GR_EREFUSED;
     }
@@ -353,14 +357,10 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
     s_listing_t l = {0};
     uint64_t seq = 0;
     int rc = s_list_all(self, &l, &seq, err, errlen);
-    if (rc == 0 && !self->sub) {
-        if (!self->notice_endpoint) {
-            snprintf(err, errlen, "the node publishes no task notices (no task_listen) and none was given");
-            rc = GR_EINVAL;
-        } else {
-            rc = s_subscribe(self, err, errlen);
-        }
-    }
+    /* A node without task_listen publishes no notices: the mirror then
+     * follows by re-listing every resync period only. */
+    if (rc == 0 && !self->sub && self->notice_endpoint)
+        rc = s_subscribe(self, err, errlen);
     if (rc != 0) {
         s_listing_clear(&l);
         return rc;
@@ -381,9 +381,16 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
         }
     }
     for (j = 0; rc >= 0 && j < l.count; j++) {
+        bool found = false;
+        size_t i = s_find(self, l.items[j]->event_id, &found);
+        /* An urge missed while the subscription was down shows as a
+         * higher count in the listing. */
+        bool urged = found && l.items[j]->urged > self->tasks[i]->urged;
         rc = s_put(self, l.items[j]);
         if (rc == 1)
             s_report(self, GR_DEPT_TASK_ADDED, l.items[j], l.items[j]->reason);
+        else if (rc == 0 && urged)
+            s_report(self, GR_DEPT_TASK_URGED, l.items[j], "overdue (seen on a re-list)");
     }
     s_listing_clear(&l);
     if (rc < 0) {
@@ -424,9 +431,10 @@ static void s_notice(gr_dept_client_t *self, const uint8_t *frame, size_t len)
             self->need_sync = true;
             break;
         }
+        /* NEW is always reported: a task can come back to a department
+         * (as lead after being co-handler, after a redispatch). */
         bool urged = n->kind == GRIDRELAY__TASK_NOTICE__KIND__URGED;
-        if (rc == 1 || urged)
-            s_report(self, urged ? GR_DEPT_TASK_URGED : GR_DEPT_TASK_ADDED, n->task, n->reason);
+        s_report(self, urged ? GR_DEPT_TASK_URGED : GR_DEPT_TASK_ADDED, n->task, n->reason);
         break;
     }
     case GRIDRELAY__TASK_NOTICE__KIND__WITHDRAWN:

@@ -10,7 +10,8 @@
  * is reported once through the callback:
  *
  *   GR_DEPT_TASK_ADDED      a task is yours (dispatched now, or found on a
- *                           sync: the backlog after a reconnect)
+ *                           sync: the backlog after a reconnect); also when
+ *                           one you hold is given to you again
  *   GR_DEPT_TASK_URGED      督办: the node says your task is overdue
  *   GR_DEPT_TASK_REMOVED    no longer yours (withdrawn, redispatched, the
  *                           case closed or went up; gone on a sync)
@@ -74,8 +75,11 @@ void gr_dept_client_destroy(gr_dept_client_t **self_p);
 
 /* Lists every open task from the node (all pages), updates the mirror and
  * reports its changes; the first call also subscribes to the notices.
+ * A node that publishes no notices (no task_listen) is followed by
+ * re-listing every resync period only.
  * Returns 0, GR_ETIMEOUT when the node did not answer, GR_EREFUSED when it
- * refused (err says why, e.g. the key is not a department there). */
+ * refused (err gives the wire code and why, e.g. "ERR_FORBIDDEN: only
+ * departments list tasks"). */
 int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen);
 
 /* Handles what is pending, waiting at most timeout_ms (0 = do not wait)
@@ -95,7 +99,8 @@ int gr_dept_client_timeout_ms(gr_dept_client_t *self);
 /* Acts on one of the department's tasks: claim (签收), note, return (退回,
  * text = the reason, required) or complete (办结, text = the result).
  * Returns 0 when the node acknowledged (a duplicate claim too), GR_EREFUSED
- * with the node's reason in err (e.g. not this department's task),
+ * with the node's code and reason in err ("ERR_FORBIDDEN: no open task of
+ * this department for that case"),
  * GR_ETIMEOUT when it did not answer. */
 int gr_dept_client_act(gr_dept_client_t *self, Gridrelay__TaskAction__Kind kind,
                        const char *event_id, const char *text, char *err, size_t errlen);

@@ -203,6 +203,22 @@ int gr_dispatch_withdraw_all(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredE
     return rc;
 }
 
+/* Co-handlers that stay through a redispatch learn the new lead. */
+static int s_set_lead(gr_txn_t *txn, const Gridrelay__StoredEvent *rec, const char *dept,
+                      const char *lead)
+{
+    Gridrelay__Task *task = NULL;
+    int rc = gr_store_task_get(txn, dept, rec->event->id, &task);
+    if (rc == GR_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = gr_tiers_set(&task->lead_dept, lead);
+    if (rc == 0)
+        rc = gr_store_task_put(txn, task);
+    gridrelay__task__free_unpacked(task, NULL);
+    return rc;
+}
+
 /* Gives rec to lead; co (when not NULL) replaces the co-handlers, else
  * those with open tasks keep them. The caller checked that the case may
  * be dispatched in its state. */
@@ -223,6 +239,11 @@ static int s_dispatch(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
         for (size_t i = 0; i < nco; i++)
             if ((rc = s_list_add(&rec->co_depts, &rec->n_co_depts, co[i])) != 0)
                 return rc;
+    } else if (s_has(rec->co_depts, rec->n_co_depts, lead)) {
+        /* A co-handler becomes the lead: one task per department. */
+        if ((rc = s_end_task(self, txn, rec, lead, true, "you now lead this case")) != 0)
+            return rc;
+        s_list_remove(rec->co_depts, &rec->n_co_depts, lead);
     }
     if (!rec->accepted_ms)
         rec->accepted_ms = now_ms;  /* 分流 is the node taking the case on */
@@ -242,6 +263,8 @@ static int s_dispatch(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
         rc = s_open_task(self, txn, rec, lead, true, reason, now_ms);
     for (size_t i = 0; rc == 0 && i < nco; i++)
         rc = s_open_task(self, txn, rec, co[i], false, reason, now_ms);
+    for (size_t i = 0; rc == 0 && !co && i < rec->n_co_depts; i++)
+        rc = s_set_lead(txn, rec, rec->co_depts[i], lead);
     return rc;
 }
 
@@ -334,7 +357,7 @@ static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         return rc;
     }
     case GRIDRELAY__TASK_ACTION__KIND__RETURN:
-        if ((rc = gr_store_task_del(txn, dept, rec->event->id)) != 0 ||
+        if ((rc = s_end_task(self, txn, rec, dept, true, "you returned it")) != 0 ||
             (rc = s_list_add(&rec->tried_depts, &rec->n_tried_depts, dept)) != 0 ||
             (rc = gr_tiers_set(&rec->dept, "")) != 0 ||
             (rc = gr_tiers_set(&rec->holder, self->cfg->node_id)) != 0)
@@ -345,13 +368,13 @@ static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         /* The router picks the next department, or sends the case up. */
         return rc != 0 ? rc : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
     case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
-        if ((rc = gr_store_task_del(txn, dept, rec->event->id)) != 0 ||
+        if ((rc = s_end_task(self, txn, rec, dept, true, "you completed it")) != 0 ||
             (rc = gr_tiers_set(&rec->dept, "")) != 0 || (rc = gr_tiers_set(&rec->result, text)) != 0 ||
             (rc = gr_tiers_set(&rec->resolved_by, self->cfg->node_id)) != 0 ||
             (rc = gr_tiers_set(&rec->resolver, dept)) != 0)
             return rc;
         snprintf(reason, sizeof reason, "resolved by %s at %s (办结): %s", dept, self->cfg->node_id,
-                 text ? text : "(no result text)");
+                 text);
         /* Leaving the departments' hands withdraws the co-handlers' tasks. */
         rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, dept, pk, req->hash,
                              reason, now_ms);
@@ -388,7 +411,11 @@ static int s_co_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
         break;
     case GRIDRELAY__TASK_ACTION__KIND__RETURN:
     case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
-        rc = gr_store_task_del(txn, dept, rec->event->id);
+        /* Every end of a task is told, so each of the department's
+         * watchers (not only the one that acted) drops it at once. */
+        rc = s_end_task(self, txn, rec, dept, true,
+                        ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ? "you returned your part"
+                                                                          : "you completed your part");
         s_list_remove(rec->co_depts, &rec->n_co_depts, dept);
         snprintf(reason, sizeof reason, "co-handler %s %s its part: %s", dept,
                  ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ? "returned" : "completed", text);
@@ -425,11 +452,11 @@ int gr_dispatch_task_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *
     const char *dept = req->signer->name;
     if (!ta || !ta->event_id || !*ta->event_id)
         return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "task action names no event");
-    bool needs_text = ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ||
-                      ta->kind == GRIDRELAY__TASK_ACTION__KIND__NOTE;
-    if (needs_text && (!ta->text || !*ta->text))
+    if (ta->kind < GRIDRELAY__TASK_ACTION__KIND__CLAIM || ta->kind > GRIDRELAY__TASK_ACTION__KIND__COMPLETE)
+        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "unknown task action");
+    if (ta->kind != GRIDRELAY__TASK_ACTION__KIND__CLAIM && (!ta->text || !*ta->text))
         return gr_intake_error(self->intake, reply, ref, GR_EINVAL,
-                               "a return or a note needs its text (the reason, the progress)");
+                               "a note, return or completion needs its text (progress, reason, result)");
     Gridrelay__Task *task = NULL;
     int rc = gr_store_task_get(txn, dept, ta->event_id, &task);
     if (rc == GR_ENOTFOUND || rc == GR_EINVAL) {

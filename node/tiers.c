@@ -210,7 +210,7 @@ int gr_tiers_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
                       next == GRIDRELAY__STATUS__IN_PROGRESS || next == GRIDRELAY__STATUS__RETURNED;
     if (!with_depts && ((rec->dept && *rec->dept) || rec->n_co_depts)) {
         char why[96];
-        snprintf(why, sizeof why, "the case was %s", gr_case_action_name(action));
+        snprintf(why, sizeof why, "the case is now %s here", gr_case_status_name(next));
         int rc = gr_dispatch_withdraw_all(self, txn, rec, why);
         if (rc != 0)
             return rc;

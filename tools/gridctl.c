@@ -40,10 +40,20 @@ static void s_usage(FILE *out)
 "  resolve ID --result  resolve a case (办结); the result goes back to its origin\n"
 "  escalate ID          hand a case to the parent tier\n"
 "  assign ID --to NODE  hand a case down to a child node (交办)\n"
+"  dispatch ID DEPT     (re)dispatch a case to a department (分流)\n"
 "  status    the node's tier links: up/down, last contact, outbox, lag\n"
 "  view      the superior's view of every descendant's cases\n"
 "\n"
-"Run 'gridctl COMMAND --help' for the options of each command.\n"
+"Department commands (signed with the department's own key):\n"
+"  dept watch           follow the department's tasks: backlog, then changes\n"
+"  dept tasks           list the department's open tasks\n"
+"  dept claim ID        claim a task (签收)\n"
+"  dept note ID TEXT    add a progress note to a task\n"
+"  dept return ID REASON     give a task back (退回)\n"
+"  dept complete ID RESULT   complete a task (办结)\n"
+"\n"
+"Run 'gridctl COMMAND --help' (or 'gridctl dept SUBCOMMAND --help') for the\n"
+"options of each command.\n"
 "\n"
 "Exit status: 0 success; 1 refused by the node (its error is printed);\n"
 "2 usage error; 3 no reply from the node (safe to retry); 4 local error\n"
@@ -91,13 +101,13 @@ static int s_print_error(const gridctl_common_t *common, const Gridrelay__Error 
     return GRIDCTL_REFUSED;
 }
 
-int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
-                 gr_opened_t *reply)
+int gridctl_identity(const gridctl_common_t *common, const char **node, gr_keypair_t *kp,
+                     uint8_t node_pk[GR_PUBLIC_KEY_BYTES])
 {
-    const char *node = common->node ? common->node : getenv("GRIDRELAY_NODE");
+    const char *endpoint = common->node ? common->node : getenv("GRIDRELAY_NODE");
     const char *key = common->key ? common->key : getenv("GRIDRELAY_KEY");
     const char *node_key = common->node_key ? common->node_key : getenv("GRIDRELAY_NODE_KEY");
-    const char *missing = !node || !*node ? "--node (or GRIDRELAY_NODE)"
+    const char *missing = !endpoint || !*endpoint ? "--node (or GRIDRELAY_NODE)"
                           : !key || !*key ? "--key (or GRIDRELAY_KEY)"
                           : !node_key || !*node_key ? "--node-key (or GRIDRELAY_NODE_KEY)" : NULL;
     if (missing) {
@@ -107,19 +117,31 @@ int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
     if (gr_keys_init() != 0)
         return GRIDCTL_LOCAL;
     char err[512];
-    gr_keypair_t kp;
-    if (gr_keys_load_secret(&kp, key, err, sizeof err) != 0) {
+    if (gr_keys_load_secret(kp, key, err, sizeof err) != 0) {
         fprintf(stderr, "gridctl: %s\n", err);
         return GRIDCTL_LOCAL;
     }
-    uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
     int rc = node_key[0] == '@' ? gr_key_load_public(node_pk, node_key + 1, err, sizeof err)
                                 : gr_key_from_hex(node_pk, node_key);
     if (rc != 0) {
+        memset(kp, 0, sizeof *kp);
         fprintf(stderr, "gridctl: --node-key: %s\n",
                 node_key[0] == '@' ? err : "expected 64 hex digits or @FILE");
         return GRIDCTL_USAGE;
     }
+    *node = endpoint;
+    return GRIDCTL_OK;
+}
+
+int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
+                 gr_opened_t *reply)
+{
+    const char *node = NULL;
+    gr_keypair_t kp;
+    uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
+    int rc = gridctl_identity(common, &node, &kp, node_pk);
+    if (rc != GRIDCTL_OK)
+        return rc;
     gr_client_t *client = gr_client_new(NULL, node, &kp, node_pk);
     memset(&kp, 0, sizeof kp);
     if (!client) {
@@ -159,6 +181,7 @@ int main(int argc, char **argv)
         { "keygen", gridctl_keygen }, { "report", gridctl_report }, { "list", gridctl_list },
         { "show", gridctl_show },     { "stats", gridctl_stats },   { "accept", gridctl_accept },
         { "resolve", gridctl_resolve }, { "escalate", gridctl_escalate }, { "assign", gridctl_assign },
+        { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

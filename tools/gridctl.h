@@ -48,6 +48,14 @@ extern const char gridctl_common_help[];
 int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
                  gr_opened_t *reply);
 
+/* Who talks to which node: resolves the node's endpoint into *node and
+ * loads the signer's key pair and the node's public key, from the common
+ * options or $GRIDRELAY_NODE, $GRIDRELAY_KEY, $GRIDRELAY_NODE_KEY. Returns
+ * GRIDCTL_OK, or GRIDCTL_USAGE / GRIDCTL_LOCAL with the reason printed.
+ * *kp holds a secret key: the caller wipes it when done. */
+int gridctl_identity(const gridctl_common_t *common, const char **node, gr_keypair_t *kp,
+                     uint8_t node_pk[GR_PUBLIC_KEY_BYTES]);
+
 /* Subcommands; each returns its exit code. */
 int gridctl_keygen(int argc, char **argv);
 int gridctl_report(int argc, char **argv);
@@ -58,6 +66,8 @@ int gridctl_accept(int argc, char **argv);
 int gridctl_resolve(int argc, char **argv);
 int gridctl_escalate(int argc, char **argv);
 int gridctl_assign(int argc, char **argv);
+int gridctl_dispatch(int argc, char **argv);
+int gridctl_dept(int argc, char **argv);
 int gridctl_status(int argc, char **argv);
 int gridctl_view(int argc, char **argv);
 

@@ -1,5 +1,5 @@
-/* gridctl accept | resolve | escalate | assign | status | view: an
- * operator's decisions on cases and the view of the tier links. */
+/* gridctl accept | resolve | escalate | assign | dispatch | status | view:
+ * an operator's decisions on cases and the view of the tier links. */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -47,6 +47,31 @@ static void s_usage(FILE *out, const s_action_t *a)
     fprintf(out, "%s", gridctl_common_help);
 }
 
+/* Sends one CaseAction and prints the case's new status. Returns the exit
+ * code. */
+static int s_send_action(const gridctl_common_t *common, Gridrelay__CaseAction *ca)
+{
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
+    body.case_action = ca;
+    gr_opened_t reply;
+    int rc = gridctl_call(common, &body, &reply);
+    if (rc != GRIDCTL_OK)
+        return rc;
+    const Gridrelay__Ack *ack = reply.body->ack;
+    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK || !ack) {
+        gr_opened_clear(&reply);
+        return GRIDCTL_REFUSED;
+    }
+    if (common->json)
+        printf("{\"id\":\"%s\",\"status\":\"%s\",\"duplicate\":%s}\n", ack->event_id,
+               gridctl_status_name(ack->status), ack->duplicate ? "true" : "false");
+    else
+        printf("%s %s\n", ack->event_id, gridctl_status_name(ack->status));
+    gr_opened_clear(&reply);
+    return GRIDCTL_OK;
+}
+
 static int s_case_action(const s_action_t *a, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -86,31 +111,100 @@ static int s_case_action(const s_action_t *a, int argc, char **argv)
     ca.kind = a->kind;
     ca.text = (char *)(text ? text : "");
     ca.target = (char *)(target ? target : "");
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
-    body.case_action = &ca;
-    gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
-    if (rc != GRIDCTL_OK)
-        return rc;
-    const Gridrelay__Ack *ack = reply.body->ack;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK || !ack) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
-    if (common.json)
-        printf("{\"id\":\"%s\",\"status\":\"%s\",\"duplicate\":%s}\n", ack->event_id,
-               gridctl_status_name(ack->status), ack->duplicate ? "true" : "false");
-    else
-        printf("%s %s\n", ack->event_id, gridctl_status_name(ack->status));
-    gr_opened_clear(&reply);
-    return GRIDCTL_OK;
+    return s_send_action(&common, &ca);
 }
 
 int gridctl_accept(int argc, char **argv) { return s_case_action(&s_actions[0], argc, argv); }
 int gridctl_resolve(int argc, char **argv) { return s_case_action(&s_actions[1], argc, argv); }
 int gridctl_escalate(int argc, char **argv) { return s_case_action(&s_actions[2], argc, argv); }
 int gridctl_assign(int argc, char **argv) { return s_case_action(&s_actions[3], argc, argv); }
+
+static void s_dispatch_usage(FILE *out)
+{
+    fprintf(out,
+"Usage: gridctl dispatch ID DEPT [--co DEPT]... [--reason TEXT] [OPTIONS]\n"
+"\n"
+"Dispatches (分流) a case held by this node to the department DEPT, or\n"
+"redispatches it to another one. The department that held the task is told\n"
+"it is withdrawn (its claim, if any, ends); DEPT gets a new task with a fresh\n"
+"claim deadline ([deadlines] claim.*) and works it with 'gridctl dept'. The\n"
+"case becomes dispatched and the operator's name and reason go into its\n"
+"timeline. A node with a [dispatch] routing table dispatches new cases by\n"
+"itself; this command is the operator overriding or completing that.\n"
+"\n"
+"Allowed while the case is reported, accepted, dispatched, in_progress or\n"
+"returned here; otherwise the node refuses (forbidden).\n"
+"\n"
+"Arguments and options:\n"
+"  ID                    the case's event id\n"
+"  DEPT                  the lead department (主办): a code from the node's\n"
+"                        [departments]\n"
+"      --co DEPT         a co-handling department (协办); repeat for several\n"
+"                        (the node takes at most 8, none of them the lead).\n"
+"                        With --co the co-handlers are replaced by these;\n"
+"                        without it those the case has keep their tasks\n"
+"      --reason TEXT     why, for the timeline\n"
+"\n");
+    fprintf(out, "%s", gridctl_common_help);
+}
+
+int gridctl_dispatch(int argc, char **argv)
+{
+    static const struct option options[] = {
+        GRIDCTL_COMMON_LONG_OPTIONS,
+        { "co", required_argument, NULL, 1 }, { "reason", required_argument, NULL, 2 },
+        { NULL, 0, NULL, 0 },
+    };
+    gridctl_common_t common;
+    s_init_common(&common);
+    /* Every --co takes two words of argv, so argc bounds their number; the
+     * node, not gridctl, enforces its own limit and says so. */
+    char **co = calloc((size_t)argc, sizeof *co);
+    if (!co) {
+        fprintf(stderr, "gridctl: out of memory\n");
+        return GRIDCTL_LOCAL;
+    }
+    size_t nco = 0;
+    const char *reason = NULL;
+    int opt, rc = GRIDCTL_OK;
+    while (rc == GRIDCTL_OK &&
+           (opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
+        int c = gridctl_common_option(&common, opt, optarg);
+        if (c < 0) {
+            free(co);
+            return GRIDCTL_USAGE;  /* the bad value was named */
+        } else if (c > 0) {
+            continue;
+        } else if (opt == 1) {
+            co[nco++] = optarg;
+        } else if (opt == 2) {
+            reason = optarg;
+        } else if (opt == 'h') {
+            s_dispatch_usage(stdout);
+            free(co);
+            return GRIDCTL_OK;
+        } else {
+            rc = GRIDCTL_USAGE;
+        }
+    }
+    if (rc == GRIDCTL_OK && optind + 2 != argc)
+        rc = GRIDCTL_USAGE;
+    if (rc != GRIDCTL_OK) {
+        s_dispatch_usage(stderr);
+        free(co);
+        return rc;
+    }
+    Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
+    ca.event_id = argv[optind];
+    ca.kind = GRIDRELAY__CASE_ACTION__KIND__DISPATCH;
+    ca.target = argv[optind + 1];
+    ca.text = (char *)(reason ? reason : "");
+    ca.co = co;
+    ca.n_co = nco;
+    rc = s_send_action(&common, &ca);
+    free(co);
+    return rc;
+}
 
 /* Parses only the common options; prints help for a command without its own. */
 static int s_common_only(gridctl_common_t *common, int argc, char **argv, const char *usage)

@@ -77,9 +77,9 @@ void topology_stop(topology_t *t)
     t->ctx = NULL;
 }
 
-static int s_call(topology_t *t, int n, Gridrelay__Body *body, gr_opened_t *reply)
+static int s_call(harness_node_t *node, void *ctx, Gridrelay__Body *body, gr_opened_t *reply)
 {
-    gr_client_t *client = harness_client(&t->nodes[n], t->ctx, 0);
+    gr_client_t *client = harness_client(node, ctx, 0);
     if (!client)
         return -1;
     int rc = gr_client_call(client, body, reply, 3000, 5);
@@ -87,7 +87,7 @@ static int s_call(topology_t *t, int n, Gridrelay__Body *body, gr_opened_t *repl
     return rc;
 }
 
-int topology_report(topology_t *t, int n, const char *id, const char *category, int severity)
+int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity)
 {
     Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
     event.id = (char *)id;
@@ -100,14 +100,15 @@ int topology_report(topology_t *t, int n, const char *id, const char *category, 
     body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
     body.report = &report;
     gr_opened_t reply;
-    if (s_call(t, n, &body, &reply) != 0)
+    if (s_call(node, ctx, &body, &reply) != 0)
         return -1;
     int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : -1;
     gr_opened_clear(&reply);
     return rc;
 }
 
-int topology_action(topology_t *t, int n, const char *id, int kind, const char *text, const char *target)
+int node_action(harness_node_t *node, void *ctx, const char *id, int kind, const char *text,
+                const char *target)
 {
     Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
     ca.event_id = (char *)id;
@@ -118,7 +119,7 @@ int topology_action(topology_t *t, int n, const char *id, int kind, const char *
     body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
     body.case_action = &ca;
     gr_opened_t reply;
-    if (s_call(t, n, &body, &reply) != 0)
+    if (s_call(node, ctx, &body, &reply) != 0)
         return -1000;
     int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? (int)reply.body->ack->status
                                                                 : -(int)reply.body->error->code;
@@ -126,7 +127,7 @@ int topology_action(topology_t *t, int n, const char *id, int kind, const char *
     return rc;
 }
 
-int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t cap)
+int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline, size_t cap)
 {
     Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
     get.event_id = (char *)id;
@@ -134,7 +135,7 @@ int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t
     body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
     body.get_event = &get;
     gr_opened_t reply;
-    if (s_call(t, n, &body, &reply) != 0)
+    if (s_call(node, ctx, &body, &reply) != 0)
         return -1;
     int status = 0;
     if (reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_DETAIL) {
@@ -152,41 +153,61 @@ int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t
 }
 
 typedef struct {
-    topology_t *t;
-    int n;
+    harness_node_t *node;
+    void *ctx;
     const char *id;
     int status;
+    const char *text;
 } s_wait_t;
 
 static bool s_has_status(void *ctx)
 {
     s_wait_t *w = ctx;
-    return topology_status(w->t, w->n, w->id, NULL, 0) == w->status;
+    return node_status(w->node, w->ctx, w->id, NULL, 0) == w->status;
+}
+
+bool node_wait_status(harness_node_t *node, void *ctx, const char *id, int status, int timeout_ms)
+{
+    s_wait_t w = { .node = node, .ctx = ctx, .id = id, .status = status };
+    return harness_wait_until(s_has_status, &w, timeout_ms);
+}
+
+static bool s_has_text(void *ctx)
+{
+    s_wait_t *w = ctx;
+    char timeline[8192];
+    return node_status(w->node, w->ctx, w->id, timeline, sizeof timeline) > 0 &&
+           strstr(timeline, w->text) != NULL;
+}
+
+bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
+                        int timeout_ms)
+{
+    s_wait_t w = { .node = node, .ctx = ctx, .id = id, .text = text };
+    return harness_wait_until(s_has_text, &w, timeout_ms);
+}
+
+int topology_report(topology_t *t, int n, const char *id, const char *category, int severity)
+{
+    return node_report(&t->nodes[n], t->ctx, id, category, severity);
+}
+
+int topology_action(topology_t *t, int n, const char *id, int kind, const char *text, const char *target)
+{
+    return node_action(&t->nodes[n], t->ctx, id, kind, text, target);
+}
+
+int topology_status(topology_t *t, int n, const char *id, char *timeline, size_t cap)
+{
+    return node_status(&t->nodes[n], t->ctx, id, timeline, cap);
 }
 
 bool topology_wait_status(topology_t *t, int n, const char *id, int status, int timeout_ms)
 {
-    s_wait_t w = { t, n, id, status };
-    return harness_wait_until(s_has_status, &w, timeout_ms);
-}
-
-typedef struct {
-    topology_t *t;
-    int n;
-    const char *id;
-    const char *text;
-} s_wait_text_t;
-
-static bool s_has_text(void *ctx)
-{
-    s_wait_text_t *w = ctx;
-    char timeline[8192];
-    return topology_status(w->t, w->n, w->id, timeline, sizeof timeline) > 0 &&
-           strstr(timeline, w->text) != NULL;
+    return node_wait_status(&t->nodes[n], t->ctx, id, status, timeout_ms);
 }
 
 bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms)
 {
-    s_wait_text_t w = { t, n, id, text };
-    return harness_wait_until(s_has_text, &w, timeout_ms);
+    return node_wait_timeline(&t->nodes[n], t->ctx, id, text, timeout_ms);
 }

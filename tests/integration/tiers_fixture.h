@@ -24,6 +24,15 @@ int topology_start(topology_t *t, uint64_t village_accept_ms);
 /* Stops every node (SIGTERM) and removes the directories. */
 void topology_stop(topology_t *t);
 
+/* The same against any started node, with a ZeroMQ context ctx: */
+int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity);
+int node_action(harness_node_t *node, void *ctx, const char *id, int kind, const char *text,
+                const char *target);
+int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline, size_t cap);
+bool node_wait_status(harness_node_t *node, void *ctx, const char *id, int status, int timeout_ms);
+bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
+                        int timeout_ms);
+
 /* Submits a report at node n as its reporter 0; returns 0 when acked. */
 int topology_report(topology_t *t, int n, const char *id, const char *category, int severity);
 
