@@ -427,10 +427,19 @@ static int s_list(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq,
     return rc;
 }
 
+/* Persistent totals of case changes at this node, kept by tiers.c as
+ * "action.<name>" store counters; shown as "cases_<name>". */
+static const char *const s_case_totals[] = {
+    "accept", "dispatch", "claim", "return", "resolve", "feedback", "escalate", "assign",
+    "deadline", "urge",
+};
+#define N_CASE_TOTALS (sizeof s_case_totals / sizeof s_case_totals[0])
+
 static int s_stats(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq, gr_reply_t *reply)
 {
-    Gridrelay__Counter counters[GR_COUNT_MAX + 1];
-    Gridrelay__Counter *ptrs[GR_COUNT_MAX + 1];
+    Gridrelay__Counter counters[GR_COUNT_MAX + 1 + N_CASE_TOTALS];
+    Gridrelay__Counter *ptrs[GR_COUNT_MAX + 1 + N_CASE_TOTALS];
+    char names[N_CASE_TOTALS][32];
     size_t n = 0;
     uint64_t stored = 0;
     int rc = gr_store_counter_get(txn, "events", &stored);
@@ -441,6 +450,16 @@ static int s_stats(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq, gr_reply_
     counters[n].value = stored;
     ptrs[n] = &counters[n];
     n++;
+    for (size_t i = 0; i < N_CASE_TOTALS; i++, n++) {
+        char key[48];
+        snprintf(key, sizeof key, "action.%s", s_case_totals[i]);
+        snprintf(names[i], sizeof names[i], "cases_%s", s_case_totals[i]);
+        gridrelay__counter__init(&counters[n]);
+        counters[n].name = names[i];
+        if ((rc = gr_store_counter_get(txn, key, &counters[n].value)) != 0)
+            return rc;
+        ptrs[n] = &counters[n];
+    }
     for (int i = 0; i < GR_COUNT_MAX; i++, n++) {
         gridrelay__counter__init(&counters[n]);
         counters[n].name = (char *)s_counter_names[i];

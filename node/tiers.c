@@ -236,6 +236,12 @@ int gr_tiers_change(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec
     if (before != next || action == GRIDRELAY__ACTION__ACTION_ASSIGN ||
         action == GRIDRELAY__ACTION__ACTION_DISPATCH)
         rc = s_publish(self, txn, rec, now_ms);
+    /* Per-action totals for the node's figures (gridctl stats): how many
+     * cases went up, were dispatched, resolved, overdue... */
+    char counter[48];
+    snprintf(counter, sizeof counter, "action.%s", gr_case_action_name(action));
+    if (rc == 0 && !rec->info_only)
+        rc = gr_store_counter_add(txn, counter, 1);
     gr_log(GR_LOG_INFO, rec->event->id, "%s: %s -> %s (%s)", gr_case_action_name(action),
            gr_case_status_name(before), gr_case_status_name(next), entry.reason);
     return rc;
