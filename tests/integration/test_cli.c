@@ -146,6 +146,85 @@ static void test_report_list_show_stats_through_gridctl(void **state)
     harness_node_cleanup(&node);
 }
 
+/* A township with two departments, driven only through gridctl: the
+ * department's own commands and the operator's dispatch. */
+static void test_departments_through_gridctl(void **state)
+{
+    (void)state;
+    harness_node_t node;
+    assert_int_equal(harness_node_init(&node, "township-ctl", 1), 0);
+    snprintf(node.tier, sizeof node.tier, "township");
+    node.task_listen = true;
+    char err[256], path[400], pub[400];
+    const char *depts[] = { "police", "civil" };
+    size_t n = (size_t)snprintf(node.sections, sizeof node.sections, "[departments]\n");
+    for (size_t i = 0; i < 2; i++) {
+        gr_keypair_t kp;
+        assert_int_equal(gr_keys_generate(&kp), 0);
+        snprintf(path, sizeof path, "%s/%s.sec", node.dir, depts[i]);
+        snprintf(pub, sizeof pub, "%s/%s.pub", node.dir, depts[i]);
+        assert_int_equal(gr_keys_save(&kp, path, pub, err, sizeof err), 0);
+        n += (size_t)snprintf(node.sections + n, sizeof node.sections - n, "%s = @%s, %s desk\n",
+                              depts[i], pub, depts[i]);
+    }
+    snprintf(node.sections + n, sizeof node.sections - n, "\n[dispatch]\nPS.FIRE = police\n");
+    snprintf(path, sizeof path, "%s/operator.sec", node.dir);
+    snprintf(pub, sizeof pub, "%s/operator.pub", node.dir);
+    assert_int_equal(gr_keys_save(&node.reporters[0], path, pub, err, sizeof err), 0);
+    assert_int_equal(harness_node_start(&node), 0);
+    char op[1024], police[1024], civil[1024];
+    snprintf(op, sizeof op, "--node %s --key %s/operator.sec --node-key @%s/node.pub", node.endpoint,
+             node.dir, node.dir);
+    snprintf(police, sizeof police, "--node %s --key %s/police.sec --node-key @%s/node.pub",
+             node.endpoint, node.dir, node.dir);
+    snprintf(civil, sizeof civil, "--node %s --key %s/civil.sec --node-key @%s/node.pub",
+             node.endpoint, node.dir, node.dir);
+
+    assert_int_equal(s_sh("%s dept --help", s_gridctl()), 0);
+    assert_non_null(strstr(s_out, "Usage: gridctl dept"));
+    assert_int_equal(s_sh("%s dispatch --help", s_gridctl()), 0);
+
+    /* The department watches; a report is routed to it. */
+    assert_int_equal(s_sh("%s dept watch %s --json --count 1 --timeout-ms 15000 > %s/watch.out & W=$!; "
+                          "%s report %s --category PS.FIRE --title 'smoke at the mill' > %s/id && wait $W",
+                          s_gridctl(), police, node.dir, s_gridctl(), op, node.dir), 0);
+    assert_int_equal(s_sh("cat %s/id", node.dir), 0);
+    char id[64];
+    snprintf(id, sizeof id, "%.26s", s_out);
+    assert_int_equal(s_sh("cat %s/watch.out", node.dir), 0);
+    assert_non_null(strstr(s_out, id));
+    assert_non_null(strstr(s_out, "\"change\":\"added\""));
+    assert_int_equal(s_sh("%s dept tasks %s --json", s_gridctl(), police), 0);
+    assert_non_null(strstr(s_out, id));
+
+    /* Another department's task: refused, exit 1, with the reason. */
+    assert_int_equal(s_sh("%s dept claim %s %s 2>&1", s_gridctl(), civil, id), 1);
+    assert_non_null(strstr(s_out, "FORBIDDEN"));
+
+    assert_int_equal(s_sh("%s dept claim %s %s --note 'crew leaving'", s_gridctl(), police, id), 0);
+    assert_int_equal(s_sh("%s dept note %s %s 'hoses out'", s_gridctl(), police, id), 0);
+    assert_int_equal(s_sh("%s dept complete %s %s 'fire out, no injuries'", s_gridctl(), police, id), 0);
+    assert_int_equal(s_sh("%s show %s %s --json", s_gridctl(), op, id), 0);
+    assert_non_null(strstr(s_out, "\"status\":\"resolved\""));
+    assert_non_null(strstr(s_out, "fire out, no injuries"));
+
+    /* The operator dispatches by hand, with a co-handler. */
+    assert_int_equal(s_sh("%s report %s --category SS.DISPUTE --title 'quarrel at the market'",
+                          s_gridctl(), op), 0);
+    snprintf(id, sizeof id, "%.26s", s_out);
+    assert_int_equal(s_sh("%s dispatch %s %s civil --co police --reason 'needs both'", s_gridctl(), op,
+                          id), 0);
+    assert_int_equal(s_sh("%s dept tasks %s --json", s_gridctl(), civil), 0);
+    assert_non_null(strstr(s_out, id));
+    assert_int_equal(s_sh("%s dept tasks %s --json", s_gridctl(), police), 0);
+    assert_non_null(strstr(s_out, id));
+    assert_int_equal(s_sh("%s dispatch %s %s nosuch 2>&1", s_gridctl(), op, id), 1);
+    /* A department key may not act as an operator. */
+    assert_int_equal(s_sh("%s dispatch %s %s police 2>&1", s_gridctl(), civil, id), 1);
+    assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
+    harness_node_cleanup(&node);
+}
+
 static void test_one_store_one_daemon(void **state)
 {
     (void)state;
@@ -164,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_help_and_usage_exit_codes),
         cmocka_unit_test(test_check_config_and_key_safety),
         cmocka_unit_test(test_report_list_show_stats_through_gridctl),
+        cmocka_unit_test(test_departments_through_gridctl),
         cmocka_unit_test(test_one_store_one_daemon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1034,6 +1034,90 @@ static void test_peers(void **state)
     assert_int_equal(gr_store_commit(&txn), 0);
 }
 
+typedef struct {
+    char ids[16][32];
+    size_t count;
+    size_t stop_after;      /* stop the scan at this many (0 = never) */
+} s_task_visit_t;
+
+static int s_visit_task(void *ctx, const Gridrelay__Task *task)
+{
+    s_task_visit_t *v = ctx;
+    if (v->stop_after && v->count == v->stop_after)
+        return 1;
+    snprintf(v->ids[v->count++], sizeof v->ids[0], "%s:%s", task->dept, task->event_id);
+    return 0;
+}
+
+static void s_put_task(gr_txn_t *txn, const char *dept, const char *id, bool lead)
+{
+    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
+    event.id = (char *)id;
+    Gridrelay__Task task = GRIDRELAY__TASK__INIT;
+    task.dept = (char *)dept;
+    task.event_id = (char *)id;
+    task.lead = lead;
+    task.event = &event;  /* not stored: the events database has it */
+    task.state = GRIDRELAY__TASK_STATE__TASK_OPEN;
+    assert_int_equal(gr_store_task_put(txn, &task), 0);
+}
+
+static void test_tasks(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    /* "police" must not see "police2"'s tasks: the key separator. */
+    s_put_task(txn, "police", "E2", true);
+    s_put_task(txn, "police", "E1", false);
+    s_put_task(txn, "police", "E3", true);
+    s_put_task(txn, "police2", "E0", true);
+    s_put_task(txn, "fire", "E9", true);
+    Gridrelay__Task bad = GRIDRELAY__TASK__INIT;
+    bad.dept = "";
+    bad.event_id = "E1";
+    assert_int_equal(gr_store_task_put(txn, &bad), GR_EINVAL);
+    bad.dept = "police";
+    bad.event_id = "";
+    assert_int_equal(gr_store_task_put(txn, &bad), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    Gridrelay__Task *got = NULL;
+    assert_int_equal(gr_store_task_get(txn, "police", "E2", &got), 0);
+    assert_true(got->lead);
+    assert_null(got->event);
+    gridrelay__task__free_unpacked(got, NULL);
+    assert_int_equal(gr_store_task_get(txn, "fire", "E2", &got), GR_ENOTFOUND);
+    assert_null(got);
+
+    s_task_visit_t v = {.count = 0};
+    assert_int_equal(gr_store_task_scan(txn, "police", NULL, 10, s_visit_task, &v), 3);
+    assert_string_equal(v.ids[0], "police:E1");
+    assert_string_equal(v.ids[1], "police:E2");
+    assert_string_equal(v.ids[2], "police:E3");
+    /* Paging: strictly after the token, bounded by limit. */
+    memset(&v, 0, sizeof v);
+    assert_int_equal(gr_store_task_scan(txn, "police", "E1", 1, s_visit_task, &v), 1);
+    assert_string_equal(v.ids[0], "police:E2");
+    memset(&v, 0, sizeof v);
+    assert_int_equal(gr_store_task_scan(txn, "police", "E3", 10, s_visit_task, &v), 0);
+    /* The visitor may stop early; the stopped one is not counted. */
+    memset(&v, 0, sizeof v);
+    v.stop_after = 2;
+    assert_int_equal(gr_store_task_scan(txn, "police", NULL, 10, s_visit_task, &v), 2);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(gr_store_task_scan(txn, "nobody", NULL, 10, s_visit_task, &v), 0);
+    assert_int_equal(gr_store_task_scan(txn, "", NULL, 10, s_visit_task, &v), GR_EINVAL);
+
+    assert_int_equal(gr_store_task_del(txn, "police", "E2"), 0);
+    assert_int_equal(gr_store_task_del(txn, "police", "E2"), GR_ENOTFOUND);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(gr_store_task_scan(txn, "police", NULL, 10, s_visit_task, &v), 2);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1054,6 +1138,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statuslog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
