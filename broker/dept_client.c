@@ -60,26 +60,13 @@ static size_t s_find(const gr_dept_client_t *self, const char *id, bool *found)
     return lo;
 }
 
-/* Records read from a message die with it: the mirror keeps its own. */
-static Gridrelay__Task *s_task_dup(const Gridrelay__Task *task)
-{
-    size_t len = gridrelay__task__get_packed_size(task);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return NULL;
-    gridrelay__task__pack(task, buf);
-    Gridrelay__Task *copy = gridrelay__task__unpack(NULL, len, buf);
-    free(buf);
-    return copy;
-}
-
 /* Puts task in the mirror (replacing an older copy). Returns 1 when it was
  * not there before, 0 when replaced, or GR_ENOMEM. */
 static int s_put(gr_dept_client_t *self, const Gridrelay__Task *task)
 {
     bool found = false;
     size_t i = s_find(self, task->event_id, &found);
-    Gridrelay__Task *copy = s_task_dup(task);
+    Gridrelay__Task *copy = gr_message_dup(&task->base);
     if (!copy)
         return GR_ENOMEM;
     if (found) {
@@ -305,7 +292,7 @@ static int s_listing_add(s_listing_t *l, const Gridrelay__Task *task)
         l->items = grown;
         l->cap = cap;
     }
-    if (!(l->items[l->count] = s_task_dup(task)))
+    if (!(l->items[l->count] = gr_message_dup(&task->base)))
         return GR_ENOMEM;
     l->count++;
     return 0;

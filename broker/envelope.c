@@ -201,3 +201,15 @@ void gr_opened_clear(gr_opened_t *opened)
         gridrelay__envelope__free_unpacked(opened->envelope, NULL);
     memset(opened, 0, sizeof *opened);
 }
+
+void *gr_message_dup(const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return NULL;
+    protobuf_c_message_pack(msg, buf);
+    ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
+    free(buf);
+    return copy;
+}

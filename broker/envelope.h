@@ -74,4 +74,10 @@ void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
                                const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
                                uint64_t sent_ms, const uint8_t *body, size_t body_len);
 
+/* A deep copy of any protobuf-c message that owns all its memory (what is
+ * read from LMDB or a frame dies with the transaction or the frame), by
+ * packing and unpacking it; free it with protobuf_c_message_free_unpacked()
+ * or the type's own __free_unpacked(). NULL when out of memory. */
+void *gr_message_dup(const ProtobufCMessage *msg);
+
 #endif

@@ -573,13 +573,7 @@ static int s_list_visit(void *ctx, const Gridrelay__Task *task)
         l->more = true;
         return 1;
     }
-    uint8_t *buf = malloc(len ? len : 1);
-    Gridrelay__Task *copy = NULL;
-    if (buf) {
-        gridrelay__task__pack(&full, buf);
-        copy = gridrelay__task__unpack(NULL, len, buf);
-    }
-    free(buf);
+    Gridrelay__Task *copy = gr_message_dup(&full.base);
     gridrelay__stored_event__free_unpacked(rec, NULL);
     if (!copy) {
         l->rc = GR_ENOMEM;

@@ -490,7 +490,7 @@ static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
     s_view_page_t *page = ctx;
     if (!entry->update)
         return;
-    Gridrelay__StatusUpdate *copy = gr_status_update_dup(entry->update);
+    Gridrelay__StatusUpdate *copy = gr_message_dup(&entry->update->base);
     if (!copy)
         page->failed = 1;
     else

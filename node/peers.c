@@ -486,7 +486,7 @@ static void s_collect_status(void *ctx, const Gridrelay__StatusUpdate *update)
         return;
     }
     b->bytes += len + 8;
-    b->updates[b->count] = gr_status_update_dup(update);
+    b->updates[b->count] = gr_message_dup(&update->base);
     if (!b->updates[b->count])
         b->failed = 1;
     else

@@ -140,18 +140,6 @@ static int s_enqueue(gr_tiers_t *self, gr_txn_t *txn, const char *peer, const Gr
     return rc;
 }
 
-Gridrelay__StatusUpdate *gr_status_update_dup(const Gridrelay__StatusUpdate *update)
-{
-    size_t len = gridrelay__status_update__get_packed_size(update);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return NULL;
-    gridrelay__status_update__pack(update, buf);
-    Gridrelay__StatusUpdate *copy = gridrelay__status_update__unpack(NULL, len, buf);
-    free(buf);
-    return copy;
-}
-
 int gr_tiers_effect(gr_tiers_t *self, const char *topic, const Gridrelay__Body *body)
 {
     size_t len = 0;

@@ -82,11 +82,6 @@ int gr_tiers_status_in(gr_tiers_t *self, gr_txn_t *txn, const char *child,
 /* Highest contiguous status seq received from child. */
 int gr_tiers_child_status_seq(gr_tiers_t *self, gr_txn_t *txn, const char *child, uint64_t *seq);
 
-/* A deep copy of update (records read from LMDB die with their visit),
- * freed with gridrelay__status_update__free_unpacked(); NULL when out of
- * memory. */
-Gridrelay__StatusUpdate *gr_status_update_dup(const Gridrelay__StatusUpdate *update);
-
 /* After a successful commit: what to publish, in order (the daemon seals
  * and sends each packed Body): the status updates for the parent, and the
  * notices for departments, each with its topic ("dept/<code>/"); and
