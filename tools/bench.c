@@ -1,409 +1,472 @@
-/* gridbench: what one gridrelayd node costs, against what the machine
- * allows, measured in one run.
+/* gridbench: what gridrelayd costs, against what the machine allows,
+ * measured in one run.
  *
- * Raw ceilings first (libsodium Ed25519 verifies/s on one core, LMDB
- * durable commits/s), then a real gridrelayd process: durable, verified
- * events/s from 4 and 32 concurrent clients, and acknowledgement latency
- * percentiles at a fixed 1,000 events/s. Each gridrelay figure is the
- * median of --runs runs. Prints a table and writes JSON (--json FILE).
+ * Order: raw ceilings (libsodium, LMDB, ZeroMQ with no gridrelay code);
+ * --runs runs of one village node under 1..64 concurrent reporters plus an
+ * open-loop latency probe, with its peak RSS and disk per event; --runs
+ * runs of the 3-tier chain; one scale run (a district under 1,000
+ * simulated villages). gridrelay figures are medians of the runs. Prints
+ * a table and writes the same figures as JSON (--json FILE). The parts
+ * are in bench_*.c (see bench.h).
  */
 #include <getopt.h>
-#include <json-c/json.h>
-#include <lmdb.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
-#include "event_id.h"
-#include "harness.h"
-
-#define MAX_CLIENTS 64
-#define MAX_RUNS 9
-
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, s_cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double s_percentile(double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
-
-/* ---- raw ceilings ---- */
-
-static double s_raw_verifies_per_s(size_t n)
-{
-    unsigned char pk[32], sk[64], sig[64], msg[300];
-    crypto_sign_keypair(pk, sk);
-    randombytes_buf(msg, sizeof msg);
-    crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
-    double t0 = s_now();
-    size_t ok = 0;
-    for (size_t i = 0; i < n; i++)
-        ok += crypto_sign_verify_detached(sig, msg, sizeof msg, pk) == 0;
-    double dt = s_now() - t0;
-    return ok == n ? (double)n / dt : 0;
-}
-
-static double s_raw_commits_per_s(const char *dir, size_t n)
-{
-    MDB_env *env = NULL;
-    MDB_dbi dbi;
-    double rate = 0;
-    if (mdb_env_create(&env) != 0)
-        return 0;
-    mdb_env_set_mapsize(env, 64u << 20);
-    if (mdb_env_open(env, dir, 0, 0600) != 0)
-        goto out;
-    char value[300];
-    memset(value, 'v', sizeof value);
-    double t0 = s_now();
-    for (size_t i = 0; i < n; i++) {
-        MDB_txn *txn;
-        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
-            goto out;
-        if (i == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        uint64_t k = i;
-        MDB_val key = { sizeof k, &k }, val = { sizeof value, value };
-        if (mdb_put(txn, dbi, &key, &val, 0) != 0 || mdb_txn_commit(txn) != 0)
-            goto out;
-    }
-    rate = (double)n / (s_now() - t0);
-out:
-    mdb_env_close(env);
-    return rate;
-}
-
-/* ---- gridrelay ---- */
-
-/* The category every benchmark report uses: a village matter for the
- * single node, a district matter (it climbs two tiers) for the chain. */
-static const char *s_category = "SS.DISPUTE";
-
-static void s_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event,
-                          Gridrelay__Location *loc, char *id)
-{
-    gridrelay__event__init(event);
-    gridrelay__location__init(loc);
-    gr_event_id_new(id, gr_now_ms());
-    event->id = id;
-    event->category = (char *)s_category;
-    event->severity = GRIDRELAY__SEVERITY__ROUTINE;
-    event->title = "two households dispute the boundary of a vegetable plot";
-    event->description = "Reported by the grid worker on the morning round; both sides agree to "
-                         "mediation by the village committee next Tuesday.";
-    event->reporter = "worker-0001";
-    loc->grid_code = "G-05";
-    loc->address = "No. 3 East Lane";
-    event->location = loc;
-    gridrelay__report__init(report);
-    report->event = event;
-    gridrelay__body__init(body);
-    body->kind_case = GRIDRELAY__BODY__KIND_REPORT;
-    body->report = report;
-}
+#include "bench.h"
 
 typedef struct {
-    harness_node_t *node;
-    void *ctx;
-    size_t index;
-    size_t count;
-    size_t acked;
-} s_worker_t;
-
-static void *s_worker(void *arg)
-{
-    s_worker_t *w = arg;
-    gr_client_t *client = harness_client(w->node, w->ctx, w->index);
-    if (!client)
-        return NULL;
-    for (size_t i = 0; i < w->count; i++) {
-        Gridrelay__Body body;
-        Gridrelay__Report report;
-        Gridrelay__Event event;
-        Gridrelay__Location loc;
-        char id[32];
-        s_report_body(&body, &report, &event, &loc, id);
-        gr_opened_t reply;
-        if (gr_client_call(client, &body, &reply, 10000, 3) != 0)
-            continue;
-        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK)
-            w->acked++;
-        gr_opened_clear(&reply);
-    }
-    gr_client_destroy(&client);
-    return NULL;
-}
-
-/* events/s acknowledged by the node from `clients` synchronous clients. */
-static double s_ingest(harness_node_t *node, void *ctx, size_t clients, size_t total)
-{
-    s_worker_t workers[MAX_CLIENTS];
-    pthread_t threads[MAX_CLIENTS];
-    double t0 = s_now();
-    for (size_t i = 0; i < clients; i++) {
-        workers[i] = (s_worker_t){ node, ctx, i, total / clients, 0 };
-        pthread_create(&threads[i], NULL, s_worker, &workers[i]);
-    }
-    size_t acked = 0;
-    for (size_t i = 0; i < clients; i++) {
-        pthread_join(threads[i], NULL);
-        acked += workers[i].acked;
-    }
-    double dt = s_now() - t0;
-    return (double)acked / dt;
-}
-
-/* Open loop: one request every 1/rate s, whatever the replies do; latency
- * from send to its ack. Fills p50 and p99 in ms. */
-static int s_latency(harness_node_t *node, void *ctx, double rate, double seconds, double *p50,
-                     double *p99)
-{
-    gr_client_t *client = harness_client(node, ctx, 0);
-    if (!client)
-        return -1;
-    size_t n = (size_t)(rate * seconds);
-    double *sent = calloc(n, sizeof *sent), *lat = calloc(n, sizeof *lat);
-    uint64_t first_seq = gr_client_next_seq(client);
-    size_t sent_count = 0, got = 0;
-    double start = s_now();
-    while (got < n && s_now() - start < seconds + 10) {
-        double now = s_now();
-        while (sent_count < n && now >= start + (double)sent_count / rate) {
-            Gridrelay__Body body;
-            Gridrelay__Report report;
-            Gridrelay__Event event;
-            Gridrelay__Location loc;
-            char id[32];
-            s_report_body(&body, &report, &event, &loc, id);
-            sent[sent_count] = s_now();
-            if (gr_client_send(client, &body, NULL, NULL, NULL) != 0)
-                break;
-            sent_count++;
-        }
-        double next = start + (double)sent_count / rate;
-        int wait_ms = sent_count < n ? (int)((next - s_now()) * 1000) : 100;
-        gr_opened_t reply;
-        int rc = gr_client_recv(client, &reply, wait_ms < 0 ? 0 : wait_ms);
-        if (rc != 0)
-            continue;
-        uint64_t ref = gr_body_ref_seq(reply.body);
-        if (ref >= first_seq && ref - first_seq < n && reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK)
-            lat[got++] = (s_now() - sent[ref - first_seq]) * 1000;
-        gr_opened_clear(&reply);
-    }
-    gr_client_destroy(&client);
-    int rc = got == n ? 0 : -1;
-    if (got > 0) {
-        qsort(lat, got, sizeof *lat, s_cmp_double);
-        *p50 = s_percentile(lat, got, 0.50);
-        *p99 = s_percentile(lat, got, 0.99);
-    }
-    free(sent);
-    free(lat);
-    return rc;
-}
-
-/* ---- the three-tier chain ---- */
-
-typedef struct {
-    harness_node_t village, township, district;
-} s_chain_t;
-
-static int s_chain_start(s_chain_t *c)
-{
-    if (harness_node_init(&c->district, "bench-district", 1) != 0 ||
-        harness_node_init(&c->township, "bench-township", 1) != 0 ||
-        harness_node_init(&c->village, "bench-village", 32) != 0)
-        return -1;
-    snprintf(c->district.tier, sizeof c->district.tier, "district");
-    snprintf(c->township.tier, sizeof c->township.tier, "township");
-    c->district.status_listen = c->township.status_listen = true;
-    harness_add_child(&c->district, &c->township);
-    harness_add_child(&c->township, &c->village);
-    if (harness_node_start(&c->district) != 0)
-        return -1;
-    harness_set_parent(&c->township, &c->district, "parent");
-    if (harness_node_start(&c->township) != 0)
-        return -1;
-    harness_set_parent(&c->village, &c->township, "parent");
-    return harness_node_start(&c->village);
-}
-
-static void s_chain_stop(s_chain_t *c)
-{
-    harness_node_t *nodes[3] = { &c->village, &c->township, &c->district };
-    for (int i = 0; i < 3; i++) {
-        harness_node_stop(nodes[i], SIGTERM);
-        harness_node_cleanup(nodes[i]);
-    }
-}
-
-/* The district's persistent count of stored events. */
-static uint64_t s_stored(gr_client_t *client)
-{
-    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
-    body.get_stats = &get;
-    gr_opened_t reply;
-    uint64_t value = 0;
-    if (gr_client_call(client, &body, &reply, 2000, 3) != 0)
-        return 0;
-    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
-        for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-            if (strcmp(reply.body->stats->counters[i]->name, "events_stored") == 0)
-                value = reply.body->stats->counters[i]->value;
-    gr_opened_clear(&reply);
-    return value;
-}
-
-/* Sustained events/s from 32 village clients until the district has
- * stored all of them (durable and verified at every hop). */
-static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total)
-{
-    gr_client_t *district = harness_client(&c->district, ctx, 0);
-    if (!district)
-        return 0;
-    uint64_t before = s_stored(district);
-    total -= total % 32;  /* what 32 clients send in equal shares */
-    double t0 = s_now();
-    s_ingest(&c->village, ctx, 32, total);
-    while (s_stored(district) < before + total && s_now() - t0 < 300)
-        poll(NULL, 0, 5);
-    double dt = s_now() - t0;
-    uint64_t got = s_stored(district) - before;
-    gr_client_destroy(&district);
-    return (double)got / dt;
-}
-
-/* Village -> district latency at about `rate` events/s: each event is
- * reported at the village and the district is asked for it every
- * millisecond until it holds it (so figures include up to ~1 ms of
- * polling granularity). */
-static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, double *p50, double *p99)
-{
-    gr_client_t *village = harness_client(&c->village, ctx, 0);
-    gr_client_t *district = harness_client(&c->district, ctx, 0);
-    double *lat = calloc(n, sizeof *lat);
-    size_t got = 0;
-    double start = s_now();
-    for (size_t i = 0; village && district && lat && i < n; i++) {
-        while (s_now() < start + (double)i / rate)
-            poll(NULL, 0, 1);
-        Gridrelay__Body body;
-        Gridrelay__Report report;
-        Gridrelay__Event event;
-        Gridrelay__Location loc;
-        char id[32];
-        s_report_body(&body, &report, &event, &loc, id);
-        double t0 = s_now();
-        gr_opened_t reply;
-        if (gr_client_call(village, &body, &reply, 5000, 3) != 0)
-            continue;
-        gr_opened_clear(&reply);
-        Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
-        get.event_id = id;
-        Gridrelay__Body q = GRIDRELAY__BODY__INIT;
-        q.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
-        q.get_event = &get;
-        while (s_now() - t0 < 5) {
-            if (gr_client_call(district, &q, &reply, 2000, 2) != 0)
-                break;
-            int found = reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_DETAIL;
-            gr_opened_clear(&reply);
-            if (found) {
-                lat[got++] = (s_now() - t0) * 1000;
-                break;
-            }
-            poll(NULL, 0, 1);
-        }
-    }
-    gr_client_destroy(&village);
-    gr_client_destroy(&district);
-    if (got > 0) {
-        qsort(lat, got, sizeof *lat, s_cmp_double);
-        *p50 = s_percentile(lat, got, 0.50);
-        *p99 = s_percentile(lat, got, 0.99);
-    }
-    free(lat);
-    return got == n ? 0 : -1;
-}
+    int runs;
+    long events;
+    bench_single_opts_t single;
+    bool chain;
+    bool dept;
+    bench_dept_opts_t dept_opts;
+    bool scale;
+    bench_scale_opts_t scale_opts;
+    const char *json_path;
+} s_opts_t;
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
-"Usage: gridbench [--runs N] [--events N] [--json FILE]\n"
+"NAME\n"
+"    gridbench - measure gridrelayd against this machine's raw ceilings\n"
 "\n"
-"Measures, in one run on this machine: Ed25519 verifies/s (libsodium, one\n"
-"core), LMDB durable commits/s (one fsync'd transaction per write), and a\n"
-"real gridrelayd's durable, verified events/s from 4 and 32 concurrent\n"
-"clients and its ack latency p50/p99 at 1,000 events/s; then a 3-tier chain\n"
-"(village -> township -> district, durable and verified at every hop): its\n"
-"sustained events/s and village-to-district latency at 100 events/s.\n"
-"gridrelay figures\n"
-"are medians of N runs (default 3), each on a fresh store.\n"
+"SYNOPSIS\n"
+"    gridbench [--runs N] [--events N] [--clients LIST] [--level-seconds S]\n"
+"              [--no-chain] [--no-dept] [--scale-links N] [--scale-events N]\n"
+"              [--scale-window N] [--scale-seconds S] [--no-scale]\n"
+"              [--json FILE]\n"
 "\n"
-"  --runs N      runs per gridrelay figure (1..9)\n"
-"  --events N    events per ingest run (default 20000)\n"
-"  --json FILE   also write the figures as JSON (default bench.json)\n"
-"  -h, --help    this help\n"
+"DESCRIPTION\n"
+"    Starts real gridrelayd processes on loopback (each in its own temp dir,\n"
+"    on ports the kernel picks) and measures, in one run:\n"
 "\n"
-"gridrelayd is taken from $GRIDRELAYD, else from beside this binary's\n"
-"build dir (../node/gridrelayd).\n");
+"    1. Raw ceilings, with no gridrelay code: Ed25519 verifies/s and signs/s\n"
+"       on one core (libsodium, 300-byte messages); LMDB durable commits/s\n"
+"       (one 300-byte put per synchronous commit, i.e. one fsync each) and\n"
+"       LMDB batched puts/s (512 puts per synchronous commit, 512 being the\n"
+"       node's default batch_max); ZeroMQ DEALER -> ROUTER over\n"
+"       tcp://127.0.0.1 with messages the size of a sealed Report envelope:\n"
+"       messages/s one way (pipelined) and round trips/s (one at a time),\n"
+"       each without and with CURVE.\n"
+"    2. One village node, durable and verified: for each count in --clients,\n"
+"       that many reporters, each in its own thread with its own key, send\n"
+"       Reports and wait for each Ack before the next (closed loop). Each\n"
+"       level sends --events reports in all, or stops after --level-seconds.\n"
+"       Then one reporter sends 1,000 reports/s for 3 s without waiting\n"
+"       (open loop). Before the node stops: its peak RSS; after: its store.\n"
+"    3. The 3-tier chain village -> township -> district (durable and\n"
+"       verified at every hop): 32 village reporters send --events/2 reports\n"
+"       of a district matter, timed until the district stored them all;\n"
+"       then 300 reports at 100/s, each timed from the village report until\n"
+"       the district answers GetEvent for it.\n"
+"    4. Scale: one district configured with --scale-links children, each a\n"
+"       fresh village key. gridbench plays every village from ONE thread:\n"
+"       one broker/link.c upward link per village (a CURVE DEALER with the\n"
+"       village's key and node id), all polled together, as a village's\n"
+"       gridrelayd would open it. A burst of --scale-events Escalates\n"
+"       (each with a grid worker's signed Report envelope and the village's\n"
+"       signed hop, sealed before the clock starts) is spread evenly over\n"
+"       the links; each link keeps at most --scale-window unacknowledged\n"
+"       and resends its window when the oldest has waited 1 s (backing off\n"
+"       to 30 s), like the node's links. Runs once, not --runs times.\n"
+"\n"
+"    gridrelay figures in 2 and 3 are medians of --runs runs, each on a\n"
+"    fresh node and store; raw figures and the scale run come from this run.\n"
+"\n"
+"OPTIONS\n"
+"    --runs N           runs of 2 and 3 (1..%d; default 3)\n"
+"    --events N         reports per reporter level in 2, and twice the\n"
+"                       chain's in 3 (>= 1000; default 10000)\n"
+"    --clients LIST     comma-separated reporter counts for 2, each 1..%d,\n"
+"                       at most %d counts (default 1,4,16,32,64)\n"
+"    --level-seconds S  a level of 2 stops sending after S seconds even if\n"
+"                       --events were not all sent (default 6), so that a\n"
+"                       single synchronous reporter does not dominate the run\n"
+"    --no-chain         skip 3\n"
+"    --no-dept          skip the departments measurement (a township with 20\n"
+"                       departments, each a client thread claiming what it gets:\n"
+"                       dispatch-to-claim latency at 100 tasks/s, and reports/s\n"
+"                       dispatched vs. stored without a route)\n"
+"    --scale-links N    villages in 4 (default 1000)\n"
+"    --scale-events N   escalations in the burst of 4 (default 100000)\n"
+"    --scale-window N   unacknowledged escalations per village link (default\n"
+"                       1). Not the node's own link window (64) by default:\n"
+"                       every link resends its whole window when its oldest\n"
+"                       item waited 1 s, so once links x window exceeds what\n"
+"                       the district commits in 1 s, resends pile up behind\n"
+"                       new work (see \"resent\"); 1,000 x 64 does that on a\n"
+"                       2-core machine. Use 64 to measure that case.\n"
+"    --scale-seconds S  stop waiting for acks after S seconds (default 120);\n"
+"                       the figures then cover what was acknowledged\n"
+"    --no-scale         skip 4\n"
+"    --json FILE        also write every figure as JSON (default bench.json):\n"
+"                       one number per key (null when not measured), the\n"
+"                       table's text for each key under \"labels\", and runs,\n"
+"                       events_per_run and total_run_s\n"
+"    -h, --help         this text\n"
+"\n"
+"FIGURES\n"
+"    events/s           reports (or escalations) acknowledged per second of\n"
+"                       wall time. An Ack is sent only after the LMDB commit\n"
+"                       holding the event (durable) and after the node\n"
+"                       checked its signature (verified).\n"
+"    ack latency        closed loop: from sending a report to receiving its\n"
+"                       Ack, every report of the level (p50/p99/p99.9);\n"
+"                       open loop: the same at a fixed offered rate.\n"
+"    scale latency      per escalation, from the moment its link took it\n"
+"                       into the window until its Ack.\n"
+"    drain time         from the first escalation handed to a link to the\n"
+"                       last Ack (links are all connected before it starts).\n"
+"    resent             frames the village links sent again because no Ack\n"
+"                       came within their retry time; the district answers\n"
+"                       each from its dedup table.\n"
+"    peak RSS           VmHWM of the gridrelayd process (/proc/PID/status),\n"
+"                       read just before it is stopped.\n"
+"    disk/event         data.mdb's size / the node's events_stored;\n"
+"                       LMDB pages in use (branch + leaf + overflow pages of\n"
+"                       every database, read-only open after the node\n"
+"                       stopped) x page size / events_stored; and the file's\n"
+"                       high-water page (last page + 1) x page size /\n"
+"                       events_stored. Events count every case stored,\n"
+"                       reports of all levels and the probe included.\n"
+"    ratio: A / B       A divided by B, both named in the row.\n"
+"\n"
+"ENVIRONMENT\n"
+"    GRIDRELAYD         the gridrelayd binary; default ../node/gridrelayd\n"
+"                       beside this binary's directory (the build tree).\n"
+"    GR_KEEP_TEST_DIRS  keep the nodes' temp dirs (configs, logs, stores).\n"
+"\n"
+"EXIT STATUS\n"
+"    0 all measured; 1 some measurement failed (its figures are \"-\" and\n"
+"    null) or the JSON could not be written; 2 usage error.\n"
+"\n"
+"NOTES\n"
+"    Clients, simulated villages and nodes share this machine's cores; on a\n"
+"    small machine the client side's own signing and verifying is part of\n"
+"    what limits the figures. With defaults the whole run takes a few\n"
+"    minutes.\n",
+            BENCH_MAX_RUNS, BENCH_MAX_CLIENTS, BENCH_MAX_LEVELS);
+}
+
+/* "1,4,16" into levels; false when malformed or out of range. */
+static bool s_parse_levels(const char *text, bench_single_opts_t *single)
+{
+    single->n_levels = 0;
+    const char *p = text;
+    while (*p) {
+        char *end = NULL;
+        long n = strtol(p, &end, 10);
+        if (end == p || n < 1 || n > BENCH_MAX_CLIENTS || single->n_levels == BENCH_MAX_LEVELS)
+            return false;
+        single->levels[single->n_levels++] = (size_t)n;
+        if (*end == ',')
+            end++;
+        else if (*end)
+            return false;
+        p = end;
+    }
+    return single->n_levels > 0;
+}
+
+static bool s_parse_size(const char *text, long min, long max, long *out)
+{
+    char *end = NULL;
+    long n = strtol(text, &end, 10);
+    if (end == text || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Returns 0 to go on, or the exit status. */
+static int s_parse(int argc, char **argv, s_opts_t *o)
+{
+    enum { O_CLIENTS = 256, O_LEVEL_S, O_NO_CHAIN, O_NO_DEPT, O_LINKS, O_SCALE_EVENTS, O_WINDOW, O_SCALE_S,
+           O_NO_SCALE };
+    static const struct option options[] = {
+        { "runs", required_argument, NULL, 'r' },
+        { "events", required_argument, NULL, 'e' },
+        { "clients", required_argument, NULL, O_CLIENTS },
+        { "level-seconds", required_argument, NULL, O_LEVEL_S },
+        { "no-chain", no_argument, NULL, O_NO_CHAIN },
+        { "no-dept", no_argument, NULL, O_NO_DEPT },
+        { "scale-links", required_argument, NULL, O_LINKS },
+        { "scale-events", required_argument, NULL, O_SCALE_EVENTS },
+        { "scale-window", required_argument, NULL, O_WINDOW },
+        { "scale-seconds", required_argument, NULL, O_SCALE_S },
+        { "no-scale", no_argument, NULL, O_NO_SCALE },
+        { "json", required_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(o, 0, sizeof *o);
+    o->runs = 3;
+    o->events = 10000;
+    o->chain = o->scale = o->dept = true;
+    o->dept_opts = (bench_dept_opts_t){ 20, 400, 100, 4000 };
+    o->json_path = "bench.json";
+    o->single.level_max_s = 6;
+    o->single.open_rate = 1000;
+    o->single.open_s = 3;
+    o->scale_opts = (bench_scale_opts_t){ 1000, 100000, 1, 120 };
+    if (!s_parse_levels("1,4,16,32,64", &o->single))
+        return 2;
+    int opt;
+    long n = 0;
+    bool ok = true;
+    while (ok && (opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'r': ok = s_parse_size(optarg, 1, BENCH_MAX_RUNS, &n); o->runs = (int)n; break;
+        case 'e': ok = s_parse_size(optarg, 1000, 100000000, &o->events); break;
+        case O_CLIENTS: ok = s_parse_levels(optarg, &o->single); break;
+        case O_LEVEL_S: ok = s_parse_size(optarg, 1, 3600, &n); o->single.level_max_s = (double)n; break;
+        case O_NO_CHAIN: o->chain = false; break;
+        case O_NO_DEPT: o->dept = false; break;
+        case O_LINKS: ok = s_parse_size(optarg, 1, 100000, &n); o->scale_opts.links = (size_t)n; break;
+        case O_SCALE_EVENTS:
+            ok = s_parse_size(optarg, 1, 100000000, &n);
+            o->scale_opts.events = (size_t)n;
+            break;
+        case O_WINDOW: ok = s_parse_size(optarg, 1, 65536, &n); o->scale_opts.window = (size_t)n; break;
+        case O_SCALE_S: ok = s_parse_size(optarg, 1, 86400, &n); o->scale_opts.max_s = (double)n; break;
+        case O_NO_SCALE: o->scale = false; break;
+        case 'j': o->json_path = optarg; break;
+        case 'h': s_usage(stdout); return 3;
+        default: ok = false;
+        }
+    }
+    if (!ok || optind < argc) {
+        fprintf(stderr, "gridbench: bad arguments; see gridbench --help\n");
+        return 2;
+    }
+    o->single.events = (size_t)o->events;
+    return 0;
+}
+
+/* Median of the runs that measured something (>= 0); -1 when none did. */
+static double s_med(const double *v, int runs)
+{
+    double ok[BENCH_MAX_RUNS];
+    size_t n = 0;
+    for (int r = 0; r < runs; r++)
+        if (v[r] >= 0)
+            ok[n++] = v[r];
+    return n ? bench_median(ok, n) : -1;
+}
+
+static double s_ratio(double a, double b)
+{
+    return a >= 0 && b > 0 ? a / b : -1;
+}
+
+static double s_per_event(double bytes, uint64_t events)
+{
+    return bytes >= 0 && events > 0 ? bytes / (double)events : -1;
+}
+
+static const char *s_who(size_t reporters)
+{
+    return reporters == 1 ? "reporter" : "reporters";
+}
+
+static double s_mb(long kb)
+{
+    return kb >= 0 ? (double)kb / 1024 : -1;
+}
+
+static void s_sheet_raw(bench_sheet_t *s, const bench_raw_t *raw)
+{
+    bench_sheet_section(s, "raw ceilings (this machine, no gridrelay code)");
+    bench_sheet_add(s, "raw_ed25519_verifies_per_s", 0, raw->verifies_per_s,
+                    "raw: Ed25519 verifies/s, one core (libsodium)");
+    bench_sheet_add(s, "raw_ed25519_signs_per_s", 0, raw->signs_per_s,
+                    "raw: Ed25519 signs/s, one core (libsodium)");
+    bench_sheet_add(s, "raw_lmdb_durable_commits_per_s", 0, raw->commits_per_s,
+                    "raw: LMDB durable commits/s (one put, one fsync'd commit)");
+    bench_sheet_add(s, "raw_lmdb_batched_puts_per_s", 0, raw->batched_puts_per_s,
+                    "raw: LMDB puts/s, %zu puts per durable commit", raw->batch_puts);
+    bench_sheet_add(s, "raw_zmq_msg_bytes", 0, (double)raw->msg_bytes,
+                    "raw: ZeroMQ message size (a sealed Report envelope), bytes");
+    bench_sheet_add(s, "raw_zmq_msgs_per_s", 0, raw->zmq_msgs_per_s,
+                    "raw: ZeroMQ DEALER->ROUTER tcp loopback msgs/s, one way, plain");
+    bench_sheet_add(s, "raw_zmq_curve_msgs_per_s", 0, raw->zmq_curve_msgs_per_s,
+                    "raw: ZeroMQ DEALER->ROUTER tcp loopback msgs/s, one way, CURVE");
+    bench_sheet_add(s, "raw_zmq_round_trips_per_s", 0, raw->zmq_rtt_per_s,
+                    "raw: ZeroMQ DEALER<->ROUTER round trips/s, one at a time, plain");
+    bench_sheet_add(s, "raw_zmq_curve_round_trips_per_s", 0, raw->zmq_curve_rtt_per_s,
+                    "raw: ZeroMQ DEALER<->ROUTER round trips/s, one at a time, CURVE");
+}
+
+/* The medians of the single-node runs; rate[i] is level i's median. */
+static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_single_t *runs,
+                           double *rate)
+{
+    char title[128];
+    snprintf(title, sizeof title, "one gridrelayd node, durable + verified [median of %d runs]",
+             o->runs);
+    bench_sheet_section(s, title);
+    double v[BENCH_MAX_RUNS];
+    for (size_t i = 0; i < o->single.n_levels; i++) {
+        size_t c = o->single.levels[i];
+        char key[64];
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].level[i].events_per_s;
+        rate[i] = s_med(v, o->runs);
+        snprintf(key, sizeof key, "events_per_s_%zu_clients", c);
+        bench_sheet_add(s, key, 0, rate[i], "gridrelay: events/s, %zu concurrent reporter%s", c,
+                        c == 1 ? "" : "s");
+        static const char *const names[3] = { "p50", "p99", "p999" };
+        for (int q = 0; q < 3; q++) {
+            for (int r = 0; r < o->runs; r++)
+                v[r] = q == 0 ? runs[r].level[i].p50_ms
+                       : q == 1 ? runs[r].level[i].p99_ms : runs[r].level[i].p999_ms;
+            snprintf(key, sizeof key, "ack_%s_ms_%zu_clients", names[q], c);
+            bench_sheet_add(s, key, 2, s_med(v, o->runs), "gridrelay: ack latency %s ms, %zu reporter%s",
+                            names[q], c, c == 1 ? "" : "s");
+        }
+    }
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].open_p50_ms;
+    bench_sheet_add(s, "ack_p50_ms_at_1000_per_s", 2, s_med(v, o->runs),
+                    "gridrelay: ack latency p50 ms, open loop at %.0f events/s", o->single.open_rate);
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].open_p99_ms;
+    bench_sheet_add(s, "ack_p99_ms_at_1000_per_s", 2, s_med(v, o->runs),
+                    "gridrelay: ack latency p99 ms, open loop at %.0f events/s", o->single.open_rate);
+    for (int r = 0; r < o->runs; r++)
+        v[r] = s_mb(runs[r].rss_kb);
+    bench_sheet_add(s, "node_peak_rss_mb", 1, s_med(v, o->runs), "gridrelay: node peak RSS, MiB (VmHWM)");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].disk.events ? (double)runs[r].disk.events : -1;
+    bench_sheet_add(s, "node_events_stored", 0, s_med(v, o->runs), "gridrelay: events stored per run");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = s_per_event(runs[r].disk.file_bytes, runs[r].disk.events);
+    bench_sheet_add(s, "node_disk_bytes_per_event", 0, s_med(v, o->runs),
+                    "gridrelay: disk bytes/event (data.mdb size / events stored)");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = s_per_event(runs[r].disk.used_bytes, runs[r].disk.events);
+    bench_sheet_add(s, "node_lmdb_used_bytes_per_event", 0, s_med(v, o->runs),
+                    "gridrelay: LMDB pages in use x page size / events stored");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = s_per_event(runs[r].disk.high_bytes, runs[r].disk.events);
+    bench_sheet_add(s, "node_lmdb_highwater_bytes_per_event", 0, s_med(v, o->runs),
+                    "gridrelay: LMDB (last page + 1) x page size / events stored");
+}
+
+static double s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain_t *runs)
+{
+    char title[128];
+    snprintf(title, sizeof title, "3-tier chain village -> township -> district [median of %d runs]",
+             o->runs);
+    bench_sheet_section(s, title);
+    double v[BENCH_MAX_RUNS];
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].events_per_s;
+    double rate = s_med(v, o->runs);
+    bench_sheet_add(s, "chain_events_per_s", 0, rate, "chain: sustained events/s, village -> district stored");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].p50_ms;
+    bench_sheet_add(s, "chain_p50_ms_at_100_per_s", 2, s_med(v, o->runs),
+                    "chain: village-to-district latency p50 ms at 100 events/s");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].p99_ms;
+    bench_sheet_add(s, "chain_p99_ms_at_100_per_s", 2, s_med(v, o->runs),
+                    "chain: village-to-district latency p99 ms at 100 events/s");
+    static const char *const names[3] = { "village", "township", "district" };
+    for (int n = 0; n < 3; n++) {
+        char key[64];
+        for (int r = 0; r < o->runs; r++)
+            v[r] = s_mb(runs[r].rss_kb[n]);
+        snprintf(key, sizeof key, "chain_%s_peak_rss_mb", names[n]);
+        bench_sheet_add(s, key, 1, s_med(v, o->runs), "chain: %s node peak RSS, MiB (VmHWM)", names[n]);
+    }
+    return rate;
+}
+
+static void s_sheet_dept(bench_sheet_t *s, const s_opts_t *o, const bench_dept_t *runs)
+{
+    char title[160];
+    snprintf(title, sizeof title, "departments: one township, %zu departments connected "
+             "[median of %d runs]", o->dept_opts.depts, o->runs);
+    bench_sheet_section(s, title);
+    double v[BENCH_MAX_RUNS], w[BENCH_MAX_RUNS];
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].claim_p50_ms;
+    bench_sheet_add(s, "dept_claim_p50_ms", 2, s_med(v, o->runs),
+                    "dispatch-to-claim p50 ms (report acked -> claim acked, %.0f tasks/s)",
+                    o->dept_opts.rate);
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].claim_p99_ms;
+    bench_sheet_add(s, "dept_claim_p99_ms", 2, s_med(v, o->runs),
+                    "dispatch-to-claim p99 ms (report acked -> claim acked, %.0f tasks/s)",
+                    o->dept_opts.rate);
+    for (int r = 0; r < o->runs; r++) {
+        v[r] = runs[r].dispatch_per_s;
+        w[r] = runs[r].plain_per_s;
+    }
+    double routed = s_med(v, o->runs), plain = s_med(w, o->runs);
+    bench_sheet_add(s, "dept_dispatch_per_s", 0, routed,
+                    "reports/s dispatched durably to a department (16 reporters)");
+    bench_sheet_add(s, "dept_plain_per_s", 0, plain,
+                    "reports/s stored without a route, same node (16 reporters)");
+    bench_sheet_add(s, "ratio_dispatch_over_plain", 2, s_ratio(routed, plain),
+                    "ratio: dispatched reports/s / unrouted reports/s (same node, same run)");
+    for (int r = 0; r < o->runs; r++)
+        v[r] = s_mb(runs[r].rss_kb);
+    bench_sheet_add(s, "dept_township_peak_rss_mb", 1, s_med(v, o->runs),
+                    "departments: township peak RSS, MiB (VmHWM)");
+}
+
+static void s_sheet_scale(bench_sheet_t *s, const bench_scale_opts_t *o, const bench_scale_t *sc)
+{
+    char title[160];
+    snprintf(title, sizeof title, "scale: one district, %zu village links from one thread, "
+             "burst of %zu escalations, window %zu [one run]", o->links, o->events, o->window);
+    bench_sheet_section(s, title);
+    bench_sheet_add(s, "scale_links", 0, (double)o->links, "scale: village links (CURVE DEALERs)");
+    bench_sheet_add(s, "scale_events", 0, (double)o->events, "scale: escalations in the burst");
+    bench_sheet_add(s, "scale_window", 0, (double)o->window, "scale: unacknowledged per link, at most");
+    bench_sheet_add(s, "scale_frame_bytes", 0, (double)sc->frame_bytes,
+                    "scale: Escalate frame size, bytes (mean)");
+    bench_sheet_add(s, "scale_setup_s", 2, sc->keygen_s, "scale: making %zu village keys, s", o->links);
+    bench_sheet_add(s, "scale_seal_s", 2, sc->seal_s,
+                    "scale: sealing the burst before the clock (3 signatures each), s");
+    bench_sheet_add(s, "scale_connect_s", 2, sc->connect_s,
+                    "scale: until every link heard the district, s");
+    bench_sheet_add(s, "scale_drain_s", 2, sc->drain_s, "scale: drain time, first send to last ack, s");
+    bench_sheet_add(s, "scale_events_per_s", 0, sc->events_per_s, "scale: escalations/s (acked / drain time)");
+    bench_sheet_add(s, "scale_acked", 0, (double)sc->acked, "scale: escalations acknowledged");
+    bench_sheet_add(s, "scale_stored", 0, (double)sc->stored, "scale: district events_stored afterwards");
+    bench_sheet_add(s, "scale_resent", 0, (double)sc->resent, "scale: frames resent by the links (no ack in time)");
+    bench_sheet_add(s, "scale_errors", 0, (double)sc->refused, "scale: Error replies to the villages");
+    bench_sheet_add(s, "scale_ack_p50_ms", 1, sc->ack_p50_ms, "scale: taken into a window -> acked, p50 ms");
+    bench_sheet_add(s, "scale_ack_p99_ms", 1, sc->ack_p99_ms, "scale: taken into a window -> acked, p99 ms");
+    bench_sheet_add(s, "scale_district_peak_rss_mb", 1, s_mb(sc->rss_kb),
+                    "scale: district peak RSS, MiB (VmHWM)");
+    bench_sheet_add(s, "scale_gridbench_peak_rss_mb", 1, s_mb(sc->sim_rss_kb),
+                    "scale: gridbench's own peak RSS so far, MiB (holds the simulator)");
+    bench_sheet_add(s, "scale_district_disk_bytes_per_event", 0,
+                    s_per_event(sc->disk.file_bytes, sc->disk.events),
+                    "scale: district disk bytes/event (data.mdb size / events stored)");
+    bench_sheet_add(s, "scale_district_lmdb_used_bytes_per_event", 0,
+                    s_per_event(sc->disk.used_bytes, sc->disk.events),
+                    "scale: district LMDB pages in use x page size / events stored");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "runs", required_argument, NULL, 'r' }, { "events", required_argument, NULL, 'e' },
-        { "json", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int runs = 3;
-    long events = 20000;
-    const char *json_path = "bench.json";
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'r': runs = atoi(optarg); break;
-        case 'e': events = atol(optarg); break;
-        case 'j': json_path = optarg; break;
-        case 'h': s_usage(stdout); return 0;
-        default: s_usage(stderr); return 2;
-        }
-    }
-    if (runs < 1 || runs > MAX_RUNS || events < 1000) {
-        s_usage(stderr);
-        return 2;
-    }
+    s_opts_t o;
+    int rc = s_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc == 3 ? 0 : rc;
+    double t_start = bench_now();
     if (!getenv("GRIDRELAYD")) {
         char self[4096], path[4200];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -417,92 +480,97 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int status = 0;
 
     printf("gridbench: raw ceilings...\n");
-    double verifies = s_raw_verifies_per_s(40000);
-    char raw_dir[] = "/tmp/gridbench-lmdb-XXXXXX";
-    if (!mkdtemp(raw_dir))
-        return 1;
-    double commits = s_raw_commits_per_s(raw_dir, 2000);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", raw_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "gridbench: could not remove %s\n", raw_dir);
-
-    double in4[MAX_RUNS], in32[MAX_RUNS], p50s[MAX_RUNS], p99s[MAX_RUNS];
-    for (int r = 0; r < runs; r++) {
-        printf("gridbench: gridrelay run %d/%d...\n", r + 1, runs);
-        harness_node_t node;
-        if (harness_node_init(&node, "bench-village", 32) != 0 || harness_node_start(&node) != 0) {
-            fprintf(stderr, "gridbench: cannot start gridrelayd\n");
-            return 1;
-        }
-        void *ctx = zmq_ctx_new();
-        in4[r] = s_ingest(&node, ctx, 4, (size_t)events / 4);
-        in32[r] = s_ingest(&node, ctx, 32, (size_t)events);
-        p50s[r] = p99s[r] = -1;
-        if (s_latency(&node, ctx, 1000, 3, &p50s[r], &p99s[r]) != 0)
-            fprintf(stderr, "gridbench: some latency probes were not answered\n");
-        zmq_ctx_term(ctx);
-        harness_node_stop(&node, SIGTERM);
-        harness_node_cleanup(&node);
+    bench_raw_t raw;
+    if (bench_raw_run(&raw, bench_report_envelope_size()) != 0) {
+        fprintf(stderr, "gridbench: a raw measurement failed\n");
+        status = 1;
     }
-    double chain[MAX_RUNS], c50s[MAX_RUNS], c99s[MAX_RUNS];
-    for (int r = 0; r < runs; r++) {
-        printf("gridbench: 3-tier chain run %d/%d...\n", r + 1, runs);
-        s_chain_t c;
-        memset(&c, 0, sizeof c);
-        s_category = "SS.MASS";  /* district authority: climbs both tiers */
-        if (s_chain_start(&c) != 0) {
-            fprintf(stderr, "gridbench: cannot start the chain\n");
-            return 1;
-        }
-        void *ctx = zmq_ctx_new();
-        chain[r] = s_chain_throughput(&c, ctx, (size_t)events / 2);
-        c50s[r] = c99s[r] = -1;
-        if (s_chain_latency(&c, ctx, 100, 300, &c50s[r], &c99s[r]) != 0)
-            fprintf(stderr, "gridbench: some chain latency probes did not arrive\n");
-        zmq_ctx_term(ctx);
-        s_chain_stop(&c);
-        s_category = "SS.DISPUTE";
+    static bench_single_t single[BENCH_MAX_RUNS];
+    for (int r = 0; r < o.runs; r++) {
+        printf("gridbench: single node run %d/%d...\n", r + 1, o.runs);
+        if (bench_single_run(&o.single, &single[r]) != 0)
+            status = 1;
     }
-    double mc = s_median(chain, (size_t)runs);
-    double c50 = s_median(c50s, (size_t)runs), c99 = s_median(c99s, (size_t)runs);
-    double m4 = s_median(in4, (size_t)runs), m32 = s_median(in32, (size_t)runs);
-    double p50 = s_median(p50s, (size_t)runs), p99 = s_median(p99s, (size_t)runs);
+    bench_chain_t chain[BENCH_MAX_RUNS];
+    for (int r = 0; o.chain && r < o.runs; r++) {
+        printf("gridbench: 3-tier chain run %d/%d...\n", r + 1, o.runs);
+        if (bench_chain_run((size_t)o.events / 2, &chain[r]) != 0)
+            status = 1;
+    }
+    bench_dept_t dept[BENCH_MAX_RUNS];
+    for (int r = 0; o.dept && r < o.runs; r++) {
+        printf("gridbench: departments run %d/%d: %zu departments...\n", r + 1, o.runs,
+               o.dept_opts.depts);
+        if (bench_dept_run(&o.dept_opts, &dept[r]) != 0)
+            status = 1;
+    }
+    bench_scale_t scale;
+    if (o.scale) {
+        printf("gridbench: scale run: %zu village links, %zu escalations...\n", o.scale_opts.links,
+               o.scale_opts.events);
+        if (bench_scale_run(&o.scale_opts, &scale) != 0)
+            status = 1;
+    }
 
-    printf("\n%-58s %14s\n", "measure (medians of runs where marked)", "value");
-    printf("%-58s %14.0f\n", "raw: Ed25519 verifies/s, one core (libsodium)", verifies);
-    printf("%-58s %14.0f\n", "raw: LMDB durable commits/s (one fsync per commit)", commits);
-    printf("%-58s %14.0f\n", "gridrelay: durable verified events/s, 4 clients [median]", m4);
-    printf("%-58s %14.0f\n", "gridrelay: durable verified events/s, 32 clients [median]", m32);
-    printf("%-58s %14.2f\n", "gridrelay: ack latency p50 ms at 1,000 events/s [median]", p50);
-    printf("%-58s %14.2f\n", "gridrelay: ack latency p99 ms at 1,000 events/s [median]", p99);
-    printf("%-58s %14.0f\n", "3-tier chain: sustained events/s village->district [median]", mc);
-    printf("%-58s %14.2f\n", "3-tier chain: latency p50 ms at 100 events/s [median]", c50);
-    printf("%-58s %14.2f\n", "3-tier chain: latency p99 ms at 100 events/s [median]", c99);
-    printf("%-58s %14.2f\n", "ratio: chain events/s / single-node events/s (32 clients)", mc / m32);
-    printf("%-58s %14.2f\n", "ratio: events/s (32 clients) / raw verifies/s", m32 / verifies);
-    printf("%-58s %14.2f\n", "ratio: events/s (32 clients) / raw durable commits/s", m32 / commits);
-    printf("%-58s %14.2f\n", "ratio: events/s (4 clients) / raw durable commits/s", m4 / commits);
+    static bench_sheet_t sheet;
+    double rate[BENCH_MAX_LEVELS];
+    s_sheet_raw(&sheet, &raw);
+    s_sheet_single(&sheet, &o, single, rate);
+    double chain_rate = o.chain ? s_sheet_chain(&sheet, &o, chain) : -1;
+    if (o.dept)
+        s_sheet_dept(&sheet, &o, dept);
+    if (o.scale)
+        s_sheet_scale(&sheet, &o.scale_opts, &scale);
 
-    json_object *obj = json_object_new_object();
-    json_object_object_add(obj, "runs", json_object_new_int(runs));
-    json_object_object_add(obj, "events_per_run", json_object_new_int64(events));
-    json_object_object_add(obj, "raw_ed25519_verifies_per_s", json_object_new_double(verifies));
-    json_object_object_add(obj, "raw_lmdb_durable_commits_per_s", json_object_new_double(commits));
-    json_object_object_add(obj, "events_per_s_4_clients", json_object_new_double(m4));
-    json_object_object_add(obj, "events_per_s_32_clients", json_object_new_double(m32));
-    json_object_object_add(obj, "ack_p50_ms_at_1000_per_s", json_object_new_double(p50));
-    json_object_object_add(obj, "ack_p99_ms_at_1000_per_s", json_object_new_double(p99));
-    json_object_object_add(obj, "chain_events_per_s", json_object_new_double(mc));
-    json_object_object_add(obj, "chain_p50_ms_at_100_per_s", json_object_new_double(c50));
-    json_object_object_add(obj, "chain_p99_ms_at_100_per_s", json_object_new_double(c99));
-    json_object_object_add(obj, "ratio_chain_over_single_node", json_object_new_double(mc / m32));
-    json_object_object_add(obj, "ratio_events32_over_verifies", json_object_new_double(m32 / verifies));
-    json_object_object_add(obj, "ratio_events32_over_commits", json_object_new_double(m32 / commits));
-    int rc = json_object_to_file_ext(json_path, obj, JSON_C_TO_STRING_PRETTY) == 0 ? 0 : 1;
-    json_object_put(obj);
-    printf("\nJSON: %s\n", json_path);
-    return rc;
+    /* Ratios against the first and the busiest levels. */
+    bench_sheet_section(&sheet, "ratios (A / B, both named)");
+    size_t lo = 0, hi = 0;
+    for (size_t i = 0; i < o.single.n_levels; i++) {
+        if (o.single.levels[i] < o.single.levels[lo])
+            lo = i;
+        if (o.single.levels[i] > o.single.levels[hi])
+            hi = i;
+    }
+    size_t c_lo = o.single.levels[lo], c_hi = o.single.levels[hi];
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_commits", 2, s_ratio(rate[hi], raw.commits_per_s),
+                    "ratio: node events/s (%zu %s) / raw LMDB durable commits/s", c_hi, s_who(c_hi));
+    if (lo != hi)
+        bench_sheet_add(&sheet, "ratio_events_min_clients_over_commits", 2,
+                        s_ratio(rate[lo], raw.commits_per_s),
+                        "ratio: node events/s (%zu reporter%s) / raw LMDB durable commits/s", c_lo,
+                        c_lo == 1 ? "" : "s");
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_batched_puts", 4,
+                    s_ratio(rate[hi], raw.batched_puts_per_s),
+                    "ratio: node events/s (%zu %s) / raw LMDB batched puts/s", c_hi, s_who(c_hi));
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_verifies", 2, s_ratio(rate[hi], raw.verifies_per_s),
+                    "ratio: node events/s (%zu %s) / raw Ed25519 verifies/s", c_hi, s_who(c_hi));
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_signs", 2, s_ratio(rate[hi], raw.signs_per_s),
+                    "ratio: node events/s (%zu %s) / raw Ed25519 signs/s", c_hi, s_who(c_hi));
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_zmq_curve", 3,
+                    s_ratio(rate[hi], raw.zmq_curve_msgs_per_s),
+                    "ratio: node events/s (%zu %s) / raw ZeroMQ CURVE msgs/s one way", c_hi, s_who(c_hi));
+    if (o.chain)
+        bench_sheet_add(&sheet, "ratio_chain_over_single_node", 2, s_ratio(chain_rate, rate[hi]),
+                        "ratio: chain events/s / node events/s (%zu %s)", c_hi, s_who(c_hi));
+    if (o.scale) {
+        bench_sheet_add(&sheet, "ratio_scale_over_single_node", 2, s_ratio(scale.events_per_s, rate[hi]),
+                        "ratio: scale escalations/s / node events/s (%zu %s)", c_hi, s_who(c_hi));
+        bench_sheet_add(&sheet, "ratio_scale_verifies_over_raw_verifies", 2,
+                        s_ratio(scale.events_per_s * 3, raw.verifies_per_s),
+                        "ratio: scale escalations/s x 3 verifies each / raw Ed25519 verifies/s");
+    }
+    double total_s = bench_now() - t_start;
+    bench_sheet_add(&sheet, "total_run_s", 1, total_s, "gridbench: total run time, s");
+
+    bench_sheet_print(&sheet, stdout);
+    if (bench_sheet_write_json(&sheet, o.json_path, o.runs, o.events) != 0) {
+        fprintf(stderr, "gridbench: cannot write %s\n", o.json_path);
+        status = 1;
+    }
+    printf("\nJSON: %s\n", o.json_path);
+    return status;
 }

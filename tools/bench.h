@@ -1,0 +1,226 @@
+/* gridbench internals: what the benchmark's parts share.
+ *
+ * bench.c          options, the order of the measurements, the result sheet
+ * bench_util.c     clock, statistics, the sheet (table + JSON), a node's
+ *                  peak RSS and its store's size
+ * bench_raw.c      raw ceilings: libsodium, LMDB, ZeroMQ, no gridrelay code
+ * bench_node.c     real gridrelayd processes: one node under 1..64
+ *                  reporters, the 3-tier chain
+ * bench_scale.c    one district under 1,000 simulated villages
+ *
+ * Thread safety: the sheet and the node helpers are for the main thread;
+ * the workers each measurement starts own their own sockets.
+ */
+#ifndef GR_BENCH_H
+#define GR_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "client.h"
+#include "harness.h"
+
+#define BENCH_MAX_RUNS 9
+#define BENCH_MAX_LEVELS 8
+#define BENCH_MAX_CLIENTS HARNESS_MAX_REPORTERS
+
+/* ---- clock and statistics (bench_util.c) ---- */
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Median of v[0..n) (sorts v in place); 0 when n is 0. */
+double bench_median(double *v, size_t n);
+
+/* The p-quantile (0..1, nearest rank) of sorted[0..n); 0 when n is 0. */
+double bench_percentile(const double *sorted, size_t n, double p);
+
+/* Sorts v[0..n) ascending. */
+void bench_sort(double *v, size_t n);
+
+/* ---- the result sheet: one list of figures for the table and the JSON ---- */
+
+#define BENCH_SHEET_MAX 160
+#define BENCH_LABEL_MAX 112
+
+typedef struct {
+    char key[64];               /* JSON name; "" for a section heading */
+    char label[BENCH_LABEL_MAX];
+    double value;
+    int decimals;
+    bool missing;               /* not measured (skipped or failed): "-" and JSON null */
+} bench_row_t;
+
+typedef struct {
+    bench_row_t rows[BENCH_SHEET_MAX];
+    size_t count;
+} bench_sheet_t;
+
+/* Adds a section heading to the table (not to the JSON). */
+void bench_sheet_section(bench_sheet_t *sheet, const char *title);
+
+/* Adds one figure; label is printf-style. A negative value means "not
+ * measured". Rows beyond BENCH_SHEET_MAX are dropped (with a warning). */
+void bench_sheet_add(bench_sheet_t *sheet, const char *key, int decimals, double value,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The table on out. */
+void bench_sheet_print(const bench_sheet_t *sheet, FILE *out);
+
+/* Writes every figure as one JSON object (key: value, null when not
+ * measured; "labels": key: label) with runs and events_per_run. Returns 0
+ * or -1. */
+int bench_sheet_write_json(const bench_sheet_t *sheet, const char *path, int runs, long events);
+
+/* ---- a node's resources (bench_util.c) ---- */
+
+/* Peak resident set (VmHWM, kB) of a running process; -1 when unreadable. */
+long bench_peak_rss_kb(pid_t pid);
+
+typedef struct {
+    uint64_t events;            /* events the node stored (its events_stored) */
+    double file_bytes;          /* size of data.mdb */
+    double used_bytes;          /* pages in use by every database x page size */
+    double high_bytes;          /* (last page number + 1) x page size */
+} bench_disk_t;
+
+/* Measures the LMDB store in store_dir of a node that has stopped: the
+ * data file's size and, from a read-only open, the pages in use (branch,
+ * leaf and overflow pages of the main and every named database) and the
+ * high-water page. Returns 0 or -1. */
+int bench_store_usage(const char *store_dir, uint64_t events, bench_disk_t *out);
+
+/* The node's persistent events_stored counter (GetStats); 0 on failure. */
+uint64_t bench_events_stored(gr_client_t *client);
+
+/* ---- raw ceilings (bench_raw.c) ---- */
+
+typedef struct {
+    double verifies_per_s;      /* Ed25519 verifies/s, one core */
+    double signs_per_s;         /* Ed25519 signs/s, one core */
+    double commits_per_s;       /* LMDB: one put + one durable commit */
+    double batched_puts_per_s;  /* LMDB: batch_puts puts per durable commit */
+    size_t batch_puts;
+    size_t msg_bytes;           /* ZeroMQ message size (a Report envelope) */
+    double zmq_msgs_per_s;      /* DEALER -> ROUTER, tcp loopback, plain */
+    double zmq_rtt_per_s;       /* DEALER <-> ROUTER round trips/s, plain */
+    double zmq_curve_msgs_per_s;
+    double zmq_curve_rtt_per_s;
+} bench_raw_t;
+
+/* Runs every raw measurement; a failed one is left at -1. Returns 0 when
+ * all succeeded, -1 otherwise. */
+int bench_raw_run(bench_raw_t *out, size_t msg_bytes);
+
+/* ---- gridrelay: one node, the chain (bench_node.c) ---- */
+
+/* Size of a sealed benchmark Report envelope, as a client sends it. */
+size_t bench_report_envelope_size(void);
+
+/* Fills a Report body for category; id receives a fresh ULID. The body
+ * points into the other arguments, which must outlive it. */
+void bench_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event,
+                       Gridrelay__Location *loc, char *id, const char *category);
+
+typedef struct {
+    size_t clients;
+    double events_per_s;
+    double p50_ms, p99_ms, p999_ms;     /* ack latency, closed loop */
+    size_t events;                      /* acknowledged */
+} bench_level_t;
+
+typedef struct {
+    size_t levels[BENCH_MAX_LEVELS];    /* concurrent reporters per level */
+    size_t n_levels;
+    size_t events;                      /* per level */
+    double level_max_s;                 /* a level stops sending after this */
+    double open_rate;                   /* open-loop latency probe, events/s */
+    double open_s;                      /* ... for this long */
+} bench_single_opts_t;
+
+typedef struct {
+    bench_level_t level[BENCH_MAX_LEVELS];
+    double open_p50_ms, open_p99_ms;
+    long rss_kb;
+    bench_disk_t disk;
+} bench_single_t;
+
+/* One run on a fresh node: each level in turn, then the open-loop probe,
+ * then the node's peak RSS and store size. Returns 0, -1 when the node
+ * could not start (figures that failed are -1). */
+int bench_single_run(const bench_single_opts_t *opts, bench_single_t *out);
+
+typedef struct {
+    double events_per_s;        /* sustained, village -> district stored */
+    double p50_ms, p99_ms;      /* village report to district holding it, 100/s */
+    long rss_kb[3];             /* village, township, district */
+} bench_chain_t;
+
+/* One run of the 3-tier chain with `events` reports at the village. */
+int bench_chain_run(size_t events, bench_chain_t *out);
+
+/* ---- the scale test (bench_scale.c) ---- */
+
+typedef struct {
+    size_t links;               /* villages, one CURVE DEALER each */
+    size_t events;              /* escalations in the burst */
+    size_t window;              /* unacknowledged per link */
+    double max_s;               /* give up draining after this */
+} bench_scale_opts_t;
+
+typedef struct {
+    double keygen_s;            /* making the village keys and the config */
+    double seal_s;              /* signing every frame before the burst */
+    double connect_s;           /* until every link had heard the district */
+    double drain_s;             /* first send to last ack */
+    double events_per_s;        /* acked / drain_s */
+    uint64_t acked;
+    uint64_t stored;            /* the district's events_stored afterwards */
+    uint64_t resent;            /* frames the links sent again */
+    uint64_t refused;           /* Error replies to escalations */
+    double ack_p50_ms, ack_p99_ms;  /* first transmission to ack, per escalation */
+    size_t frame_bytes;         /* mean Escalate frame size */
+    long rss_kb;                /* the district's peak RSS */
+    long sim_rss_kb;            /* this process's peak RSS (the simulator) */
+    bench_disk_t disk;
+} bench_scale_t;
+
+/* Starts a district with opts->links children, drives the burst, stops it.
+ * Returns 0, or -1 (figures not reached are -1 or 0). */
+int bench_scale_run(const bench_scale_opts_t *opts, bench_scale_t *out);
+
+/* ---- departments (bench_dept.c) ---- */
+
+typedef struct {
+    size_t depts;               /* departments connected (one thread each) */
+    size_t tasks;               /* light-load tasks for the latency */
+    double rate;                /* ... reported at this rate, per second */
+    size_t throughput_events;   /* closed-loop reports, routed and not */
+} bench_dept_opts_t;
+
+typedef struct {
+    double claim_p50_ms, claim_p99_ms;  /* reporter's ack -> claim acked */
+    size_t claimed;
+    double dispatch_per_s;      /* reports/s to a routed category (stored + dispatched) */
+    double plain_per_s;         /* reports/s to an unrouted one, same node, same run */
+    long rss_kb;                /* the township's peak RSS */
+} bench_dept_t;
+
+/* One township with opts->depts departments: dispatch-to-claim latency at
+ * a light load, then dispatch throughput against plain intake. Returns 0,
+ * -1 when something could not be measured (those figures are -1). */
+int bench_dept_run(const bench_dept_opts_t *opts, bench_dept_t *out);
+
+/* ---- helpers for starting nodes (bench_util.c) ---- */
+
+/* Like harness_node_start(), for a config too long for the harness's
+ * sections buffer: writes the harness config, appends extra (e.g. a long
+ * [children] section), starts gridrelayd and waits (bounded) for its
+ * endpoint. Sets node->pid, so harness_node_stop() and _cleanup() apply.
+ * Returns 0 or -1. */
+int bench_node_start_with(harness_node_t *node, const char *extra, int timeout_ms);
+
+#endif

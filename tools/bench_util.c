@@ -1,0 +1,319 @@
+/* gridbench: clock, statistics, the result sheet, and what a node costs
+ * in memory and disk. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <lmdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+void bench_sort(double *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, s_cmp_double);
+}
+
+double bench_median(double *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    bench_sort(v, n);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bench_percentile(const double *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+/* ---- the sheet ---- */
+
+static bench_row_t *s_next_row(bench_sheet_t *sheet)
+{
+    if (sheet->count == BENCH_SHEET_MAX) {
+        fprintf(stderr, "gridbench: result sheet full, a figure is not shown\n");
+        return NULL;
+    }
+    bench_row_t *row = &sheet->rows[sheet->count++];
+    memset(row, 0, sizeof *row);
+    return row;
+}
+
+void bench_sheet_section(bench_sheet_t *sheet, const char *title)
+{
+    bench_row_t *row = s_next_row(sheet);
+    if (row)
+        snprintf(row->label, sizeof row->label, "%s", title);
+}
+
+void bench_sheet_add(bench_sheet_t *sheet, const char *key, int decimals, double value,
+                     const char *fmt, ...)
+{
+    bench_row_t *row = s_next_row(sheet);
+    if (!row)
+        return;
+    snprintf(row->key, sizeof row->key, "%s", key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(row->label, sizeof row->label, fmt, ap);
+    va_end(ap);
+    row->value = value;
+    row->decimals = decimals;
+    /* NaN and infinities come from a division by a failed figure. */
+    row->missing = !(value >= 0) || value > 1e300;
+}
+
+/* Thousands separators: rates are read at a glance. */
+static void s_format(char *out, size_t cap, double value, int decimals)
+{
+    char digits[64];
+    snprintf(digits, sizeof digits, "%.*f", decimals, value);
+    char *dot = strchr(digits, '.');
+    size_t int_len = dot ? (size_t)(dot - digits) : strlen(digits);
+    size_t o = 0;
+    for (size_t i = 0; i < int_len && o + 2 < cap; i++) {
+        if (i > 0 && (int_len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    snprintf(out + o, cap - o, "%s", dot ? dot : "");
+}
+
+void bench_sheet_print(const bench_sheet_t *sheet, FILE *out)
+{
+    for (size_t i = 0; i < sheet->count; i++) {
+        const bench_row_t *row = &sheet->rows[i];
+        if (!row->key[0]) {
+            fprintf(out, "\n%s\n", row->label);
+            continue;
+        }
+        char value[64] = "-";
+        if (!row->missing)
+            s_format(value, sizeof value, row->value, row->decimals);
+        fprintf(out, "  %-84s %14s\n", row->label, value);
+    }
+}
+
+int bench_sheet_write_json(const bench_sheet_t *sheet, const char *path, int runs, long events)
+{
+    json_object *obj = json_object_new_object(), *labels = json_object_new_object();
+    if (!obj || !labels) {
+        json_object_put(obj);
+        json_object_put(labels);
+        return -1;
+    }
+    json_object_object_add(obj, "runs", json_object_new_int(runs));
+    json_object_object_add(obj, "events_per_run", json_object_new_int64(events));
+    for (size_t i = 0; i < sheet->count; i++) {
+        const bench_row_t *row = &sheet->rows[i];
+        if (!row->key[0])
+            continue;
+        json_object_object_add(obj, row->key, row->missing ? NULL : json_object_new_double(row->value));
+        json_object_object_add(labels, row->key, json_object_new_string(row->label));
+    }
+    json_object_object_add(obj, "labels", labels);
+    int rc = json_object_to_file_ext(path, obj, JSON_C_TO_STRING_PRETTY) == 0 ? 0 : -1;
+    json_object_put(obj);
+    return rc;
+}
+
+/* ---- a node's resources ---- */
+
+long bench_peak_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kb = strtol(line + 6, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+static size_t s_pages(const MDB_stat *st)
+{
+    return st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
+}
+
+/* Pages of the main database and of every named database it lists. */
+static int s_pages_in_use(MDB_env *env, size_t *pages)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_stat st;
+    MDB_dbi main_dbi;
+    *pages = 0;
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+        return -1;
+    int rc = -1;
+    if (mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 || mdb_stat(txn, main_dbi, &st) != 0 ||
+        mdb_cursor_open(txn, main_dbi, &cur) != 0)
+        goto out;
+    *pages = s_pages(&st);
+    MDB_val key, val;
+    int mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    while (mrc == 0) {
+        char name[256];
+        MDB_dbi dbi;
+        if (key.mv_size < sizeof name && !memchr(key.mv_data, '\0', key.mv_size)) {
+            memcpy(name, key.mv_data, key.mv_size);
+            name[key.mv_size] = '\0';
+            /* A plain record in the main database is not a database:
+             * MDB_INCOMPATIBLE, and it is already counted above. */
+            if (mdb_dbi_open(txn, name, 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+                *pages += s_pages(&st);
+        }
+        mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    rc = mrc == MDB_NOTFOUND ? 0 : -1;
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int bench_store_usage(const char *store_dir, uint64_t events, bench_disk_t *out)
+{
+    out->events = events;
+    out->file_bytes = out->used_bytes = out->high_bytes = -1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.mdb", store_dir);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    out->file_bytes = (double)st.st_size;
+    MDB_env *env = NULL;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    int rc = -1;
+    MDB_envinfo info;
+    MDB_stat est;
+    size_t pages = 0;
+    /* The node's map may have grown past the default: size 0 takes the
+     * size recorded in the file. */
+    if (mdb_env_set_maxdbs(env, 64) != 0 ||
+        mdb_env_open(env, store_dir, MDB_RDONLY, 0600) != 0 || mdb_env_info(env, &info) != 0 ||
+        mdb_env_stat(env, &est) != 0 || s_pages_in_use(env, &pages) != 0)
+        goto out;
+    out->high_bytes = (double)(info.me_last_pgno + 1) * est.ms_psize;
+    out->used_bytes = (double)pages * est.ms_psize;
+    rc = 0;
+out:
+    mdb_env_close(env);
+    return rc;
+}
+
+uint64_t bench_events_stored(gr_client_t *client)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    uint64_t value = 0;
+    if (gr_client_call(client, &body, &reply, 2000, 3) != 0)
+        return 0;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
+        for (size_t i = 0; i < reply.body->stats->n_counters; i++)
+            if (strcmp(reply.body->stats->counters[i]->name, "events_stored") == 0)
+                value = reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    return value;
+}
+
+/* ---- starting a node with a long config ---- */
+
+static int s_read_endpoint(harness_node_t *node, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[128] = "", second[128] = "";
+    int rc = -1;
+    if (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (node->status_listen && fgets(second, sizeof second, f))
+            second[strcspn(second, "\n")] = '\0';
+        if (line[0] && (!node->status_listen || second[0])) {
+            snprintf(node->endpoint, sizeof node->endpoint, "%s", line);
+            snprintf(node->status_endpoint, sizeof node->status_endpoint, "%s", second);
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int bench_node_start_with(harness_node_t *node, const char *extra, int timeout_ms)
+{
+    char ep_path[320], log_path[320];
+    snprintf(ep_path, sizeof ep_path, "%s/endpoint", node->dir);
+    snprintf(log_path, sizeof log_path, "%s/gridrelayd.log", node->dir);
+    unlink(ep_path);
+    if (harness_node_write_config(node) != 0)
+        return -1;
+    FILE *f = fopen(node->config, "a");
+    if (!f)
+        return -1;
+    /* A new section header ends [reporters], which the harness writes last. */
+    bool ok = fputs(extra, f) >= 0;
+    if (fclose(f) != 0 || !ok)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        FILE *log = fopen(log_path, "a");
+        if (log)
+            dup2(fileno(log), STDERR_FILENO);
+        execl(harness_daemon_path(), "gridrelayd", "--config", node->config, (char *)NULL);
+        _exit(127);
+    }
+    node->pid = pid;
+    double deadline = bench_now() + timeout_ms / 1000.0;
+    while (s_read_endpoint(node, ep_path) != 0) {
+        int status;
+        bool exited = waitpid(pid, &status, WNOHANG) == pid;
+        if (exited || bench_now() > deadline) {
+            fprintf(stderr, "gridbench: %s did not start; see %s\n", node->dir, log_path);
+            if (!exited)
+                harness_node_stop(node, SIGKILL);
+            node->pid = 0;
+            return -1;
+        }
+        poll(NULL, 0, 10);  /* the polling step of a bounded wait */
+    }
+    return 0;
+}
