@@ -16,13 +16,13 @@
 enum {
     N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
     N_MAX_FRAME, N_MAP_SIZE, N_MAP_MAX, N_REPLAY_WINDOW, N_BATCH_MAX, N_STATUS_LISTEN,
-    N_TASK_LISTEN, N_COUNT
+    N_TASK_LISTEN, N_THREADS, N_COUNT
 };
 
 static const char *const s_node_keys[N_COUNT] = {
     "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
     "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
-    "task_listen",
+    "task_listen", "threads",
 };
 
 /* In the order an operator would write them, so the first one reported
@@ -290,6 +290,10 @@ static int s_node_key(s_load_t *load, int k, const char *value, char *msg, size_
     case N_BATCH_MAX:
         rc = s_number(key, value, 1, S_MAX_BATCH_MAX, &n, msg, msglen);
         cfg->batch_max = (unsigned)n;
+        return rc;
+    case N_THREADS:
+        rc = s_number(key, value, 0, 8, &n, msg, msglen);
+        cfg->threads = (unsigned)n;
         return rc;
     }
     return s_fail(msg, msglen, "unknown key '%s' in [node]", key);

@@ -15,6 +15,7 @@
  *   map_max_mb = 4096           ; the map grows up to this, then refuses work
  *   replay_window = 1000000000  ; in sequence units, >= 1
  *   batch_max = 512             ; requests committed together, 1..65536
+ *   threads = 0                 ; threads checking signatures, 0..8; 0 = one per CPU
  *
  *   status_listen = tcp://127.0.0.1:7101 ; optional: SUB endpoint for children
  *   task_listen = tcp://127.0.0.1:7201   ; optional: PUB endpoint departments
@@ -113,6 +114,7 @@ typedef struct {
     size_t map_max;             /* bytes */
     uint64_t replay_window;
     unsigned batch_max;
+    unsigned threads;           /* signature threads; 0 = one per CPU (at most 8) */
 
     /* Tier links ([parent], [skip], [children], [deadlines] sections). */
     char *status_listen;        /* SUB endpoint children publish to; NULL = none */

@@ -18,10 +18,14 @@
 #include "intake.h"
 #include "log.h"
 #include "peers.h"
+#include "pool.h"
 #include "store.h"
 #include "tiers.h"
 
 #define MAX_POLL 8
+/* Below this many items a batch is verified on the main thread alone:
+ * waking the other threads costs more than a few signature checks. */
+#define S_MIN_PARALLEL 4
 
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
@@ -37,6 +41,10 @@ typedef struct {
     gr_source_t source;
     bool consumed;          /* handled by the links (acks, heartbeats) */
     gr_reply_t reply;
+    uint64_t reply_seq;     /* given on the main thread, in order */
+    uint64_t reply_ms;
+    uint8_t *frame;         /* the sealed reply */
+    size_t frame_len;
 } s_item_t;
 
 struct gr_daemon {
@@ -49,6 +57,7 @@ struct gr_daemon {
     gr_zap_t *zap;
     gr_peers_t *peers;
     gr_tiers_t *tiers;
+    gr_pool_t *pool;        /* signature checks and reply signing */
     int sigfd;
     bool stopping;
     bool store_full;
@@ -156,11 +165,16 @@ static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
     int64_t hard_cap = (int64_t)self->cfg->max_frame * 16;
     if (hard_cap < (1 << 20))
         hard_cap = 1 << 20;
-    int linger = 1000, hwm = 100000, mandatory = 1;
+    /* High-water marks are per peer: with a thousand children a large
+     * receive mark would let a burst of resends hold gigabytes. Past it,
+     * ZeroMQ stops reading that peer's TCP stream, and TCP slows the
+     * sender down: backpressure, not loss. Replies beyond the send mark
+     * are dropped and the peer resends. */
+    int linger = 1000, sndhwm = 10000, rcvhwm = 1000, mandatory = 1;
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &hard_cap, sizeof hard_cap);
     zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     /* Downward links must learn "child not connected" instead of having
      * their frames silently dropped. */
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
@@ -242,6 +256,11 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     self->intake.tiers = self->tiers;
     if (s_signals(self, err, errlen) != 0)
         goto fail;
+    /* After the signal mask: the pool's threads inherit it. */
+    if (!(self->pool = gr_pool_new(cfg->threads))) {
+        snprintf(err, errlen, "cannot start the verification threads");
+        goto fail;
+    }
     gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max };
     if (gr_store_open(&self->store, cfg->store_path, &opt, err, errlen) != 0)
         goto fail;
@@ -274,6 +293,7 @@ fail:
 
 static void s_item_release(s_item_t *item)
 {
+    free(item->frame);
     gr_reply_clear(&item->reply);
     gr_opened_clear(&item->opened);
     if (item->from_router) {
@@ -302,6 +322,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
         zmq_ctx_term(self->ctx);
     gr_store_close(&self->store);
     gr_tiers_destroy(&self->tiers);
+    gr_pool_destroy(&self->pool);
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
@@ -402,8 +423,12 @@ static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
         gr_log(GR_LOG_ERROR, NULL, "out of memory building an error reply");
 }
 
-static void s_verify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
+/* The signature checks of one item: pure (the trust list and the config
+ * are read-only), so the pool runs them on every core at once. */
+static void s_open_item(void *ctx, size_t i)
 {
+    gr_daemon_t *self = ctx;
+    s_item_t *item = &self->items[i];
     size_t len = 0;
     const uint8_t *frame = s_frame(item, &len);
     if (!item->from_router) {
@@ -419,6 +444,16 @@ static void s_verify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
     if (item->rc == 0)
         item->rc = gr_envelope_open(&item->opened, &item->ref_seq, frame, len, self->cfg->trust,
                                     self->cfg->max_frame);
+}
+
+/* After the checks, on the main thread: refusals, and frames from children
+ * that the links consume (acks, heartbeats). */
+static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
+{
+    if (!item->from_router)
+        return;
+    size_t len = 0;
+    const uint8_t *frame = s_frame(item, &len);
     if (item->rc != 0) {
         s_refuse(self, item, len);
         return;
@@ -583,26 +618,41 @@ static void s_answer_reads(gr_daemon_t *self)
     gr_store_abort(&txn);
 }
 
+/* Seals item i's reply with the sequence the main thread gave it. */
+static void s_seal_item(void *ctx, size_t i)
+{
+    gr_daemon_t *self = ctx;
+    s_item_t *item = &self->items[i];
+    if (item->reply.body &&
+        gr_envelope_seal_bytes(&item->frame, &item->frame_len, &self->cfg->keys, item->reply_seq,
+                               item->reply_ms, item->reply.body, item->reply.len) != 0)
+        item->frame = NULL;  /* out of memory: no reply, the peer resends */
+}
+
 static void s_send_replies(gr_daemon_t *self)
 {
+    /* Sequence numbers are handed out in order here; the signatures are
+     * made on every core. */
+    for (size_t i = 0; i < self->count; i++) {
+        if (self->items[i].reply.body) {
+            self->items[i].reply_seq = gr_tiers_next_seq(self->tiers);
+            self->items[i].reply_ms = gr_now_ms();
+        }
+    }
+    gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_seal_item, self);
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
-        uint8_t *frame = NULL;
-        size_t len = 0;
-        if (item->reply.body &&
-            gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
-                                   gr_now_ms(), item->reply.body, item->reply.len) == 0) {
+        if (item->frame) {
             if (item->from_router) {
                 /* A peer that went away gets nothing: it resends. */
                 if (zmq_msg_send(&item->identity, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
                     if (item->delimiter)
                         zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                    zmq_send(self->router, frame, len, ZMQ_DONTWAIT);
+                    zmq_send(self->router, item->frame, item->frame_len, ZMQ_DONTWAIT);
                 }
             } else if (item->inbound.reply_link) {
-                gr_link_send(item->inbound.reply_link, frame, len);
+                gr_link_send(item->inbound.reply_link, item->frame, item->frame_len);
             }
-            free(frame);
         }
         s_item_release(item);
     }
@@ -677,8 +727,9 @@ int gr_daemon_run(gr_daemon_t *self)
             }
         gr_peers_on_poll(self->peers, items + 3, n - 3, now);
         s_collect(self);
+        gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_open_item, self);
         for (size_t i = 0; i < self->count; i++)
-            s_verify(self, &self->items[i], now);
+            s_classify(self, &self->items[i], now);
         s_apply_writes(self, now);
         s_answer_reads(self);
         s_send_replies(self);
