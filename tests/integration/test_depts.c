@@ -296,6 +296,30 @@ static void test_offline_department_gets_its_backlog(void **state)
     assert_int_equal(gr_dept_client_task_count(fx->depts[CIVIL].client), 4);
 }
 
+static void test_co_handlers_notes_are_kept_and_lead_closes(void **state)
+{
+    fixture_t *fx = *state;
+    harness_node_t *town = &fx->nodes[TOWNSHIP_N];
+    assert_int_equal(node_report(town, fx->ctx, "brawl-1", "T.POLICE", SEV_ROUTINE), 0);
+    assert_true(s_dept_wait(&fx->depts[POLICE], GR_DEPT_TASK_ADDED, "brawl-1"));
+    assert_true(s_dept_wait(&fx->depts[CIVIL], GR_DEPT_TASK_ADDED, "brawl-1"));
+    /* The co-handler's work goes in the timeline but does not move the case. */
+    assert_int_equal(s_act(fx, CIVIL, ACT(CLAIM), "brawl-1", NULL), 0);
+    assert_int_equal(node_status(town, fx->ctx, "brawl-1", NULL, 0), ST(DISPATCHED));
+    assert_int_equal(s_act(fx, CIVIL, ACT(NOTE), "brawl-1", "families contacted"), 0);
+    assert_int_equal(s_act(fx, CIVIL, ACT(COMPLETE), "brawl-1", "welfare visit done"), 0);
+    assert_int_equal(node_status(town, fx->ctx, "brawl-1", NULL, 0), ST(DISPATCHED));
+    /* Its task is over: acting again is refused. */
+    assert_int_equal(s_act(fx, CIVIL, ACT(NOTE), "brawl-1", "again"), GR_EREFUSED);
+    assert_int_equal(s_act(fx, POLICE, ACT(COMPLETE), "brawl-1", "both parties fined"), 0);
+    assert_int_equal(node_status(town, fx->ctx, "brawl-1", NULL, 0), ST(RESOLVED));
+    const char *timeline = s_town_timeline(fx, "brawl-1");
+    assert_non_null(strstr(timeline, "co-handler civil claimed its part"));
+    assert_non_null(strstr(timeline, "co-handler civil: families contacted"));
+    assert_non_null(strstr(timeline, "co-handler civil completed its part: welfare visit done"));
+    assert_non_null(strstr(timeline, "resolved by police at township"));
+}
+
 static void test_foreign_task_and_unknown_key_are_refused(void **state)
 {
     fixture_t *fx = *state;
@@ -409,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_route_claim_complete_feeds_back_to_origin),
         cmocka_unit_test(test_return_goes_to_next_department_then_up),
         cmocka_unit_test(test_offline_department_gets_its_backlog),
+        cmocka_unit_test(test_co_handlers_notes_are_kept_and_lead_closes),
         cmocka_unit_test(test_foreign_task_and_unknown_key_are_refused),
         cmocka_unit_test(test_overdue_task_is_urged_then_escalated),
         cmocka_unit_test(test_sigkill_during_claims_loses_no_acked_claim),
