@@ -488,6 +488,14 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         break;
     case GRIDRELAY__CASE_ACTION__KIND__ASSIGN: {
         const gr_peer_config_t *child = ca->target ? s_child(self, ca->target) : NULL;
+        if (rec->status == GRIDRELAY__STATUS__ESCALATED) {
+            /* The table's escalated + assign is the parent handing a case
+             * back down; here the parent owns it, not this node's operator. */
+            rc = GR_EPERM;
+            snprintf(refusal, sizeof refusal, "the case was escalated to %s: it is theirs to assign",
+                     rec->escalated_to && *rec->escalated_to ? rec->escalated_to : "the parent");
+            break;
+        }
         if (!child) {
             rc = GR_EINVAL;
             snprintf(refusal, sizeof refusal, "'%s' is not a child of this node",

@@ -111,6 +111,9 @@ static void test_assignment_down_and_result_up(void **state)
     assert_int_equal(topology_action(t, DISTRICT, "assign-1", KIND(ASSIGN), "x", "nobody"),
                      -GRIDRELAY__ERROR_CODE__ERR_INVALID);
     assert_true(topology_wait_status(t, TOWN_A, "assign-1", ST(REPORTED), WAIT_MS));
+    /* The village escalated it: its operator may not hand it anywhere. */
+    assert_int_equal(topology_action(t, TOWN_B, "assign-1", KIND(ASSIGN), "mine", "village-b1"),
+                     -GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN);
     assert_int_equal(topology_action(t, TOWN_A, "assign-1", KIND(ACCEPT), NULL, NULL), ST(ACCEPTED));
     assert_int_equal(topology_action(t, TOWN_A, "assign-1", KIND(RESOLVE), "road reopened", NULL), ST(RESOLVED));
     assert_true(topology_wait_status(t, DISTRICT, "assign-1", ST(RESOLVED), WAIT_MS));
