@@ -404,6 +404,12 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
         if (rc != 0)
             return rc;
     }
+    /* The store names outboxes and bookkeeping "parent", "skip" and
+     * "self": a child by one of those names would share them. */
+    if (section == S_CHILDREN &&
+        (strcmp(name, "parent") == 0 || strcmp(name, "skip") == 0 || strcmp(name, "self") == 0))
+        return s_fail(msg, msglen, "a child may not be called '%s' (reserved for this node's "
+                      "own links)", name);
     for (size_t i = 0; i < load->name_count; i++)
         if (load->names[i].section == section && strcmp(load->names[i].name, name) == 0)
             return s_fail(msg, msglen, "duplicate %s '%s' in [%s] (first at line %d)", what,
