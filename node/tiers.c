@@ -733,8 +733,14 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     if (rc != 0)
         return rc;
     bool from_above = source->kind == GR_FROM_PARENT || source->kind == GR_FROM_SKIP;
+    /* The outcome of a case a child reported past this node (越级直报),
+     * passed on by that child so the information copy learns it too. */
+    bool info_outcome = rec->info_only && source->kind == GR_FROM_CHILD && rec->from_child &&
+                        strcmp(rec->from_child, source->peer) == 0 &&
+                        rec->status == GRIDRELAY__STATUS__ESCALATED;
     bool expected = from_above ? rec->status == GRIDRELAY__STATUS__ESCALATED
-                               : (source->kind == GR_FROM_CHILD && rec->assigned_to &&
+                               : info_outcome ||
+                                 (source->kind == GR_FROM_CHILD && rec->assigned_to &&
                                   strcmp(rec->assigned_to, source->peer) == 0 &&
                                   gr_case_open(rec->status));
     if (!expected) {  /* a resend after the case moved on */
@@ -751,11 +757,22 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     snprintf(reason, sizeof reason, "result from %s: resolved by %s at %s: %s",
              source->peer, fb->resolver && *fb->resolver ? fb->resolver : "?", fb->resolved_by,
              fb->result && *fb->result ? fb->result : "(no result text)");
-    rc = gr_tiers_change(self, txn, rec, from_above ? GRIDRELAY__ACTION__ACTION_FEEDBACK : GRIDRELAY__ACTION__ACTION_RESOLVE,
-                  source->peer, req->envelope->signer.data, req->hash, reason, now_ms);
-    /* Down every hop to the origin; up when this node was assigned it. */
-    if (rc == 0)
+    rc = gr_tiers_change(self, txn, rec,
+                         from_above || info_outcome ? GRIDRELAY__ACTION__ACTION_FEEDBACK
+                                                    : GRIDRELAY__ACTION__ACTION_RESOLVE,
+                         source->peer, req->envelope->signer.data, req->hash, reason, now_ms);
+    /* Down every hop to the origin; up when this node was assigned it. An
+     * information copy is the end of its line. */
+    if (rc == 0 && !info_outcome)
         rc = gr_tiers_propagate_result(self, txn, rec, now_ms);
+    /* A case this node reported past its parent: the parent holds an
+     * information copy, and learns the outcome from here. */
+    if (rc == 0 && source->kind == GR_FROM_SKIP && self->cfg->has_parent) {
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_FEEDBACK;
+        body.feedback = (Gridrelay__Feedback *)fb;
+        rc = s_enqueue(self, txn, "parent", &body);
+    }
     rc = s_finish(self, rc, reply, ref, rec, NULL);
     gridrelay__stored_event__free_unpacked(rec, NULL);
     return rc;

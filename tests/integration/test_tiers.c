@@ -98,6 +98,14 @@ static void test_skip_level_reaches_the_district_and_informs_the_township(void *
     char timeline[4096];
     topology_status(t, TOWN_B, "direct-1", timeline, sizeof timeline);
     assert_non_null(strstr(timeline, "information copy"));
+
+    /* The district resolves it: the village gets the result, and passes it
+     * on to the township, whose copy ends with the outcome too. */
+    assert_int_equal(topology_action(t, DISTRICT, "direct-1", KIND(RESOLVE), "epidemic team sent", NULL),
+                     ST(RESOLVED));
+    assert_true(topology_wait_status(t, VILLAGE_B2, "direct-1", ST(FED_BACK), WAIT_MS));
+    assert_true(topology_wait_status(t, TOWN_B, "direct-1", ST(FED_BACK), WAIT_MS));
+    assert_true(topology_wait_timeline(t, TOWN_B, "direct-1", "epidemic team sent", WAIT_MS));
 }
 
 static void test_assignment_down_and_result_up(void **state)
