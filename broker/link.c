@@ -46,6 +46,30 @@
  * - Up/down is heartbeat contact only, as the header defines it; a link
  *   that comes back up after being down resends its window when the oldest
  *   item was last sent before the link was seen down.
+ *
+ * - The resend timer measures the peer's silence, not an item's age. A
+ *   parent with a thousand children and a full window each needs many
+ *   seconds to work through its queue while still acking every child
+ *   steadily; timing items from their first send would resend whole
+ *   windows into that queue every second, the copies would queue behind
+ *   new work, and the parent would spend its time and memory on
+ *   duplicates (the 1,000-link benchmark: 3M resends for 100k items). So
+ *   the timer runs from the later of the last progress (an Ack of the
+ *   oldest item, the only ack that moves the window's base) and the oldest
+ *   item's last send, and the backoff is reset by progress only.
+ *   Acks of younger items are not progress: counting them would starve an
+ *   oldest item that was lost or refused for as long as traffic flows.
+ *
+ * - A timeout resends the oldest item plus the items the peer has shown it
+ *   will not answer (skipped: an Error reply, or an Ack of something sent
+ *   after them), not the whole window: a peer that is alive but behind
+ *   has the rest queued, and a copy of each would double its backlog just
+ *   when it is slowest. Skipped items are marked from the replies rather
+ *   than resent at once, so a refused item costs one copy per timeout, not
+ *   one per ack. A lost frame that no later reply reveals (the downward
+ *   limit above, with nothing sent after it) is found by the probes, one
+ *   item per timeout. Whole-window resends stay where a frame may really
+ *   have been dropped: after a disconnect or a failed send (blocked).
  */
 #include "link.h"
 
@@ -79,7 +103,10 @@ typedef struct {
     uint8_t *data;
     size_t len;
     uint64_t attempt_ms;    /* last transmission attempt, or when held */
+    uint64_t serial;        /* the link's send counter at the last send */
     uint32_t sends;         /* transmissions handed to ZeroMQ */
+    bool skipped;           /* the peer answered around this copy: resend it
+                             * at the next timeout */
 } s_item_t;
 
 struct gr_link {
@@ -110,7 +137,9 @@ struct gr_link {
     size_t emitted;         /* items appended during the current load call */
 
     bool blocked;           /* a frame may be lost: hold new items, resend all */
-    uint32_t retry_cur;
+    uint32_t retry_cur;     /* resend timeout; doubled per timeout, reset by progress */
+    uint64_t progress_ms;   /* last Ack of the oldest item */
+    uint64_t serial;        /* item transmissions so far, for skipped */
     uint64_t now_ms;
     uint64_t last_send_ms;
     uint64_t last_contact_ms;
@@ -154,6 +183,7 @@ static void s_set_now(gr_link_t *self, uint64_t now_ms)
         self->last_send_ms = s_min_time(self->last_send_ms, now_ms);
         self->last_contact_ms = s_min_time(self->last_contact_ms, now_ms);
         self->down_ms = s_min_time(self->down_ms, now_ms);
+        self->progress_ms = s_min_time(self->progress_ms, now_ms);
         self->next_load_ms = s_min_time(self->next_load_ms, now_ms);
     }
     self->now_ms = now_ms;
@@ -196,6 +226,8 @@ static int s_send_item(gr_link_t *self, s_item_t *item)
     int rc = s_transmit(self, item->data, item->len);
     if (rc != 0)
         return rc;
+    item->serial = ++self->serial;
+    item->skipped = false;
     if (item->sends++ == 0)
         self->sent_total++;
     else
@@ -215,6 +247,45 @@ static int s_resend_all(gr_link_t *self)
             return rc;
     }
     return 0;
+}
+
+/* The resend timer's start: the later of the last progress and the oldest
+ * item's last send (see the design notes). Only with items in flight. */
+static uint64_t s_resend_from(const gr_link_t *self)
+{
+    uint64_t sent = s_at(self, 0)->attempt_ms;
+    return sent > self->progress_ms ? sent : self->progress_ms;
+}
+
+/* The timeout fired without progress. Blocked, a frame may have been
+ * dropped anywhere in the window, so all of it goes again; otherwise the
+ * oldest item (a probe of a silent peer) and the skipped ones, in order.
+ * Stops at a failed send, which blocks the link: the recovery resends
+ * everything. */
+static void s_resend_overdue(gr_link_t *self)
+{
+    if (self->blocked) {
+        s_resend_all(self);
+        return;
+    }
+    for (size_t i = 0; i < self->count; i++) {
+        s_item_t *item = s_at(self, i);
+        if ((i == 0 || item->skipped) && s_send_item(self, item) != 0)
+            return;
+    }
+}
+
+/* The peer answered the copy of item i that we sent last: it has passed
+ * every older item whose last copy went out before that one, without
+ * committing it (the peer reads a connection in order). */
+static void s_mark_skipped(gr_link_t *self, size_t i)
+{
+    uint64_t serial = s_at(self, i)->serial;
+    for (size_t k = 0; k < i; k++) {
+        s_item_t *older = s_at(self, k);
+        if (older->sends > 0 && older->serial < serial)
+            older->skipped = true;
+    }
 }
 
 /* Upward: reads pending monitor events; a disconnect may have taken frames
@@ -366,19 +437,32 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
         uint64_t ref = body->ack ? body->ack->ref_seq : 0;
         long i = s_find(self, ref);
         if (i >= 0) {
+            if (i == 0) {
+                /* The window's base moved: the peer is making progress. */
+                self->progress_ms = self->now_ms;
+                self->retry_cur = self->retry_ms;
+            } else {
+                s_mark_skipped(self, (size_t)i);
+            }
             s_remove(self, (size_t)i);
             self->acked_total++;
             if (ref > self->acked_seq)
                 self->acked_seq = ref;
-            self->retry_cur = self->retry_ms;
             self->cb.acked(self->ctx, ref);
         }
         s_contact(self);
         return;  /* an Ack of something no longer in flight: a resend's echo */
     }
-    if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error &&
-        s_find(self, body->error->ref_seq) >= 0 && !s_error_is_transient(body->error))
-        self->refused_total++;
+    if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error) {
+        long i = s_find(self, body->error->ref_seq);
+        if (i >= 0) {
+            /* The peer will not answer this copy again; only a resend can
+             * get the item committed, transient refusal or not. */
+            s_at(self, (size_t)i)->skipped = true;
+            if (!s_error_is_transient(body->error))
+                self->refused_total++;
+        }
+    }
     s_contact(self);
     if (self->cb.message)
         self->cb.message(self->ctx, self, opened, frame, len);
@@ -568,7 +652,8 @@ int gr_link_emit(gr_link_t *self, const gr_link_item_t *item)
     if (item->len)
         memcpy(copy, item->data, item->len);
     s_item_t *slot = &self->ring[(self->head + self->count) % self->cap];
-    *slot = (s_item_t){ item->seq, copy, item->len, self->now_ms, 0 };
+    *slot = (s_item_t){ .seq = item->seq, .data = copy, .len = item->len,
+                        .attempt_ms = self->now_ms };
     self->count++;
     self->loaded_upto = item->seq;
     self->emitted++;
@@ -663,8 +748,8 @@ int gr_link_tick(gr_link_t *self, uint64_t now_ms)
                         (uint64_t)self->heartbeat_ms * S_UP_HEARTBEATS)
         s_set_up(self, false);
     int rc = s_fill(self);
-    if (self->count > 0 && s_elapsed(now_ms, s_at(self, 0)->attempt_ms) >= self->retry_cur) {
-        s_resend_all(self);
+    if (self->count > 0 && s_elapsed(now_ms, s_resend_from(self)) >= self->retry_cur) {
+        s_resend_overdue(self);
         uint64_t next = (uint64_t)self->retry_cur * 2;
         self->retry_cur = next > self->retry_max_ms ? self->retry_max_ms : (uint32_t)next;
     }
@@ -687,7 +772,7 @@ int gr_link_timeout_ms(const gr_link_t *self, uint64_t now_ms)
     uint64_t hb = self->heartbeat_ms;
     uint64_t t = s_until(now_ms, self->last_send_ms, hb);
     if (self->count > 0)
-        t = s_min_time(t, s_until(now_ms, s_at(self, 0)->attempt_ms, self->retry_cur));
+        t = s_min_time(t, s_until(now_ms, s_resend_from(self), self->retry_cur));
     if (self->up)
         t = s_min_time(t, s_until(now_ms, self->last_contact_ms, hb * S_UP_HEARTBEATS));
     if (self->more && self->count < self->window)

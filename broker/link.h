@@ -2,10 +2,29 @@
  *
  * What a link guarantees: every item the owner put in its durable outbox
  * reaches the peer, in outbox order, and is acknowledged only after the
- * peer committed it; items are resent (with capped exponential backoff)
- * until acknowledged, across disconnects and restarts of either side.
- * The peer drops resends by (signer, seq), so a resend never makes a
- * second case.
+ * peer committed it; items are resent until acknowledged, across
+ * disconnects and restarts of either side. The peer drops resends by
+ * (signer, seq), so a resend never makes a second case.
+ *
+ * Resends are for a peer that is silent or a connection that was lost,
+ * not for a peer that is slow but making progress:
+ * - Progress is an Ack of the oldest unacknowledged item (the window's
+ *   base moves). The resend timer runs from the later of the last progress
+ *   and the oldest item's last send; while the peer keeps acking within
+ *   retry_ms of that, nothing is resent, however long items wait in its
+ *   queue.
+ * - When the timer fires, the link resends the oldest item and any item
+ *   the peer has shown it will not answer (it replied with an Error, or
+ *   acknowledged an item sent after it), oldest first, then doubles the
+ *   timeout up to retry_max_ms. Only progress resets it to retry_ms.
+ * - After a disconnect (upward: the socket's DISCONNECTED event; either
+ *   way: a failed send, or the peer heard from again after the link was
+ *   down) the whole window is resent from the oldest item as soon as the
+ *   transport is back, whatever the timer says, and newer items wait
+ *   behind it.
+ * Limit: an item lost on a live connection (only possible downward, when a
+ * child reconnects between two sends unnoticed) that no later reply
+ * reveals is found by the timer's probes, one item per timeout.
  *
  * The link does not store anything: the outbox lives in the owner's LMDB
  * store (node/store.h, gr_store_outbox_*), and the link reads it through
@@ -79,7 +98,8 @@ typedef struct {
     const gr_keypair_t *kp;         /* the owner's key */
     const char *own_id;             /* owner's node id (routing id upward) */
     size_t window;                  /* max unacked items in flight; 0 = 64 */
-    uint32_t retry_ms;              /* first resend after; 0 = 1000 */
+    uint32_t retry_ms;              /* resend after this long without
+                                     * progress; 0 = 1000 */
     uint32_t retry_max_ms;          /* backoff cap; 0 = 30000 */
     uint32_t heartbeat_ms;          /* 0 = 1000 */
     size_t max_frame;               /* 0 = GR_DEFAULT_MAX_FRAME */
@@ -124,7 +144,8 @@ int gr_link_on_message(gr_link_t *self, const gr_opened_t *opened, const uint8_t
 /* The outbox has new entries: send them when the window allows. */
 void gr_link_kick(gr_link_t *self);
 
-/* Timers: sends what the window allows, resends overdue items, sends a
+/* Timers: sends what the window allows, resends when the peer made no
+ * progress for the current timeout (see the top of this file), sends a
  * heartbeat when idle, updates up/down. Call every loop turn. Returns 0,
  * or the load callback's error (loading is retried after retry_ms). */
 int gr_link_tick(gr_link_t *self, uint64_t now_ms);
@@ -145,7 +166,8 @@ typedef struct {
     size_t in_flight;               /* sent, not yet acknowledged */
     uint64_t acked_seq;             /* highest seq acknowledged */
     uint64_t sent_total;
-    uint64_t resent_total;
+    uint64_t resent_total;          /* copies after the first, whatever the
+                                     * cause (timeout or reconnect) */
     uint64_t acked_total;
     uint64_t refused_total;         /* Error replies refusing an in-flight item
                                      * for good (not ERR_STORE_FULL/INTERNAL);

@@ -68,8 +68,15 @@ typedef struct {
     bool ack;                       /* ack committed items; else their acks
                                      * are "lost" (items are still committed) */
     Gridrelay__ErrorCode error_code;/* when set: refuse items with this Error */
+    bool hold_acks;                 /* a slow peer: acks wait in held[] until
+                                     * the test releases them */
+    size_t drop;                    /* the next drop item frames are lost */
     bool echo_heartbeat;
     bool paused;                    /* not reading: frames pile up unread */
+    struct { uint64_t seq; bool dup; } held[ITEM_MAX * 2];
+    size_t held_head;
+    size_t held_tail;
+    uint64_t released_ms;           /* when the last held ack went out */
     bool seen[ITEM_MAX * 2];
     uint64_t order[ITEM_MAX];       /* distinct item seqs, first-seen order */
     size_t n_order;
@@ -254,6 +261,10 @@ static void s_peer_handle(peer_t *p, const uint8_t *route, size_t route_len,
     switch (opened->body->kind_case) {
     case GRIDRELAY__BODY__KIND_ESCALATE:
     case GRIDRELAY__BODY__KIND_ASSIGN:
+        if (p->drop > 0) {
+            p->drop--;
+            break;
+        }
         p->items++;
         if (seq == p->watch_seq && p->n_watch < WATCH_MAX)
             p->watch_ms[p->n_watch++] = gr_now_ms();
@@ -275,8 +286,13 @@ static void s_peer_handle(peer_t *p, const uint8_t *route, size_t route_len,
                 p->seen[seq] = true;
                 p->order[p->n_order++] = seq;
             }
-            if (p->ack)
+            if (p->hold_acks) {
+                assert_true(p->held_tail < ITEM_MAX * 2);
+                p->held[p->held_tail].seq = seq;
+                p->held[p->held_tail++].dup = dup;
+            } else if (p->ack) {
                 s_peer_ack(p, route, route_len, seq, dup);
+            }
         }
         break;
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
@@ -293,6 +309,20 @@ static void s_peer_handle(peer_t *p, const uint8_t *route, size_t route_len,
     default:
         break;
     }
+}
+
+/* The slow peer finishes committing up to n held items, in the order it
+ * received them. Upward only (the route is the child's). Returns how many
+ * acks went out. */
+static size_t s_peer_release(peer_t *p, size_t n)
+{
+    size_t sent = 0;
+    for (; sent < n && p->held_head < p->held_tail; sent++, p->held_head++)
+        s_peer_ack(p, (const uint8_t *)CHILD_ID, strlen(CHILD_ID), p->held[p->held_head].seq,
+                   p->held[p->held_head].dup);
+    if (sent > 0)
+        p->released_ms = gr_now_ms();
+    return sent;
 }
 
 static void s_peer_read(peer_t *p)
@@ -397,6 +427,22 @@ static void s_run_for(world_t *w, uint64_t ms)
     uint64_t end = gr_now_ms() + ms;
     while (gr_now_ms() < end)
         s_pump(w, 10);
+}
+
+/* Runs the loop while the slow peer releases one held ack every
+ * interval_ms, until it has released count of them or max_ms passed. */
+static void s_run_releasing(world_t *w, uint64_t interval_ms, size_t count, uint64_t max_ms)
+{
+    uint64_t deadline = gr_now_ms() + max_ms;
+    uint64_t next = gr_now_ms() + interval_ms;
+    while (count > 0 && gr_now_ms() < deadline) {
+        if (gr_now_ms() >= next && s_peer_release(&w->peer, 1) == 1) {
+            count--;
+            next = gr_now_ms() + interval_ms;
+        }
+        s_pump(w, 10);
+    }
+    assert_int_equal(count, 0);
 }
 
 static world_t *s_world_new(void)
@@ -565,6 +611,10 @@ static void test_upward_delivers_in_order(void **state)
     s_world_destroy(&w);
 }
 
+/* A silent peer (it commits, but no Ack comes back): the oldest item is
+ * probed with doubling gaps up to the cap, and only it, since the rest of
+ * the window may be waiting in the peer's queue. Progress resets the
+ * timeout. */
 static void test_upward_backoff(void **state)
 {
     (void)state;
@@ -585,10 +635,11 @@ static void test_upward_backoff(void **state)
     gr_link_status_t st = s_status(w);
     assert_int_equal(st.in_flight, 3);
     assert_int_equal(st.sent_total, 3);
-    assert_true(st.resent_total >= 15);
-    assert_int_equal(st.resent_total % 3, 0);  /* always the whole window, in order */
+    assert_int_equal(st.resent_total, w->peer.n_watch - 1);  /* the oldest only */
+    assert_int_equal(w->peer.items, 3 + st.resent_total);
     assert_int_equal(w->owner.acked, 0);
 
+    /* The peer answers again: its acks of the probes move the window. */
     w->peer.ack = true;
     RUN_UNTIL(w, w->owner.acked == 3, 3000);
     s_assert_delivered(w);
@@ -601,10 +652,81 @@ static void test_upward_backoff(void **state)
     gr_link_kick(w->link);
     RUN_UNTIL(w, w->peer.n_watch >= 2, 3000);
     assert_true(w->peer.n_watch >= 2);
-    assert_true(w->peer.watch_ms[1] - w->peer.watch_ms[0] < 300);
+    assert_true(w->peer.watch_ms[1] - w->peer.watch_ms[0] < 300);  /* not 400 */
     w->peer.ack = true;
     RUN_UNTIL(w, w->owner.acked == 4, 3000);
     s_assert_delivered(w);
+    s_world_destroy(&w);
+}
+
+/* A peer far behind but acking steadily is making progress, so nothing is
+ * resent: here one Ack every 300 ms with a 1 s retry interval, while the
+ * youngest item of a full window of 8 waits 2.4 s for its Ack. */
+static void test_upward_slow_peer_no_resends(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(8, 1000, 30000, 5000, 12);
+    w->peer.hold_acks = true;
+    RUN_UNTIL(w, w->peer.held_tail == 8, 3000);
+    assert_int_equal(w->peer.held_tail, 8);  /* the window is full */
+    uint64_t start = gr_now_ms();
+    s_run_releasing(w, 300, 12, 10000);
+    RUN_UNTIL(w, w->owner.acked == 12, 3000);
+    assert_true(gr_now_ms() - start >= 11 * 300);
+    s_assert_delivered(w);
+    assert_int_equal(s_status(w).resent_total, 0);
+    assert_int_equal(w->peer.dups, 0);
+    s_world_destroy(&w);
+}
+
+/* The resend timer runs from the last progress: a peer that acked
+ * steadily and then went quiet is probed retry_ms after its last Ack, not
+ * retry_ms after the oldest item was first sent. */
+static void test_upward_timer_from_progress(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(8, 500, 30000, 5000, 8);
+    w->peer.hold_acks = true;
+    w->peer.watch_seq = w->owner.entries[3].seq;  /* the oldest after three Acks */
+    RUN_UNTIL(w, w->peer.held_tail == 8, 3000);
+    assert_int_equal(w->peer.held_tail, 8);
+    s_run_releasing(w, 200, 3, 3000);
+    /* The link reads the Ack after it went out, so its progress is later. */
+    uint64_t last_ack = w->peer.released_ms;
+    RUN_UNTIL(w, w->peer.n_watch >= 2, 3000);
+    assert_int_equal(w->peer.n_watch, 2);
+    /* First sent 600 ms or more before the last Ack. */
+    assert_true(w->peer.watch_ms[1] - w->peer.watch_ms[0] >= 1000);
+    assert_true(w->peer.watch_ms[1] >= last_ack + 500);
+    assert_int_equal(s_status(w).resent_total, 1);  /* the rest is in the queue */
+
+    /* The peer catches up; the probe's Ack is an echo. */
+    s_peer_release(&w->peer, ITEM_MAX * 2);
+    RUN_UNTIL(w, w->owner.acked == 8, 3000);
+    s_assert_delivered(w);
+    assert_int_equal(w->peer.dups, 1);
+    s_world_destroy(&w);
+}
+
+/* Frames lost on a live connection, which the Acks of younger items
+ * reveal: the next timeout resends every skipped item with the oldest,
+ * rather than one item per timeout. */
+static void test_upward_skipped_resent_together(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(8, 500, 30000, 5000, 6);
+    w->peer.drop = 3;
+    uint64_t start = gr_now_ms();
+    RUN_UNTIL(w, w->owner.acked == 6, 5000);
+    uint64_t took = gr_now_ms() - start;
+    s_assert_delivered_as(w, false);
+    assert_int_equal(s_status(w).resent_total, 3);
+    assert_true(took < 1000);  /* one 500 ms timeout, not three */
+    /* The three lost items came after the younger ones, still in order. */
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(w->peer.order[i], w->owner.entries[i + 3].seq);
+        assert_int_equal(w->peer.order[i + 3], w->owner.entries[i].seq);
+    }
     s_world_destroy(&w);
 }
 
@@ -894,6 +1016,9 @@ int main(void)
         cmocka_unit_test(test_argument_checks),
         cmocka_unit_test(test_upward_delivers_in_order),
         cmocka_unit_test(test_upward_backoff),
+        cmocka_unit_test(test_upward_slow_peer_no_resends),
+        cmocka_unit_test(test_upward_timer_from_progress),
+        cmocka_unit_test(test_upward_skipped_resent_together),
         cmocka_unit_test(test_upward_error_replies),
         cmocka_unit_test(test_upward_parent_restart),
         cmocka_unit_test(test_upward_reconnect_resends_first),
