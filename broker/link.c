@@ -78,6 +78,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "client.h"
@@ -115,6 +116,11 @@ struct gr_link {
     void *monitor;          /* upward: PAIR receiving DISCONNECTED events */
     char *peer_id;
     size_t peer_id_len;
+    /* Downward: the ROUTER routing id of the child's current connection,
+     * learnt from a frame authenticated as the child (gr_link_set_route);
+     * empty until then, which reads as "not connected". */
+    uint8_t route[S_MAX_ROUTING_ID];
+    size_t route_len;
     char *own_id;
     uint8_t peer_pk[GR_PUBLIC_KEY_BYTES];
     gr_keypair_t kp;
@@ -207,7 +213,11 @@ static int s_transmit(gr_link_t *self, const uint8_t *data, size_t len)
     if (self->upward) {
         rc = zmq_send(self->socket, data, len, ZMQ_DONTWAIT);
     } else {
-        rc = zmq_send(self->socket, self->peer_id, self->peer_id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (self->route_len == 0) {
+            self->blocked = true;
+            return -EHOSTUNREACH;  /* the child has not shown itself yet */
+        }
+        rc = zmq_send(self->socket, self->route, self->route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
         /* ROUTER checks the peer and its HWM on the first part only: once
          * that is accepted the rest of the message goes into the pipe. */
         if (rc >= 0)
@@ -575,7 +585,16 @@ gr_link_t *gr_link_new_upward(void *zmq_ctx, const char *endpoint, const gr_link
     /* LINGER 0: unsent frames are still in the owner's outbox. HEARTBEAT:
      * a silently dead TCP connection (a field network cut) is closed after
      * three missed ZMTP pings, which turns it into a DISCONNECTED event. */
-    if (zmq_setsockopt(self->socket, ZMQ_ROUTING_ID, self->own_id, id_len) != 0 ||
+    /* The routing id is the node id plus a random part: the parent learns
+     * it from frames CURVE-authenticated as this node, so no other key can
+     * claim this node's id on the parent's ROUTER and receive its mail. */
+    char routing_id[S_MAX_ROUTING_ID + 1];
+    uint8_t nonce[8];
+    randombytes_buf(nonce, sizeof nonce);
+    int n = snprintf(routing_id, sizeof routing_id, "%.*s/", (int)(S_MAX_ROUTING_ID - 17), self->own_id);
+    for (size_t i = 0; i < sizeof nonce; i++)
+        n += snprintf(routing_id + n, sizeof routing_id - (size_t)n, "%02x", nonce[i]);
+    if (zmq_setsockopt(self->socket, ZMQ_ROUTING_ID, routing_id, (size_t)n) != 0 ||
         s_setopt_int(self->socket, ZMQ_LINGER, 0) != 0 ||
         s_setopt_int(self->socket, ZMQ_IMMEDIATE, 1) != 0 ||
         s_setopt_int(self->socket, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS) != 0 ||
@@ -806,6 +825,20 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
     out->acked_total = self->acked_total;
     out->refused_total = self->refused_total;
     out->rejected_total = self->rejected_total;
+}
+
+int gr_link_set_route(gr_link_t *self, const void *routing_id, size_t len)
+{
+    if (!self || self->upward || !routing_id || len == 0 || len > S_MAX_ROUTING_ID)
+        return GR_EINVAL;
+    if (len == self->route_len && memcmp(self->route, routing_id, len) == 0)
+        return 0;
+    /* A new connection: whatever went to the old one may be lost. */
+    memcpy(self->route, routing_id, len);
+    self->route_len = len;
+    if (self->count > 0)
+        self->blocked = true;
+    return 0;
 }
 
 const char *gr_link_peer_id(const gr_link_t *self)

@@ -36,14 +36,16 @@
  *
  * Two transports, one policy:
  * - upward (child -> parent): the link owns a DEALER socket connected to
- *   the parent's ROUTER, with CURVE (broker/curve.h) and a routing id equal
- *   to the owner's node id; the owner polls gr_link_socket() and calls
- *   gr_link_on_readable().
+ *   the parent's ROUTER, with CURVE (broker/curve.h) and a routing id of
+ *   the owner's node id, '/', and 16 random hex digits (new for each
+ *   link); the owner polls gr_link_socket() and calls gr_link_on_readable().
  * - downward (parent -> child): the parent's ROUTER is shared by all
- *   children; the link sends with the child's routing id (ZMQ_ROUTER_
- *   MANDATORY, so "child not connected" is a clean EHOSTUNREACH, not a
- *   silent drop) and the owner feeds it the child's verified frames with
- *   gr_link_on_message().
+ *   children; the link sends to the routing id the owner learnt from the
+ *   child's last frame whose CURVE key (ZAP User-Id) is the child's
+ *   (gr_link_set_route()), so no other trusted key can take a child's
+ *   place by claiming its id; ZMQ_ROUTER_MANDATORY makes "child not
+ *   connected" a clean EHOSTUNREACH, not a silent drop. The owner feeds it
+ *   the child's verified frames with gr_link_on_message().
  *
  * Heartbeats: when nothing was sent for heartbeat_ms, the link sends a
  * Heartbeat body (sealed with the owner's key, seq from the owner's
@@ -140,6 +142,12 @@ int gr_link_on_readable(gr_link_t *self, uint64_t now_ms);
  * rejected_total) when the envelope's signer is not peer_pk; GR_EINVAL. */
 int gr_link_on_message(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame,
                        size_t len, uint64_t now_ms);
+
+/* Downward link: the child's current connection has this ROUTER routing
+ * id (the owner saw it on a frame authenticated as the child). A changed
+ * route is a new connection: the window is resent to it. Returns 0 or
+ * GR_EINVAL (an upward link, or a length outside 1..255). */
+int gr_link_set_route(gr_link_t *self, const void *routing_id, size_t len);
 
 /* The outbox has new entries: send them when the window allows. */
 void gr_link_kick(gr_link_t *self);

@@ -460,6 +460,22 @@ static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
     }
     const gr_peer_config_t *child = gr_peers_child(self->peers, item->opened.envelope->signer.data);
     if (child) {
+        /* Signed by the child is not enough: the connection must be the
+         * child's own (its CURVE key, as ZAP admitted it), or anyone could
+         * replay its frames to steer its replies and mail elsewhere. */
+        char hex[GR_PUBLIC_KEY_HEX];
+        gr_key_to_hex(hex, child->pk);
+        const char *user = zmq_msg_gets(&item->payload, "User-Id");
+        if (!user || strcmp(user, hex) != 0) {
+            gr_log(GR_LOG_WARN, NULL, "frame signed by child %s came over another key's "
+                   "connection: refused", child->id);
+            item->rc = GR_EUNTRUSTED;
+            gr_opened_clear(&item->opened);
+            s_refuse(self, item, len);
+            return;
+        }
+        gr_peers_child_route(self->peers, child, zmq_msg_data(&item->identity),
+                             zmq_msg_size(&item->identity));
         item->source.kind = GR_FROM_CHILD;
         item->source.peer = child->id;
         item->consumed = gr_peers_child_frame(self->peers, child, &item->opened, frame, len, now_ms) == 1;

@@ -382,6 +382,13 @@ size_t gr_peers_take_inbound(gr_peers_t *self, gr_inbound_t **items)
     return n;
 }
 
+void gr_peers_child_route(gr_peers_t *self, const gr_peer_config_t *child, const void *id,
+                          size_t len)
+{
+    if (gr_link_set_route(s_down(self, child)->link, id, len) != 0)
+        gr_log(GR_LOG_WARN, NULL, "child %s: unusable routing id (%zu bytes)", child->id, len);
+}
+
 int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const gr_opened_t *opened,
                          const uint8_t *frame, size_t len, uint64_t now_ms)
 {

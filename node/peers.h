@@ -66,6 +66,12 @@ size_t gr_peers_take_inbound(gr_peers_t *self, gr_inbound_t **items);
 /* The configured child whose key signed a frame, or NULL. */
 const gr_peer_config_t *gr_peers_child(const gr_peers_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
 
+/* A frame whose connection is CURVE-authenticated as child arrived from
+ * ROUTER routing id (id, len): replies and the child's outbox go there
+ * from now on (broker/link.h, gr_link_set_route()). */
+void gr_peers_child_route(gr_peers_t *self, const gr_peer_config_t *child, const void *id,
+                          size_t len);
+
 /* A verified frame from a child on the ROUTER. Acks and heartbeats are
  * consumed here (returns 1); status batches are queued as inbound items
  * (returns 1); anything else is for the daemon's write path (returns 0). */

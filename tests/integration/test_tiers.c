@@ -162,6 +162,37 @@ static void test_link_status_names_every_link(void **state)
     gr_client_destroy(&client);
 }
 
+/* A frame signed by a village, replayed over another trusted key's
+ * connection (here a grid worker's): refused, so nobody can steer where
+ * the township sends that village's mail. */
+static void test_child_frames_only_on_the_childs_connection(void **state)
+{
+    topology_t *t = *state;
+    gr_client_t *client = harness_client(&t->nodes[TOWN_A], t->ctx, 0);
+    assert_non_null(client);
+    Gridrelay__Heartbeat hb = GRIDRELAY__HEARTBEAT__INIT;
+    hb.node_id = "village-a1";
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_HEARTBEAT;
+    body.heartbeat = &hb;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    assert_int_equal(gr_envelope_seal(&frame, &len, &t->nodes[VILLAGE_A1].node_key, gr_now_ms() * 1000,
+                                      gr_now_ms(), &body), 0);
+    assert_int_equal(gr_client_send_raw(client, frame, len), 0);
+    free(frame);
+    gr_opened_t reply;
+    assert_int_equal(gr_client_recv(client, &reply, 5000), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(reply.body->error->code, GRIDRELAY__ERROR_CODE__ERR_UNTRUSTED);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&client);
+    /* The real village still gets its mail: a case handed down arrives. */
+    assert_int_equal(topology_report(t, TOWN_A, "mail-1", "T.VILLAGE", 1), 0);
+    assert_true(topology_action(t, TOWN_A, "mail-1", KIND(ASSIGN), "check", "village-a1") > 0);
+    assert_true(topology_wait_status(t, VILLAGE_A1, "mail-1", ST(REPORTED), WAIT_MS));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_assignment_down_and_result_up),
         cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
         cmocka_unit_test(test_link_status_names_every_link),
+        cmocka_unit_test(test_child_frames_only_on_the_childs_connection),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -77,6 +77,8 @@ typedef struct {
     size_t held_head;
     size_t held_tail;
     uint64_t released_ms;           /* when the last held ack went out */
+    uint8_t child_route[256];       /* upward: the link's routing id, as seen */
+    size_t child_route_len;
     bool seen[ITEM_MAX * 2];
     uint64_t order[ITEM_MAX];       /* distinct item seqs, first-seen order */
     size_t n_order;
@@ -318,7 +320,7 @@ static size_t s_peer_release(peer_t *p, size_t n)
 {
     size_t sent = 0;
     for (; sent < n && p->held_head < p->held_tail; sent++, p->held_head++)
-        s_peer_ack(p, (const uint8_t *)CHILD_ID, strlen(CHILD_ID), p->held[p->held_head].seq,
+        s_peer_ack(p, p->child_route, p->child_route_len, p->held[p->held_head].seq,
                    p->held[p->held_head].dup);
     if (sent > 0)
         p->released_ms = gr_now_ms();
@@ -334,6 +336,11 @@ static void s_peer_read(peer_t *p)
             route_len = zmq_recv(p->socket, route, sizeof route, ZMQ_DONTWAIT);
             if (route_len < 0)
                 return;
+            /* The link's routing id: its node id, '/', a random part. */
+            assert_true(route_len > (int)strlen(CHILD_ID) &&
+                        memcmp(route, CHILD_ID "/", strlen(CHILD_ID) + 1) == 0);
+            memcpy(p->child_route, route, (size_t)route_len);
+            p->child_route_len = (size_t)route_len;
         }
         zmq_msg_t msg;
         zmq_msg_init(&msg);
@@ -359,16 +366,24 @@ static void s_owner_router_read(world_t *w)
 {
     for (;;) {
         uint8_t route[256];
-        if (zmq_recv(w->owner_router, route, sizeof route, ZMQ_DONTWAIT) < 0)
+        int route_len = zmq_recv(w->owner_router, route, sizeof route, ZMQ_DONTWAIT);
+        if (route_len < 0)
             return;
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         assert_true(zmq_msg_recv(&msg, w->owner_router, 0) >= 0);
         gr_opened_t opened;
+        /* Like the daemon: only a connection CURVE-authenticated as the
+         * child gives the link its route. */
+        char child_hex[GR_PUBLIC_KEY_HEX];
+        gr_key_to_hex(child_hex, w->child_kp.pk);
+        const char *user = zmq_msg_gets(&msg, "User-Id");
         if (gr_envelope_open_from(&opened, zmq_msg_data(&msg), zmq_msg_size(&msg),
                                   w->child_kp.pk, 0) != 0) {
             w->owner_router_bad++;
         } else {
+            if (user && strcmp(user, child_hex) == 0)
+                assert_int_equal(gr_link_set_route(w->link, route, (size_t)route_len), 0);
             assert_int_equal(gr_link_on_message(w->link, &opened, zmq_msg_data(&msg),
                                                 zmq_msg_size(&msg), gr_now_ms()), 0);
             gr_opened_clear(&opened);
@@ -848,8 +863,8 @@ static void test_upward_rejects_forgeries(void **state)
     RUN_UNTIL(w, w->peer.items >= 2, 3000);
     assert_true(w->peer.items >= 2);
     peer_t *p = &w->peer;
-    const uint8_t *route = (const uint8_t *)CHILD_ID;
-    size_t route_len = strlen(CHILD_ID);
+    const uint8_t *route = p->child_route;
+    size_t route_len = p->child_route_len;
     uint64_t first = w->owner.entries[0].seq;
 
     /* An Ack of a real item, signed by a key that is not the parent's. */
