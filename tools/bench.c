@@ -4,8 +4,10 @@
  * Order: raw ceilings (libsodium, LMDB, ZeroMQ with no gridrelay code);
  * --runs runs of one village node under 1..64 concurrent reporters plus an
  * open-loop latency probe, with its peak RSS and disk per event; --runs
- * runs of the 3-tier chain; one scale run (a district under 1,000
- * simulated villages). gridrelay figures are medians of the runs. Prints
+ * runs of the 3-tier chain; one kill run of the chain (the township
+ * SIGKILLed mid-stream); one scale run (a district under 1,000 simulated
+ * villages); with --peers, gridpeerbench's stock broker chains beside
+ * them. gridrelay figures are medians of the runs. Prints
  * a table and writes the same figures as JSON (--json FILE). The parts
  * are in bench_*.c (see bench.h).
  */
@@ -24,6 +26,9 @@ typedef struct {
     long events;
     bench_single_opts_t single;
     bool chain;
+    bool kill;
+    long kill_events;
+    bool peers;
     bool dept;
     bench_dept_opts_t dept_opts;
     bool scale;
@@ -39,9 +44,9 @@ static void s_usage(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    gridbench [--runs N] [--events N] [--clients LIST] [--level-seconds S]\n"
-"              [--no-chain] [--no-dept] [--scale-links N] [--scale-events N]\n"
-"              [--scale-window N] [--scale-seconds S] [--no-scale]\n"
-"              [--json FILE]\n"
+"              [--no-chain] [--kill-events N] [--no-kill] [--no-dept]\n"
+"              [--scale-links N] [--scale-events N] [--scale-window N]\n"
+"              [--scale-seconds S] [--no-scale] [--peers] [--json FILE]\n"
 "\n"
 "DESCRIPTION\n"
 "    Starts real gridrelayd processes on loopback (each in its own temp dir,\n"
@@ -66,7 +71,17 @@ static void s_usage(FILE *out)
 "       of a district matter, timed until the district stored them all;\n"
 "       then 300 reports at 100/s, each timed from the village report until\n"
 "       the district answers GetEvent for it.\n"
-"    4. Scale: one district configured with --scale-links children, each a\n"
+"    4. The kill run, on a fresh chain, as gridpeerbench runs it on the\n"
+"       brokers: one village reporter sends --kill-events reports of a\n"
+"       district matter as fast as the chain takes them, at most %d\n"
+"       unacknowledged (pipelined; one unanswered for 2 s is sent again,\n"
+"       which the village answers from its dedup table). Once half are\n"
+"       acknowledged by the village, the township is SIGKILLed and started\n"
+"       again at once on its store. Then the district is watched until its\n"
+"       events_stored reaches what the village acknowledged, or 10 s pass\n"
+"       without progress, and its events are listed (ListEvents pages).\n"
+"       Runs once.\n"
+"    5. Scale: one district configured with --scale-links children, each a\n"
 "       fresh village key. gridbench plays every village from ONE thread:\n"
 "       one broker/link.c upward link per village (a CURVE DEALER with the\n"
 "       village's key and node id), all polled together, as a village's\n"
@@ -76,6 +91,17 @@ static void s_usage(FILE *out)
 "       the links; each link keeps at most --scale-window unacknowledged\n"
 "       and resends its window when the oldest has waited 1 s (backing off\n"
 "       to 30 s), like the node's links. Runs once, not --runs times.\n"
+"    6. With --peers: gridpeerbench (the same two-hop chain of 300-byte\n"
+"       messages through three mosquitto brokers and three RabbitMQ\n"
+"       brokers, with the same SIGKILL of the middle one) is run from this\n"
+"       binary's directory with --messages set to --kill-events, --runs to\n"
+"       --runs, --window %d and --rate 100; its JSON is read and a\n"
+"       comparison section set beside gridrelay's figures: end-to-end\n"
+"       msgs/s and their ratios, latency p50/p99 at 100/s, the kill runs,\n"
+"       peak RSS per broker and per gridrelayd node, and what each system\n"
+"       acknowledges when. gridpeerbench is built only where\n"
+"       libmosquitto-dev and librabbitmq-dev are installed: tools/bench.sh\n"
+"       installs them, builds, and runs gridbench --peers.\n"
 "\n"
 "    gridrelay figures in 2 and 3 are medians of --runs runs, each on a\n"
 "    fresh node and store; raw figures and the scale run come from this run.\n"
@@ -90,12 +116,14 @@ static void s_usage(FILE *out)
 "                       --events were not all sent (default 6), so that a\n"
 "                       single synchronous reporter does not dominate the run\n"
 "    --no-chain         skip 3\n"
+"    --kill-events N    reports in the kill run, 4 (>= 1000; default 20000)\n"
+"    --no-kill          skip 4\n"
 "    --no-dept          skip the departments measurement (a township with 20\n"
 "                       departments, each a client thread claiming what it gets:\n"
 "                       dispatch-to-claim latency at 100 tasks/s, and reports/s\n"
 "                       dispatched vs. stored without a route)\n"
-"    --scale-links N    villages in 4 (default 1000)\n"
-"    --scale-events N   escalations in the burst of 4 (default 100000)\n"
+"    --scale-links N    villages in 5 (default 1000)\n"
+"    --scale-events N   escalations in the burst of 5 (default 100000)\n"
 "    --scale-window N   unacknowledged escalations per village link (default\n"
 "                       1). Not the node's own link window (64) by default:\n"
 "                       every link resends its whole window when its oldest\n"
@@ -105,9 +133,11 @@ static void s_usage(FILE *out)
 "                       2-core machine. Use 64 to measure that case.\n"
 "    --scale-seconds S  stop waiting for acks after S seconds (default 120);\n"
 "                       the figures then cover what was acknowledged\n"
-"    --no-scale         skip 4\n"
+"    --no-scale         skip 5\n"
+"    --peers            also run 6 (gridpeerbench must have been built)\n"
 "    --json FILE        also write every figure as JSON (default bench.json):\n"
-"                       one number per key (null when not measured), the\n"
+"                       one number per key (null when not measured; the\n"
+"                       durability lines of --peers are strings), the\n"
 "                       table's text for each key under \"labels\", and runs,\n"
 "                       events_per_run and total_run_s\n"
 "    -h, --help         this text\n"
@@ -137,6 +167,12 @@ static void s_usage(FILE *out)
 "                       events_stored. Events count every case stored,\n"
 "                       reports of all levels and the probe included.\n"
 "    ratio: A / B       A divided by B, both named in the row.\n"
+"    kill run           acked: Acks from the village (after its commit);\n"
+"                       received: distinct event ids of the run that the\n"
+"                       district lists; lost: acked but not at the district;\n"
+"                       duplicates: the district's events_stored minus its\n"
+"                       distinct ids (event ids are unique keys of its\n"
+"                       store, so a case stored twice can only show there).\n"
 "\n"
 "ENVIRONMENT\n"
 "    GRIDRELAYD         the gridrelayd binary; default ../node/gridrelayd\n"
@@ -152,7 +188,8 @@ static void s_usage(FILE *out)
 "    small machine the client side's own signing and verifying is part of\n"
 "    what limits the figures. With defaults the whole run takes a few\n"
 "    minutes.\n",
-            BENCH_MAX_RUNS, BENCH_MAX_CLIENTS, BENCH_MAX_LEVELS);
+            BENCH_KILL_WINDOW, BENCH_KILL_WINDOW, BENCH_MAX_RUNS, BENCH_MAX_CLIENTS,
+            BENCH_MAX_LEVELS);
 }
 
 /* "1,4,16" into levels; false when malformed or out of range. */
@@ -188,20 +225,23 @@ static bool s_parse_size(const char *text, long min, long max, long *out)
 /* Returns 0 to go on, or the exit status. */
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
-    enum { O_CLIENTS = 256, O_LEVEL_S, O_NO_CHAIN, O_NO_DEPT, O_LINKS, O_SCALE_EVENTS, O_WINDOW, O_SCALE_S,
-           O_NO_SCALE };
+    enum { O_CLIENTS = 256, O_LEVEL_S, O_NO_CHAIN, O_KILL_EVENTS, O_NO_KILL, O_NO_DEPT, O_LINKS,
+           O_SCALE_EVENTS, O_WINDOW, O_SCALE_S, O_NO_SCALE, O_PEERS };
     static const struct option options[] = {
         { "runs", required_argument, NULL, 'r' },
         { "events", required_argument, NULL, 'e' },
         { "clients", required_argument, NULL, O_CLIENTS },
         { "level-seconds", required_argument, NULL, O_LEVEL_S },
         { "no-chain", no_argument, NULL, O_NO_CHAIN },
+        { "kill-events", required_argument, NULL, O_KILL_EVENTS },
+        { "no-kill", no_argument, NULL, O_NO_KILL },
         { "no-dept", no_argument, NULL, O_NO_DEPT },
         { "scale-links", required_argument, NULL, O_LINKS },
         { "scale-events", required_argument, NULL, O_SCALE_EVENTS },
         { "scale-window", required_argument, NULL, O_WINDOW },
         { "scale-seconds", required_argument, NULL, O_SCALE_S },
         { "no-scale", no_argument, NULL, O_NO_SCALE },
+        { "peers", no_argument, NULL, O_PEERS },
         { "json", required_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -209,7 +249,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     memset(o, 0, sizeof *o);
     o->runs = 3;
     o->events = 10000;
-    o->chain = o->scale = o->dept = true;
+    o->chain = o->kill = o->scale = o->dept = true;
+    o->kill_events = 20000;
     o->dept_opts = (bench_dept_opts_t){ 20, 400, 100, 4000 };
     o->json_path = "bench.json";
     o->single.level_max_s = 6;
@@ -228,6 +269,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case O_CLIENTS: ok = s_parse_levels(optarg, &o->single); break;
         case O_LEVEL_S: ok = s_parse_size(optarg, 1, 3600, &n); o->single.level_max_s = (double)n; break;
         case O_NO_CHAIN: o->chain = false; break;
+        case O_KILL_EVENTS: ok = s_parse_size(optarg, 1000, 10000000, &o->kill_events); break;
+        case O_NO_KILL: o->kill = false; break;
         case O_NO_DEPT: o->dept = false; break;
         case O_LINKS: ok = s_parse_size(optarg, 1, 100000, &n); o->scale_opts.links = (size_t)n; break;
         case O_SCALE_EVENTS:
@@ -237,6 +280,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case O_WINDOW: ok = s_parse_size(optarg, 1, 65536, &n); o->scale_opts.window = (size_t)n; break;
         case O_SCALE_S: ok = s_parse_size(optarg, 1, 86400, &n); o->scale_opts.max_s = (double)n; break;
         case O_NO_SCALE: o->scale = false; break;
+        case O_PEERS: o->peers = true; break;
         case 'j': o->json_path = optarg; break;
         case 'h': s_usage(stdout); return 3;
         default: ok = false;
@@ -360,7 +404,10 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
                     "gridrelay: LMDB (last page + 1) x page size / events stored");
 }
 
-static double s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain_t *runs)
+/* The chain's medians; g receives them for the comparison with the
+ * peers. */
+static void s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain_t *runs,
+                          bench_grid_figures_t *g)
 {
     char title[128];
     snprintf(title, sizeof title, "3-tier chain village -> township -> district [median of %d runs]",
@@ -369,15 +416,19 @@ static double s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_cha
     double v[BENCH_MAX_RUNS];
     for (int r = 0; r < o->runs; r++)
         v[r] = runs[r].events_per_s;
-    double rate = s_med(v, o->runs);
-    bench_sheet_add(s, "chain_events_per_s", 0, rate, "chain: sustained events/s, village -> district stored");
+    g->chain_per_s = s_med(v, o->runs);
+    g->chain_events = (size_t)o->events / 2;
+    bench_sheet_add(s, "chain_events_per_s", 0, g->chain_per_s,
+                    "chain: sustained events/s, village -> district stored");
     for (int r = 0; r < o->runs; r++)
         v[r] = runs[r].p50_ms;
-    bench_sheet_add(s, "chain_p50_ms_at_100_per_s", 2, s_med(v, o->runs),
+    g->p50_ms = s_med(v, o->runs);
+    bench_sheet_add(s, "chain_p50_ms_at_100_per_s", 2, g->p50_ms,
                     "chain: village-to-district latency p50 ms at 100 events/s");
     for (int r = 0; r < o->runs; r++)
         v[r] = runs[r].p99_ms;
-    bench_sheet_add(s, "chain_p99_ms_at_100_per_s", 2, s_med(v, o->runs),
+    g->p99_ms = s_med(v, o->runs);
+    bench_sheet_add(s, "chain_p99_ms_at_100_per_s", 2, g->p99_ms,
                     "chain: village-to-district latency p99 ms at 100 events/s");
     static const char *const names[3] = { "village", "township", "district" };
     for (int n = 0; n < 3; n++) {
@@ -385,9 +436,43 @@ static double s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_cha
         for (int r = 0; r < o->runs; r++)
             v[r] = s_mb(runs[r].rss_kb[n]);
         snprintf(key, sizeof key, "chain_%s_peak_rss_mb", names[n]);
-        bench_sheet_add(s, key, 1, s_med(v, o->runs), "chain: %s node peak RSS, MiB (VmHWM)", names[n]);
+        g->rss_mb[n] = s_med(v, o->runs);
+        bench_sheet_add(s, key, 1, g->rss_mb[n], "chain: %s node peak RSS, MiB (VmHWM)", names[n]);
     }
-    return rate;
+}
+
+/* A count, or "not measured" when the run failed before counting. */
+static double s_count(bool ok, uint64_t n)
+{
+    return ok ? (double)n : -1;
+}
+
+static void s_sheet_kill(bench_sheet_t *s, const s_opts_t *o, const bench_kill_t *k, bool ok)
+{
+    char title[192];
+    snprintf(title, sizeof title, "chain kill run: %ld reports, window %d, township SIGKILLed at "
+             "half acked, restarted on its store [one run]", o->kill_events, BENCH_KILL_WINDOW);
+    bench_sheet_section(s, title);
+    bench_sheet_add(s, "kill_acked", 0, s_count(ok, k->acked), "kill run: reports acknowledged by the village");
+    bench_sheet_add(s, "kill_received", 0, s_count(ok, k->received),
+                    "kill run: received at the district (distinct event ids)");
+    bench_sheet_add(s, "kill_lost", 0, s_count(ok, k->lost),
+                    "kill run: lost (acknowledged by the village, not at the district)");
+    bench_sheet_add(s, "kill_duplicates", 0, ok ? (double)k->duplicates : -1,
+                    "kill run: duplicates (district events_stored - distinct ids)");
+    bench_sheet_add(s, "kill_district_events_stored", 0, s_count(ok, k->district_stored),
+                    "kill run: district events_stored afterwards");
+    bench_sheet_add(s, "kill_refused", 0, s_count(ok, k->refused), "kill run: Error replies from the village");
+    bench_sheet_add(s, "kill_resent", 0, s_count(ok, k->resent),
+                    "kill run: reports resent by the reporter (no answer within 2 s)");
+    bench_sheet_add(s, "kill_killed_at", 0, s_count(ok, k->killed_at),
+                    "kill run: acknowledged when the township was killed");
+    bench_sheet_add(s, "kill_restart_s", 2, k->restart_s,
+                    "kill run: SIGKILL sent -> township listening again, s");
+    bench_sheet_add(s, "kill_send_s", 1, k->send_s, "kill run: first report -> last village ack, s");
+    bench_sheet_add(s, "kill_total_s", 1, k->total_s, k->complete
+                    ? "kill run: first report -> district holds every acknowledged one, s"
+                    : "kill run: first report -> district's last progress (never held all), s");
 }
 
 static void s_sheet_dept(bench_sheet_t *s, const s_opts_t *o, const bench_dept_t *runs)
@@ -477,6 +562,11 @@ int main(int argc, char **argv)
             setenv("GRIDRELAYD", path, 1);
         }
     }
+    /* Before minutes of measuring: --peers without gridpeerbench would
+     * only fail at the end. */
+    char peer_path[4200] = "";
+    if (o.peers && bench_peers_find(peer_path, sizeof peer_path) != 0)
+        return 1;
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
@@ -501,6 +591,15 @@ int main(int argc, char **argv)
         if (bench_chain_run((size_t)o.events / 2, &chain[r]) != 0)
             status = 1;
     }
+    bench_kill_t kill;
+    bool kill_ok = false;
+    if (o.kill) {
+        printf("gridbench: chain kill run: %ld reports, the township killed at half...\n",
+               o.kill_events);
+        kill_ok = bench_kill_run((size_t)o.kill_events, BENCH_KILL_WINDOW, &kill) == 0;
+        if (!kill_ok)
+            status = 1;
+    }
     bench_dept_t dept[BENCH_MAX_RUNS];
     for (int r = 0; o.dept && r < o.runs; r++) {
         printf("gridbench: departments run %d/%d: %zu departments...\n", r + 1, o.runs,
@@ -516,15 +615,34 @@ int main(int argc, char **argv)
             status = 1;
     }
 
+    /* Last, so that the brokers (RabbitMQ's VM above all) are not
+     * running while gridrelay is measured. */
+    bench_peers_t peers;
+    if (o.peers) {
+        printf("gridbench: gridpeerbench: %ld messages, %d runs...\n", o.kill_events, o.runs);
+        if (bench_peers_run(peer_path, (size_t)o.kill_events, BENCH_KILL_WINDOW, o.runs, &peers) != 0)
+            status = 1;
+    }
+
     static bench_sheet_t sheet;
     double rate[BENCH_MAX_LEVELS];
+    bench_grid_figures_t grid = { -1, (size_t)o.events / 2, -1, -1, { -1, -1, -1 },
+                                  o.kill ? &kill : NULL };
     s_sheet_raw(&sheet, &raw);
     s_sheet_single(&sheet, &o, single, rate);
-    double chain_rate = o.chain ? s_sheet_chain(&sheet, &o, chain) : -1;
+    if (o.chain)
+        s_sheet_chain(&sheet, &o, chain, &grid);
+    if (o.kill)
+        s_sheet_kill(&sheet, &o, &kill, kill_ok);
+    if (!kill_ok)
+        grid.kill = NULL;
     if (o.dept)
         s_sheet_dept(&sheet, &o, dept);
     if (o.scale)
         s_sheet_scale(&sheet, &o.scale_opts, &scale);
+
+    if (o.peers)
+        bench_peers_sheet(&sheet, &peers, &grid);
 
     /* Ratios against the first and the busiest levels. */
     bench_sheet_section(&sheet, "ratios (A / B, both named)");
@@ -554,7 +672,7 @@ int main(int argc, char **argv)
                     s_ratio(rate[hi], raw.zmq_curve_msgs_per_s),
                     "ratio: node events/s (%zu %s) / raw ZeroMQ CURVE msgs/s one way", c_hi, s_who(c_hi));
     if (o.chain)
-        bench_sheet_add(&sheet, "ratio_chain_over_single_node", 2, s_ratio(chain_rate, rate[hi]),
+        bench_sheet_add(&sheet, "ratio_chain_over_single_node", 2, s_ratio(grid.chain_per_s, rate[hi]),
                         "ratio: chain events/s / node events/s (%zu %s)", c_hi, s_who(c_hi));
     if (o.scale) {
         bench_sheet_add(&sheet, "ratio_scale_over_single_node", 2, s_ratio(scale.events_per_s, rate[hi]),

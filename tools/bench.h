@@ -5,8 +5,12 @@
  *                  peak RSS and its store's size
  * bench_raw.c      raw ceilings: libsodium, LMDB, ZeroMQ, no gridrelay code
  * bench_node.c     real gridrelayd processes: one node under 1..64
- *                  reporters, the 3-tier chain
+ *                  reporters, the 3-tier chain, the chain kill run
  * bench_scale.c    one district under 1,000 simulated villages
+ * bench_dept.c     a township with its departments
+ * peerbench_compare.c  --peers: runs gridpeerbench (the same chain on
+ *                  mosquitto and RabbitMQ) and sets its figures beside
+ *                  gridrelay's
  *
  * Thread safety: the sheet and the node helpers are for the main thread;
  * the workers each measurement starts own their own sockets.
@@ -43,8 +47,9 @@ void bench_sort(double *v, size_t n);
 
 /* ---- the result sheet: one list of figures for the table and the JSON ---- */
 
-#define BENCH_SHEET_MAX 160
+#define BENCH_SHEET_MAX 224
 #define BENCH_LABEL_MAX 112
+#define BENCH_NOTE_MAX 512
 
 typedef struct {
     char key[64];               /* JSON name; "" for a section heading */
@@ -52,6 +57,7 @@ typedef struct {
     double value;
     int decimals;
     bool missing;               /* not measured (skipped or failed): "-" and JSON null */
+    char note[BENCH_NOTE_MAX];  /* a text figure instead of a number when not "" */
 } bench_row_t;
 
 typedef struct {
@@ -66,6 +72,11 @@ void bench_sheet_section(bench_sheet_t *sheet, const char *title);
  * measured". Rows beyond BENCH_SHEET_MAX are dropped (with a warning). */
 void bench_sheet_add(bench_sheet_t *sheet, const char *key, int decimals, double value,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Adds a text figure (e.g. what a system acknowledges when): printed
+ * wrapped under its label, a JSON string under key. text is copied
+ * (truncated to BENCH_NOTE_MAX - 1 bytes). */
+void bench_sheet_note(bench_sheet_t *sheet, const char *key, const char *label, const char *text);
 
 /* The table on out. */
 void bench_sheet_print(const bench_sheet_t *sheet, FILE *out);
@@ -162,6 +173,38 @@ typedef struct {
 /* One run of the 3-tier chain with `events` reports at the village. */
 int bench_chain_run(size_t events, bench_chain_t *out);
 
+/* The kill run's reporter keeps this many reports unacknowledged, as
+ * gridpeerbench's publisher does by default (--window 32). */
+#define BENCH_KILL_WINDOW 32
+
+typedef struct {
+    uint64_t sent;              /* reports sent (each once, resends not counted) */
+    uint64_t acked;             /* Acks from the village */
+    uint64_t refused;           /* Error replies from the village */
+    uint64_t resent;            /* resends by the reporter (no answer within 2 s) */
+    uint64_t killed_at;         /* acknowledged when the township was killed */
+    uint64_t received;          /* distinct ids of ours the district holds */
+    uint64_t lost;              /* acknowledged, not held by the district */
+    int64_t duplicates;         /* stored twice at the district; -1 unknown */
+    uint64_t district_stored;   /* the district's events_stored afterwards */
+    uint64_t listed;            /* rows of the district's ListEvents pages */
+    bool complete;              /* the district held every acknowledged one in time */
+    double restart_s;           /* SIGKILL sent -> the township listening again */
+    double send_s;              /* first report -> last village answer */
+    double total_s;             /* first report -> the district held them all
+                                 * (or its last progress, when it never did) */
+} bench_kill_t;
+
+/* The kill run on a fresh 3-tier chain: one village reporter sends
+ * `events` district-matter reports, at most `window` unacknowledged; once
+ * events/2 are acknowledged the township is SIGKILLed and restarted at
+ * once on its store. Then waits until the district holds every
+ * acknowledged report or made no progress for 10 s, lists the district's
+ * events and counts what was lost and duplicated. Returns 0, or -1 when
+ * the chain could not be started or driven (figures not reached stay 0
+ * or -1). */
+int bench_kill_run(size_t events, size_t window, bench_kill_t *out);
+
 /* ---- the scale test (bench_scale.c) ---- */
 
 typedef struct {
@@ -213,6 +256,56 @@ typedef struct {
  * a light load, then dispatch throughput against plain intake. Returns 0,
  * -1 when something could not be measured (those figures are -1). */
 int bench_dept_run(const bench_dept_opts_t *opts, bench_dept_t *out);
+
+/* ---- the same chain on stock brokers (peerbench_compare.c) ---- */
+
+typedef struct {
+    char name[16];              /* "mosquitto", "rabbitmq" */
+    bool measured;              /* false: error says why */
+    char version[48];
+    char error[256];
+    char durability[BENCH_NOTE_MAX];
+    double msgs_per_s;          /* end-to-end A -> C, median of its runs */
+    double p50_ms, p99_ms;      /* at its fixed rate, medians */
+    double kill_acked, kill_received, kill_lost, kill_dups;
+    double rss_mb[3];           /* peak RSS of A, B, C */
+} bench_peer_t;
+
+typedef struct {
+    bench_peer_t sys[2];        /* mosquitto, rabbitmq, in that order */
+    size_t messages;            /* per throughput and kill run */
+    size_t size;                /* payload bytes */
+    size_t window;              /* unacknowledged at A, at most */
+    int runs;
+    double rate;                /* the latency phase, msgs/s */
+    double seconds;             /* gridpeerbench's wall time */
+} bench_peers_t;
+
+/* gridrelay's own figures that the comparison sets beside the peers'
+ * (-1 when not measured). */
+typedef struct {
+    double chain_per_s;         /* chain throughput, median */
+    size_t chain_events;        /* reports per chain throughput run */
+    double p50_ms, p99_ms;      /* chain latency at 100/s, medians */
+    double rss_mb[3];           /* village, township, district, medians */
+    const bench_kill_t *kill;   /* NULL when the kill run was skipped */
+} bench_grid_figures_t;
+
+/* Finds gridpeerbench in this program's directory; path receives it.
+ * Returns 0, or -1 with the reason (and what to do) on stderr. */
+int bench_peers_find(char *path, size_t cap);
+
+/* Runs gridpeerbench (its progress goes to our stdout) with `messages`
+ * per run, `runs` runs, at most `window` unacknowledged and --json into a
+ * temp file, then reads that file into out. Returns 0 when both systems
+ * were measured, -1 otherwise (out says which were; the reasons are on
+ * stderr). */
+int bench_peers_run(const char *binary, size_t messages, size_t window, int runs, bench_peers_t *out);
+
+/* Adds the comparison section: throughput, the ratios, latency, the kill
+ * runs, peak RSS and each system's durability, gridrelay first. */
+void bench_peers_sheet(bench_sheet_t *sheet, const bench_peers_t *peers,
+                       const bench_grid_figures_t *grid);
 
 /* ---- helpers for starting nodes (bench_util.c) ---- */
 

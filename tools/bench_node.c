@@ -1,7 +1,9 @@
 /* gridbench: real gridrelayd processes. One village node under 1..64
  * concurrent reporters (closed loop: each reporter sends its next report
  * when the last one was acknowledged), an open-loop latency probe at a
- * fixed rate, and the 3-tier chain. */
+ * fixed rate, the 3-tier chain, and the chain kill run: the township
+ * SIGKILLed mid-stream and restarted on its store, then what reached the
+ * district counted against what the village acknowledged. */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 
 #include "bench.h"
 #include "event_id.h"
+#include "store.h"  /* GR_PAGE_TOKEN_MAX */
 
 /* A village matter for the single node; a district matter (it climbs
  * both tiers) for the chain. */
@@ -384,5 +387,300 @@ out:
     if (ctx)
         zmq_ctx_term(ctx);
     s_chain_stop(&c);
+    return rc;
+}
+
+/* ---- the chain kill run: SIGKILL the township mid-stream ---- */
+
+#define S_KILL_RESEND_S 2.0   /* a report unanswered this long is sent again */
+#define S_KILL_STALL_S 60.0   /* no answer at all this long: the run failed */
+#define S_KILL_QUIET_S 10.0   /* the district still this long: the rest is lost */
+
+typedef struct {
+    char id[GR_EVENT_ID_LEN + 1];
+    uint8_t *frame;             /* sealed, for a resend; freed once answered */
+    size_t len;
+    double sent_at;
+    bool answered;
+    bool acked;
+} s_slot_t;
+
+/* Kills the township and starts it again on its own store and config at
+ * once (the endpoints stay the same, so both links reconnect by
+ * themselves). */
+static int s_kill_township(s_chain_t *c, bench_kill_t *out)
+{
+    printf("gridbench: kill run: SIGKILL the township at %llu acknowledged, restarting it\n",
+           (unsigned long long)out->acked);
+    double t = bench_now();
+    out->killed_at = out->acked;
+    if (harness_node_stop(&c->township, SIGKILL) != 128 + SIGKILL) {
+        fprintf(stderr, "gridbench: kill run: the township did not die of SIGKILL\n");
+        return -1;
+    }
+    if (harness_node_start(&c->township) != 0) {
+        fprintf(stderr, "gridbench: kill run: the township did not restart; see %s\n", c->township.dir);
+        return -1;
+    }
+    out->restart_s = bench_now() - t;
+    return 0;
+}
+
+/* Sends every report with at most `window` unanswered, resending any that
+ * waited S_KILL_RESEND_S (the village answers a resend from its dedup
+ * table, so this can neither lose nor duplicate), and kills the township
+ * once half are acknowledged. 0, or -1 when the village stopped
+ * answering. */
+static int s_kill_send(s_chain_t *c, void *ctx, s_slot_t *slot, size_t n, size_t window,
+                       bench_kill_t *out)
+{
+    gr_client_t *client = harness_client(&c->village, ctx, 0);
+    if (!client)
+        return -1;
+    uint64_t first = gr_client_next_seq(client);
+    size_t next = 0, answered = 0, oldest = 0;
+    double progress = bench_now(), scanned = bench_now();
+    bool killed = false;
+    int rc = -1;
+    while (answered < n) {
+        while (next < n && next - answered < window) {
+            Gridrelay__Body body;
+            Gridrelay__Report report;
+            Gridrelay__Event event;
+            Gridrelay__Location loc;
+            uint64_t seq = 0;
+            bench_report_body(&body, &report, &event, &loc, slot[next].id, S_DISTRICT_CATEGORY);
+            if (gr_client_send(client, &body, &seq, &slot[next].frame, &slot[next].len) != 0)
+                goto out;
+            /* Replies are matched by seq - first: the client numbers
+             * requests consecutively. */
+            if (seq != first + next) {
+                fprintf(stderr, "gridbench: kill run: the client skipped a sequence number\n");
+                goto out;
+            }
+            slot[next++].sent_at = bench_now();
+            out->sent++;
+        }
+        gr_opened_t reply;
+        if (gr_client_recv(client, &reply, 20) == 0) {
+            uint64_t ref = gr_body_ref_seq(reply.body);
+            s_slot_t *s = ref >= first && ref - first < next ? &slot[ref - first] : NULL;
+            if (s && !s->answered) {
+                s->answered = true;
+                s->acked = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK;
+                free(s->frame);
+                s->frame = NULL;
+                answered++;
+                if (s->acked)
+                    out->acked++;
+                else
+                    out->refused++;
+                progress = bench_now();
+            }
+            gr_opened_clear(&reply);
+        }
+        if (!killed && out->acked >= n / 2) {
+            if (s_kill_township(c, out) != 0)
+                goto out;
+            killed = true;
+        }
+        double now = bench_now();
+        if (now - progress > S_KILL_STALL_S) {
+            fprintf(stderr, "gridbench: kill run: the village answered nothing for %.0f s\n",
+                    S_KILL_STALL_S);
+            goto out;
+        }
+        if (now - scanned < 0.5)
+            continue;
+        scanned = now;
+        while (oldest < next && slot[oldest].answered)
+            oldest++;
+        for (size_t i = oldest; i < next; i++)
+            if (!slot[i].answered && now - slot[i].sent_at > S_KILL_RESEND_S) {
+                if (gr_client_send_raw(client, slot[i].frame, slot[i].len) != 0)
+                    goto out;
+                slot[i].sent_at = now;
+                out->resent++;
+            }
+    }
+    rc = 0;
+out:
+    gr_client_destroy(&client);
+    return rc;
+}
+
+/* Waits until the district's events_stored reaches what the village
+ * acknowledged, or stays still for S_KILL_QUIET_S. The links resend with
+ * a back-off, so progress comes in steps after the restart; the quiet
+ * limit is what declares the rest lost. */
+static void s_kill_wait(gr_client_t *district, double t0, bench_kill_t *out)
+{
+    uint64_t last = 0;
+    double changed = bench_now();
+    for (;;) {
+        uint64_t stored = bench_events_stored(district);  /* 0: no answer, or none yet */
+        double now = bench_now();
+        if (stored != 0 && stored != last) {
+            last = stored;
+            changed = now;
+        }
+        if (last >= out->acked) {
+            out->complete = true;
+            out->total_s = now - t0;
+            return;
+        }
+        if (now - changed >= S_KILL_QUIET_S) {
+            out->total_s = changed - t0;
+            return;
+        }
+        poll(NULL, 0, 20);  /* the polling step of a bounded wait */
+    }
+}
+
+typedef struct {
+    char (*ids)[GR_EVENT_ID_LEN + 1];
+    size_t count, cap;
+} s_ids_t;
+
+static int s_ids_push(s_ids_t *v, const char *id)
+{
+    if (v->count == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 4096;
+        void *p = realloc(v->ids, cap * sizeof *v->ids);
+        if (!p)
+            return -1;
+        v->ids = p;
+        v->cap = cap;
+    }
+    snprintf(v->ids[v->count++], sizeof v->ids[0], "%s", id);
+    return 0;
+}
+
+static int s_id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Every event id the district holds, through ListEvents pages as an
+ * operator would list them. 0 or -1. */
+static int s_kill_list(gr_client_t *district, s_ids_t *out)
+{
+    Gridrelay__ListEvents list = GRIDRELAY__LIST_EVENTS__INIT;
+    list.limit = 1000;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
+    body.list_events = &list;
+    char token[GR_PAGE_TOKEN_MAX] = "";
+    do {
+        list.page_token = token;
+        gr_opened_t reply;
+        if (gr_client_call(district, &body, &reply, 5000, 3) != 0)
+            return -1;
+        const Gridrelay__EventPage *page = reply.body->event_page;
+        int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_PAGE && page ? 0 : -1;
+        for (size_t i = 0; rc == 0 && i < page->n_events; i++)
+            rc = s_ids_push(out, page->events[i]->id);
+        token[0] = '\0';
+        if (rc == 0 && page->next_page_token)
+            snprintf(token, sizeof token, "%s", page->next_page_token);
+        gr_opened_clear(&reply);
+        if (rc != 0)
+            return -1;
+    } while (token[0]);
+    return 0;
+}
+
+/* Compares what the village acknowledged with what the district lists.
+ * Event ids are unique keys of the district's store, so the listing
+ * cannot show a duplicate; a case stored twice would show as
+ * events_stored above the number of distinct ids, and that is what is
+ * checked. 0 or -1. */
+static int s_kill_count(gr_client_t *district, const s_slot_t *slot, size_t n, bench_kill_t *out)
+{
+    s_ids_t held = { 0 }, sent = { 0 };
+    int rc = -1;
+    out->district_stored = bench_events_stored(district);
+    if (s_kill_list(district, &held) != 0) {
+        fprintf(stderr, "gridbench: kill run: cannot list the district's events\n");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (slot[i].id[0] && s_ids_push(&sent, slot[i].id) != 0)
+            goto out;
+    out->listed = held.count;
+    if (held.count)
+        qsort(held.ids, held.count, sizeof *held.ids, s_id_cmp);
+    if (sent.count)
+        qsort(sent.ids, sent.count, sizeof *sent.ids, s_id_cmp);
+    size_t distinct = 0;
+    for (size_t i = 0; i < held.count; i++) {
+        if (i > 0 && strcmp(held.ids[i], held.ids[i - 1]) == 0)
+            continue;
+        distinct++;
+        if (sent.count && bsearch(held.ids[i], sent.ids, sent.count, sizeof *sent.ids, s_id_cmp))
+            out->received++;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (slot[i].acked &&
+            !(held.count && bsearch(slot[i].id, held.ids, held.count, sizeof *held.ids, s_id_cmp)))
+            out->lost++;
+    uint64_t listed_twice = held.count - distinct;
+    if (out->district_stored >= distinct) {
+        out->duplicates = (int64_t)(out->district_stored - distinct + listed_twice);
+        if (out->duplicates > 0)
+            fprintf(stderr, "gridbench: kill run: the district's events_stored (%llu) exceeds its "
+                    "distinct event ids (%zu): counted as duplicates\n",
+                    (unsigned long long)out->district_stored, distinct);
+    } else {
+        fprintf(stderr, "gridbench: kill run: the district lists %zu distinct ids but its "
+                "events_stored is %llu: duplicates unknown\n", distinct,
+                (unsigned long long)out->district_stored);
+    }
+    rc = 0;
+out:
+    free(held.ids);
+    free(sent.ids);
+    return rc;
+}
+
+int bench_kill_run(size_t events, size_t window, bench_kill_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->duplicates = -1;
+    out->restart_s = out->send_s = out->total_s = -1;
+    s_chain_t c;
+    memset(&c, 0, sizeof c);
+    void *ctx = NULL;
+    gr_client_t *district = NULL;
+    s_slot_t *slot = calloc(events, sizeof *slot);
+    int rc = -1;
+    if (!slot)
+        goto out;
+    if (s_chain_start(&c) != 0) {
+        fprintf(stderr, "gridbench: kill run: cannot start the chain\n");
+        goto out;
+    }
+    if (!(ctx = zmq_ctx_new()) || !(district = harness_client(&c.district, ctx, 0)))
+        goto out;
+    double t0 = bench_now();
+    if (s_kill_send(&c, ctx, slot, events, window, out) != 0)
+        goto out;
+    out->send_s = bench_now() - t0;
+    s_kill_wait(district, t0, out);
+    if (s_kill_count(district, slot, events, out) != 0)
+        goto out;
+    printf("gridbench: kill run: acked %llu, received %llu, lost %llu, duplicates %lld, %.1f s%s\n",
+           (unsigned long long)out->acked, (unsigned long long)out->received,
+           (unsigned long long)out->lost, (long long)out->duplicates, out->total_s,
+           out->complete ? "" : " (the district stopped making progress)");
+    rc = 0;
+out:
+    gr_client_destroy(&district);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    s_chain_stop(&c);
+    for (size_t i = 0; slot && i < events; i++)
+        free(slot[i].frame);
+    free(slot);
     return rc;
 }

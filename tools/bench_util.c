@@ -88,6 +88,16 @@ void bench_sheet_add(bench_sheet_t *sheet, const char *key, int decimals, double
     row->missing = !(value >= 0) || value > 1e300;
 }
 
+void bench_sheet_note(bench_sheet_t *sheet, const char *key, const char *label, const char *text)
+{
+    bench_row_t *row = s_next_row(sheet);
+    if (!row)
+        return;
+    snprintf(row->key, sizeof row->key, "%s", key);
+    snprintf(row->label, sizeof row->label, "%s", label);
+    snprintf(row->note, sizeof row->note, "%s", text && text[0] ? text : "-");
+}
+
 /* Thousands separators: rates are read at a glance. */
 static void s_format(char *out, size_t cap, double value, int decimals)
 {
@@ -104,12 +114,41 @@ static void s_format(char *out, size_t cap, double value, int decimals)
     snprintf(out + o, cap - o, "%s", dot ? dot : "");
 }
 
+/* A text figure: the label, then the text in lines of at most ~96
+ * columns, indented, broken at spaces (a word longer than that stays
+ * whole). */
+static void s_print_wrapped(FILE *out, const char *label, const char *text)
+{
+    enum { WIDTH = 96 };
+    fprintf(out, "  %s:\n", label);
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t len = strlen(p);
+        if (len > WIDTH) {
+            size_t cut = WIDTH;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = strcspn(p, " ");
+            len = cut;
+        }
+        fprintf(out, "      %.*s\n", (int)len, p);
+        p += len;
+    }
+}
+
 void bench_sheet_print(const bench_sheet_t *sheet, FILE *out)
 {
     for (size_t i = 0; i < sheet->count; i++) {
         const bench_row_t *row = &sheet->rows[i];
         if (!row->key[0]) {
             fprintf(out, "\n%s\n", row->label);
+            continue;
+        }
+        if (row->note[0]) {
+            s_print_wrapped(out, row->label, row->note);
             continue;
         }
         char value[64] = "-";
@@ -133,7 +172,11 @@ int bench_sheet_write_json(const bench_sheet_t *sheet, const char *path, int run
         const bench_row_t *row = &sheet->rows[i];
         if (!row->key[0])
             continue;
-        json_object_object_add(obj, row->key, row->missing ? NULL : json_object_new_double(row->value));
+        if (row->note[0])
+            json_object_object_add(obj, row->key, json_object_new_string(row->note));
+        else
+            json_object_object_add(obj, row->key,
+                                   row->missing ? NULL : json_object_new_double(row->value));
         json_object_object_add(labels, row->key, json_object_new_string(row->label));
     }
     json_object_object_add(obj, "labels", labels);

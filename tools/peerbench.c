@@ -643,8 +643,9 @@ static void s_usage(FILE *out)
 "\n"
 "EXIT STATUS\n"
 "    0 all measured; 1 a broker could not start or a run failed (the\n"
-"    message says why; when a broker is missing, run tools/bench-peers.sh,\n"
-"    which installs both and runs this); 2 usage; 130 interrupted. Every\n"
+"    message says why; when a broker is missing, run tools/bench.sh, which\n"
+"    installs both, builds this and runs it through gridbench --peers);\n"
+"    2 usage; 130 interrupted. Every\n"
 "    broker started is stopped before exit, also on Ctrl-C.\n",
             S_LATENCY_S, S_SILENCE_S, PB_HEADER_SIZE, MAX_RUNS, MAX_RUNS);
 }

@@ -72,18 +72,18 @@ static int s_check(char *err, size_t cap)
      * whose HOME (and cookie) is not ours. */
     const char *path = pb_find_program("RABBITMQ_SERVER", NULL, server);
     if (!path) {
-        snprintf(err, cap, "rabbitmq-server is not installed (run tools/bench-peers.sh, or set "
+        snprintf(err, cap, "rabbitmq-server is not installed (run tools/bench.sh, or set "
                            "RABBITMQ_SERVER and RABBITMQCTL to the scripts in its lib dir)");
         return -1;
     }
     snprintf(s_server, sizeof s_server, "%s", path);
     if (!(path = pb_find_program("RABBITMQCTL", NULL, ctl))) {
-        snprintf(err, cap, "rabbitmqctl is not installed (run tools/bench-peers.sh)");
+        snprintf(err, cap, "rabbitmqctl is not installed (run tools/bench.sh)");
         return -1;
     }
     snprintf(s_ctl, sizeof s_ctl, "%s", path);
     if (!(path = pb_find_program("EPMD", "epmd", epmd))) {
-        snprintf(err, cap, "epmd (Erlang) is not installed (run tools/bench-peers.sh)");
+        snprintf(err, cap, "epmd (Erlang) is not installed (run tools/bench.sh)");
         return -1;
     }
     snprintf(s_epmd, sizeof s_epmd, "%s", path);

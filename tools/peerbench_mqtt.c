@@ -44,7 +44,7 @@ static int s_check(char *err, size_t cap)
     static const char *const fallbacks[] = { "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", NULL };
     const char *path = pb_find_program("MOSQUITTO", "mosquitto", fallbacks);
     if (!path) {
-        snprintf(err, cap, "the mosquitto broker is not installed (run tools/bench-peers.sh, "
+        snprintf(err, cap, "the mosquitto broker is not installed (run tools/bench.sh, "
                            "or set MOSQUITTO to its path)");
         return -1;
     }
