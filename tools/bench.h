@@ -8,7 +8,7 @@
  *                  reporters, the 3-tier chain, the chain kill run
  * bench_scale.c    one district under 1,000 simulated villages
  * bench_dept.c     a township with its departments
- * peerbench_compare.c  --peers: runs gridpeerbench (the same chain on
+ * bench_peers.c  --peers: runs gridpeerbench (the same chain on
  *                  mosquitto and RabbitMQ) and sets its figures beside
  *                  gridrelay's
  *
@@ -257,7 +257,7 @@ typedef struct {
  * -1 when something could not be measured (those figures are -1). */
 int bench_dept_run(const bench_dept_opts_t *opts, bench_dept_t *out);
 
-/* ---- the same chain on stock brokers (peerbench_compare.c) ---- */
+/* ---- the same chain on stock brokers (bench_peers.c) ---- */
 
 typedef struct {
     char name[16];              /* "mosquitto", "rabbitmq" */
