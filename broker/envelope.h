@@ -66,6 +66,14 @@ void gr_opened_clear(gr_opened_t *opened);
 int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
                           const uint8_t *node_pk, size_t max_frame);
 
+/* Decodes again a frame this process verified itself a moment ago (e.g.
+ * when it was received, before it waited for the write transaction): the
+ * same checks as gr_envelope_open_from() with signer, except the
+ * signature, which is not verified a second time. Never use it on a frame
+ * from outside. */
+int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
+                       size_t max_frame);
+
 /* Writes the canonical signing input for the given fields into buf, which
  * must hold gr_envelope_signing_len(body_len) bytes. Exposed for tests and
  * for PROTOCOL.md's worked example. */

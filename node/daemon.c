@@ -434,7 +434,7 @@ static void s_open_item(void *ctx, size_t i)
     if (!item->from_router) {
         item->source = item->inbound.source;
         if (item->inbound.status)
-            return;  /* verified when applied, against the child's key */
+            return;  /* verified on receipt (node/peers.c); applied later */
         const uint8_t *pk = item->source.kind == GR_FROM_SKIP ? self->cfg->skip.pk : self->cfg->parent.pk;
         item->rc = gr_envelope_open_from(&item->opened, frame, len, pk, self->cfg->max_frame);
         if (item->rc != 0)

@@ -347,7 +347,8 @@ static void s_read_status(gr_peers_t *self)
         size_t len = zmq_msg_size(&msg);
         int rc = gr_envelope_open(&opened, NULL, data, len, self->cfg->trust, self->cfg->max_frame);
         const gr_peer_config_t *child = rc == 0 ? gr_peers_child(self, opened.envelope->signer.data) : NULL;
-        if (child && opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE) {
+        if (child && (opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_BATCH ||
+                      opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE)) {
             if (s_queue(self, data, len, GR_FROM_CHILD, child->id, NULL, true) != 0)
                 gr_log(GR_LOG_ERROR, NULL, "out of memory queueing status from %s", child->id);
         } else {
@@ -440,8 +441,10 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
     if (!child)
         return 0;
     s_link_ctx_t *lc = s_down(self, child);
+    /* Verified on receipt (the status SUB, or the ROUTER for catch-up
+     * answers): the signature is not checked twice. */
     gr_opened_t opened;
-    if (gr_envelope_open_from(&opened, item->frame, item->len, child->pk, self->cfg->max_frame) != 0)
+    if (gr_envelope_reopen(&opened, item->frame, item->len, child->pk, self->cfg->max_frame) != 0)
         return 0;
     Gridrelay__StatusUpdate *single[1];
     Gridrelay__StatusUpdate **updates = single;
@@ -562,19 +565,62 @@ static void s_request_catchups(gr_peers_t *self, uint64_t now_ms)
     gr_store_abort(&txn);
 }
 
+/* Seals updates[0..n) as one StatusBatch and publishes it. Dropped when
+ * the parent is away (or on a failure): its catch-up fetches them. */
+static void s_publish_batch(gr_peers_t *self, Gridrelay__StatusUpdate **updates, size_t n,
+                            uint64_t now_ms)
+{
+    Gridrelay__StatusBatch batch = GRIDRELAY__STATUS_BATCH__INIT;
+    batch.updates = updates;
+    batch.n_updates = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_STATUS_BATCH;
+    body.status_batch = &batch;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    if (gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers), now_ms,
+                         &body) != 0)
+        return;
+    zmq_send(self->pub, frame, len, ZMQ_DONTWAIT);
+    free(frame);
+}
+
+/* One signed envelope per commit (split at half a frame, like catch-up
+ * answers) instead of one per update: each side pays one signature for
+ * the whole batch, not one per case change. */
+static void s_publish_status(gr_peers_t *self, const gr_packed_list_t *status, uint64_t now_ms)
+{
+    if (!self->pub || status->count == 0)
+        return;
+    Gridrelay__Body **bodies = calloc(status->count, sizeof *bodies);
+    Gridrelay__StatusUpdate **updates = calloc(status->count, sizeof *updates);
+    size_t budget = self->cfg->max_frame / 2, bytes = 0, n = 0;
+    for (size_t i = 0; bodies && updates && i < status->count; i++) {
+        bodies[i] = gridrelay__body__unpack(NULL, status->lens[i], status->bodies[i]);
+        if (!bodies[i] || bodies[i]->kind_case != GRIDRELAY__BODY__KIND_STATUS_UPDATE)
+            continue;
+        size_t size = status->lens[i] + 8;  /* the update and its field header */
+        if (n > 0 && bytes + size > budget) {
+            s_publish_batch(self, updates, n, now_ms);
+            n = bytes = 0;
+        }
+        updates[n++] = bodies[i]->status_update;
+        bytes += size;
+    }
+    if (n > 0)
+        s_publish_batch(self, updates, n, now_ms);
+    for (size_t i = 0; bodies && i < status->count; i++)
+        if (bodies[i])
+            gridrelay__body__free_unpacked(bodies[i], NULL);
+    free(bodies);
+    free(updates);
+}
+
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
     self->n_acks = 0;
-    for (size_t i = 0; self->pub && effects && i < effects->status.count; i++) {
-        uint8_t *frame = NULL;
-        size_t len = 0;
-        if (gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
-                                   now_ms, effects->status.bodies[i], effects->status.lens[i]) != 0)
-            continue;
-        /* Dropped when the parent is away: its catch-up fetches it. */
-        zmq_send(self->pub, frame, len, ZMQ_DONTWAIT);
-        free(frame);
-    }
+    if (effects)
+        s_publish_status(self, &effects->status, now_ms);
     if (effects && effects->kick_all) {
         if (self->up.link)
             gr_link_kick(self->up.link);
