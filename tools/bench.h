@@ -307,13 +307,4 @@ int bench_peers_run(const char *binary, size_t messages, size_t window, int runs
 void bench_peers_sheet(bench_sheet_t *sheet, const bench_peers_t *peers,
                        const bench_grid_figures_t *grid);
 
-/* ---- helpers for starting nodes (bench_util.c) ---- */
-
-/* Like harness_node_start(), for a config too long for the harness's
- * sections buffer: writes the harness config, appends extra (e.g. a long
- * [children] section), starts gridrelayd and waits (bounded) for its
- * endpoint. Sets node->pid, so harness_node_stop() and _cleanup() apply.
- * Returns 0 or -1. */
-int bench_node_start_with(harness_node_t *node, const char *extra, int timeout_ms);
-
 #endif

@@ -424,7 +424,7 @@ int bench_scale_run(const bench_scale_opts_t *o, bench_scale_t *out)
         for (size_t i = 0; i < sim.v[k].n; i++)
             bytes += sim.v[k].lens[i];
     out->frame_bytes = bytes / o->events;
-    if (bench_node_start_with(&district, children, 30000) != 0)
+    if (harness_node_start_with(&district, children, 30000) != 0)
         goto out;
     /* Three sockets per link (the DEALER, the monitor PAIR libzmq makes
      * inside it, and the link's PAIR reading that), far beyond libzmq's

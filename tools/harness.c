@@ -131,13 +131,22 @@ static bool s_endpoint_ready(void *ctx)
     return true;
 }
 
-int harness_node_start(harness_node_t *node)
+int harness_node_start_with(harness_node_t *node, const char *extra, int timeout_ms)
 {
     s_endpoint_wait_t w = { .node = node };
     snprintf(w.path, sizeof w.path, "%s/endpoint", node->dir);
     unlink(w.path);
     if (harness_node_write_config(node) != 0)
         return -1;
+    if (extra) {
+        FILE *f = fopen(node->config, "a");
+        if (!f)
+            return -1;
+        /* A new section header ends [reporters], which is written last. */
+        bool ok = fputs(extra, f) >= 0;
+        if (fclose(f) != 0 || !ok)
+            return -1;
+    }
     char log_path[320];
     snprintf(log_path, sizeof log_path, "%s/gridrelayd.log", node->dir);
     pid_t pid = fork();
@@ -151,12 +160,17 @@ int harness_node_start(harness_node_t *node)
         _exit(127);
     }
     node->pid = pid;
-    if (!harness_wait_until(s_endpoint_ready, &w, 10000)) {
+    if (!harness_wait_until(s_endpoint_ready, &w, timeout_ms)) {
         fprintf(stderr, "harness: %s did not start; see %s\n", node->dir, log_path);
         harness_node_stop(node, SIGKILL);
         return -1;
     }
     return 0;
+}
+
+int harness_node_start(harness_node_t *node)
+{
+    return harness_node_start_with(node, NULL, 10000);
 }
 
 int harness_node_stop(harness_node_t *node, int sig)

@@ -51,6 +51,10 @@ int harness_node_write_config(harness_node_t *node);
  * endpoint of the first, so clients reconnect to the same address. */
 int harness_node_start(harness_node_t *node);
 
+/* The same, with extra appended to the config (e.g. a [children] section
+ * too long for sections) and a start-up wait of timeout_ms. */
+int harness_node_start_with(harness_node_t *node, const char *extra, int timeout_ms);
+
 /* Sends sig and waits (bounded, 10 s) for the process to end; returns its
  * exit status (or 128+signal), -1 on timeout. */
 int harness_node_stop(harness_node_t *node, int sig);
