@@ -588,6 +588,7 @@ static int s_links_reply(gr_daemon_t *self, gr_txn_t *txn, s_item_t *item)
         infos[i].in_flight = st[i].link.in_flight;
         infos[i].status_seq = st[i].status_seq;
         infos[i].resent = st[i].link.resent_total;
+        infos[i].refused = st[i].link.refused_total;
         ptrs[i] = &infos[i];
     }
     Gridrelay__Links links = GRIDRELAY__LINKS__INIT;

@@ -269,14 +269,15 @@ int gridctl_status(int argc, char **argv)
             json_object_object_add(o, "in_flight", json_object_new_int64((int64_t)l->in_flight));
             json_object_object_add(o, "status_seq", json_object_new_int64((int64_t)l->status_seq));
             json_object_object_add(o, "resent", json_object_new_int64((int64_t)l->resent));
+            json_object_object_add(o, "refused", json_object_new_int64((int64_t)l->refused));
             json_object_array_add(arr, o);
         }
         json_object_object_add(obj, "links", arr);
         printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
         json_object_put(obj);
     } else {
-        printf("node %s\n%-20s %-7s %-5s %-14s %8s %9s %10s\n", links->node_id, "PEER", "ROLE", "LINK",
-               "LAST CONTACT", "OUTBOX", "IN FLIGHT", "STATUS SEQ");
+        printf("node %s\n%-20s %-7s %-5s %-14s %8s %9s %10s %7s %8s\n", links->node_id, "PEER", "ROLE",
+               "LINK", "LAST CONTACT", "OUTBOX", "IN FLIGHT", "STATUS SEQ", "RESENT", "REFUSED");
         for (size_t i = 0; i < links->n_links; i++) {
             const Gridrelay__LinkInfo *l = links->links[i];
             char ago[32];
@@ -284,9 +285,10 @@ int gridctl_status(int argc, char **argv)
                 snprintf(ago, sizeof ago, "%.1f s ago", (double)(now - l->last_contact_ms) / 1000.0);
             else
                 snprintf(ago, sizeof ago, "never");
-            printf("%-20s %-7s %-5s %-14s %8llu %9llu %10llu\n", l->peer, l->role, l->up ? "up" : "DOWN",
-                   ago, (unsigned long long)l->outbox_depth, (unsigned long long)l->in_flight,
-                   (unsigned long long)l->status_seq);
+            printf("%-20s %-7s %-5s %-14s %8llu %9llu %10llu %7llu %8llu\n", l->peer, l->role,
+                   l->up ? "up" : "DOWN", ago, (unsigned long long)l->outbox_depth,
+                   (unsigned long long)l->in_flight, (unsigned long long)l->status_seq,
+                   (unsigned long long)l->resent, (unsigned long long)l->refused);
         }
     }
     gr_opened_clear(&reply);
