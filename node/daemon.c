@@ -26,6 +26,10 @@
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
 #define S_MIN_PARALLEL 4
+/* Dedup pruning: records looked at per slice, and how often. */
+#define S_PRUNE_VISITS 512
+#define S_PRUNE_SLICE_MS 1000
+#define S_PRUNE_PASS_MS 60000
 
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
@@ -62,6 +66,8 @@ struct gr_daemon {
     bool stopping;
     bool store_full;
     uint64_t next_due;      /* earliest timer, 0 = none */
+    uint64_t next_prune_ms; /* next slice of dedup pruning */
+    uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
     gr_intake_t intake;
     s_item_t *items;
     size_t count;
@@ -488,6 +494,31 @@ static bool s_is_write(const s_item_t *item)
            gr_intake_is_write(&item->opened);
 }
 
+/* A slice of dedup pruning rides along with a write transaction made
+ * anyway: a bounded number of records per second while there is work,
+ * then a pause of up to a minute once the whole table has been seen. An idle node writes
+ * nothing, and so adds nothing to prune. */
+static int s_prune(gr_daemon_t *self, gr_txn_t *txn, uint64_t now)
+{
+    if (now < self->next_prune_ms)
+        return 0;
+    bool wrapped = false;
+    int n = gr_store_dedup_prune(txn, self->cfg->replay_window, S_PRUNE_VISITS, self->prune_cursor,
+                                 &wrapped);
+    if (n < 0)
+        return n;
+    self->intake.counters[GR_COUNT_DEDUP_PRUNED] += (uint64_t)n;
+    /* A full pass again once records can have aged out of the window
+     * (sequences are microseconds), between a second and a minute. */
+    uint64_t pass_ms = self->cfg->replay_window / 1000;
+    if (pass_ms < S_PRUNE_SLICE_MS)
+        pass_ms = S_PRUNE_SLICE_MS;
+    if (pass_ms > S_PRUNE_PASS_MS)
+        pass_ms = S_PRUNE_PASS_MS;
+    self->next_prune_ms = now + (wrapped ? pass_ms : S_PRUNE_SLICE_MS);
+    return 0;
+}
+
 /* Applies every change of the turn in one transaction: acks of outbox
  * entries, status from children, requests, due timers. Nothing is
  * acknowledged unless the commit succeeded. */
@@ -520,6 +551,8 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         }
         if (rc == 0 && self->next_due && self->next_due <= now)
             rc = gr_tiers_fire_due(self->tiers, txn, now);
+        if (rc == 0)
+            rc = s_prune(self, txn, now);
         if (rc == 0) {
             rc = gr_store_commit(&txn);
             if (rc == 0) {

@@ -30,6 +30,7 @@ static const char *const s_counter_names[GR_COUNT_MAX] = {
     [GR_COUNT_REJ_STORE_FULL] = "rejected_store_full",
     [GR_COUNT_BATCHES] = "batches",
     [GR_COUNT_MAP_GROWN] = "map_grown",
+    [GR_COUNT_DEDUP_PRUNED] = "dedup_pruned",
 };
 
 const char *gr_counter_name(gr_counter_t counter)

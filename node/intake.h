@@ -37,6 +37,7 @@ typedef enum {
     GR_COUNT_REJ_STORE_FULL,
     GR_COUNT_BATCHES,           /* write transactions committed */
     GR_COUNT_MAP_GROWN,
+    GR_COUNT_DEDUP_PRUNED,      /* dedup records past the replay window, deleted */
     GR_COUNT_MAX
 } gr_counter_t;
 

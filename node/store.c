@@ -484,6 +484,67 @@ int gr_store_dedup_put(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
     return s_put_msg(txn, S_DB_DEDUP, key, sizeof key, &rec->base, 0);
 }
 
+int gr_store_dedup_prune(gr_txn_t *txn, uint64_t window, size_t max_visits,
+                         uint8_t cursor[GR_DEDUP_KEY_BYTES], bool *wrapped)
+{
+    if (!txn || !txn->write || !cursor || !wrapped || window == 0 || max_visits == 0)
+        return GR_EINVAL;
+    *wrapped = false;
+    /* Collect, then delete: no reliance on where a cursor stands after a
+     * delete under it. */
+    uint8_t (*doomed)[GR_DEDUP_KEY_BYTES] = malloc(max_visits * sizeof *doomed);
+    if (!doomed)
+        return GR_ENOMEM;
+    size_t n_doomed = 0;
+    MDB_cursor *cur = NULL;
+    int rc = s_cursor(txn, S_DB_DEDUP, &cur);
+    if (rc != 0) {
+        free(doomed);
+        return rc;
+    }
+    uint8_t start[GR_DEDUP_KEY_BYTES];
+    memcpy(start, cursor, sizeof start);
+    MDB_val k = {sizeof start, start}, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    uint8_t signer[32];
+    uint64_t highest = 0;
+    bool have_signer = false;
+    for (size_t visits = 0; mrc == MDB_SUCCESS && visits < max_visits; visits++) {
+        if (k.mv_size != GR_DEDUP_KEY_BYTES) {
+            rc = GR_ESTORE;
+            break;
+        }
+        const uint8_t *key = k.mv_data;
+        /* Keys are grouped by signer: one lookup of its newest seq each. */
+        if (!have_signer || memcmp(signer, key, 32) != 0) {
+            memcpy(signer, key, 32);
+            have_signer = true;
+            if ((rc = gr_store_signer_get(txn, signer, &highest)) != 0)
+                break;
+        }
+        uint64_t seq = s_get_u64(key + 32);
+        /* What the replay window refuses can never be answered from here. */
+        if (highest >= window && seq <= highest - window)
+            memcpy(doomed[n_doomed++], key, GR_DEDUP_KEY_BYTES);
+        memcpy(cursor, key, GR_DEDUP_KEY_BYTES);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc == MDB_NOTFOUND) {
+        memset(cursor, 0, GR_DEDUP_KEY_BYTES);  /* the end: start over next time */
+        *wrapped = true;
+    } else if (rc == 0 && mrc == MDB_SUCCESS && k.mv_size == GR_DEDUP_KEY_BYTES) {
+        /* Resume at the first one not visited. */
+        memcpy(cursor, k.mv_data, GR_DEDUP_KEY_BYTES);
+    } else if (rc == 0) {
+        rc = s_mdb_err(mrc);
+    }
+    for (size_t i = 0; rc == 0 && i < n_doomed; i++)
+        rc = s_del(txn, S_DB_DEDUP, doomed[i], GR_DEDUP_KEY_BYTES);
+    free(doomed);
+    return rc < 0 ? rc : (int)n_doomed;
+}
+
 /* ---- counters ---- */
 
 static int s_counter_key(char *key, const char *name, size_t *keylen)

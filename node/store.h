@@ -107,6 +107,19 @@ int gr_store_dedup_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
 int gr_store_dedup_put(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
                        const Gridrelay__DedupRecord *rec);
 
+#define GR_DEDUP_KEY_BYTES 40
+
+/* Deletes dedup records the replay window already refuses (seq at or
+ * below the signer's newest seq minus window): a resend that old gets
+ * ERR_REPLAY whether or not its record is kept, so the records need not
+ * live for ever. Visits at most max_visits records from cursor (all zero
+ * bytes = the start), leaves cursor at the first record not visited, and
+ * sets *wrapped when it reached the end (cursor is then back at the start).
+ * Needs a write transaction. Returns the number deleted, or a negative
+ * code. */
+int gr_store_dedup_prune(gr_txn_t *txn, uint64_t window, size_t max_visits,
+                         uint8_t cursor[GR_DEDUP_KEY_BYTES], bool *wrapped);
+
 /* ---- events and their timelines ---- */
 
 /* Returns 0 and a record the caller frees with

@@ -229,6 +229,62 @@ static void test_replays_are_answered_or_refused_never_stored_twice(void **state
     assert_int_equal(s_counter(f, "events_stored"), before + 2);
 }
 
+typedef struct {
+    fixture_t *f;
+    int sent;
+} s_prune_wait_t;
+
+/* Keeps the node writing (pruning rides on write transactions) until it
+ * says it pruned something. */
+static bool s_pruned(void *arg)
+{
+    s_prune_wait_t *w = arg;
+    Gridrelay__Body body;
+    Gridrelay__Report report;
+    Gridrelay__Event event;
+    char id[32];
+    snprintf(id, sizeof id, "filler-%d", w->sent++);
+    s_report_body(&body, &report, &event, id, "PS.FIRE");
+    gr_opened_t reply;
+    if (gr_client_call(w->f->client, &body, &reply, 5000, 2) == 0)
+        gr_opened_clear(&reply);
+    return s_counter(w->f, "dedup_pruned") > 0;
+}
+
+static void test_dedup_records_past_the_window_are_pruned(void **state)
+{
+    fixture_t *f = *state;
+    Gridrelay__Body body;
+    Gridrelay__Report report;
+    Gridrelay__Event event;
+    s_report_body(&body, &report, &event, "prune-1", "PS.FIRE");
+    size_t len = 0;
+    uint8_t *old = s_seal(&f->node.reporters[1], 2000, &body, &len);
+    assert_int_equal(gr_client_send_raw(f->client, old, len), 0);
+    gr_opened_t reply;
+    assert_int_equal(gr_client_recv(f->client, &reply, 5000), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+    gr_opened_clear(&reply);
+    /* The signer moves on, far past the window of 100. */
+    s_report_body(&body, &report, &event, "prune-2", "PS.FIRE");
+    size_t len2 = 0;
+    uint8_t *newer = s_seal(&f->node.reporters[1], 5000, &body, &len2);
+    assert_int_equal(gr_client_send_raw(f->client, newer, len2), 0);
+    assert_int_equal(gr_client_recv(f->client, &reply, 5000), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+    gr_opened_clear(&reply);
+    free(newer);
+
+    s_prune_wait_t w = { f, 0 };
+    assert_true(harness_wait_until(s_pruned, &w, 15000));
+    uint64_t stored = s_counter(f, "events_stored");
+    /* Its record gone, the old envelope is refused as a replay: still
+     * never stored twice. */
+    assert_int_equal(s_raw_error(f, old, len), GRIDRELAY__ERROR_CODE__ERR_REPLAY);
+    assert_int_equal(s_counter(f, "events_stored"), stored);
+    free(old);
+}
+
 static void test_queries_report_not_found_and_bad_tokens(void **state)
 {
     fixture_t *f = *state;
@@ -258,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_bad_input_gets_its_error_and_changes_nothing),
         cmocka_unit_test(test_replays_are_answered_or_refused_never_stored_twice),
+        cmocka_unit_test(test_dedup_records_past_the_window_are_pruned),
         cmocka_unit_test(test_queries_report_not_found_and_bad_tokens),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

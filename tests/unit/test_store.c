@@ -1118,6 +1118,63 @@ static void test_tasks(void **state)
     assert_int_equal(gr_store_commit(&txn), 0);
 }
 
+static void test_dedup_prune(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t a[32], b[32];
+    memset(a, 0xaa, sizeof a);
+    memset(b, 0xbb, sizeof b);
+    Gridrelay__DedupRecord rec = GRIDRELAY__DEDUP_RECORD__INIT;
+    rec.event_id = "E1";
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    const uint64_t a_seqs[] = {100, 500, 800, 801, 1000};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(gr_store_dedup_put(txn, a, a_seqs[i], &rec), 0);
+        assert_int_equal(gr_store_signer_bump(txn, a, a_seqs[i]), 0);
+    }
+    assert_int_equal(gr_store_dedup_put(txn, b, 10, &rec), 0);
+    assert_int_equal(gr_store_dedup_put(txn, b, 50, &rec), 0);
+    assert_int_equal(gr_store_signer_bump(txn, b, 50), 0);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* Window 200: A's records at or below 1000 - 200 go; B's newest (50)
+     * is inside the window, so all of B's stay. Two at a time. */
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    uint8_t cursor[GR_DEDUP_KEY_BYTES] = {0};
+    bool wrapped = false;
+    int deleted = 0, calls = 0;
+    while (!wrapped && calls < 10) {
+        int n = gr_store_dedup_prune(txn, 200, 2, cursor, &wrapped);
+        assert_true(n >= 0);
+        deleted += n;
+        calls++;
+    }
+    assert_true(wrapped);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(gr_store_dedup_prune(txn, 0, 2, cursor, &wrapped), GR_EINVAL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    Gridrelay__DedupRecord *got = NULL;
+    const struct { const uint8_t *signer; uint64_t seq; bool kept; } want[] = {
+        {a, 100, false}, {a, 500, false}, {a, 800, false}, {a, 801, true}, {a, 1000, true},
+        {b, 10, true}, {b, 50, true},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int rc = gr_store_dedup_get(txn, want[i].signer, want[i].seq, &got);
+        assert_int_equal(rc, want[i].kept ? 0 : GR_ENOTFOUND);
+        if (got)
+            gridrelay__dedup_record__free_unpacked(got, NULL);
+        got = NULL;
+    }
+    gr_store_abort(&txn);
+    /* A read transaction may not prune. */
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_dedup_prune(txn, 200, 2, cursor, &wrapped), GR_EINVAL);
+    gr_store_abort(&txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1139,6 +1196,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statuslog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
