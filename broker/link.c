@@ -85,7 +85,7 @@
 #include "curve.h"
 #include "error.h"
 
-#define S_DEFAULT_WINDOW 64
+#define S_DEFAULT_WINDOW 256  /* see PROTOCOL.md 8.5: 64 left the chain idle */
 #define S_DEFAULT_RETRY_MS 1000
 #define S_DEFAULT_RETRY_MAX_MS 30000
 #define S_DEFAULT_HEARTBEAT_MS 1000

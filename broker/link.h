@@ -99,7 +99,7 @@ typedef struct {
     const uint8_t *peer_pk;         /* peer's Ed25519 key: replies must be signed by it */
     const gr_keypair_t *kp;         /* the owner's key */
     const char *own_id;             /* owner's node id (routing id upward) */
-    size_t window;                  /* max unacked items in flight; 0 = 64 */
+    size_t window;                  /* max unacked items in flight; 0 = 256 */
     uint32_t retry_ms;              /* resend after this long without
                                      * progress; 0 = 1000 */
     uint32_t retry_max_ms;          /* backoff cap; 0 = 30000 */
