@@ -136,27 +136,62 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
     return 0;
 }
 
+typedef struct {
+    gr_daemon_t *self;
+    const gr_packed_list_t *notices;
+    uint64_t *seqs;
+    uint8_t **frames;
+    size_t *lens;
+    uint64_t now_ms;
+} s_notice_job_t;
+
+/* Seals notice i with the sequence the main thread gave it. */
+static void s_seal_notice(void *ctx, size_t i)
+{
+    s_notice_job_t *job = ctx;
+    if (gr_envelope_seal_bytes(&job->frames[i], &job->lens[i], &job->self->cfg->keys, job->seqs[i],
+                               job->now_ms, job->notices->bodies[i], job->notices->lens[i]) != 0)
+        job->frames[i] = NULL;
+}
+
 /* After the commit that made them true: each notice as [topic][signed
- * envelope]. A department that misses one (absent, slow) sees the gap in
- * the notice sequence, or reconnects, and lists its tasks from the store. */
+ * envelope], signed on every core, sent in order. A department that misses
+ * one (absent, slow) sees the gap in the notice sequence, or reconnects,
+ * and lists its tasks from the store. */
 static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
 {
     const gr_packed_list_t *notices = &effects->notices;
-    for (size_t i = 0; self->task_pub && i < notices->count; i++) {
-        uint8_t *frame = NULL;
-        size_t len = 0;
-        if (gr_envelope_seal_bytes(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
-                                   gr_now_ms(), notices->bodies[i], notices->lens[i]) != 0) {
+    size_t n = notices->count;
+    if (!self->task_pub || n == 0)
+        return;
+    s_notice_job_t job = {
+        .self = self, .notices = notices, .now_ms = gr_now_ms(),
+        .seqs = calloc(n, sizeof *job.seqs), .frames = calloc(n, sizeof *job.frames),
+        .lens = calloc(n, sizeof *job.lens),
+    };
+    if (!job.seqs || !job.frames || !job.lens) {
+        gr_log(GR_LOG_ERROR, NULL, "cannot publish %zu task notices: out of memory", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        job.seqs[i] = gr_tiers_next_seq(self->tiers);
+    gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_notice, &job);
+    for (size_t i = 0; i < n; i++) {
+        if (!job.frames[i]) {
             gr_log(GR_LOG_ERROR, NULL, "cannot seal a task notice: out of memory");
             continue;
         }
         if (zmq_send(self->task_pub, notices->topics[i], strlen(notices->topics[i]),
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(self->task_pub, frame, len, ZMQ_DONTWAIT) < 0)
+            zmq_send(self->task_pub, job.frames[i], job.lens[i], ZMQ_DONTWAIT) < 0)
             gr_log(GR_LOG_WARN, NULL, "task notice on %s not sent: %s", notices->topics[i],
                    zmq_strerror(zmq_errno()));
-        free(frame);
+        free(job.frames[i]);
     }
+out:
+    free(job.seqs);
+    free(job.frames);
+    free(job.lens);
 }
 
 static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
