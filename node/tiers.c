@@ -159,6 +159,10 @@ int gr_tiers_effect(gr_tiers_t *self, const char *topic, const Gridrelay__Body *
  * its node_seq) and keeps it to publish after the commit. */
 static int s_stream(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *update)
 {
+    /* The stream exists for the parent: the top tier has nobody to tell,
+     * and every put saved there is one per case change at the busiest node. */
+    if (!self->cfg->has_parent)
+        return 0;
     int rc = gr_store_status_append(txn, update);
     if (rc != 0)
         return rc;
