@@ -261,6 +261,7 @@ static void s_facts(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec, g
     f->accepted_ms = rec->accepted_ms;
     f->assigned_down = rec->assigned_by_parent;
     f->returned_from_below = rec->status == GRIDRELAY__STATUS__RETURNED;
+    f->assigned_due_ms = rec->assigned_by_parent ? rec->deadline_ms : 0;
     f->untried_left = gr_dispatch_untried(self, rec);
 }
 

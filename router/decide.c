@@ -134,9 +134,11 @@ uint64_t gr_deadline_due(const gr_deadlines_t *deadlines,
     default:
         return 0;
     }
-    if (within == 0)
-        return 0;
-    return s_add_saturating(start, within);
+    uint64_t own = within ? s_add_saturating(start, within) : 0;
+    uint64_t assigned = facts->assigned_due_ms;
+    if (assigned && (own == 0 || assigned < own))
+        return assigned;  /* the parent's 交办 limit comes first */
+    return own;
 }
 
 bool gr_overdue(const gr_deadlines_t *deadlines, const gr_case_facts_t *facts,

@@ -47,7 +47,9 @@
  * accept_within_ms of received_ms (when this node got it); a case in any
  * other live state must be resolved within resolve_within_ms of accepted_ms,
  * or of received_ms when accepted_ms is 0. A limit of 0 means no deadline.
- * A deadline sum that would overflow saturates at UINT64_MAX.
+ * A deadline sum that would overflow saturates at UINT64_MAX. A case the
+ * parent assigned down with a time limit (assigned_due_ms) is due by that
+ * time too, in every live state: the earlier of the two deadlines counts.
  *
  * Thread safety: no state at all; every function is safe from any thread.
  */
@@ -138,6 +140,8 @@ typedef struct {
                                 * gave it back (退回) */
     bool untried_left;         /* a department or child here may (still)
                                 * take it: gr_dept_next() found one */
+    uint64_t assigned_due_ms;  /* the time limit the parent set when it
+                                * assigned the case down (交办时限); 0 = none */
 } gr_case_facts_t;
 
 typedef struct {

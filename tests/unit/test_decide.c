@@ -37,8 +37,8 @@ static bool is_finished(int state)
            || state == GR_CASE_CLOSED || state == GR_CASE_ESCALATED;
 }
 
-static uint64_t oracle_deadline(const gr_deadlines_t *d, int sev, int state,
-                                uint64_t received, uint64_t accepted)
+static uint64_t oracle_own_deadline(const gr_deadlines_t *d, int sev, int state,
+                                    uint64_t received, uint64_t accepted)
 {
     if (is_finished(state))
         return 0;
@@ -54,6 +54,17 @@ static uint64_t oracle_deadline(const gr_deadlines_t *d, int sev, int state,
     return received + d->resolve_within_ms[sev];
 }
 
+/* The node's own deadline, or the parent's assignment limit when that
+ * comes first. */
+static uint64_t oracle_deadline(const gr_deadlines_t *d, int sev, int state,
+                                uint64_t received, uint64_t accepted, uint64_t assigned_due)
+{
+    uint64_t own = oracle_own_deadline(d, sev, state, received, accepted);
+    if (is_finished(state) || assigned_due == 0)
+        return own;
+    return own == 0 || assigned_due < own ? assigned_due : own;
+}
+
 typedef struct {
     int level;
     bool parent;
@@ -62,6 +73,7 @@ typedef struct {
     bool direct, assigned, op, ret, untried;
     int state;
     uint64_t accepted;
+    uint64_t assigned_due;
     const gr_deadlines_t *limits;
     uint64_t now;
 } combo_t;
@@ -73,7 +85,7 @@ static expect_t oracle(const combo_t *c)
         return e;
 
     uint64_t deadline = oracle_deadline(c->limits, c->sev, c->state, RECEIVED,
-                                        c->accepted);
+                                        c->accepted, c->assigned_due);
     e.overdue = deadline != 0 && c->now >= deadline;
     bool up = false;
 
@@ -156,6 +168,7 @@ static void check_combo(const combo_t *c)
     f.assigned_down = c->assigned;
     f.returned_from_below = c->ret;
     f.untried_left = c->untried;
+    f.assigned_due_ms = c->assigned_due;
 
     gr_decision_t got;
     int rc = gr_decide(&got, &tier, &a, c->limits, &f, c->now);
@@ -190,6 +203,8 @@ static void test_table_against_oracle(void **state)
     (void) state;
     const gr_deadlines_t *limit_sets[] = {&s_limits, &s_no_limits};
     const uint64_t accepted_set[] = {0, ACCEPTED};
+    /* No limit from the parent; one before every own deadline; one after. */
+    const uint64_t assigned_dues[] = {0, RECEIVED + 1000, RECEIVED + 10 * 86400000ULL};
     unsigned long checked = 0;
 
     for (int level = 1; level <= 4; level++)
@@ -202,17 +217,20 @@ static void test_table_against_oracle(void **state)
         for (int bits = 0; bits < 32; bits++)
         for (int st = GR_CASE_REPORTED; st <= GR_CASE_RETURNED; st++)
         for (size_t ai = 0; ai < 2; ai++)
-        for (size_t li = 0; li < 2; li++) {
+        for (size_t li = 0; li < 2; li++)
+        for (size_t di = 0; di < 3; di++) {
             combo_t c = {
                 .level = level, .parent = parent, .sev = sev, .auth = auth,
                 .direct = bits & 1, .assigned = bits & 2, .op = bits & 4,
                 .ret = bits & 8, .untried = bits & 16, .state = st,
                 .accepted = accepted_set[ai], .limits = limit_sets[li],
+                .assigned_due = assigned_dues[di],
             };
             /* Times around the real deadline even for the zero-limit set,
-             * which must then never be overdue. */
+             * which must then never be overdue (unless the parent's limit
+             * makes it so). */
             uint64_t d = oracle_deadline(&s_limits, sev, st, RECEIVED,
-                                         c.accepted);
+                                         c.accepted, c.assigned_due);
             uint64_t nows[] = {0, RECEIVED, d ? d - 1 : 2, d ? d : 3,
                                d ? d + 1 : 4, UINT64_MAX};
             for (size_t ni = 0; ni < sizeof nows / sizeof nows[0]; ni++) {
@@ -223,9 +241,10 @@ static void test_table_against_oracle(void **state)
         }
     }
     /* (3 + 3 * 4) level/authority pairs * 2 parents * 3 severities * 32 flag
-     * sets * 10 states * 2 acceptances * 2 limit sets * 6 times: proof that
-     * the loops did not silently skip a dimension. */
-    assert_int_equal(checked, 15UL * 2 * 3 * 32 * 10 * 2 * 2 * 6);
+     * sets * 10 states * 2 acceptances * 2 limit sets * 3 assignment
+     * limits * 6 times: proof that the loops did not silently skip a
+     * dimension. */
+    assert_int_equal(checked, 15UL * 2 * 3 * 32 * 10 * 2 * 2 * 3 * 6);
 }
 
 /* ---- the important rules, by hand ---- */
@@ -489,6 +508,33 @@ static void test_returned_from_below(void **state)
     assert_false(d.supervise);
 }
 
+static void test_parents_time_limit(void **state)
+{
+    (void) state;
+    gr_authority_t a = authority_all(1, false);
+    gr_case_facts_t f = facts_of(GR_SEV_ROUTINE, GR_CASE_ACCEPTED);
+    f.accepted_ms = ACCEPTED;
+    f.assigned_down = true;
+    f.assigned_due_ms = ACCEPTED + 5000;  /* before this node's own limit */
+    assert_int_equal(gr_deadline_due(&s_limits, &f), ACCEPTED + 5000);
+    gr_decision_t d = decide_ok(1, true, &a, &s_limits, &f, ACCEPTED + 4999);
+    assert_int_equal(d.action, GR_ACT_KEEP);
+    assert_int_equal(d.due_ms, ACCEPTED + 5000);
+    /* Past the parent's limit: back up, supervised. */
+    d = decide_ok(1, true, &a, &s_limits, &f, ACCEPTED + 5000);
+    assert_int_equal(d.action, GR_ACT_ESCALATE);
+    assert_int_equal(d.reason, GR_REASON_NOT_RESOLVED_IN_TIME);
+    assert_true(d.supervise);
+    /* A node without limits of its own still keeps the parent's. */
+    assert_int_equal(gr_deadline_due(&s_no_limits, &f), ACCEPTED + 5000);
+    /* A later limit than the node's own changes nothing. */
+    f.assigned_due_ms = UINT64_MAX - 1;
+    assert_int_equal(gr_deadline_due(&s_limits, &f), ACCEPTED + 86400000);
+    /* Finished: no deadline at all. */
+    f.state = GR_CASE_RESOLVED;
+    assert_int_equal(gr_deadline_due(&s_limits, &f), 0);
+}
+
 static void test_first_dispatch(void **state)
 {
     (void) state;
@@ -651,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_deadline_saturates),
         cmocka_unit_test(test_returned_from_below),
         cmocka_unit_test(test_first_dispatch),
+        cmocka_unit_test(test_parents_time_limit),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_dept_next),
         cmocka_unit_test(test_names),
