@@ -378,7 +378,7 @@ static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         /* Leaving the departments' hands withdraws the co-handlers' tasks. */
         rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, dept, pk, req->hash,
                              reason, now_ms);
-        return rc != 0 ? rc : gr_tiers_propagate_result(self, txn, rec, now_ms);
+        return rc != 0 ? rc : gr_tiers_propagate_result(self, txn, rec, NULL, now_ms);
     case GRIDRELAY__TASK_ACTION__KIND__NOTE:
         snprintf(reason, sizeof reason, "progress from %s: %s", dept, text);
         return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, dept, pk,

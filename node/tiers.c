@@ -410,9 +410,11 @@ static int s_finish(gr_tiers_t *self, int rc, gr_reply_t *reply, uint64_t ref_se
 
 /* Sends the result of a case resolved at or above this node to where it
  * came from: down to the child that escalated it, up to a parent that
- * assigned it. */
+ * assigned it, and down to a child it was assigned to (which waits for it
+ * after handing the case back up), except to from_peer, whose result it
+ * is. */
 int gr_tiers_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
-                              uint64_t now_ms)
+                              const char *from_peer, uint64_t now_ms)
 {
     Gridrelay__Feedback fb = GRIDRELAY__FEEDBACK__INIT;
     fb.event_id = rec->event->id;
@@ -429,6 +431,10 @@ int gr_tiers_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__
         rc = s_enqueue(self, txn, rec->from_child, &body);
     if (rc == 0 && rec->assigned_by_parent && self->cfg->has_parent)
         rc = s_enqueue(self, txn, "parent", &body);
+    if (rc == 0 && rec->assigned_to && *rec->assigned_to &&
+        (!from_peer || strcmp(from_peer, rec->assigned_to) != 0) &&
+        (!rec->from_child || strcmp(rec->from_child, rec->assigned_to) != 0))
+        rc = s_enqueue(self, txn, rec->assigned_to, &body);
     return rc;
 }
 
@@ -476,7 +482,7 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
                  text ? text : "(no result text)");
         rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, who, pk, req->hash, reason, now_ms);
         if (rc == 0)
-            rc = gr_tiers_propagate_result(self, txn, rec, now_ms);
+            rc = gr_tiers_propagate_result(self, txn, rec, NULL, now_ms);
         break;
     case GRIDRELAY__CASE_ACTION__KIND__ESCALATE:
         if (!self->cfg->has_parent) {
@@ -590,6 +596,45 @@ static int s_create_forwarded(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__Stored
     return gr_store_event_get(txn, stored->event->id, out);
 }
 
+/* An Escalate for a case this node already holds: a resend (acknowledged
+ * as a duplicate), or the child this node assigned it to giving it back
+ * up (its deadline passed, or it cannot handle it): then the case is
+ * returned here (退回) and decided again. */
+static int s_escalated_back(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
+                            const gr_source_t *source, const Gridrelay__Hop *last, uint64_t now_ms,
+                            gr_reply_t *reply)
+{
+    uint64_t ref = req->envelope->seq;
+    const Gridrelay__Event *event = NULL;
+    gr_opened_t origin;
+    int rc = s_open_origin(self, &req->body->escalate->origin_envelope, &origin, &event);
+    if (rc != 0)
+        return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE, "no valid reporter envelope");
+    Gridrelay__StoredEvent *rec = NULL;
+    rc = gr_store_event_get(txn, event->id, &rec);
+    gr_opened_clear(&origin);
+    if (rc != 0)
+        return rc;
+    bool handed_back = rec->status == GRIDRELAY__STATUS__ASSIGNED && rec->assigned_to &&
+                       strcmp(rec->assigned_to, source->peer) == 0;
+    if (!handed_back) {
+        rc = gr_intake_ack(reply, ref, rec->event->id, true, rec->status);
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        return rc;
+    }
+    char reason[512];
+    snprintf(reason, sizeof reason, "returned by %s (退回): %s%s", source->peer, last->reason,
+             last->supervise ? " (督办 supervised)" : "");
+    if ((rc = gr_tiers_set(&rec->holder, self->cfg->node_id)) == 0)
+        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RETURN, source->peer,
+                             req->envelope->signer.data, req->hash, reason, now_ms);
+    if (rc == 0)
+        rc = gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
+    rc = s_finish(self, rc, reply, ref, rec, NULL);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
 static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
                          const gr_source_t *source, uint64_t now_ms, gr_reply_t *reply)
 {
@@ -614,9 +659,13 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE, "a hop signature does not verify");
     }
     rc = gr_store_event_exists(txn, event->id);
+    if (rc == 1) {
+        gr_opened_clear(&origin);
+        return s_escalated_back(self, txn, req, source, last, now_ms, reply);
+    }
     if (rc != 0) {
         gr_opened_clear(&origin);
-        return rc < 0 ? rc : gr_intake_ack(reply, ref, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        return rc;
     }
     /* The path, oldest first, for the timeline. */
     char reason[1024];
@@ -769,7 +818,7 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     /* Down every hop to the origin; up when this node was assigned it. An
      * information copy is the end of its line. */
     if (rc == 0 && !info_outcome)
-        rc = gr_tiers_propagate_result(self, txn, rec, now_ms);
+        rc = gr_tiers_propagate_result(self, txn, rec, source->peer, now_ms);
     /* A case this node reported past its parent: the parent holds an
      * information copy, and learns the outcome from here. */
     if (rc == 0 && source->kind == GR_FROM_SKIP && self->cfg->has_parent) {

@@ -35,9 +35,10 @@ int gr_tiers_set(char **field, const char *value);
 int gr_tiers_decide(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                     bool operator_asked, const char *why, uint64_t now_ms);
 
-/* Sends the result of a case resolved here back to where it came from. */
+/* Sends the result of a case resolved here (or learnt from from_peer,
+ * which is not told again; NULL for none) back to where it came from. */
 int gr_tiers_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
-                              uint64_t now_ms);
+                              const char *from_peer, uint64_t now_ms);
 
 /* Escalates rec for reason with the supervision flag (task overdue again). */
 int gr_tiers_escalate_overdue(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,

@@ -130,6 +130,32 @@ static void test_assignment_down_and_result_up(void **state)
     assert_non_null(strstr(timeline, "road reopened"));
 }
 
+static void test_assigned_case_handed_back_up_is_returned(void **state)
+{
+    topology_t *t = *state;
+    /* The township hands a case to a village, whose operator sends it back
+     * up: the township records the return (退回) and, with nobody else to
+     * give it to, passes it to the district. */
+    assert_int_equal(topology_report(t, TOWN_A, "back-1", "T.VILLAGE", 1), 0);
+    assert_int_equal(topology_action(t, TOWN_A, "back-1", KIND(ASSIGN), "your well", "village-a2"),
+                     ST(ASSIGNED));
+    assert_true(topology_wait_status(t, VILLAGE_A2, "back-1", ST(REPORTED), WAIT_MS));
+    assert_int_equal(topology_action(t, VILLAGE_A2, "back-1", KIND(ESCALATE), "not our well", NULL),
+                     ST(ESCALATED));
+    assert_true(topology_wait_timeline(t, TOWN_A, "back-1", "returned by village-a2 (退回): operator",
+                                       WAIT_MS));
+    assert_true(topology_wait_status(t, TOWN_A, "back-1", ST(ESCALATED), WAIT_MS));
+    assert_true(topology_wait_status(t, DISTRICT, "back-1", ST(REPORTED), WAIT_MS));
+    assert_true(topology_wait_timeline(t, DISTRICT, "back-1", "returned_from_below", WAIT_MS));
+    /* The district's result reaches the township and the village that
+     * handed it back. */
+    assert_int_equal(topology_action(t, DISTRICT, "back-1", KIND(RESOLVE), "county water team", NULL),
+                     ST(RESOLVED));
+    assert_true(topology_wait_status(t, TOWN_A, "back-1", ST(FED_BACK), WAIT_MS));
+    assert_true(topology_wait_status(t, VILLAGE_A2, "back-1", ST(FED_BACK), WAIT_MS));
+    assert_true(topology_wait_timeline(t, VILLAGE_A2, "back-1", "county water team", WAIT_MS));
+}
+
 static void test_operator_escalation_and_top_tier_refusal(void **state)
 {
     topology_t *t = *state;
@@ -202,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_overdue_case_is_taken_over_with_supervision),
         cmocka_unit_test(test_skip_level_reaches_the_district_and_informs_the_township),
         cmocka_unit_test(test_assignment_down_and_result_up),
+        cmocka_unit_test(test_assigned_case_handed_back_up_is_returned),
         cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
         cmocka_unit_test(test_link_status_names_every_link),
         cmocka_unit_test(test_child_frames_only_on_the_childs_connection),
