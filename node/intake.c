@@ -333,6 +333,12 @@ static int s_get_event(gr_intake_t *self, gr_txn_t *txn, uint64_t ref_seq,
     detail.status = stored->status;
     detail.received_ms = stored->received_ms;
     detail.updated_ms = stored->updated_ms;
+    detail.holder = stored->holder;
+    detail.dept = stored->dept;
+    detail.co_depts = stored->co_depts;
+    detail.n_co_depts = stored->n_co_depts;
+    detail.dept_urged = stored->dept_urged;
+    detail.result = stored->result;
     detail.timeline = entries;
     detail.n_timeline = n;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;

@@ -398,6 +398,14 @@ static void s_show_json(const Gridrelay__EventDetail *d)
     json_object_object_add(obj, "origin_node", json_object_new_string(e->origin_node));
     json_object_object_add(obj, "created_ms", json_object_new_int64((int64_t)e->created_ms));
     json_object_object_add(obj, "received_ms", json_object_new_int64((int64_t)d->received_ms));
+    json_object_object_add(obj, "holder", json_object_new_string(d->holder ? d->holder : ""));
+    json_object_object_add(obj, "dept", json_object_new_string(d->dept ? d->dept : ""));
+    json_object *co = json_object_new_array();
+    for (size_t i = 0; i < d->n_co_depts; i++)
+        json_object_array_add(co, json_object_new_string(d->co_depts[i]));
+    json_object_object_add(obj, "co_depts", co);
+    json_object_object_add(obj, "dept_urged", json_object_new_int64(d->dept_urged));
+    json_object_object_add(obj, "result", json_object_new_string(d->result ? d->result : ""));
     if (e->location) {
         json_object *loc = json_object_new_object();
         json_object_object_add(loc, "grid_code", json_object_new_string(e->location->grid_code));
@@ -464,6 +472,18 @@ static void s_show_text(const Gridrelay__EventDetail *d)
         printf("Tag       %s\n", e->tags[i]);
     for (size_t i = 0; i < e->n_attachments; i++)
         printf("Media     %s %s\n", e->attachments[i]->uri, e->attachments[i]->media_type);
+    if (d->holder && *d->holder)
+        printf("Holder    %s\n", d->holder);
+    if (d->dept && *d->dept) {
+        printf("Dept      %s (lead)", d->dept);
+        for (size_t i = 0; i < d->n_co_depts; i++)
+            printf(", %s", d->co_depts[i]);
+        printf("\n");
+    }
+    if (d->dept_urged)
+        printf("Urged     %u supervision notice(s) to departments (督办)\n", d->dept_urged);
+    if (d->result && *d->result)
+        printf("Result    %s\n", d->result);
     gridctl_format_time(when, d->received_ms);
     printf("Received  %s\n\nTimeline\n", when);
     for (size_t i = 0; i < d->n_timeline; i++) {

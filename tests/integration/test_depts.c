@@ -358,6 +358,23 @@ static void test_overdue_task_is_urged_then_escalated(void **state)
     /* Not claimed within claim.urgent = 1 s: a supervision notice... */
     assert_true(s_dept_wait(&fx->depts[POLICE], GR_DEPT_TASK_URGED, "late-1"));
     assert_true(node_wait_timeline(town, fx->ctx, "late-1", "supervision notice 1 (督办)", WAIT_MS));
+    /* ... and the flag on the case, as GetEvent shows it. */
+    gr_client_t *client = harness_client(town, fx->ctx, 0);
+    assert_non_null(client);
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = "late-1";
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(client, &body, &reply, 3000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_EVENT_DETAIL);
+    const Gridrelay__EventDetail *detail = reply.body->event_detail;
+    assert_int_equal(detail->dept_urged, 1);
+    if (detail->status == ST(DISPATCHED))  /* not yet escalated */
+        assert_string_equal(detail->dept, "police");
+    gr_opened_clear(&reply);
+    gr_client_destroy(&client);
     /* ... and, still not claimed a period later, the case goes up. */
     assert_true(node_wait_status(town, fx->ctx, "late-1", ST(ESCALATED), WAIT_MS));
     assert_true(s_dept_wait(&fx->depts[POLICE], GR_DEPT_TASK_REMOVED, "late-1"));
