@@ -440,28 +440,41 @@ static bool s_error_is_transient(const Gridrelay__Error *error)
  * else (Errors included, so the owner can log them) goes to the message
  * callback. Heartbeats are forwarded too: their status_seq matters to the
  * owner's catch-up. */
+/* The peer committed ref. An Ack of something no longer in flight is a
+ * resend's echo and changes nothing. */
+static void s_ack_one(gr_link_t *self, uint64_t ref)
+{
+    long i = s_find(self, ref);
+    if (i < 0)
+        return;
+    if (i == 0) {
+        /* The window's base moved: the peer is making progress. */
+        self->progress_ms = self->now_ms;
+        self->retry_cur = self->retry_ms;
+    } else {
+        s_mark_skipped(self, (size_t)i);
+    }
+    s_remove(self, (size_t)i);
+    self->acked_total++;
+    if (ref > self->acked_seq)
+        self->acked_seq = ref;
+    self->cb.acked(self->ctx, ref);
+}
+
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
     const Gridrelay__Body *body = opened->body;
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
-        uint64_t ref = body->ack ? body->ack->ref_seq : 0;
-        long i = s_find(self, ref);
-        if (i >= 0) {
-            if (i == 0) {
-                /* The window's base moved: the peer is making progress. */
-                self->progress_ms = self->now_ms;
-                self->retry_cur = self->retry_ms;
-            } else {
-                s_mark_skipped(self, (size_t)i);
-            }
-            s_remove(self, (size_t)i);
-            self->acked_total++;
-            if (ref > self->acked_seq)
-                self->acked_seq = ref;
-            self->cb.acked(self->ctx, ref);
-        }
+        s_ack_one(self, body->ack ? body->ack->ref_seq : 0);
         s_contact(self);
-        return;  /* an Ack of something no longer in flight: a resend's echo */
+        return;
+    }
+    if (body->kind_case == GRIDRELAY__BODY__KIND_ACK_BATCH) {
+        /* In seq order, as separate Acks would have come. */
+        for (size_t k = 0; body->ack_batch && k < body->ack_batch->n_ref_seqs; k++)
+            s_ack_one(self, body->ack_batch->ref_seqs[k]);
+        s_contact(self);
+        return;
     }
     if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error) {
         long i = s_find(self, body->error->ref_seq);

@@ -714,8 +714,73 @@ static void s_seal_item(void *ctx, size_t i)
         item->frame = NULL;  /* out of memory: no reply, the peer resends */
 }
 
+/* An Ack for a message of a tier link (from a child on the ROUTER, or
+ * from the parent or skip ancestor over a link). */
+static bool s_is_link_ack(const s_item_t *item)
+{
+    return item->rc == 0 && item->reply.body && item->reply.acked && item->opened.envelope &&
+           ((item->from_router && item->source.kind == GR_FROM_CHILD) ||
+            (!item->from_router && item->inbound.reply_link));
+}
+
+static bool s_same_peer(const s_item_t *a, const s_item_t *b)
+{
+    if (a->from_router != b->from_router)
+        return false;
+    if (!a->from_router)
+        return a->inbound.reply_link == b->inbound.reply_link;
+    size_t n = zmq_msg_size((zmq_msg_t *)&a->identity);
+    return n == zmq_msg_size((zmq_msg_t *)&b->identity) &&
+           memcmp(zmq_msg_data((zmq_msg_t *)&a->identity), zmq_msg_data((zmq_msg_t *)&b->identity),
+                  n) == 0;
+}
+
+/* The Acks of one turn for one tier-link peer go as one AckBatch in the
+ * first one's place: one signature (and one check at the other end) per
+ * commit and peer instead of per message. */
+static void s_batch_link_acks(gr_daemon_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        s_item_t *first = &self->items[i];
+        if (!s_is_link_ack(first))
+            continue;
+        size_t n = 1;
+        for (size_t j = i + 1; j < self->count; j++)
+            n += s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]);
+        if (n < 2)
+            continue;
+        uint64_t *seqs = malloc(n * sizeof *seqs);
+        if (!seqs)
+            continue;  /* out of memory: the Acks go one by one */
+        size_t k = 0;
+        seqs[k++] = first->opened.envelope->seq;
+        for (size_t j = i + 1; j < self->count; j++)
+            if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
+                seqs[k++] = self->items[j].opened.envelope->seq;
+        Gridrelay__AckBatch batch = GRIDRELAY__ACK_BATCH__INIT;
+        batch.ref_seqs = seqs;
+        batch.n_ref_seqs = n;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_ACK_BATCH;
+        body.ack_batch = &batch;
+        size_t len = gridrelay__body__get_packed_size(&body);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (buf) {
+            gridrelay__body__pack(&body, buf);
+            for (size_t j = i + 1; j < self->count; j++)
+                if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
+                    gr_reply_clear(&self->items[j].reply);
+            gr_reply_clear(&first->reply);
+            first->reply.body = buf;
+            first->reply.len = len;
+        }
+        free(seqs);
+    }
+}
+
 static void s_send_replies(gr_daemon_t *self)
 {
+    s_batch_link_acks(self);
     /* Sequence numbers are handed out in order here; the signatures are
      * made on every core. */
     for (size_t i = 0; i < self->count; i++) {

@@ -396,6 +396,7 @@ int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const 
     s_link_ctx_t *lc = s_down(self, child);
     switch (opened->body->kind_case) {
     case GRIDRELAY__BODY__KIND_ACK:
+    case GRIDRELAY__BODY__KIND_ACK_BATCH:
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
     case GRIDRELAY__BODY__KIND_ERROR:
         gr_link_on_message(lc->link, opened, frame, len, now_ms);

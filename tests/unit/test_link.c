@@ -855,6 +855,34 @@ static void test_upward_heartbeat_up_down(void **state)
     s_world_destroy(&w);
 }
 
+/* One AckBatch acknowledges several items at once, as separate Acks
+ * would, and nothing is resent. */
+static void test_upward_ack_batch(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(8, 1000, 30000, 5000, 6);
+    w->peer.hold_acks = true;
+    RUN_UNTIL(w, w->peer.held_tail >= 6, 3000);
+    assert_int_equal(w->peer.held_tail, 6);
+    uint64_t seqs[6];
+    for (size_t i = 0; i < 6; i++)
+        seqs[i] = w->peer.held[i].seq;
+    Gridrelay__AckBatch batch = GRIDRELAY__ACK_BATCH__INIT;
+    batch.ref_seqs = seqs;
+    batch.n_ref_seqs = 6;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_ACK_BATCH;
+    body.ack_batch = &batch;
+    s_peer_send(&w->peer, w->peer.child_route, w->peer.child_route_len, &body);
+    RUN_UNTIL(w, w->owner.acked == 6, 3000);
+    assert_int_equal(w->owner.acked, 6);
+    gr_link_status_t st = s_status(w);
+    assert_int_equal(st.acked_total, 6);
+    assert_int_equal(st.in_flight, 0);
+    assert_int_equal(st.resent_total, 0);
+    s_world_destroy(&w);
+}
+
 static void test_upward_rejects_forgeries(void **state)
 {
     (void)state;
@@ -1038,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_upward_parent_restart),
         cmocka_unit_test(test_upward_reconnect_resends_first),
         cmocka_unit_test(test_upward_heartbeat_up_down),
+        cmocka_unit_test(test_upward_ack_batch),
         cmocka_unit_test(test_upward_rejects_forgeries),
         cmocka_unit_test(test_upward_lifecycle),
         cmocka_unit_test(test_downward),
