@@ -429,7 +429,8 @@ int gr_tiers_propagate_result(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__
     int rc = 0;
     if (rec->from_child && *rec->from_child)
         rc = s_enqueue(self, txn, rec->from_child, &body);
-    if (rc == 0 && rec->assigned_by_parent && self->cfg->has_parent)
+    if (rc == 0 && rec->assigned_by_parent && self->cfg->has_parent &&
+        !(from_peer && strcmp(from_peer, self->cfg->parent.id) == 0))
         rc = s_enqueue(self, txn, "parent", &body);
     if (rc == 0 && rec->assigned_to && *rec->assigned_to &&
         (!from_peer || strcmp(from_peer, rec->assigned_to) != 0) &&
@@ -792,7 +793,11 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     bool info_outcome = rec->info_only && source->kind == GR_FROM_CHILD && rec->from_child &&
                         strcmp(rec->from_child, source->peer) == 0 &&
                         rec->status == GRIDRELAY__STATUS__ESCALATED;
-    bool expected = from_above ? rec->status == GRIDRELAY__STATUS__ESCALATED
+    /* The parent resolved, itself, a case it had handed down here: this
+     * copy is resolved with its result. */
+    bool taken_back = source->kind == GR_FROM_PARENT && rec->assigned_by_parent &&
+                      gr_case_open(rec->status) && rec->status != GRIDRELAY__STATUS__ESCALATED;
+    bool expected = from_above ? rec->status == GRIDRELAY__STATUS__ESCALATED || taken_back
                                : info_outcome ||
                                  (source->kind == GR_FROM_CHILD && rec->assigned_to &&
                                   strcmp(rec->assigned_to, source->peer) == 0 &&
@@ -812,8 +817,8 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
              source->peer, fb->resolver && *fb->resolver ? fb->resolver : "?", fb->resolved_by,
              fb->result && *fb->result ? fb->result : "(no result text)");
     rc = gr_tiers_change(self, txn, rec,
-                         from_above || info_outcome ? GRIDRELAY__ACTION__ACTION_FEEDBACK
-                                                    : GRIDRELAY__ACTION__ACTION_RESOLVE,
+                         (from_above && !taken_back) || info_outcome ? GRIDRELAY__ACTION__ACTION_FEEDBACK
+                                                                     : GRIDRELAY__ACTION__ACTION_RESOLVE,
                          source->peer, req->envelope->signer.data, req->hash, reason, now_ms);
     /* Down every hop to the origin; up when this node was assigned it. An
      * information copy is the end of its line. */

@@ -156,6 +156,24 @@ static void test_assigned_case_handed_back_up_is_returned(void **state)
     assert_true(topology_wait_timeline(t, VILLAGE_A2, "back-1", "county water team", WAIT_MS));
 }
 
+static void test_parent_resolving_an_assigned_case_closes_the_childs_copy(void **state)
+{
+    topology_t *t = *state;
+    assert_int_equal(topology_report(t, TOWN_A, "took-1", "T.VILLAGE", 1), 0);
+    assert_int_equal(topology_action(t, TOWN_A, "took-1", KIND(ASSIGN), "look into it", "village-a1"),
+                     ST(ASSIGNED));
+    assert_true(topology_wait_status(t, VILLAGE_A1, "took-1", ST(REPORTED), WAIT_MS));
+    /* The township settles it itself: the village's copy learns how. */
+    assert_int_equal(topology_action(t, TOWN_A, "took-1", KIND(RESOLVE), "settled at the township", NULL),
+                     ST(RESOLVED));
+    assert_true(topology_wait_status(t, VILLAGE_A1, "took-1", ST(RESOLVED), WAIT_MS));
+    assert_true(topology_wait_timeline(t, VILLAGE_A1, "took-1", "settled at the township", WAIT_MS));
+    /* ... and does not send it back up as its own result. */
+    char timeline[4096];
+    topology_status(t, TOWN_A, "took-1", timeline, sizeof timeline);
+    assert_null(strstr(timeline, "result from village-a1"));
+}
+
 static void test_operator_escalation_and_top_tier_refusal(void **state)
 {
     topology_t *t = *state;
@@ -229,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_skip_level_reaches_the_district_and_informs_the_township),
         cmocka_unit_test(test_assignment_down_and_result_up),
         cmocka_unit_test(test_assigned_case_handed_back_up_is_returned),
+        cmocka_unit_test(test_parent_resolving_an_assigned_case_closes_the_childs_copy),
         cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
         cmocka_unit_test(test_link_status_names_every_link),
         cmocka_unit_test(test_child_frames_only_on_the_childs_connection),
