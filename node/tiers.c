@@ -597,25 +597,16 @@ static int s_create_forwarded(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__Stored
     return gr_store_event_get(txn, stored->event->id, out);
 }
 
-/* An Escalate for a case this node already holds: a resend (acknowledged
- * as a duplicate), or the child this node assigned it to giving it back
- * up (its deadline passed, or it cannot handle it): then the case is
- * returned here (退回) and decided again. */
+/* An Escalate for a case this node already holds (rec, which this frees):
+ * a resend (acknowledged as a duplicate), or the child this node assigned
+ * it to giving it back up (its deadline passed, or it cannot handle it):
+ * then the case is returned here (退回) and decided again. */
 static int s_escalated_back(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
-                            const gr_source_t *source, const Gridrelay__Hop *last, uint64_t now_ms,
-                            gr_reply_t *reply)
+                            const gr_source_t *source, Gridrelay__StoredEvent *rec,
+                            const Gridrelay__Hop *last, uint64_t now_ms, gr_reply_t *reply)
 {
     uint64_t ref = req->envelope->seq;
-    const Gridrelay__Event *event = NULL;
-    gr_opened_t origin;
-    int rc = s_open_origin(self, &req->body->escalate->origin_envelope, &origin, &event);
-    if (rc != 0)
-        return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE, "no valid reporter envelope");
-    Gridrelay__StoredEvent *rec = NULL;
-    rc = gr_store_event_get(txn, event->id, &rec);
-    gr_opened_clear(&origin);
-    if (rc != 0)
-        return rc;
+    int rc;
     bool handed_back = rec->status == GRIDRELAY__STATUS__ASSIGNED && rec->assigned_to &&
                        strcmp(rec->assigned_to, source->peer) == 0;
     if (!handed_back) {
@@ -659,12 +650,13 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         gr_opened_clear(&origin);
         return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE, "a hop signature does not verify");
     }
-    rc = gr_store_event_exists(txn, event->id);
-    if (rc == 1) {
+    Gridrelay__StoredEvent *held = NULL;
+    rc = gr_store_event_get(txn, event->id, &held);
+    if (rc == 0) {
         gr_opened_clear(&origin);
-        return s_escalated_back(self, txn, req, source, last, now_ms, reply);
+        return s_escalated_back(self, txn, req, source, held, last, now_ms, reply);
     }
-    if (rc != 0) {
+    if (rc != GR_ENOTFOUND) {
         gr_opened_clear(&origin);
         return rc;
     }
