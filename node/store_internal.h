@@ -106,6 +106,30 @@ static inline int s_check_id(const char *id, size_t *len)
     return 0;
 }
 
+#define S_PAIR_KEY_MAX (GR_EVENT_ID_MAX + 1 + GR_EVENT_ID_MAX)
+
+/* The key of the databases kept per owner and event (view: node id, tasks:
+ * department code): first | 0x00 | second. Both are [A-Za-z0-9._-], so
+ * the separator keeps one owner's keys together, in event id order, and
+ * "town" apart from "town2". With second NULL or "", the owner's prefix
+ * (first | 0x00), where a scan starts. key holds S_PAIR_KEY_MAX bytes. */
+static inline int s_pair_key(uint8_t *key, const char *first, const char *second, size_t *keylen)
+{
+    size_t flen = 0, slen = 0;
+    if (s_check_id(first, &flen) != 0)
+        return GR_EINVAL;
+    memcpy(key, first, flen);
+    key[flen] = 0;
+    *keylen = flen + 1;
+    if (!second || !*second)
+        return 0;
+    if (s_check_id(second, &slen) != 0)
+        return GR_EINVAL;
+    memcpy(key + flen + 1, second, slen);
+    *keylen += slen;
+    return 0;
+}
+
 /* Memory that lives until the transaction ends: the hashes the store fills
  * into caller's messages must outlive the call, because callers pack those
  * messages into replies before committing. Freed by commit and abort. */

@@ -1,35 +1,13 @@
 /* The tasks database: what each department has to do. */
 #include "store_internal.h"
 
-#define S_TASK_KEY_MAX (GR_EVENT_ID_MAX + 1 + GR_EVENT_ID_MAX)
-
-/* Department codes and event ids are both [A-Za-z0-9._-], so a 0x00
- * separator keeps a department's tasks together ("police" before
- * "police2"). */
-static int s_task_key(uint8_t *key, const char *dept, const char *event_id, size_t *keylen)
-{
-    size_t dlen = 0, elen = 0;
-    if (s_check_id(dept, &dlen) != 0)
-        return GR_EINVAL;
-    memcpy(key, dept, dlen);
-    key[dlen] = 0;
-    *keylen = dlen + 1;
-    if (!event_id || !*event_id)
-        return 0;
-    if (s_check_id(event_id, &elen) != 0)
-        return GR_EINVAL;
-    memcpy(key + dlen + 1, event_id, elen);
-    *keylen += elen;
-    return 0;
-}
-
 int gr_store_task_put(gr_txn_t *txn, const Gridrelay__Task *task)
 {
     if (!txn || !txn->write || !task || !task->event_id || !*task->event_id)
         return GR_EINVAL;
-    uint8_t key[S_TASK_KEY_MAX];
+    uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_task_key(key, task->dept, task->event_id, &keylen);
+    int rc = s_pair_key(key, task->dept, task->event_id, &keylen);
     if (rc != 0)
         return rc;
     Gridrelay__Task copy = *task;
@@ -43,9 +21,9 @@ int gr_store_task_get(gr_txn_t *txn, const char *dept, const char *event_id,
     if (!txn || !out || !event_id || !*event_id)
         return GR_EINVAL;
     *out = NULL;
-    uint8_t key[S_TASK_KEY_MAX];
+    uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_task_key(key, dept, event_id, &keylen);
+    int rc = s_pair_key(key, dept, event_id, &keylen);
     if (rc != 0)
         return rc;
     MDB_val v;
@@ -59,9 +37,9 @@ int gr_store_task_del(gr_txn_t *txn, const char *dept, const char *event_id)
 {
     if (!txn || !txn->write || !event_id || !*event_id)
         return GR_EINVAL;
-    uint8_t key[S_TASK_KEY_MAX];
+    uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_task_key(key, dept, event_id, &keylen);
+    int rc = s_pair_key(key, dept, event_id, &keylen);
     if (rc != 0)
         return rc;
     return s_del(txn, S_DB_TASKS, key, keylen);
@@ -72,9 +50,9 @@ int gr_store_task_scan(gr_txn_t *txn, const char *dept, const char *after_event_
 {
     if (!txn || !visit)
         return GR_EINVAL;
-    uint8_t start[S_TASK_KEY_MAX];
+    uint8_t start[S_PAIR_KEY_MAX];
     size_t startlen = 0;
-    int rc = s_task_key(start, dept, after_event_id, &startlen);
+    int rc = s_pair_key(start, dept, after_event_id, &startlen);
     if (rc != 0)
         return rc;
     size_t prefixlen = strlen(dept) + 1;  /* code and its 0x00 */

@@ -3,20 +3,12 @@
 
 #include "store_internal.h"
 
-#define S_VIEW_KEY_MAX (GR_EVENT_ID_MAX + 1 + GR_EVENT_ID_MAX)
-
-/* Node ids and event ids are both [A-Za-z0-9._-], so a 0x00 separator
- * keeps one node's entries together and in event id order. */
+/* A view entry's key: both ids are required. */
 static int s_view_key(uint8_t *key, const char *node_id, const char *event_id, size_t *keylen)
 {
-    size_t nlen = 0, elen = 0;
-    if (s_check_id(node_id, &nlen) != 0 || s_check_id(event_id, &elen) != 0)
+    if (!event_id || !*event_id)
         return GR_EINVAL;
-    memcpy(key, node_id, nlen);
-    key[nlen] = 0;
-    memcpy(key + nlen + 1, event_id, elen);
-    *keylen = nlen + 1 + elen;
-    return 0;
+    return s_pair_key(key, node_id, event_id, keylen);
 }
 
 int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
@@ -24,7 +16,7 @@ int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
 {
     if (!txn || !txn->write || !entry)
         return GR_EINVAL;
-    uint8_t key[S_VIEW_KEY_MAX];
+    uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
     int rc = s_view_key(key, node_id, event_id, &keylen);
     if (rc != 0)
@@ -50,7 +42,7 @@ int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_toke
     if (!txn || !visit || !next_token)
         return GR_EINVAL;
     next_token[0] = '\0';
-    uint8_t start[S_VIEW_KEY_MAX];
+    uint8_t start[S_PAIR_KEY_MAX];
     size_t startlen = 0, prefixlen = 0;
     bool after = false;
     if (page_token && *page_token) {
@@ -58,11 +50,8 @@ int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_toke
             return GR_EINVAL;
         after = true;
     } else if (node_id && *node_id) {
-        if (s_check_id(node_id, &prefixlen) != 0)
+        if (s_pair_key(start, node_id, NULL, &startlen) != 0)
             return GR_EINVAL;
-        memcpy(start, node_id, prefixlen);
-        start[prefixlen] = 0;
-        startlen = prefixlen + 1;
     }
     if (node_id && *node_id && s_check_id(node_id, &prefixlen) != 0)
         return GR_EINVAL;
