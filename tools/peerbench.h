@@ -104,6 +104,11 @@ bool pb_stopping(void);              /* SIGINT/SIGTERM/SIGHUP received */
 int pb_free_port(void);              /* a free TCP port on 127.0.0.1, or -1 */
 bool pb_port_open(int port);         /* something accepts on 127.0.0.1:port */
 long pb_peak_rss_kib(pid_t pid);     /* VmHWM, or -1 */
+/* Waits until p accepts on 127.0.0.1:port, polling every poll_ms, until
+ * deadline (pb_now() seconds). Returns 0, or -1 when p died, the deadline
+ * passed or we are stopping (then p's log tail is printed, unless
+ * stopping). */
+int pb_wait_port(pb_proc_t *p, int port, double deadline, int poll_ms);
 /* Creates /tmp/gridpeerbench-<name>-XXXXXX into out. 0 or -1. */
 int pb_tempdir(char *out, size_t cap, const char *name);
 /* Removes a tree (unless GR_KEEP_TEST_DIRS is set). */

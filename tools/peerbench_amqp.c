@@ -222,15 +222,10 @@ static int s_node_start(pb_chain_t *c, int i)
 static int s_node_wait(pb_chain_t *c, int i, char *err, size_t cap)
 {
     double deadline = pb_now() + S_BOOT_S;
-    while (!pb_port_open(c->port[i])) {
-        if (!pb_proc_alive(&c->broker[i]) || pb_now() > deadline || pb_stopping()) {
-            if (!pb_stopping())
-                pb_log_tail(c->broker[i].log);
-            snprintf(err, cap, "RabbitMQ node %s did not start within %d s (logs in %s)", c->node[i],
-                     S_BOOT_S, c->dir[i]);
-            return -1;
-        }
-        poll(NULL, 0, 100);
+    if (pb_wait_port(&c->broker[i], c->port[i], deadline, 100) != 0) {
+        snprintf(err, cap, "RabbitMQ node %s did not start within %d s (logs in %s)", c->node[i],
+                 S_BOOT_S, c->dir[i]);
+        return -1;
     }
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", (int)(deadline - pb_now()) + 1);

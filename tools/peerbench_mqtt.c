@@ -126,16 +126,10 @@ static int s_broker_start(pb_chain_t *c, int i, char *err, size_t cap)
 
 static int s_broker_wait(pb_chain_t *c, int i, char *err, size_t cap)
 {
-    double deadline = pb_now() + S_WAIT_S;
-    while (!pb_port_open(c->port[i])) {
-        if (!pb_proc_alive(&c->broker[i]) || pb_now() > deadline || pb_stopping()) {
-            if (!pb_stopping())
-                pb_log_tail(c->broker[i].log);
-            snprintf(err, cap, "mosquitto %s did not start on port %d (log: %s)", s_names[i],
-                     c->port[i], c->broker[i].log);
-            return -1;
-        }
-        poll(NULL, 0, 20);
+    if (pb_wait_port(&c->broker[i], c->port[i], pb_now() + S_WAIT_S, 20) != 0) {
+        snprintf(err, cap, "mosquitto %s did not start on port %d (log: %s)", s_names[i],
+                 c->port[i], c->broker[i].log);
+        return -1;
     }
     return 0;
 }

@@ -401,6 +401,19 @@ bool pb_port_open(int port)
     return ok;
 }
 
+int pb_wait_port(pb_proc_t *p, int port, double deadline, int poll_ms)
+{
+    while (!pb_port_open(port)) {
+        if (!pb_proc_alive(p) || pb_now() > deadline || pb_stopping()) {
+            if (!pb_stopping())
+                pb_log_tail(p->log);
+            return -1;
+        }
+        poll(NULL, 0, poll_ms);
+    }
+    return 0;
+}
+
 long pb_peak_rss_kib(pid_t pid)
 {
     char path[64], line[256];
