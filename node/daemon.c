@@ -31,6 +31,15 @@
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
 
+/* One envelope to seal with the node's key: body in, frame out. */
+typedef struct {
+    const uint8_t *body;
+    size_t body_len;
+    uint64_t seq;           /* given on the main thread, in order */
+    uint8_t *frame;         /* malloc'd; NULL when sealing failed */
+    size_t frame_len;
+} s_seal_t;
+
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
 typedef struct {
@@ -45,10 +54,7 @@ typedef struct {
     gr_source_t source;
     bool consumed;          /* handled by the links (acks, heartbeats) */
     gr_reply_t reply;
-    uint64_t reply_seq;     /* given on the main thread, in order */
-    uint64_t reply_ms;
-    uint8_t *frame;         /* the sealed reply */
-    size_t frame_len;
+    s_seal_t seal;          /* the reply, sealed */
 } s_item_t;
 
 struct gr_daemon {
@@ -138,60 +144,66 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
 
 typedef struct {
     gr_daemon_t *self;
-    const gr_packed_list_t *notices;
-    uint64_t *seqs;
-    uint8_t **frames;
-    size_t *lens;
+    s_seal_t **jobs;
     uint64_t now_ms;
-} s_notice_job_t;
+} s_seal_batch_t;
 
-/* Seals notice i with the sequence the main thread gave it. */
-static void s_seal_notice(void *ctx, size_t i)
+static void s_seal_one(void *ctx, size_t i)
 {
-    s_notice_job_t *job = ctx;
-    if (gr_envelope_seal_bytes(&job->frames[i], &job->lens[i], &job->self->cfg->keys, job->seqs[i],
-                               job->now_ms, job->notices->bodies[i], job->notices->lens[i]) != 0)
-        job->frames[i] = NULL;
+    s_seal_batch_t *b = ctx;
+    s_seal_t *job = b->jobs[i];
+    if (gr_envelope_seal_bytes(&job->frame, &job->frame_len, &b->self->cfg->keys, job->seq,
+                               b->now_ms, job->body, job->body_len) != 0)
+        job->frame = NULL;  /* out of memory: not sent; the peer resends or resyncs */
+}
+
+/* Seals every job with the node's key: the sequence numbers are handed out
+ * here, in order, and the signatures made on every core. */
+static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        jobs[i]->seq = gr_tiers_next_seq(self->tiers);
+    s_seal_batch_t batch = { self, jobs, gr_now_ms() };
+    gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_one, &batch);
 }
 
 /* After the commit that made them true: each notice as [topic][signed
- * envelope], signed on every core, sent in order. A department that misses
- * one (absent, slow) sees the gap in the notice sequence, or reconnects,
- * and lists its tasks from the store. */
+ * envelope], sent in order. A department that misses one (absent, slow)
+ * sees the gap in the notice sequence, or reconnects, and lists its tasks
+ * from the store. */
 static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
 {
     const gr_packed_list_t *notices = &effects->notices;
     size_t n = notices->count;
     if (!self->task_pub || n == 0)
         return;
-    s_notice_job_t job = {
-        .self = self, .notices = notices, .now_ms = gr_now_ms(),
-        .seqs = calloc(n, sizeof *job.seqs), .frames = calloc(n, sizeof *job.frames),
-        .lens = calloc(n, sizeof *job.lens),
-    };
-    if (!job.seqs || !job.frames || !job.lens) {
+    s_seal_t *seals = calloc(n, sizeof *seals);
+    s_seal_t **jobs = calloc(n, sizeof *jobs);
+    if (!seals || !jobs) {
         gr_log(GR_LOG_ERROR, NULL, "cannot publish %zu task notices: out of memory", n);
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        job.seqs[i] = gr_tiers_next_seq(self->tiers);
-    gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_notice, &job);
     for (size_t i = 0; i < n; i++) {
-        if (!job.frames[i]) {
+        seals[i].body = notices->bodies[i];
+        seals[i].body_len = notices->lens[i];
+        jobs[i] = &seals[i];
+    }
+    s_seal_all(self, jobs, n);
+    for (size_t i = 0; i < n; i++) {
+        if (!seals[i].frame) {
             gr_log(GR_LOG_ERROR, NULL, "cannot seal a task notice: out of memory");
             continue;
         }
         if (zmq_send(self->task_pub, notices->topics[i], strlen(notices->topics[i]),
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(self->task_pub, job.frames[i], job.lens[i], ZMQ_DONTWAIT) < 0)
+            zmq_send(self->task_pub, seals[i].frame, seals[i].frame_len, ZMQ_DONTWAIT) < 0)
             gr_log(GR_LOG_WARN, NULL, "task notice on %s not sent: %s", notices->topics[i],
                    zmq_strerror(zmq_errno()));
-        free(job.frames[i]);
+        free(seals[i].frame);
     }
 out:
-    free(job.seqs);
-    free(job.frames);
-    free(job.lens);
+    free(seals);
+    free(jobs);
 }
 
 static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
@@ -334,7 +346,7 @@ fail:
 
 static void s_item_release(s_item_t *item)
 {
-    free(item->frame);
+    free(item->seal.frame);
     gr_reply_clear(&item->reply);
     gr_opened_clear(&item->opened);
     if (item->from_router) {
@@ -703,17 +715,6 @@ static void s_answer_reads(gr_daemon_t *self)
     gr_store_abort(&txn);
 }
 
-/* Seals item i's reply with the sequence the main thread gave it. */
-static void s_seal_item(void *ctx, size_t i)
-{
-    gr_daemon_t *self = ctx;
-    s_item_t *item = &self->items[i];
-    if (item->reply.body &&
-        gr_envelope_seal_bytes(&item->frame, &item->frame_len, &self->cfg->keys, item->reply_seq,
-                               item->reply_ms, item->reply.body, item->reply.len) != 0)
-        item->frame = NULL;  /* out of memory: no reply, the peer resends */
-}
-
 /* An Ack for a message of a tier link (from a child on the ROUTER, or
  * from the parent or skip ancestor over a link). */
 static bool s_is_link_ack(const s_item_t *item)
@@ -781,27 +782,34 @@ static void s_batch_link_acks(gr_daemon_t *self)
 static void s_send_replies(gr_daemon_t *self)
 {
     s_batch_link_acks(self);
-    /* Sequence numbers are handed out in order here; the signatures are
-     * made on every core. */
-    for (size_t i = 0; i < self->count; i++) {
-        if (self->items[i].reply.body) {
-            self->items[i].reply_seq = gr_tiers_next_seq(self->tiers);
-            self->items[i].reply_ms = gr_now_ms();
+    s_seal_t **jobs = calloc(self->count ? self->count : 1, sizeof *jobs);
+    size_t n = 0;
+    for (size_t i = 0; jobs && i < self->count; i++) {
+        s_item_t *item = &self->items[i];
+        if (item->reply.body) {
+            item->seal.body = item->reply.body;
+            item->seal.body_len = item->reply.len;
+            jobs[n++] = &item->seal;
         }
     }
-    gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_seal_item, self);
+    /* Out of memory: no reply goes out; every peer resends. */
+    if (jobs)
+        s_seal_all(self, jobs, n);
+    free(jobs);
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
-        if (item->frame) {
+        const uint8_t *frame = item->seal.frame;
+        size_t len = item->seal.frame_len;
+        if (frame) {
             if (item->from_router) {
                 /* A peer that went away gets nothing: it resends. */
                 if (zmq_msg_send(&item->identity, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
                     if (item->delimiter)
                         zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                    zmq_send(self->router, item->frame, item->frame_len, ZMQ_DONTWAIT);
+                    zmq_send(self->router, frame, len, ZMQ_DONTWAIT);
                 }
             } else if (item->inbound.reply_link) {
-                gr_link_send(item->inbound.reply_link, item->frame, item->frame_len);
+                gr_link_send(item->inbound.reply_link, frame, len);
             }
         }
         s_item_release(item);
