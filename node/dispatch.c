@@ -108,6 +108,18 @@ static int s_task_decide(const gr_tiers_t *self, const Gridrelay__Task *task,
     return gr_task_decide(d, &tier, &self->cfg->task_deadlines, &facts, now_ms) == 0 ? 0 : GR_EINVAL;
 }
 
+/* The newest notice sequence given to dept (0 before the first); kept in
+ * the peers database under "dept:<code>", which no node id can be. */
+static int s_notice_seq(gr_txn_t *txn, const char *dept, uint64_t *seq, bool next)
+{
+    char peer[80];
+    snprintf(peer, sizeof peer, "dept:%s", dept);
+    int rc = gr_store_peer_get(txn, peer, "notice_seq", seq);
+    if (rc == 0 && next)
+        rc = gr_store_peer_put(txn, peer, "notice_seq", ++*seq);
+    return rc;
+}
+
 /* Publishes a notice to task->dept after the commit, with the next
  * per-department sequence (persisted, so it survives restarts and a
  * client can tell a gap from a restart). */
@@ -115,12 +127,8 @@ static int s_notify(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__Task *task
                     const Gridrelay__Event *event, Gridrelay__TaskNotice__Kind kind,
                     const char *reason)
 {
-    char peer[80];
-    snprintf(peer, sizeof peer, "dept:%s", task->dept);
     uint64_t seq = 0;
-    int rc = gr_store_peer_get(txn, peer, "notice_seq", &seq);
-    if (rc == 0)
-        rc = gr_store_peer_put(txn, peer, "notice_seq", ++seq);
+    int rc = s_notice_seq(txn, task->dept, &seq, true);
     if (rc != 0)
         return rc;
     Gridrelay__Task copy = *task;
@@ -603,10 +611,8 @@ int gr_dispatch_list_tasks(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *r
     }
     if (rc < 0 || (rc = l.rc) != 0)
         goto out;
-    char peer[80];
-    snprintf(peer, sizeof peer, "dept:%s", dept);
     Gridrelay__TaskList list = GRIDRELAY__TASK_LIST__INIT;
-    if ((rc = gr_store_peer_get(txn, peer, "notice_seq", &list.notice_seq)) != 0)
+    if ((rc = s_notice_seq(txn, dept, &list.notice_seq, false)) != 0)
         goto out;
     list.ref_seq = ref;
     list.dept = (char *)dept;
