@@ -112,6 +112,13 @@ static int s_check_curve(void *socket, const gr_keypair_t *kp)
 
 int gr_curve_server(void *socket, const gr_keypair_t *kp)
 {
+    return gr_curve_server_in(socket, kp, GR_ZAP_DOMAIN);
+}
+
+int gr_curve_server_in(void *socket, const gr_keypair_t *kp, const char *domain)
+{
+    if (!domain || (strcmp(domain, GR_ZAP_DOMAIN) != 0 && strcmp(domain, GR_ZAP_DOMAIN_DEPARTMENTS) != 0))
+        return GR_EINVAL;
     int rc = s_check_curve(socket, kp);
     if (rc != 0)
         return rc;
@@ -121,7 +128,7 @@ int gr_curve_server(void *socket, const gr_keypair_t *kp)
     rc = s_set_own_keys(socket, kp);
     if (rc != 0)
         return rc;
-    if (zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, GR_ZAP_DOMAIN, strlen(GR_ZAP_DOMAIN)) != 0)
+    if (zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0)
         return GR_EIO;
     return 0;
 }
@@ -424,7 +431,8 @@ static s_verdict_t s_decide(gr_zap_t *self, zmq_msg_t *f, size_t n, size_t total
                  text, address);
         return s_refuse(self, S_OTHER_MECHANISM, "400", "CURVE required", what, now);
     }
-    if (!s_frame_is(&f[2], GR_ZAP_DOMAIN)) {
+    bool departments_only = s_frame_is(&f[2], GR_ZAP_DOMAIN_DEPARTMENTS);
+    if (!departments_only && !s_frame_is(&f[2], GR_ZAP_DOMAIN)) {
         s_printable(text, &f[2]);
         snprintf(what, sizeof what, "refused CURVE connection from %s to ZAP domain '%s'",
                  address, text);
@@ -437,13 +445,19 @@ static s_verdict_t s_decide(gr_zap_t *self, zmq_msg_t *f, size_t n, size_t total
     }
     const uint8_t *key = zmq_msg_data(&f[6]);
     const s_admit_t *admit = s_admit_find(self, key);
-    if (admit) {
+    if (admit && (!departments_only || admit->entry.role == GR_ROLE_DEPARTMENT)) {
         self->admitted++;
         return (s_verdict_t){ "200", "OK", admit->user_id };
     }
     self->refused++;
     char hex[GR_CURVE_KEY_BYTES * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, key, GR_CURVE_KEY_BYTES);
+    if (admit) {
+        snprintf(what, sizeof what, "refused %s (CURVE key %.4s..%s) from %s: only departments "
+                 "may use this socket", admit->entry.name, hex, hex + sizeof hex - 5, address);
+        s_report(self, s_track(self, key), now, what);
+        return (s_verdict_t){ "400", "departments only", "" };
+    }
     snprintf(what, sizeof what, "refused unknown CURVE key %.4s..%s from %s", hex,
              hex + sizeof hex - 5, address);
     s_report(self, s_track(self, key), now, what);

@@ -27,7 +27,8 @@
  *   only after closing them.
  * - One handler serves the whole context: every CURVE server socket in it,
  *   and every socket with a ZAP domain set, is filtered by it. The handler
- *   admits only mechanism CURVE in domain GR_ZAP_DOMAIN, so a socket that
+ *   admits only mechanism CURVE in the domains GR_ZAP_DOMAIN (any trusted
+ *   key) and GR_ZAP_DOMAIN_DEPARTMENTS (department keys), so a socket that
  *   must stay open to NULL-mechanism peers must not set a ZAP domain.
  * - Refusals are not fatal to the client: libzmq keeps reconnecting (every
  *   ZMQ_RECONNECT_IVL), so a stranger's misconfigured client produces a
@@ -55,6 +56,12 @@
 
 /* ZAP domain set on server sockets; the handler refuses any other. */
 #define GR_ZAP_DOMAIN "gridrelay"
+
+/* ZAP domain of a socket only departments may use (a node's task notice
+ * PUB, which names every department's cases): the handler admits a trusted
+ * key there only when its role is GR_ROLE_DEPARTMENT, so a grid worker's
+ * or another node's key cannot listen in. */
+#define GR_ZAP_DOMAIN_DEPARTMENTS "gridrelay-departments"
 
 /* Where libzmq sends ZAP requests (fixed by RFC 27). */
 #define GR_ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -93,6 +100,11 @@ int gr_curve_derive(uint8_t curve_pk[GR_CURVE_KEY_BYTES], uint8_t curve_sk[GR_CU
  * tells why, e.g. ENOTSOCK). After a failure the socket may be partly
  * configured: close it rather than bind it. */
 int gr_curve_server(void *socket, const gr_keypair_t *kp) __attribute__((warn_unused_result));
+
+/* As gr_curve_server(), in ZAP domain `domain` (GR_ZAP_DOMAIN or
+ * GR_ZAP_DOMAIN_DEPARTMENTS); GR_EINVAL for any other. */
+int gr_curve_server_in(void *socket, const gr_keypair_t *kp, const char *domain)
+    __attribute__((warn_unused_result));
 
 /* Makes socket a CURVE client with kp's derived keys, which will only
  * complete a handshake with the holder of server_ed25519_pk. Call before

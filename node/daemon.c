@@ -113,7 +113,8 @@ static int s_write_endpoint_file(const char *path, const char *endpoint, const c
 }
 
 /* The PUB socket departments subscribe to for their task notices. CURVE
- * like every socket: only trusted keys may listen. */
+ * like every socket, and in the departments' ZAP domain: the notices name
+ * every department's cases, so only department keys may listen. */
 static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
 {
     if (!self->cfg->task_listen)
@@ -126,7 +127,7 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
     int linger = 1000, hwm = 100000;
     zmq_setsockopt(self->task_pub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->task_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    if (gr_curve_server(self->task_pub, &self->cfg->keys) != 0 ||
+    if (gr_curve_server_in(self->task_pub, &self->cfg->keys, GR_ZAP_DOMAIN_DEPARTMENTS) != 0 ||
         zmq_bind(self->task_pub, self->cfg->task_listen) != 0) {
         snprintf(err, errlen, "cannot listen for departments on %s: %s", self->cfg->task_listen,
                  zmq_strerror(zmq_errno()));

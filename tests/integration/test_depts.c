@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "dept_client.h"
 #include "error.h"
 #include "tiers_fixture.h"
@@ -320,6 +321,52 @@ static void test_co_handlers_notes_are_kept_and_lead_closes(void **state)
     assert_non_null(strstr(timeline, "resolved by police at township"));
 }
 
+/* Subscribes to the township's task notices as keys; returns the
+ * handshake's outcome: the ZAP status code of a refusal (400), or 200. */
+static int s_task_handshake(fixture_t *fx, const gr_keypair_t *keys)
+{
+    harness_node_t *town = &fx->nodes[TOWNSHIP_N];
+    void *sub = zmq_socket(fx->ctx, ZMQ_SUB);
+    assert_non_null(sub);
+    assert_int_equal(gr_curve_client(sub, keys, town->node_key.pk), 0);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0), 0);
+    static int monitors;
+    char monitor_ep[64];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://task-handshake-%d", monitors++);
+    assert_int_equal(zmq_socket_monitor(sub, monitor_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 0);
+    void *monitor = zmq_socket(fx->ctx, ZMQ_PAIR);
+    assert_non_null(monitor);
+    assert_int_equal(zmq_connect(monitor, monitor_ep), 0);
+    assert_int_equal(zmq_connect(sub, town->task_endpoint), 0);
+    int outcome = -1;
+    uint64_t deadline = gr_now_ms() + WAIT_MS;
+    while (outcome < 0 && gr_now_ms() < deadline) {
+        zmq_pollitem_t item = { monitor, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, 50) <= 0)
+            continue;
+        zmq_msg_t head;
+        zmq_msg_init(&head);
+        if (zmq_msg_recv(&head, monitor, 0) == 6) {
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, zmq_msg_data(&head), sizeof event);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, sizeof value);
+            if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                outcome = 200;
+            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                outcome = (int)value;
+        }
+        zmq_msg_close(&head);
+        char endpoint[256];
+        zmq_recv(monitor, endpoint, sizeof endpoint, 0);
+    }
+    zmq_socket_monitor(sub, NULL, 0);
+    zmq_close(monitor);
+    zmq_close(sub);
+    return outcome;
+}
+
 static void test_foreign_task_and_unknown_key_are_refused(void **state)
 {
     fixture_t *fx = *state;
@@ -347,6 +394,11 @@ static void test_foreign_task_and_unknown_key_are_refused(void **state)
     gr_dept_client_destroy(&strange);
     fx->depts[SAFETY] = saved;
     assert_string_equal(s_town_timeline(fx, "theft-1"), before);
+
+    /* The notices name every department's cases: a grid worker's key,
+     * trusted for reports, may not listen to them; a department's may. */
+    assert_int_equal(s_task_handshake(fx, &fx->nodes[TOWNSHIP_N].reporters[0]), 400);
+    assert_int_equal(s_task_handshake(fx, &fx->depts[POLICE].keys), 200);
 }
 
 static void test_overdue_task_is_urged_then_escalated(void **state)

@@ -38,7 +38,8 @@
 typedef struct {
     void *ctx;
     gr_keypair_t server;
-    gr_keypair_t alice;     /* trusted */
+    gr_keypair_t alice;     /* trusted, a reporter */
+    gr_keypair_t police;    /* trusted, a department */
     gr_keypair_t mallory;   /* not trusted */
     gr_trust_t *trust;
     gr_zap_t *zap;
@@ -292,9 +293,11 @@ static int s_setup(void **state)
     assert_int_equal(gr_keys_generate(&fx->server), 0);
     assert_int_equal(gr_keys_generate(&fx->alice), 0);
     assert_int_equal(gr_keys_generate(&fx->mallory), 0);
+    assert_int_equal(gr_keys_generate(&fx->police), 0);
     fx->trust = gr_trust_new();
     assert_non_null(fx->trust);
     assert_int_equal(gr_trust_add(fx->trust, fx->alice.pk, "alice", GR_ROLE_REPORTER), 0);
+    assert_int_equal(gr_trust_add(fx->trust, fx->police.pk, "police", GR_ROLE_DEPARTMENT), 0);
     fx->ctx = zmq_ctx_new();
     assert_non_null(fx->ctx);
     fx->zap = gr_zap_new(fx->ctx, fx->trust);
@@ -448,6 +451,72 @@ static void test_untrusted_client_is_refused(void **state)
     char want[128];
     s_refusal_line(want, sizeof want, &fx->mallory);
     assert_string_equal(fx->lines[0], want);
+}
+
+/* The departments' socket (a node's task notices) admits department keys
+ * only: a trusted reporter is refused there, and told so. */
+static void test_departments_socket_admits_departments_only(void **state)
+{
+    fixture_t *fx = *state;
+    void *pub = s_keep(fx, zmq_socket(fx->ctx, ZMQ_PUB));
+    assert_int_equal(gr_curve_server_in(pub, &fx->server, "elsewhere"), GR_EINVAL);
+    assert_int_equal(gr_curve_server_in(pub, &fx->server, GR_ZAP_DOMAIN_DEPARTMENTS), 0);
+    assert_int_equal(zmq_bind(pub, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof fx->endpoint;
+    assert_int_equal(zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, fx->endpoint, &len), 0);
+
+    void *reporter = s_keep(fx, zmq_socket(fx->ctx, ZMQ_SUB));
+    assert_int_equal(gr_curve_client(reporter, &fx->alice, fx->server.pk), 0);
+    assert_int_equal(zmq_setsockopt(reporter, ZMQ_SUBSCRIBE, "", 0), 0);
+    s_once(reporter);
+    void *refused = s_monitor(fx, reporter);
+    s_connect(fx, reporter);
+    assert_true(s_wait_event(fx, refused, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400, WAIT_MS));
+    assert_false(s_events_seen(refused) & ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    assert_int_equal(gr_zap_refused(fx->zap), 1);
+    assert_int_equal(fx->n_lines, 1);
+    char hex[GR_CURVE_KEY_BYTES * 2 + 1], want[160];
+    s_curve_hex(hex, &fx->alice);
+    snprintf(want, sizeof want, "refused alice (CURVE key %.4s..%s) from 127.0.0.1: only "
+             "departments may use this socket", hex, hex + 60);
+    assert_string_equal(fx->lines[0], want);
+
+    void *dept = s_keep(fx, zmq_socket(fx->ctx, ZMQ_SUB));
+    assert_int_equal(gr_curve_client(dept, &fx->police, fx->server.pk), 0);
+    assert_int_equal(zmq_setsockopt(dept, ZMQ_SUBSCRIBE, "", 0), 0);
+    void *admitted = s_monitor(fx, dept);
+    s_connect(fx, dept);
+    assert_true(s_wait_event(fx, admitted, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, UINT32_MAX, WAIT_MS));
+    assert_int_equal(gr_zap_admitted(fx->zap), 1);
+    /* A subscription travels after the handshake: publish until it lands. */
+    char got[16];
+    int n = -1;
+    for (uint64_t deadline = s_now_ms() + WAIT_MS; n < 0 && s_now_ms() < deadline;) {
+        assert_int_equal(zmq_send(pub, "task", 4, 0), 4);
+        if (s_wait_readable(fx, dept, 20))
+            n = zmq_recv(dept, got, sizeof got, ZMQ_DONTWAIT);
+    }
+    assert_int_equal(n, 4);
+    assert_memory_equal(got, "task", 4);
+    assert_int_equal(zmq_recv(reporter, got, sizeof got, ZMQ_DONTWAIT), -1);
+
+    /* Asked directly: the reporter is welcome on an ordinary node socket,
+     * the department on both. */
+    uint8_t alice_curve[GR_CURVE_KEY_BYTES], police_curve[GR_CURVE_KEY_BYTES];
+    assert_int_equal(gr_curve_derive(alice_curve, NULL, &fx->alice), 0);
+    assert_int_equal(gr_curve_derive(police_curve, NULL, &fx->police), 0);
+    void *req = s_zap_req(fx);
+    assert_int_equal(s_ask_key(fx, req, alice_curve), 200);
+    assert_int_equal(s_ask_key(fx, req, police_curve), 200);
+    s_request_t r = s_curve_request(alice_curve);
+    r.frames[2] = GR_ZAP_DOMAIN_DEPARTMENTS;
+    assert_int_equal(s_ask(fx, req, &r, NULL), 400);
+    r = s_curve_request(police_curve);
+    r.frames[2] = GR_ZAP_DOMAIN_DEPARTMENTS;
+    char user[GR_PUBLIC_KEY_HEX], police_hex[GR_PUBLIC_KEY_HEX];
+    assert_int_equal(s_ask(fx, req, &r, user), 200);
+    gr_key_to_hex(police_hex, fx->police.pk);
+    assert_string_equal(user, police_hex);
 }
 
 static void test_wrong_server_key_never_connects(void **state)
@@ -651,9 +720,11 @@ static void test_zap_lifecycle_and_reload(void **state)
     assert_int_equal(gr_zap_tracked(NULL), 0);
     gr_zap_set_logger(NULL, s_log, fx);
     gr_zap_set_log_interval_ms(NULL, 1);
-    assert_null(gr_trust_at(fx->trust, 1));
+    assert_null(gr_trust_at(fx->trust, 2));
     assert_null(gr_trust_at(NULL, 0));
-    assert_memory_equal(gr_trust_at(fx->trust, 0)->pk, fx->alice.pk, 32);
+    /* In key order: alice is one of the two. */
+    assert_true(memcmp(gr_trust_at(fx->trust, 0)->pk, fx->alice.pk, 32) == 0 ||
+                memcmp(gr_trust_at(fx->trust, 1)->pk, fx->alice.pk, 32) == 0);
 
     void *req = s_zap_req(fx);
     uint8_t alice_curve[32], mallory_curve[32];
@@ -703,6 +774,7 @@ int main(void)
         T(test_derived_keys),
         T(test_trusted_client_round_trip),
         T(test_untrusted_client_is_refused),
+        T(test_departments_socket_admits_departments_only),
         T(test_wrong_server_key_never_connects),
         T(test_client_without_curve_is_refused),
         T(test_refusal_reports_are_rate_limited),
