@@ -167,6 +167,29 @@ int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
     return GRIDCTL_OK;
 }
 
+int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
+                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+                  char token[GRIDCTL_TOKEN_MAX], size_t *total)
+{
+    *total = 0;
+    for (;;) {
+        *token_slot = token;
+        gr_opened_t reply;
+        int rc = gridctl_call(common, request, &reply);
+        if (rc != GRIDCTL_OK)
+            return rc;
+        if (reply.body->kind_case != kind) {
+            gr_opened_clear(&reply);
+            return GRIDCTL_REFUSED;
+        }
+        const char *next = page(ctx, reply.body, total);
+        snprintf(token, GRIDCTL_TOKEN_MAX, "%s", next ? next : "");
+        gr_opened_clear(&reply);
+        if (!all || !token[0])
+            return GRIDCTL_OK;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -18,6 +18,9 @@ enum {
     GRIDCTL_LOCAL = 4,      /* local trouble: key file, memory */
 };
 
+/* Longest page token kept between the pages of a listing. */
+#define GRIDCTL_TOKEN_MAX 256
+
 /* Options every subcommand that talks to a node accepts. */
 typedef struct {
     const char *node;       /* --node, or $GRIDRELAY_NODE */
@@ -47,6 +50,21 @@ extern const char gridctl_common_help[];
  * reply; Error replies are printed (text or JSON) and give GRIDCTL_REFUSED. */
 int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
                  gr_opened_t *reply);
+
+/* What a paged listing does with one page: handles reply (of the kind
+ * asked for, checked already), adds its item count to *count and returns
+ * its next page token (NULL or "" at the end). */
+typedef const char *(*gridctl_page_fn)(void *ctx, const Gridrelay__Body *reply, size_t *count);
+
+/* Walks a paged listing (ListEvents, ListView): sets *token_slot, the
+ * request's page_token, to token before each call (start it at the page
+ * to begin with, or ""), hands each reply of kind `kind` to page, and
+ * stops after one page unless all. On return token holds the next page's
+ * token ("" at the end) and *total the items seen. A reply of another
+ * kind gives GRIDCTL_REFUSED. Returns a GRIDCTL_* exit code. */
+int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
+                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+                  char token[GRIDCTL_TOKEN_MAX], size_t *total);
 
 /* Who talks to which node: resolves the node's endpoint into *node and
  * loads the signer's key pair and the node's public key, from the common

@@ -295,6 +295,33 @@ int gridctl_status(int argc, char **argv)
     return GRIDCTL_OK;
 }
 
+
+/* One page of `gridctl view`: rows, or objects into the JSON array. */
+static const char *s_view_page(void *ctx, const Gridrelay__Body *reply, size_t *count)
+{
+    json_object *arr = ctx;
+    const Gridrelay__ViewPage *page = reply->view_page;
+    for (size_t i = 0; page && i < page->n_updates; i++) {
+        const Gridrelay__StatusUpdate *u = page->updates[i];
+        if (arr) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "node_id", json_object_new_string(u->node_id));
+            json_object_object_add(o, "event_id", json_object_new_string(u->event_id));
+            json_object_object_add(o, "status", json_object_new_string(gridctl_status_name(u->status)));
+            json_object_object_add(o, "holder", json_object_new_string(u->holder));
+            json_object_object_add(o, "category", json_object_new_string(u->category));
+            json_object_object_add(o, "title", json_object_new_string(u->title));
+            json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)u->time_ms));
+            json_object_array_add(arr, o);
+        } else {
+            printf("%-16s %-26s %-12s %-12s %-12s %s\n", u->node_id, u->event_id,
+                   gridctl_status_name(u->status), u->category, u->holder, u->title);
+        }
+    }
+    *count += page ? page->n_updates : 0;
+    return page ? page->next_page_token : NULL;
+}
+
 int gridctl_view(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -328,47 +355,13 @@ int gridctl_view(int argc, char **argv)
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
     body.list_view = &list;
-    char token[256] = "";
+    char token[GRIDCTL_TOKEN_MAX] = "";
     json_object *arr = common.json ? json_object_new_array() : NULL;
-    int rc;
     size_t total = 0;
     if (!arr)
         printf("%-16s %-26s %-12s %-12s %-12s %s\n", "NODE", "CASE", "STATUS", "CATEGORY", "HOLDER", "TITLE");
-    for (;;) {
-        list.page_token = token;
-        gr_opened_t reply;
-        rc = gridctl_call(&common, &body, &reply);
-        if (rc != GRIDCTL_OK)
-            break;
-        const Gridrelay__ViewPage *page = reply.body->view_page;
-        if (reply.body->kind_case != GRIDRELAY__BODY__KIND_VIEW_PAGE || !page) {
-            gr_opened_clear(&reply);
-            rc = GRIDCTL_REFUSED;
-            break;
-        }
-        for (size_t i = 0; i < page->n_updates; i++) {
-            const Gridrelay__StatusUpdate *u = page->updates[i];
-            if (arr) {
-                json_object *o = json_object_new_object();
-                json_object_object_add(o, "node_id", json_object_new_string(u->node_id));
-                json_object_object_add(o, "event_id", json_object_new_string(u->event_id));
-                json_object_object_add(o, "status", json_object_new_string(gridctl_status_name(u->status)));
-                json_object_object_add(o, "holder", json_object_new_string(u->holder));
-                json_object_object_add(o, "category", json_object_new_string(u->category));
-                json_object_object_add(o, "title", json_object_new_string(u->title));
-                json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)u->time_ms));
-                json_object_array_add(arr, o);
-            } else {
-                printf("%-16s %-26s %-12s %-12s %-12s %s\n", u->node_id, u->event_id,
-                       gridctl_status_name(u->status), u->category, u->holder, u->title);
-            }
-        }
-        total += page->n_updates;
-        snprintf(token, sizeof token, "%s", page->next_page_token ? page->next_page_token : "");
-        gr_opened_clear(&reply);
-        if (!all || !token[0])
-            break;
-    }
+    int rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_VIEW_PAGE, all,
+                           s_view_page, arr, token, &total);
     if (rc == GRIDCTL_OK && arr) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "cases", arr);

@@ -246,6 +246,26 @@ static void s_list_usage(FILE *out)
 "\n%s", gridctl_common_help);
 }
 
+/* One page of `gridctl list`: rows, or objects into the JSON array. */
+static const char *s_list_page(void *ctx, const Gridrelay__Body *reply, size_t *count)
+{
+    json_object *array = ctx;
+    const Gridrelay__EventPage *p = reply->event_page;
+    for (size_t i = 0; p && i < p->n_events; i++) {
+        const Gridrelay__EventSummary *s = p->events[i];
+        if (array) {
+            json_object_array_add(array, s_summary_json(s));
+        } else {
+            char when[32];
+            gridctl_format_time(when, s->received_ms);
+            printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", s->id, gridctl_status_name(s->status),
+                   s->category, gridctl_severity_name(s->severity), when, s->title);
+        }
+    }
+    *count += p ? p->n_events : 0;
+    return p ? p->next_page_token : NULL;
+}
+
 int gridctl_list(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -311,43 +331,15 @@ int gridctl_list(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
     body.list_events = &list;
     json_object *array = common.json ? json_object_new_array() : NULL;
-    char token[256] = "";
+    char token[GRIDCTL_TOKEN_MAX] = "";
     if (page)
         snprintf(token, sizeof token, "%s", page);
-    int rc;
     size_t total = 0;
     if (!common.json)
         printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", "ID", "STATUS", "CATEGORY", "SEVERITY",
                "RECEIVED", "TITLE");
-    for (;;) {
-        list.page_token = token;
-        gr_opened_t reply;
-        rc = gridctl_call(&common, &body, &reply);
-        if (rc != GRIDCTL_OK)
-            break;
-        const Gridrelay__EventPage *p = reply.body->event_page;
-        if (reply.body->kind_case != GRIDRELAY__BODY__KIND_EVENT_PAGE || !p) {
-            gr_opened_clear(&reply);
-            rc = GRIDCTL_REFUSED;
-            break;
-        }
-        for (size_t i = 0; i < p->n_events; i++) {
-            const Gridrelay__EventSummary *s = p->events[i];
-            if (array) {
-                json_object_array_add(array, s_summary_json(s));
-            } else {
-                char when[32];
-                gridctl_format_time(when, s->received_ms);
-                printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", s->id, gridctl_status_name(s->status),
-                       s->category, gridctl_severity_name(s->severity), when, s->title);
-            }
-        }
-        total += p->n_events;
-        snprintf(token, sizeof token, "%s", p->next_page_token ? p->next_page_token : "");
-        gr_opened_clear(&reply);
-        if (!all || !token[0])
-            break;
-    }
+    int rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_EVENT_PAGE, all,
+                           s_list_page, array, token, &total);
     if (rc == GRIDCTL_OK) {
         if (array) {
             json_object *obj = json_object_new_object();

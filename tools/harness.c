@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -149,10 +150,17 @@ int harness_node_start_with(harness_node_t *node, const char *extra, int timeout
     }
     char log_path[320];
     snprintf(log_path, sizeof log_path, "%s/gridrelayd.log", node->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* A test that fails jumps past its cleanup: its nodes must die
+         * with it, not hold its output open until meson's timeout. (The
+         * signal follows the thread that forked, so nodes are started
+         * from the main thread only.) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         FILE *log = fopen(log_path, "a");
         if (log)
             dup2(fileno(log), STDERR_FILENO);

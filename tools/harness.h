@@ -48,7 +48,9 @@ int harness_node_write_config(harness_node_t *node);
 
 /* Starts gridrelayd and waits (bounded) until it has bound its endpoint.
  * The first start listens on tcp://127.0.0.1:*; later starts reuse the
- * endpoint of the first, so clients reconnect to the same address. */
+ * endpoint of the first, so clients reconnect to the same address. The
+ * node is killed when the calling thread ends (so a failed test leaves no
+ * daemon behind): call it from the main thread. */
 int harness_node_start(harness_node_t *node);
 
 /* The same, with extra appended to the config (e.g. a [children] section

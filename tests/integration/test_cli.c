@@ -33,6 +33,27 @@ static int s_sh(const char *fmt, ...)
     return harness_run(cmd, s_out, sizeof s_out);
 }
 
+/* Occurrences of needle in s_out. */
+static size_t s_count(const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s_out, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The value of "next_page" in s_out (a JSON listing) into token. */
+static void s_next_page(char *token, size_t len)
+{
+    const char *p = strstr(s_out, "\"next_page\":\"");
+    assert_non_null(p);
+    p += strlen("\"next_page\":\"");
+    size_t n = strcspn(p, "\"");
+    assert_true(n < len);
+    memcpy(token, p, n);
+    token[n] = '\0';
+}
+
 static void test_help_and_usage_exit_codes(void **state)
 {
     (void)state;
@@ -124,6 +145,25 @@ static void test_report_list_show_stats_through_gridctl(void **state)
     assert_int_equal(s_sh("%s list %s --json --severity routine", s_gridctl(), common), 0);
     assert_null(strstr(s_out, id));
 
+    /* Pages: 5 events, 2 a page. One page and its token; the next page
+     * from the token; --all follows every page. */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s_sh("%s report %s --category SS.DISPUTE --title 'boundary %d'", s_gridctl(),
+                              common, i), 0);
+    char token[256];
+    assert_int_equal(s_sh("%s list %s --json --limit 2", s_gridctl(), common), 0);
+    assert_int_equal(s_count("\"id\":"), 2);
+    s_next_page(token, sizeof token);
+    assert_true(token[0] != '\0');
+    assert_int_equal(s_sh("%s list %s --json --limit 2 --page '%s'", s_gridctl(), common, token), 0);
+    assert_int_equal(s_count("\"id\":"), 2);
+    assert_int_equal(s_sh("%s list %s --json --limit 2 --all", s_gridctl(), common), 0);
+    assert_int_equal(s_count("\"id\":"), 5);
+    s_next_page(token, sizeof token);
+    assert_string_equal(token, "");
+    assert_int_equal(s_sh("%s list %s --limit 2 --all", s_gridctl(), common), 0);
+    assert_non_null(strstr(s_out, "(5 events)"));
+
     assert_int_equal(s_sh("%s show %s --json %s", s_gridctl(), common, id), 0);
     assert_non_null(strstr(s_out, "\"timeline\""));
     assert_non_null(strstr(s_out, "\"action\""));
@@ -135,7 +175,7 @@ static void test_report_list_show_stats_through_gridctl(void **state)
     assert_non_null(strstr(s_out, "not_found"));
 
     assert_int_equal(s_sh("%s stats %s --json", s_gridctl(), common), 0);
-    assert_non_null(strstr(s_out, "\"events_stored\":1"));
+    assert_non_null(strstr(s_out, "\"events_stored\":5"));
 
     /* SIGTERM: a clean stop, said in the log. */
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
@@ -221,6 +261,11 @@ static void test_departments_through_gridctl(void **state)
     assert_int_equal(s_sh("%s dispatch %s %s nosuch 2>&1", s_gridctl(), op, id), 1);
     /* A department key may not act as an operator. */
     assert_int_equal(s_sh("%s dispatch %s %s police 2>&1", s_gridctl(), civil, id), 1);
+    /* No children, so the view of lower tiers is empty. */
+    assert_int_equal(s_sh("%s view %s --all --json", s_gridctl(), op), 0);
+    assert_non_null(strstr(s_out, "\"cases\":[]"));
+    assert_int_equal(s_sh("%s view %s", s_gridctl(), op), 0);
+    assert_non_null(strstr(s_out, "(0 cases)"));
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
     harness_node_cleanup(&node);
 }
