@@ -12,7 +12,9 @@
 #include <zmq.h>
 
 #include "error.h"
+#include "event_id.h"
 #include "harness.h"
+#include "hop.h"
 
 typedef struct {
     harness_node_t node;
@@ -309,6 +311,137 @@ static void test_queries_report_not_found_and_bad_tokens(void **state)
     gr_opened_clear(&reply);
 }
 
+/* ---- forged paths: a child's Escalate whose inner signatures fail ---- */
+
+typedef struct {
+    gr_keypair_t reporter;          /* the grid worker at the origin (any key) */
+    gr_keypair_t child;             /* the township's child node */
+    gr_keypair_t stranger;          /* a node nobody trusts */
+    uint8_t origin[1024];
+    size_t origin_len;
+    char id[GR_EVENT_ID_LEN + 1];
+} s_path_t;
+
+static void s_path_origin(s_path_t *p)
+{
+    gr_event_id_new(p->id, gr_now_ms());
+    Gridrelay__Body body;
+    Gridrelay__Report report;
+    Gridrelay__Event event;
+    s_report_body(&body, &report, &event, p->id, "SS.DISPUTE");
+    event.origin_node = "village-far";
+    event.severity = GRIDRELAY__SEVERITY__ROUTINE;
+    event.reporter = "worker-7";
+    event.created_ms = gr_now_ms();
+    size_t len = 0;
+    uint8_t *frame = s_seal(&p->reporter, s_fresh_seq(), &body, &len);
+    assert_true(len <= sizeof p->origin);
+    memcpy(p->origin, frame, len);
+    p->origin_len = len;
+    free(frame);
+}
+
+static void s_path_hop(Gridrelay__Hop *hop, uint8_t sig[GR_SIGNATURE_BYTES], const char *node,
+                       const gr_keypair_t *kp, const char *event_id)
+{
+    gridrelay__hop__init(hop);
+    hop->node_id = (char *)node;
+    hop->tier_level = 1;
+    hop->reason = "outside_authority";
+    hop->time_ms = gr_now_ms();
+    assert_int_equal(gr_hop_sign(hop, event_id, kp, sig), 0);
+}
+
+/* Sends an Escalate with hops[0..n) as the child; returns the Error code of
+ * the reply, or 0 for an Ack. */
+static int s_escalate(gr_client_t *as_child, const s_path_t *p, Gridrelay__Hop **hops, size_t n)
+{
+    Gridrelay__Escalate esc = GRIDRELAY__ESCALATE__INIT;
+    esc.origin_envelope.data = (uint8_t *)p->origin;
+    esc.origin_envelope.len = p->origin_len;
+    esc.hops = hops;
+    esc.n_hops = n;
+    esc.status_below = GRIDRELAY__STATUS__ESCALATED;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_ESCALATE;
+    body.escalate = &esc;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(as_child, &body, &reply, 5000, 2), 0);
+    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ERROR ? (int)reply.body->error->code
+               : reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : -1;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ERROR)
+        fprintf(stderr, "escalate refused: %s\n", reply.body->error->message);
+    gr_opened_clear(&reply);
+    return code;
+}
+
+static void test_forged_escalation_paths_are_refused(void **state)
+{
+    (void)state;
+    harness_node_t town, village;
+    assert_int_equal(harness_node_init(&town, "township-paths", 1), 0);
+    assert_int_equal(harness_node_init(&village, "village-child", 0), 0);
+    snprintf(town.tier, sizeof town.tier, "township");
+    harness_add_child(&town, &village);
+    assert_int_equal(harness_node_start(&town), 0);
+    s_path_t p;
+    assert_int_equal(gr_keys_generate(&p.reporter), 0);
+    assert_int_equal(gr_keys_generate(&p.stranger), 0);
+    p.child = village.node_key;
+    void *ctx = zmq_ctx_new();
+    gr_client_t *as_child = gr_client_new(ctx, town.endpoint, &p.child, town.node_key.pk);
+    assert_non_null(as_child);
+
+    Gridrelay__Hop first, own, forged;
+    uint8_t sig_first[GR_SIGNATURE_BYTES], sig_own[GR_SIGNATURE_BYTES], sig_forged[GR_SIGNATURE_BYTES];
+    Gridrelay__Hop *hops[2];
+
+    /* An earlier hop whose signature does not hold. */
+    s_path_origin(&p);
+    s_path_hop(&first, sig_first, "village-far", &p.stranger, p.id);
+    sig_first[0] ^= 1;
+    s_path_hop(&own, sig_own, "village-child", &p.child, p.id);
+    hops[0] = &first;
+    hops[1] = &own;
+    assert_int_equal(s_escalate(as_child, &p, hops, 2), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
+
+    /* The last hop must be the sender's own, however well signed. */
+    s_path_hop(&forged, sig_forged, "village-far", &p.stranger, p.id);
+    hops[0] = &forged;
+    assert_int_equal(s_escalate(as_child, &p, hops, 1), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
+
+    /* The reporter's own signature must hold, whoever forwards it. */
+    p.origin[p.origin_len - 1] ^= 1;
+    hops[0] = &own;
+    assert_int_equal(s_escalate(as_child, &p, hops, 1), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
+    p.origin[p.origin_len - 1] ^= 1;
+
+    /* Nothing of that was stored; the honest path is. */
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = p.id;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(as_child, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(reply.body->error->code, GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND);
+    gr_opened_clear(&reply);
+    s_path_hop(&first, sig_first, "village-far", &p.stranger, p.id);
+    hops[0] = &first;
+    hops[1] = &own;
+    assert_int_equal(s_escalate(as_child, &p, hops, 2), 0);
+    assert_int_equal(gr_client_call(as_child, &body, &reply, 5000, 2), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_EVENT_DETAIL);
+    gr_opened_clear(&reply);
+
+    gr_client_destroy(&as_child);
+    zmq_ctx_term(ctx);
+    assert_int_equal(harness_node_stop(&town, SIGTERM), 0);
+    harness_node_cleanup(&town);
+    harness_node_cleanup(&village);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_replays_are_answered_or_refused_never_stored_twice),
         cmocka_unit_test(test_dedup_records_past_the_window_are_pruned),
         cmocka_unit_test(test_queries_report_not_found_and_bad_tokens),
+        cmocka_unit_test(test_forged_escalation_paths_are_refused),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
