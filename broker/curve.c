@@ -85,6 +85,55 @@ int gr_curve_derive(uint8_t curve_pk[GR_CURVE_KEY_BYTES], uint8_t curve_sk[GR_CU
     return rc;
 }
 
+_Static_assert(GR_BOX_OVERHEAD == crypto_box_NONCEBYTES + crypto_box_MACBYTES, "box layout");
+_Static_assert(GR_BOX_KEY_BYTES == crypto_box_BEFORENMBYTES, "box key size");
+
+int gr_box_key(uint8_t key[GR_BOX_KEY_BYTES], const uint8_t peer_ed25519_pk[GR_PUBLIC_KEY_BYTES],
+               const gr_keypair_t *own)
+{
+    if (!key || !peer_ed25519_pk || !own)
+        return GR_EINVAL;
+    uint8_t peer[GR_CURVE_KEY_BYTES], sk[GR_CURVE_KEY_BYTES];
+    if (crypto_sign_ed25519_pk_to_curve25519(peer, peer_ed25519_pk) != 0)
+        return GR_EKEY;
+    int rc = gr_curve_derive(NULL, sk, own);
+    if (rc == 0 && crypto_box_beforenm(key, peer, sk) != 0)
+        rc = GR_EKEY;
+    sodium_memzero(sk, sizeof sk);
+    return rc;
+}
+
+int gr_box_seal(uint8_t **out, size_t *out_len, const uint8_t *msg, size_t len,
+                const uint8_t key[GR_BOX_KEY_BYTES])
+{
+    *out = malloc(len + GR_BOX_OVERHEAD);
+    if (!*out)
+        return GR_ENOMEM;
+    randombytes_buf(*out, crypto_box_NONCEBYTES);
+    crypto_box_easy_afternm(*out + crypto_box_NONCEBYTES, msg, len, *out, key);
+    *out_len = len + GR_BOX_OVERHEAD;
+    return 0;
+}
+
+int gr_box_open(uint8_t **out, size_t *out_len, const uint8_t *box, size_t len,
+                const uint8_t key[GR_BOX_KEY_BYTES])
+{
+    *out = NULL;
+    if (len < GR_BOX_OVERHEAD)
+        return GR_ESIGNATURE;
+    *out = malloc(len - GR_BOX_OVERHEAD + 1);
+    if (!*out)
+        return GR_ENOMEM;
+    if (crypto_box_open_easy_afternm(*out, box + crypto_box_NONCEBYTES, len - crypto_box_NONCEBYTES,
+                                     box, key) != 0) {
+        free(*out);
+        *out = NULL;
+        return GR_ESIGNATURE;
+    }
+    *out_len = len - GR_BOX_OVERHEAD;
+    return 0;
+}
+
 /* Derives kp's keys and sets them on socket; the caller sets the role. */
 static int s_set_own_keys(void *socket, const gr_keypair_t *kp)
 {

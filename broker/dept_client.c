@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "client.h"
 #include "curve.h"
 #include "envelope.h"
@@ -23,6 +25,8 @@ struct gr_dept_client {
     char *notice_endpoint;     /* from the options, or learnt from the node */
     uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
     gr_keypair_t keys;
+    /* The key the node boxes this department's notices with. */
+    uint8_t box_key[GR_BOX_KEY_BYTES];
     void *ctx;
     bool own_ctx;
     gr_client_t *req;
@@ -128,6 +132,10 @@ gr_dept_client_t *gr_dept_client_new(const gr_dept_client_options_t *options, ch
         self->opt.resync_ms = S_RESYNC_DEFAULT;
     memcpy(self->node_pk, options->node_pk, sizeof self->node_pk);
     self->keys = *options->keys;
+    if (gr_box_key(self->box_key, self->node_pk, &self->keys) != 0) {
+        snprintf(err, errlen, "the node's or the department's key is not usable");
+        goto fail;
+    }
     self->node_endpoint = strdup(options->node_endpoint);
     self->notice_endpoint = options->notice_endpoint ? strdup(options->notice_endpoint) : NULL;
     self->ctx = options->zmq_ctx;
@@ -173,6 +181,7 @@ void gr_dept_client_destroy(gr_dept_client_t **self_p)
     free(self->node_endpoint);
     free(self->notice_endpoint);
     memset(&self->keys, 0, sizeof self->keys);
+    sodium_memzero(self->box_key, sizeof self->box_key);
     free(self);
     *self_p = NULL;
 }
@@ -390,12 +399,21 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
     return 0;
 }
 
-/* Applies one notice frame (changes are reported as they happen). */
-static void s_notice(gr_dept_client_t *self, const uint8_t *frame, size_t len)
+/* Applies one notice frame, boxed for this department (changes are
+ * reported as they happen). */
+static void s_notice(gr_dept_client_t *self, const uint8_t *box, size_t box_len)
 {
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    int rc = gr_box_open(&frame, &len, box, box_len, self->box_key);
+    if (rc == GR_ENOMEM)
+        self->need_sync = true;  /* the listing brings what this missed */
     gr_opened_t opened;
-    if (gr_envelope_open_from(&opened, frame, len, self->node_pk, S_MAX_FRAME) != 0)
-        return;  /* not from our node: ignore */
+    if (rc == 0)
+        rc = gr_envelope_open_from(&opened, frame, len, self->node_pk, S_MAX_FRAME);
+    free(frame);
+    if (rc != 0)
+        return;  /* not for this department, or not from our node: ignore */
     const Gridrelay__TaskNotice *n = opened.body->task_notice;
     if (opened.body->kind_case != GRIDRELAY__BODY__KIND_TASK_NOTICE || !n || !n->task ||
         !n->task->event_id || n->seq <= self->notice_seq) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "client.h"
@@ -36,6 +37,9 @@ typedef struct {
     const uint8_t *body;
     size_t body_len;
     uint64_t seq;           /* given on the main thread, in order */
+    /* For one reader only (a department's notice): the signed envelope
+     * is then boxed with the key this node shares with it. */
+    const uint8_t *box_key;
     uint8_t *frame;         /* malloc'd; NULL when sealing failed */
     size_t frame_len;
 } s_seal_t;
@@ -74,6 +78,8 @@ struct gr_daemon {
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
+    /* Per department (as cfg->depts): the key its notices are boxed with. */
+    uint8_t (*box_keys)[GR_BOX_KEY_BYTES];
     gr_intake_t intake;
     s_item_t *items;
     size_t count;
@@ -119,6 +125,17 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
 {
     if (!self->cfg->task_listen)
         return 0;
+    self->box_keys = calloc(self->cfg->n_depts ? self->cfg->n_depts : 1, sizeof *self->box_keys);
+    if (!self->box_keys) {
+        snprintf(err, errlen, "out of memory");
+        return GR_ENOMEM;
+    }
+    for (size_t i = 0; i < self->cfg->n_depts; i++)
+        if (gr_box_key(self->box_keys[i], self->cfg->depts[i].pk, &self->cfg->keys) != 0) {
+            snprintf(err, errlen, "department %s: its key is not a usable public key",
+                     self->cfg->depts[i].code);
+            return GR_EKEY;
+        }
     self->task_pub = zmq_socket(self->ctx, ZMQ_PUB);
     if (!self->task_pub) {
         snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(zmq_errno()));
@@ -154,8 +171,19 @@ static void s_seal_one(void *ctx, size_t i)
     s_seal_batch_t *b = ctx;
     s_seal_t *job = b->jobs[i];
     if (gr_envelope_seal_bytes(&job->frame, &job->frame_len, &b->self->cfg->keys, job->seq,
-                               b->now_ms, job->body, job->body_len) != 0)
+                               b->now_ms, job->body, job->body_len) != 0) {
         job->frame = NULL;  /* out of memory: not sent; the peer resends or resyncs */
+        return;
+    }
+    if (!job->box_key)
+        return;
+    uint8_t *boxed = NULL;
+    size_t len = 0;
+    if (gr_box_seal(&boxed, &len, job->frame, job->frame_len, job->box_key) != 0)
+        boxed = NULL;
+    free(job->frame);
+    job->frame = boxed;  /* NULL: not sent, never sent in the clear */
+    job->frame_len = len;
 }
 
 /* Seals every job with the node's key: the sequence numbers are handed out
@@ -169,9 +197,30 @@ static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
 }
 
 /* After the commit that made them true: each notice as [topic][signed
- * envelope], sent in order. A department that misses one (absent, slow)
- * sees the gap in the notice sequence, or reconnects, and lists its tasks
- * from the store. */
+ * envelope, sealed to the department's key], sent in order. Sealed,
+ * because ZeroMQ does not tell a PUB who subscribed to what: any admitted
+ * department could subscribe to another's topic, but only the addressee
+ * can open its notices. A department that misses one (absent, slow) sees
+ * the gap in the notice sequence, or reconnects, and lists its tasks from
+ * the store. */
+/* The box key for a notice on topic ("dept/<code>/"): the one this node
+ * shares with that department; NULL for a topic naming no department. */
+static const uint8_t *s_notice_key(const gr_daemon_t *self, const char *topic)
+{
+    const char *prefix = "dept/";
+    size_t plen = strlen(prefix), len = strlen(topic);
+    char code[sizeof ((gr_dept_config_t *)0)->code];
+    if (len <= plen + 1 || strncmp(topic, prefix, plen) != 0 || topic[len - 1] != '/' ||
+        len - plen - 1 >= sizeof code)
+        return NULL;
+    memcpy(code, topic + plen, len - plen - 1);
+    code[len - plen - 1] = '\0';
+    for (size_t i = 0; i < self->cfg->n_depts; i++)
+        if (strcmp(self->cfg->depts[i].code, code) == 0)
+            return self->box_keys[i];
+    return NULL;
+}
+
 static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
 {
     const gr_packed_list_t *notices = &effects->notices;
@@ -184,13 +233,22 @@ static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
         gr_log(GR_LOG_ERROR, NULL, "cannot publish %zu task notices: out of memory", n);
         goto out;
     }
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
+        seals[i].box_key = s_notice_key(self, notices->topics[i]);
+        if (!seals[i].box_key) {
+            gr_log(GR_LOG_ERROR, NULL, "task notice on %s not sent: it names no department",
+                   notices->topics[i]);
+            continue;
+        }
         seals[i].body = notices->bodies[i];
         seals[i].body_len = notices->lens[i];
-        jobs[i] = &seals[i];
+        jobs[m++] = &seals[i];
     }
-    s_seal_all(self, jobs, n);
+    s_seal_all(self, jobs, m);
     for (size_t i = 0; i < n; i++) {
+        if (!seals[i].body)
+            continue;  /* named no department: said above */
         if (!seals[i].frame) {
             gr_log(GR_LOG_ERROR, NULL, "cannot seal a task notice: out of memory");
             continue;
@@ -380,6 +438,9 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
+    if (self->box_keys)
+        sodium_memzero(self->box_keys, (self->cfg->n_depts ? self->cfg->n_depts : 1) * sizeof *self->box_keys);
+    free(self->box_keys);
     free(self);
     *self_p = NULL;
 }

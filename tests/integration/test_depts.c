@@ -399,6 +399,44 @@ static void test_foreign_task_and_unknown_key_are_refused(void **state)
      * trusted for reports, may not listen to them; a department's may. */
     assert_int_equal(s_task_handshake(fx, &fx->nodes[TOWNSHIP_N].reporters[0]), 400);
     assert_int_equal(s_task_handshake(fx, &fx->depts[POLICE].keys), 200);
+
+    /* A department may subscribe to another's topic, but the notices are
+     * sealed to their addressee: civil cannot open police's, police can. */
+    void *sub = zmq_socket(fx->ctx, ZMQ_SUB);
+    assert_non_null(sub);
+    assert_int_equal(gr_curve_client(sub, &fx->depts[CIVIL].keys, town->node_key.pk), 0);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "dept/police/", strlen("dept/police/")), 0);
+    assert_int_equal(zmq_connect(sub, town->task_endpoint), 0);
+    uint8_t frame[65536];
+    int len = -1;
+    /* The subscription travels after the handshake: report until one
+     * notice gets through (bounded). */
+    uint64_t deadline = gr_now_ms() + WAIT_MS;
+    for (int i = 0; len < 0 && gr_now_ms() < deadline; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "theft-sealed-%d", i);
+        assert_int_equal(node_report(town, fx->ctx, id, "T.SLOW", SEV_ROUTINE), 0);
+        zmq_pollitem_t item = { sub, 0, ZMQ_POLLIN, 0 };
+        while (len < 0 && zmq_poll(&item, 1, 200) > 0) {
+            char topic[64];
+            assert_true(zmq_recv(sub, topic, sizeof topic, 0) > 0);
+            len = zmq_recv(sub, frame, sizeof frame, 0);
+        }
+    }
+    zmq_close(sub);
+    assert_true(len > GR_BOX_OVERHEAD && len <= (int)sizeof frame);
+    uint8_t key[GR_BOX_KEY_BYTES], *plain = NULL;
+    size_t plain_len = 0;
+    gr_opened_t opened;
+    assert_int_not_equal(gr_envelope_open_from(&opened, frame, (size_t)len, town->node_key.pk, 0), 0);
+    assert_int_equal(gr_box_key(key, town->node_key.pk, &fx->depts[CIVIL].keys), 0);
+    assert_int_equal(gr_box_open(&plain, &plain_len, frame, (size_t)len, key), GR_ESIGNATURE);
+    assert_int_equal(gr_box_key(key, town->node_key.pk, &fx->depts[POLICE].keys), 0);
+    assert_int_equal(gr_box_open(&plain, &plain_len, frame, (size_t)len, key), 0);
+    assert_int_equal(gr_envelope_open_from(&opened, plain, plain_len, town->node_key.pk, 0), 0);
+    free(plain);
+    assert_int_equal(opened.body->kind_case, GRIDRELAY__BODY__KIND_TASK_NOTICE);
+    gr_opened_clear(&opened);
 }
 
 static void test_overdue_task_is_urged_then_escalated(void **state)

@@ -519,6 +519,46 @@ static void test_departments_socket_admits_departments_only(void **state)
     assert_string_equal(user, police_hex);
 }
 
+/* Boxes: both ends compute the same key; only it opens a box, and any
+ * change to the box is caught. */
+static void test_box_for_one_reader(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t node_side[GR_BOX_KEY_BYTES], police_side[GR_BOX_KEY_BYTES], alice_side[GR_BOX_KEY_BYTES];
+    assert_int_equal(gr_box_key(node_side, fx->police.pk, &fx->server), 0);
+    assert_int_equal(gr_box_key(police_side, fx->server.pk, &fx->police), 0);
+    assert_int_equal(gr_box_key(alice_side, fx->server.pk, &fx->alice), 0);
+    assert_memory_equal(node_side, police_side, GR_BOX_KEY_BYTES);
+    assert_memory_not_equal(node_side, alice_side, GR_BOX_KEY_BYTES);
+    uint8_t junk[GR_PUBLIC_KEY_BYTES];
+    memset(junk, 0xff, sizeof junk);
+    assert_int_equal(gr_box_key(node_side, junk, &fx->server), GR_EKEY);
+    assert_int_equal(gr_box_key(node_side, fx->police.pk, &fx->server), 0);
+
+    const char *msg = "task notice for police";
+    uint8_t *box = NULL, *again = NULL, *plain = NULL;
+    size_t box_len = 0, again_len = 0, plain_len = 0;
+    assert_int_equal(gr_box_seal(&box, &box_len, (const uint8_t *)msg, strlen(msg), node_side), 0);
+    assert_int_equal(box_len, strlen(msg) + GR_BOX_OVERHEAD);
+    assert_int_equal(gr_box_seal(&again, &again_len, (const uint8_t *)msg, strlen(msg), node_side), 0);
+    assert_memory_not_equal(box, again, box_len);  /* a fresh nonce each time */
+    assert_int_equal(gr_box_open(&plain, &plain_len, box, box_len, police_side), 0);
+    assert_int_equal(plain_len, strlen(msg));
+    assert_memory_equal(plain, msg, plain_len);
+    free(plain);
+    assert_int_equal(gr_box_open(&plain, &plain_len, box, box_len, alice_side), GR_ESIGNATURE);
+    assert_null(plain);
+    for (size_t i = 0; i < box_len; i += 7) {
+        box[i] ^= 0x20;
+        assert_int_equal(gr_box_open(&plain, &plain_len, box, box_len, police_side), GR_ESIGNATURE);
+        box[i] ^= 0x20;
+    }
+    assert_int_equal(gr_box_open(&plain, &plain_len, box, GR_BOX_OVERHEAD - 1, police_side),
+                     GR_ESIGNATURE);
+    free(box);
+    free(again);
+}
+
 static void test_wrong_server_key_never_connects(void **state)
 {
     fixture_t *fx = *state;
@@ -775,6 +815,7 @@ int main(void)
         T(test_trusted_client_round_trip),
         T(test_untrusted_client_is_refused),
         T(test_departments_socket_admits_departments_only),
+        T(test_box_for_one_reader),
         T(test_wrong_server_key_never_connects),
         T(test_client_without_curve_is_refused),
         T(test_refusal_reports_are_rate_limited),
