@@ -196,13 +196,6 @@ static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
     gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_one, &batch);
 }
 
-/* After the commit that made them true: each notice as [topic][signed
- * envelope, sealed to the department's key], sent in order. Sealed,
- * because ZeroMQ does not tell a PUB who subscribed to what: any admitted
- * department could subscribe to another's topic, but only the addressee
- * can open its notices. A department that misses one (absent, slow) sees
- * the gap in the notice sequence, or reconnects, and lists its tasks from
- * the store. */
 /* The box key for a notice on topic ("dept/<code>/"): the one this node
  * shares with that department; NULL for a topic naming no department. */
 static const uint8_t *s_notice_key(const gr_daemon_t *self, const char *topic)
@@ -221,6 +214,13 @@ static const uint8_t *s_notice_key(const gr_daemon_t *self, const char *topic)
     return NULL;
 }
 
+/* After the commit that made them true: each notice as [topic][signed
+ * envelope, boxed for the department], sent in order. Boxed, because
+ * ZeroMQ does not tell a PUB who subscribed to what: any admitted
+ * department could subscribe to another's topic, but only the addressee
+ * can open its notices. A department that misses one (absent, slow) sees
+ * the gap in the notice sequence, or reconnects, and lists its tasks from
+ * the store. */
 static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
 {
     const gr_packed_list_t *notices = &effects->notices;
