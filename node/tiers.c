@@ -646,8 +646,9 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
      * Ed25519 verify per escalation and tier, on a path that is CPU-bound
      * at 2 cores). The tier above checks it like every earlier hop. */
     const Gridrelay__Hop *last = esc->hops[esc->n_hops - 1];
-    int rc = memcmp(last->signer.data, req->envelope->signer.data, GR_PUBLIC_KEY_BYTES) == 0 &&
-                     last->signature.len == GR_SIGNATURE_BYTES
+    int rc = last->signer.len == GR_PUBLIC_KEY_BYTES &&
+                     last->signature.len == GR_SIGNATURE_BYTES &&
+                     memcmp(last->signer.data, req->envelope->signer.data, GR_PUBLIC_KEY_BYTES) == 0
                  ? 0
                  : GR_ESIGNATURE;
     for (size_t i = 0; i + 1 < esc->n_hops && rc == 0; i++)

@@ -410,6 +410,12 @@ static void test_forged_escalation_paths_are_refused(void **state)
     hops[0] = &forged;
     assert_int_equal(s_escalate(as_child, &p, hops, 1), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
 
+    /* A malformed last hop (a 3-byte signer) is refused, not read past. */
+    Gridrelay__Hop short_signer = own;
+    short_signer.signer.len = 3;
+    hops[0] = &short_signer;
+    assert_int_equal(s_escalate(as_child, &p, hops, 1), GRIDRELAY__ERROR_CODE__ERR_SIGNATURE);
+
     /* The reporter's own signature must hold, whoever forwards it. */
     p.origin[p.origin_len - 1] ^= 1;
     hops[0] = &own;
