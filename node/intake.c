@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
 #include "dispatch.h"
 #include "error.h"
 #include "event_id.h"
@@ -220,27 +221,14 @@ static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
     }
     Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
     stored.event = event;
-    stored.received_ms = now_ms;
     stored.origin_envelope.data = (uint8_t *)frame;
     stored.origin_envelope.len = frame_len;
-    stored.holder = (char *)self->node_id;
-    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
     char reason[128];
     snprintf(reason, sizeof reason, "reported by %s", request->signer->name);
-    first.time_ms = now_ms;
-    first.actor = request->envelope->signer;
-    first.actor_name = (char *)request->signer->name;
-    first.unit = (char *)self->node_id;
-    first.action = GRIDRELAY__ACTION__ACTION_REPORT;
-    first.to_status = GRIDRELAY__STATUS__REPORTED;
-    first.reason = reason;
-    first.envelope_hash.data = (uint8_t *)request->hash;
-    first.envelope_hash.len = sizeof request->hash;
-    rc = gr_store_event_create(txn, &stored, &first);
+    rc = gr_intake_create_case(self, txn, &stored, request, request->signer->name,
+                               GRIDRELAY__ACTION__ACTION_REPORT, reason, now_ms);
     if (rc != 0)
         return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self, reply, seq, rc, NULL);
-    if ((rc = gr_store_counter_add(txn, "events", 1)) != 0)
-        return rc;
     self->counters[GR_COUNT_ACCEPTED]++;
     if (self->tiers) {
         Gridrelay__StoredEvent *rec = NULL;
@@ -254,6 +242,28 @@ static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
         return gr_intake_ack(reply, seq, event->id, false, status);
     }
     return gr_intake_ack(reply, seq, event->id, false, GRIDRELAY__STATUS__REPORTED);
+}
+
+int gr_intake_create_case(const gr_intake_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *stored,
+                          const gr_opened_t *request, const char *actor_name,
+                          Gridrelay__Action action, const char *reason, uint64_t now_ms)
+{
+    stored->received_ms = now_ms;
+    stored->holder = (char *)self->node_id;
+    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    first.time_ms = now_ms;
+    first.actor = request->envelope->signer;
+    first.actor_name = (char *)actor_name;
+    first.unit = (char *)self->node_id;
+    first.action = action;
+    first.to_status = gr_case_next(GRIDRELAY__STATUS__STATUS_UNSPECIFIED, action);
+    first.reason = (char *)reason;
+    first.envelope_hash.data = (uint8_t *)request->hash;
+    first.envelope_hash.len = sizeof request->hash;
+    int rc = gr_store_event_create(txn, stored, &first);
+    if (rc == 0)
+        rc = gr_store_counter_add(txn, "events", 1);
+    return rc;
 }
 
 int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,

@@ -75,6 +75,16 @@ int gr_intake_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, boo
 /* Frees reply->body and empties it. */
 void gr_reply_clear(gr_reply_t *reply);
 
+/* Stores a new case held by this node: stored (event and origin set by
+ * the caller) received now, with timeline entry 1 saying that the signer
+ * of request (shown as actor_name) did action for reason, and counts it
+ * in the store's "events". Returns 0 or the store's error (GR_EEXIST for
+ * an id already held). Every new case, reported here or forwarded from
+ * another node, is made here. */
+int gr_intake_create_case(const gr_intake_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *stored,
+                          const gr_opened_t *request, const char *actor_name,
+                          Gridrelay__Action action, const char *reason, uint64_t now_ms);
+
 /* Packs an Error reply for a request that failed with code (a GR_E* code,
  * mapped to the wire's ErrorCode) and counts the rejection. */
 int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,

@@ -577,22 +577,8 @@ static int s_create_forwarded(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__Stored
                               Gridrelay__Action action, const gr_opened_t *req, const char *from,
                               const char *reason, uint64_t now_ms, Gridrelay__StoredEvent **out)
 {
-    stored->received_ms = now_ms;
-    stored->holder = (char *)self->cfg->node_id;
-    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
-    first.time_ms = now_ms;
-    first.actor = req->envelope->signer;
-    first.actor_name = (char *)from;
-    first.unit = (char *)self->cfg->node_id;
-    first.action = action;
-    first.to_status = gr_case_next(GRIDRELAY__STATUS__STATUS_UNSPECIFIED, action);
-    first.reason = (char *)reason;
-    first.envelope_hash.data = (uint8_t *)req->hash;
-    first.envelope_hash.len = 32;
-    int rc = gr_store_event_create(txn, stored, &first);
+    int rc = gr_intake_create_case(self->intake, txn, stored, req, from, action, reason, now_ms);
     if (rc != 0)
-        return rc;
-    if ((rc = gr_store_counter_add(txn, "events", 1)) != 0)
         return rc;
     return gr_store_event_get(txn, stored->event->id, out);
 }
