@@ -12,6 +12,7 @@
 #define CATCHUP_LIMIT 500
 #define CATCHUP_SAFETY_MS 10000   /* ask even without a gap, in case the last update was lost */
 #define CATCHUP_MIN_GAP_MS 200    /* do not flood a child with repeated requests */
+#define S_REFUSAL_LOG_MS 60000    /* at most one line a minute per link about refusals */
 
 /* Which link a callback is about. */
 typedef struct {
@@ -22,6 +23,8 @@ typedef struct {
     gr_link_t *link;
     bool catchup_wanted;
     uint64_t catchup_sent_ms;
+    uint64_t refusal_logged_ms;  /* last refusal by the peer said in the log */
+    uint64_t refusals_unlogged;  /* refusals since, not said */
 } s_link_ctx_t;
 
 typedef struct {
@@ -141,6 +144,30 @@ static int s_send_body(gr_peers_t *self, gr_link_t *link, const Gridrelay__Body 
     return rc;
 }
 
+/* A message of ours the peer refused: kept in the outbox and retried with
+ * backoff (nothing acknowledged is dropped), so the operator must hear of
+ * it; but a window of refused messages retried every few seconds must
+ * not flood the log: one line a minute per link, saying how many more. */
+static void s_log_refusal(s_link_ctx_t *lc, const Gridrelay__Error *error)
+{
+    uint64_t now = gr_now_ms();
+    if (lc->refusal_logged_ms && now - lc->refusal_logged_ms < S_REFUSAL_LOG_MS) {
+        lc->refusals_unlogged++;
+        return;
+    }
+    const ProtobufCEnumValue *code =
+        protobuf_c_enum_descriptor_get_value(&gridrelay__error_code__descriptor, (int)error->code);
+    char more[64] = "";
+    if (lc->refusals_unlogged)
+        snprintf(more, sizeof more, " (%llu more refusals since the last report)",
+                 (unsigned long long)lc->refusals_unlogged);
+    gr_log(GR_LOG_WARN, NULL, "%s refused our message seq=%llu: %s: %s; kept and retried with "
+           "backoff%s", lc->outbox, (unsigned long long)error->ref_seq, code ? code->name : "?",
+           error->message ? error->message : "", more);
+    lc->refusal_logged_ms = now;
+    lc->refusals_unlogged = 0;
+}
+
 static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, const uint8_t *frame,
                       size_t len)
 {
@@ -162,6 +189,10 @@ static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, con
         }
         break;
     }
+    case GRIDRELAY__BODY__KIND_ERROR:
+        if (opened->body->error)
+            s_log_refusal(lc, opened->body->error);
+        break;
     default:
         break;  /* heartbeats: contact is all they say */
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "tiers_fixture.h"
 
@@ -237,6 +238,68 @@ static void test_child_frames_only_on_the_childs_connection(void **state)
     assert_true(topology_wait_status(t, VILLAGE_A1, "mail-1", ST(REPORTED), WAIT_MS));
 }
 
+typedef struct {
+    char path[400];
+    const char *text;
+} s_log_wait_t;
+
+static bool s_log_has(void *ctx)
+{
+    s_log_wait_t *w = ctx;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "grep -F -q -- '%s' %s", w->text, w->path);
+    return harness_run(cmd, NULL, 0) == 0;
+}
+
+/* A parent that refuses what a child sends (here: the township knows the
+ * village's key, but as a reporter, not as a child): the village keeps
+ * the escalation and retries it, counts the refusal for `gridctl status`,
+ * and says so in its log, naming the peer and the error. */
+static void test_refused_escalation_is_kept_counted_and_logged(void **state)
+{
+    (void)state;
+    harness_node_t town, village;
+    assert_int_equal(harness_node_init(&town, "township-misconfigured", 1), 0);
+    assert_int_equal(harness_node_init(&village, "village-orphan", 1), 0);
+    snprintf(town.tier, sizeof town.tier, "township");
+    town.reporters[0] = village.node_key;  /* the operator's mistake */
+    assert_int_equal(harness_node_start(&town), 0);
+    harness_set_parent(&village, &town, "parent");
+    assert_int_equal(harness_node_start(&village), 0);
+    void *ctx = zmq_ctx_new();
+    assert_int_equal(node_report(&village, ctx, "orphan-1", "SS.MASS", 1), 0);
+
+    s_log_wait_t w = { .text = "parent refused our message" };
+    snprintf(w.path, sizeof w.path, "%s/gridrelayd.log", village.dir);
+    assert_true(harness_wait_until(s_log_has, &w, WAIT_MS));
+    w.text = "ERR_FORBIDDEN: only a child node may escalate to this node; kept and retried";
+    assert_true(s_log_has(&w));
+    assert_true(node_wait_status(&village, ctx, "orphan-1", ST(ESCALATED), WAIT_MS));
+    assert_int_equal(node_status(&town, ctx, "orphan-1", NULL, 0), 0);
+    /* The link to the parent counts it, for `gridctl status`. */
+    gr_client_t *client = harness_client(&village, ctx, 0);
+    assert_non_null(client);
+    Gridrelay__GetLinks get = GRIDRELAY__GET_LINKS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_LINKS;
+    body.get_links = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(client, &body, &reply, 3000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_LINKS);
+    assert_int_equal(reply.body->links->n_links, 1);
+    assert_string_equal(reply.body->links->links[0]->role, "parent");
+    assert_true(reply.body->links->links[0]->refused >= 1);
+    assert_true(reply.body->links->links[0]->outbox_depth >= 1);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&client);
+
+    zmq_ctx_term(ctx);
+    assert_int_equal(harness_node_stop(&village, SIGTERM), 0);
+    assert_int_equal(harness_node_stop(&town, SIGTERM), 0);
+    harness_node_cleanup(&village);
+    harness_node_cleanup(&town);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_operator_escalation_and_top_tier_refusal),
         cmocka_unit_test(test_link_status_names_every_link),
         cmocka_unit_test(test_child_frames_only_on_the_childs_connection),
+        cmocka_unit_test(test_refused_escalation_is_kept_counted_and_logged),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
