@@ -32,6 +32,13 @@
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
 
+/* What a department's notices go under: its topic, and the key this node
+ * shares with it to box them. */
+typedef struct {
+    char topic[GR_DISPATCH_TOPIC_MAX];
+    uint8_t key[GR_BOX_KEY_BYTES];
+} s_dept_box_t;
+
 /* One envelope to seal with the node's key: body in, frame out. */
 typedef struct {
     const uint8_t *body;
@@ -78,8 +85,8 @@ struct gr_daemon {
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
-    /* Per department (as cfg->depts): the key its notices are boxed with. */
-    uint8_t (*box_keys)[GR_BOX_KEY_BYTES];
+    s_dept_box_t *dept_boxes;   /* one per department, with task_listen */
+    size_t n_dept_boxes;
     gr_intake_t intake;
     s_item_t *items;
     size_t count;
@@ -125,17 +132,20 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
 {
     if (!self->cfg->task_listen)
         return 0;
-    self->box_keys = calloc(self->cfg->n_depts ? self->cfg->n_depts : 1, sizeof *self->box_keys);
-    if (!self->box_keys) {
+    self->dept_boxes = calloc(self->cfg->n_depts ? self->cfg->n_depts : 1, sizeof *self->dept_boxes);
+    if (!self->dept_boxes) {
         snprintf(err, errlen, "out of memory");
         return GR_ENOMEM;
     }
-    for (size_t i = 0; i < self->cfg->n_depts; i++)
-        if (gr_box_key(self->box_keys[i], self->cfg->depts[i].pk, &self->cfg->keys) != 0) {
+    for (size_t i = 0; i < self->cfg->n_depts; i++, self->n_dept_boxes++) {
+        s_dept_box_t *box = &self->dept_boxes[i];
+        gr_dispatch_topic(box->topic, self->cfg->depts[i].code);
+        if (gr_box_key(box->key, self->cfg->depts[i].pk, &self->cfg->keys) != 0) {
             snprintf(err, errlen, "department %s: its key is not a usable public key",
                      self->cfg->depts[i].code);
             return GR_EKEY;
         }
+    }
     self->task_pub = zmq_socket(self->ctx, ZMQ_PUB);
     if (!self->task_pub) {
         snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(zmq_errno()));
@@ -196,21 +206,13 @@ static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
     gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_one, &batch);
 }
 
-/* The box key for a notice on topic ("dept/<code>/"): the one this node
- * shares with that department; NULL for a topic naming no department. */
+/* The box key for a notice on topic: the one this node shares with that
+ * topic's department; NULL for a topic naming no department. */
 static const uint8_t *s_notice_key(const gr_daemon_t *self, const char *topic)
 {
-    const char *prefix = "dept/";
-    size_t plen = strlen(prefix), len = strlen(topic);
-    char code[sizeof ((gr_dept_config_t *)0)->code];
-    if (len <= plen + 1 || strncmp(topic, prefix, plen) != 0 || topic[len - 1] != '/' ||
-        len - plen - 1 >= sizeof code)
-        return NULL;
-    memcpy(code, topic + plen, len - plen - 1);
-    code[len - plen - 1] = '\0';
-    for (size_t i = 0; i < self->cfg->n_depts; i++)
-        if (strcmp(self->cfg->depts[i].code, code) == 0)
-            return self->box_keys[i];
+    for (size_t i = 0; i < self->n_dept_boxes; i++)
+        if (strcmp(self->dept_boxes[i].topic, topic) == 0)
+            return self->dept_boxes[i].key;
     return NULL;
 }
 
@@ -438,9 +440,9 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
-    if (self->box_keys)
-        sodium_memzero(self->box_keys, (self->cfg->n_depts ? self->cfg->n_depts : 1) * sizeof *self->box_keys);
-    free(self->box_keys);
+    if (self->dept_boxes)
+        sodium_memzero(self->dept_boxes, self->n_dept_boxes * sizeof *self->dept_boxes);
+    free(self->dept_boxes);
     free(self);
     *self_p = NULL;
 }
