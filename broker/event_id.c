@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "wire.h"
+
 static const char s_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 void gr_event_id_new(char out[GR_EVENT_ID_LEN + 1], uint64_t now_ms)
@@ -26,16 +28,5 @@ void gr_event_id_new(char out[GR_EVENT_ID_LEN + 1], uint64_t now_ms)
 
 bool gr_event_id_valid(const char *text)
 {
-    if (!text)
-        return false;
-    size_t len = strlen(text);
-    if (len == 0 || len > 64)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return text && gr_id_valid_n(text, strnlen(text, GR_ID_MAX + 1));
 }

@@ -49,10 +49,9 @@
 
 #include "gridrelay.pb-c.h"
 #include "store.pb-c.h"
+#include "wire.h"
 
 #define GR_STORE_SCHEMA_VERSION 1
-#define GR_EVENT_ID_MAX 64
-#define GR_PAGE_TOKEN_MAX 160
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;

@@ -14,7 +14,7 @@
 
 #include "bench.h"
 #include "event_id.h"
-#include "store.h"  /* GR_PAGE_TOKEN_MAX */
+#include "wire.h"
 
 /* A village matter for the single node; a district matter (it climbs
  * both tiers) for the chain. */
