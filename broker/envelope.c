@@ -6,22 +6,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "text.h"
+#include "wire.h"
 
 static const uint8_t s_domain[4] = { 'G', 'R', 'v', '1' };
-
-static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--)
-        *p++ = (uint8_t)(v >> (i * 8));
-    return p;
-}
-
-static uint8_t *s_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--)
-        *p++ = (uint8_t)(v >> (i * 8));
-    return p;
-}
 
 size_t gr_envelope_signing_len(size_t body_len)
 {
@@ -35,12 +23,12 @@ void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
     uint8_t *p = buf;
     memcpy(p, s_domain, sizeof s_domain);
     p += sizeof s_domain;
-    p = s_put_u32(p, version);
+    p = gr_put_u32(p, version);
     memcpy(p, signer, GR_PUBLIC_KEY_BYTES);
     p += GR_PUBLIC_KEY_BYTES;
-    p = s_put_u64(p, seq);
-    p = s_put_u64(p, sent_ms);
-    p = s_put_u32(p, (uint32_t)body_len);
+    p = gr_put_u64(p, seq);
+    p = gr_put_u64(p, sent_ms);
+    p = gr_put_u32(p, (uint32_t)body_len);
     if (body_len)
         memcpy(p, body, body_len);
 }
@@ -159,6 +147,10 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
         rc = GR_EUNTRUSTED;
     else if (check_signature)
         rc = s_verify(env);
+    /* Before unpacking: protobuf-c would keep invalid UTF-8 and cut a
+     * string at an embedded NUL without a word. */
+    if (rc == 0)
+        rc = gr_text_check(&gridrelay__body__descriptor, env->body.data, env->body.len, NULL, 0);
     if (rc == 0) {
         out->body = gridrelay__body__unpack(NULL, env->body.len, env->body.data);
         if (!out->body)

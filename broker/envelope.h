@@ -13,6 +13,7 @@
  * gr_envelope_open() checks, in this order, each with its own code:
  * frame size (GR_ETOOBIG), envelope decode (GR_EDECODE), version
  * (GR_EVERSION), signer trusted (GR_EUNTRUSTED), signature (GR_ESIGNATURE),
+ * the body's strings (GR_EBADTEXT: not UTF-8, or a NUL inside; text.h),
  * body decode (GR_EDECODE). Replay is the caller's check, since it needs the
  * store (node/store.h).
  *

@@ -25,6 +25,7 @@ static const char *const s_messages[] = {
     [-(GR_ESTORE - GR_EBASE)] = "store error",
     [-(GR_EREFUSED - GR_EBASE)] = "refused by the node",
     [-(GR_EUNSUPPORTED - GR_EBASE)] = "unsupported message kind",
+    [-(GR_EBADTEXT - GR_EBASE)] = "text field not valid UTF-8 or holding a NUL byte",
 };
 
 const char *gr_strerror(int code)

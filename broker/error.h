@@ -35,7 +35,8 @@ enum {
     GR_ESTORE = -1020,      /* other LMDB failure */
     GR_EREFUSED = -1021,    /* the node answered with an Error */
     GR_EUNSUPPORTED = -1022,/* message kind not handled */
-    GR_ELAST = -1023
+    GR_EBADTEXT = -1023,    /* a string field is not UTF-8, or holds a NUL byte */
+    GR_ELAST = -1024
 };
 
 /* Returns a static, human-readable description of code, which may be a

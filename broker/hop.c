@@ -5,29 +5,35 @@
 #include <string.h>
 
 #include "error.h"
-
-static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--)
-        *p++ = (uint8_t)(v >> (i * 8));
-    return p;
-}
+#include "wire.h"
 
 static uint8_t *s_put_str(uint8_t *p, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    p = s_put_u32(p, (uint32_t)n);
+    p = gr_put_u32(p, (uint32_t)n);
     if (n)
         memcpy(p, s, n);
     return p + n;
 }
 
+static size_t s_str_len(const char *s)
+{
+    return 4 + (s ? strlen(s) : 0);
+}
+
 /* "GRhop1" | event_id | node_id | reason (each u32 BE length + bytes)
- *          | tier_level u32 BE | time_ms u64 BE | supervise u8 */
+ *          | tier_level u32 BE | time_ms u64 BE | supervise u8
+ * and, only when the hop carries resolved values (a first hop):
+ *          | 'R' | resolved.event_id | resolved.severity u32 BE
+ *          | resolved.origin_node | resolved.created_ms u64 BE
+ * so a hop without them signs exactly the bytes it always did. */
 static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t *len)
 {
-    size_t n = 6 + 12 + strlen(event_id) + strlen(hop->node_id ? hop->node_id : "") +
-               strlen(hop->reason ? hop->reason : "") + 4 + 8 + 1;
+    const Gridrelay__Resolved *r = hop->resolved;
+    size_t n = 6 + s_str_len(event_id) + s_str_len(hop->node_id) + s_str_len(hop->reason) + 4 +
+               8 + 1;
+    if (r)
+        n += 1 + s_str_len(r->event_id) + 4 + s_str_len(r->origin_node) + 8;
     uint8_t *buf = malloc(n);
     if (!buf)
         return NULL;
@@ -37,10 +43,16 @@ static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t 
     p = s_put_str(p, event_id);
     p = s_put_str(p, hop->node_id);
     p = s_put_str(p, hop->reason);
-    p = s_put_u32(p, hop->tier_level);
-    for (int i = 7; i >= 0; i--)
-        *p++ = (uint8_t)(hop->time_ms >> (i * 8));
+    p = gr_put_u32(p, hop->tier_level);
+    p = gr_put_u64(p, hop->time_ms);
     *p++ = hop->supervise ? 1 : 0;
+    if (r) {
+        *p++ = 'R';
+        p = s_put_str(p, r->event_id);
+        p = gr_put_u32(p, (uint32_t)r->severity);
+        p = s_put_str(p, r->origin_node);
+        p = gr_put_u64(p, r->created_ms);
+    }
     *len = (size_t)(p - buf);
     return buf;
 }

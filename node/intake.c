@@ -7,13 +7,13 @@
 #include "cases.h"
 #include "dispatch.h"
 #include "error.h"
+#include "event.h"
 #include "event_id.h"
 #include "log.h"
 #include "tiers.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
-#define TITLE_MAX 512
 
 static const char *const s_counter_names[GR_COUNT_MAX] = {
     [GR_COUNT_ACCEPTED] = "accepted",
@@ -59,6 +59,7 @@ static int s_pack(gr_reply_t *reply, const Gridrelay__Body *body)
     reply->body = buf;
     reply->len = len;
     reply->acked = false;
+    reply->error = 0;
     reply->event_id[0] = '\0';
     return 0;
 }
@@ -78,9 +79,19 @@ static void s_classify(int code, Gridrelay__ErrorCode *wire, gr_counter_t *count
     case GR_EFULL: *wire = GRIDRELAY__ERROR_CODE__ERR_STORE_FULL; *counter = GR_COUNT_REJ_STORE_FULL; return;
     case GR_EUNSUPPORTED: *wire = GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED; *counter = GR_COUNT_REJ_UNSUPPORTED; return;
     case GR_EPERM: *wire = GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN; *counter = GR_COUNT_REJ_INVALID; return;
-    case GR_EINVAL: *wire = GRIDRELAY__ERROR_CODE__ERR_INVALID; *counter = GR_COUNT_REJ_INVALID; return;
+    case GR_EINVAL:
+    case GR_EBADTEXT: *wire = GRIDRELAY__ERROR_CODE__ERR_INVALID; *counter = GR_COUNT_REJ_INVALID; return;
     default: *wire = GRIDRELAY__ERROR_CODE__ERR_INTERNAL; *counter = GR_COUNT_REJ_INVALID; return;
     }
+}
+
+void gr_intake_count_refusal(gr_intake_t *self, int code)
+{
+    Gridrelay__ErrorCode wire;
+    gr_counter_t counter;
+    s_classify(code, &wire, &counter);
+    if (code != 0 && code != GR_ENOTFOUND)
+        self->counters[counter]++;
 }
 
 int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,
@@ -89,14 +100,16 @@ int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int 
     Gridrelay__Error error = GRIDRELAY__ERROR__INIT;
     gr_counter_t counter;
     s_classify(code, &error.code, &counter);
-    if (code != GR_ENOTFOUND)
-        self->counters[counter]++;
+    gr_intake_count_refusal(self, code);
     error.ref_seq = ref_seq;
     error.message = (char *)(message && *message ? message : gr_strerror(code));
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_ERROR;
     body.error = &error;
-    return s_pack(reply, &body);
+    int rc = s_pack(reply, &body);
+    if (rc == 0)
+        reply->error = code;
+    return rc;
 }
 
 int gr_intake_ack(gr_reply_t *reply, uint64_t ref_seq, const char *event_id, bool duplicate,
@@ -134,66 +147,6 @@ int gr_intake_is_write(const gr_opened_t *request)
     }
 }
 
-/* Checks the event's fields and fills in what the origin may leave out
- * (id, origin node, severity, created time). Returns 0 or a GR_E* code
- * with a message in why. */
-static int s_validate(gr_intake_t *self, Gridrelay__Event *event, uint64_t now_ms, char *why,
-                      size_t whylen)
-{
-    if (!event->category || !*event->category) {
-        snprintf(why, whylen, "event has no category");
-        return GR_EINVAL;
-    }
-    const gr_category_t *category = gr_catalogue_find(self->catalogue, event->category);
-    if (!category) {
-        snprintf(why, whylen, "unknown category '%.64s': not in this node's catalogue",
-                 event->category);
-        return GR_ECATEGORY;
-    }
-    if (event->severity == GRIDRELAY__SEVERITY__SEVERITY_UNSPECIFIED)
-        event->severity = (Gridrelay__Severity)category->default_severity;
-    if (event->severity < GRIDRELAY__SEVERITY__ROUTINE ||
-        event->severity > GRIDRELAY__SEVERITY__EXTRA_URGENT) {
-        snprintf(why, whylen, "severity %d out of range 1..3", (int)event->severity);
-        return GR_EINVAL;
-    }
-    if (!event->title || !*event->title || strlen(event->title) > TITLE_MAX) {
-        snprintf(why, whylen, "title must be 1..%d bytes", TITLE_MAX);
-        return GR_EINVAL;
-    }
-    if (event->id && *event->id) {
-        if (!gr_event_id_valid(event->id)) {
-            snprintf(why, whylen, "event id must be 1..64 characters of [A-Za-z0-9._-]");
-            return GR_EINVAL;
-        }
-    } else {
-        /* Filled in the request itself, so that a redone batch (map grown)
-         * keeps the same id; free_unpacked() frees it with the request,
-         * as the field held protobuf-c's static empty default before. */
-        char id[GR_EVENT_ID_LEN + 1];
-        gr_event_id_new(id, now_ms);
-        if (event->id != protobuf_c_empty_string)
-            free(event->id);  /* an explicit "" from a lax encoder */
-        if (!(event->id = strdup(id)))
-            return GR_ENOMEM;
-    }
-    for (size_t i = 0; i < event->n_attachments; i++) {
-        if (event->attachments[i]->sha256.len != 32) {
-            snprintf(why, whylen, "attachment %zu: sha256 must be 32 bytes", i);
-            return GR_EINVAL;
-        }
-    }
-    if (!event->origin_node || !*event->origin_node) {
-        if (event->origin_node != protobuf_c_empty_string)
-            free(event->origin_node);
-        if (!(event->origin_node = strdup(self->node_id)))
-            return GR_ENOMEM;
-    }
-    if (event->created_ms == 0)
-        event->created_ms = now_ms;
-    return 0;
-}
-
 /* A new report from a reporter: validate, store, then let the tiers
  * decide what happens to it. */
 static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
@@ -205,7 +158,17 @@ static int s_report(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
         return gr_intake_error(self, reply, seq, GR_EINVAL, "report carries no event");
     Gridrelay__Event *event = report->event;
     char why[200];
-    int rc = s_validate(self, event, now_ms, why, sizeof why);
+    int rc = gr_event_check(event, now_ms, why, sizeof why);
+    if (rc == 0 && event->origin_node && *event->origin_node &&
+        strcmp(event->origin_node, self->node_id) != 0) {
+        snprintf(why, sizeof why, "origin_node must be empty or this node's id (%s): a report "
+                 "is first stored where it is made", self->node_id);
+        rc = GR_EINVAL;
+    }
+    /* Filled in the request itself, so that a redone batch (map grown)
+     * keeps the same id. */
+    if (rc == 0)
+        rc = gr_event_resolve(event, NULL, self->catalogue, self->node_id, now_ms, why, sizeof why);
     if (rc == GR_ENOMEM)
         return rc;
     if (rc != 0)
@@ -266,15 +229,15 @@ int gr_intake_create_case(const gr_intake_t *self, gr_txn_t *txn, Gridrelay__Sto
     return rc;
 }
 
-int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
-                    const gr_source_t *source, const uint8_t *frame, size_t frame_len,
-                    uint64_t now_ms, gr_reply_t *reply)
+/* The request itself, in its own nested transaction: dedup, replay
+ * window, the handler, and remembering (signer, seq) once accepted. */
+static int s_write_one(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                       const gr_source_t *source, const uint8_t *frame, size_t frame_len,
+                       uint64_t now_ms, gr_reply_t *reply)
 {
     const Gridrelay__Envelope *env = request->envelope;
     const uint8_t *signer = env->signer.data;
     uint64_t seq = env->seq;
-    if (seq == 0)
-        return gr_intake_error(self, reply, seq, GR_EINVAL, "seq must be at least 1");
 
     /* A resend of something already accepted gets the original answer. */
     Gridrelay__DedupRecord *seen = NULL;
@@ -313,6 +276,52 @@ int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
     if ((rc = gr_store_dedup_put(txn, signer, seq, &record)) != 0 ||
         (rc = gr_store_signer_bump(txn, signer, seq)) != 0)
         return rc;
+    return 0;
+}
+
+/* What ends the whole batch rather than one request: the map must grow
+ * (the batch is redone), or memory ran out. Any other failure belongs to
+ * the request that caused it. */
+static bool s_batch_fatal(int rc)
+{
+    return rc == GR_EMAPFULL || rc == GR_ENOMEM;
+}
+
+int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
+                    const gr_source_t *source, const uint8_t *frame, size_t frame_len,
+                    uint64_t now_ms, gr_reply_t *reply)
+{
+    uint64_t seq = request->envelope->seq;
+    if (seq == 0)
+        return gr_intake_error(self, reply, seq, GR_EINVAL, "seq must be at least 1");
+    /* Each request is applied in a transaction of its own inside the
+     * batch's: a refusal, or a store error this request caused (found
+     * after some of its writes), undoes exactly its writes and effects,
+     * and its neighbours commit as if it had never come. */
+    gr_txn_t *mine = NULL;
+    int rc = gr_store_begin_nested(txn, &mine);
+    if (rc != 0)
+        return rc;
+    uint64_t saved[GR_COUNT_MAX];
+    memcpy(saved, self->counters, sizeof saved);
+    gr_effects_mark_t mark = self->tiers ? gr_tiers_effects_mark(self->tiers) : (gr_effects_mark_t){0};
+    rc = s_write_one(self, mine, request, source, frame, frame_len, now_ms, reply);
+    if (rc == 0 && reply->acked)
+        return gr_store_commit(&mine);
+    gr_store_abort(&mine);
+    if (self->tiers)
+        gr_tiers_effects_rollback(self->tiers, &mark);
+    memcpy(self->counters, saved, sizeof saved);
+    if (s_batch_fatal(rc))
+        return rc;
+    if (rc != 0) {
+        gr_log(GR_LOG_WARN, NULL, "request seq=%llu could not be applied: %s; nothing of it stored",
+               (unsigned long long)seq, gr_strerror(rc));
+        return gr_intake_error(self, reply, seq, rc == GR_EINVAL ? GR_EINVAL : GR_ESTORE,
+                               rc == GR_EINVAL ? "a field of the request is out of range"
+                                               : "store error: nothing stored, retry later");
+    }
+    gr_intake_count_refusal(self, reply->error);
     return 0;
 }
 

@@ -61,6 +61,7 @@ typedef struct {
     uint8_t *body;
     size_t len;
     bool acked;
+    int error;          /* the GR_E* code of an Error reply, else 0 */
     char event_id[GR_EVENT_ID_MAX + 1];
 } gr_reply_t;
 
@@ -85,6 +86,9 @@ int gr_intake_create_case(const gr_intake_t *self, gr_txn_t *txn, Gridrelay__Sto
                           const gr_opened_t *request, const char *actor_name,
                           Gridrelay__Action action, const char *reason, uint64_t now_ms);
 
+/* Counts a refusal with code (a GR_E* code) under its rejected_* counter. */
+void gr_intake_count_refusal(gr_intake_t *self, int code);
+
 /* Packs an Error reply for a request that failed with code (a GR_E* code,
  * mapped to the wire's ErrorCode) and counts the rejection. */
 int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int code,
@@ -96,9 +100,12 @@ int gr_intake_error(gr_intake_t *self, gr_reply_t *reply, uint64_t ref_seq, int 
  * the replay window is refused, then the request is applied and its
  * (signer, seq) remembered. frame is the signed envelope as received (a
  * report keeps it verbatim). source says where it came from (tiers.h).
- * Returns 0 with a reply (Ack or Error) or, when the transaction itself
- * failed, GR_EMAPFULL / GR_ESTORE / GR_ENOMEM and no reply: the caller
- * aborts and redoes the batch. */
+ * The request runs in a transaction nested in txn: a refusal, or a store
+ * error it causes, leaves no trace of it in txn, in the effects to publish
+ * or in the counters (but the refusal's own count).
+ * Returns 0 with a reply (Ack or Error) or, when the batch itself must
+ * end, GR_EMAPFULL / GR_ENOMEM and no reply: the caller aborts and redoes
+ * the batch. */
 int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request,
                     const struct gr_source *source, const uint8_t *frame, size_t frame_len,
                     uint64_t now_ms, gr_reply_t *reply);

@@ -408,6 +408,28 @@ int gr_store_begin(gr_store_t *self, bool write, gr_txn_t **txn_out)
     return 0;
 }
 
+int gr_store_begin_nested(gr_txn_t *parent, gr_txn_t **txn_out)
+{
+    if (!txn_out)
+        return GR_EINVAL;
+    *txn_out = NULL;
+    if (!parent || !parent->write)
+        return GR_EINVAL;
+    gr_txn_t *txn = calloc(1, sizeof *txn);
+    if (!txn)
+        return GR_ENOMEM;
+    int rc = mdb_txn_begin(parent->store->env, parent->txn, 0, &txn->txn);
+    if (rc != MDB_SUCCESS) {
+        free(txn);
+        return s_mdb_err(rc);
+    }
+    txn->store = parent->store;
+    txn->write = true;
+    txn->parent = parent;
+    *txn_out = txn;
+    return 0;
+}
+
 int gr_store_commit(gr_txn_t **txn_p)
 {
     if (!txn_p || !*txn_p)
@@ -418,6 +440,16 @@ int gr_store_commit(gr_txn_t **txn_p)
         rc = s_mdb_err(mdb_txn_commit(txn->txn));
     else
         mdb_txn_abort(txn->txn);
+    if (rc == 0 && txn->parent) {
+        /* What the store filled into the caller's messages must live as
+         * long as the outer transaction, which now holds these writes. */
+        struct s_alloc **tail = &txn->allocs;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = txn->parent->allocs;
+        txn->parent->allocs = txn->allocs;
+        txn->allocs = NULL;
+    }
     s_txn_free(txn_p);
     return rc;
 }

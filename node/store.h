@@ -83,8 +83,17 @@ int gr_store_grow(gr_store_t *self);
 int gr_store_begin(gr_store_t *self, bool write, gr_txn_t **txn_out)
     __attribute__((warn_unused_result));
 
+/* Begins a transaction nested in the write transaction parent: what it
+ * writes becomes part of parent when it commits, and vanishes when it is
+ * aborted, so one request's writes can be undone without its neighbours'.
+ * parent may not be used until the nested one ends. */
+int gr_store_begin_nested(gr_txn_t *parent, gr_txn_t **txn_out)
+    __attribute__((warn_unused_result));
+
 /* Commits durably and frees the transaction (*txn_p = NULL) whatever the
- * outcome. For a read transaction this just ends it. */
+ * outcome. For a read transaction this just ends it; for a nested one it
+ * hands the writes to its parent (nothing is on disk before the parent's
+ * commit). */
 int gr_store_commit(gr_txn_t **txn_p) __attribute__((warn_unused_result));
 
 /* Discards the transaction; accepts NULL or *txn_p == NULL. */

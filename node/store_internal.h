@@ -41,6 +41,7 @@ struct s_alloc {
 struct gr_txn {
     MDB_txn *txn;
     gr_store_t *store;
+    gr_txn_t *parent;           /* nested: the write transaction it belongs to */
     bool write;
     struct s_alloc *allocs;
 };

@@ -9,10 +9,12 @@
 #include "client.h"
 #include "decide.h"
 #include "error.h"
+#include "event.h"
 #include "hop.h"
 #include "log.h"
 #include "dispatch.h"
 #include "store.pb-c.h"
+#include "text.h"
 #include "tiers_internal.h"
 
 gr_tiers_t *gr_tiers_new(const gr_config_t *cfg, gr_intake_t *intake)
@@ -70,20 +72,35 @@ gr_effects_t *gr_tiers_effects(gr_tiers_t *self)
     return &self->effects;
 }
 
-static void s_list_clear(gr_packed_list_t *list)
+/* Drops the list's entries from keep on. */
+static void s_list_truncate(gr_packed_list_t *list, size_t keep)
 {
-    for (size_t i = 0; i < list->count; i++) {
+    for (size_t i = keep; i < list->count; i++) {
         free(list->bodies[i]);
         free(list->topics[i]);
     }
-    list->count = 0;
+    if (keep < list->count)
+        list->count = keep;
 }
 
 void gr_tiers_effects_clear(gr_tiers_t *self)
 {
-    s_list_clear(&self->effects.status);
-    s_list_clear(&self->effects.notices);
+    s_list_truncate(&self->effects.status, 0);
+    s_list_truncate(&self->effects.notices, 0);
     self->effects.kick_all = false;
+}
+
+gr_effects_mark_t gr_tiers_effects_mark(const gr_tiers_t *self)
+{
+    return (gr_effects_mark_t){self->effects.status.count, self->effects.notices.count,
+                               self->effects.kick_all};
+}
+
+void gr_tiers_effects_rollback(gr_tiers_t *self, const gr_effects_mark_t *mark)
+{
+    s_list_truncate(&self->effects.status, mark->status);
+    s_list_truncate(&self->effects.notices, mark->notices);
+    self->effects.kick_all = mark->kick_all;
 }
 
 /* Takes body (and topic) into list; on failure they are still the
@@ -286,6 +303,12 @@ static int s_escalate(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     hop.reason = (char *)gr_reason_name(d->reason);
     hop.time_ms = now_ms;
     hop.supervise = d->supervise;
+    /* The first hop carries what this node filled in for the reporter. */
+    Gridrelay__Resolved resolved;
+    if (rec->n_hops == 0) {
+        gr_event_resolved_of(&resolved, rec->event);
+        hop.resolved = &resolved;
+    }
     uint8_t sig[GR_SIGNATURE_BYTES];
     int rc = gr_hop_sign(&hop, rec->event->id, &cfg->keys, sig);
     if (rc != 0)
@@ -521,6 +544,9 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         as.reason = (char *)(text ? text : "");
         as.deadline_ms = limit ? now_ms + limit : 0;
         as.from_node = (char *)self->cfg->node_id;
+        Gridrelay__Resolved resolved;
+        gr_event_resolved_of(&resolved, rec->event);
+        as.resolved = &resolved;
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_ASSIGN;
         body.assign = &as;
@@ -553,20 +579,46 @@ static int s_case_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     return rc;
 }
 
-/* Opens the reporter's envelope carried inside an Escalate or Assign:
- * its signature must hold whoever forwarded it. */
-static int s_open_origin(gr_tiers_t *self, const ProtobufCBinaryData *origin, gr_opened_t *out,
-                         const Gridrelay__Event **event)
+/* Opens the reporter's envelope carried inside an Escalate or Assign: its
+ * signature must hold whoever forwarded it, its event must pass the checks
+ * a report here would, and it gets the values the node that stored it
+ * first filled in (resolved), so every tier holds the same event. On
+ * failure why says what is wrong. */
+static int s_open_origin(gr_tiers_t *self, const ProtobufCBinaryData *origin,
+                         const Gridrelay__Resolved *resolved, uint64_t now_ms, gr_opened_t *out,
+                         Gridrelay__Event **event, char *why, size_t why_len)
 {
     int rc = gr_envelope_open_from(out, origin->data, origin->len, NULL, self->cfg->max_frame);
-    if (rc != 0)
-        return rc;
-    if (out->body->kind_case != GRIDRELAY__BODY__KIND_REPORT || !out->body->report->event ||
-        !out->body->report->event->id || !*out->body->report->event->id) {
-        gr_opened_clear(out);
-        return GR_EDECODE;
+    if (rc == GR_EBADTEXT) {
+        char where[160];
+        Gridrelay__Envelope *env = gridrelay__envelope__unpack(NULL, origin->len, origin->data);
+        if (env)
+            gr_text_check(&gridrelay__body__descriptor, env->body.data, env->body.len, where,
+                          sizeof where);
+        gridrelay__envelope__free_unpacked(env, NULL);
+        snprintf(why, why_len, "the reporter's event: %s", env ? where : "bad text");
+        return GR_EINVAL;
     }
-    *event = out->body->report->event;
+    if (rc != 0) {
+        snprintf(why, why_len, rc == GR_ESIGNATURE ? "the reporter's signature does not verify"
+                                                   : "no valid reporter envelope");
+        return rc == GR_ESIGNATURE ? rc : GR_EINVAL;
+    }
+    if (out->body->kind_case != GRIDRELAY__BODY__KIND_REPORT || !out->body->report->event) {
+        gr_opened_clear(out);
+        snprintf(why, why_len, "the origin envelope is not a report");
+        return GR_EINVAL;
+    }
+    Gridrelay__Event *ev = out->body->report->event;
+    rc = gr_event_check(ev, now_ms, why, why_len);
+    if (rc == 0)
+        rc = gr_event_resolve(ev, resolved, self->cfg->catalogue, self->cfg->node_id, now_ms, why,
+                              why_len);
+    if (rc != 0) {
+        gr_opened_clear(out);
+        return rc;
+    }
+    *event = ev;
     return 0;
 }
 
@@ -620,11 +672,21 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     uint64_t ref = req->envelope->seq;
     if (source->kind != GR_FROM_CHILD)
         return gr_intake_error(self->intake, reply, ref, GR_EPERM, "only a child node may escalate to this node");
+    if (!esc || esc->n_hops == 0)
+        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "escalation without a path");
+    /* The first hop is the node that stored the event first: what it
+     * filled in comes with it (a node from before Resolved sent none, and
+     * its hop still names the origin). */
+    const Gridrelay__Hop *first = esc->hops[0];
+    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
+    fallback.origin_node = first->node_id;
     gr_opened_t origin;
-    const Gridrelay__Event *event = NULL;
-    if (!esc || esc->n_hops == 0 || s_open_origin(self, &esc->origin_envelope, &origin, &event) != 0)
-        return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE,
-                               "escalation without a valid reporter envelope or path");
+    Gridrelay__Event *event = NULL;
+    char why[200];
+    int rc = s_open_origin(self, &esc->origin_envelope, first->resolved ? first->resolved : &fallback,
+                           now_ms, &origin, &event, why, sizeof why);
+    if (rc != 0)
+        return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self->intake, reply, ref, rc, why);
     /* The last hop is the sender's own, and every earlier one must verify.
      * The last one's signature is not checked here: the envelope, whose
      * signature by the same key was checked on receipt, covers the hop
@@ -632,7 +694,7 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
      * Ed25519 verify per escalation and tier, on a path that is CPU-bound
      * at 2 cores). The tier above checks it like every earlier hop. */
     const Gridrelay__Hop *last = esc->hops[esc->n_hops - 1];
-    int rc = last->signer.len == GR_PUBLIC_KEY_BYTES &&
+    rc = last->signer.len == GR_PUBLIC_KEY_BYTES &&
                      last->signature.len == GR_SIGNATURE_BYTES &&
                      memcmp(last->signer.data, req->envelope->signer.data, GR_PUBLIC_KEY_BYTES) == 0
                  ? 0
@@ -706,15 +768,23 @@ static int s_assign_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
     uint64_t ref = req->envelope->seq;
     if (source->kind != GR_FROM_PARENT)
         return gr_intake_error(self->intake, reply, ref, GR_EPERM, "only the parent assigns cases here");
+    if (!as)
+        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "empty assignment");
+    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
+    fallback.event_id = as->event_id;
+    fallback.origin_node = as->from_node;
     gr_opened_t origin;
-    const Gridrelay__Event *event = NULL;
-    if (!as || s_open_origin(self, &as->origin_envelope, &origin, &event) != 0)
-        return gr_intake_error(self->intake, reply, ref, GR_ESIGNATURE, "assignment without a valid reporter envelope");
+    Gridrelay__Event *event = NULL;
+    char why[200];
+    int rc = s_open_origin(self, &as->origin_envelope, as->resolved ? as->resolved : &fallback,
+                           now_ms, &origin, &event, why, sizeof why);
+    if (rc != 0)
+        return GR_STORE_FATAL(rc) ? rc : gr_intake_error(self->intake, reply, ref, rc, why);
     char reason[512];
     snprintf(reason, sizeof reason, "assigned by %s (交办)%s%s", source->peer,
              as->reason && *as->reason ? ": " : "", as->reason ? as->reason : "");
     Gridrelay__StoredEvent *rec = NULL;
-    int rc = gr_store_event_get(txn, event->id, &rec);
+    rc = gr_store_event_get(txn, event->id, &rec);
     if (rc == 0) {
         /* A case this node escalated comes back down to be handled here. */
         rec->assigned_by_parent = true;

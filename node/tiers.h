@@ -104,4 +104,16 @@ typedef struct {
 gr_effects_t *gr_tiers_effects(gr_tiers_t *self);
 void gr_tiers_effects_clear(gr_tiers_t *self);
 
+/* Where the effects stand, so that one request's can be taken back when
+ * its writes are (intake.h: a refused request changes nothing). */
+typedef struct {
+    size_t status;
+    size_t notices;
+    bool kick_all;
+} gr_effects_mark_t;
+
+gr_effects_mark_t gr_tiers_effects_mark(const gr_tiers_t *self);
+/* Drops every effect added since mark. */
+void gr_tiers_effects_rollback(gr_tiers_t *self, const gr_effects_mark_t *mark);
+
 #endif
