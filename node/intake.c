@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cases.h"
+#include "check.h"
+#include "client.h"
 #include "dispatch.h"
 #include "error.h"
 #include "event.h"
@@ -294,6 +296,9 @@ int gr_intake_write(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
     uint64_t seq = request->envelope->seq;
     if (seq == 0)
         return gr_intake_error(self, reply, seq, GR_EINVAL, "seq must be at least 1");
+    char why[200];
+    if (gr_check_body(request->body, now_ms, why, sizeof why) != 0)
+        return gr_intake_error(self, reply, seq, GR_EINVAL, why);
     /* Each request is applied in a transaction of its own inside the
      * batch's: a refusal, or a store error this request caused (found
      * after some of its writes), undoes exactly its writes and effects,
@@ -561,6 +566,9 @@ int gr_intake_query(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *request
 {
     uint64_t ref_seq = request->envelope->seq;
     const Gridrelay__Body *body = request->body;
+    char why[200];
+    if (gr_check_body(body, gr_now_ms(), why, sizeof why) != 0)
+        return gr_intake_error(self, reply, ref_seq, GR_EINVAL, why);
     self->counters[GR_COUNT_QUERIES]++;
     switch (body->kind_case) {
     case GRIDRELAY__BODY__KIND_GET_EVENT:

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cases.h"
+#include "check.h"
 #include "client.h"
 #include "decide.h"
 #include "error.h"
@@ -829,8 +830,9 @@ static int s_feedback_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
 {
     const Gridrelay__Feedback *fb = req->body->feedback;
     uint64_t ref = req->envelope->seq;
-    if (!fb || !fb->event_id || !*fb->event_id)
-        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "feedback names no event");
+    if (source->kind == GR_FROM_CLIENT)
+        return gr_intake_error(self->intake, reply, ref, GR_EPERM,
+                               "feedback comes from the parent, the skip-level ancestor or a child");
     Gridrelay__StoredEvent *rec = NULL;
     int rc = gr_store_event_get(txn, fb->event_id, &rec);
     if (rc == GR_ENOTFOUND) {
@@ -978,19 +980,32 @@ int gr_tiers_fire_due(gr_tiers_t *self, gr_txn_t *txn, uint64_t now_ms)
         s_due_t *d = &batch.items[i];
         if ((rc = gr_store_due_del(txn, d->due_ms, d->kind, d->id)) != 0 && rc != GR_ENOTFOUND)
             return rc;
+        /* Each timer in its own nested transaction: one that fails (a
+         * damaged record) is logged and dropped, instead of failing the
+         * batch every turn from now on. */
+        gr_txn_t *mine = NULL;
+        if ((rc = gr_store_begin_nested(txn, &mine)) != 0)
+            return rc;
+        gr_effects_mark_t mark = gr_tiers_effects_mark(self);
         Gridrelay__StoredEvent *rec = NULL;
-        rc = gr_store_event_get(txn, d->id, &rec);
-        if (rc == GR_ENOTFOUND)
+        rc = gr_store_event_get(mine, d->id, &rec);
+        if (rc == 0) {
+            /* The router re-checks the case as it is now: a timer for a
+             * case that moved on simply finds nothing to do. */
+            rc = d->kind == GR_DUE_TASK ? gr_dispatch_fire(self, mine, rec, now_ms)
+                                        : gr_tiers_decide(self, mine, rec, false, NULL, now_ms);
+            gridrelay__stored_event__free_unpacked(rec, NULL);
+        }
+        if (rc == 0 || rc == GR_EPERM || rc == GR_ENOTFOUND) {
+            if ((rc = gr_store_commit(&mine)) != 0)
+                return rc;
             continue;
-        if (rc != 0)
+        }
+        gr_store_abort(&mine);
+        gr_tiers_effects_rollback(self, &mark);
+        if (rc == GR_EMAPFULL || rc == GR_ENOMEM)
             return rc;
-        /* The router re-checks the case as it is now: a timer for a case
-         * that moved on simply finds nothing to do. */
-        rc = d->kind == GR_DUE_TASK ? gr_dispatch_fire(self, txn, rec, now_ms)
-                                    : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
-        gridrelay__stored_event__free_unpacked(rec, NULL);
-        if (rc != 0 && rc != GR_EPERM)
-            return rc;
+        gr_log(GR_LOG_ERROR, d->id, "timer (kind %u) failed: %s; dropped", d->kind, gr_strerror(rc));
     }
     return 0;
 }
@@ -1021,6 +1036,15 @@ int gr_tiers_status_in(gr_tiers_t *self, gr_txn_t *txn, const char *child,
         return 0;  /* already have it (live copy and catch-up overlap) */
     if (update->node_seq != last + 1)
         return 1;  /* a gap: the caller fetches from last + 1 */
+    char why[160];
+    if (gr_check_status_update(update, why, sizeof why) != 0) {
+        /* Passed over, so the child's stream goes on past it; nothing of
+         * it is stored. */
+        self->intake->counters[GR_COUNT_REJ_INVALID]++;
+        gr_log(GR_LOG_WARN, NULL, "status update %llu from %s refused: %s",
+               (unsigned long long)update->node_seq, child, why);
+        return gr_store_peer_put(txn, child, "status_seq", update->node_seq);
+    }
     Gridrelay__ViewEntry entry = GRIDRELAY__VIEW_ENTRY__INIT;
     entry.update = (Gridrelay__StatusUpdate *)update;
     entry.via_child = (char *)child;
