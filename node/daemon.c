@@ -21,9 +21,11 @@
 #include "peers.h"
 #include "pool.h"
 #include "store.h"
+#include "text.h"
 #include "tiers.h"
 
 #define MAX_POLL 8
+#define S_CURVE_OVERHEAD 64
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
 #define S_MIN_PARALLEL 4
@@ -58,6 +60,7 @@ typedef struct {
     zmq_msg_t identity;     /* ROUTER peer */
     zmq_msg_t payload;
     bool delimiter;         /* REQ-style peer: echo the empty frame back */
+    bool extra_frames;      /* the message had more than one payload frame */
     gr_inbound_t inbound;   /* !from_router */
     int rc;                 /* framing / verification result */
     uint64_t ref_seq;
@@ -279,6 +282,11 @@ static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
     int64_t hard_cap = (int64_t)self->cfg->max_frame * 16;
     if (hard_cap < (1 << 20))
         hard_cap = 1 << 20;
+    /* ZeroMQ applies the cap to the CURVE MESSAGE command, which wraps
+     * the frame in 33 bytes (name, nonce, MAC, flags): the allowance keeps
+     * every frame up to the documented cap readable, so it gets its
+     * ERR_FRAME_TOO_LARGE instead of a dropped connection. */
+    hard_cap += S_CURVE_OVERHEAD;
     /* High-water marks are per peer: with a thousand children a large
      * receive mark would let a burst of resends hold gigabytes. Past it,
      * ZeroMQ stops reading that peer's TCP stream, and TCP slows the
@@ -340,12 +348,23 @@ static int s_signals(gr_daemon_t *self, char *err, size_t errlen)
 static int s_load_state(gr_daemon_t *self)
 {
     gr_txn_t *txn = NULL;
-    int rc = gr_store_begin(self->store, false, &txn);
+    int rc = gr_store_begin(self->store, true, &txn);
     if (rc != 0)
         return rc;
     rc = gr_tiers_load(self->tiers, txn);
+    size_t repaired = 0;
+    if (rc == 0)
+        rc = gr_tiers_repair(self->tiers, txn, gr_now_ms(), &repaired);
     self->next_due = gr_tiers_next_due(self->tiers, txn);
+    if (rc == 0)
+        rc = gr_store_commit(&txn);
     gr_store_abort(&txn);
+    /* What the repair sends is in the outbox and the status log, which the
+     * links read when they start. */
+    gr_tiers_effects_clear(self->tiers);
+    if (rc == 0 && repaired)
+        gr_log(GR_LOG_NOTICE, NULL, "repaired %zu case(s) stored without a severity by an older "
+               "version, and routed them again", repaired);
     return rc;
 }
 
@@ -513,6 +532,7 @@ static int s_receive(gr_daemon_t *self)
             zmq_msg_close(&extra);
         }
         item->rc = GR_EDECODE;
+        item->extra_frames = true;
     }
     return 1;
 }
@@ -526,8 +546,30 @@ static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
                  self->cfg->max_frame);
         break;
     case GR_EDECODE:
-        snprintf(why, sizeof why, "not a gridrelay envelope (expected one protobuf Envelope frame)");
+    case GR_EBADTEXT: {
+        /* Say what is wrong: the envelope itself, or the body it carries. */
+        size_t flen = 0;
+        const uint8_t *frame = s_frame(item, &flen);
+        Gridrelay__Envelope *env = item->from_router && !item->extra_frames
+                                       ? gridrelay__envelope__unpack(NULL, flen, frame)
+                                       : NULL;
+        char where[160] = "";
+        if (env && item->rc == GR_EBADTEXT)
+            gr_text_check(&gridrelay__body__descriptor, env->body.data, env->body.len, where,
+                          sizeof where);
+        if (item->extra_frames)
+            snprintf(why, sizeof why, "a request is one frame (one protobuf Envelope), not several");
+        else if (!env)
+            snprintf(why, sizeof why, "not a gridrelay envelope (expected one protobuf Envelope frame)");
+        else if (item->rc == GR_EBADTEXT)
+            snprintf(why, sizeof why, "text field %s", where);
+        else if (env->signer.len != 32 || env->signature.len != 64)
+            snprintf(why, sizeof why, "the envelope's signer must be 32 bytes and its signature 64");
+        else
+            snprintf(why, sizeof why, "the envelope is signed, but its body is not a gridrelay Body");
+        gridrelay__envelope__free_unpacked(env, NULL);
         break;
+    }
     case GR_EVERSION:
         snprintf(why, sizeof why, "protocol version not supported (this node speaks %d)",
                  GR_PROTOCOL_VERSION);

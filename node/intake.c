@@ -255,6 +255,13 @@ static int s_write_one(gr_intake_t *self, gr_txn_t *txn, const gr_opened_t *requ
     uint64_t highest = 0;
     if ((rc = gr_store_signer_get(txn, signer, &highest)) != 0)
         return rc;
+    if (seq > now_ms * 1000 + GR_SEQ_AHEAD_US) {
+        /* Accepting it would lock the signer out until its clock reaches
+         * the seq: refused, and said why. */
+        return gr_intake_error(self, reply, seq, GR_EINVAL,
+                               "seq is more than a day ahead of this node's clock (seqs are "
+                               "microseconds since the epoch): check the sender's clock");
+    }
     if (highest >= self->replay_window && seq <= highest - self->replay_window) {
         char why[160];
         snprintf(why, sizeof why, "seq %llu is older than the replay window (newest seen %llu)",

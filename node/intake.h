@@ -41,6 +41,12 @@ typedef enum {
     GR_COUNT_MAX
 } gr_counter_t;
 
+/* How far ahead of this node's clock a request's seq may be, in
+ * microseconds (seqs are microsecond timestamps, PROTOCOL.md section 5):
+ * one accepted seq far in the future would refuse every honest one after
+ * it as a replay. */
+#define GR_SEQ_AHEAD_US (24ull * 3600 * 1000000)
+
 /* Stable counter names, as shown by `gridctl stats`. */
 const char *gr_counter_name(gr_counter_t counter);
 

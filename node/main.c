@@ -4,16 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "store.h"
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
 "Usage: gridrelayd --config FILE [--check-config] [--verbose]\n"
+"       gridrelayd --config FILE --reset-signer KEY\n"
 "\n"
 "Runs one gridrelay node (a village, township, district or city centre):\n"
 "takes signed event reports over ZeroMQ, stores every event and every state\n"
@@ -23,6 +26,13 @@ static void s_usage(FILE *out)
 "  -c, --config FILE    node configuration (INI); see examples/village.ini\n"
 "      --check-config   validate FILE (keys, catalogue included) and exit:\n"
 "                       0 when valid, 1 with FILE:LINE: reason when not\n"
+"      --reset-signer KEY\n"
+"                       with the node stopped: let the signer KEY (64 hex\n"
+"                       digits, or @FILE holding them) in again after one of\n"
+"                       its requests carried a seq far ahead of its clock (its\n"
+"                       later ones are then refused as replays): its newest\n"
+"                       seq becomes this moment, and what it sent above that\n"
+"                       is forgotten. Prints what was done; exit 0 or 1\n"
 "  -v, --verbose        log debug-level lines too\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -35,11 +45,53 @@ static void s_usage(FILE *out)
 "error, 2 usage error, 3 fatal runtime error.\n");
 }
 
+/* --reset-signer: on the stopped node's store (its lock keeps a running
+ * daemon and this apart). */
+static int s_reset_signer(const gr_config_t *cfg, const char *key)
+{
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    char err[512] = "";
+    if ((key[0] == '@' ? gr_key_load_public(pk, key + 1, err, sizeof err)
+                       : gr_key_from_hex(pk, key)) != 0) {
+        fprintf(stderr, "gridrelayd: --reset-signer: %s\n",
+                err[0] ? err : "not a public key (64 hex digits, or @FILE)");
+        return 1;
+    }
+    gr_store_options_t opt = {.map_size = cfg->map_size, .map_max = cfg->map_max};
+    gr_store_t *store = NULL;
+    if (gr_store_open(&store, cfg->store_path, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "gridrelayd: --reset-signer: %s (stop the node first)\n", err);
+        return 1;
+    }
+    gr_txn_t *txn = NULL;
+    uint64_t before = 0, now_us = gr_now_ms() * 1000;
+    size_t dropped = 0;
+    int rc = gr_store_begin(store, true, &txn);
+    if (rc == 0)
+        rc = gr_store_signer_get(txn, pk, &before);
+    if (rc == 0)
+        rc = gr_store_signer_reset(txn, pk, now_us, &dropped);
+    if (rc == 0)
+        rc = gr_store_commit(&txn);
+    gr_store_abort(&txn);
+    gr_store_close(&store);
+    if (rc != 0) {
+        fprintf(stderr, "gridrelayd: --reset-signer: %s\n", gr_strerror(rc));
+        return 1;
+    }
+    char hex[GR_PUBLIC_KEY_HEX];
+    gr_key_to_hex(hex, pk);
+    printf("signer %s: newest seq was %llu, now %llu; %zu records above it removed\n", hex,
+           (unsigned long long)before, (unsigned long long)now_us, dropped);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, 'k' },
+        { "reset-signer", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -47,12 +99,14 @@ int main(int argc, char **argv)
     };
     const char *config_path = NULL;
     int check_only = 0;
+    const char *reset_key = NULL;
     gr_log_level_t level = GR_LOG_INFO;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:vhV", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'k': check_only = 1; break;
+        case 'r': reset_key = optarg; break;
         case 'v': level = GR_LOG_DEBUG; break;
         case 'h': s_usage(stdout); return 0;
         case 'V': printf("gridrelayd %s\n", GR_VERSION); return 0;
@@ -80,6 +134,11 @@ int main(int argc, char **argv)
                gr_catalogue_count(cfg->catalogue));
         gr_config_destroy(&cfg);
         return 0;
+    }
+    if (reset_key) {
+        int rc = s_reset_signer(cfg, reset_key);
+        gr_config_destroy(&cfg);
+        return rc;
     }
     gr_log_init(cfg->node_id, level);
     gr_daemon_t *daemon = gr_daemon_new(cfg, err, sizeof err);

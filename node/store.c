@@ -484,6 +484,40 @@ int gr_store_signer_bump(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq)
     return s_put_raw(txn, S_DB_SIGNERS, signer, 32, be, sizeof be, 0);
 }
 
+int gr_store_signer_reset(gr_txn_t *txn, const uint8_t signer[32], uint64_t highest,
+                          size_t *dropped)
+{
+    if (dropped)
+        *dropped = 0;
+    if (!txn || !txn->write || !signer)
+        return GR_EINVAL;
+    uint8_t be[8];
+    s_put_u64(be, highest);
+    int rc = s_put_raw(txn, S_DB_SIGNERS, signer, 32, be, sizeof be, 0);
+    if (rc != 0)
+        return rc;
+    /* The records above the new highest are what locked the signer out;
+     * those at or below it keep answering resends. */
+    MDB_cursor *cur = NULL;
+    if ((rc = s_cursor(txn, S_DB_DEDUP, &cur)) != 0)
+        return rc;
+    uint8_t from[40];
+    memcpy(from, signer, 32);
+    s_put_u64(from + 32, highest == UINT64_MAX ? highest : highest + 1);
+    MDB_val k = {sizeof from, from}, v;
+    int mrc = highest == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == MDB_SUCCESS && k.mv_size == 40 && memcmp(k.mv_data, signer, 32) == 0) {
+        if ((mrc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+            break;
+        if (dropped)
+            (*dropped)++;
+        /* After a delete, MDB_NEXT yields the record that followed it. */
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND ? 0 : s_mdb_err(mrc);
+}
+
 /* ---- dedup ---- */
 
 int gr_store_dedup_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,

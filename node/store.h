@@ -106,6 +106,15 @@ int gr_store_signer_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t *highe
 /* Records seq as the signer's highest when it is higher than the stored one. */
 int gr_store_signer_bump(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq);
 
+/* An operator's way out for a signer locked out by one far-future seq:
+ * sets its highest accepted seq to highest (in the past of its honest
+ * sequences, so they are accepted again, but recent enough that frames
+ * older than the replay window stay refused) and deletes its dedup
+ * records above highest. *dropped (may be NULL) is how many. Needs a write
+ * transaction. */
+int gr_store_signer_reset(gr_txn_t *txn, const uint8_t signer[32], uint64_t highest,
+                          size_t *dropped);
+
 /* ---- dedup: what an accepted (signer, seq) produced ---- */
 
 /* Returns 0 and a record the caller frees with

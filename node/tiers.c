@@ -945,6 +945,98 @@ int gr_tiers_handle(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *request,
     }
 }
 
+/* ---- repair of cases stranded by earlier versions ---- */
+
+typedef struct {
+    char (*ids)[GR_EVENT_ID_MAX + 1];
+    size_t count;
+    size_t cap;
+    int failed;
+} s_id_list_t;
+
+/* A case with no severity: stored by a version that forgot the default
+ * above the origin, which the router then refused to route. */
+static void s_collect_stranded(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    s_id_list_t *l = ctx;
+    if (!rec->event || rec->event->severity != GRIDRELAY__SEVERITY__SEVERITY_UNSPECIFIED)
+        return;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        void *grown = realloc(l->ids, cap * sizeof *l->ids);
+        if (!grown) {
+            l->failed = 1;
+            return;
+        }
+        l->ids = grown;
+        l->cap = cap;
+    }
+    snprintf(l->ids[l->count++], sizeof l->ids[0], "%s", rec->event->id);
+}
+
+/* Gives one stranded case the values every tier now derives for it, says
+ * so in its timeline, and routes it as it should have been. */
+static int s_repair_one(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                        uint64_t now_ms)
+{
+    Gridrelay__Event *ev = rec->event;
+    const Gridrelay__Resolved *first = rec->n_hops ? rec->hops[0]->resolved : NULL;
+    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
+    if (!first && rec->n_hops)
+        fallback.origin_node = rec->hops[0]->node_id;
+    char why[200];
+    int rc = gr_event_resolve(ev, first ? first : &fallback, self->cfg->catalogue,
+                              self->cfg->node_id, now_ms, why, sizeof why);
+    if (rc != 0) {
+        gr_log(GR_LOG_WARN, ev->id, "stranded case left as it is: %s", why);
+        return rc == GR_ENOMEM ? rc : 0;
+    }
+    Gridrelay__Action note = GRIDRELAY__ACTION__ACTION_PROGRESS;
+    if (gr_case_next(rec->status, note) != rec->status)
+        note = GRIDRELAY__ACTION__ACTION_DEADLINE;
+    if (gr_case_next(rec->status, note) != rec->status)
+        return 0;  /* resolved, fed back or closed: nothing left to route */
+    snprintf(why, sizeof why, "severity was missing (stored by an older version): %s, the "
+             "category's default; routed again", gr_severity_name((gr_severity_t)ev->severity));
+    rc = gr_tiers_change(self, txn, rec, note, NULL, NULL, NULL, why, now_ms);
+    bool unrouted = rec->status == GRIDRELAY__STATUS__REPORTED ||
+                    rec->status == GRIDRELAY__STATUS__ACCEPTED ||
+                    rec->status == GRIDRELAY__STATUS__RETURNED;
+    if (rc == 0 && unrouted)
+        rc = gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
+    return rc;
+}
+
+int gr_tiers_repair(gr_tiers_t *self, gr_txn_t *txn, uint64_t now_ms, size_t *repaired)
+{
+    *repaired = 0;
+    uint64_t done = 0;
+    int rc = gr_store_counter_get(txn, "repair.resolved_v1", &done);
+    if (rc != 0 || done)
+        return rc;
+    s_id_list_t list = {0};
+    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
+    do {
+        rc = gr_store_list(txn, NULL, token, 1000, s_collect_stranded, &list, next);
+        memcpy(token, next, sizeof token);
+    } while (rc == 0 && !list.failed && token[0]);
+    if (rc == 0 && list.failed)
+        rc = GR_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < list.count; i++) {
+        Gridrelay__StoredEvent *rec = NULL;
+        if ((rc = gr_store_event_get(txn, list.ids[i], &rec)) != 0)
+            break;
+        rc = s_repair_one(self, txn, rec, now_ms);
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        if (rc == 0)
+            (*repaired)++;
+    }
+    free(list.ids);
+    if (rc == 0)
+        rc = gr_store_counter_add(txn, "repair.resolved_v1", 1);
+    return rc;
+}
+
 /* ---- timers ---- */
 
 typedef struct {

@@ -65,6 +65,14 @@ int gr_tiers_on_new_case(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent
 int gr_tiers_handle(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *request,
                     const gr_source_t *source, uint64_t now_ms, gr_reply_t *reply);
 
+/* Once per store: finds the cases an earlier version stored without a
+ * severity (it applied the category's default at the origin only, and
+ * the router refused them above it, so they were held and never routed),
+ * gives them the values every tier now derives, records that in their
+ * timelines and routes them. *repaired is how many. Later calls find the
+ * store marked done and return at once. */
+int gr_tiers_repair(gr_tiers_t *self, gr_txn_t *txn, uint64_t now_ms, size_t *repaired);
+
 /* Fires every timer due at now_ms. */
 int gr_tiers_fire_due(gr_tiers_t *self, gr_txn_t *txn, uint64_t now_ms);
 
