@@ -32,8 +32,7 @@ static int s_setup(void **state)
 
 static int s_teardown(void **state)
 {
-    topology_stop(*state);
-    return 0;
+    return topology_stop(*state);
 }
 
 typedef struct {

@@ -28,8 +28,7 @@ static int s_setup(void **state)
 
 static int s_teardown(void **state)
 {
-    topology_stop(*state);
-    return 0;
+    return topology_stop(*state);
 }
 
 static void test_village_matter_stays_in_the_village(void **state)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "store_check.h"
+
 static const char *const s_names[N_NODES] = {
     "district", "town-a", "town-b", "village-a1", "village-a2", "village-b1", "village-b2",
 };
@@ -27,7 +29,9 @@ static int s_write_catalogue(const char *path)
             "[T.DISTRICT]\nclass = test\nsubclass = test\nname = needs the district\n"
             "authority = district\n\n"
             "[T.DIRECT]\nclass = test\nsubclass = test\nname = straight to the district\n"
-            "authority = district\ndirect = yes\n");
+            "authority = district\ndirect = yes\n\n"
+            "[T.URGENT]\nclass = test\nsubclass = test\nname = urgent unless said otherwise\n"
+            "severity = urgent\nauthority = village\nauthority.urgent = district\n");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -68,13 +72,20 @@ int topology_start(topology_t *t, uint64_t village_accept_ms)
     return t->ctx ? 0 : -1;
 }
 
-void topology_stop(topology_t *t)
+int topology_stop(topology_t *t)
 {
-    for (int i = N_NODES - 1; i >= 0; i--)
+    int bad = 0;
+    for (int i = N_NODES - 1; i >= 0; i--) {
+        if (t->nodes[i].pid)
+            harness_node_stop(&t->nodes[i], SIGTERM);
+        if (t->nodes[i].dir[0] && store_check(&t->nodes[i], t->catalogue) != 0)
+            bad++;
         harness_node_cleanup(&t->nodes[i]);
+    }
     if (t->ctx)
         zmq_ctx_term(t->ctx);
     t->ctx = NULL;
+    return bad ? -1 : 0;
 }
 
 static int s_call(harness_node_t *node, void *ctx, Gridrelay__Body *body, gr_opened_t *reply)

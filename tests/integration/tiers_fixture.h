@@ -21,8 +21,10 @@ typedef struct {
  * deadline for routine cases (0 = none). Returns 0 or -1. */
 int topology_start(topology_t *t, uint64_t village_accept_ms);
 
-/* Stops every node (SIGTERM) and removes the directories. */
-void topology_stop(topology_t *t);
+/* Stops every node (SIGTERM), checks what each store holds (store_check.h)
+ * and removes the directories. Returns 0, or -1 when a store held a bad
+ * case. */
+int topology_stop(topology_t *t);
 
 /* The same against any started node, with a ZeroMQ context ctx: */
 int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity);

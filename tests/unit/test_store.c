@@ -404,6 +404,86 @@ static void test_signer_bump(void **state)
     assert_int_equal(gr_store_commit(&txn), 0);
 }
 
+/* A nested transaction's writes join its parent on commit and vanish on
+ * abort, its neighbours' untouched; nothing is durable before the outer
+ * commit. */
+static void test_nested(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn = NULL, *a = NULL, *b = NULL;
+    uint64_t v = 0;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_counter_add(txn, "outer", 1), 0);
+    assert_int_equal(gr_store_begin_nested(txn, &a), 0);
+    assert_int_equal(gr_store_counter_add(a, "kept", 5), 0);
+    assert_int_equal(gr_store_commit(&a), 0);
+    assert_null(a);
+    assert_int_equal(gr_store_begin_nested(txn, &b), 0);
+    assert_int_equal(gr_store_counter_add(b, "undone", 7), 0);
+    assert_int_equal(gr_store_counter_add(b, "kept", 100), 0);
+    gr_store_abort(&b);
+    assert_null(b);
+    assert_int_equal(gr_store_counter_get(txn, "kept", &v), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(gr_store_counter_get(txn, "undone", &v), 0);
+    assert_int_equal(v, 0);
+    /* A read transaction cannot be a parent. */
+    gr_txn_t *r = NULL;
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &r), 0);
+    assert_int_equal(gr_store_begin_nested(r, &a), GR_EINVAL);
+    assert_int_equal(gr_store_counter_get(r, "kept", &v), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(gr_store_counter_get(r, "outer", &v), 0);
+    assert_int_equal(v, 1);
+    gr_store_abort(&r);
+    /* An outer abort takes the committed nested writes with it. */
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_begin_nested(txn, &a), 0);
+    assert_int_equal(gr_store_counter_add(a, "lost", 1), 0);
+    assert_int_equal(gr_store_commit(&a), 0);
+    gr_store_abort(&txn);
+    assert_int_equal(gr_store_begin(f->store, false, &r), 0);
+    assert_int_equal(gr_store_counter_get(r, "lost", &v), 0);
+    assert_int_equal(v, 0);
+    gr_store_abort(&r);
+}
+
+/* A signer locked out by a far-future seq is let in again: its highest
+ * seq is set back, and only the records above it go. */
+static void test_signer_reset(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t a[32], b[32];
+    memset(a, 1, sizeof a);
+    memset(b, 2, sizeof b);
+    gr_txn_t *txn;
+    Gridrelay__DedupRecord rec = GRIDRELAY__DEDUP_RECORD__INIT;
+    rec.event_id = "ev";
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    uint64_t seqs[] = {100, 200, UINT64_MAX - 1};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(gr_store_dedup_put(txn, a, seqs[i], &rec), 0);
+        assert_int_equal(gr_store_dedup_put(txn, b, seqs[i], &rec), 0);
+        assert_int_equal(gr_store_signer_bump(txn, a, seqs[i]), 0);
+    }
+    size_t dropped = 0;
+    assert_int_equal(gr_store_signer_reset(txn, a, 150, &dropped), 0);
+    assert_int_equal(dropped, 2);
+    uint64_t hi = 0;
+    assert_int_equal(gr_store_signer_get(txn, a, &hi), 0);
+    assert_int_equal(hi, 150);
+    Gridrelay__DedupRecord *got = NULL;
+    assert_int_equal(gr_store_dedup_get(txn, a, 100, &got), 0);
+    gridrelay__dedup_record__free_unpacked(got, NULL);
+    assert_int_equal(gr_store_dedup_get(txn, a, 200, &got), GR_ENOTFOUND);
+    assert_int_equal(gr_store_dedup_get(txn, a, UINT64_MAX - 1, &got), GR_ENOTFOUND);
+    /* Another signer's records are not touched. */
+    assert_int_equal(gr_store_dedup_get(txn, b, UINT64_MAX - 1, &got), 0);
+    gridrelay__dedup_record__free_unpacked(got, NULL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
 static void test_reopen(void **state)
 {
     fixture_t *f = *state;
@@ -1184,6 +1264,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signer_bump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_twice, setup, teardown),

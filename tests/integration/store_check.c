@@ -1,0 +1,88 @@
+#include "store_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "store.h"
+
+typedef struct {
+    const gr_catalogue_t *catalogue;
+    char (*ids)[GR_EVENT_ID_MAX + 1];
+    size_t count;
+    size_t cap;
+    int bad;
+    const char *node;
+} s_scan_t;
+
+static void s_visit(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    s_scan_t *s = ctx;
+    const Gridrelay__Event *ev = rec->event;
+    if (!ev || !ev->id || !*ev->id) {
+        fprintf(stderr, "store check %s: a case without an event id\n", s->node);
+        s->bad++;
+        return;
+    }
+    if (!ev->category || !gr_catalogue_find(s->catalogue, ev->category) ||
+        ev->severity < GRIDRELAY__SEVERITY__ROUTINE || ev->severity > GRIDRELAY__SEVERITY__EXTRA_URGENT ||
+        !ev->origin_node || !*ev->origin_node) {
+        fprintf(stderr, "store check %s: case %s has category '%s', severity %d, origin '%s'\n",
+                s->node, ev->id, ev->category ? ev->category : "", (int)ev->severity,
+                ev->origin_node ? ev->origin_node : "");
+        s->bad++;
+    }
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        void *grown = realloc(s->ids, cap * sizeof *s->ids);
+        if (!grown) {
+            s->bad++;
+            return;
+        }
+        s->ids = grown;
+        s->cap = cap;
+    }
+    snprintf(s->ids[s->count++], sizeof s->ids[0], "%s", ev->id);
+}
+
+int store_check(const harness_node_t *node, const char *catalogue_path)
+{
+    char err[512];
+    gr_catalogue_t *catalogue = gr_catalogue_load(catalogue_path, err, sizeof err);
+    if (!catalogue) {
+        fprintf(stderr, "store check: %s\n", err);
+        return -1;
+    }
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/store", node->dir);
+    gr_store_t *store = NULL;
+    gr_store_options_t opt = {0};
+    if (gr_store_open(&store, dir, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "store check: %s\n", err);
+        gr_catalogue_destroy(&catalogue);
+        return -1;
+    }
+    s_scan_t scan = {.catalogue = catalogue, .node = node->dir};
+    gr_txn_t *txn = NULL;
+    int rc = gr_store_begin(store, false, &txn);
+    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
+    while (rc == 0) {
+        rc = gr_store_list(txn, NULL, token, 500, s_visit, &scan, next);
+        if (rc != 0 || !next[0])
+            break;
+        memcpy(token, next, sizeof token);
+    }
+    for (size_t i = 0; rc == 0 && i < scan.count; i++) {
+        if (gr_store_timeline_verify(txn, scan.ids[i]) != 0) {
+            fprintf(stderr, "store check %s: the timeline of %s does not verify\n", node->dir,
+                    scan.ids[i]);
+            scan.bad++;
+        }
+    }
+    gr_store_abort(&txn);
+    gr_store_close(&store);
+    gr_catalogue_destroy(&catalogue);
+    free(scan.ids);
+    return rc == 0 ? scan.bad : -1;
+}
