@@ -539,7 +539,7 @@ static int s_receive(gr_daemon_t *self)
 
 static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
 {
-    char why[160];
+    char why[200];
     switch (item->rc) {
     case GR_ETOOBIG:
         snprintf(why, sizeof why, "frame of %zu bytes exceeds the maximum of %zu", len,

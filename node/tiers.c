@@ -720,7 +720,7 @@ static int s_escalate_in(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     char reason[1024];
     size_t n = (size_t)snprintf(reason, sizeof reason, "%s from %s; path: reported by %s at %s",
                                 esc->info_only ? "information copy" : "escalated", source->peer,
-                                origin.signer ? origin.signer->name : "reporter",
+                                origin.signer ? origin.signer->name : *event->reporter ? event->reporter : "a grid worker",
                                 event->origin_node);
     for (size_t i = 0; i < esc->n_hops && n < sizeof reason; i++)
         n += (size_t)snprintf(reason + n, sizeof reason - n, " -> %s (%s%s)", esc->hops[i]->node_id,
