@@ -207,6 +207,15 @@ void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n)
     free(entries);
 }
 
+int gr_store_event_update(gr_txn_t *txn, const Gridrelay__StoredEvent *rec)
+{
+    size_t idlen;
+    if (!txn || !txn->write || !rec || !rec->event || s_check_id(rec->event->id, &idlen) != 0 ||
+        rec->timeline_len == 0)
+        return GR_EINVAL;
+    return s_put_msg(txn, S_DB_EVENTS, rec->event->id, idlen, &rec->base, 0);
+}
+
 int gr_store_timeline_get(gr_txn_t *txn, const char *id,
                           Gridrelay__TimelineEntry ***entries, size_t *n)
 {
