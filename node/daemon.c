@@ -836,16 +836,13 @@ static void s_batch_link_acks(gr_daemon_t *self)
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_ACK_BATCH;
         body.ack_batch = &batch;
-        size_t len = gridrelay__body__get_packed_size(&body);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (buf) {
-            gridrelay__body__pack(&body, buf);
+        gr_reply_t packed = {0};
+        if (gr_reply_pack(&packed, &body) == 0) {
             for (size_t j = i + 1; j < self->count; j++)
                 if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
                     gr_reply_clear(&self->items[j].reply);
             gr_reply_clear(&first->reply);
-            first->reply.body = buf;
-            first->reply.len = len;
+            first->reply = packed;
         }
         free(seqs);
     }

@@ -9,8 +9,6 @@
 #include "task.h"
 #include "error.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 1000
 
 struct gr_departments {
     const gr_config_t *cfg;
@@ -631,9 +629,9 @@ int gr_departments_list_tasks(gr_departments_t *self, const gr_request_t *req)
     uint64_t ref = gr_request_seq(req);
     gr_txn_t *txn = req->txn;
     gr_reply_t *reply = req->reply;
-    size_t limit = lt && lt->limit ? lt->limit : LIST_DEFAULT;
-    if (limit > LIST_MAX)
-        limit = LIST_MAX;
+    size_t limit = lt && lt->limit ? lt->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
     s_listing_t l = {.txn = txn, .limit = limit, .budget = self->cfg->max_frame / 2};
     if (!(l.tasks = calloc(limit, sizeof *l.tasks)))
         return GR_ENOMEM;

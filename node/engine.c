@@ -151,14 +151,12 @@ static int s_list_push(gr_packed_list_t *list, uint8_t *body, size_t len, char *
 
 static int s_effect(gr_engine_t *self, const char *topic, const Gridrelay__Body *body)
 {
-    size_t len = gridrelay__body__get_packed_size(body);
-    uint8_t *packed = malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *packed = gr_body_pack(body, &len);
     char *copy = topic ? strdup(topic) : NULL;
     int rc = packed && (copy || !topic) ? 0 : GR_ENOMEM;
-    if (rc == 0) {
-        gridrelay__body__pack(body, packed);
+    if (rc == 0)
         rc = s_list_push(topic ? &self->effects.notices : &self->effects.status, packed, len, copy);
-    }
     if (rc != 0) {
         free(packed);
         free(copy);
@@ -394,6 +392,24 @@ int gr_engine_set(char **field, const char *value)
     *field = copy;
     return 0;
 }
+
+/* The router speaks its own enums (router/ knows nothing of protobuf);
+ * the casts below rely on their values being the wire's. */
+#define S_SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " must equal " #b)
+S_SAME(GR_SEV_ROUTINE, GRIDRELAY__SEVERITY__ROUTINE);
+S_SAME(GR_SEV_URGENT, GRIDRELAY__SEVERITY__URGENT);
+S_SAME(GR_SEV_EXTRA_URGENT, GRIDRELAY__SEVERITY__EXTRA_URGENT);
+S_SAME(GR_CASE_REPORTED, GRIDRELAY__STATUS__REPORTED);
+S_SAME(GR_CASE_ACCEPTED, GRIDRELAY__STATUS__ACCEPTED);
+S_SAME(GR_CASE_DISPATCHED, GRIDRELAY__STATUS__DISPATCHED);
+S_SAME(GR_CASE_ASSIGNED, GRIDRELAY__STATUS__ASSIGNED);
+S_SAME(GR_CASE_IN_PROGRESS, GRIDRELAY__STATUS__IN_PROGRESS);
+S_SAME(GR_CASE_RESOLVED, GRIDRELAY__STATUS__RESOLVED);
+S_SAME(GR_CASE_FED_BACK, GRIDRELAY__STATUS__FED_BACK);
+S_SAME(GR_CASE_CLOSED, GRIDRELAY__STATUS__CLOSED);
+S_SAME(GR_CASE_ESCALATED, GRIDRELAY__STATUS__ESCALATED);
+S_SAME(GR_CASE_RETURNED, GRIDRELAY__STATUS__RETURNED);
+S_SAME(GR_ROUTE_SEV_SLOTS, GR_SEVERITY_LEVELS);
 
 static void s_facts(const Gridrelay__StoredEvent *rec, bool untried_left, gr_case_facts_t *f)
 {

@@ -7,8 +7,6 @@
 #include "error.h"
 #include "event_id.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 1000
 
 static int s_get_event(gr_txn_t *txn, uint64_t ref_seq,
                        const Gridrelay__GetEvent *get, gr_reply_t *reply)
@@ -100,9 +98,9 @@ static int s_list(gr_txn_t *txn, uint64_t ref_seq,
 {
     if (!list)
         return gr_reply_error(reply, ref_seq, GR_EINVAL, "list request is empty");
-    size_t limit = list->limit ? list->limit : LIST_DEFAULT;
-    if (limit > LIST_MAX)
-        limit = LIST_MAX;
+    size_t limit = list->limit ? list->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
     gr_store_filter_t filter = {
         .status = list->status,
         .category = list->category,
@@ -212,9 +210,9 @@ static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
 static int s_view(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListView *list,
                   gr_reply_t *reply)
 {
-    size_t limit = list && list->limit ? list->limit : LIST_DEFAULT;
-    if (limit > LIST_MAX)
-        limit = LIST_MAX;
+    size_t limit = list && list->limit ? list->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
     s_view_page_t page = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, 0 };
     if (!page.updates)
         return GR_ENOMEM;

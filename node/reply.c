@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "envelope.h"
 #include "error.h"
 
 void gr_reply_clear(gr_reply_t *reply)
@@ -20,11 +21,10 @@ void gr_reply_clear(gr_reply_t *reply)
 
 int gr_reply_pack(gr_reply_t *reply, const Gridrelay__Body *body)
 {
-    size_t len = gridrelay__body__get_packed_size(body);
-    uint8_t *buf = malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *buf = gr_body_pack(body, &len);
     if (!buf)
         return GR_ENOMEM;
-    gridrelay__body__pack(body, buf);
     gr_reply_clear(reply);
     reply->body = buf;
     reply->len = len;
