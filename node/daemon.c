@@ -20,11 +20,13 @@
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "notices.h"
 #include "peers.h"
 #include "pool.h"
 #include "store.h"
 #include "text.h"
 #include "requests.h"
+#include "sealer.h"
 #include "tierlink.h"
 
 #define MAX_POLL 8
@@ -36,25 +38,6 @@
 #define S_PRUNE_VISITS 512
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
-
-/* What a department's notices go under: its topic, and the key this node
- * shares with it to box them. */
-typedef struct {
-    char topic[GR_DEPT_TOPIC_MAX];
-    uint8_t key[GR_BOX_KEY_BYTES];
-} s_dept_box_t;
-
-/* One envelope to seal with the node's key: body in, frame out. */
-typedef struct {
-    const uint8_t *body;
-    size_t body_len;
-    uint64_t seq;           /* given on the main thread, in order */
-    /* For one reader only (a department's notice): the signed envelope
-     * is then boxed with the key this node shares with it. */
-    const uint8_t *box_key;
-    uint8_t *frame;         /* malloc'd; NULL when sealing failed */
-    size_t frame_len;
-} s_seal_t;
 
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
@@ -71,7 +54,7 @@ typedef struct {
     gr_source_t source;
     bool consumed;          /* handled by the links (acks, heartbeats) */
     gr_reply_t reply;
-    s_seal_t seal;          /* the reply, sealed */
+    gr_seal_job_t seal;     /* the reply, sealed */
 } s_item_t;
 
 struct gr_daemon {
@@ -79,8 +62,8 @@ struct gr_daemon {
     gr_store_t *store;
     void *ctx;
     void *router;
-    void *task_pub;         /* department notices; NULL without task_listen */
-    char task_endpoint[256];
+    gr_notices_t *notices;  /* department notices; NULL without task_listen */
+    gr_sealer_t sealer;
     gr_zap_t *zap;
     gr_peers_t *peers;
     gr_counters_t counters;
@@ -96,8 +79,6 @@ struct gr_daemon {
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
-    s_dept_box_t *dept_boxes;   /* one per department, with task_listen */
-    size_t n_dept_boxes;
     s_item_t *items;
     size_t count;
     size_t cap;
@@ -133,148 +114,6 @@ static int s_write_endpoint_file(const char *path, const char *endpoint, const c
         return GR_EIO;
     }
     return 0;
-}
-
-/* The PUB socket departments subscribe to for their task notices. CURVE
- * like every socket, and in the departments' ZAP domain: the notices name
- * every department's cases, so only department keys may listen. */
-static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
-{
-    if (!self->cfg->task_listen)
-        return 0;
-    self->dept_boxes = calloc(self->cfg->n_depts ? self->cfg->n_depts : 1, sizeof *self->dept_boxes);
-    if (!self->dept_boxes) {
-        snprintf(err, errlen, "out of memory");
-        return GR_ENOMEM;
-    }
-    for (size_t i = 0; i < self->cfg->n_depts; i++, self->n_dept_boxes++) {
-        s_dept_box_t *box = &self->dept_boxes[i];
-        gr_departments_topic(box->topic, self->cfg->depts[i].code);
-        if (gr_box_key(box->key, self->cfg->depts[i].pk, &self->cfg->keys) != 0) {
-            snprintf(err, errlen, "department %s: its key is not a usable public key",
-                     self->cfg->depts[i].code);
-            return GR_EKEY;
-        }
-    }
-    self->task_pub = zmq_socket(self->ctx, ZMQ_PUB);
-    if (!self->task_pub) {
-        snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(zmq_errno()));
-        return GR_EIO;
-    }
-    int linger = 1000, hwm = 100000;
-    zmq_setsockopt(self->task_pub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(self->task_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    if (gr_curve_server_in(self->task_pub, &self->cfg->keys, GR_ZAP_DOMAIN_DEPARTMENTS) != 0 ||
-        zmq_bind(self->task_pub, self->cfg->task_listen) != 0) {
-        snprintf(err, errlen, "cannot listen for departments on %s: %s", self->cfg->task_listen,
-                 zmq_strerror(zmq_errno()));
-        return GR_EIO;
-    }
-    size_t len = sizeof self->task_endpoint;
-    if (zmq_getsockopt(self->task_pub, ZMQ_LAST_ENDPOINT, self->task_endpoint, &len) != 0)
-        snprintf(self->task_endpoint, sizeof self->task_endpoint, "%s", self->cfg->task_listen);
-    if (gr_departments_set_notice_endpoint(self->departments, self->task_endpoint) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return GR_ENOMEM;
-    }
-    return 0;
-}
-
-typedef struct {
-    gr_daemon_t *self;
-    s_seal_t **jobs;
-    uint64_t now_ms;
-} s_seal_batch_t;
-
-static void s_seal_one(void *ctx, size_t i)
-{
-    s_seal_batch_t *b = ctx;
-    s_seal_t *job = b->jobs[i];
-    if (gr_envelope_seal_bytes(&job->frame, &job->frame_len, &b->self->cfg->keys, job->seq,
-                               b->now_ms, job->body, job->body_len) != 0) {
-        job->frame = NULL;  /* out of memory: not sent; the peer resends or resyncs */
-        return;
-    }
-    if (!job->box_key)
-        return;
-    uint8_t *boxed = NULL;
-    size_t len = 0;
-    if (gr_box_seal(&boxed, &len, job->frame, job->frame_len, job->box_key) != 0)
-        boxed = NULL;
-    free(job->frame);
-    job->frame = boxed;  /* NULL: not sent, never sent in the clear */
-    job->frame_len = len;
-}
-
-/* Seals every job with the node's key: the sequence numbers are handed out
- * here, in order, and the signatures made on every core. */
-static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        jobs[i]->seq = gr_engine_next_seq(self->engine);
-    s_seal_batch_t batch = { self, jobs, gr_now_ms() };
-    gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_one, &batch);
-}
-
-/* The box key for a notice on topic: the one this node shares with that
- * topic's department; NULL for a topic naming no department. */
-static const uint8_t *s_notice_key(const gr_daemon_t *self, const char *topic)
-{
-    for (size_t i = 0; i < self->n_dept_boxes; i++)
-        if (strcmp(self->dept_boxes[i].topic, topic) == 0)
-            return self->dept_boxes[i].key;
-    return NULL;
-}
-
-/* After the commit that made them true: each notice as [topic][signed
- * envelope, boxed for the department], sent in order. Boxed, because
- * ZeroMQ does not tell a PUB who subscribed to what: any admitted
- * department could subscribe to another's topic, but only the addressee
- * can open its notices. A department that misses one (absent, slow) sees
- * the gap in the notice sequence, or reconnects, and lists its tasks from
- * the store. */
-static void s_publish_notices(gr_daemon_t *self, const gr_effects_t *effects)
-{
-    const gr_packed_list_t *notices = &effects->notices;
-    size_t n = notices->count;
-    if (!self->task_pub || n == 0)
-        return;
-    s_seal_t *seals = calloc(n, sizeof *seals);
-    s_seal_t **jobs = calloc(n, sizeof *jobs);
-    if (!seals || !jobs) {
-        gr_log(GR_LOG_ERROR, NULL, "cannot publish %zu task notices: out of memory", n);
-        goto out;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        seals[i].box_key = s_notice_key(self, notices->topics[i]);
-        if (!seals[i].box_key) {
-            gr_log(GR_LOG_ERROR, NULL, "task notice on %s not sent: it names no department",
-                   notices->topics[i]);
-            continue;
-        }
-        seals[i].body = notices->bodies[i];
-        seals[i].body_len = notices->lens[i];
-        jobs[m++] = &seals[i];
-    }
-    s_seal_all(self, jobs, m);
-    for (size_t i = 0; i < n; i++) {
-        if (!seals[i].body)
-            continue;  /* named no department: said above */
-        if (!seals[i].frame) {
-            gr_log(GR_LOG_ERROR, NULL, "cannot seal a task notice: out of memory");
-            continue;
-        }
-        if (zmq_send(self->task_pub, notices->topics[i], strlen(notices->topics[i]),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(self->task_pub, seals[i].frame, seals[i].frame_len, ZMQ_DONTWAIT) < 0)
-            gr_log(GR_LOG_WARN, NULL, "task notice on %s not sent: %s", notices->topics[i],
-                   zmq_strerror(zmq_errno()));
-        free(seals[i].frame);
-    }
-out:
-    free(seals);
-    free(jobs);
 }
 
 static int s_bind(gr_daemon_t *self, char *err, size_t errlen)
@@ -323,7 +162,7 @@ static int s_announce(gr_daemon_t *self, char *err, size_t errlen)
     if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
         snprintf(endpoint, sizeof endpoint, "%s", self->cfg->listen);
     const char *status = gr_peers_status_endpoint(self->peers);
-    const char *tasks = self->task_pub ? self->task_endpoint : NULL;
+    const char *tasks = gr_notices_endpoint(self->notices);
     if (self->cfg->endpoint_file &&
         s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status, tasks) != 0) {
         snprintf(err, errlen, "cannot write endpoint file %s: %s", self->cfg->endpoint_file,
@@ -420,7 +259,9 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     gr_zap_set_logger(self->zap, s_zap_log, self);
-    if (s_bind(self, err, errlen) != 0 || s_bind_notices(self, err, errlen) != 0)
+    self->sealer = (gr_sealer_t){&cfg->keys, self->engine, self->pool};
+    if (s_bind(self, err, errlen) != 0 ||
+        gr_notices_new(&self->notices, self->ctx, cfg, self->departments, err, errlen) != 0)
         goto fail;
     if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->engine,
                                      self->tierlink, err, errlen)))
@@ -458,8 +299,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_peers_destroy(&self->peers);
     if (self->router)
         zmq_close(self->router);
-    if (self->task_pub)
-        zmq_close(self->task_pub);
+    gr_notices_destroy(&self->notices);
     gr_zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
@@ -472,9 +312,6 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
-    if (self->dept_boxes)
-        sodium_memzero(self->dept_boxes, self->n_dept_boxes * sizeof *self->dept_boxes);
-    free(self->dept_boxes);
     free(self);
     *self_p = NULL;
 }
@@ -724,7 +561,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
             if (rc == 0) {
                 self->counters.value[GR_COUNT_BATCHES]++;
                 gr_peers_after_commit(self->peers, effects, now);
-                s_publish_notices(self, effects);
+                gr_notices_publish(self->notices, &self->sealer, effects);
                 gr_engine_effects_clear(self->engine);
                 if (gr_store_begin(self->store, false, &txn) == 0) {
                     self->next_due = gr_flow_next_due(txn);
@@ -851,7 +688,7 @@ static void s_batch_link_acks(gr_daemon_t *self)
 static void s_send_replies(gr_daemon_t *self)
 {
     s_batch_link_acks(self);
-    s_seal_t **jobs = calloc(self->count ? self->count : 1, sizeof *jobs);
+    gr_seal_job_t **jobs = calloc(self->count ? self->count : 1, sizeof *jobs);
     size_t n = 0;
     for (size_t i = 0; jobs && i < self->count; i++) {
         s_item_t *item = &self->items[i];
@@ -863,7 +700,7 @@ static void s_send_replies(gr_daemon_t *self)
     }
     /* Out of memory: no reply goes out; every peer resends. */
     if (jobs)
-        s_seal_all(self, jobs, n);
+        gr_sealer_run(&self->sealer, jobs, n);
     free(jobs);
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
