@@ -881,7 +881,8 @@ static int s_check_curve_unique(s_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", load->path);
         return GR_ENOMEM;
     }
-    memcpy(sorted, load->trusted, n * sizeof *sorted);
+    if (n > 0)
+        memcpy(sorted, load->trusted, n * sizeof *sorted);    /* NULL when none */
     /* The node's own key as line 0: CURVE serves it on every socket. */
     memset(&sorted[n], 0, sizeof sorted[n]);
     memcpy(sorted[n].pk, load->cfg->keys.pk, GR_PUBLIC_KEY_BYTES);
