@@ -20,10 +20,11 @@
 #include "log.h"
 #include "peers.h"
 #include "pool.h"
+#include "reclaim.h"
 #include "store.h"
 #include "tiers.h"
 
-#define MAX_POLL 8
+#define MAX_POLL 10
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
 #define S_MIN_PARALLEL 4
@@ -76,6 +77,7 @@ struct gr_daemon {
     void *task_pub;         /* department notices; NULL without task_listen */
     char task_endpoint[256];
     gr_zap_t *zap;
+    gr_reclaim_t *reclaim;  /* returns closed connections' heap to the OS */
     gr_peers_t *peers;
     gr_tiers_t *tiers;
     gr_pool_t *pool;        /* signature checks and reply signing */
@@ -395,6 +397,10 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     gr_zap_set_logger(self->zap, s_zap_log, self);
     if (s_bind(self, err, errlen) != 0 || s_bind_notices(self, err, errlen) != 0)
         goto fail;
+    if (!(self->reclaim = gr_reclaim_new(self->ctx, err, errlen)) ||
+        gr_reclaim_watch(self->reclaim, self->router, err, errlen) != 0 ||
+        (self->task_pub && gr_reclaim_watch(self->reclaim, self->task_pub, err, errlen) != 0))
+        goto fail;
     if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->tiers, err, errlen)))
         goto fail;
     if (s_announce(self, err, errlen) != 0)
@@ -426,6 +432,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_daemon_t *self = *self_p;
     for (size_t i = 0; i < self->count; i++)
         s_item_release(&self->items[i]);
+    gr_reclaim_destroy(&self->reclaim);  /* while the sockets it watches are open */
     gr_peers_destroy(&self->peers);
     if (self->router)
         zmq_close(self->router);
@@ -899,7 +906,7 @@ static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
         if (wait < (uint64_t)timeout)
             timeout = (int)wait;
     }
-    return timeout;
+    return gr_reclaim_timeout_ms(self->reclaim, now, timeout);
 }
 
 static void s_collect(gr_daemon_t *self)
@@ -933,9 +940,11 @@ int gr_daemon_run(gr_daemon_t *self)
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
             { gr_zap_socket(self->zap), 0, ZMQ_POLLIN, 0 },
         };
-        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3, MAX_POLL - 3);
+        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3,
+                                           MAX_POLL - 3 - GR_RECLAIM_MAX_SOCKETS);
+        size_t n_all = n + gr_reclaim_poll_items(self->reclaim, items + n, MAX_POLL - n);
         uint64_t now = gr_now_ms();
-        if (zmq_poll(items, (int)n, s_poll_timeout(self, now)) < 0) {
+        if (zmq_poll(items, (int)n_all, s_poll_timeout(self, now)) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             gr_log(GR_LOG_ERROR, NULL, "poll failed: %s", zmq_strerror(zmq_errno()));
@@ -956,6 +965,7 @@ int gr_daemon_run(gr_daemon_t *self)
         s_answer_reads(self);
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
+        gr_reclaim_tick(self->reclaim, gr_now_ms());
     }
     gr_log(GR_LOG_NOTICE, NULL, "stopped cleanly");
     return 0;
