@@ -37,18 +37,30 @@ int gr_keys_generate(gr_keypair_t *kp);
 int gr_keys_save(const gr_keypair_t *kp, const char *secret_path,
                  const char *public_path, char *err, size_t errlen);
 
-/* Loads a secret key file into kp. Refuses with GR_EKEY a file that group or
- * others can read or write (as ssh does), a malformed file, or one whose
- * public half does not match its seed. */
+/* Loads a secret key file into kp. Refuses with GR_EKEY anything but a
+ * regular file (a FIFO is refused at once, never waited on), a file that
+ * group or others can read or write (as ssh does), a malformed file, or one
+ * whose public half does not match its seed. */
 int gr_keys_load_secret(gr_keypair_t *kp, const char *path, char *err,
                         size_t errlen) __attribute__((warn_unused_result));
 
 /* Parses 64 hex digits into pk. Returns 0 or GR_EKEY. */
 int gr_key_from_hex(uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *hex);
 
-/* Loads a public key file (one line of 64 hex digits). */
+/* Loads a public key file (one line of 64 hex digits). Refuses with GR_EKEY
+ * anything but a regular file (a FIFO is refused at once, never waited
+ * on). Parses only: gr_key_check_public() says whether the key is usable. */
 int gr_key_load_public(uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *path,
                        char *err, size_t errlen);
+
+/* Whether pk is a usable Ed25519 public key: 0 when libsodium can convert
+ * it to the Curve25519 form CURVE needs (crypto_sign_ed25519_pk_to_curve25519),
+ * GR_EKEY when it cannot (all zeros or another point of small order, bytes
+ * that encode no point, a point outside the main subgroup), GR_EINVAL for
+ * NULL. gr_key_from_hex() and gr_key_load_public() do not call it, so that
+ * their callers can say which of the two is wrong. */
+int gr_key_check_public(const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+    __attribute__((warn_unused_result));
 
 /* Writes pk as 64 hex digits plus NUL into out. */
 void gr_key_to_hex(char out[GR_PUBLIC_KEY_HEX], const uint8_t pk[GR_PUBLIC_KEY_BYTES]);

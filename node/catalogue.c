@@ -1,6 +1,7 @@
 #include "catalogue.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -223,9 +226,32 @@ int gr_ini_parse(const char *path, gr_ini_fn fn, void *user, char *err, size_t e
         return GR_EINVAL;
     }
     s_ini_t p = { .path = path, .fn = fn, .user = user, .err = err, .errlen = errlen };
-    p.file = fopen(path, "re");
-    if (!p.file) {
+    /* O_NONBLOCK: fopen() of a FIFO would wait for a writer for ever, before
+     * anything could say it is not a config file. Only a regular file is
+     * read; for one, O_NONBLOCK changes nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
         s_ini_fail(&p, GR_EIO, 0, "cannot open: %s", strerror(errno));
+        return p.rc;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        s_ini_fail(&p, GR_EIO, 0, "cannot read: %s", strerror(errno));
+        close(fd);
+        return p.rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        s_ini_fail(&p, GR_EIO, 0, "cannot read: not a regular file (%s)",
+                   S_ISDIR(st.st_mode)    ? "a directory"
+                   : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                          : "a device or socket");
+        close(fd);
+        return p.rc;
+    }
+    p.file = fdopen(fd, "r");
+    if (!p.file) {
+        s_ini_fail(&p, GR_ENOMEM, 0, "out of memory");
+        close(fd);
         return p.rc;
     }
     int r = ini_parse_stream(s_ini_reader, &p, s_ini_handler, &p);

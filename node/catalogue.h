@@ -74,6 +74,8 @@ typedef int (*gr_ini_fn)(void *user, const char *section, const char *key,
  * (instead of splitting them), indented lines (libinih would silently glue
  * them to the previous value), text after "[section]", and values holding a
  * ';' or ' #' comment libinih would keep as part of the value.
+ * Reads only a regular file: a FIFO, directory or device is refused at once
+ * (never waited on).
  * Returns 0, GR_EIO when the file cannot be read ("FILE: reason" in err),
  * GR_ECONFIG for a syntax error, GR_ENOMEM, or what fn returned. */
 int gr_ini_parse(const char *path, gr_ini_fn fn, void *user, char *err,

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "wire.h"
 
 enum {
     N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
@@ -64,6 +66,16 @@ typedef struct {
     int section;
 } s_name_t;
 
+/* A trusted key and the line that named it, for the checks that need the
+ * whole file: the node's own key (known only once secret_key is read) and
+ * two keys CURVE cannot tell apart. */
+typedef struct {
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    uint8_t curve[32];          /* filled by s_check_curve_unique() */
+    char name[64];
+    int line;
+} s_trusted_t;
+
 typedef struct {
     gr_config_t *cfg;
     const char *path;
@@ -76,6 +88,8 @@ typedef struct {
     s_name_t *names;
     size_t name_count;
     size_t name_cap;
+    s_trusted_t *trusted;           /* every key s_trust() added, in file order */
+    size_t n_trusted;
 } s_load_t;
 
 static int s_fail(char *msg, size_t msglen, const char *fmt, ...)
@@ -180,17 +194,35 @@ static int s_path(s_load_t *load, const char *key, const char *value, char **out
     return 0;
 }
 
-/* Node ids name outboxes and appear in logs: keep them plain. */
+/* Node ids name outboxes and appear in logs: keep them plain. The wire's
+ * character set (broker/wire.h); 63 bytes rather than the wire's 64, as the
+ * config holds each id in 64 bytes with its NUL. */
 static int s_check_id(const char *key, const char *value, char *msg, size_t msglen)
 {
     size_t len = strlen(value);
     bool ok = len >= 1 && len <= 63;
     for (const char *c = value; ok && *c; c++)
-        ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-             (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+        ok = gr_id_char(*c);
     if (!ok)
         return s_fail(msg, msglen, "%s = %s: must be 1-63 characters from A-Z a-z 0-9 . _ -",
                       key, value);
+    return 0;
+}
+
+/* A reporter's name is the actor of the timeline entries it makes, which
+ * travel to other nodes, and appears in log lines: an id's characters, plus
+ * any non-ASCII character so that a worker may be listed as 张三 (the INI
+ * reader has already refused bytes that are not UTF-8). No spaces or
+ * punctuation, which would make log lines ambiguous. */
+static int s_check_reporter_name(const char *value, char *msg, size_t msglen)
+{
+    size_t len = strlen(value);
+    bool ok = len >= 1 && len <= 63;
+    for (const char *c = value; ok && *c; c++)
+        ok = gr_id_char(*c) || (unsigned char)*c >= 0x80;
+    if (!ok)
+        return s_fail(msg, msglen, "reporter name = %s: must be 1-63 bytes of A-Z a-z 0-9 . _ - "
+                      "or non-ASCII characters such as 张三 (no spaces or other punctuation)", value);
     return 0;
 }
 
@@ -304,21 +336,31 @@ static int s_public_key(s_load_t *load, const char *key, const char *value,
                         uint8_t pk[GR_PUBLIC_KEY_BYTES], char *msg, size_t msglen)
 {
     if (value[0] != '@') {
-        if (gr_key_from_hex(pk, value) == 0)
-            return 0;
-        snprintf(msg, msglen, "%s = %s: not a public key (expected 64 hex digits, or @FILE)",
-                 key, value);
-        return GR_EKEY;
+        if (gr_key_from_hex(pk, value) != 0) {
+            snprintf(msg, msglen, "%s = %s: not a public key (expected 64 hex digits, or "
+                     "@FILE)", key, value);
+            return GR_EKEY;
+        }
+    } else {
+        char *path = NULL;
+        int rc = s_path(load, key, value + 1, &path, msg, msglen);
+        if (rc != 0)
+            return rc;
+        char kerr[384] = "";
+        rc = gr_key_load_public(pk, path, kerr, sizeof kerr);
+        free(path);
+        if (rc != 0) {
+            snprintf(msg, msglen, "%s = %s: %s", key, value, kerr);
+            return GR_EKEY;
+        }
     }
-    char *path = NULL;
-    int rc = s_path(load, key, value + 1, &path, msg, msglen);
-    if (rc != 0)
-        return rc;
-    char kerr[384] = "";
-    rc = gr_key_load_public(pk, path, kerr, sizeof kerr);
-    free(path);
-    if (rc != 0) {
-        snprintf(msg, msglen, "%s = %s: %s", key, value, kerr);
+    /* 64 hex digits are not yet a key: the daemon derives every trusted
+     * key's Curve25519 form for CURVE, and would start without the one it
+     * cannot convert (or verify no signature by it). */
+    if (gr_key_check_public(pk) != 0) {
+        snprintf(msg, msglen, "%s = %s: not a usable Ed25519 public key (libsodium cannot "
+                 "convert it to Curve25519: all zeros, a small-order point or no point at "
+                 "all); paste the key gridctl keygen printed", key, value);
         return GR_EKEY;
     }
     return 0;
@@ -329,7 +371,7 @@ static int s_public_key(s_load_t *load, const char *key, const char *value,
  * (a reporter's terminal that is also a department) would let whoever holds
  * it act as either. */
 static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *name,
-                   gr_role_t role, char *msg, size_t msglen)
+                   gr_role_t role, int line, char *msg, size_t msglen)
 {
     const gr_trusted_key_t *known = gr_trust_find(load->cfg->trust, pk);
     if (known)
@@ -338,10 +380,21 @@ static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const 
                       known->role == GR_ROLE_REPORTER ? "reporter"
                       : known->role == GR_ROLE_NODE   ? "node"
                                                       : "department");
+    s_trusted_t *list = realloc(load->trusted, (load->n_trusted + 1) * sizeof *list);
+    if (!list)
+        return s_oom(msg, msglen);
+    load->trusted = list;
     int rc = gr_trust_add(load->cfg->trust, pk, name, role);
-    if (rc != 0)
+    if (rc != 0) {
         snprintf(msg, msglen, "%s: cannot trust this key: %s", name, gr_strerror(rc));
-    return rc;
+        return rc;
+    }
+    s_trusted_t *t = &list[load->n_trusted++];
+    memset(t, 0, sizeof *t);
+    memcpy(t->pk, pk, sizeof t->pk);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->line = line;
+    return 0;
 }
 
 /* Appends a department; its key is already trusted. */
@@ -398,9 +451,10 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
     if (strlen(name) >= sizeof load->names[0].name)
         return s_fail(msg, msglen, "%s '%s' too long (at most %zu bytes)", what, name,
                       sizeof load->names[0].name - 1);
-    if (section == S_CHILDREN || section == S_DEPARTMENTS) {
-        int rc = s_check_id(section == S_CHILDREN ? "child name" : "department code", name,
-                            msg, msglen);
+    {
+        int rc = section == S_CHILDREN      ? s_check_id("child name", name, msg, msglen)
+                 : section == S_DEPARTMENTS ? s_check_id("department code", name, msg, msglen)
+                                            : s_check_reporter_name(name, msg, msglen);
         if (rc != 0)
             return rc;
     }
@@ -435,7 +489,7 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
                      : section == S_DEPARTMENTS ? GR_ROLE_DEPARTMENT
                                                 : GR_ROLE_REPORTER;
     if (rc == 0)
-        rc = s_trust(load, pk, name, role, msg, msglen);
+        rc = s_trust(load, pk, name, role, line, msg, msglen);
     if (rc == 0 && section == S_DEPARTMENTS)
         rc = s_add_dept(load->cfg, name, display, pk, msg, msglen);
     if (rc != 0)
@@ -711,7 +765,8 @@ static int s_finish_peer(s_load_t *load, int section, char *err, size_t errlen)
         }
     }
     char msg[512] = "";
-    int rc = s_trust(load, peer->pk, peer->id, GR_ROLE_NODE, msg, sizeof msg);
+    int rc = s_trust(load, peer->pk, peer->id, GR_ROLE_NODE, load->peer_line[which][P_KEY],
+                     msg, sizeof msg);
     if (rc != 0) {
         snprintf(err, errlen, "%s:%d: %s", load->path, load->peer_line[which][P_KEY], msg);
         return rc;
@@ -776,8 +831,264 @@ static int s_finish_dispatch(s_load_t *load, char *err, size_t errlen)
     return 0;
 }
 
+/* The name of a file's type, for refusing what is not a regular file or a
+ * directory. */
+static const char *s_kind(mode_t mode)
+{
+    return S_ISREG(mode)    ? "a regular file"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a device";
+}
+
+/* The node's own key in its trust list would make every message it signs
+ * acceptable to itself as a reporter's, a child's or a department's; a node
+ * never talks to itself, so the line is a copy-paste slip. Reported at that
+ * line. */
+static int s_check_own_key(s_load_t *load, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < load->n_trusted; i++) {
+        const s_trusted_t *t = &load->trusted[i];
+        if (sodium_memcmp(t->pk, load->cfg->keys.pk, GR_PUBLIC_KEY_BYTES) != 0)
+            continue;
+        snprintf(err, errlen, "%s:%d: %s: this is the node's own public key (secret_key at "
+                 "line %d); a node does not trust its own key, give this role its own key "
+                 "pair (gridctl keygen)", load->path, t->line, t->name,
+                 load->key_line[N_SECRET_KEY]);
+        return GR_ECONFIG;
+    }
+    return 0;
+}
+
+static int s_curve_compare(const void *a, const void *b)
+{
+    const s_trusted_t *x = a, *y = b;
+    int c = memcmp(x->curve, y->curve, sizeof x->curve);
+    return c != 0 ? c : x->line - y->line;
+}
+
+/* An Ed25519 key and its negation (the same 64 hex digits but for the top
+ * bit of the last byte) have one Curve25519 form: CURVE admits them as one
+ * key, so the daemon's ZAP handler would keep only one of the two and the
+ * other would be refused with no hint why. s_public_key() has checked that
+ * each converts. */
+static int s_check_curve_unique(s_load_t *load, char *err, size_t errlen)
+{
+    size_t n = load->n_trusted;
+    s_trusted_t *sorted = malloc((n + 1) * sizeof *sorted);
+    if (!sorted) {
+        snprintf(err, errlen, "%s: out of memory", load->path);
+        return GR_ENOMEM;
+    }
+    if (n > 0)
+        memcpy(sorted, load->trusted, n * sizeof *sorted);    /* NULL when none */
+    /* The node's own key as line 0: CURVE serves it on every socket. */
+    memset(&sorted[n], 0, sizeof sorted[n]);
+    memcpy(sorted[n].pk, load->cfg->keys.pk, GR_PUBLIC_KEY_BYTES);
+    int rc = 0;
+    for (size_t i = 0; i <= n && rc == 0; i++)
+        if (crypto_sign_ed25519_pk_to_curve25519(sorted[i].curve, sorted[i].pk) != 0)
+            rc = GR_ECONFIG;    /* s_public_key() and gr_keys_load_secret() prevent it */
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: a key has no Curve25519 form", load->path);
+        free(sorted);
+        return rc;
+    }
+    qsort(sorted, n + 1, sizeof *sorted, s_curve_compare);
+    for (size_t i = 1; i <= n; i++) {
+        const s_trusted_t *first = &sorted[i - 1], *second = &sorted[i];
+        if (memcmp(first->curve, second->curve, sizeof first->curve) != 0)
+            continue;
+        if (first->line == 0)
+            snprintf(err, errlen, "%s:%d: %s: this key is the negation of the node's own key "
+                     "(secret_key at line %d): CURVE cannot tell them apart", load->path,
+                     second->line, second->name, load->key_line[N_SECRET_KEY]);
+        else
+            snprintf(err, errlen, "%s:%d: %s: this key is the negation of '%s' (line %d): "
+                     "CURVE cannot tell them apart (a mistyped last digit?)", load->path,
+                     second->line, second->name, first->name, first->line);
+        rc = GR_ECONFIG;
+        break;
+    }
+    free(sorted);
+    return rc;
+}
+
+/* Node ids name the links, the outboxes and the views of a grid: this
+ * node, its parent, its skip-level node and its children must all differ,
+ * or a case meant for one would be addressed to another. */
+static int s_check_node_ids(s_load_t *load, char *err, size_t errlen)
+{
+    const gr_config_t *cfg = load->cfg;
+    typedef struct {
+        const char *what;
+        const char *id;
+        int line;
+    } s_id_t;
+    s_id_t ids[3];
+    size_t n = 0;
+    ids[n++] = (s_id_t){ "this node", cfg->node_id, load->key_line[N_ID] };
+    if (load->section_line[S_PARENT] != 0)
+        ids[n++] = (s_id_t){ "the [parent]", cfg->parent.id, load->peer_line[0][P_ID] };
+    if (load->section_line[S_SKIP] != 0)
+        ids[n++] = (s_id_t){ "the [skip] node", cfg->skip.id, load->peer_line[1][P_ID] };
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(ids[i].id, ids[j].id) != 0)
+                continue;
+            snprintf(err, errlen, "%s:%d: id = %s: %s has the same id as %s (line %d); "
+                     "every node of a grid has its own id", load->path, ids[i].line,
+                     ids[i].id, ids[i].what, ids[j].what, ids[j].line);
+            return GR_ECONFIG;
+        }
+    }
+    for (size_t c = 0; c < load->name_count; c++) {
+        const s_name_t *child = &load->names[c];
+        if (child->section != S_CHILDREN)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(child->name, ids[j].id) != 0)
+                continue;
+            snprintf(err, errlen, "%s:%d: child '%s' has the same id as %s (line %d); "
+                     "every node of a grid has its own id", load->path, child->line,
+                     child->name, ids[j].what, ids[j].line);
+            return GR_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+/* Two of this node's sockets cannot bind one address: the second bind would
+ * fail at start-up. Port '*' picks a new port each time. */
+static int s_check_binds_distinct(s_load_t *load, char *err, size_t errlen)
+{
+    const gr_config_t *cfg = load->cfg;
+    const struct {
+        const char *key;
+        const char *ep;
+        int line;
+    } binds[] = {
+        { "listen", cfg->listen, load->key_line[N_LISTEN] },
+        { "status_listen", cfg->status_listen, load->key_line[N_STATUS_LISTEN] },
+        { "task_listen", cfg->task_listen, load->key_line[N_TASK_LISTEN] },
+    };
+    size_t n = sizeof binds / sizeof binds[0];
+    for (size_t i = 1; i < n; i++) {
+        if (!binds[i].ep)
+            continue;
+        size_t len = strlen(binds[i].ep);
+        if (len >= 2 && strcmp(binds[i].ep + len - 2, ":*") == 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            if (!binds[j].ep || strcmp(binds[i].ep, binds[j].ep) != 0)
+                continue;
+            snprintf(err, errlen, "%s:%d: %s = %s: the same endpoint as %s (line %d); each "
+                     "socket needs its own", load->path, binds[i].line, binds[i].key,
+                     binds[i].ep, binds[j].key, binds[j].line);
+            return GR_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+/* The daemon writes the endpoint file as PATH.tmp, then renames it over
+ * PATH, after binding: a directory that is missing or read-only would stop
+ * it only then, so say it now. PATH itself may not exist yet; if it does,
+ * it must be a regular file (rename() cannot replace a directory, and
+ * anything else there is not ours to replace). */
+static int s_check_endpoint_file(s_load_t *load, char *err, size_t errlen)
+{
+    const char *path = load->cfg->endpoint_file;
+    int line = load->key_line[N_ENDPOINT_FILE];
+    if (!path)
+        return 0;
+    char *copy = strdup(path);
+    if (!copy) {
+        snprintf(err, errlen, "%s: out of memory", load->path);
+        return GR_ENOMEM;
+    }
+    const char *dir = dirname(copy);
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) != 0) {
+        snprintf(err, errlen, "%s:%d: endpoint_file: directory %s: %s", load->path, line, dir,
+                 strerror(errno));
+        rc = GR_ECONFIG;
+    } else if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s:%d: endpoint_file: %s is %s, not a directory", load->path,
+                 line, dir, s_kind(st.st_mode));
+        rc = GR_ECONFIG;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "%s:%d: endpoint_file: cannot write in directory %s: %s",
+                 load->path, line, dir, strerror(errno));
+        rc = GR_ECONFIG;
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s:%d: endpoint_file: %s is %s, not a regular file", load->path,
+                 line, path, s_kind(st.st_mode));
+        rc = GR_ECONFIG;
+    }
+    free(copy);
+    return rc;
+}
+
+/* The store is created with mkdir -p at start-up: it must be a directory if
+ * it exists, and otherwise its nearest existing ancestor must be one. */
+static int s_check_store(s_load_t *load, char *err, size_t errlen)
+{
+    char *path = strdup(load->cfg->store_path);
+    if (!path) {
+        snprintf(err, errlen, "%s: out of memory", load->path);
+        return GR_ENOMEM;
+    }
+    int line = load->key_line[N_STORE];
+    int rc = 0;
+    struct stat st;
+    for (;;) {
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "%s:%d: store: %s is %s, not a directory", load->path,
+                         line, path, s_kind(st.st_mode));
+                rc = GR_ECONFIG;
+            }
+            break;
+        }
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "%s:%d: store: %s: %s", load->path, line, path,
+                     strerror(errno));
+            rc = GR_ECONFIG;
+            break;
+        }
+        char *slash = strrchr(path, '/');
+        if (!slash || slash == path)
+            break;              /* "/" exists: not reached in practice */
+        *slash = '\0';
+    }
+    free(path);
+    return rc;
+}
+
+/* A file the config names for reading (the catalogue): gr_ini_parse()
+ * refuses anything but a regular file too, but this names the config line. */
+static int s_check_readable(s_load_t *load, const char *key, const char *path, int line,
+                            char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && access(path, R_OK) != 0))
+        snprintf(err, errlen, "%s:%d: %s: cannot read %s: %s", load->path, line, key, path,
+                 strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(err, errlen, "%s:%d: %s: %s is %s, not a regular file", load->path, line, key,
+                 path, s_kind(st.st_mode));
+    else
+        return 0;
+    return GR_ECONFIG;
+}
+
 /* The checks that need the whole file: required keys, the map size against
- * its maximum, the peers, then the files the config points at, then the
+ * its maximum, the peers, the ids and endpoints against each other, then
+ * the files the config points at (store, endpoint file, secret key,
+ * catalogue), the node's own key against the trusted ones, then the
  * routing table against the catalogue. */
 static int s_finish(s_load_t *load, char *err, size_t errlen)
 {
@@ -803,6 +1114,14 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
     int rc = s_finish_peer(load, S_PARENT, err, errlen);
     if (rc == 0)
         rc = s_finish_peer(load, S_SKIP, err, errlen);
+    if (rc == 0)
+        rc = s_check_node_ids(load, err, errlen);
+    if (rc == 0)
+        rc = s_check_binds_distinct(load, err, errlen);
+    if (rc == 0)
+        rc = s_check_store(load, err, errlen);
+    if (rc == 0)
+        rc = s_check_endpoint_file(load, err, errlen);
     if (rc != 0)
         return rc;
 
@@ -817,14 +1136,18 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_SECRET_KEY], kerr);
         return rc;
     }
+    rc = s_check_own_key(load, err, errlen);
+    if (rc == 0)
+        rc = s_check_curve_unique(load, err, errlen);
+    if (rc != 0)
+        return rc;
 
     /* A catalogue's own errors name its file and line; only a missing file
      * needs pointing back at the config line that named it. */
-    if (access(cfg->catalogue_path, R_OK) != 0) {
-        snprintf(err, errlen, "%s:%d: catalogue: cannot read %s: %s", path,
-                 load->key_line[N_CATALOGUE], cfg->catalogue_path, strerror(errno));
-        return GR_ECONFIG;
-    }
+    rc = s_check_readable(load, "catalogue", cfg->catalogue_path, load->key_line[N_CATALOGUE],
+                          err, errlen);
+    if (rc != 0)
+        return rc;
     cfg->catalogue = gr_catalogue_load(cfg->catalogue_path, err, errlen);
     if (!cfg->catalogue)
         return GR_ECONFIG;
@@ -881,11 +1204,13 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     free(load.dir);
     free(load.names);
     free(load.route_line);
+    free(load.trusted);
     return cfg;
 fail:
     free(load.dir);
     free(load.names);
     free(load.route_line);
+    free(load.trusted);
     gr_config_destroy(&load.cfg);
     return NULL;
 }

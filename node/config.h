@@ -23,7 +23,8 @@
  *
  *   [reporters]                 ; trusted reporter keys, one per line:
  *   worker-zhang = 3b6a...      ;   name = 64 hex digits, or
- *   worker-li = @keys/li.pub    ;   name = @path to a public key file
+ *   worker-li = @keys/li.pub    ;   name = @path to a public key file;
+ *                               ;   name: id characters or non-ASCII (张三)
  *
  *   [parent], [skip], [children] ; tier links (see examples/village.ini)
  *
@@ -141,7 +142,15 @@ typedef struct {
 
 /* Loads, validates and resolves path into a new config: reads the secret
  * key (refusing one readable by group or others), the trusted keys and the
- * catalogue. On error returns NULL and writes "FILE:LINE: what is wrong"
+ * catalogue. Every file it reads must be a regular file (a FIFO is refused,
+ * never waited on). Refuses a trusted key libsodium cannot convert to
+ * Curve25519 (all zeros, small order, no point), the node's own key among
+ * the trusted ones, one key twice (in any roles, or as a key and its
+ * negation, which CURVE cannot tell apart), a parent, skip node or child
+ * with another one's id or this node's, two bound sockets on one endpoint,
+ * a store that is not (or cannot become) a directory, and an endpoint_file
+ * whose directory is missing or not writable.
+ * On error returns NULL and writes "FILE:LINE: what is wrong"
  * into err (errlen bytes); errors without a line (missing required key,
  * unreadable file) name the file and the key. */
 gr_config_t *gr_config_load(const char *path, char *err, size_t errlen);

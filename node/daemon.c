@@ -23,13 +23,14 @@
 #include "notices.h"
 #include "peers.h"
 #include "pool.h"
+#include "reclaim.h"
 #include "store.h"
 #include "text.h"
 #include "requests.h"
 #include "sealer.h"
 #include "tierlink.h"
 
-#define MAX_POLL 8
+#define MAX_POLL 10
 #define S_CURVE_OVERHEAD 64
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
@@ -65,6 +66,7 @@ struct gr_daemon {
     gr_notices_t *notices;  /* department notices; NULL without task_listen */
     gr_sealer_t sealer;
     gr_zap_t *zap;
+    gr_reclaim_t *reclaim;  /* returns closed connections' heap to the OS */
     gr_peers_t *peers;
     gr_counters_t counters;
     gr_engine_t *engine;
@@ -263,6 +265,11 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     if (s_bind(self, err, errlen) != 0 ||
         gr_notices_new(&self->notices, self->ctx, cfg, self->departments, err, errlen) != 0)
         goto fail;
+    if (!(self->reclaim = gr_reclaim_new(self->ctx, err, errlen)) ||
+        gr_reclaim_watch(self->reclaim, self->router, err, errlen) != 0 ||
+        (self->notices &&
+         gr_reclaim_watch(self->reclaim, gr_notices_socket(self->notices), err, errlen) != 0))
+        goto fail;
     if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->engine,
                                      self->tierlink, err, errlen)))
         goto fail;
@@ -296,6 +303,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_daemon_t *self = *self_p;
     for (size_t i = 0; i < self->count; i++)
         s_item_release(&self->items[i]);
+    gr_reclaim_destroy(&self->reclaim);  /* while the sockets it watches are open */
     gr_peers_destroy(&self->peers);
     if (self->router)
         zmq_close(self->router);
@@ -741,7 +749,7 @@ static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
         if (wait < (uint64_t)timeout)
             timeout = (int)wait;
     }
-    return timeout;
+    return gr_reclaim_timeout_ms(self->reclaim, now, timeout);
 }
 
 static void s_collect(gr_daemon_t *self)
@@ -775,9 +783,11 @@ int gr_daemon_run(gr_daemon_t *self)
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
             { gr_zap_socket(self->zap), 0, ZMQ_POLLIN, 0 },
         };
-        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3, MAX_POLL - 3);
+        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3,
+                                           MAX_POLL - 3 - GR_RECLAIM_MAX_SOCKETS);
+        size_t n_all = n + gr_reclaim_poll_items(self->reclaim, items + n, MAX_POLL - n);
         uint64_t now = gr_now_ms();
-        if (zmq_poll(items, (int)n, s_poll_timeout(self, now)) < 0) {
+        if (zmq_poll(items, (int)n_all, s_poll_timeout(self, now)) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             gr_log(GR_LOG_ERROR, NULL, "poll failed: %s", zmq_strerror(zmq_errno()));
@@ -798,6 +808,7 @@ int gr_daemon_run(gr_daemon_t *self)
         s_answer_reads(self);
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
+        gr_reclaim_tick(self->reclaim, gr_now_ms());
     }
     gr_log(GR_LOG_NOTICE, NULL, "stopped cleanly");
     return 0;

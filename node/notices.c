@@ -88,6 +88,11 @@ int gr_notices_new(gr_notices_t **out, void *zmq_ctx, const gr_config_t *cfg,
     return 0;
 }
 
+void *gr_notices_socket(gr_notices_t *self)
+{
+    return self->pub;
+}
+
 const char *gr_notices_endpoint(const gr_notices_t *self)
 {
     return self ? self->endpoint : NULL;

@@ -30,6 +30,9 @@ int gr_notices_new(gr_notices_t **out, void *zmq_ctx, const gr_config_t *cfg,
                    gr_departments_t *departments, char *err, size_t errlen);
 void gr_notices_destroy(gr_notices_t **self_p);
 
+/* The PUB socket (to watch its connections: node/reclaim). */
+void *gr_notices_socket(gr_notices_t *self);
+
 /* The bound endpoint (for the endpoint file). */
 const char *gr_notices_endpoint(const gr_notices_t *self);
 

@@ -65,6 +65,13 @@ static const char s_good_catalogue[] =
     "secret_key = keys/node.sec\n"                                             \
     "catalogue = cat.ini\n"
 
+/* Public keys for rows that need several: real ones (made with libsodium),
+ * since a config refuses 64 hex digits that are no Ed25519 point. */
+#define HEX1 "fbdce6f9691df9a5fe0336089bc0683569850351a90626b43043e1d74020ce29"
+#define HEX2 "60aaabc11472706ba193743210a16dc7b88c20fa5c9aa597d48d3f247fd18d53"
+#define HEX3 "2beca3586c652a31842d7958093f409b152997e12580674cd65437f296df740e"
+#define HEX4 "e5261ea26334c571d9a9e1482a78c123e20edfcb31a7879fbca448c734d7f9be"
+
 typedef struct {
     char dir[256];          /* realpath of the temp dir */
 } fixture_t;
@@ -347,7 +354,7 @@ static void test_config_good(void **state)
              "tier = township   ; a comment after a value\n"
              "store = var/town\n"
              "listen = tcp://*:*\n"
-             "endpoint_file = /tmp/elsewhere/town.endpoint\n"
+             "endpoint_file = %s/town.endpoint\n"
              "secret_key = keys/node.sec\n"
              "catalogue = cat.ini\n"
              "max_frame = 1024\n"
@@ -378,7 +385,7 @@ static void test_config_good(void **state)
              "accept.extra-urgent = 0\n"
              "resolve.routine = 7d\n"
              "resolve.urgent = 2h\n"
-             "resolve.extra-urgent = 30min\n", zhang_hex, va_hex);
+             "resolve.extra-urgent = 30min\n", f->dir, zhang_hex, va_hex);
     char path[PATH_MAX + 16], err[512] = "";
     snprintf(path, sizeof path, "%s/town.ini", f->dir);
     s_write(path, text, strlen(text));
@@ -393,7 +400,9 @@ static void test_config_good(void **state)
     snprintf(want, sizeof want, "%s/var/town", f->dir);
     assert_string_equal(cfg->store_path, want);
     assert_string_equal(cfg->listen, "tcp://*:*");
-    assert_string_equal(cfg->endpoint_file, "/tmp/elsewhere/town.endpoint");
+    /* Absolute, so not resolved against the config's directory. */
+    snprintf(want, sizeof want, "%s/town.endpoint", f->dir);
+    assert_string_equal(cfg->endpoint_file, want);
     snprintf(want, sizeof want, "%s/keys/node.sec", f->dir);
     assert_string_equal(cfg->secret_key_path, want);
     snprintf(want, sizeof want, "%s/cat.ini", f->dir);
@@ -609,10 +618,10 @@ static gr_config_t *s_load_routes(const fixture_t *f, const char *dispatch)
     char text[2048], path[PATH_MAX + 16], err[512] = "";
     snprintf(text, sizeof text, NODE_HEAD
              "[departments]\n"
-             "a = 1111111111111111111111111111111111111111111111111111111111111111\n"
-             "b = 2222222222222222222222222222222222222222222222222222222222222222\n"
-             "c = 3333333333333333333333333333333333333333333333333333333333333333\n"
-             "d = 4444444444444444444444444444444444444444444444444444444444444444\n"
+             "a = " HEX1 "\n"
+             "b = " HEX2 "\n"
+             "c = " HEX3 "\n"
+             "d = " HEX4 "\n"
              "[dispatch]\n%s", dispatch);
     snprintf(path, sizeof path, "%s/node.ini", f->dir);
     s_write(path, text, strlen(text));
@@ -860,7 +869,10 @@ static void test_example_township_copy(void **state)
 
 /* ---- bad configs ------------------------------------------------------- */
 
-enum { BAD_FILE, BAD_MISSING, BAD_DIR, BAD_UNREADABLE };
+/* BAD_FIFO replaces ROWDIR/extra (a key, the catalogue, node.ini itself)
+ * with a FIFO nobody writes to: the load must refuse it, not wait. BAD_RO_DIR
+ * makes ROWDIR/extra a directory nobody may write in (skipped as root). */
+enum { BAD_FILE, BAD_MISSING, BAD_DIR, BAD_UNREADABLE, BAD_FIFO, BAD_RO_DIR };
 
 typedef struct {
     const char *label;
@@ -874,16 +886,35 @@ typedef struct {
     const char *want;       /* expected substring */
 } bad_t;
 
+/* A row that needs one more file in its directory. */
+typedef struct {
+    bad_t row;
+    const char *extra;      /* BAD_FIFO, BAD_RO_DIR: the path; BAD_FILE: a file to write */
+    const char *extra_text; /* BAD_FILE: the text of ROWDIR/extra */
+} bad_file_t;
+
 static const char s_garbage[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"
                                 "\x03\x00\x3e\x00\x01\x00\x00\x00\xff\xfe\n[node]\n";
 
 #define S_NUL_CONFIG "[node]\nid = v\0x\n"
 
-/* Public keys for rows that need several: any 64 hex digits will do. */
-#define HEX1 "1111111111111111111111111111111111111111111111111111111111111111"
-#define HEX2 "2222222222222222222222222222222222222222222222222222222222222222"
-#define HEX3 "3333333333333333333333333333333333333333333333333333333333333333"
-#define HEX4 "4444444444444444444444444444444444444444444444444444444444444444"
+
+/* 64 hex digits that are no usable key: all zeros, the identity point
+ * (small order), a point of order 8, and HEX1 negated (its last byte's top
+ * bit flipped: a valid key, with HEX1's Curve25519 form). */
+#define HEX_ZERO "0000000000000000000000000000000000000000000000000000000000000000"
+#define HEX_IDENTITY "0100000000000000000000000000000000000000000000000000000000000000"
+#define HEX_ORDER8 "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+#define HEX1_NEGATED "fbdce6f9691df9a5fe0336089bc0683569850351a90626b43043e1d74020cea9"
+
+/* NODE_HEAD without its store line: [node] on line 1, store on line 7. */
+#define NODE_HEAD_NO_STORE                                                     \
+    "[node]\n"                                                                 \
+    "id = v1\n"                                                                \
+    "tier = village\n"                                                         \
+    "listen = tcp://127.0.0.1:7001\n"                                          \
+    "secret_key = keys/node.sec\n"                                             \
+    "catalogue = cat.ini\n"
 
 /* NODE_HEAD, then [departments] on line 8 with police, safety and fire on
  * lines 9-11: rows append from line 12. */
@@ -1106,10 +1137,72 @@ static const bad_t s_bad[] = {
       NODE_HEAD "[deadlines]\nclaim.routine = 1h\naccept.routine = 1h\nclaim.routine = 2h\n", 0,
       NULL, BAD_FILE, 0, false, 11, "duplicate key 'claim.routine' in [deadlines] (first at "
       "line 9)" },
+    { "reporter key file a directory", NODE_HEAD "[reporters]\nli = @keys\n", 0, NULL, BAD_FILE,
+      0, false, 9, "keys: not a regular file (a directory)" },
+    { "own key as a reporter", NODE_HEAD "[reporters]\nzhang = " HEX1 "\nli = @keys/node.pub\n",
+      0, NULL, BAD_FILE, 0, false, 10,
+      "li: this is the node's own public key (secret_key at line 6)" },
+    { "own key as a child", NODE_HEAD "[children]\nva = @keys/node.pub\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "va: this is the node's own public key" },
+    { "own key as the parent",
+      NODE_HEAD "[parent]\nkey = @keys/node.pub\nid = t1\nendpoint = ipc://t1\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "t1: this is the node's own public key" },
+    { "own key as the skip node",
+      NODE_HEAD "[skip]\nid = c1\nendpoint = ipc://c1\nkey = @keys/node.pub\n", 0, NULL,
+      BAD_FILE, 0, false, 11, "c1: this is the node's own public key" },
+    { "own key as a department", NODE_HEAD "[departments]\npolice = @keys/node.pub, 派出所\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "police: this is the node's own public key" },
+    { "all-zero reporter key", NODE_HEAD "[reporters]\nli = " HEX_ZERO "\n", 0, NULL, BAD_FILE,
+      0, false, 9, "li = " HEX_ZERO ": not a usable Ed25519 public key" },
+    { "identity point as a child key", NODE_HEAD "[children]\nva = " HEX_IDENTITY "\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "not a usable Ed25519 public key" },
+    { "order-8 point as the parent key",
+      NODE_HEAD "[parent]\nid = t1\nendpoint = ipc://t1\nkey = " HEX_ORDER8 "\n", 0, NULL,
+      BAD_FILE, 0, false, 11, "not a usable Ed25519 public key" },
+    { "no point at all as a department key", NODE_HEAD "[departments]\npolice = "
+      "1111111111111111111111111111111111111111111111111111111111111111\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "not a usable Ed25519 public key" },
+    { "a key and its negation", NODE_HEAD "[reporters]\nli = " HEX1 "\n[children]\nva = "
+      HEX1_NEGATED "\n", 0, NULL, BAD_FILE, 0, false, 11,
+      "va: this key is the negation of 'li' (line 9): CURVE cannot tell them apart" },
+    { "endpoint_file in a missing directory", NODE_HEAD "endpoint_file = nodir/v1.endpoint\n", 0,
+      NULL, BAD_FILE, 0, false, 8, "nodir: No such file or directory" },
+    { "endpoint_file under a file", NODE_HEAD "endpoint_file = cat.ini/v1.endpoint\n", 0, NULL,
+      BAD_FILE, 0, false, 8, "cat.ini is a regular file, not a directory" },
+    { "endpoint_file a directory", NODE_HEAD "endpoint_file = keys\n", 0, NULL, BAD_FILE, 0,
+      false, 8, "keys is a directory, not a regular file" },
+    { "store a file", NODE_HEAD_NO_STORE "store = cat.ini\n", 0, NULL, BAD_FILE, 0, false, 7,
+      "store: " },
+    { "store a file: the reason", NODE_HEAD_NO_STORE "store = cat.ini\n", 0, NULL, BAD_FILE, 0,
+      false, 7, "cat.ini is a regular file, not a directory" },
+    { "store under a file", NODE_HEAD_NO_STORE "store = cat.ini/db/v1\n", 0, NULL, BAD_FILE, 0,
+      false, 7, "store: " },
+    { "parent with this node's id",
+      NODE_HEAD "[parent]\nid = v1\nendpoint = ipc://t1\nkey = " HEX1 "\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "id = v1: the [parent] has the same id as this node (line 2)" },
+    { "skip node with the parent's id",
+      NODE_HEAD "[parent]\nid = t1\nendpoint = ipc://t1\nkey = " HEX1 "\n"
+      "[skip]\nid = t1\nendpoint = ipc://c1\nkey = " HEX2 "\n", 0, NULL, BAD_FILE, 0, false, 13,
+      "the [skip] node has the same id as the [parent] (line 9)" },
+    { "child with this node's id", NODE_HEAD "[children]\nva = " HEX2 "\nv1 = " HEX1 "\n", 0,
+      NULL, BAD_FILE, 0, false, 10, "child 'v1' has the same id as this node (line 2)" },
+    { "child with the parent's id",
+      NODE_HEAD "[children]\nt1 = " HEX2 "\n[parent]\nid = t1\nendpoint = ipc://t1\nkey = " HEX1
+      "\n", 0, NULL, BAD_FILE, 0, false, 9, "child 't1' has the same id as the [parent] (line 11)" },
+    { "status_listen on the listen endpoint", NODE_HEAD "status_listen = tcp://127.0.0.1:7001\n",
+      0, NULL, BAD_FILE, 0, false, 8,
+      "status_listen = tcp://127.0.0.1:7001: the same endpoint as listen (line 5)" },
+    { "task_listen on the status endpoint", NODE_HEAD "status_listen = ipc://s\n"
+      "task_listen = ipc://s\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "task_listen = ipc://s: the same endpoint as status_listen (line 8)" },
+    { "reporter name with a space", NODE_HEAD "[reporters]\nzhang san = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "reporter name = zhang san: must be 1-63 bytes" },
+    { "reporter name with punctuation", NODE_HEAD "[reporters]\nli/ops = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "reporter name = li/ops: must be" },
     { "unreadable config: missing", NULL, 0, NULL, BAD_MISSING, 0, false, 0,
       "cannot open: No such file" },
     { "unreadable config: a directory", NULL, 0, NULL, BAD_DIR, 0, false, 0,
-      "cannot read: Is a directory" },
+      "cannot read: not a regular file (a directory)" },
     { "unreadable config: mode 000", NODE_HEAD, 0, NULL, BAD_UNREADABLE, 0, false, 0,
       "cannot open: Permission denied" },
     { "binary garbage", s_garbage, sizeof s_garbage - 1, NULL, BAD_FILE, 0, false, 1,
@@ -1135,42 +1228,92 @@ static const bad_t s_bad[] = {
       "\n", 0, NULL, BAD_FILE, 0, false, 2, "line too long" },
 };
 
+/* Rows with a FIFO, a read-only directory or one more file. A FIFO nobody
+ * writes to must be refused at once: the unfixed loader waited on open(). */
+static const bad_file_t s_bad_files[] = {
+    { { "unreadable config: a FIFO", NULL, 0, NULL, BAD_FIFO, 0, false, 0,
+        "cannot read: not a regular file (a FIFO)" }, "node.ini", NULL },
+    { { "secret key a FIFO", NODE_HEAD, 0, NULL, BAD_FIFO, 0, false, 6,
+        "keys/node.sec: not a regular file (a FIFO)" }, "keys/node.sec", NULL },
+    { { "reporter key file a FIFO", NODE_HEAD "[reporters]\nli = @keys/li.pub\n", 0, NULL,
+        BAD_FIFO, 0, false, 9, "li = @keys/li.pub: " }, "keys/li.pub", NULL },
+    { { "reporter key file a FIFO: the reason", NODE_HEAD "[reporters]\nli = @keys/li.pub\n", 0,
+        NULL, BAD_FIFO, 0, false, 9, "keys/li.pub: not a regular file (a FIFO)" },
+      "keys/li.pub", NULL },
+    { { "parent key file a FIFO",
+        NODE_HEAD "[parent]\nid = t1\nendpoint = ipc://t1\nkey = @keys/t1.pub\n", 0, NULL,
+        BAD_FIFO, 0, false, 11, "not a regular file (a FIFO)" }, "keys/t1.pub", NULL },
+    { { "department key file a FIFO", NODE_HEAD "[departments]\npolice = @keys/p.pub, 派出所\n",
+        0, NULL, BAD_FIFO, 0, false, 9, "not a regular file (a FIFO)" }, "keys/p.pub", NULL },
+    { { "catalogue a FIFO", NODE_HEAD, 0, NULL, BAD_FIFO, 0, false, 7, "catalogue: " },
+      "cat.ini", NULL },
+    { { "catalogue a FIFO: the reason", NODE_HEAD, 0, NULL, BAD_FIFO, 0, false, 7,
+        "cat.ini is a FIFO, not a regular file" }, "cat.ini", NULL },
+    { { "all-zero key in a key file", NODE_HEAD "[reporters]\nli = @keys/li.pub\n", 0, NULL,
+        BAD_FILE, 0, false, 9, "li = @keys/li.pub: not a usable Ed25519 public key" },
+      "keys/li.pub", HEX_ZERO "\n" },
+    { { "endpoint_file in a read-only directory", NODE_HEAD "endpoint_file = ro/v1.endpoint\n",
+        0, NULL, BAD_RO_DIR, 0, false, 8, "endpoint_file: cannot write in directory" }, "ro",
+      NULL },
+};
+
+/* Writes row b into ROWDIR (index i), loads it, and checks the error. */
+static void s_check_bad(const fixture_t *f, const char *group, size_t i, const bad_t *b,
+                        const char *extra_name, const char *extra_text)
+{
+    if ((b->kind == BAD_UNREADABLE || b->kind == BAD_RO_DIR) && geteuid() == 0)
+        return;     /* root reads mode 000 files and writes in 0500 dirs */
+    char dir[512], cfg_path[768], cat_path[768], extra[768];
+    snprintf(dir, sizeof dir, "%s/%s%zu", f->dir, group, i);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    s_make_key(dir, "node");
+    snprintf(cfg_path, sizeof cfg_path, "%s/node.ini", dir);
+    snprintf(cat_path, sizeof cat_path, "%s/cat.ini", dir);
+    s_write(cat_path, b->catalogue ? b->catalogue : s_good_catalogue,
+            strlen(b->catalogue ? b->catalogue : s_good_catalogue));
+    if (b->key_mode) {
+        char key[1024];
+        snprintf(key, sizeof key, "%s/keys/node.sec", dir);
+        assert_int_equal(chmod(key, b->key_mode), 0);
+    }
+    if (b->kind == BAD_DIR)
+        assert_int_equal(mkdir(cfg_path, 0700), 0);
+    else if (b->config)
+        s_write(cfg_path, b->config, b->config_len ? b->config_len : strlen(b->config));
+    if (b->kind == BAD_UNREADABLE)
+        assert_int_equal(chmod(cfg_path, 0), 0);
+    snprintf(extra, sizeof extra, "%s/%s", dir, extra_name ? extra_name : "");
+    if (b->kind == BAD_FIFO) {
+        assert_true(unlink(extra) == 0 || errno == ENOENT);
+        assert_int_equal(mkfifo(extra, 0600), 0);
+    } else if (b->kind == BAD_RO_DIR) {
+        assert_int_equal(mkdir(extra, 0500), 0);
+    } else if (extra_name) {
+        s_write(extra, extra_text, strlen(extra_text));
+    }
+
+    /* A load that waits on a FIFO would hang the whole run: the alarm ends
+     * it instead, and the test fails. */
+    alarm(10);
+    char err[1024] = "";
+    gr_config_t *cfg = gr_config_load(cfg_path, err, sizeof err);
+    alarm(0);
+    if (cfg) {
+        gr_config_destroy(&cfg);
+        fail_msg("%s: loaded, but should have failed", b->label);
+    }
+    s_assert_error(err, b->error_in_catalogue ? cat_path : cfg_path, b->line, b->want,
+                   b->label);
+}
+
 static void test_config_bad_table(void **state)
 {
     fixture_t *f = *state;
-    for (size_t i = 0; i < sizeof s_bad / sizeof s_bad[0]; i++) {
-        const bad_t *b = &s_bad[i];
-        if (b->kind == BAD_UNREADABLE && geteuid() == 0)
-            continue;   /* root reads mode 000 files */
-        char dir[512], cfg_path[768], cat_path[768];
-        snprintf(dir, sizeof dir, "%s/row%zu", f->dir, i);
-        assert_int_equal(mkdir(dir, 0700), 0);
-        s_make_key(dir, "node");
-        snprintf(cfg_path, sizeof cfg_path, "%s/node.ini", dir);
-        snprintf(cat_path, sizeof cat_path, "%s/cat.ini", dir);
-        s_write(cat_path, b->catalogue ? b->catalogue : s_good_catalogue,
-                strlen(b->catalogue ? b->catalogue : s_good_catalogue));
-        if (b->key_mode) {
-            char key[1024];
-            snprintf(key, sizeof key, "%s/keys/node.sec", dir);
-            assert_int_equal(chmod(key, b->key_mode), 0);
-        }
-        if (b->kind == BAD_DIR)
-            assert_int_equal(mkdir(cfg_path, 0700), 0);
-        else if (b->config)
-            s_write(cfg_path, b->config, b->config_len ? b->config_len : strlen(b->config));
-        if (b->kind == BAD_UNREADABLE)
-            assert_int_equal(chmod(cfg_path, 0), 0);
-
-        char err[1024] = "";
-        gr_config_t *cfg = gr_config_load(cfg_path, err, sizeof err);
-        if (cfg) {
-            gr_config_destroy(&cfg);
-            fail_msg("%s: loaded, but should have failed", b->label);
-        }
-        s_assert_error(err, b->error_in_catalogue ? cat_path : cfg_path, b->line, b->want,
-                       b->label);
-    }
+    for (size_t i = 0; i < sizeof s_bad / sizeof s_bad[0]; i++)
+        s_check_bad(f, "row", i, &s_bad[i], NULL, NULL);
+    for (size_t i = 0; i < sizeof s_bad_files / sizeof s_bad_files[0]; i++)
+        s_check_bad(f, "file", i, &s_bad_files[i].row, s_bad_files[i].extra,
+                    s_bad_files[i].extra_text);
 }
 
 /* Both loaders write errors into small buffers and tolerate none at all. */
