@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "wire.h"
 
 /* ---- Strict INI reading ------------------------------------------------ */
 
@@ -334,12 +335,9 @@ typedef struct {
 
 static bool s_code_valid(const char *code)
 {
-    for (const char *c = code; *c; c++) {
-        bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                  (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_';
-        if (!ok)
+    for (const char *c = code; *c; c++)
+        if (!gr_id_char(*c))
             return false;
-    }
     return *code != '\0';
 }
 
