@@ -109,6 +109,14 @@ int gr_client_send_raw(gr_client_t *self, const uint8_t *frame, size_t len)
     return zmq_send(self->socket, frame, len, 0) < 0 ? GR_EIO : 0;
 }
 
+/* Seals request with the next seq. */
+static int s_seal_next(gr_client_t *self, const Gridrelay__Body *request, uint8_t **frame,
+                       size_t *len, uint64_t *seq)
+{
+    *seq = self->next_seq++;
+    return gr_envelope_seal(frame, len, &self->kp, *seq, gr_now_ms(), request);
+}
+
 int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
                    uint8_t **frame_out, size_t *frame_len_out)
 {
@@ -116,8 +124,8 @@ int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *
         return GR_EINVAL;
     uint8_t *frame = NULL;
     size_t len = 0;
-    uint64_t seq = self->next_seq++;
-    int rc = gr_envelope_seal(&frame, &len, &self->kp, seq, gr_now_ms(), request);
+    uint64_t seq;
+    int rc = s_seal_next(self, request, &frame, &len, &seq);
     if (rc != 0)
         return rc;
     rc = gr_client_send_raw(self, frame, len);
@@ -214,8 +222,8 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
         return GR_EINVAL;
     uint8_t *frame = NULL;
     size_t len = 0;
-    uint64_t seq = self->next_seq++;
-    int rc = gr_envelope_seal(&frame, &len, &self->kp, seq, gr_now_ms(), request);
+    uint64_t seq;
+    int rc = s_seal_next(self, request, &frame, &len, &seq);
     if (rc != 0)
         return rc;
     rc = GR_ETIMEOUT;

@@ -193,15 +193,31 @@ int gr_tierlink_send_result(gr_tierlink_t *self, gr_txn_t *txn, const Gridrelay_
 
 /* ---- coming in ---- */
 
+/* The reporter's envelope a forwarded case carries, opened. */
+typedef struct {
+    gr_opened_t opened;
+    Gridrelay__Event *event;     /* in opened, with the resolved values filled in */
+    char why[200];               /* what is wrong, on failure */
+} s_origin_t;
+
 /* Opens the reporter's envelope carried inside an Escalate or Assign: its
  * signature must hold whoever forwarded it, its event must pass the checks
  * a report here would, and it gets the values the node that stored it
- * first filled in (resolved), so every tier holds the same event. On
- * failure why says what is wrong. */
+ * first filled in (resolved; from a node older than Resolved, none came,
+ * and the id and origin node the message names stand in), so every tier
+ * holds the same event. */
 static int s_open_origin(gr_tierlink_t *self, const ProtobufCBinaryData *origin,
-                         const Gridrelay__Resolved *resolved, uint64_t now_ms, gr_opened_t *out,
-                         Gridrelay__Event **event, char *why, size_t why_len)
+                         const Gridrelay__Resolved *resolved, const char *fallback_id,
+                         const char *fallback_origin, uint64_t now_ms, s_origin_t *o)
 {
+    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
+    fallback.event_id = (char *)fallback_id;
+    fallback.origin_node = (char *)fallback_origin;
+    if (!resolved)
+        resolved = &fallback;
+    gr_opened_t *out = &o->opened;
+    char *why = o->why;
+    size_t why_len = sizeof o->why;
     int rc = gr_envelope_open_from(out, origin->data, origin->len, NULL, self->cfg->max_frame);
     if (rc == GR_EBADTEXT) {
         char where[160] = "bad text";
@@ -232,7 +248,7 @@ static int s_open_origin(gr_tierlink_t *self, const ProtobufCBinaryData *origin,
         gr_opened_clear(out);
         return rc;
     }
-    *event = ev;
+    o->event = ev;
     return 0;
 }
 
@@ -298,18 +314,15 @@ int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
     const char *peer = req->source->peer;
     uint64_t ref = gr_request_seq(req);
     /* The first hop is the node that stored the event first: what it
-     * filled in comes with it (a node from before Resolved sent none, and
-     * its hop still names the origin). */
+     * filled in comes with it. */
     const Gridrelay__Hop *first = esc->hops[0];
-    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
-    fallback.origin_node = first->node_id;
-    gr_opened_t origin;
-    Gridrelay__Event *event = NULL;
-    char why[200];
-    int rc = s_open_origin(self, &esc->origin_envelope, first->resolved ? first->resolved : &fallback,
-                           req->now_ms, &origin, &event, why, sizeof why);
+    s_origin_t o;
+    int rc = s_open_origin(self, &esc->origin_envelope, first->resolved, NULL, first->node_id,
+                           req->now_ms, &o);
     if (rc != 0)
-        return rc == GR_ENOMEM ? rc : gr_reply_error(req->reply, ref, rc, why);
+        return rc == GR_ENOMEM ? rc : gr_reply_error(req->reply, ref, rc, o.why);
+    gr_opened_t origin = o.opened;
+    Gridrelay__Event *event = o.event;
     if (s_check_path(esc, req->opened->envelope->signer.data, event->id) != 0) {
         gr_opened_clear(&origin);
         return gr_reply_error(req->reply, ref, GR_ESIGNATURE, "a hop signature does not verify");
@@ -375,16 +388,13 @@ int gr_tierlink_assign_in(gr_tierlink_t *self, const gr_request_t *req)
     const Gridrelay__Assign *as = req->opened->body->assign;
     const char *peer = req->source->peer;
     uint64_t ref = gr_request_seq(req);
-    Gridrelay__Resolved fallback = GRIDRELAY__RESOLVED__INIT;
-    fallback.event_id = as->event_id;
-    fallback.origin_node = as->from_node;
-    gr_opened_t origin;
-    Gridrelay__Event *event = NULL;
-    char why[200];
-    int rc = s_open_origin(self, &as->origin_envelope, as->resolved ? as->resolved : &fallback,
-                           req->now_ms, &origin, &event, why, sizeof why);
+    s_origin_t o;
+    int rc = s_open_origin(self, &as->origin_envelope, as->resolved, as->event_id, as->from_node,
+                           req->now_ms, &o);
     if (rc != 0)
-        return rc == GR_ENOMEM ? rc : gr_reply_error(req->reply, ref, rc, why);
+        return rc == GR_ENOMEM ? rc : gr_reply_error(req->reply, ref, rc, o.why);
+    gr_opened_t origin = o.opened;
+    Gridrelay__Event *event = o.event;
     char reason[512];
     snprintf(reason, sizeof reason, "assigned by %s (交办)%s%s", peer,
              as->reason && *as->reason ? ": " : "", as->reason ? as->reason : "");
