@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
@@ -15,7 +16,7 @@
 static void s_usage(FILE *out)
 {
     fprintf(out,
-"Usage: gridrelayd --config FILE [--check-config] [--verbose]\n"
+"Usage: gridrelayd --config FILE [--check-config] [--verbose] [--clock FILE]\n"
 "       gridrelayd --config FILE --reset-signer KEY\n"
 "\n"
 "Runs one gridrelay node (a village, township, district or city centre):\n"
@@ -26,6 +27,10 @@ static void s_usage(FILE *out)
 "  -c, --config FILE    node configuration (INI); see examples/village.ini\n"
 "      --check-config   validate FILE (keys, catalogue included) and exit:\n"
 "                       0 when valid, 1 with FILE:LINE: reason when not\n"
+"      --clock FILE     for tests and the demo only: add the signed number of\n"
+"                       milliseconds in FILE to the system clock for every\n"
+"                       case time (receipt, deadlines, timers, daily reports),\n"
+"                       re-read when FILE changes\n"
 "      --reset-signer KEY\n"
 "                       with the node stopped: let the signer KEY (64 hex\n"
 "                       digits, or @FILE holding them) in again after one of\n"
@@ -92,6 +97,7 @@ int main(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, 'k' },
         { "reset-signer", required_argument, NULL, 'r' },
+        { "clock", required_argument, NULL, 'C' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -100,6 +106,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int check_only = 0;
     const char *reset_key = NULL;
+    const char *clock_path = NULL;
     gr_log_level_t level = GR_LOG_INFO;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:vhV", options, NULL)) != -1) {
@@ -107,6 +114,7 @@ int main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'k': check_only = 1; break;
         case 'r': reset_key = optarg; break;
+        case 'C': clock_path = optarg; break;
         case 'v': level = GR_LOG_DEBUG; break;
         case 'h': s_usage(stdout); return 0;
         case 'V': printf("gridrelayd %s\n", GR_VERSION); return 0;
@@ -141,6 +149,11 @@ int main(int argc, char **argv)
         return rc;
     }
     gr_log_init(cfg->node_id, level);
+    if (gr_clock_init(clock_path, err, sizeof err) != 0) {
+        gr_log(GR_LOG_ERROR, NULL, "cannot start: %s", err);
+        gr_config_destroy(&cfg);
+        return 1;
+    }
     gr_daemon_t *daemon = gr_daemon_new(cfg, err, sizeof err);
     if (!daemon) {
         gr_log(GR_LOG_ERROR, NULL, "cannot start: %s", err);

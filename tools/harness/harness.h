@@ -34,6 +34,7 @@ typedef struct {
     char task_endpoint[128];    /* bound notice endpoint, once started */
     char sections[4096];        /* extra sections: [parent], [children], [deadlines]... */
     char catalogue[320];        /* catalogue file; default: the shipped example */
+    char clock[320];            /* a --clock file (harness_clock_set()); "" = the system clock */
 } harness_node_t;
 
 /* Path of the gridrelayd binary: $GRIDRELAYD, set by meson for each test. */
@@ -81,6 +82,10 @@ gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter
 /* Waits until cond(ctx) is true, checking every 10 ms, for at most
  * timeout_ms. Returns true when the condition held. */
 bool harness_wait_until(bool (*cond)(void *), void *ctx, int timeout_ms);
+
+/* Writes offset_ms into the clock file at path (atomically): every node
+ * started with it as its clock sees time moved by that much. 0 or -1. */
+int harness_clock_set(const char *path, int64_t offset_ms);
 
 /* Runs a command line through /bin/sh, capturing stdout into out (NUL
  * terminated, truncated to cap). Returns the exit status, -1 on failure. */
