@@ -202,6 +202,23 @@ int gr_engine_stream(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *
     return s_effect(self, NULL, &body);
 }
 
+static void s_facts(const Gridrelay__StoredEvent *rec, bool untried_left, gr_case_facts_t *f);
+
+/* The deadline of rec's current state here: the node's own, or the
+ * parent's time limit (交办时限) when that is earlier. 0 = none. */
+static uint64_t s_due(const gr_engine_t *self, const Gridrelay__StoredEvent *rec)
+{
+    if (rec->status < GRIDRELAY__STATUS__REPORTED || rec->status > GRIDRELAY__STATUS__RETURNED)
+        return 0;
+    gr_case_facts_t facts;
+    s_facts(rec, false, &facts);
+    uint64_t due = gr_deadline_due(&self->cfg->deadlines, &facts);
+    if (gr_case_open(rec->status) && rec->status != GRIDRELAY__STATUS__ESCALATED &&
+        facts.assigned_due_ms && (!due || facts.assigned_due_ms < due))
+        due = facts.assigned_due_ms;
+    return due;
+}
+
 /* Records the case's new state in this node's status stream. */
 static int s_publish(gr_engine_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                      uint64_t now_ms)
@@ -217,6 +234,15 @@ static int s_publish(gr_engine_t *self, gr_txn_t *txn, const Gridrelay__StoredEv
     update.title = ev->title;
     update.origin_node = ev->origin_node;
     update.time_ms = now_ms;
+    update.received_ms = rec->received_ms;
+    update.accepted_ms = rec->accepted_ms;
+    update.resolved_ms = rec->resolved_ms;
+    update.fed_back_ms = rec->fed_back_ms;
+    update.due_ms = s_due(self, rec);
+    update.returns = rec->returns;
+    update.urges = rec->urges;
+    update.dept = rec->dept;
+    update.task_due_ms = rec->task_due_ms;
     return gr_engine_stream(self, txn, &update);
 }
 
@@ -364,12 +390,21 @@ int gr_engine_change(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     entry.to_status = next;
     entry.reason = (char *)(reason ? reason : "");
     Gridrelay__Status before = rec->status;
+    /* The milestones a superior supervises and assesses by. */
+    if (next == GRIDRELAY__STATUS__RESOLVED && before != next)
+        rec->resolved_ms = now_ms;
+    if (next == GRIDRELAY__STATUS__FED_BACK && before != next)
+        rec->fed_back_ms = now_ms;
+    if (action == GRIDRELAY__ACTION__ACTION_RETURN)
+        rec->returns++;
+    if (action == GRIDRELAY__ACTION__ACTION_URGE)
+        rec->urges++;
     int rc = gr_store_event_append(txn, rec, &entry);
     if (rc != 0)
         return rc;
     s_remember(self, rec->event->id, next);
     if (before != next || action == GRIDRELAY__ACTION__ACTION_ASSIGN ||
-        action == GRIDRELAY__ACTION__ACTION_DISPATCH)
+        action == GRIDRELAY__ACTION__ACTION_DISPATCH || action == GRIDRELAY__ACTION__ACTION_URGE)
         rc = s_publish(self, txn, rec, now_ms);
     /* Per-action totals for the node's figures (gridctl stats): how many
      * cases went up, were dispatched, resolved, overdue... */
