@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole benchmark in one command: gridrelay's figures (gridbench) and
 # the same two-hop chain on stock brokers beside them (gridpeerbench:
-# mosquitto bridges, RabbitMQ shovels), in one table and one JSON file.
+# mosquitto bridges, RabbitMQ shovels, NATS leaf nodes with JetStream
+# sources), in one table and one JSON file.
 #
 #   bash tools/bench.sh                      # defaults: a few minutes on 2 cores
 #   bash tools/bench.sh --runs 1 --no-scale  # any gridbench option is passed on
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 
-packages=(mosquitto libmosquitto-dev rabbitmq-server librabbitmq-dev)
+packages=(mosquitto libmosquitto-dev rabbitmq-server librabbitmq-dev nats-server libnats-dev)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -40,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The packages start their services on install; only the ones installed
   # just now are disabled: a broker someone already ran is theirs.
   if [ -d /run/systemd/system ]; then
-    for service in mosquitto rabbitmq-server; do
+    for service in mosquitto rabbitmq-server nats-server; do
       for p in "${missing[@]}"; do
         if [ "$p" = "$service" ]; then
           systemctl disable --now "$service" >/dev/null 2>&1 ||
@@ -54,7 +55,7 @@ fi
 # A system broker that was running before stays running: say that it
 # competes for the CPU, since the figures are only as good as the machine
 # is quiet.
-for service in mosquitto rabbitmq-server; do
+for service in mosquitto rabbitmq-server nats-server; do
   if [ -d /run/systemd/system ] && systemctl is-active --quiet "$service"; then
     echo "bench: note: the $service service is running (not used, but it takes CPU;" \
          "'systemctl disable --now $service' stops it)" >&2
@@ -72,8 +73,8 @@ fi
 if ! ninja -C build node/gridrelayd tools/gridbench tools/gridpeerbench \
      >build/bench-build.log 2>&1; then
   cat build/bench-build.log >&2
-  echo "bench: the build failed (for gridpeerbench: is pkg-config finding libmosquitto" \
-       "and librabbitmq?)" >&2
+  echo "bench: the build failed (for gridpeerbench: is pkg-config finding libmosquitto," \
+       "librabbitmq and libnats?)" >&2
   exit 1
 fi
 

@@ -9,7 +9,7 @@
  * bench_scale.c    one district under 1,000 simulated villages
  * bench_dept.c     a township with its departments
  * bench_peers.c  --peers: runs gridpeerbench (the same chain on
- *                  mosquitto and RabbitMQ) and sets its figures beside
+ *                  mosquitto, RabbitMQ and NATS) and sets its figures beside
  *                  gridrelay's
  *
  * Thread safety: the sheet and the node helpers are for the main thread;
@@ -259,9 +259,14 @@ int bench_dept_run(const bench_dept_opts_t *opts, bench_dept_t *out);
 
 /* ---- the same chain on stock brokers (bench_peers.c) ---- */
 
+/* mosquitto, rabbitmq, nats (JetStream's default fsync), nats_always
+ * (sync_interval: always). */
+#define BENCH_PEERS 4
+
 typedef struct {
-    char name[16];              /* "mosquitto", "rabbitmq" */
+    char name[16];              /* "mosquitto", "rabbitmq", "nats", "nats_always" */
     bool measured;              /* false: error says why */
+    bool skipped;               /* cannot be measured with what is installed */
     char version[48];
     char error[256];
     char durability[BENCH_NOTE_MAX];
@@ -272,7 +277,7 @@ typedef struct {
 } bench_peer_t;
 
 typedef struct {
-    bench_peer_t sys[2];        /* mosquitto, rabbitmq, in that order */
+    bench_peer_t sys[BENCH_PEERS]; /* in the order of BENCH_PEERS */
     size_t messages;            /* per throughput and kill run */
     size_t size;                /* payload bytes */
     size_t window;              /* unacknowledged at A, at most */
@@ -297,9 +302,9 @@ int bench_peers_find(char *path, size_t cap);
 
 /* Runs gridpeerbench (its progress goes to our stdout) with `messages`
  * per run, `runs` runs, at most `window` unacknowledged and --json into a
- * temp file, then reads that file into out. Returns 0 when both systems
- * were measured, -1 otherwise (out says which were; the reasons are on
- * stderr). */
+ * temp file, then reads that file into out. Returns 0 when every system
+ * was measured or skipped (cannot be measured with what is installed),
+ * -1 otherwise (out says which were; the reasons are on stderr). */
 int bench_peers_run(const char *binary, size_t messages, size_t window, int runs, bench_peers_t *out);
 
 /* Adds the comparison section: throughput, the ratios, latency, the kill

@@ -1,18 +1,22 @@
-/* gridpeerbench: two stock broker chains measured the way gridbench
+/* gridpeerbench: stock broker chains measured the way gridbench
  * measures gridrelay's village -> township -> district chain, so the
  * figures can be read side by side.
  *
  * Each chain is three brokers A -> B -> C on loopback (mosquitto joined
- * by bridges; RabbitMQ joined by shovels), a publisher on A that counts
- * what A acknowledged, and a subscriber on C. Per run, on fresh brokers:
+ * by bridges; RabbitMQ joined by shovels; NATS servers joined as leaf
+ * nodes, each JetStream stream sourcing the one below, once with
+ * JetStream's default fsync and once with sync_interval: always), a
+ * publisher on A that counts what A acknowledged, and a subscriber on C.
+ * Per run, on fresh brokers:
  * end-to-end messages/s (first publish to last receipt) with a bounded
  * number of unacknowledged messages at the edge, then latency at a fixed
  * rate. Then the kill run: B is SIGKILLed once half the messages are
  * acknowledged, restarted on its store, and the subscriber counts what
  * A acknowledged but never arrived, and what arrived twice.
  *
- * This file is the driver; the brokers are in peerbench_mqtt.c and
- * peerbench_amqp.c, the process handling in peerbench_proc.c.
+ * This file is the driver; the brokers are in peerbench_mqtt.c,
+ * peerbench_amqp.c and peerbench_nats.c, the process handling in
+ * peerbench_proc.c.
  */
 #include "peerbench.h"
 
@@ -168,8 +172,10 @@ typedef struct {
 } s_options_t;
 
 typedef struct {
-    const pb_system_t *sys;
+    const char *name;
+    const pb_system_t *sys;  /* NULL: not built in */
     bool failed;
+    bool skipped;            /* cannot be measured here; error says why */
     char error[512];
     char version[64];
     double msgs_per_s, p50, p99, load_p50, load_p99;  /* medians of runs */
@@ -403,15 +409,19 @@ out:
     return rc;
 }
 
-/* Measures one system into res. 0, or -1 with res->error. */
+/* Measures one system into res. 0, -1 with res->error, or
+ * PB_UNSUPPORTED with the reason in res->error. */
 static int s_measure(const pb_system_t *sys, const s_options_t *o, s_result_t *res)
 {
     double t0 = pb_now();
     res->sys = sys;
     res->rss[0] = res->rss[1] = res->rss[2] = -1;
-    if (sys->check(res->error, sizeof res->error) != 0) {
+    int checked = sys->check(res->error, sizeof res->error);
+    if (checked != 0) {
+        if (checked == PB_UNSUPPORTED)  /* the version says why, often */
+            snprintf(res->version, sizeof res->version, "%s", sys->version());
         sys->shutdown();
-        return -1;
+        return checked == PB_UNSUPPORTED ? PB_UNSUPPORTED : -1;
     }
     snprintf(res->version, sizeof res->version, "%s", sys->version());
     size_t cap = o->messages > (size_t)(o->rate * S_LATENCY_S) ? o->messages : (size_t)(o->rate * S_LATENCY_S);
@@ -447,8 +457,8 @@ static void s_row_f(const char *label, const s_result_t *res, size_t n, int prec
 {
     printf("%-48s", label);
     for (size_t i = 0; i < n; i++) {
-        if (res[i].failed)
-            printf(" %18s", "failed");
+        if (res[i].failed || res[i].skipped)
+            printf(" %18s", res[i].failed ? "failed" : "n/a");
         else
             printf(" %18.*f", prec, get(&res[i]));
     }
@@ -459,8 +469,8 @@ static void s_row_z(const char *label, const s_result_t *res, size_t n, size_t (
 {
     printf("%-48s", label);
     for (size_t i = 0; i < n; i++) {
-        if (res[i].failed)
-            printf(" %18s", "failed");
+        if (res[i].failed || res[i].skipped)
+            printf(" %18s", res[i].failed ? "failed" : "n/a");
         else
             printf(" %18zu", get(&res[i]));
     }
@@ -492,7 +502,7 @@ static void s_print_table(const s_options_t *o, const s_result_t *res, size_t n)
     printf("%-48s", "measure");
     for (size_t i = 0; i < n; i++) {
         char head[96];
-        snprintf(head, sizeof head, "%s %s", res[i].sys->name, res[i].version);
+        snprintf(head, sizeof head, "%s %s", res[i].name, res[i].version);
         printf(" %18s", head);
     }
     printf("\n");
@@ -523,17 +533,19 @@ static void s_print_table(const s_options_t *o, const s_result_t *res, size_t n)
     printf("\n");
     for (size_t i = 0; i < n; i++)
         if (res[i].failed)
-            printf("%s: FAILED: %s\n", res[i].sys->name, res[i].error);
+            printf("%s: FAILED: %s\n", res[i].name, res[i].error);
+        else if (res[i].skipped)
+            printf("%s: not measured: %s\n", res[i].name, res[i].error);
         else
-            printf("%s: %s.\n", res[i].sys->name, res[i].sys->durability);
+            printf("%s: %s.\n", res[i].name, res[i].sys->durability);
 }
 
 static json_object *s_json_system(const s_options_t *o, const s_result_t *r)
 {
     json_object *obj = json_object_new_object();
     json_object_object_add(obj, "version", json_object_new_string(r->version));
-    if (r->failed) {
-        json_object_object_add(obj, "error", json_object_new_string(r->error));
+    if (r->failed || r->skipped) {
+        json_object_object_add(obj, r->failed ? "error" : "skipped", json_object_new_string(r->error));
         return obj;
     }
     json_object_object_add(obj, "msgs_per_s", json_object_new_double(r->msgs_per_s));
@@ -574,7 +586,7 @@ static int s_write_json(const char *path, const s_options_t *o, const s_result_t
     json_object_object_add(obj, "window", json_object_new_int(o->window));
     json_object_object_add(obj, "latency_rate", json_object_new_double(o->rate));
     for (size_t i = 0; i < n; i++)
-        json_object_object_add(obj, res[i].sys->name, s_json_system(o, &res[i]));
+        json_object_object_add(obj, res[i].name, s_json_system(o, &res[i]));
     int rc = json_object_to_file_ext(path, obj, JSON_C_TO_STRING_PRETTY) == 0 ? 0 : -1;
     json_object_put(obj);
     if (rc != 0)
@@ -586,12 +598,13 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
 "NAME\n"
-"    gridpeerbench - measure two stock broker chains the way gridbench\n"
+"    gridpeerbench - measure stock broker chains the way gridbench\n"
 "    measures gridrelay's three-tier chain\n"
 "\n"
 "SYNOPSIS\n"
 "    gridpeerbench [--messages N] [--size BYTES] [--runs R] [--kill-runs K]\n"
-"                  [--window W] [--rate R] [--only mosquitto|rabbitmq]\n"
+"                  [--window W] [--rate R]\n"
+"                  [--only mosquitto|rabbitmq|nats|nats_always]\n"
 "                  [--json FILE]\n"
 "\n"
 "DESCRIPTION\n"
@@ -606,11 +619,20 @@ static void s_usage(FILE *out)
 "               B.q -> C.q with ack-mode on-confirm; a librabbitmq publisher\n"
 "               on A with publisher confirms and persistent messages, and a\n"
 "               consumer on C with manual acks.\n"
+"    nats       nats-server A (JetStream domain village) a leaf node of B\n"
+"               (township), B a leaf node of C (district); a file stream on\n"
+"               each, B's sourcing A's and C's sourcing B's across the\n"
+"               domains ($JS.<domain>.API); a libnats publisher on A with\n"
+"               JetStream publish acks, and an ordered consumer of C's stream.\n"
+"    nats_always  the same with sync_interval: always on the three servers\n"
+"               (an fsync before each ack); needs nats-server 2.10 or later,\n"
+"               else it is reported as not measured.\n"
 "\n"
 "    Settings are the packages' defaults except: mosquitto\n"
 "    max_queued_messages 0 (the default, 1000, silently drops QoS 1\n"
 "    messages queued for a slow peer), set_tcp_nodelay true and bridge\n"
-"    restart_timeout 1; RabbitMQ shovels reconnect-delay 1.\n"
+"    restart_timeout 1; RabbitMQ shovels reconnect-delay 1; NATS\n"
+"    max_payload 2 MiB (so that --size 1048576 fits).\n"
 "\n"
 "    Each run starts fresh brokers and measures end-to-end msgs/s (first\n"
 "    publish to last receipt) with at most W messages unacknowledged by A,\n"
@@ -631,20 +653,23 @@ static void s_usage(FILE *out)
 "                   clients)\n"
 "    --rate R       msgs/s of the latency phase (default 100, as gridbench's\n"
 "                   chain latency)\n"
-"    --only NAME    measure only mosquitto or only rabbitmq\n"
+"    --only NAME    measure only that system\n"
 "    --json FILE    also write the figures as JSON to FILE\n"
 "    -h, --help     this help\n"
 "\n"
 "ENVIRONMENT\n"
-"    MOSQUITTO, RABBITMQ_SERVER, RABBITMQCTL, EPMD   paths of the programs\n"
-"        (defaults: mosquitto in PATH or /usr/sbin; /usr/lib/rabbitmq/bin/;\n"
-"        epmd in PATH). The system services are never used.\n"
+"    MOSQUITTO, RABBITMQ_SERVER, RABBITMQCTL, EPMD, NATS_SERVER   paths of\n"
+"        the programs (defaults: mosquitto and nats-server in PATH or\n"
+"        /usr/sbin; /usr/lib/rabbitmq/bin/; epmd in PATH). The system\n"
+"        services are never used.\n"
 "    GR_KEEP_TEST_DIRS   keep the brokers' temp dirs (/tmp/gridpeerbench-*)\n"
 "\n"
 "EXIT STATUS\n"
-"    0 all measured; 1 a broker could not start or a run failed (the\n"
+"    0 all measured (a system that cannot be measured with what is\n"
+"    installed, or was not built in, is reported as not measured, with\n"
+"    the reason); 1 a broker could not start or a run failed (the\n"
 "    message says why; when a broker is missing, run tools/bench.sh, which\n"
-"    installs both, builds this and runs it through gridbench --peers);\n"
+"    installs them all, builds this and runs it through gridbench --peers);\n"
 "    2 usage; 130 interrupted. Every\n"
 "    broker started is stopped before exit, also on Ctrl-C.\n",
             S_LATENCY_S, S_SILENCE_S, PB_HEADER_SIZE, MAX_RUNS, MAX_RUNS);
@@ -658,6 +683,41 @@ static bool s_parse_long(const char *text, long min, long max, long *out)
         return false;
     *out = v;
     return true;
+}
+
+/* Every system, in the order of the report; sys is NULL for one whose
+ * client library was not found at build time. */
+static const struct {
+    const char *name;
+    const char *library;  /* the Debian package it was built without */
+    const pb_system_t *sys;
+} s_systems[] = {
+#ifdef PB_HAVE_MOSQUITTO
+    { "mosquitto", "libmosquitto-dev", &pb_mosquitto },
+#else
+    { "mosquitto", "libmosquitto-dev", NULL },
+#endif
+#ifdef PB_HAVE_RABBITMQ
+    { "rabbitmq", "librabbitmq-dev", &pb_rabbitmq },
+#else
+    { "rabbitmq", "librabbitmq-dev", NULL },
+#endif
+#ifdef PB_HAVE_NATS
+    { "nats", "libnats-dev", &pb_nats },
+    { "nats_always", "libnats-dev", &pb_nats_always },
+#else
+    { "nats", "libnats-dev", NULL },
+    { "nats_always", "libnats-dev", NULL },
+#endif
+};
+#define S_N_SYSTEMS (sizeof s_systems / sizeof s_systems[0])
+
+static bool s_known_system(const char *name)
+{
+    for (size_t i = 0; i < S_N_SYSTEMS; i++)
+        if (strcmp(name, s_systems[i].name) == 0)
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -691,34 +751,45 @@ int main(int argc, char **argv)
             if (opt != '?')  /* getopt already named a bad option */
                 fprintf(stderr, "gridpeerbench: bad value for --%s: %s\n", options[idx].name, optarg);
             fprintf(stderr, "usage: gridpeerbench [--messages N] [--size BYTES] [--runs R] [--kill-runs K]\n"
-                            "       [--window W] [--rate R] [--only mosquitto|rabbitmq] [--json FILE]\n"
-                            "       (--help for details)\n");
+                            "       [--window W] [--rate R] [--only mosquitto|rabbitmq|nats|nats_always]\n"
+                            "       [--json FILE] (--help for details)\n");
             return 2;
         }
     }
-    if (optind < argc || (only && strcmp(only, "mosquitto") != 0 && strcmp(only, "rabbitmq") != 0)) {
-        fprintf(stderr, "gridpeerbench: --only takes mosquitto or rabbitmq, and no other arguments "
-                        "are accepted (--help for details)\n");
+    if (optind < argc || (only && !s_known_system(only))) {
+        fprintf(stderr, "gridpeerbench: --only takes mosquitto, rabbitmq, nats or nats_always, and no "
+                        "other arguments are accepted (--help for details)\n");
         return 2;
     }
     if (pb_signals_install() != 0) {
         perror("gridpeerbench: sigaction");
         return 1;
     }
-    const pb_system_t *systems[2] = { &pb_mosquitto, &pb_rabbitmq };
-    s_result_t res[2];
+    s_result_t res[S_N_SYSTEMS];
     size_t n = 0;
     int rc = 0;
     memset(res, 0, sizeof res);
-    for (size_t i = 0; i < 2 && !pb_stopping(); i++) {
-        if (only && strcmp(only, systems[i]->name) != 0)
+    for (size_t i = 0; i < S_N_SYSTEMS && !pb_stopping(); i++) {
+        if (only && strcmp(only, s_systems[i].name) != 0)
             continue;
         s_result_t *r = &res[n++];
-        if (s_measure(systems[i], &o, r) != 0) {
+        r->name = s_systems[i].name;
+        if (!s_systems[i].sys) {
+            r->skipped = true;
+            snprintf(r->error, sizeof r->error, "gridpeerbench was built without %s (tools/bench.sh "
+                     "installs it)", s_systems[i].library);
+            fprintf(stderr, "gridpeerbench: %s: not measured: %s\n", r->name, r->error);
+            continue;
+        }
+        int measured = s_measure(s_systems[i].sys, &o, r);
+        if (measured == PB_UNSUPPORTED) {
+            r->skipped = true;
+            fprintf(stderr, "gridpeerbench: %s: not measured: %s\n", r->name, r->error);
+        } else if (measured != 0) {
             r->failed = true;
             rc = 1;
             if (!pb_stopping())
-                fprintf(stderr, "gridpeerbench: %s: %s\n", systems[i]->name, r->error);
+                fprintf(stderr, "gridpeerbench: %s: %s\n", r->name, r->error);
         }
     }
     pb_kill_all();  /* nothing should be left; this makes sure */
@@ -728,7 +799,7 @@ int main(int argc, char **argv)
     }
     size_t measured = 0;
     for (size_t i = 0; i < n; i++)
-        measured += !res[i].failed;
+        measured += !res[i].failed && !res[i].skipped;
     if (measured > 0)  /* else the reasons are already on stderr */
         s_print_table(&o, res, n);
     if (json_path) {

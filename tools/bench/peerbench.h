@@ -1,9 +1,9 @@
 /* peerbench.h: what gridpeerbench's driver (peerbench.c) shares with its
- * two broker chains (peerbench_mqtt.c, peerbench_amqp.c).
+ * broker chains (peerbench_mqtt.c, peerbench_amqp.c, peerbench_nats.c).
  *
  * A chain is three brokers A -> B -> C on loopback, a publisher on A and a
  * subscriber on C, each broker a child process with its own temp dir. The
- * driver knows nothing about MQTT or AMQP: it calls a pb_system_t's
+ * driver knows nothing about MQTT, AMQP or NATS: it calls a pb_system_t's
  * functions and reads a pb_tracker_t that the chain feeds with acks (from
  * the publisher) and receipts (from the subscriber).
  *
@@ -123,10 +123,17 @@ int pb_write_file(const char *path, const char *text, int mode);
 
 typedef struct pb_chain pb_chain_t;
 
+/* What check() returns when the system cannot be measured with what is
+ * installed (a setting the installed version does not have): not a
+ * failure, the report says why and shows no figures. */
+#define PB_UNSUPPORTED 1
+
 typedef struct {
-    const char *name;        /* "mosquitto", "rabbitmq" */
+    const char *name;        /* "mosquitto", "rabbitmq", "nats", "nats_always" */
     const char *durability;  /* when it acks, what survives a SIGKILL */
-    /* Checks the binaries; on failure writes why into err. 0 or -1. */
+    /* Checks the binaries and the settings the chain needs; writes why
+     * into err unless it returns 0. 0, -1 (missing, broken) or
+     * PB_UNSUPPORTED. */
     int (*check)(char *err, size_t cap);
     /* The broker's version, for the report ("" if unknown). */
     const char *(*version)(void);
@@ -153,7 +160,13 @@ typedef struct {
     void (*shutdown)(void);
 } pb_system_t;
 
+/* Each is linked in only where its client library was found at build
+ * time (tools/meson.build defines PB_HAVE_MOSQUITTO, PB_HAVE_RABBITMQ,
+ * PB_HAVE_NATS). */
 extern const pb_system_t pb_mosquitto;
 extern const pb_system_t pb_rabbitmq;
+/* NATS with JetStream's default fsync, and with sync_interval: always. */
+extern const pb_system_t pb_nats;
+extern const pb_system_t pb_nats_always;
 
 #endif

@@ -295,7 +295,8 @@ static int s_kill_middle(pb_chain_t *c)
 
 static int s_restart_middle(pb_chain_t *c)
 {
-    char err[256];
+    /* Room for the message with the broker's whole path in it. */
+    char err[sizeof s_mosquitto + 64];
     if (s_broker_start(c, 1, err, sizeof err) != 0) {
         fprintf(stderr, "gridpeerbench: %s\n", err);
         return -1;
