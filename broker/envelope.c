@@ -207,6 +207,15 @@ void gr_opened_clear(gr_opened_t *opened)
     memset(opened, 0, sizeof *opened);
 }
 
+uint8_t *gr_body_pack(const Gridrelay__Body *body, size_t *len)
+{
+    *len = gridrelay__body__get_packed_size(body);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        gridrelay__body__pack(body, buf);
+    return buf;
+}
+
 void *gr_message_dup(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);

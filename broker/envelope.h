@@ -83,6 +83,11 @@ void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
                                const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
                                uint64_t sent_ms, const uint8_t *body, size_t body_len);
 
+/* body serialized into a new malloc'd buffer of *len bytes (at least one
+ * byte is allocated, so an empty body is not NULL); NULL when out of
+ * memory. */
+uint8_t *gr_body_pack(const Gridrelay__Body *body, size_t *len);
+
 /* A deep copy of any protobuf-c message that owns all its memory (what is
  * read from LMDB or a frame dies with the transaction or the frame), by
  * packing and unpacking it; free it with protobuf_c_message_free_unpacked()

@@ -17,6 +17,10 @@
 /* A page token as the node hands it out (hex of a store key, or
  * "node/event"), with its terminator. */
 #define GR_PAGE_TOKEN_MAX 160
+/* A listing's page: this many items when the request says 0, at most
+ * GR_LIST_MAX (and one frame). */
+#define GR_LIST_DEFAULT 100
+#define GR_LIST_MAX 1000
 
 static inline uint8_t *gr_put_u32(uint8_t *p, uint32_t v)
 {

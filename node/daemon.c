@@ -13,16 +13,19 @@
 
 #include "client.h"
 #include "curve.h"
-#include "dispatch.h"
+#include "counters.h"
+#include "departments.h"
+#include "engine.h"
+#include "flow.h"
 #include "envelope.h"
 #include "error.h"
-#include "intake.h"
 #include "log.h"
 #include "peers.h"
 #include "pool.h"
 #include "store.h"
 #include "text.h"
-#include "tiers.h"
+#include "requests.h"
+#include "tierlink.h"
 
 #define MAX_POLL 8
 #define S_CURVE_OVERHEAD 64
@@ -37,7 +40,7 @@
 /* What a department's notices go under: its topic, and the key this node
  * shares with it to box them. */
 typedef struct {
-    char topic[GR_DISPATCH_TOPIC_MAX];
+    char topic[GR_DEPT_TOPIC_MAX];
     uint8_t key[GR_BOX_KEY_BYTES];
 } s_dept_box_t;
 
@@ -80,7 +83,12 @@ struct gr_daemon {
     char task_endpoint[256];
     gr_zap_t *zap;
     gr_peers_t *peers;
-    gr_tiers_t *tiers;
+    gr_counters_t counters;
+    gr_engine_t *engine;
+    gr_tierlink_t *tierlink;
+    gr_departments_t *departments;
+    gr_requests_t *requests;
+    gr_flow_t flow;
     gr_pool_t *pool;        /* signature checks and reply signing */
     int sigfd;
     bool stopping;
@@ -90,7 +98,6 @@ struct gr_daemon {
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
     s_dept_box_t *dept_boxes;   /* one per department, with task_listen */
     size_t n_dept_boxes;
-    gr_intake_t intake;
     s_item_t *items;
     size_t count;
     size_t cap;
@@ -142,7 +149,7 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
     }
     for (size_t i = 0; i < self->cfg->n_depts; i++, self->n_dept_boxes++) {
         s_dept_box_t *box = &self->dept_boxes[i];
-        gr_dispatch_topic(box->topic, self->cfg->depts[i].code);
+        gr_departments_topic(box->topic, self->cfg->depts[i].code);
         if (gr_box_key(box->key, self->cfg->depts[i].pk, &self->cfg->keys) != 0) {
             snprintf(err, errlen, "department %s: its key is not a usable public key",
                      self->cfg->depts[i].code);
@@ -166,7 +173,7 @@ static int s_bind_notices(gr_daemon_t *self, char *err, size_t errlen)
     size_t len = sizeof self->task_endpoint;
     if (zmq_getsockopt(self->task_pub, ZMQ_LAST_ENDPOINT, self->task_endpoint, &len) != 0)
         snprintf(self->task_endpoint, sizeof self->task_endpoint, "%s", self->cfg->task_listen);
-    if (gr_dispatch_set_notice_endpoint(self->tiers, self->task_endpoint) != 0) {
+    if (gr_departments_set_notice_endpoint(self->departments, self->task_endpoint) != 0) {
         snprintf(err, errlen, "out of memory");
         return GR_ENOMEM;
     }
@@ -204,7 +211,7 @@ static void s_seal_one(void *ctx, size_t i)
 static void s_seal_all(gr_daemon_t *self, s_seal_t **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        jobs[i]->seq = gr_tiers_next_seq(self->tiers);
+        jobs[i]->seq = gr_engine_next_seq(self->engine);
     s_seal_batch_t batch = { self, jobs, gr_now_ms() };
     gr_pool_run(self->pool, n, S_MIN_PARALLEL, s_seal_one, &batch);
 }
@@ -351,17 +358,17 @@ static int s_load_state(gr_daemon_t *self)
     int rc = gr_store_begin(self->store, true, &txn);
     if (rc != 0)
         return rc;
-    rc = gr_tiers_load(self->tiers, txn);
+    rc = gr_engine_load(self->engine, txn);
     size_t repaired = 0;
     if (rc == 0)
-        rc = gr_tiers_repair(self->tiers, txn, gr_now_ms(), &repaired);
-    self->next_due = gr_tiers_next_due(self->tiers, txn);
+        rc = gr_flow_repair(&self->flow, txn, gr_now_ms(), &repaired);
+    self->next_due = gr_flow_next_due(txn);
     if (rc == 0)
         rc = gr_store_commit(&txn);
     gr_store_abort(&txn);
     /* What the repair sends is in the outbox and the status log, which the
      * links read when they start. */
-    gr_tiers_effects_clear(self->tiers);
+    gr_engine_effects_clear(self->engine);
     if (rc == 0 && repaired)
         gr_log(GR_LOG_NOTICE, NULL, "repaired %zu case(s) stored without a severity by an older "
                "version, and routed them again", repaired);
@@ -379,14 +386,15 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     }
     self->cfg = cfg;
     self->sigfd = -1;
-    self->intake.node_id = cfg->node_id;
-    self->intake.catalogue = cfg->catalogue;
-    self->intake.replay_window = cfg->replay_window;
-    if (!(self->tiers = gr_tiers_new(cfg, &self->intake))) {
+    if (!(self->engine = gr_engine_new(cfg)) ||
+        !(self->tierlink = gr_tierlink_new(cfg, self->engine, &self->counters)) ||
+        !(self->departments = gr_departments_new(cfg, self->engine)) ||
+        !(self->requests = gr_requests_new(cfg, &self->counters, self->engine, self->tierlink,
+                                           self->departments))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    self->intake.tiers = self->tiers;
+    self->flow = (gr_flow_t){cfg, self->engine, self->tierlink, self->departments};
     if (s_signals(self, err, errlen) != 0)
         goto fail;
     /* After the signal mask: the pool's threads inherit it. */
@@ -414,8 +422,10 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     gr_zap_set_logger(self->zap, s_zap_log, self);
     if (s_bind(self, err, errlen) != 0 || s_bind_notices(self, err, errlen) != 0)
         goto fail;
-    if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->tiers, err, errlen)))
+    if (!(self->peers = gr_peers_new(self->ctx, self->router, cfg, self->store, self->engine,
+                                     self->tierlink, err, errlen)))
         goto fail;
+    gr_requests_set_peers(self->requests, self->peers);
     if (s_announce(self, err, errlen) != 0)
         goto fail;
     return self;
@@ -454,7 +464,10 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     gr_store_close(&self->store);
-    gr_tiers_destroy(&self->tiers);
+    gr_requests_destroy(&self->requests);
+    gr_departments_destroy(&self->departments);
+    gr_tierlink_destroy(&self->tierlink);
+    gr_engine_destroy(&self->engine);
     gr_pool_destroy(&self->pool);
     if (self->sigfd >= 0)
         close(self->sigfd);
@@ -539,7 +552,7 @@ static int s_receive(gr_daemon_t *self)
 
 static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
 {
-    char why[160];
+    char why[200];
     switch (item->rc) {
     case GR_ETOOBIG:
         snprintf(why, sizeof why, "frame of %zu bytes exceeds the maximum of %zu", len,
@@ -578,8 +591,9 @@ static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
         snprintf(why, sizeof why, "%s", gr_strerror(item->rc));
     }
     gr_log(GR_LOG_WARN, NULL, "rejected request seq=%llu: %s", (unsigned long long)item->ref_seq, why);
-    if (gr_intake_error(&self->intake, &item->reply, item->ref_seq, item->rc, why) != 0)
+    if (gr_reply_error(&item->reply, item->ref_seq, item->rc, why) != 0)
         gr_log(GR_LOG_ERROR, NULL, "out of memory building an error reply");
+    gr_counters_refusal(&self->counters, item->rc);
 }
 
 /* The signature checks of one item: pure (the trust list and the config
@@ -644,7 +658,7 @@ static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
 static bool s_is_write(const s_item_t *item)
 {
     return item->rc == 0 && !item->consumed && !item->inbound.status && item->opened.body &&
-           gr_intake_is_write(&item->opened);
+           gr_requests_is_write(&item->opened);
 }
 
 /* A slice of dedup pruning rides along with a write transaction made
@@ -660,7 +674,7 @@ static int s_prune(gr_daemon_t *self, gr_txn_t *txn, uint64_t now)
                                  &wrapped);
     if (n < 0)
         return n;
-    self->intake.counters[GR_COUNT_DEDUP_PRUNED] += (uint64_t)n;
+    self->counters.value[GR_COUNT_DEDUP_PRUNED] += (uint64_t)n;
     /* A full pass again once records can have aged out of the window
      * (sequences are microseconds), between a second and a minute. */
     uint64_t pass_ms = self->cfg->replay_window / 1000;
@@ -683,11 +697,10 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
     /* An idle turn must not cost an fsync. */
     if (!writes && gr_peers_pending_acks(self->peers) == 0)
         return;
-    gr_effects_t *effects = gr_tiers_effects(self->tiers);
+    gr_effects_t *effects = gr_engine_effects(self->engine);
     int rc = self->store_full ? GR_EFULL : 0;
     while (rc == 0) {
-        uint64_t saved[GR_COUNT_MAX];
-        memcpy(saved, self->intake.counters, sizeof saved);
+        gr_counters_t saved = self->counters;
         gr_txn_t *txn = NULL;
         rc = gr_store_begin(self->store, true, &txn);
         if (rc == 0)
@@ -699,22 +712,22 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
             if (item->inbound.status)
                 rc = gr_peers_apply_status(self->peers, txn, &item->inbound, now);
             else if (s_is_write(item))
-                rc = gr_intake_write(&self->intake, txn, &item->opened, &item->source, frame, len,
-                                     now, &item->reply);
+                rc = gr_requests_write(self->requests, &(gr_request_t){txn, &item->opened,
+                                       &item->source, frame, len, now, &item->reply});
         }
         if (rc == 0 && self->next_due && self->next_due <= now)
-            rc = gr_tiers_fire_due(self->tiers, txn, now);
+            rc = gr_flow_fire_due(&self->flow, txn, now);
         if (rc == 0)
             rc = s_prune(self, txn, now);
         if (rc == 0) {
             rc = gr_store_commit(&txn);
             if (rc == 0) {
-                self->intake.counters[GR_COUNT_BATCHES]++;
+                self->counters.value[GR_COUNT_BATCHES]++;
                 gr_peers_after_commit(self->peers, effects, now);
                 s_publish_notices(self, effects);
-                gr_tiers_effects_clear(self->tiers);
+                gr_engine_effects_clear(self->engine);
                 if (gr_store_begin(self->store, false, &txn) == 0) {
-                    self->next_due = gr_tiers_next_due(self->tiers, txn);
+                    self->next_due = gr_flow_next_due(txn);
                     gr_store_abort(&txn);
                 }
                 return;
@@ -722,8 +735,8 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         }
         gr_store_abort(&txn);
         /* The batch is redone from scratch: forget its partial results. */
-        memcpy(self->intake.counters, saved, sizeof saved);
-        gr_tiers_effects_clear(self->tiers);
+        self->counters = saved;
+        gr_engine_effects_clear(self->engine);
         for (size_t i = 0; i < self->count; i++)
             if (s_is_write(&self->items[i]))
                 gr_reply_clear(&self->items[i].reply);
@@ -731,7 +744,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
             break;
         rc = gr_store_grow(self->store);
         if (rc == 0) {
-            self->intake.counters[GR_COUNT_MAP_GROWN]++;
+            self->counters.value[GR_COUNT_MAP_GROWN]++;
             gr_log(GR_LOG_NOTICE, NULL, "store map grown to %zu MiB",
                    gr_store_map_size(self->store) >> 20);
         } else {
@@ -745,60 +758,14 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
-        if (s_is_write(item))
-            gr_intake_error(&self->intake, &item->reply, item->opened.envelope->seq,
-                            rc == GR_EFULL ? GR_EFULL : GR_ESTORE,
-                            rc == GR_EFULL ? "store full: node refuses new work"
-                                           : "store error: nothing stored, retry later");
+        if (s_is_write(item)) {
+            int code = rc == GR_EFULL ? GR_EFULL : GR_ESTORE;
+            gr_reply_error(&item->reply, item->opened.envelope->seq, code,
+                           code == GR_EFULL ? "store full: node refuses new work"
+                                            : "store error: nothing stored, retry later");
+            gr_counters_refusal(&self->counters, code);
+        }
     }
-}
-
-/* GetLinks: the state of every tier link, for `gridctl status`. */
-static int s_links_reply(gr_daemon_t *self, gr_txn_t *txn, s_item_t *item)
-{
-    size_t max = 2 + self->cfg->n_children;  /* parent, skip, every child */
-    gr_peer_status_t *st = calloc(max, sizeof *st);
-    Gridrelay__LinkInfo *infos = calloc(max, sizeof *infos);
-    Gridrelay__LinkInfo **ptrs = calloc(max, sizeof *ptrs);
-    int rc = GR_ENOMEM;
-    if (!st || !infos || !ptrs)
-        goto out;
-    size_t n = gr_peers_status(self->peers, txn, st, max);
-    for (size_t i = 0; i < n; i++) {
-        gridrelay__link_info__init(&infos[i]);
-        infos[i].peer = st[i].peer;
-        infos[i].role = (char *)st[i].role;
-        infos[i].up = st[i].link.up;
-        infos[i].last_contact_ms = st[i].link.last_contact_ms;
-        infos[i].outbox_depth = st[i].outbox_depth;
-        infos[i].in_flight = st[i].link.in_flight;
-        infos[i].status_seq = st[i].status_seq;
-        infos[i].resent = st[i].link.resent_total;
-        infos[i].refused = st[i].link.refused_total;
-        ptrs[i] = &infos[i];
-    }
-    Gridrelay__Links links = GRIDRELAY__LINKS__INIT;
-    links.ref_seq = item->ref_seq;
-    links.node_id = (char *)self->cfg->node_id;
-    links.links = ptrs;
-    links.n_links = n;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_LINKS;
-    body.links = &links;
-    size_t len = gridrelay__body__get_packed_size(&body);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        goto out;
-    gridrelay__body__pack(&body, buf);
-    gr_reply_clear(&item->reply);
-    item->reply.body = buf;
-    item->reply.len = len;
-    rc = 0;
-out:
-    free(st);
-    free(infos);
-    free(ptrs);
-    return rc;
 }
 
 static void s_answer_reads(gr_daemon_t *self)
@@ -809,14 +776,13 @@ static void s_answer_reads(gr_daemon_t *self)
         if (item->rc != 0 || item->consumed || !item->from_router || s_is_write(item))
             continue;
         if (!txn && gr_store_begin(self->store, false, &txn) != 0) {
-            gr_intake_error(&self->intake, &item->reply, item->ref_seq, GR_ESTORE, "store unavailable");
+            gr_reply_error(&item->reply, item->ref_seq, GR_ESTORE, "store unavailable");
             continue;
         }
-        int rc = item->opened.body->kind_case == GRIDRELAY__BODY__KIND_GET_LINKS
-                     ? s_links_reply(self, txn, item)
-                     : gr_intake_query(&self->intake, txn, &item->opened, &item->reply);
+        int rc = gr_requests_read(self->requests, &(gr_request_t){txn, &item->opened,
+                                  &item->source, NULL, 0, gr_now_ms(), &item->reply});
         if (rc != 0)
-            gr_intake_error(&self->intake, &item->reply, item->ref_seq, rc, NULL);
+            gr_reply_error(&item->reply, item->ref_seq, rc, NULL);
     }
     gr_store_abort(&txn);
 }
@@ -870,16 +836,13 @@ static void s_batch_link_acks(gr_daemon_t *self)
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_ACK_BATCH;
         body.ack_batch = &batch;
-        size_t len = gridrelay__body__get_packed_size(&body);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (buf) {
-            gridrelay__body__pack(&body, buf);
+        gr_reply_t packed = {0};
+        if (gr_reply_pack(&packed, &body) == 0) {
             for (size_t j = i + 1; j < self->count; j++)
                 if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
                     gr_reply_clear(&self->items[j].reply);
             gr_reply_clear(&first->reply);
-            first->reply.body = buf;
-            first->reply.len = len;
+            first->reply = packed;
         }
         free(seqs);
     }

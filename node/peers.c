@@ -37,7 +37,8 @@ struct gr_peers {
     void *router;
     const gr_config_t *cfg;
     gr_store_t *store;
-    gr_tiers_t *tiers;
+    gr_engine_t *engine;
+    gr_tierlink_t *tierlink;
     s_link_ctx_t up;
     s_link_ctx_t skip;
     s_link_ctx_t *down;          /* one per child */
@@ -127,7 +128,7 @@ static void s_changed(void *ctx, gr_link_t *link, bool up)
 static uint64_t s_next_seq(void *ctx)
 {
     s_link_ctx_t *lc = ctx;
-    return gr_tiers_next_seq(lc->peers->tiers);
+    return gr_engine_next_seq(lc->peers->engine);
 }
 
 /* Seals body with this node's key and sends it on link, outside the outbox. */
@@ -135,7 +136,7 @@ static int s_send_body(gr_peers_t *self, gr_link_t *link, const Gridrelay__Body 
 {
     uint8_t *frame = NULL;
     size_t len = 0;
-    int rc = gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers),
+    int rc = gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_engine_next_seq(self->engine),
                               gr_now_ms(), body);
     if (rc != 0)
         return rc;
@@ -250,7 +251,7 @@ static int s_status_sockets(gr_peers_t *self, char *err, size_t errlen)
 }
 
 gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr_store_t *store,
-                         gr_tiers_t *tiers, char *err, size_t errlen)
+                         gr_engine_t *engine, gr_tierlink_t *tierlink, char *err, size_t errlen)
 {
     gr_peers_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -259,7 +260,8 @@ gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr
     self->router = router;
     self->cfg = cfg;
     self->store = store;
-    self->tiers = tiers;
+    self->engine = engine;
+    self->tierlink = tierlink;
     gr_link_options_t opt;
     if (cfg->has_parent) {
         self->up.outbox = "parent";
@@ -492,7 +494,7 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
     }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        rc = gr_tiers_status_in(self->tiers, txn, child->id, updates[i], now_ms);
+        rc = gr_tierlink_status_in(self->tierlink, txn, child->id, updates[i], now_ms);
         if (rc == 1) {  /* a gap: fetch from what is stored */
             lc->catchup_wanted = true;
             rc = 0;
@@ -581,7 +583,7 @@ static void s_request_catchups(gr_peers_t *self, uint64_t now_ms)
         if (!txn && gr_store_begin(self->store, false, &txn) != 0)
             return;
         uint64_t since = 0;
-        if (gr_tiers_child_status_seq(self->tiers, txn, lc->outbox, &since) != 0)
+        if (gr_tierlink_child_status_seq(self->tierlink, txn, lc->outbox, &since) != 0)
             continue;
         Gridrelay__CatchUp cu = GRIDRELAY__CATCH_UP__INIT;
         cu.since_seq = since;
@@ -610,7 +612,7 @@ static void s_publish_batch(gr_peers_t *self, Gridrelay__StatusUpdate **updates,
     body.status_batch = &batch;
     uint8_t *frame = NULL;
     size_t len = 0;
-    if (gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_tiers_next_seq(self->tiers), now_ms,
+    if (gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_engine_next_seq(self->engine), now_ms,
                          &body) != 0)
         return;
     zmq_send(self->pub, frame, len, ZMQ_DONTWAIT);
@@ -707,8 +709,47 @@ size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, s
         gr_link_status(lc->link, &st->link);
         if (gr_store_outbox_depth(txn, lc->outbox, &st->outbox_depth) != 0)
             st->outbox_depth = 0;
-        if (lc->kind == GR_FROM_CHILD && gr_tiers_child_status_seq(self->tiers, txn, lc->outbox, &st->status_seq) != 0)
+        if (lc->kind == GR_FROM_CHILD && gr_tierlink_child_status_seq(self->tierlink, txn, lc->outbox, &st->status_seq) != 0)
             st->status_seq = 0;
     }
     return n;
+}
+
+int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req)
+{
+    size_t max = 2 + self->cfg->n_children;  /* parent, skip, every child */
+    gr_peer_status_t *st = calloc(max, sizeof *st);
+    Gridrelay__LinkInfo *infos = calloc(max, sizeof *infos);
+    Gridrelay__LinkInfo **ptrs = calloc(max, sizeof *ptrs);
+    int rc = GR_ENOMEM;
+    if (!st || !infos || !ptrs)
+        goto out;
+    size_t n = gr_peers_status(self, req->txn, st, max);
+    for (size_t i = 0; i < n; i++) {
+        gridrelay__link_info__init(&infos[i]);
+        infos[i].peer = st[i].peer;
+        infos[i].role = (char *)st[i].role;
+        infos[i].up = st[i].link.up;
+        infos[i].last_contact_ms = st[i].link.last_contact_ms;
+        infos[i].outbox_depth = st[i].outbox_depth;
+        infos[i].in_flight = st[i].link.in_flight;
+        infos[i].status_seq = st[i].status_seq;
+        infos[i].resent = st[i].link.resent_total;
+        infos[i].refused = st[i].link.refused_total;
+        ptrs[i] = &infos[i];
+    }
+    Gridrelay__Links links = GRIDRELAY__LINKS__INIT;
+    links.ref_seq = gr_request_seq(req);
+    links.node_id = (char *)self->cfg->node_id;
+    links.links = ptrs;
+    links.n_links = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LINKS;
+    body.links = &links;
+    rc = gr_reply_pack(req->reply, &body);
+out:
+    free(st);
+    free(infos);
+    free(ptrs);
+    return rc;
 }

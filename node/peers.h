@@ -31,7 +31,9 @@
 #include "envelope.h"
 #include "link.h"
 #include "store.h"
-#include "tiers.h"
+#include "engine.h"
+#include "request.h"
+#include "tierlink.h"
 
 typedef struct gr_peers gr_peers_t;
 
@@ -47,7 +49,7 @@ typedef struct {
 /* Sets up every link and the status sockets; router is the node's request
  * socket (already CURVE-secured and bound). NULL with err on failure. */
 gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr_store_t *store,
-                         gr_tiers_t *tiers, char *err, size_t errlen);
+                         gr_engine_t *engine, gr_tierlink_t *tierlink, char *err, size_t errlen);
 void gr_peers_destroy(gr_peers_t **self_p);
 
 /* The bound status endpoint (for the endpoint file), or NULL. */
@@ -109,5 +111,9 @@ typedef struct {
     uint64_t status_seq;        /* children: last status seq stored */
 } gr_peer_status_t;
 size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, size_t max);
+
+/* Answers GetLinks (req->txn a read transaction): the state of every tier
+ * link, for `gridctl status`. Returns 0 or GR_ENOMEM. */
+int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req);
 
 #endif

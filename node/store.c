@@ -172,7 +172,7 @@ static int s_read_version(MDB_txn *txn, const char *dir, uint32_t *version, bool
         s_seterr(err, errlen, "store %s: reading schema version: %s", dir, mdb_strerror(rc));
         return GR_ESTORE;
     }
-    *version = s_get_u32(v.mv_data);
+    *version = gr_get_u32(v.mv_data);
     return 0;
 }
 
@@ -231,7 +231,7 @@ static int s_open_dbs(gr_store_t *self, const char *dir, char *err, size_t errle
     }
     if (stamp) {
         uint8_t be[4];
-        s_put_u32(be, GR_STORE_SCHEMA_VERSION);
+        gr_put_u32(be, GR_STORE_SCHEMA_VERSION);
         MDB_val k = {sizeof S_SCHEMA_KEY - 1, (void *)S_SCHEMA_KEY}, v = {sizeof be, be};
         rc = mdb_put(txn, self->dbi[S_DB_META], &k, &v, 0);
         if (rc != MDB_SUCCESS) {
@@ -480,7 +480,7 @@ int gr_store_signer_bump(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq)
     if (rc != 0 || seq <= cur)
         return rc;
     uint8_t be[8];
-    s_put_u64(be, seq);
+    gr_put_u64(be, seq);
     return s_put_raw(txn, S_DB_SIGNERS, signer, 32, be, sizeof be, 0);
 }
 
@@ -492,7 +492,7 @@ int gr_store_signer_reset(gr_txn_t *txn, const uint8_t signer[32], uint64_t high
     if (!txn || !txn->write || !signer)
         return GR_EINVAL;
     uint8_t be[8];
-    s_put_u64(be, highest);
+    gr_put_u64(be, highest);
     int rc = s_put_raw(txn, S_DB_SIGNERS, signer, 32, be, sizeof be, 0);
     if (rc != 0)
         return rc;
@@ -503,7 +503,7 @@ int gr_store_signer_reset(gr_txn_t *txn, const uint8_t signer[32], uint64_t high
         return rc;
     uint8_t from[40];
     memcpy(from, signer, 32);
-    s_put_u64(from + 32, highest == UINT64_MAX ? highest : highest + 1);
+    gr_put_u64(from + 32, highest == UINT64_MAX ? highest : highest + 1);
     MDB_val k = {sizeof from, from}, v;
     int mrc = highest == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (mrc == MDB_SUCCESS && k.mv_size == 40 && memcmp(k.mv_data, signer, 32) == 0) {
@@ -530,7 +530,7 @@ int gr_store_dedup_get(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
         return GR_EINVAL;
     uint8_t key[40];
     memcpy(key, signer, 32);
-    s_put_u64(key + 32, seq);
+    gr_put_u64(key + 32, seq);
     MDB_val v;
     int rc = s_get(txn, S_DB_DEDUP, key, sizeof key, &v);
     if (rc != 0)
@@ -546,7 +546,7 @@ int gr_store_dedup_put(gr_txn_t *txn, const uint8_t signer[32], uint64_t seq,
         return GR_EINVAL;
     uint8_t key[40];
     memcpy(key, signer, 32);
-    s_put_u64(key + 32, seq);
+    gr_put_u64(key + 32, seq);
     return s_put_msg(txn, S_DB_DEDUP, key, sizeof key, &rec->base, 0);
 }
 
@@ -588,7 +588,7 @@ int gr_store_dedup_prune(gr_txn_t *txn, uint64_t window, size_t max_visits,
             if ((rc = gr_store_signer_get(txn, signer, &highest)) != 0)
                 break;
         }
-        uint64_t seq = s_get_u64(key + 32);
+        uint64_t seq = gr_get_u64(key + 32);
         /* What the replay window refuses can never be answered from here. */
         if (highest >= window && seq <= highest - window)
             memcpy(doomed[n_doomed++], key, GR_DEDUP_KEY_BYTES);
@@ -654,6 +654,6 @@ int gr_store_counter_add(gr_txn_t *txn, const char *name, uint64_t delta)
     if (rc != 0)
         return rc;
     uint8_t be[8];
-    s_put_u64(be, value + delta);
+    gr_put_u64(be, value + delta);
     return s_put_raw(txn, S_DB_META, key, keylen, be, sizeof be, 0);
 }

@@ -161,6 +161,12 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
 int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                           Gridrelay__TimelineEntry *entry);
 
+/* Stores rec (the current record, from gr_store_event_get() in this
+ * transaction) with fields changed that are bookkeeping, not history (a
+ * department's working fields after its tasks ended): no timeline entry.
+ * Every change of the case's state goes through gr_store_event_append(). */
+int gr_store_event_update(gr_txn_t *txn, const Gridrelay__StoredEvent *rec);
+
 /* Loads the whole timeline of id, oldest first. On success *entries is an
  * array of *n entries freed with gr_store_timeline_free(). GR_ENOTFOUND when
  * the event has no timeline. */

@@ -66,7 +66,7 @@ static size_t s_timeline_key(uint8_t *key, const char *id, size_t idlen, uint32_
 {
     memcpy(key, id, idlen);
     key[idlen] = 0;
-    s_put_u32(key + idlen + 1, seq);
+    gr_put_u32(key + idlen + 1, seq);
     return idlen + 5;
 }
 
@@ -148,7 +148,7 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
     if (rc != 0)
         return rc;
     uint8_t tkey[S_TIME_KEY_MAX];
-    s_put_u64(tkey, rec->received_ms);
+    gr_put_u64(tkey, rec->received_ms);
     memcpy(tkey + 8, id, idlen);
     return s_put_raw(txn, S_DB_BY_TIME, tkey, 8 + idlen, "", 0, MDB_NOOVERWRITE);
 }
@@ -205,6 +205,15 @@ void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n)
     for (size_t i = 0; i < n; i++)
         gridrelay__timeline_entry__free_unpacked(entries[i], NULL);
     free(entries);
+}
+
+int gr_store_event_update(gr_txn_t *txn, const Gridrelay__StoredEvent *rec)
+{
+    size_t idlen;
+    if (!txn || !txn->write || !rec || !rec->event || s_check_id(rec->event->id, &idlen) != 0 ||
+        rec->timeline_len == 0)
+        return GR_EINVAL;
+    return s_put_msg(txn, S_DB_EVENTS, rec->event->id, idlen, &rec->base, 0);
 }
 
 int gr_store_timeline_get(gr_txn_t *txn, const char *id,
@@ -366,14 +375,14 @@ int gr_store_list(gr_txn_t *txn, const gr_store_filter_t *filter, const char *pa
     MDB_val k, v;
     int mrc;
     uint8_t since[8];
-    if (startlen && s_get_u64(start) >= filter->since_ms) {
+    if (startlen && gr_get_u64(start) >= filter->since_ms) {
         k = (MDB_val){startlen, start};
         mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (mrc == MDB_SUCCESS && k.mv_size == startlen && !memcmp(k.mv_data, start, startlen))
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     } else if (filter->since_ms) {
         /* An 8-byte key sorts before every key of that millisecond. */
-        s_put_u64(since, filter->since_ms);
+        gr_put_u64(since, filter->since_ms);
         k = (MDB_val){sizeof since, since};
         mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     } else {
@@ -389,7 +398,7 @@ int gr_store_list(gr_txn_t *txn, const gr_store_filter_t *filter, const char *pa
             rc = GR_ESTORE;
             break;
         }
-        if (filter->until_ms && s_get_u64(k.mv_data) >= filter->until_ms)
+        if (filter->until_ms && gr_get_u64(k.mv_data) >= filter->until_ms)
             break;
         if (matched == limit) {
             more = true;

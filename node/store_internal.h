@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "store.h"
+#include "wire.h"
 
 #define S_HASH_LEN 32
 #define S_PEER_MAX 255          /* keeps outbox and peers keys under LMDB's 511-byte limit */
@@ -45,35 +46,6 @@ struct gr_txn {
     bool write;
     struct s_alloc *allocs;
 };
-
-static inline void s_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static inline uint64_t s_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline void s_put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint32_t s_get_u32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 static inline int s_mdb_err(int rc)
 {
@@ -191,7 +163,7 @@ static inline int s_get_u64_or_zero(gr_txn_t *txn, int db, const void *key, size
         return rc;
     if (v.mv_size != 8)
         return GR_ESTORE;
-    *value = s_get_u64(v.mv_data);
+    *value = gr_get_u64(v.mv_data);
     return 0;
 }
 

@@ -29,7 +29,7 @@ static int s_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *pl
         return GR_EINVAL;
     memcpy(key, peer, n);
     key[n] = 0;
-    s_put_u64(key + n + 1, seq);
+    gr_put_u64(key + n + 1, seq);
     *plen = n;
     return 0;
 }
@@ -81,7 +81,7 @@ static int s_outbox_walk(gr_txn_t *txn, const char *peer, uint64_t from, size_t 
     while (mrc == MDB_SUCCESS && *count < limit && k.mv_size == plen + 9
            && memcmp(k.mv_data, key, plen + 1) == 0) {
         if (visit)
-            visit(ctx, s_get_u64((uint8_t *)k.mv_data + plen + 1), v.mv_data, v.mv_size);
+            visit(ctx, gr_get_u64((uint8_t *)k.mv_data + plen + 1), v.mv_data, v.mv_size);
         (*count)++;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -122,7 +122,7 @@ static int s_due_key(uint8_t *key, uint64_t due_ms, uint8_t kind, const char *ev
     int rc = s_check_id(event_id, &idlen);
     if (rc != 0)
         return rc;
-    s_put_u64(key, due_ms);
+    gr_put_u64(key, due_ms);
     key[8] = kind;
     memcpy(key + 9, event_id, idlen);
     *keylen = 9 + idlen;
@@ -201,7 +201,7 @@ int gr_store_due_scan(gr_txn_t *txn, uint64_t now_ms, size_t limit, gr_store_due
             break;
         if (rc != 0)
             return rc;
-        uint64_t due_ms = s_get_u64(key);
+        uint64_t due_ms = gr_get_u64(key);
         if (due_ms > now_ms)
             break;
         char id[GR_EVENT_ID_MAX + 1];
@@ -222,7 +222,7 @@ int gr_store_due_next(gr_txn_t *txn, uint64_t *due_ms)
     size_t keylen = 0;
     int rc = s_due_step(txn, key, &keylen);
     if (rc == 0)
-        *due_ms = s_get_u64(key);
+        *due_ms = gr_get_u64(key);
     return rc;
 }
 
@@ -242,7 +242,7 @@ int gr_store_status_last(gr_txn_t *txn, uint64_t *seq)
     if (mrc == MDB_SUCCESS && k.mv_size != 8)
         rc = GR_ESTORE;
     else if (mrc == MDB_SUCCESS)
-        *seq = s_get_u64(k.mv_data);
+        *seq = gr_get_u64(k.mv_data);
     else if (mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
     mdb_cursor_close(cur);
@@ -266,7 +266,7 @@ int gr_store_status_append(gr_txn_t *txn, Gridrelay__StatusUpdate *update)
     uint64_t given = update->node_seq;
     update->node_seq = last + 1;
     uint8_t key[8];
-    s_put_u64(key, update->node_seq);
+    gr_put_u64(key, update->node_seq);
     rc = s_put_msg(txn, S_DB_STATUSLOG, key, sizeof key, &update->base, MDB_APPEND);
     if (rc != 0)
         update->node_seq = given;
@@ -287,7 +287,7 @@ int gr_store_status_scan(gr_txn_t *txn, uint64_t after_seq, size_t limit,
     if (rc != 0)
         return rc;
     uint8_t key[8];
-    s_put_u64(key, after_seq + 1);
+    gr_put_u64(key, after_seq + 1);
     MDB_val k = {sizeof key, key}, v;
     size_t n = 0;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -355,6 +355,6 @@ int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64
     if (rc != 0)
         return rc;
     uint8_t be[8];
-    s_put_u64(be, value);
+    gr_put_u64(be, value);
     return s_put_raw(txn, S_DB_PEERS, key, keylen, be, sizeof be, 0);
 }

@@ -1,4 +1,4 @@
-#include "dispatch.h"
+#include "departments.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,17 +7,40 @@
 #include "cases.h"
 #include "log.h"
 #include "task.h"
-#include "tiers_internal.h"
+#include "error.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 1000
 
-void gr_dispatch_topic(char *topic, const char *dept)
+struct gr_departments {
+    const gr_config_t *cfg;
+    gr_engine_t *engine;
+    char *notice_endpoint;    /* where department notices are published */
+};
+
+gr_departments_t *gr_departments_new(const gr_config_t *cfg, gr_engine_t *engine)
 {
-    snprintf(topic, GR_DISPATCH_TOPIC_MAX, "dept/%s/", dept);
+    gr_departments_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->engine = engine;
+    return self;
 }
 
-int gr_dispatch_set_notice_endpoint(gr_tiers_t *self, const char *endpoint)
+void gr_departments_destroy(gr_departments_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->notice_endpoint);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void gr_departments_topic(char *topic, const char *dept)
+{
+    snprintf(topic, GR_DEPT_TOPIC_MAX, "dept/%s/", dept);
+}
+
+int gr_departments_set_notice_endpoint(gr_departments_t *self, const char *endpoint)
 {
     char *copy = strdup(endpoint ? endpoint : "");
     if (!copy)
@@ -72,7 +95,7 @@ static void s_list_free(char ***list, size_t *n)
 
 /* ---- routing ---- */
 
-static const char *s_next_candidate(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec,
+static const char *s_next_candidate(const gr_departments_t *self, const Gridrelay__StoredEvent *rec,
                                     const gr_route_config_t **route_out)
 {
     const gr_route_config_t *route = gr_config_route(self->cfg, rec->event->category);
@@ -87,14 +110,14 @@ static const char *s_next_candidate(const gr_tiers_t *self, const Gridrelay__Sto
                         rec->n_tried_depts);
 }
 
-bool gr_dispatch_untried(const gr_tiers_t *self, const Gridrelay__StoredEvent *rec)
+bool gr_departments_untried(const gr_departments_t *self, const Gridrelay__StoredEvent *rec)
 {
     return self->cfg->n_routes && !rec->info_only && s_next_candidate(self, rec, NULL) != NULL;
 }
 
 /* ---- tasks and notices ---- */
 
-static int s_task_decide(const gr_tiers_t *self, const Gridrelay__Task *task,
+static int s_task_decide(const gr_departments_t *self, const Gridrelay__Task *task,
                          const Gridrelay__StoredEvent *rec, uint64_t now_ms, gr_task_decision_t *d)
 {
     gr_tier_t tier = {self->cfg->tier_level, self->cfg->has_parent};
@@ -123,7 +146,7 @@ static int s_notice_seq(gr_txn_t *txn, const char *dept, uint64_t *seq, bool nex
 /* Publishes a notice to task->dept after the commit, with the next
  * per-department sequence (persisted, so it survives restarts and a
  * client can tell a gap from a restart). */
-static int s_notify(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__Task *task,
+static int s_notify(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__Task *task,
                     const Gridrelay__Event *event, Gridrelay__TaskNotice__Kind kind,
                     const char *reason)
 {
@@ -141,14 +164,14 @@ static int s_notify(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__Task *task
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_TASK_NOTICE;
     body.task_notice = &notice;
-    char topic[GR_DISPATCH_TOPIC_MAX];
-    gr_dispatch_topic(topic, task->dept);
-    return gr_tiers_effect(self, topic, &body);
+    char topic[GR_DEPT_TOPIC_MAX];
+    gr_departments_topic(topic, task->dept);
+    return gr_engine_notice(self->engine, topic, &body);
 }
 
 /* Creates dept's task for rec and tells the department. Only the lead's
  * task carries a timer: the case's deadlines are the lead's. */
-static int s_open_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+static int s_open_task(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                        const char *dept, bool lead, const char *reason, uint64_t now_ms)
 {
     Gridrelay__Task task = GRIDRELAY__TASK__INIT;
@@ -179,7 +202,7 @@ static int s_open_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredE
 
 /* Ends dept's task for rec; with notify, tells the department it is
  * withdrawn. A task already gone is fine. */
-static int s_end_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+static int s_end_task(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                       const char *dept, bool notify, const char *reason)
 {
     Gridrelay__Task *task = NULL;
@@ -195,20 +218,22 @@ static int s_end_task(gr_tiers_t *self, gr_txn_t *txn, const Gridrelay__StoredEv
     return rc;
 }
 
-int gr_dispatch_withdraw_all(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
-                             const char *reason)
+int gr_departments_withdraw_all(gr_departments_t *self, gr_txn_t *txn,
+                                Gridrelay__StoredEvent *rec, const char *reason)
 {
+    if (!(rec->dept && *rec->dept) && rec->n_co_depts == 0)
+        return 0;
     int rc = 0;
     if (rec->dept && *rec->dept) {
         rc = s_end_task(self, txn, rec, rec->dept, true, reason);
         if (rc == 0)
-            rc = gr_tiers_set(&rec->dept, "");
+            rc = gr_engine_set(&rec->dept, "");
     }
     for (size_t i = 0; rc == 0 && i < rec->n_co_depts; i++)
         rc = s_end_task(self, txn, rec, rec->co_depts[i], true, reason);
     if (rc == 0)
         s_list_free(&rec->co_depts, &rec->n_co_depts);
-    return rc;
+    return rc == 0 ? gr_store_event_update(txn, rec) : rc;
 }
 
 /* Co-handlers that stay through a redispatch learn the new lead. */
@@ -220,32 +245,32 @@ static int s_set_lead(gr_txn_t *txn, const Gridrelay__StoredEvent *rec, const ch
     if (rc == GR_ENOTFOUND)
         return 0;
     if (rc == 0)
-        rc = gr_tiers_set(&task->lead_dept, lead);
+        rc = gr_engine_set(&task->lead_dept, lead);
     if (rc == 0)
         rc = gr_store_task_put(txn, task);
     gridrelay__task__free_unpacked(task, NULL);
     return rc;
 }
 
-/* Gives rec to lead; co (when not NULL) replaces the co-handlers, else
- * those with open tasks keep them. The caller checked that the case may
- * be dispatched in its state. */
-static int s_dispatch(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
-                      const char *lead, const char *const *co, size_t nco, const char *actor_name,
-                      const uint8_t *actor_pk, const uint8_t *envelope_hash, const char *why,
-                      uint64_t now_ms)
+/* Gives rec to dispatch->lead; with replace, dispatch's co-handlers
+ * replace the case's, else those with open tasks keep them. The caller
+ * checked that the case may be dispatched in its state. */
+static int s_dispatch(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                      const gr_dispatch_t *dispatch, bool replace, uint64_t now_ms)
 {
+    const char *lead = dispatch->lead;
+    size_t nco = replace ? dispatch->n_co : 0;
     int rc = 0;
     if (rec->dept && *rec->dept)
         rc = s_end_task(self, txn, rec, rec->dept, true, "redispatched");
-    for (size_t i = 0; rc == 0 && co && i < rec->n_co_depts; i++)
+    for (size_t i = 0; rc == 0 && replace && i < rec->n_co_depts; i++)
         rc = s_end_task(self, txn, rec, rec->co_depts[i], true, "co-handlers changed");
     if (rc != 0)
         return rc;
-    if (co) {
+    if (replace) {
         s_list_free(&rec->co_depts, &rec->n_co_depts);
         for (size_t i = 0; i < nco; i++)
-            if ((rc = s_list_add(&rec->co_depts, &rec->n_co_depts, co[i])) != 0)
+            if ((rc = s_list_add(&rec->co_depts, &rec->n_co_depts, dispatch->co[i])) != 0)
                 return rc;
     } else if (s_has(rec->co_depts, rec->n_co_depts, lead)) {
         /* A co-handler becomes the lead: one task per department. */
@@ -256,64 +281,68 @@ static int s_dispatch(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     if (!rec->accepted_ms)
         rec->accepted_ms = now_ms;  /* 分流 is the node taking the case on */
     rec->dept_urged = 0;
-    if (gr_tiers_set(&rec->dept, lead) != 0 || gr_tiers_set(&rec->holder, lead) != 0)
+    if (gr_engine_set(&rec->dept, lead) != 0 || gr_engine_set(&rec->holder, lead) != 0)
         return GR_ENOMEM;
     char reason[512];
     size_t n = (size_t)snprintf(reason, sizeof reason, "dispatched to %s (分流)", lead);
     for (size_t i = 0; i < nco && n < sizeof reason; i++)
         n += (size_t)snprintf(reason + n, sizeof reason - n, "%s%s", i ? ", " : "; co-handled by ",
-                              co[i]);
-    if (why && *why && n < sizeof reason)
-        snprintf(reason + n, sizeof reason - n, ": %s", why);
-    rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_DISPATCH, actor_name, actor_pk,
-                         envelope_hash, reason, now_ms);
+                              dispatch->co[i]);
+    if (dispatch->why && *dispatch->why && n < sizeof reason)
+        snprintf(reason + n, sizeof reason - n, ": %s", dispatch->why);
+    rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_DISPATCH,
+                          dispatch->actor, reason, now_ms);
     if (rc == 0)
         rc = s_open_task(self, txn, rec, lead, true, reason, now_ms);
     for (size_t i = 0; rc == 0 && i < nco; i++)
-        rc = s_open_task(self, txn, rec, co[i], false, reason, now_ms);
-    for (size_t i = 0; rc == 0 && !co && i < rec->n_co_depts; i++)
+        rc = s_open_task(self, txn, rec, dispatch->co[i], false, reason, now_ms);
+    for (size_t i = 0; rc == 0 && !replace && i < rec->n_co_depts; i++)
         rc = s_set_lead(txn, rec, rec->co_depts[i], lead);
     return rc;
 }
 
-int gr_dispatch_next(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, uint64_t now_ms)
+int gr_departments_dispatch_next(gr_departments_t *self, gr_txn_t *txn,
+                                 Gridrelay__StoredEvent *rec, uint64_t now_ms)
 {
     const gr_route_config_t *route = NULL;
     const char *lead = s_next_candidate(self, rec, &route);
     if (!lead || !gr_case_next(rec->status, GRIDRELAY__ACTION__ACTION_DISPATCH))
         return GR_ENOTFOUND;
     char why[160];
+    gr_dispatch_t dispatch = {.lead = lead, .why = why};
     if (rec->n_tried_depts) {
         snprintf(why, sizeof why, "next department for %s after %s returned it",
                  rec->event->category, rec->tried_depts[rec->n_tried_depts - 1]);
-        return s_dispatch(self, txn, rec, lead, NULL, 0, NULL, NULL, NULL, why, now_ms);
+        return s_dispatch(self, txn, rec, &dispatch, false, now_ms);
     }
     /* First dispatch: the route's co-handlers join (any the lead is not). */
-    const char *co[GR_ROUTE_MAX_DEPTS];
+    char *co[GR_ROUTE_MAX_DEPTS];
     size_t nco = 0;
     for (size_t i = 0; i < route->n_co; i++)
         if (strcmp(route->co[i], lead) != 0)
-            co[nco++] = route->co[i];
+            co[nco++] = (char *)route->co[i];
     snprintf(why, sizeof why, "routing table: %s -> %s", route->match, lead);
-    return s_dispatch(self, txn, rec, lead, co, nco, NULL, NULL, NULL, why, now_ms);
+    dispatch.co = co;
+    dispatch.n_co = nco;
+    return s_dispatch(self, txn, rec, &dispatch, true, now_ms);
 }
 
-int gr_dispatch_to(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
-                   const char *lead, char *const *co, size_t nco, const char *actor_name,
-                   const uint8_t *actor_pk, const uint8_t *envelope_hash, const char *why,
-                   uint64_t now_ms, char *refusal, size_t refusal_len)
+int gr_departments_dispatch_to(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                               const gr_dispatch_t *dispatch, uint64_t now_ms, char *refusal,
+                               size_t refusal_len)
 {
+    const char *lead = dispatch->lead;
     if (!lead || !gr_config_dept(self->cfg, lead)) {
         snprintf(refusal, refusal_len, "'%s' is not a department of this node", lead ? lead : "");
         return GR_EINVAL;
     }
-    if (nco > GR_ROUTE_MAX_DEPTS) {
+    if (dispatch->n_co > GR_ROUTE_MAX_DEPTS) {
         snprintf(refusal, refusal_len, "at most %d co-handling departments", GR_ROUTE_MAX_DEPTS);
         return GR_EINVAL;
     }
-    for (size_t i = 0; i < nco; i++) {
-        if (!gr_config_dept(self->cfg, co[i]) || strcmp(co[i], lead) == 0 ||
-            s_has(co, i, co[i])) {
+    char *const *co = dispatch->co;
+    for (size_t i = 0; i < dispatch->n_co; i++) {
+        if (!gr_config_dept(self->cfg, co[i]) || strcmp(co[i], lead) == 0 || s_has(co, i, co[i])) {
             snprintf(refusal, refusal_len, "co-handler '%s' is not a department of this node, "
                      "is the lead, or is named twice", co[i]);
             return GR_EINVAL;
@@ -321,27 +350,33 @@ int gr_dispatch_to(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
     }
     if (!gr_case_next(rec->status, GRIDRELAY__ACTION__ACTION_DISPATCH))
         return GR_EPERM;  /* before any write: a refusal changes nothing */
+    const char *who = dispatch->actor && dispatch->actor->name ? dispatch->actor->name
+                                                                : self->cfg->node_id;
     char text[512];
-    snprintf(text, sizeof text, "by %s%s%s", actor_name, why && *why ? ": " : "", why ? why : "");
-    return s_dispatch(self, txn, rec, lead, nco ? (const char *const *)co : NULL, nco, actor_name,
-                      actor_pk, envelope_hash, text, now_ms);
+    snprintf(text, sizeof text, "by %s%s%s", who, dispatch->why && *dispatch->why ? ": " : "",
+             dispatch->why ? dispatch->why : "");
+    gr_dispatch_t with_text = *dispatch;
+    with_text.why = text;
+    return s_dispatch(self, txn, rec, &with_text, dispatch->n_co > 0, now_ms);
 }
 
 /* ---- a department's actions ---- */
 
-static int s_ack(gr_reply_t *reply, uint64_t ref, const Gridrelay__StoredEvent *rec, bool duplicate)
+/* The department that acted, in the timeline. */
+static gr_actor_t s_actor(const gr_request_t *req, const char *dept)
 {
-    return gr_intake_ack(reply, ref, rec->event->id, duplicate, rec->status);
+    return (gr_actor_t){dept, req->opened->envelope->signer.data, req->opened->hash};
 }
 
 /* The lead department's action on the case. */
-static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
-                         Gridrelay__StoredEvent *rec, Gridrelay__Task *task, uint64_t now_ms,
-                         const char **refusal)
+static int s_lead_action(gr_departments_t *self, const gr_request_t *req,
+                         Gridrelay__StoredEvent *rec, Gridrelay__Task *task)
 {
-    const Gridrelay__TaskAction *ta = req->body->task_action;
+    const Gridrelay__TaskAction *ta = req->opened->body->task_action;
+    gr_txn_t *txn = req->txn;
+    uint64_t now_ms = req->now_ms;
     const char *dept = task->dept;
-    const uint8_t *pk = req->envelope->signer.data;
+    gr_actor_t actor = s_actor(req, dept);
     const char *text = ta->text && *ta->text ? ta->text : NULL;
     char reason[768];
     int rc;
@@ -356,8 +391,8 @@ static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
         task->due_ms = d.due_ms;
         snprintf(reason, sizeof reason, "claimed by %s (签收)%s%s", dept, text ? ": " : "",
                  text ? text : "");
-        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_CLAIM, dept, pk, req->hash,
-                             reason, now_ms);
+        rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_CLAIM, &actor,
+                              reason, now_ms);
         if (rc == 0)
             rc = gr_store_task_put(txn, task);
         if (rc == 0 && d.due_ms)
@@ -367,42 +402,42 @@ static int s_lead_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req
     case GRIDRELAY__TASK_ACTION__KIND__RETURN:
         if ((rc = s_end_task(self, txn, rec, dept, true, "you returned it")) != 0 ||
             (rc = s_list_add(&rec->tried_depts, &rec->n_tried_depts, dept)) != 0 ||
-            (rc = gr_tiers_set(&rec->dept, "")) != 0 ||
-            (rc = gr_tiers_set(&rec->holder, self->cfg->node_id)) != 0)
+            (rc = gr_engine_set(&rec->dept, "")) != 0 ||
+            (rc = gr_engine_set(&rec->holder, self->cfg->node_id)) != 0)
             return rc;
         snprintf(reason, sizeof reason, "returned by %s (退回): %s", dept, text);
-        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RETURN, dept, pk, req->hash,
-                             reason, now_ms);
+        rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_RETURN, &actor,
+                              reason, now_ms);
         /* The router picks the next department, or sends the case up. */
-        return rc != 0 ? rc : gr_tiers_decide(self, txn, rec, false, NULL, now_ms);
-    case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
+        return rc != 0 ? rc : gr_engine_then_decide(self->engine, rec->event->id, false, NULL);
+    case GRIDRELAY__TASK_ACTION__KIND__COMPLETE: {
         if ((rc = s_end_task(self, txn, rec, dept, true, "you completed it")) != 0 ||
-            (rc = gr_tiers_set(&rec->dept, "")) != 0 || (rc = gr_tiers_set(&rec->result, text)) != 0 ||
-            (rc = gr_tiers_set(&rec->resolved_by, self->cfg->node_id)) != 0 ||
-            (rc = gr_tiers_set(&rec->resolver, dept)) != 0)
+            (rc = gr_engine_set(&rec->dept, "")) != 0 || (rc = gr_engine_set(&rec->result, text)) != 0 ||
+            (rc = gr_engine_set(&rec->resolved_by, self->cfg->node_id)) != 0 ||
+            (rc = gr_engine_set(&rec->resolver, dept)) != 0)
             return rc;
         snprintf(reason, sizeof reason, "resolved by %s at %s (办结): %s", dept, self->cfg->node_id,
                  text);
         /* Leaving the departments' hands withdraws the co-handlers' tasks. */
-        rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, dept, pk, req->hash,
-                             reason, now_ms);
-        return rc != 0 ? rc : gr_tiers_propagate_result(self, txn, rec, NULL, now_ms);
-    case GRIDRELAY__TASK_ACTION__KIND__NOTE:
+        rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_RESOLVE, &actor,
+                              reason, now_ms);
+        gr_next_t result = {.kind = GR_NEXT_RESULT};
+        snprintf(result.event_id, sizeof result.event_id, "%s", rec->event->id);
+        return rc != 0 ? rc : gr_engine_then(self->engine, &result);
+    }
+    default:  /* NOTE; the kind was checked (node/check) */
         snprintf(reason, sizeof reason, "progress from %s: %s", dept, text);
-        return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, dept, pk,
-                               req->hash, reason, now_ms);
-    default:
-        *refusal = "unknown task action";
-        return GR_EINVAL;
+        return gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, &actor,
+                                reason, now_ms);
     }
 }
 
 /* A co-handler's action: its share of the work, kept in the timeline. */
-static int s_co_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
-                       Gridrelay__StoredEvent *rec, Gridrelay__Task *task, uint64_t now_ms,
-                       const char **refusal)
+static int s_co_action(gr_departments_t *self, const gr_request_t *req,
+                       Gridrelay__StoredEvent *rec, Gridrelay__Task *task)
 {
-    const Gridrelay__TaskAction *ta = req->body->task_action;
+    const Gridrelay__TaskAction *ta = req->opened->body->task_action;
+    gr_txn_t *txn = req->txn;
     const char *dept = task->dept;
     const char *text = ta->text && *ta->text ? ta->text : "";
     char reason[768];
@@ -410,12 +445,9 @@ static int s_co_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
     switch (ta->kind) {
     case GRIDRELAY__TASK_ACTION__KIND__CLAIM:
         task->state = GRIDRELAY__TASK_STATE__TASK_CLAIMED;
-        task->claimed_ms = now_ms;
+        task->claimed_ms = req->now_ms;
         rc = gr_store_task_put(txn, task);
         snprintf(reason, sizeof reason, "co-handler %s claimed its part%s%s", dept, *text ? ": " : "", text);
-        break;
-    case GRIDRELAY__TASK_ACTION__KIND__NOTE:
-        snprintf(reason, sizeof reason, "co-handler %s: %s", dept, text);
         break;
     case GRIDRELAY__TASK_ACTION__KIND__RETURN:
     case GRIDRELAY__TASK_ACTION__KIND__COMPLETE:
@@ -428,14 +460,15 @@ static int s_co_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
         snprintf(reason, sizeof reason, "co-handler %s %s its part: %s", dept,
                  ta->kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ? "returned" : "completed", text);
         break;
-    default:
-        *refusal = "unknown task action";
-        return GR_EINVAL;
+    default:  /* NOTE */
+        snprintf(reason, sizeof reason, "co-handler %s: %s", dept, text);
+        break;
     }
     if (rc != 0)
         return rc;
-    return gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, dept,
-                           req->envelope->signer.data, req->hash, reason, now_ms);
+    gr_actor_t actor = s_actor(req, dept);
+    return gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_PROGRESS, &actor,
+                            reason, req->now_ms);
 }
 
 /* The lifecycle action a department's action amounts to, to check it
@@ -452,47 +485,40 @@ static Gridrelay__Action s_case_action_of(const Gridrelay__Task *task, Gridrelay
     }
 }
 
-int gr_dispatch_task_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
-                            uint64_t now_ms, gr_reply_t *reply)
+int gr_departments_task_action(gr_departments_t *self, const gr_request_t *req)
 {
-    const Gridrelay__TaskAction *ta = req->body->task_action;
-    uint64_t ref = req->envelope->seq;
-    const char *dept = req->signer->name;
-    if (!ta || !ta->event_id || !*ta->event_id)
-        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "task action names no event");
-    if (ta->kind < GRIDRELAY__TASK_ACTION__KIND__CLAIM || ta->kind > GRIDRELAY__TASK_ACTION__KIND__COMPLETE)
-        return gr_intake_error(self->intake, reply, ref, GR_EINVAL, "unknown task action");
+    const Gridrelay__TaskAction *ta = req->opened->body->task_action;
+    uint64_t ref = gr_request_seq(req);
+    const char *dept = req->opened->signer->name;
     if (ta->kind != GRIDRELAY__TASK_ACTION__KIND__CLAIM && (!ta->text || !*ta->text))
-        return gr_intake_error(self->intake, reply, ref, GR_EINVAL,
-                               "a note, return or completion needs its text (progress, reason, result)");
+        return gr_reply_error(req->reply, ref, GR_EINVAL,
+                              "a note, return or completion needs its text (progress, reason, result)");
     Gridrelay__Task *task = NULL;
-    int rc = gr_store_task_get(txn, dept, ta->event_id, &task);
-    if (rc == GR_ENOTFOUND || rc == GR_EINVAL) {
+    int rc = gr_store_task_get(req->txn, dept, ta->event_id, &task);
+    if (rc == GR_ENOTFOUND) {
         gr_log(GR_LOG_WARN, ta->event_id, "department %s acted on a task it does not hold", dept);
-        return gr_intake_error(self->intake, reply, ref, GR_EPERM,
-                               "no open task of this department for that case");
+        return gr_reply_error(req->reply, ref, GR_EPERM,
+                              "no open task of this department for that case");
     }
     if (rc != 0)
         return rc;
     Gridrelay__StoredEvent *rec = NULL;
-    if ((rc = gr_store_event_get(txn, ta->event_id, &rec)) != 0) {
+    if ((rc = gr_store_event_get(req->txn, ta->event_id, &rec)) != 0) {
         gridrelay__task__free_unpacked(task, NULL);
-        return GR_STORE_FATAL(rc) ? rc : GR_ESTORE;  /* a task without its case: damage */
+        return rc == GR_ENOTFOUND ? GR_ESTORE : rc;  /* a task without its case: damage */
     }
-    const char *refusal = NULL;
     if (ta->kind == GRIDRELAY__TASK_ACTION__KIND__CLAIM &&
         task->state == GRIDRELAY__TASK_STATE__TASK_CLAIMED) {
-        rc = s_ack(reply, ref, rec, true);  /* claimed already: same answer */
+        rc = gr_reply_ack(req->reply, ref, rec->event->id, true, rec->status);  /* same answer */
     } else if (!gr_case_next(rec->status, s_case_action_of(task, ta->kind))) {
-        rc = gr_intake_error(self->intake, reply, ref, GR_EPERM, "not allowed in the case's state");
+        rc = gr_reply_error(req->reply, ref, GR_EPERM, "not allowed in the case's state");
     } else {
-        rc = task->lead ? s_lead_action(self, txn, req, rec, task, now_ms, &refusal)
-                        : s_co_action(self, txn, req, rec, task, now_ms, &refusal);
-        /* Store failures go up (the batch is redone); refusals are answers. */
+        rc = task->lead ? s_lead_action(self, req, rec, task) : s_co_action(self, req, rec, task);
+        /* Store failures go up (the request is undone); refusals are answers. */
         if (rc == 0)
-            rc = s_ack(reply, ref, rec, false);
-        else if (!GR_STORE_FATAL(rc))
-            rc = gr_intake_error(self->intake, reply, ref, rc, refusal);
+            rc = gr_reply_ack(req->reply, ref, rec->event->id, false, rec->status);
+        else if (rc != GR_EMAPFULL && rc != GR_ESTORE && rc != GR_ENOMEM)
+            rc = gr_reply_error(req->reply, ref, rc, NULL);
     }
     gridrelay__task__free_unpacked(task, NULL);
     gridrelay__stored_event__free_unpacked(rec, NULL);
@@ -501,7 +527,8 @@ int gr_dispatch_task_action(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *
 
 /* ---- timers ---- */
 
-int gr_dispatch_fire(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec, uint64_t now_ms)
+int gr_departments_fire(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                        uint64_t now_ms)
 {
     if (!rec->dept || !*rec->dept)
         return 0;  /* the case left the departments since */
@@ -528,17 +555,20 @@ int gr_dispatch_fire(gr_tiers_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *re
         snprintf(why, sizeof why, "%s has not %s the task in time: supervision notice %u (督办)",
                  task->dept, phase, task->urged);
         if ((rc = gr_store_task_put(txn, task)) == 0 &&
-            (rc = gr_tiers_change(self, txn, rec, GRIDRELAY__ACTION__ACTION_URGE, NULL, NULL, NULL,
-                                  why, now_ms)) == 0 &&
+            (rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_URGE, NULL,
+                                   why, now_ms)) == 0 &&
             (rc = s_notify(self, txn, task, rec->event, GRIDRELAY__TASK_NOTICE__KIND__URGED, why)) == 0 &&
             d.due_ms)
             rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
         break;
-    case GR_TASK_ESCALATE:
-        snprintf(why, sizeof why, "%s has still not %s the task after a supervision notice",
-                 task->dept, phase);
-        rc = gr_tiers_escalate_overdue(self, txn, rec, d.reason, why, now_ms);
+    case GR_TASK_ESCALATE: {
+        gr_next_t overdue = {.kind = GR_NEXT_OVERDUE, .reason = d.reason};
+        snprintf(overdue.event_id, sizeof overdue.event_id, "%s", rec->event->id);
+        snprintf(overdue.why, sizeof overdue.why,
+                 "%s has still not %s the task after a supervision notice", task->dept, phase);
+        rc = gr_engine_then(self->engine, &overdue);
         break;
+    }
     }
 out:
     gridrelay__task__free_unpacked(task, NULL);
@@ -592,21 +622,22 @@ static int s_list_visit(void *ctx, const Gridrelay__Task *task)
     return 0;
 }
 
-int gr_dispatch_list_tasks(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *req,
-                           gr_reply_t *reply)
+int gr_departments_list_tasks(gr_departments_t *self, const gr_request_t *req)
 {
-    const Gridrelay__ListTasks *lt = req->body->list_tasks;
-    const char *dept = req->signer->name;
-    uint64_t ref = req->envelope->seq;
-    size_t limit = lt && lt->limit ? lt->limit : LIST_DEFAULT;
-    if (limit > LIST_MAX)
-        limit = LIST_MAX;
+    const Gridrelay__ListTasks *lt = req->opened->body->list_tasks;
+    const char *dept = req->opened->signer->name;
+    uint64_t ref = gr_request_seq(req);
+    gr_txn_t *txn = req->txn;
+    gr_reply_t *reply = req->reply;
+    size_t limit = lt && lt->limit ? lt->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
     s_listing_t l = {.txn = txn, .limit = limit, .budget = self->cfg->max_frame / 2};
     if (!(l.tasks = calloc(limit, sizeof *l.tasks)))
         return GR_ENOMEM;
     int rc = gr_store_task_scan(txn, dept, lt ? lt->after_event_id : NULL, limit + 1, s_list_visit, &l);
     if (rc == GR_EINVAL) {
-        rc = gr_intake_error(self->intake, reply, ref, GR_EINVAL, "after_event_id is not an event id");
+        rc = gr_reply_error(reply, ref, GR_EINVAL, "after_event_id is not an event id");
         goto out;
     }
     if (rc < 0 || (rc = l.rc) != 0)
@@ -623,16 +654,7 @@ int gr_dispatch_list_tasks(gr_tiers_t *self, gr_txn_t *txn, const gr_opened_t *r
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_TASK_LIST;
     body.task_list = &list;
-    size_t len = gridrelay__body__get_packed_size(&body);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        rc = GR_ENOMEM;
-        goto out;
-    }
-    gridrelay__body__pack(&body, buf);
-    gr_reply_clear(reply);
-    reply->body = buf;
-    reply->len = len;
+    rc = gr_reply_pack(reply, &body);
 out:
     for (size_t i = 0; i < l.count; i++)
         gridrelay__task__free_unpacked(l.tasks[i], NULL);

@@ -1,0 +1,261 @@
+#include "queries.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "event_id.h"
+
+
+static int s_get_event(gr_txn_t *txn, uint64_t ref_seq,
+                       const Gridrelay__GetEvent *get, gr_reply_t *reply)
+{
+    if (!get || !get->event_id || !gr_event_id_valid(get->event_id))
+        return gr_reply_error(reply, ref_seq, GR_EINVAL, "event_id missing or malformed");
+    Gridrelay__StoredEvent *stored = NULL;
+    int rc = gr_store_event_get(txn, get->event_id, &stored);
+    if (rc == GR_ENOTFOUND) {
+        char why[128];
+        snprintf(why, sizeof why, "no event %s on this node", get->event_id);
+        return gr_reply_error(reply, ref_seq, rc, why);
+    }
+    if (rc != 0)
+        return rc;
+    Gridrelay__TimelineEntry **entries = NULL;
+    size_t n = 0;
+    rc = gr_store_timeline_get(txn, get->event_id, &entries, &n);
+    if (rc != 0 && rc != GR_ENOTFOUND) {
+        gridrelay__stored_event__free_unpacked(stored, NULL);
+        return rc;
+    }
+    Gridrelay__EventDetail detail = GRIDRELAY__EVENT_DETAIL__INIT;
+    detail.ref_seq = ref_seq;
+    detail.event = stored->event;
+    detail.status = stored->status;
+    detail.received_ms = stored->received_ms;
+    detail.updated_ms = stored->updated_ms;
+    detail.holder = stored->holder;
+    detail.dept = stored->dept;
+    detail.co_depts = stored->co_depts;
+    detail.n_co_depts = stored->n_co_depts;
+    detail.dept_urged = stored->dept_urged;
+    detail.result = stored->result;
+    detail.timeline = entries;
+    detail.n_timeline = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_EVENT_DETAIL;
+    body.event_detail = &detail;
+    rc = gr_reply_pack(reply, &body);
+    gr_store_timeline_free(entries, n);
+    gridrelay__stored_event__free_unpacked(stored, NULL);
+    return rc;
+}
+
+/* Collects one page of summaries; strings are copied because the record
+ * passed to the visitor dies after the call. */
+typedef struct {
+    Gridrelay__EventSummary *items;
+    Gridrelay__EventSummary **ptrs;
+    size_t count;
+    int failed;
+} s_page_t;
+
+static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    s_page_t *page = ctx;
+    Gridrelay__EventSummary *sum = &page->items[page->count];
+    gridrelay__event_summary__init(sum);
+    const Gridrelay__Event *ev = rec->event;
+    sum->id = strdup(ev && ev->id ? ev->id : "");
+    sum->category = strdup(ev && ev->category ? ev->category : "");
+    sum->title = strdup(ev && ev->title ? ev->title : "");
+    sum->origin_node = strdup(ev && ev->origin_node ? ev->origin_node : "");
+    if (!sum->id || !sum->category || !sum->title || !sum->origin_node)
+        page->failed = 1;
+    sum->severity = ev ? ev->severity : 0;
+    sum->status = rec->status;
+    sum->received_ms = rec->received_ms;
+    sum->updated_ms = rec->updated_ms;
+    page->ptrs[page->count] = sum;
+    page->count++;
+}
+
+static void s_page_free(s_page_t *page)
+{
+    for (size_t i = 0; i < page->count; i++) {
+        free(page->items[i].id);
+        free(page->items[i].category);
+        free(page->items[i].title);
+        free(page->items[i].origin_node);
+    }
+    free(page->items);
+    free(page->ptrs);
+}
+
+static int s_list(gr_txn_t *txn, uint64_t ref_seq,
+                  const Gridrelay__ListEvents *list, gr_reply_t *reply)
+{
+    if (!list)
+        return gr_reply_error(reply, ref_seq, GR_EINVAL, "list request is empty");
+    size_t limit = list->limit ? list->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
+    gr_store_filter_t filter = {
+        .status = list->status,
+        .category = list->category,
+        .severity = list->severity,
+        .since_ms = list->since_ms,
+        .until_ms = list->until_ms,
+    };
+    s_page_t page = { calloc(limit, sizeof *page.items), calloc(limit, sizeof *page.ptrs), 0, 0 };
+    if (!page.items || !page.ptrs) {
+        s_page_free(&page);
+        return GR_ENOMEM;
+    }
+    char next[GR_PAGE_TOKEN_MAX];
+    int rc = gr_store_list(txn, &filter, list->page_token, limit, s_collect, &page, next);
+    if (rc == 0 && page.failed)
+        rc = GR_ENOMEM;
+    if (rc == GR_EINVAL) {
+        s_page_free(&page);
+        return gr_reply_error(reply, ref_seq, rc, "malformed page_token");
+    }
+    if (rc == 0) {
+        Gridrelay__EventPage out = GRIDRELAY__EVENT_PAGE__INIT;
+        out.ref_seq = ref_seq;
+        out.events = page.ptrs;
+        out.n_events = page.count;
+        out.next_page_token = next;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_EVENT_PAGE;
+        body.event_page = &out;
+        rc = gr_reply_pack(reply, &body);
+    }
+    s_page_free(&page);
+    return rc;
+}
+
+/* Persistent totals of case changes at this node, kept by the engine as
+ * "action.<name>" store counters; shown as "cases_<name>". */
+static const char *const s_case_totals[] = {
+    "accept", "dispatch", "claim", "return", "resolve", "feedback", "escalate", "assign",
+    "deadline", "urge",
+};
+#define N_CASE_TOTALS (sizeof s_case_totals / sizeof s_case_totals[0])
+
+static int s_stats(const gr_config_t *cfg, const gr_counters_t *totals, gr_txn_t *txn,
+                   uint64_t ref_seq, gr_reply_t *reply)
+{
+    Gridrelay__Counter counters[GR_COUNT_MAX + 1 + N_CASE_TOTALS];
+    Gridrelay__Counter *ptrs[GR_COUNT_MAX + 1 + N_CASE_TOTALS];
+    char names[N_CASE_TOTALS][32];
+    size_t n = 0;
+    uint64_t stored = 0;
+    int rc = gr_store_counter_get(txn, "events", &stored);
+    if (rc != 0)
+        return rc;
+    gridrelay__counter__init(&counters[n]);
+    counters[n].name = "events_stored";
+    counters[n].value = stored;
+    ptrs[n] = &counters[n];
+    n++;
+    for (size_t i = 0; i < N_CASE_TOTALS; i++, n++) {
+        char key[48];
+        snprintf(key, sizeof key, "action.%s", s_case_totals[i]);
+        snprintf(names[i], sizeof names[i], "cases_%s", s_case_totals[i]);
+        gridrelay__counter__init(&counters[n]);
+        counters[n].name = names[i];
+        if ((rc = gr_store_counter_get(txn, key, &counters[n].value)) != 0)
+            return rc;
+        ptrs[n] = &counters[n];
+    }
+    for (int i = 0; i < GR_COUNT_MAX; i++, n++) {
+        gridrelay__counter__init(&counters[n]);
+        counters[n].name = (char *)gr_counter_name((gr_counter_t)i);
+        counters[n].value = totals->value[i];
+        ptrs[n] = &counters[n];
+    }
+    Gridrelay__Stats stats = GRIDRELAY__STATS__INIT;
+    stats.ref_seq = ref_seq;
+    stats.node_id = (char *)cfg->node_id;
+    stats.counters = ptrs;
+    stats.n_counters = n;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_STATS;
+    body.stats = &stats;
+    return gr_reply_pack(reply, &body);
+}
+
+/* Deep copies of the view's updates for one page (entries die after the
+ * visit). */
+typedef struct {
+    Gridrelay__StatusUpdate **updates;
+    size_t count;
+    int failed;
+} s_view_page_t;
+
+static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
+{
+    s_view_page_t *page = ctx;
+    if (!entry->update)
+        return;
+    Gridrelay__StatusUpdate *copy = gr_message_dup(&entry->update->base);
+    if (!copy)
+        page->failed = 1;
+    else
+        page->updates[page->count++] = copy;
+}
+
+static int s_view(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListView *list,
+                  gr_reply_t *reply)
+{
+    size_t limit = list && list->limit ? list->limit : GR_LIST_DEFAULT;
+    if (limit > GR_LIST_MAX)
+        limit = GR_LIST_MAX;
+    s_view_page_t page = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, 0 };
+    if (!page.updates)
+        return GR_ENOMEM;
+    char next[GR_PAGE_TOKEN_MAX];
+    int rc = gr_store_view_scan(txn, list ? list->node_id : NULL, list ? list->page_token : NULL, limit,
+                                s_collect_view, &page, next);
+    if (rc == GR_EINVAL) {
+        rc = gr_reply_error(reply, ref_seq, rc, "malformed node id or page_token");
+    } else if (rc >= 0 && page.failed) {
+        rc = GR_ENOMEM;
+    } else if (rc >= 0) {
+        Gridrelay__ViewPage out = GRIDRELAY__VIEW_PAGE__INIT;
+        out.ref_seq = ref_seq;
+        out.updates = page.updates;
+        out.n_updates = page.count;
+        out.next_page_token = next;
+        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+        body.kind_case = GRIDRELAY__BODY__KIND_VIEW_PAGE;
+        body.view_page = &out;
+        rc = gr_reply_pack(reply, &body);
+    }
+    for (size_t i = 0; i < page.count; i++)
+        gridrelay__status_update__free_unpacked(page.updates[i], NULL);
+    free(page.updates);
+    return rc;
+}
+
+int gr_query_event(const gr_request_t *req)
+{
+    return s_get_event(req->txn, gr_request_seq(req), req->opened->body->get_event, req->reply);
+}
+
+int gr_query_list(const gr_request_t *req)
+{
+    return s_list(req->txn, gr_request_seq(req), req->opened->body->list_events, req->reply);
+}
+
+int gr_query_view(const gr_request_t *req)
+{
+    return s_view(req->txn, gr_request_seq(req), req->opened->body->list_view, req->reply);
+}
+
+int gr_query_stats(const gr_config_t *cfg, const gr_counters_t *counters, const gr_request_t *req)
+{
+    return s_stats(cfg, counters, req->txn, gr_request_seq(req), req->reply);
+}

@@ -1,0 +1,22 @@
+/* Queries: what a node answers from a read transaction, after the batch's
+ * commit so that a reader sees its own writes. GetEvent (the case and its
+ * whole timeline), ListEvents (summaries, paged), ListView (the newest
+ * status of each descendant's case, paged) and GetStats (counters).
+ *
+ * Each fills req->reply and returns 0, or a negative store error.
+ *
+ * Thread safety: the daemon's main thread only.
+ */
+#ifndef GR_QUERIES_H
+#define GR_QUERIES_H
+
+#include "config.h"
+#include "counters.h"
+#include "request.h"
+
+int gr_query_event(const gr_request_t *req);
+int gr_query_list(const gr_request_t *req);
+int gr_query_view(const gr_request_t *req);
+int gr_query_stats(const gr_config_t *cfg, const gr_counters_t *counters, const gr_request_t *req);
+
+#endif

@@ -1,0 +1,59 @@
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "event.h"
+
+int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t *counters,
+                     const gr_request_t *req)
+{
+    uint64_t seq = gr_request_seq(req);
+    Gridrelay__Event *event = req->opened->body->report->event;
+    char why[200];
+    int rc = 0;
+    if (event->origin_node && *event->origin_node && strcmp(event->origin_node, cfg->node_id) != 0) {
+        snprintf(why, sizeof why, "origin_node must be empty or this node's id (%s): a report "
+                 "is first stored where it is made", cfg->node_id);
+        rc = GR_EINVAL;
+    }
+    /* Filled in the request itself, so that a redone batch (map grown)
+     * keeps the same id. */
+    if (rc == 0)
+        rc = gr_event_resolve(event, NULL, cfg->catalogue, cfg->node_id, req->now_ms, why,
+                              sizeof why);
+    if (rc == GR_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return gr_reply_error(req->reply, seq, rc, why);
+    rc = gr_store_event_exists(req->txn, event->id);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        /* The same event under a new (signer, seq): a reporter that lost
+         * its ack and restarted. Stored once; this pair is remembered too. */
+        counters->value[GR_COUNT_DUPLICATE]++;
+        return gr_reply_ack(req->reply, seq, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+    }
+    Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
+    stored.event = event;
+    stored.origin_envelope.data = (uint8_t *)req->frame;
+    stored.origin_envelope.len = req->frame_len;
+    const char *who = req->opened->signer->name;
+    char reason[128];
+    snprintf(reason, sizeof reason, "reported by %s", who);
+    gr_actor_t actor = {who, req->opened->envelope->signer.data, req->opened->hash};
+    Gridrelay__StoredEvent *rec = NULL;
+    rc = gr_engine_create(engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_REPORT,
+                          reason, req->now_ms, &rec);
+    if (rc == 0)
+        rc = gr_engine_new_case(engine, req->txn, rec, req->now_ms);
+    if (rc == 0) {
+        counters->value[GR_COUNT_ACCEPTED]++;
+        rc = gr_reply_ack(req->reply, seq, event->id, false, rec->status);
+    }
+    if (rec)
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}

@@ -1,0 +1,341 @@
+#include "requests.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "check.h"
+#include "client.h"
+#include "error.h"
+#include "log.h"
+#include "queries.h"
+#include "report.h"
+
+struct gr_requests {
+    const gr_config_t *cfg;
+    gr_counters_t *counters;
+    gr_engine_t *engine;
+    gr_tierlink_t *tierlink;
+    gr_departments_t *departments;
+    gr_peers_t *peers;
+    gr_actions_t actions;
+    gr_flow_t flow;
+};
+
+/* ---- the table ---- */
+
+#define FROM(k) (1u << (k))
+#define FROM_CLIENT FROM(GR_FROM_CLIENT)
+#define FROM_ANY (FROM(GR_FROM_CLIENT) | FROM(GR_FROM_CHILD) | FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP))
+#define ROLE(r) (1u << (r))
+
+typedef int (*s_handler_fn)(gr_requests_t *self, const gr_request_t *req);
+
+typedef struct {
+    Gridrelay__Body__KindCase kind;
+    bool write;
+    unsigned from;        /* the sources it may come from */
+    unsigned roles;       /* the signer's roles allowed; 0 = any */
+    const char *refusal;  /* why another source or role is refused */
+    s_handler_fn handle;
+} s_route_t;
+
+static int s_report(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_report_handle(self->cfg, self->engine, self->counters, req);
+}
+
+static int s_case_action(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_actions_handle(&self->actions, req);
+}
+
+static int s_task_action(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_departments_task_action(self->departments, req);
+}
+
+static int s_escalate(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_tierlink_escalate_in(self->tierlink, req);
+}
+
+static int s_assign(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_tierlink_assign_in(self->tierlink, req);
+}
+
+static int s_feedback(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_tierlink_feedback_in(self->tierlink, req);
+}
+
+static int s_supervise(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_tierlink_supervise_in(self->tierlink, req);
+}
+
+static int s_get_event(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_query_event(req);
+}
+
+static int s_list_events(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_query_list(req);
+}
+
+static int s_list_view(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_query_view(req);
+}
+
+static int s_stats(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_query_stats(self->cfg, self->counters, req);
+}
+
+static int s_links(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_peers_links_reply(self->peers, req);
+}
+
+static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_departments_list_tasks(self->departments, req);
+}
+
+static const s_route_t s_routes[] = {
+    {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "reports come from reporters", s_report},
+    {GRIDRELAY__BODY__KIND_CASE_ACTION, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "case actions come from operators", s_case_action},
+    {GRIDRELAY__BODY__KIND_TASK_ACTION, true, FROM_CLIENT, ROLE(GR_ROLE_DEPARTMENT),
+     "task actions come from departments", s_task_action},
+    {GRIDRELAY__BODY__KIND_ESCALATE, true, FROM(GR_FROM_CHILD), 0,
+     "only a child node may escalate to this node", s_escalate},
+    {GRIDRELAY__BODY__KIND_ASSIGN, true, FROM(GR_FROM_PARENT), 0,
+     "only the parent assigns cases here", s_assign},
+    {GRIDRELAY__BODY__KIND_FEEDBACK, true,
+     FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP) | FROM(GR_FROM_CHILD), 0,
+     "feedback comes from the parent, the skip-level ancestor or a child", s_feedback},
+    {GRIDRELAY__BODY__KIND_SUPERVISE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), 0,
+     "only a superior supervises", s_supervise},
+    {GRIDRELAY__BODY__KIND_GET_EVENT, false, FROM_ANY, 0, NULL, s_get_event},
+    {GRIDRELAY__BODY__KIND_LIST_EVENTS, false, FROM_ANY, 0, NULL, s_list_events},
+    {GRIDRELAY__BODY__KIND_GET_STATS, false, FROM_ANY, 0, NULL, s_stats},
+    {GRIDRELAY__BODY__KIND_LIST_VIEW, false, FROM_ANY, 0, NULL, s_list_view},
+    {GRIDRELAY__BODY__KIND_GET_LINKS, false, FROM_ANY, 0, NULL, s_links},
+    {GRIDRELAY__BODY__KIND_LIST_TASKS, false, FROM_ANY, ROLE(GR_ROLE_DEPARTMENT),
+     "only departments list tasks", s_list_tasks},
+};
+
+static const s_route_t *s_route(const Gridrelay__Body *body)
+{
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (s_routes[i].kind == body->kind_case)
+            return &s_routes[i];
+    return NULL;
+}
+
+/* Whether the request may come from where it came, signed as it was. */
+static bool s_allowed(const s_route_t *route, const gr_request_t *req)
+{
+    if (!(route->from & FROM(req->source->kind)))
+        return false;
+    const gr_trusted_key_t *signer = req->opened->signer;
+    return !route->roles || (signer && (route->roles & ROLE(signer->role)));
+}
+
+/* ---- lifecycle ---- */
+
+gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
+                               gr_engine_t *engine, gr_tierlink_t *tierlink,
+                               gr_departments_t *departments)
+{
+    gr_requests_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->counters = counters;
+    self->engine = engine;
+    self->tierlink = tierlink;
+    self->departments = departments;
+    self->actions = (gr_actions_t){cfg, engine, tierlink, departments};
+    self->flow = (gr_flow_t){cfg, engine, tierlink, departments};
+    return self;
+}
+
+void gr_requests_destroy(gr_requests_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void gr_requests_set_peers(gr_requests_t *self, gr_peers_t *peers)
+{
+    self->peers = peers;
+}
+
+bool gr_requests_is_write(const gr_opened_t *request)
+{
+    const s_route_t *route = s_route(request->body);
+    return route && route->write;
+}
+
+/* ---- writes ---- */
+
+/* The request itself, in its own nested transaction: dedup, replay
+ * window, the handler and what it set off, and remembering (signer, seq)
+ * once accepted. */
+static int s_write_one(gr_requests_t *self, const s_route_t *route, const gr_request_t *req)
+{
+    const Gridrelay__Envelope *env = req->opened->envelope;
+    const uint8_t *signer = env->signer.data;
+    uint64_t seq = env->seq;
+    gr_reply_t *reply = req->reply;
+
+    /* A resend of something already accepted gets the original answer. */
+    Gridrelay__DedupRecord *seen = NULL;
+    int rc = gr_store_dedup_get(req->txn, signer, seq, &seen);
+    if (rc == 0) {
+        self->counters->value[GR_COUNT_DUPLICATE]++;
+        rc = gr_reply_ack(reply, seq, seen->event_id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+        gridrelay__dedup_record__free_unpacked(seen, NULL);
+        return rc;
+    }
+    if (rc != GR_ENOTFOUND)
+        return rc;
+    uint64_t highest = 0;
+    if ((rc = gr_store_signer_get(req->txn, signer, &highest)) != 0)
+        return rc;
+    if (seq > req->now_ms * 1000 + GR_SEQ_AHEAD_US) {
+        /* Accepting it would lock the signer out until its clock reaches
+         * the seq: refused, and said why. */
+        return gr_reply_error(reply, seq, GR_EINVAL,
+                              "seq is more than a day ahead of this node's clock (seqs are "
+                              "microseconds since the epoch): check the sender's clock");
+    }
+    uint64_t window = self->cfg->replay_window;
+    if (highest >= window && seq <= highest - window) {
+        char why[160];
+        snprintf(why, sizeof why, "seq %llu is older than the replay window (newest seen %llu)",
+                 (unsigned long long)seq, (unsigned long long)highest);
+        return gr_reply_error(reply, seq, GR_EREPLAY, why);
+    }
+    if ((rc = route->handle(self, req)) != 0 || !reply->acked)
+        return rc;  /* refused: nothing remembered, a resend is judged again */
+    if ((rc = gr_flow_run(&self->flow, req->txn, req->now_ms)) != 0)
+        return rc;
+    /* The Ack tells where the case stands after all it set off. */
+    char event_id[GR_EVENT_ID_MAX + 1];
+    memcpy(event_id, reply->event_id, sizeof event_id);
+    int status = reply->duplicate ? 0 : gr_engine_status_of(self->engine, event_id);
+    if (status && (rc = gr_reply_ack(reply, seq, event_id, false, status)) != 0)
+        return rc;
+    Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
+    record.event_id = reply->event_id;
+    record.stored_ms = req->now_ms;
+    if ((rc = gr_store_dedup_put(req->txn, signer, seq, &record)) != 0 ||
+        (rc = gr_store_signer_bump(req->txn, signer, seq)) != 0)
+        return rc;
+    return 0;
+}
+
+/* What ends the whole batch rather than one request: the map must grow
+ * (the batch is redone), or memory ran out. Any other failure belongs to
+ * the request that caused it. */
+static bool s_batch_fatal(int rc)
+{
+    return rc == GR_EMAPFULL || rc == GR_ENOMEM;
+}
+
+/* Whether the request may go on: a known kind of the right sort, from a
+ * source and signer the table allows, with well-formed fields. When not,
+ * the refusal is the reply (and counted) and 1 is returned; a negative
+ * code when even that failed. */
+static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, const gr_request_t *req)
+{
+    uint64_t seq = gr_request_seq(req);
+    char why[200];
+    int code = 0;
+    const char *text = NULL;
+    if (write && seq == 0) {
+        code = GR_EINVAL;
+        text = "seq must be at least 1";
+    } else if (!route || route->write != write) {
+        code = GR_EUNSUPPORTED;
+        text = write ? "not a state-changing message"
+                     : "message kind not accepted by a node's request socket";
+    } else if (gr_check_body(req->opened->body, req->now_ms, why, sizeof why) != 0) {
+        code = GR_EINVAL;
+        text = why;
+    } else if (!s_allowed(route, req)) {
+        code = GR_EPERM;
+        text = route->refusal;
+    } else {
+        return 0;
+    }
+    int rc = gr_reply_error(req->reply, seq, code, text);
+    if (rc != 0)
+        return rc;
+    gr_counters_refusal(self->counters, code);
+    return 1;
+}
+
+int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
+{
+    const s_route_t *route = s_route(req->opened->body);
+    int rc = s_admit(self, route, true, req);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    /* Each request is applied in a transaction of its own inside the
+     * batch's: a refusal, or a store error this request caused (found
+     * after some of its writes), undoes exactly its writes and effects,
+     * and its neighbours commit as if it had never come. */
+    gr_txn_t *mine = NULL;
+    if ((rc = gr_store_begin_nested(req->txn, &mine)) != 0)
+        return rc;
+    gr_counters_t saved = *self->counters;
+    gr_engine_mark_t mark = gr_engine_mark(self->engine);
+    gr_request_t inner = *req;
+    inner.txn = mine;
+    rc = s_write_one(self, route, &inner);
+    if (rc == 0 && req->reply->acked)
+        return gr_store_commit(&mine);
+    gr_store_abort(&mine);
+    gr_engine_rollback(self->engine, &mark);
+    *self->counters = saved;
+    if (s_batch_fatal(rc))
+        return rc;
+    if (rc != 0) {
+        uint64_t seq = gr_request_seq(req);
+        gr_log(GR_LOG_WARN, NULL, "request seq=%llu could not be applied: %s; nothing of it stored",
+               (unsigned long long)seq, gr_strerror(rc));
+        int code = rc == GR_EINVAL ? GR_EINVAL : GR_ESTORE;
+        if ((rc = gr_reply_error(req->reply, seq, code,
+                                 code == GR_EINVAL ? "a field of the request is out of range"
+                                                   : "store error: nothing stored, retry later")) != 0)
+            return rc;
+    }
+    gr_counters_refusal(self->counters, req->reply->error);
+    return 0;
+}
+
+/* ---- reads ---- */
+
+int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
+{
+    const s_route_t *route = s_route(req->opened->body);
+    int rc = s_admit(self, route, false, req);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    self->counters->value[GR_COUNT_QUERIES]++;
+    return route->handle(self, req);
+}
