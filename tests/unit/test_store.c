@@ -289,6 +289,117 @@ static void test_timeline_chain(void **state)
     assert_null(txn);
 }
 
+/* The test vector of docs/PROTOCOL.md section 4.2: a first timeline entry
+ * with fixed values, the canonical bytes its hash covers, and the hash, as
+ * an implementation in another language must compute them from what the
+ * node stores and sends. The constants are printed in PROTOCOL.md: a change
+ * here is a change of the protocol. */
+static const char s_vector_event_id[] = "01HZY0000000000000000000TV";
+static const char s_vector_input_hex[] =
+    "0801"                                                               /* 1 seq 1 */
+    "1080d095ffbc31"                                                     /* 2 time_ms */
+    "1a200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20" /* 3 actor */
+    "2208776f726b65722d37"                                               /* 4 actor_name */
+    "2a027631"                                                           /* 5 unit */
+    "3001"                                                               /* 6 action */
+    "4001"                                                               /* 8 to_status */
+    "4a147265706f7274656420627920776f726b65722d37"                       /* 9 reason */
+    "5a202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40" /* 11 envelope_hash */
+    "62200000000000000000000000000000000000000000000000000000000000000000"; /* 12 prev_hash */
+static const char s_vector_hash_hex[] =
+    "14e9398f7b2305f13849e5df7a6291dfb809ef89f9758e7d836ecb7db43eb05c";
+
+static void test_timeline_hash_vector(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t actor[32], envelope_hash[32];
+    for (int i = 0; i < 32; i++) {
+        actor[i] = (uint8_t)(0x01 + i);
+        envelope_hash[i] = (uint8_t)(0x21 + i);
+    }
+    Gridrelay__Event ev = GRIDRELAY__EVENT__INIT;
+    ev.id = (char *)s_vector_event_id;
+    ev.category = "safety.fire";
+    ev.title = "well cover missing";
+    Gridrelay__StoredEvent rec = GRIDRELAY__STORED_EVENT__INIT;
+    rec.event = &ev;
+    rec.received_ms = 1700000000000;
+    Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
+    first.time_ms = 1700000000000;
+    first.actor.data = actor;
+    first.actor.len = sizeof actor;
+    first.actor_name = "worker-7";
+    first.unit = "v1";
+    first.action = GRIDRELAY__ACTION__ACTION_REPORT;
+    first.to_status = GRIDRELAY__STATUS__REPORTED;
+    first.reason = "reported by worker-7";
+    first.envelope_hash.data = envelope_hash;
+    first.envelope_hash.len = sizeof envelope_hash;
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_create(txn, &rec, &first), 0);
+    char hex[2 * 256 + 1];
+    assert_int_equal(first.hash.len, 32);
+    sodium_bin2hex(hex, sizeof hex, first.hash.data, 32);
+    assert_string_equal(hex, s_vector_hash_hex);
+    assert_int_equal(gr_store_commit(&txn), 0);
+
+    /* The input, from the entry as the node hands it out (GetEvent's
+     * timeline), with hash and signature taken away. */
+    Gridrelay__TimelineEntry **entries;
+    size_t n;
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_timeline_get(txn, s_vector_event_id, &entries, &n), 0);
+    assert_int_equal(n, 1);
+    Gridrelay__TimelineEntry bare = *entries[0];
+    bare.hash.data = NULL;
+    bare.hash.len = 0;
+    bare.signature.data = NULL;
+    bare.signature.len = 0;
+    uint8_t input[256];
+    size_t len = gridrelay__timeline_entry__get_packed_size(&bare);
+    assert_true(len <= sizeof input);
+    assert_int_equal(gridrelay__timeline_entry__pack(&bare, input), len);
+    sodium_bin2hex(hex, sizeof hex, input, len);
+    assert_string_equal(hex, s_vector_input_hex);
+    assert_int_equal(gr_store_timeline_verify(txn, s_vector_event_id), 0);
+    gr_store_timeline_free(entries, n);
+    gr_store_abort(&txn);
+
+    /* The same without protobuf-c: SHA-256(prev_hash | input). */
+    uint8_t zero[32] = {0}, digest[32];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, zero, sizeof zero);
+    crypto_hash_sha256_update(&st, input, len);
+    crypto_hash_sha256_final(&st, digest);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    assert_string_equal(hex, s_vector_hash_hex);
+
+    /* The stored bytes are the input followed by field 13 (hash): removing
+     * fields 13 and 14 from what is stored gives the input back. */
+    gr_store_close(&f->store);
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "timeline", &env, &raw, &dbi);
+    uint8_t key[64];
+    size_t idlen = strlen(s_vector_event_id);
+    memcpy(key, s_vector_event_id, idlen);
+    memcpy(key + idlen, "\0\0\0\0\1", 5);
+    MDB_val k = {idlen + 5, key}, v;
+    assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, len + 2 + 32);
+    assert_memory_equal(v.mv_data, input, len);
+    const uint8_t *tail = (const uint8_t *)v.mv_data + len;
+    assert_int_equal(tail[0], 0x6a);  /* field 13, length-delimited */
+    assert_int_equal(tail[1], 32);
+    assert_memory_equal(tail + 2, digest, 32);
+    mdb_txn_abort(raw);
+    mdb_env_close(env);
+    s_reopen(f);
+}
+
 static void test_append_same_txn(void **state)
 {
     fixture_t *f = *state;
@@ -1260,6 +1371,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeline_hash_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_same_txn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
