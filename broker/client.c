@@ -176,21 +176,23 @@ int gr_client_recv(gr_client_t *self, gr_opened_t *reply, int timeout_ms)
 
 uint64_t gr_body_ref_seq(const Gridrelay__Body *body)
 {
-    if (!body)
+    /* Every reply kind names the request it answers in a uint64 field
+     * called ref_seq: found through the descriptors, so a reply kind added
+     * to the schema is matched without a list here to forget. */
+    if (!body || body->kind_case == GRIDRELAY__BODY__KIND__NOT_SET)
         return 0;
-    switch (body->kind_case) {
-    case GRIDRELAY__BODY__KIND_ACK: return body->ack ? body->ack->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_ERROR: return body->error ? body->error->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_EVENT_DETAIL:
-        return body->event_detail ? body->event_detail->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_EVENT_PAGE: return body->event_page ? body->event_page->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_STATS: return body->stats ? body->stats->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_LINKS: return body->links ? body->links->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_VIEW_PAGE: return body->view_page ? body->view_page->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_STATUS_BATCH: return body->status_batch ? body->status_batch->ref_seq : 0;
-    case GRIDRELAY__BODY__KIND_TASK_LIST: return body->task_list ? body->task_list->ref_seq : 0;
-    default: return 0;
-    }
+    const ProtobufCFieldDescriptor *kind =
+        protobuf_c_message_descriptor_get_field(&gridrelay__body__descriptor, body->kind_case);
+    if (!kind || kind->type != PROTOBUF_C_TYPE_MESSAGE)
+        return 0;
+    const ProtobufCMessage *reply = *(ProtobufCMessage *const *)((const char *)body + kind->offset);
+    if (!reply)
+        return 0;
+    const ProtobufCFieldDescriptor *ref =
+        protobuf_c_message_descriptor_get_field_by_name(reply->descriptor, "ref_seq");
+    if (!ref || ref->type != PROTOBUF_C_TYPE_UINT64 || ref->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    return *(const uint64_t *)((const char *)reply + ref->offset);
 }
 
 static uint64_t s_deadline_left(uint64_t deadline_ms)

@@ -73,8 +73,8 @@ void gr_client_set_seq(gr_client_t *self, uint64_t next);
 /* The ZeroMQ socket, for zmq_poll() in the caller's own event loop. */
 void *gr_client_socket(gr_client_t *self);
 
-/* ref_seq of a reply body (Ack, Error, EventDetail, EventPage, Stats,
- * Links, ViewPage, StatusBatch, TaskList), 0 for other kinds. */
+/* ref_seq of a reply body: the value of its message's uint64 field named
+ * ref_seq (every reply kind has one), 0 for kinds without it. */
 uint64_t gr_body_ref_seq(const Gridrelay__Body *body);
 
 /* Milliseconds since the Unix epoch, the protocol's clock. */

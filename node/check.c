@@ -64,7 +64,7 @@ static int s_case_action(const Gridrelay__CaseAction *ca, char *why, size_t why_
     if ((rc = s_id(ca->event_id, false, "case_action.event_id", why, why_len)) != 0)
         return rc;
     if (ca->kind < GRIDRELAY__CASE_ACTION__KIND__ACCEPT ||
-        ca->kind > GRIDRELAY__CASE_ACTION__KIND__DISPATCH)
+        ca->kind > GRIDRELAY__CASE_ACTION__KIND__URGE)
         return s_fail(why, why_len, "case_action.kind", "is not a known action");
     if ((rc = s_text(ca->text, GR_CHECK_TEXT_MAX, "case_action.text", why, why_len)) != 0 ||
         (rc = s_id(ca->target, true, "case_action.target", why, why_len)) != 0)
@@ -221,6 +221,16 @@ int gr_check_body(const Gridrelay__Body *body, uint64_t now_ms, char *why, size_
         return body->list_tasks ? s_id(body->list_tasks->after_event_id, true,
                                        "list_tasks.after_event_id", why, why_len)
                                 : 0;
+    case GRIDRELAY__BODY__KIND_URGE: {
+        const Gridrelay__Urge *u = body->urge;
+        if (!u)
+            return s_fail(why, why_len, "urge", "is empty");
+        if ((rc = s_id(u->event_id, false, "urge.event_id", why, why_len)) != 0 ||
+            (rc = s_id(u->by_node, false, "urge.by_node", why, why_len)) != 0 ||
+            (rc = s_text(u->by, GR_EVENT_FIELD_MAX, "urge.by", why, why_len)) != 0)
+            return rc;
+        return s_text(u->note, GR_CHECK_TEXT_MAX, "urge.note", why, why_len);
+    }
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
         return body->heartbeat ? s_id(body->heartbeat->node_id, true, "heartbeat.node_id", why,
                                       why_len)

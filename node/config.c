@@ -33,11 +33,16 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_COUNT
+    S_SUPERVISION, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
+    "supervision",
 };
+
+/* Keys of [supervision]: what else the supervision list flags. */
+enum { V_MAX_RETURNS, V_FEEDBACK_WITHIN, V_COUNT };
+static const char *const s_supervision_keys[V_COUNT] = { "max_returns", "feedback_within" };
 
 /* [deadlines] keys are KIND.SEVERITY: the case limits (gr_deadlines_t),
  * then the department task limits (gr_task_deadlines_t). */
@@ -84,6 +89,7 @@ typedef struct {
     int section_line[S_COUNT];
     int peer_line[2][P_COUNT];      /* [parent], [skip] */
     int deadline_line[D_COUNT][GR_ROUTE_SEV_SLOTS];
+    int supervision_line[V_COUNT];
     int *route_line;                /* of each cfg->routes entry, for later checks */
     s_name_t *names;
     size_t name_count;
@@ -575,6 +581,31 @@ static int s_deadline_key(s_load_t *load, const char *key, const char *value, in
     return s_duration(key, value, slot, msg, msglen);
 }
 
+/* [supervision]: max_returns (a count, 0 = never flagged) and
+ * feedback_within (a duration, 0 = feedback not supervised). */
+static int s_supervision_key(s_load_t *load, const char *key, const char *value, int line,
+                             char *msg, size_t msglen)
+{
+    int k = 0;
+    while (k < V_COUNT && strcmp(s_supervision_keys[k], key) != 0)
+        k++;
+    if (k == V_COUNT)
+        return s_fail(msg, msglen, "unknown key '%s' in [supervision] (expected max_returns or "
+                      "feedback_within)", key);
+    if (load->supervision_line[k] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [supervision] (first at line %d)", key,
+                      load->supervision_line[k]);
+    load->supervision_line[k] = line;
+    gr_supervise_limits_t *limits = &load->cfg->supervision;
+    if (k == V_FEEDBACK_WITHIN)
+        return s_duration(key, value, &limits->feedback_within_ms, msg, msglen);
+    uint64_t n = 0;
+    int rc = s_number(key, value, 0, 1000, &n, msg, msglen);
+    if (rc == 0)
+        limits->max_returns = (uint32_t)n;
+    return rc;
+}
+
 /* Trims spaces and tabs on both sides, in place. */
 static char *s_trim(char *text)
 {
@@ -710,8 +741,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
     if (!key) {
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
-                          "[parent], [skip], [children], [deadlines], [departments] or "
-                          "[dispatch])", section);
+                          "[parent], [skip], [children], [deadlines], [departments], "
+                          "[dispatch] or [supervision])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
@@ -730,6 +761,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return s_peer_key(load, s, key, value, line, msg, msglen);
     case S_DEADLINES:
         return s_deadline_key(load, key, value, line, msg, msglen);
+    case S_SUPERVISION:
+        return s_supervision_key(load, key, value, line, msg, msglen);
     case S_NODE:
         break;
     default:
@@ -1195,6 +1228,10 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     cfg->map_size = (size_t)S_DEFAULT_MAP_SIZE_MB << 20;
     cfg->map_max = (size_t)S_DEFAULT_MAP_MAX_MB << 20;
     cfg->replay_window = S_DEFAULT_REPLAY_WINDOW;
+    /* Flagged for supervision: returned three times, or a result that has
+     * not reached the case's origin a day after it was resolved. */
+    cfg->supervision.max_returns = 2;
+    cfg->supervision.feedback_within_ms = 24ull * 3600 * 1000;
     cfg->batch_max = S_DEFAULT_BATCH_MAX;
 
     if (gr_ini_parse(path, s_config_fn, &load, err, errlen) != 0)

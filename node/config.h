@@ -61,6 +61,7 @@
 
 #include "catalogue.h"
 #include "decide.h"
+#include "supervise.h"
 #include "task.h"
 #include "keys.h"
 #include "trust.h"
@@ -126,6 +127,7 @@ typedef struct {
     gr_peer_config_t *children;
     size_t n_children;
     gr_deadlines_t deadlines;   /* per severity; 0 = none */
+    gr_supervise_limits_t supervision;  /* what else the supervision list flags */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

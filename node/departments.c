@@ -127,6 +127,7 @@ static int s_task_decide(const gr_departments_t *self, const Gridrelay__Task *ta
         .dispatched_ms = task->dispatched_ms,
         .claimed_ms = task->claimed_ms,
         .urged = task->urged,
+        .urged_ms = task->urged_ms,
     };
     return gr_task_decide(d, &tier, &self->cfg->task_deadlines, &facts, now_ms) == 0 ? 0 : GR_EINVAL;
 }
@@ -171,7 +172,7 @@ static int s_notify(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__Task
 
 /* Creates dept's task for rec and tells the department. Only the lead's
  * task carries a timer: the case's deadlines are the lead's. */
-static int s_open_task(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
+static int s_open_task(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                        const char *dept, bool lead, const char *reason, uint64_t now_ms)
 {
     Gridrelay__Task task = GRIDRELAY__TASK__INIT;
@@ -191,6 +192,8 @@ static int s_open_task(gr_departments_t *self, gr_txn_t *txn, const Gridrelay__S
     gr_task_decision_t d = {0};
     int rc = lead ? s_task_decide(self, &task, rec, now_ms, &d) : 0;
     task.due_ms = d.due_ms;
+    if (lead)
+        rec->task_due_ms = d.due_ms;  /* for the supervision list, here and above */
     if (rc == 0)
         rc = gr_store_task_put(txn, &task);
     if (rc == 0)
@@ -224,6 +227,7 @@ int gr_departments_withdraw_all(gr_departments_t *self, gr_txn_t *txn,
     if (!(rec->dept && *rec->dept) && rec->n_co_depts == 0)
         return 0;
     int rc = 0;
+    rec->task_due_ms = 0;
     if (rec->dept && *rec->dept) {
         rc = s_end_task(self, txn, rec, rec->dept, true, reason);
         if (rc == 0)
@@ -290,14 +294,16 @@ static int s_dispatch(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEv
                               dispatch->co[i]);
     if (dispatch->why && *dispatch->why && n < sizeof reason)
         snprintf(reason + n, sizeof reason - n, ": %s", dispatch->why);
-    rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_DISPATCH,
-                          dispatch->actor, reason, now_ms);
-    if (rc == 0)
-        rc = s_open_task(self, txn, rec, lead, true, reason, now_ms);
+    /* The tasks first, so that the change records (and tells the tiers
+     * above) the lead task's deadline with it. */
+    rc = s_open_task(self, txn, rec, lead, true, reason, now_ms);
     for (size_t i = 0; rc == 0 && i < nco; i++)
         rc = s_open_task(self, txn, rec, dispatch->co[i], false, reason, now_ms);
     for (size_t i = 0; rc == 0 && !replace && i < rec->n_co_depts; i++)
         rc = s_set_lead(txn, rec, rec->co_depts[i], lead);
+    if (rc == 0)
+        rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_DISPATCH,
+                              dispatch->actor, reason, now_ms);
     return rc;
 }
 
@@ -385,10 +391,12 @@ static int s_lead_action(gr_departments_t *self, const gr_request_t *req,
         task->state = GRIDRELAY__TASK_STATE__TASK_CLAIMED;
         task->claimed_ms = now_ms;
         task->urged = 0;
+        task->urged_ms = 0;
         gr_task_decision_t d;
         if ((rc = s_task_decide(self, task, rec, now_ms, &d)) != 0)
             return rc;
         task->due_ms = d.due_ms;
+        rec->task_due_ms = d.due_ms;
         snprintf(reason, sizeof reason, "claimed by %s (签收)%s%s", dept, text ? ": " : "",
                  text ? text : "");
         rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_CLAIM, &actor,
@@ -400,6 +408,7 @@ static int s_lead_action(gr_departments_t *self, const gr_request_t *req,
         return rc;
     }
     case GRIDRELAY__TASK_ACTION__KIND__RETURN:
+        rec->task_due_ms = 0;
         if ((rc = s_end_task(self, txn, rec, dept, true, "you returned it")) != 0 ||
             (rc = s_list_add(&rec->tried_depts, &rec->n_tried_depts, dept)) != 0 ||
             (rc = gr_engine_set(&rec->dept, "")) != 0 ||
@@ -411,6 +420,7 @@ static int s_lead_action(gr_departments_t *self, const gr_request_t *req,
         /* The router picks the next department, or sends the case up. */
         return rc != 0 ? rc : gr_engine_then_decide(self->engine, rec->event->id, false, NULL);
     case GRIDRELAY__TASK_ACTION__KIND__COMPLETE: {
+        rec->task_due_ms = 0;
         if ((rc = s_end_task(self, txn, rec, dept, true, "you completed it")) != 0 ||
             (rc = gr_engine_set(&rec->dept, "")) != 0 || (rc = gr_engine_set(&rec->result, text)) != 0 ||
             (rc = gr_engine_set(&rec->resolved_by, self->cfg->node_id)) != 0 ||
@@ -525,6 +535,26 @@ int gr_departments_task_action(gr_departments_t *self, const gr_request_t *req)
     return rc;
 }
 
+/* ---- supervision ---- */
+
+int gr_departments_urge(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                        const char *note, uint64_t now_ms)
+{
+    if (!rec->dept || !*rec->dept)
+        return GR_ENOTFOUND;
+    Gridrelay__Task *task = NULL;
+    int rc = gr_store_task_get(txn, rec->dept, rec->event->id, &task);
+    if (rc != 0)
+        return rc;
+    task->urged++;
+    task->urged_ms = now_ms;
+    rec->dept_urged++;
+    if ((rc = gr_store_task_put(txn, task)) == 0 && (rc = gr_store_event_update(txn, rec)) == 0)
+        rc = s_notify(self, txn, task, rec->event, GRIDRELAY__TASK_NOTICE__KIND__URGED, note);
+    gridrelay__task__free_unpacked(task, NULL);
+    return rc;
+}
+
 /* ---- timers ---- */
 
 int gr_departments_fire(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
@@ -549,7 +579,10 @@ int gr_departments_fire(gr_departments_t *self, gr_txn_t *txn, Gridrelay__Stored
             rc = gr_store_due_put(txn, d.due_ms, GR_DUE_TASK, rec->event->id);
         break;
     case GR_TASK_URGE:
+        /* The case keeps the phase's first deadline: how late the
+         * department is does not shrink with every notice. */
         task->urged++;
+        task->urged_ms = now_ms;
         task->due_ms = d.due_ms;
         rec->dept_urged++;
         snprintf(why, sizeof why, "%s has not %s the task in time: supervision notice %u (督办)",

@@ -84,6 +84,13 @@ int gr_departments_dispatch_to(gr_departments_t *self, gr_txn_t *txn, Gridrelay_
 int gr_departments_withdraw_all(gr_departments_t *self, gr_txn_t *txn,
                                 Gridrelay__StoredEvent *rec, const char *reason);
 
+/* A superior urged the case the lead department holds (督办): its task
+ * counts the notice and the department is told (note: why). The
+ * timeline entry is the caller's. GR_ENOTFOUND when no department holds
+ * it. */
+int gr_departments_urge(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
+                        const char *note, uint64_t now_ms);
+
 /* The lead task's timer came due. */
 int gr_departments_fire(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                         uint64_t now_ms);

@@ -204,15 +204,13 @@ int gr_engine_stream(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StatusUpdate *
 
 static void s_facts(const Gridrelay__StoredEvent *rec, bool untried_left, gr_case_facts_t *f);
 
-/* The deadline of rec's current state here: the node's own, or the
- * parent's time limit (交办时限) when that is earlier. 0 = none. */
-static uint64_t s_due(const gr_engine_t *self, const Gridrelay__StoredEvent *rec)
+uint64_t gr_engine_due(const gr_config_t *cfg, const Gridrelay__StoredEvent *rec)
 {
     if (rec->status < GRIDRELAY__STATUS__REPORTED || rec->status > GRIDRELAY__STATUS__RETURNED)
         return 0;
     gr_case_facts_t facts;
     s_facts(rec, false, &facts);
-    uint64_t due = gr_deadline_due(&self->cfg->deadlines, &facts);
+    uint64_t due = gr_deadline_due(&cfg->deadlines, &facts);
     if (gr_case_open(rec->status) && rec->status != GRIDRELAY__STATUS__ESCALATED &&
         facts.assigned_due_ms && (!due || facts.assigned_due_ms < due))
         due = facts.assigned_due_ms;
@@ -238,7 +236,7 @@ static int s_publish(gr_engine_t *self, gr_txn_t *txn, const Gridrelay__StoredEv
     update.accepted_ms = rec->accepted_ms;
     update.resolved_ms = rec->resolved_ms;
     update.fed_back_ms = rec->fed_back_ms;
-    update.due_ms = s_due(self, rec);
+    update.due_ms = gr_engine_due(self->cfg, rec);
     update.returns = rec->returns;
     update.urges = rec->urges;
     update.dept = rec->dept;

@@ -50,6 +50,7 @@ typedef enum {
     GR_NEXT_WITHDRAW,     /* the case left the departments: end their tasks */
     GR_NEXT_RESULT,       /* resolved: send the result where the case came from */
     GR_NEXT_OVERDUE,      /* a department task is overdue again: up with 督办 */
+    GR_NEXT_URGE,         /* a superior urged the department holding the case (why: the note) */
 } gr_next_kind_t;
 
 typedef struct {
@@ -138,6 +139,10 @@ int gr_engine_status_of(const gr_engine_t *self, const char *event_id);
  * (d->action = GR_ACT_NONE). */
 int gr_engine_decide(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                      bool operator_asked, bool untried_left, uint64_t now_ms, gr_decision_t *d);
+
+/* The deadline of rec's current state at this node: the node's own, or
+ * the parent's time limit (交办时限) when that is earlier. 0 = none. */
+uint64_t gr_engine_due(const gr_config_t *cfg, const Gridrelay__StoredEvent *rec);
 
 /* Replaces a string field of a record unpacked from the store. */
 int gr_engine_set(char **field, const char *value);

@@ -58,6 +58,11 @@ static int s_step(const gr_flow_t *self, gr_txn_t *txn, const gr_next_t *next, u
         rc = gr_tierlink_send_result(self->tierlink, txn, rec,
                                      next->from_peer[0] ? next->from_peer : NULL, now_ms);
         break;
+    case GR_NEXT_URGE:
+        rc = gr_departments_urge(self->departments, txn, rec, next->why, now_ms);
+        if (rc == GR_ENOTFOUND)
+            rc = 0;  /* the department let it go since */
+        break;
     case GR_NEXT_OVERDUE: {
         gr_decision_t d = {.action = GR_ACT_ESCALATE, .reason = next->reason, .supervise = true};
         rc = gr_engine_change(self->engine, txn, rec, GRIDRELAY__ACTION__ACTION_DEADLINE, NULL,

@@ -175,12 +175,10 @@ static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, con
     s_link_ctx_t *lc = ctx;
     gr_peers_t *self = lc->peers;
     switch (opened->body->kind_case) {
-    case GRIDRELAY__BODY__KIND_ASSIGN:
-    case GRIDRELAY__BODY__KIND_FEEDBACK:
-    case GRIDRELAY__BODY__KIND_SUPERVISE:
-        if (s_queue(self, frame, len, lc->kind, gr_link_peer_id(link), link, false) != 0)
-            gr_log(GR_LOG_ERROR, NULL, "out of memory queueing a message from %s", lc->outbox);
-        break;
+    case GRIDRELAY__BODY__KIND_HEARTBEAT:
+        break;  /* contact is all it says */
+    case GRIDRELAY__BODY__KIND_STATUS_BATCH:
+        break;  /* a child's catch-up answer: queued by gr_peers_child_frame */
     case GRIDRELAY__BODY__KIND_CATCH_UP: {
         gr_txn_t *txn = NULL;
         if (gr_store_begin(self->store, false, &txn) == 0) {
@@ -195,7 +193,13 @@ static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, con
             s_log_refusal(lc, opened->body->error);
         break;
     default:
-        break;  /* heartbeats: contact is all they say */
+        /* Everything else is a request of the link's peer (assignments,
+         * feedback, supervision, urges, and kinds to come): the request
+         * table judges it (node/requests.c) and refuses, with a reply,
+         * what this peer may not send, so nothing is dropped unseen. */
+        if (s_queue(self, frame, len, lc->kind, gr_link_peer_id(link), link, false) != 0)
+            gr_log(GR_LOG_ERROR, NULL, "out of memory queueing a message from %s", lc->outbox);
+        break;
     }
 }
 

@@ -6,15 +6,22 @@
 
 #include "error.h"
 #include "event_id.h"
+#include "supervision.h"
 
 
-static int s_get_event(gr_txn_t *txn, uint64_t ref_seq,
+static int s_get_event(const gr_request_t *req, gr_txn_t *txn, uint64_t ref_seq,
                        const Gridrelay__GetEvent *get, gr_reply_t *reply)
 {
     if (!get || !get->event_id || !gr_event_id_valid(get->event_id))
         return gr_reply_error(reply, ref_seq, GR_EINVAL, "event_id missing or malformed");
     Gridrelay__StoredEvent *stored = NULL;
     int rc = gr_store_event_get(txn, get->event_id, &stored);
+    if (rc == GR_ENOTFOUND && req && get->below) {
+        /* Not held here: a superior sees the tiers below (区级可垂直到底). */
+        rc = gr_supervision_show_below(req, get->event_id);
+        if (rc != GR_ENOTFOUND)
+            return rc;
+    }
     if (rc == GR_ENOTFOUND) {
         char why[128];
         snprintf(why, sizeof why, "no event %s on this node", get->event_id);
@@ -242,7 +249,7 @@ static int s_view(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListView *li
 
 int gr_query_event(const gr_request_t *req)
 {
-    return s_get_event(req->txn, gr_request_seq(req), req->opened->body->get_event, req->reply);
+    return s_get_event(req, req->txn, gr_request_seq(req), req->opened->body->get_event, req->reply);
 }
 
 int gr_query_list(const gr_request_t *req)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "queries.h"
 #include "report.h"
+#include "supervision.h"
 
 struct gr_requests {
     const gr_config_t *cfg;
@@ -104,6 +105,16 @@ static int s_links(gr_requests_t *self, const gr_request_t *req)
     return gr_peers_links_reply(self->peers, req);
 }
 
+static int s_urge(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_tierlink_urge_in(self->tierlink, req);
+}
+
+static int s_supervision(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_supervision_list(self->cfg, req);
+}
+
 static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
 {
     return gr_departments_list_tasks(self->departments, req);
@@ -125,6 +136,8 @@ static const s_route_t s_routes[] = {
      "feedback comes from the parent, the skip-level ancestor or a child", s_feedback},
     {GRIDRELAY__BODY__KIND_SUPERVISE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), 0,
      "only a superior supervises", s_supervise},
+    {GRIDRELAY__BODY__KIND_URGE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), 0,
+     "only a superior urges over a tier link (operators: CaseAction URGE)", s_urge},
     {GRIDRELAY__BODY__KIND_GET_EVENT, false, FROM_ANY, 0, NULL, s_get_event},
     {GRIDRELAY__BODY__KIND_LIST_EVENTS, false, FROM_ANY, 0, NULL, s_list_events},
     {GRIDRELAY__BODY__KIND_GET_STATS, false, FROM_ANY, 0, NULL, s_stats},
@@ -132,6 +145,8 @@ static const s_route_t s_routes[] = {
     {GRIDRELAY__BODY__KIND_GET_LINKS, false, FROM_ANY, 0, NULL, s_links},
     {GRIDRELAY__BODY__KIND_LIST_TASKS, false, FROM_ANY, ROLE(GR_ROLE_DEPARTMENT),
      "only departments list tasks", s_list_tasks},
+    {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "the supervision list is for operators", s_supervision},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)

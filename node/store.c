@@ -39,7 +39,7 @@
  * bump, only changing the layout of an existing one does. */
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
-    "due", "statuslog", "peers", "view", "tasks",
+    "due", "statuslog", "peers", "view", "tasks", "urges",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1
@@ -311,7 +311,7 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
 
     int mrc = mdb_env_create(&self->env);
     if (mrc == MDB_SUCCESS)
-        mrc = mdb_env_set_maxdbs(self->env, 16);
+        mrc = mdb_env_set_maxdbs(self->env, 24);
     if (mrc == MDB_SUCCESS)
         mrc = mdb_env_set_mapsize(self->env, map_size);
     /* MDB_NOTLS: read transactions are not tied to a thread's slot, so a

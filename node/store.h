@@ -293,6 +293,11 @@ int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64
 int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
                       const Gridrelay__ViewEntry *entry);
 
+/* The view of (node_id, event_id) into *out (free with
+ * gridrelay__view_entry__free_unpacked()), or GR_ENOTFOUND. */
+int gr_store_view_get(gr_txn_t *txn, const char *node_id, const char *event_id,
+                      Gridrelay__ViewEntry **out);
+
 /* Called for each entry; entry is valid only during the call. */
 typedef void (*gr_store_view_fn)(void *ctx, const Gridrelay__ViewEntry *entry);
 
@@ -303,6 +308,19 @@ typedef void (*gr_store_view_fn)(void *ctx, const Gridrelay__ViewEntry *entry);
  * GR_EINVAL for a malformed token. */
 int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
                        gr_store_view_fn visit, void *ctx, char *next_token);
+
+/* ---- urges: the supervision notices this node sent for cases it does not
+ * hold (held below it), so that they are on record at both ends ----
+ *
+ * Key: event id | 0x00 | seq u32 BE, from 1, in the order sent. */
+
+/* Appends entry (an ACTION_URGE entry; its seq is set here). */
+int gr_store_urge_put(gr_txn_t *txn, const char *event_id, Gridrelay__TimelineEntry *entry);
+
+/* Called for each urge of event_id, oldest first; entry is valid only
+ * during the call. */
+typedef void (*gr_store_urge_fn)(void *ctx, const Gridrelay__TimelineEntry *entry);
+int gr_store_urge_scan(gr_txn_t *txn, const char *event_id, gr_store_urge_fn visit, void *ctx);
 
 /* ---- tasks: the departments' open tasks ----
  *

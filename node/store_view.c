@@ -24,6 +24,26 @@ int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
     return s_put_msg(txn, S_DB_VIEW, key, keylen, &entry->base, 0);
 }
 
+int gr_store_view_get(gr_txn_t *txn, const char *node_id, const char *event_id,
+                      Gridrelay__ViewEntry **out)
+{
+    if (!out)
+        return GR_EINVAL;
+    *out = NULL;
+    if (!txn)
+        return GR_EINVAL;
+    uint8_t key[S_PAIR_KEY_MAX];
+    size_t keylen = 0;
+    int rc = s_view_key(key, node_id, event_id, &keylen);
+    if (rc != 0)
+        return rc;
+    MDB_val v;
+    if ((rc = s_get(txn, S_DB_VIEW, key, keylen, &v)) != 0)
+        return rc;
+    *out = gridrelay__view_entry__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? 0 : GR_EDECODE;
+}
+
 /* Page tokens are "node/event", readable and within GR_PAGE_TOKEN_MAX. */
 static int s_token_key(const char *token, uint8_t *key, size_t *keylen)
 {
@@ -96,4 +116,80 @@ int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_toke
         next_token[0] = '\0';
     mdb_cursor_close(cur);
     return rc < 0 ? rc : (int)count;
+}
+
+/* ---- urges sent for cases held below ---- */
+
+/* Key: event id | 0x00 | seq u32 BE (from 1). */
+static int s_urge_key(uint8_t *key, const char *event_id, uint32_t seq, size_t *keylen)
+{
+    size_t idlen;
+    if (s_check_id(event_id, &idlen) != 0)
+        return GR_EINVAL;
+    memcpy(key, event_id, idlen);
+    key[idlen] = 0;
+    gr_put_u32(key + idlen + 1, seq);
+    *keylen = idlen + 5;
+    return 0;
+}
+
+typedef struct {
+    gr_store_urge_fn visit;
+    void *ctx;
+    uint32_t last;
+    int rc;
+} s_urge_walk_t;
+
+static int s_urge_walk(gr_txn_t *txn, const char *event_id, s_urge_walk_t *w)
+{
+    uint8_t key[GR_EVENT_ID_MAX + 5];
+    size_t keylen = 0;
+    int rc = s_urge_key(key, event_id, 0, &keylen);
+    if (rc != 0)
+        return rc;
+    size_t prefix = keylen - 4;
+    MDB_cursor *cur = NULL;
+    if ((rc = s_cursor(txn, S_DB_URGES, &cur)) != 0)
+        return rc;
+    MDB_val k = {keylen, key}, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == MDB_SUCCESS && k.mv_size == prefix + 4 && memcmp(k.mv_data, key, prefix) == 0) {
+        w->last = gr_get_u32((const uint8_t *)k.mv_data + prefix);
+        if (w->visit) {
+            Gridrelay__TimelineEntry *e = gridrelay__timeline_entry__unpack(NULL, v.mv_size, v.mv_data);
+            if (!e) {
+                mdb_cursor_close(cur);
+                return GR_EDECODE;
+            }
+            w->visit(w->ctx, e);
+            gridrelay__timeline_entry__free_unpacked(e, NULL);
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND ? 0 : s_mdb_err(mrc);
+}
+
+int gr_store_urge_put(gr_txn_t *txn, const char *event_id, Gridrelay__TimelineEntry *entry)
+{
+    if (!txn || !txn->write || !entry)
+        return GR_EINVAL;
+    s_urge_walk_t w = {0};
+    int rc = s_urge_walk(txn, event_id, &w);
+    if (rc != 0)
+        return rc;
+    entry->seq = w.last + 1;
+    uint8_t key[GR_EVENT_ID_MAX + 5];
+    size_t keylen = 0;
+    if ((rc = s_urge_key(key, event_id, entry->seq, &keylen)) != 0)
+        return rc;
+    return s_put_msg(txn, S_DB_URGES, key, keylen, &entry->base, 0);
+}
+
+int gr_store_urge_scan(gr_txn_t *txn, const char *event_id, gr_store_urge_fn visit, void *ctx)
+{
+    if (!txn || !visit)
+        return GR_EINVAL;
+    s_urge_walk_t w = {visit, ctx, 0, 0};
+    return s_urge_walk(txn, event_id, &w);
 }

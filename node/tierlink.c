@@ -10,6 +10,7 @@
 #include "event.h"
 #include "hop.h"
 #include "log.h"
+#include "supervision.h"
 #include "text.h"
 
 struct gr_tierlink {
@@ -523,6 +524,63 @@ int gr_tierlink_supervise_in(gr_tierlink_t *self, const gr_request_t *req)
                           reason, req->now_ms);
     if (rc == GR_EPERM)  /* a closed case: the notice is still acknowledged */
         rc = 0;
+    rc = s_finish(rc, req, rec, NULL);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
+/* ---- supervision (督办) of cases held below ---- */
+
+int gr_tierlink_urge_down(gr_tierlink_t *self, gr_txn_t *txn, const char *peer,
+                          const Gridrelay__Urge *urge)
+{
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_URGE;
+    body.urge = (Gridrelay__Urge *)urge;
+    return gr_engine_enqueue(self->engine, txn, peer, &body);
+}
+
+int gr_tierlink_urge_in(gr_tierlink_t *self, const gr_request_t *req)
+{
+    const Gridrelay__Urge *urge = req->opened->body->urge;
+    uint64_t ref = gr_request_seq(req);
+    Gridrelay__StoredEvent *rec = NULL;
+    int rc = gr_store_event_get(req->txn, urge->event_id, &rec);
+    if (rc == GR_ENOTFOUND) {
+        /* Not here: pass it on to where the view says it is, or say so. */
+        gr_below_t below;
+        if ((rc = gr_supervision_find_below(req->txn, urge->event_id, &below, NULL)) != 0)
+            return rc;
+        if (below.found && below.open)
+            rc = gr_tierlink_urge_down(self, req->txn, below.via_child, urge);
+        else
+            gr_log(GR_LOG_WARN, urge->event_id, "urge from %s for a case not held here or below",
+                   req->source->peer);
+        return rc != 0 ? rc : gr_reply_ack(req->reply, ref, urge->event_id, false,
+                                           GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
+    }
+    if (rc != 0)
+        return rc;
+    char reason[768];
+    snprintf(reason, sizeof reason, "urged by %s at %s (督办)%s%s", *urge->by ? urge->by : "an operator",
+             urge->by_node, *urge->note ? ": " : "", urge->note);
+    gr_actor_t actor = s_peer_actor(req);
+    rc = gr_engine_change(self->engine, req->txn, rec, GRIDRELAY__ACTION__ACTION_URGE, &actor,
+                          reason, req->now_ms);
+    if (rc == GR_EPERM) {
+        /* Closed here since: the notice is still acknowledged. */
+        gr_log(GR_LOG_INFO, rec->event->id, "urge from %s for a case that is %s here",
+               req->source->peer, gr_case_status_name(rec->status));
+        rc = 0;
+    } else if (rc == 0 && rec->status == GRIDRELAY__STATUS__ASSIGNED && rec->assigned_to &&
+               *rec->assigned_to) {
+        rc = gr_tierlink_urge_down(self, req->txn, rec->assigned_to, urge);
+    } else if (rc == 0 && rec->dept && *rec->dept) {
+        gr_next_t next = {.kind = GR_NEXT_URGE};
+        snprintf(next.event_id, sizeof next.event_id, "%s", rec->event->id);
+        gr_utf8_copy(next.why, sizeof next.why, reason);
+        rc = gr_engine_then(self->engine, &next);
+    }
     rc = s_finish(rc, req, rec, NULL);
     gridrelay__stored_event__free_unpacked(rec, NULL);
     return rc;

@@ -61,6 +61,17 @@ int gr_tierlink_assign_down(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__Store
 int gr_tierlink_send_result(gr_tierlink_t *self, gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
                             const char *from_peer, uint64_t now_ms);
 
+/* ---- supervision (督办) of cases held below ---- */
+
+/* Sends an urge for event_id down to peer (a child), in the outbox. */
+int gr_tierlink_urge_down(gr_tierlink_t *self, gr_txn_t *txn, const char *peer,
+                          const Gridrelay__Urge *urge);
+
+/* An Urge from the parent (or skip-level ancestor): recorded in the case's
+ * timeline when held here (its department told, on the agenda), passed on
+ * down when the case is below. */
+int gr_tierlink_urge_in(gr_tierlink_t *self, const gr_request_t *req);
+
 /* ---- status from children ---- */
 
 /* A status update from a child (live over pub/sub, or in a catch-up

@@ -27,6 +27,9 @@ int gr_task_decide(gr_task_decision_t *out, const gr_tier_t *tier,
     if (limit == 0)
         return 0;
     uint64_t due = s_deadline(base, limit, (uint64_t)facts->urged + 1);
+    uint64_t again = facts->urged_ms ? s_deadline(facts->urged_ms, limit, 1) : 0;
+    if (again > due)
+        due = again;
     if (now_ms < due) {
         out->due_ms = due;
         return 0;
@@ -36,6 +39,9 @@ int gr_task_decide(gr_task_decision_t *out, const gr_tier_t *tier,
         out->action = GR_TASK_URGE;
         out->at_top = facts->urged > 0;
         out->due_ms = s_deadline(base, limit, (uint64_t)facts->urged + 2);
+        uint64_t next = s_deadline(now_ms, limit, 1);
+        if (next > out->due_ms)
+            out->due_ms = next;
         return 0;
     }
     out->action = GR_TASK_ESCALATE;

@@ -14,7 +14,9 @@
  * period of the same length; when that passes too, the case goes up to the
  * parent tier. At the top tier there is nobody to send it to, so the
  * department is urged again every period. Exactly at the deadline counts as
- * overdue, as in decide.h.
+ * overdue, as in decide.h. However late the check comes (a node down for
+ * hours, a clock jump), a period brings one notice: the next one is due a
+ * whole period after the last (urged_ms), never several in a row.
  *
  * Thread safety: no state; safe from any thread.
  */
@@ -38,6 +40,7 @@ typedef struct {
     uint64_t dispatched_ms;
     uint64_t claimed_ms;      /* meaningful when claimed */
     uint32_t urged;           /* notices already sent in the current phase */
+    uint64_t urged_ms;        /* when the last of them was sent (0: none) */
 } gr_task_facts_t;
 
 typedef enum {

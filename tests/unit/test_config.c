@@ -744,6 +744,24 @@ static void test_config_defaults_and_relative_paths(void **state)
     assert_int_equal(cfg->n_routes, 0);
     assert_null(cfg->routes);
     assert_null(gr_config_route(cfg, "PS.FIRE"));
+    assert_int_equal(cfg->supervision.max_returns, 2);
+    assert_true(cfg->supervision.feedback_within_ms == 24ull * 3600 * 1000);
+    gr_config_destroy(&cfg);
+}
+
+static void test_config_supervision(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+    s_write_at(f->dir, "v1.ini", NODE_HEAD "[supervision]\nmax_returns = 0\nfeedback_within = 3h\n");
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/v1.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->supervision.max_returns, 0);
+    assert_true(cfg->supervision.feedback_within_ms == 3ull * 3600 * 1000);
     gr_config_destroy(&cfg);
 }
 
@@ -1001,6 +1019,16 @@ static const bad_t s_bad[] = {
       0, false, 9, "a child may not be called 'parent'" },
     { "child named skip", NODE_HEAD "[children]\nskip = @keys/node.pub\n", 0, NULL, BAD_FILE,
       0, false, 9, "a child may not be called 'skip'" },
+    { "supervision unknown key", NODE_HEAD "[supervision]\nmax_urges = 3\n", 0, NULL, BAD_FILE,
+      0, false, 9, "unknown key 'max_urges' in [supervision]" },
+    { "supervision returns not a number", NODE_HEAD "[supervision]\nmax_returns = two\n", 0,
+      NULL, BAD_FILE, 0, false, 9, "max_returns = two: not a number" },
+    { "supervision returns too many", NODE_HEAD "[supervision]\nmax_returns = 1001\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "must be between 0 and 1000" },
+    { "supervision feedback without unit", NODE_HEAD "[supervision]\nfeedback_within = 24\n",
+      0, NULL, BAD_FILE, 0, false, 9, "feedback_within = 24: not a duration" },
+    { "supervision duplicate", NODE_HEAD "[supervision]\nmax_returns = 1\nmax_returns = 2\n", 0,
+      NULL, BAD_FILE, 0, false, 10, "duplicate key 'max_returns' in [supervision]" },
     { "deadline without unit", NODE_HEAD "[deadlines]\naccept.routine = 500\n", 0, NULL,
       BAD_FILE, 0, false, 9, "accept.routine = 500: not a duration" },
     { "deadline bad unit", NODE_HEAD "[deadlines]\nresolve.urgent = 2 weeks\n", 0, NULL,
@@ -1339,6 +1367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_departments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_route_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_task_listen_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_supervision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_example_village_in_tree, setup, teardown),

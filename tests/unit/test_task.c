@@ -104,6 +104,25 @@ static void test_top_tier_urges_again(void **state)
     }
 }
 
+/* A check hours late (a node down, a clock jump) sends one notice, not one
+ * for every period missed: the next is a whole period after it. */
+static void test_late_check_urges_once(void **state)
+{
+    (void)state;
+    gr_task_facts_t f = s_open(GR_SEV_ROUTINE, 1);
+    uint64_t late = DISPATCHED + 60000 * 10;
+    gr_task_decision_t d = s_decide(&s_top, &f, late);
+    assert_int_equal(d.action, GR_TASK_URGE);
+    assert_int_equal(d.due_ms, late + 60000);
+    f.urged = 2;
+    f.urged_ms = late;
+    d = s_decide(&s_top, &f, late);
+    assert_int_equal(d.action, GR_TASK_WAIT);
+    assert_int_equal(d.due_ms, late + 60000);
+    d = s_decide(&s_top, &f, late + 60000);
+    assert_int_equal(d.action, GR_TASK_URGE);
+}
+
 static void test_saturates(void **state)
 {
     (void)state;
@@ -140,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_claimed_task_uses_complete_limit),
         cmocka_unit_test(test_no_limit_means_no_timer),
         cmocka_unit_test(test_top_tier_urges_again),
+        cmocka_unit_test(test_late_check_urges_once),
         cmocka_unit_test(test_saturates),
         cmocka_unit_test(test_invalid_arguments),
     };

@@ -43,6 +43,8 @@ static void s_usage(FILE *out)
 "  dispatch ID DEPT     (re)dispatch a case to a department (分流)\n"
 "  status    the node's tier links: up/down, last contact, outbox, lag\n"
 "  view      the superior's view of every descendant's cases\n"
+"  supervise            everything overdue here and below (督办), most late first\n"
+"  urge ID [--note T]   send a supervision notice to whoever holds a case\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
         { "resolve", gridctl_resolve }, { "escalate", gridctl_escalate }, { "assign", gridctl_assign },
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
+        { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

@@ -36,6 +36,13 @@ static const s_action_t s_actions[] = {
     { "assign", GRIDRELAY__CASE_ACTION__KIND__ASSIGN, "reason", false, true,
       "Hands a case down (交办) to a named child node, with a time limit; the child\n"
       "acknowledges, handles it and reports the result up." },
+    { "urge", GRIDRELAY__CASE_ACTION__KIND__URGE, "note", false, false,
+      "Sends a supervision notice (督办通知) to whoever holds the case: the department\n"
+      "it is dispatched to here, the child node it was assigned to, or (for a case\n"
+      "this node only sees in its view) the node below that holds it, passed down\n"
+      "the tier links. The holder sees it in its timeline, its supervision list and\n"
+      "(a department) in 'gridctl dept watch'; this node keeps it too. A case that\n"
+      "is closed, held above, or held here and not below is refused (forbidden)." },
 };
 
 static void s_usage(FILE *out, const s_action_t *a)
@@ -118,6 +125,7 @@ int gridctl_accept(int argc, char **argv) { return s_case_action(&s_actions[0], 
 int gridctl_resolve(int argc, char **argv) { return s_case_action(&s_actions[1], argc, argv); }
 int gridctl_escalate(int argc, char **argv) { return s_case_action(&s_actions[2], argc, argv); }
 int gridctl_assign(int argc, char **argv) { return s_case_action(&s_actions[3], argc, argv); }
+int gridctl_urge(int argc, char **argv) { return s_case_action(&s_actions[4], argc, argv); }
 
 static void s_dispatch_usage(FILE *out)
 {

@@ -365,6 +365,11 @@ static void s_show_usage(FILE *out)
 "\n"
 "Shows one event and its whole timeline: every state change with its time,\n"
 "who caused it, where, and why.\n"
+"\n"
+"  -B, --below   when the case is not held at this node, show what this node\n"
+"                knows of it from the tiers below (its status, holder, the tier\n"
+"                that holds it, and the urges sent); without it such a case is\n"
+"                \"no event ... on this node\"\n"
 "\n%s", gridctl_common_help);
 }
 
@@ -397,6 +402,8 @@ static void s_show_json(const Gridrelay__EventDetail *d)
         json_object_array_add(co, json_object_new_string(d->co_depts[i]));
     json_object_object_add(obj, "co_depts", co);
     json_object_object_add(obj, "dept_urged", json_object_new_int64(d->dept_urged));
+    json_object_object_add(obj, "below", json_object_new_boolean(d->below));
+    json_object_object_add(obj, "held_at", json_object_new_string(d->held_at ? d->held_at : ""));
     json_object_object_add(obj, "result", json_object_new_string(d->result ? d->result : ""));
     if (e->location) {
         json_object *loc = json_object_new_object();
@@ -447,6 +454,9 @@ static void s_show_text(const Gridrelay__EventDetail *d)
     const Gridrelay__Event *e = d->event;
     char when[32];
     printf("Event     %s\n", e->id);
+    if (d->below)
+        printf("Below     held at %s: as that tier last told this node; timeline: the\n"
+               "          supervision notices sent from here\n", d->held_at);
     printf("Status    %s\n", gridctl_status_name(d->status));
     printf("Category  %s (%s)\n", e->category, gridctl_severity_name(e->severity));
     printf("Title     %s\n", e->title);
@@ -489,16 +499,22 @@ static void s_show_text(const Gridrelay__EventDetail *d)
 
 int gridctl_show(int argc, char **argv)
 {
-    static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+    static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { "below", no_argument, NULL, 'B' },
+                                             { NULL, 0, NULL, 0 } };
     gridctl_common_t common;
     s_init_common(&common);
+    bool below = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "B", options, NULL)) != -1) {
         int c = gridctl_common_option(&common, opt, optarg);
         if (c < 0)
             return GRIDCTL_USAGE;
         if (c > 0)
             continue;
+        if (opt == 'B') {
+            below = true;
+            continue;
+        }
         if (opt == 'h') {
             s_show_usage(stdout);
             return GRIDCTL_OK;
@@ -512,6 +528,7 @@ int gridctl_show(int argc, char **argv)
     }
     Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
     get.event_id = argv[optind];
+    get.below = below;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
     body.get_event = &get;

@@ -1,0 +1,149 @@
+/* gridctl supervise: the supervision list (督办), everything overdue at the
+ * node and below it, most late first. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gridctl.h"
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+"Usage: gridctl supervise [--limit N] [OPTIONS]\n"
+"\n"
+"Lists every overdue item at this node and everything below it, most late\n"
+"first: a case not accepted in time, not resolved in time, not fed back in\n"
+"time to the village it came from, a department task past its deadline, or a\n"
+"case returned more often than [supervision] max_returns. The tiers below are\n"
+"judged from this node's view: their status updates carry each case's\n"
+"deadlines. Each line names the case, where it stands (node and holder:\n"
+"a node or a department), how late it is and how many supervision notices\n"
+"(督办) it has had there. Urge the holder with 'gridctl urge ID'.\n"
+"\n"
+"Options:\n"
+"      --limit N         at most N items (default 100, at most 1000)\n"
+"\n");
+    fprintf(out, "%s", gridctl_common_help);
+}
+
+static const char *s_kind_name(int kind)
+{
+    switch (kind) {
+    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_ACCEPTED_IN_TIME: return "not_accepted_in_time";
+    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_RESOLVED_IN_TIME: return "not_resolved_in_time";
+    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_FED_BACK_IN_TIME: return "not_fed_back_in_time";
+    case GRIDRELAY__SUPERVISION_ITEM__KIND__TASK_OVERDUE: return "task_overdue";
+    case GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN: return "returned_too_often";
+    default: return "unknown";
+    }
+}
+
+/* "3d 04:05" / "04:05:06": how late, for people. */
+static void s_late(char *out, size_t cap, uint64_t ms)
+{
+    uint64_t s = ms / 1000, d = s / 86400;
+    if (d)
+        snprintf(out, cap, "%llud %02llu:%02llu", (unsigned long long)d,
+                 (unsigned long long)(s % 86400 / 3600), (unsigned long long)(s % 3600 / 60));
+    else
+        snprintf(out, cap, "%02llu:%02llu:%02llu", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s % 3600 / 60), (unsigned long long)(s % 60));
+}
+
+static void s_print_json(const Gridrelay__SupervisionPage *page)
+{
+    json_object *root = json_object_new_object();
+    json_object *items = json_object_new_array();
+    for (size_t i = 0; i < page->n_items; i++) {
+        const Gridrelay__SupervisionItem *it = page->items[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "kind", json_object_new_string(s_kind_name(it->kind)));
+        json_object_object_add(o, "id", json_object_new_string(it->event_id));
+        json_object_object_add(o, "category", json_object_new_string(it->category));
+        json_object_object_add(o, "title", json_object_new_string(it->title));
+        json_object_object_add(o, "node", json_object_new_string(it->node_id));
+        json_object_object_add(o, "holder", json_object_new_string(it->holder));
+        json_object_object_add(o, "status", json_object_new_string(gridctl_status_name(it->status)));
+        json_object_object_add(o, "severity", json_object_new_string(gridctl_severity_name(it->severity)));
+        json_object_object_add(o, "late_ms", json_object_new_int64((int64_t)it->late_ms));
+        json_object_object_add(o, "urges", json_object_new_int64(it->urges));
+        json_object_object_add(o, "returns", json_object_new_int64(it->returns));
+        json_object_array_add(items, o);
+    }
+    json_object_object_add(root, "items", items);
+    json_object_object_add(root, "more", json_object_new_boolean(page->more));
+    json_object_object_add(root, "now_ms", json_object_new_int64((int64_t)page->now_ms));
+    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    json_object_put(root);
+}
+
+static void s_print_text(const Gridrelay__SupervisionPage *page)
+{
+    if (page->n_items == 0) {
+        printf("nothing overdue here or below\n");
+        return;
+    }
+    printf("%-26s  %-21s  %-12s  %-16s  %-10s  %5s  %s\n", "CASE", "OVERDUE", "LATE", "AT",
+           "HOLDER", "URGES", "CATEGORY / TITLE");
+    for (size_t i = 0; i < page->n_items; i++) {
+        const Gridrelay__SupervisionItem *it = page->items[i];
+        char late[32];
+        s_late(late, sizeof late, it->late_ms);
+        printf("%-26s  %-21s  %-12s  %-16s  %-10s  %5u  %s %s\n", it->event_id,
+               s_kind_name(it->kind), it->kind == GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN
+                                          ? "-" : late,
+               it->node_id, it->holder, it->urges, it->category, it->title);
+    }
+    if (page->more)
+        printf("(more overdue than listed: raise --limit)\n");
+}
+
+int gridctl_supervise(int argc, char **argv)
+{
+    static const struct option options[] = {
+        GRIDCTL_COMMON_LONG_OPTIONS, { "limit", required_argument, NULL, 'L' }, { NULL, 0, NULL, 0 },
+    };
+    gridctl_common_t common;
+    memset(&common, 0, sizeof common);
+    common.timeout_ms = 3000;
+    common.attempts = 3;
+    unsigned long limit = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
+        int c = gridctl_common_option(&common, opt, optarg);
+        if (c < 0)
+            return GRIDCTL_USAGE;
+        if (c > 0)
+            continue;
+        char *end = NULL;
+        if (opt == 'L' && (limit = strtoul(optarg, &end, 10)) > 0 && limit <= 1000 && !*end)
+            continue;
+        s_usage(opt == 'h' ? stdout : stderr);
+        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
+    }
+    if (optind != argc) {
+        s_usage(stderr);
+        return GRIDCTL_USAGE;
+    }
+    Gridrelay__ListSupervision ls = GRIDRELAY__LIST_SUPERVISION__INIT;
+    ls.limit = (uint32_t)limit;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_SUPERVISION;
+    body.list_supervision = &ls;
+    gr_opened_t reply;
+    int rc = gridctl_call(&common, &body, &reply);
+    if (rc != GRIDCTL_OK)
+        return rc;
+    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_SUPERVISION_PAGE) {
+        gr_opened_clear(&reply);
+        return GRIDCTL_REFUSED;
+    }
+    if (common.json)
+        s_print_json(reply.body->supervision_page);
+    else
+        s_print_text(reply.body->supervision_page);
+    gr_opened_clear(&reply);
+    return GRIDCTL_OK;
+}
