@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <zmq.h>
 
 #include "harness.h"
@@ -36,34 +35,12 @@
  * (1.1-1.4 MiB in all). */
 #define S_GROWTH_BOUND_KB 2048
 
-typedef struct {
-    long rss_kb, anon_kb, file_kb, hwm_kb;
-    int fds;                /* open file descriptors: a connection kept is one */
-} s_mem_t;
+typedef harness_memory_t s_mem_t;
 
-/* Reads the node's memory figures from /proc/PID/status. */
 static s_mem_t s_mem(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    s_mem_t m = { -1, -1, -1, -1, 0 };
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld", &m.rss_kb);
-        sscanf(line, "RssAnon: %ld", &m.anon_kb);
-        sscanf(line, "RssFile: %ld", &m.file_kb);
-        sscanf(line, "VmHWM: %ld", &m.hwm_kb);
-    }
-    fclose(f);
-    assert_true(m.rss_kb >= 0 && m.anon_kb >= 0 && m.file_kb >= 0 && m.hwm_kb >= 0);
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *dir = opendir(path);
-    assert_non_null(dir);
-    m.fds = 0;
-    for (struct dirent *e; (e = readdir(dir));)
-        m.fds += e->d_name[0] != '.';
-    closedir(dir);
+    s_mem_t m;
+    assert_int_equal(harness_memory(pid, &m), 0);
     return m;
 }
 

@@ -285,6 +285,34 @@ gr_client_t *harness_client(harness_node_t *node, void *zmq_ctx, size_t reporter
     return gr_client_new(zmq_ctx, node->endpoint, &node->reporters[reporter], node->node_key.pk);
 }
 
+int harness_memory(pid_t pid, harness_memory_t *out)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    harness_memory_t m = { -1, -1, -1, -1, 0 };
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "VmRSS: %ld", &m.rss_kb);
+        sscanf(line, "RssAnon: %ld", &m.anon_kb);
+        sscanf(line, "RssFile: %ld", &m.file_kb);
+        sscanf(line, "VmHWM: %ld", &m.hwm_kb);
+    }
+    fclose(f);
+    if (m.rss_kb < 0 || m.anon_kb < 0 || m.file_kb < 0 || m.hwm_kb < 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    for (struct dirent *e; (e = readdir(dir));)
+        m.fds += e->d_name[0] != '.';
+    closedir(dir);
+    *out = m;
+    return 0;
+}
+
 int harness_run(const char *command, char *out, size_t cap)
 {
     FILE *p = popen(command, "r");

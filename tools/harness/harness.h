@@ -87,6 +87,15 @@ bool harness_wait_until(bool (*cond)(void *), void *ctx, int timeout_ms);
  * started with it as its clock sees time moved by that much. 0 or -1. */
 int harness_clock_set(const char *path, int64_t offset_ms);
 
+/* A running process's memory and descriptors, from /proc/PID. */
+typedef struct {
+    long rss_kb, anon_kb, file_kb, hwm_kb;  /* VmRSS, RssAnon, RssFile, VmHWM */
+    int fds;                                /* open file descriptors */
+} harness_memory_t;
+
+/* Reads pid's figures into *out. Returns 0, or -1 when /proc has none. */
+int harness_memory(pid_t pid, harness_memory_t *out);
+
 /* Runs a command line through /bin/sh, capturing stdout into out (NUL
  * terminated, truncated to cap). Returns the exit status, -1 on failure. */
 int harness_run(const char *command, char *out, size_t cap);
