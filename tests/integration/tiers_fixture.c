@@ -163,6 +163,23 @@ int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline,
     return status;
 }
 
+int64_t node_counter(harness_node_t *node, void *ctx, const char *name)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    if (s_call(node, ctx, &body, &reply) != 0)
+        return -1;
+    int64_t value = reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS ? 0 : -1;
+    for (size_t i = 0; value == 0 && i < reply.body->stats->n_counters; i++)
+        if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
+            value = (int64_t)reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    return value;
+}
+
 typedef struct {
     harness_node_t *node;
     void *ctx;

@@ -32,6 +32,8 @@ int node_action(harness_node_t *node, void *ctx, const char *id, int kind, const
                 const char *target);
 int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline, size_t cap);
 bool node_wait_status(harness_node_t *node, void *ctx, const char *id, int status, int timeout_ms);
+/* The value of one of the node's counters (GetStats), or -1 without a reply. */
+int64_t node_counter(harness_node_t *node, void *ctx, const char *name);
 bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
                         int timeout_ms);
 
