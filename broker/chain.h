@@ -1,7 +1,7 @@
 /* Hash chains of the audit trail, checked from bytes alone: a case's
  * timeline (each entry names the hash of the one before it) and the node's
  * ledger (every entry the node wrote, of any case, in commit order, each
- * link naming the one before it). docs/PROTOCOL.md 4.2 and 4.9 define the
+ * link naming the one before it). docs/PROTOCOL.md 4.2 and 4.8 define the
  * bytes; this module is what the node, `gridctl audit verify --store` and
  * `gridctl audit check` share, so the three cannot disagree.
  *

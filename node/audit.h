@@ -1,4 +1,4 @@
-/* Audit requests (docs/PROTOCOL.md 4.9): AuditVerify walks the whole store
+/* Audit requests (docs/PROTOCOL.md 4.8): AuditVerify walks the whole store
  * (every case's chain and the node's ledger, store_audit.c) and answers an
  * AuditReport; AuditExport answers one case's evidence as an AuditBundle,
  * which the node's reply envelope signs.

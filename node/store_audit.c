@@ -8,7 +8,7 @@
  *   audit_index  event id | 0x00 | entry seq u32 BE -> link seq u64 BE
  *   meta "audit_head"  newest link seq u64 BE | its head (32 bytes)
  * audit_index only finds an entry's link quickly; it is checked like the
- * rest, never trusted. docs/PROTOCOL.md 4.9 says what this can and cannot
+ * rest, never trusted. docs/PROTOCOL.md 4.8 says what this can and cannot
  * prove. */
 #include "store.h"
 

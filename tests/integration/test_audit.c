@@ -203,10 +203,12 @@ static void test_verify_finds_and_places_each_tampering(void **state)
     char online[512];
     assert_true(strlen(s_out) < sizeof online);
     memcpy(online, s_out, strlen(s_out) + 1);
-    assert_int_equal(harness_node_stop(&w.village, SIGTERM), 0);
-
+    /* Read-only beside the running node, then on its stopped store. */
     char dir[600];
     snprintf(dir, sizeof dir, "%s/store", w.village.dir);
+    assert_int_equal(s_verify(dir), 0);
+    assert_string_equal(s_out, online);
+    assert_int_equal(harness_node_stop(&w.village, SIGTERM), 0);
     assert_int_equal(s_verify(dir), 0);
     assert_string_equal(s_out, online);
     unsigned long long entries = 0;
@@ -364,8 +366,11 @@ static void test_bundle_checks_anywhere(void **state)
         assert_non_null(strstr(s_out, "FAIL: "));
     }
 
-    /* Bad input: a missing case, no trusted keys, a bundle to a terminal. */
+    /* Bad input: no trusted keys, a bad key file, a missing case. */
     assert_int_equal(s_sh("%s audit check %s 2>&1", s_gridctl(), bundle), 2);
+    assert_int_equal(s_sh("%s audit check %s --trust %s 2>&1", s_gridctl(), bundle, bundle), 2);
+    assert_int_equal(s_sh("%s audit --help", s_gridctl()), 0);
+    assert_non_null(strstr(s_out, "Usage: gridctl audit verify"));
     assert_int_equal(harness_node_start(&w.town), 0);
     assert_int_equal(s_sh("%s audit export no-such-case %s --output %s 2>&1", s_gridctl(),
                           w.tcommon, altered), 1);

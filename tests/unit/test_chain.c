@@ -1,6 +1,6 @@
 /* broker/chain: a case's chain and the node's ledger checked from bytes,
  * each kind of tampering found and placed; the ledger link test vector of
- * docs/PROTOCOL.md 4.9. */
+ * docs/PROTOCOL.md 4.8. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,7 +242,7 @@ static void test_ledger(void **state)
     assert_int_equal(fault.index, 2);
 }
 
-/* docs/PROTOCOL.md 4.9: the first link of a ledger whose first entry is
+/* docs/PROTOCOL.md 4.8: the first link of a ledger whose first entry is
  * the 4.2 test vector's. */
 static const char s_link_input_hex[] =
     "0801"

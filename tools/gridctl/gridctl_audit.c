@@ -1,4 +1,4 @@
-/* gridctl audit: the tamper-evident trail (docs/PROTOCOL.md 4.9).
+/* gridctl audit: the tamper-evident trail (docs/PROTOCOL.md 4.8).
  *   verify   walk every case's chain and the node's ledger, offline on a
  *            data dir (read-only LMDB) or by asking a running node
  *   export   one case's evidence, in the node's signed envelope
@@ -39,7 +39,8 @@ static void s_usage(FILE *out)
 "It prints 'ok N entries, head HASH', or the first break: what kind\n"
 "(altered, inserted, deleted, reordered), which case and which entry (or\n"
 "which ledger link), and what is wrong. Cases are walked in id order, then\n"
-"the ledger in link order.\n"
+"the ledger in link order. Asking a node waits up to --timeout 60000 ms, once\n"
+"(--attempts 1), since the walk reads every entry.\n"
 "  -s, --store DIR       the data directory to open read-only\n"
 "      --anchor N:HASH   a head recorded earlier (from a verify, or a bundle's\n"
 "                        'ledger then'): ledger link N must still have it, which\n"
