@@ -329,6 +329,9 @@ static void test_bundle_checks_anywhere(void **state)
                           bundle), 0);
     assert_non_null(strstr(s_out, "case case-up:"));
     assert_int_equal(s_sh("%s audit export case-up %s > %s", s_gridctl(), w.tcommon, bundle), 0);
+    char vbundle[600];
+    snprintf(vbundle, sizeof vbundle, "%s/case-up.village.bundle", w.town.dir);
+    assert_int_equal(s_sh("%s audit export case-up %s > %s", s_gridctl(), w.vcommon, vbundle), 0);
     /* Everything stopped: the check needs nothing but the file and keys. */
     assert_int_equal(harness_node_stop(&w.village, SIGTERM), 0);
     assert_int_equal(harness_node_stop(&w.town, SIGTERM), 0);
@@ -341,6 +344,11 @@ static void test_bundle_checks_anywhere(void **state)
     assert_non_null(strstr(s_out, "\nok: "));
     assert_int_equal(s_sh("%s audit check %s --trust %s --json", s_gridctl(), bundle, keys), 0);
     assert_non_null(strstr(s_out, "{\"ok\":true"));
+    /* Both nodes' timelines of the case: the village's says it went up. */
+    assert_int_equal(s_sh("%s audit check %s %s --trust %s", s_gridctl(), vbundle, bundle, keys),
+                     0);
+    assert_non_null(strstr(s_out, "case case-up at node village-audit"));
+    assert_non_null(strstr(s_out, "case case-up at node town-audit"));
 
     /* The village's key not trusted: its hop cannot be vouched for. */
     assert_int_equal(s_sh("%s audit check %s --trust %s", s_gridctl(), bundle, townkeys), 5);

@@ -27,7 +27,7 @@ static void s_usage(FILE *out)
     fprintf(out,
 "Usage: gridctl audit verify (--store DIR | --node ENDPOINT ...) [--anchor N:HASH] [--json]\n"
 "       gridctl audit export ID [--output FILE] [OPTIONS] > case.bundle\n"
-"       gridctl audit check FILE --trust KEYS [--trust KEYS...] [--json]\n"
+"       gridctl audit check FILE... --trust KEYS [--trust KEYS...] [--json]\n"
 "\n"
 "verify walks the whole audit trail of a node: every case's timeline, a hash\n"
 "chain, against the case's record, and the node's ledger, a second chain that\n"
@@ -53,10 +53,11 @@ static void s_usage(FILE *out)
 "binary bundle to a terminal.\n"
 "  -o, --output FILE     write the bundle there instead of stdout\n"
 "\n"
-"check verifies a bundle with no node: the node's signature over it, the\n"
+"check verifies bundles with no node: the node's signature over each, the\n"
 "origin envelope's and each hop's signature, each by a key of KEYS, the\n"
-"timeline's chain and every ledger link. It prints each step and stops at the\n"
-"first failure.\n"
+"timeline's chain and every ledger link. Give it the bundles of one case from\n"
+"every node that held it (each node keeps its own timeline) to see who knew\n"
+"what, when. It prints each step and stops at the first failure.\n"
 "  -t, --trust KEYS      a file of trusted public keys, one per line: 64 hex\n"
 "                        digits, optionally a name after a space ('#' starts a\n"
 "                        comment); a .pub file from gridctl keygen is one.\n"
@@ -502,7 +503,8 @@ static int s_check_bundle(s_report_t *r, const char *path, const uint8_t *frame,
                gr_strerror(rc));
         return GRIDCTL_BROKEN;
     }
-    if (opened.body->kind_case != GRIDRELAY__BODY__KIND_AUDIT_BUNDLE) {
+    if (opened.body->kind_case != GRIDRELAY__BODY__KIND_AUDIT_BUNDLE
+        || !opened.body->audit_bundle->event_id || !*opened.body->audit_bundle->event_id) {
         s_step(r, false, "bundle %s: the envelope carries no AuditBundle", path);
         gr_opened_clear(&opened);
         return GRIDCTL_BROKEN;
@@ -548,25 +550,25 @@ static int s_check(int argc, char **argv)
         gr_trust_destroy(&trust);
         return GRIDCTL_OK;
     }
-    if (rc == GRIDCTL_OK && (optind + 1 != argc || files == 0)) {
-        fprintf(stderr, "gridctl: audit check takes one bundle file and --trust KEYS\n");
+    if (rc == GRIDCTL_OK && (optind == argc || files == 0)) {
+        fprintf(stderr, "gridctl: audit check takes bundle files and --trust KEYS\n");
         rc = GRIDCTL_USAGE;
     }
-    size_t len = 0;
-    uint8_t *frame = rc == GRIDCTL_OK ? s_read_file(argv[optind], &len) : NULL;
-    if (rc == GRIDCTL_OK && !frame)
-        rc = GRIDCTL_LOCAL;
-    if (frame) {
-        r.steps = r.json ? json_object_new_array() : NULL;
-        rc = s_check_bundle(&r, argv[optind], frame, len);
-        if (r.json) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "ok", json_object_new_boolean(rc == GRIDCTL_OK));
-            json_object_object_add(o, "steps", r.steps);
-            printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-            json_object_put(o);
-        }
+    r.steps = rc == GRIDCTL_OK && r.json ? json_object_new_array() : NULL;
+    /* One case's bundles from several nodes (the village's, the
+     * township's...) are checked in turn; the first failure ends it. */
+    for (int i = optind; rc == GRIDCTL_OK && i < argc; i++) {
+        size_t len = 0;
+        uint8_t *frame = s_read_file(argv[i], &len);
+        rc = frame ? s_check_bundle(&r, argv[i], frame, len) : GRIDCTL_LOCAL;
         free(frame);
+    }
+    if (r.steps) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(rc == GRIDCTL_OK));
+        json_object_object_add(o, "steps", r.steps);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
     }
     gr_trust_destroy(&trust);
     return rc;
