@@ -207,9 +207,10 @@ typedef struct {
 
 /* Verifies the whole store: every case's chain against its record, every
  * entry against the ledger, the ledger's chain, the entry each link names,
- * and the ledger's stored head (and the anchor, when not NULL). Returns 0
- * when all holds (*result filled), 1 with the first break in *fault
- * (cases in id order first, then the ledger in link order), or a GR_E*
+ * the ledger's stored head (and the anchor, when not NULL), and that every
+ * case record has a timeline. Returns 0 when all holds (*result filled),
+ * 1 with the first break in *fault (cases in id order first, then the
+ * ledger in link order, then the records), or a GR_E*
  * error when the store cannot be read. Works in any transaction. */
 int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
                           gr_store_audit_t *result, gr_chain_fault_t *fault);

@@ -397,6 +397,44 @@ static int s_walk_ledger(s_walk_t *w, const gr_store_anchor_t *anchor)
     return 0;
 }
 
+/* Phase 3: a case record must have a timeline. One whose entries were
+ * removed was named by phase 2 (the ledger knows them); one without any
+ * the ledger knows of was added outside gridrelayd. */
+static int s_walk_records(s_walk_t *w)
+{
+    MDB_cursor *cur;
+    int rc = s_cursor(w->txn, S_DB_EVENTS, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[GR_EVENT_ID_MAX + 1];
+        size_t idlen = k.mv_size;
+        uint8_t key[S_TIMELINE_KEY_MAX];
+        MDB_val first;
+        if (idlen == 0 || idlen > GR_EVENT_ID_MAX) {
+            rc = GR_ENOTFOUND;
+        } else {
+            memcpy(id, k.mv_data, idlen);
+            id[idlen] = '\0';
+            rc = s_get(w->txn, S_DB_TIMELINE, key, s_entry_key(key, id, idlen, 1), &first);
+        }
+        if (rc == GR_ENOTFOUND) {
+            gr_chain_fault_set(w->fault, S_INSERTED, idlen <= GR_EVENT_ID_MAX ? id : "", 1,
+                               false, "a case record without a timeline, and unknown to the "
+                               "ledger: it was added outside gridrelayd");
+            rc = 1;
+        }
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = s_mdb_err(mrc);
+    return rc;
+}
+
 int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
                           gr_store_audit_t *result, gr_chain_fault_t *fault)
 {
@@ -409,6 +447,8 @@ int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
     free(w.items);
     if (rc == 0)
         rc = s_walk_ledger(&w, anchor);
+    if (rc == 0)
+        rc = s_walk_records(&w);
     return rc;
 }
 

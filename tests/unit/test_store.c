@@ -686,16 +686,32 @@ static void test_audit_ledger(void **state)
     assert_int_equal(result.links, 3);
     assert_memory_equal(result.head, head, 32);
 
-    /* Case b removed entirely: its record, its entry, its listing. */
+    /* A record of a case nobody reported, with no timeline. */
     MDB_env *env;
     MDB_txn *raw;
     MDB_dbi dbi;
+    MDB_val k = {7, "audit-a"}, v;
+    s_raw_begin(f->dir, "events", &env, &raw, &dbi);
+    assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+    k = (MDB_val){7, "audit-z"};
+    assert_int_equal(mdb_put(raw, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    s_audit(f->dir, 1, &result, &fault);
+    assert_int_equal(fault.kind, GRIDRELAY__AUDIT_FAULT__KIND__INSERTED);
+    assert_string_equal(fault.event_id, "audit-z");
+    s_raw_begin(f->dir, "events", &env, &raw, &dbi);
+    assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    /* Case b removed entirely: its record, its entry, its listing. */
     s_raw_begin(f->dir, "timeline", &env, &raw, &dbi);
     uint8_t key[16] = "audit-b";
     key[7] = 0;
     key[8] = key[9] = key[10] = 0;
     key[11] = 1;
-    MDB_val k = {12, key};
+    k = (MDB_val){12, key};
     assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
     assert_int_equal(mdb_dbi_open(raw, "events", 0, &dbi), 0);
     k = (MDB_val){7, "audit-b"};
