@@ -231,6 +231,9 @@ int gr_check_body(const Gridrelay__Body *body, uint64_t now_ms, char *why, size_
             return rc;
         return s_text(u->note, GR_CHECK_TEXT_MAX, "urge.note", why, why_len);
     }
+    case GRIDRELAY__BODY__KIND_AUDIT_EXPORT:
+        return s_id(body->audit_export ? body->audit_export->event_id : NULL, false,
+                    "audit_export.event_id", why, why_len);
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
         return body->heartbeat ? s_id(body->heartbeat->node_id, true, "heartbeat.node_id", why,
                                       why_len)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "actions.h"
+#include "audit.h"
 #include "check.h"
 #include "client.h"
 #include "error.h"
@@ -120,6 +121,17 @@ static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
     return gr_departments_list_tasks(self->departments, req);
 }
 
+static int s_audit_verify(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_audit_verify(req);
+}
+
+static int s_audit_export(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_audit_export(self->cfg, req);
+}
+
 static const s_route_t s_routes[] = {
     {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "reports come from reporters", s_report},
@@ -147,6 +159,10 @@ static const s_route_t s_routes[] = {
      "only departments list tasks", s_list_tasks},
     {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "the supervision list is for operators", s_supervision},
+    {GRIDRELAY__BODY__KIND_AUDIT_VERIFY, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "audits are for operators", s_audit_verify},
+    {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "audits are for operators", s_audit_export},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)

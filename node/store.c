@@ -40,6 +40,7 @@
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
     "due", "statuslog", "peers", "view", "tasks", "urges",
+    "audit", "audit_index",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1
@@ -229,6 +230,13 @@ static int s_open_dbs(gr_store_t *self, const char *dir, char *err, size_t errle
             goto fail;
         }
     }
+    /* Before the ledger existed a store had no head: link what it holds. */
+    gr_txn_t own = {.txn = txn, .store = self, .write = true};
+    grc = gr_store_ledger_backfill(&own);
+    if (grc != 0) {
+        s_seterr(err, errlen, "store %s: linking the audit ledger: %s", dir, gr_strerror(grc));
+        goto fail;
+    }
     if (stamp) {
         uint8_t be[4];
         gr_put_u32(be, GR_STORE_SCHEMA_VERSION);
@@ -335,6 +343,84 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
 fail:
     gr_store_close(&self);
     return rc;
+}
+
+/* No flock and no MDB_CREATE: whoever else has the store open, a
+ * reader changes nothing in it (LMDB readers never block its writer). */
+int gr_store_open_readonly(gr_store_t **out, const char *dir, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return GR_EINVAL;
+    *out = NULL;
+    if (!dir || !*dir) {
+        s_seterr(err, errlen, "store directory not set");
+        return GR_EINVAL;
+    }
+    if (sodium_init() < 0) {
+        s_seterr(err, errlen, "store %s: libsodium failed to initialise", dir);
+        return GR_EIO;
+    }
+    gr_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        s_seterr(err, errlen, "store %s: out of memory", dir);
+        return GR_ENOMEM;
+    }
+    self->lock_fd = -1;
+    MDB_txn *txn = NULL;
+    int grc = GR_ESTORE;
+    int rc = mdb_env_create(&self->env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxdbs(self->env, 24);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(self->env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) {
+        s_seterr(err, errlen, "store %s: cannot open LMDB environment read-only: %s", dir,
+                 mdb_strerror(rc));
+        grc = rc == ENOMEM ? GR_ENOMEM : GR_ESTORE;
+        goto fail;
+    }
+    uint32_t version = 0;
+    bool fresh = false;
+    grc = s_read_version(txn, dir, &version, &fresh, err, errlen);
+    if (grc == 0 && (fresh || version > GR_STORE_SCHEMA_VERSION)) {
+        s_seterr(err, errlen, fresh ? "store %s is empty" : "store %s has schema version %u, "
+                 "newer than this program's", dir, version);
+        grc = GR_ESCHEMA;
+    }
+    for (int i = 0; grc == 0 && i < S_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, s_db_names[i], 0, &self->dbi[i]);
+        if (rc == MDB_NOTFOUND) {
+            s_seterr(err, errlen, "store %s has no %s database: start this gridrelayd on it "
+                     "once, which adds it", dir, s_db_names[i]);
+            grc = GR_ESCHEMA;
+        } else if (rc != MDB_SUCCESS) {
+            s_seterr(err, errlen, "store %s: opening %s: %s", dir, s_db_names[i],
+                     mdb_strerror(rc));
+            grc = s_mdb_err(rc);
+        }
+    }
+    if (grc != 0)
+        goto fail;
+    /* Committing a read transaction keeps the handles it opened. */
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != MDB_SUCCESS) {
+        s_seterr(err, errlen, "store %s: %s", dir, mdb_strerror(rc));
+        grc = s_mdb_err(rc);
+        goto fail;
+    }
+    self->map_max = gr_store_map_size(self);
+    *out = self;
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    gr_store_close(&self);
+    return grc;
 }
 
 void gr_store_close(gr_store_t **self_p)

@@ -11,6 +11,7 @@
  *   due       due_ms u64 BE | kind u8 | event id -> ""   (timers)
  *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
  *   peers     peer id | 0x00 | field -> u64 BE
+ *   audit, audit_index  the node's audit ledger (store_audit.c)
  *
  * due, statuslog and peers came after the first version 1 stores. Adding a
  * database needs no schema bump: every database is opened with MDB_CREATE
@@ -47,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "gridrelay.pb-c.h"
 #include "store.pb-c.h"
 #include "wire.h"
@@ -67,6 +69,14 @@ typedef struct {
  * On error, *out is NULL and err holds a message naming dir. */
 int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
                   char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Opens an existing store for reading only (MDB_RDONLY), without the
+ * node's flock, so a copy of a data dir, or a running node's, can be
+ * audited: no write transaction can be begun. A store that lacks one of
+ * this version's databases (written by an older gridrelayd that never
+ * opened it since) is refused with GR_ESCHEMA. */
+int gr_store_open_readonly(gr_store_t **out, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Closes the store and sets *self_p to NULL. Accepts NULL. No transaction
  * may be open. */
@@ -177,6 +187,44 @@ void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n);
 /* Recomputes the hash chain of id's timeline. Returns 0 when every link
  * holds, GR_ESIGNATURE at the first broken one. */
 int gr_store_timeline_verify(gr_txn_t *txn, const char *id);
+
+/* ---- audit ---- */
+
+/* What the walk saw when everything held. */
+typedef struct {
+    uint64_t entries;     /* timeline entries, of every case */
+    uint64_t cases;
+    uint64_t links;       /* ledger links (equal to entries when intact) */
+    uint8_t head[32];     /* the ledger's newest head, zeros when empty */
+} gr_store_audit_t;
+
+/* A ledger head recorded earlier (from a verify, a bundle): link seq's
+ * head must still be head. */
+typedef struct {
+    uint64_t seq;
+    uint8_t head[32];
+} gr_store_anchor_t;
+
+/* Verifies the whole store: every case's chain against its record, every
+ * entry against the ledger, the ledger's chain, the entry each link names,
+ * the ledger's stored head (and the anchor, when not NULL), and that every
+ * case record has a timeline. Returns 0 when all holds (*result filled),
+ * 1 with the first break in *fault (cases in id order first, then the
+ * ledger in link order, then the records), or a GR_E*
+ * error when the store cannot be read. Works in any transaction. */
+int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
+                          gr_store_audit_t *result, gr_chain_fault_t *fault);
+
+/* The ledger's newest link seq and head (0 and zeros when empty). */
+int gr_store_audit_head(gr_txn_t *txn, uint64_t *seq, uint8_t head[32]);
+
+/* One case's timeline entries exactly as stored (the bytes live until txn
+ * ends) and, for each, its ledger link (NULL when it has none). Free the
+ * arrays with free() and gr_store_audit_links_free(). GR_ENOTFOUND when
+ * the case has no entries. */
+int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **entries,
+                        Gridrelay__AuditLink ***links, size_t *n);
+void gr_store_audit_links_free(Gridrelay__AuditLink **links, size_t n);
 
 /* ---- listing ---- */
 

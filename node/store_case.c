@@ -70,34 +70,9 @@ static size_t s_timeline_key(uint8_t *key, const char *id, size_t idlen, uint32_
     return idlen + 5;
 }
 
-/* SHA-256(prev | entry packed with hash and signature empty). Works on a
- * shallow copy so the caller's entry is never touched. */
-static int s_entry_hash(const Gridrelay__TimelineEntry *entry, const uint8_t *prev,
-                        uint8_t out[S_HASH_LEN])
-{
-    Gridrelay__TimelineEntry bare = *entry;
-    bare.hash.data = NULL;
-    bare.hash.len = 0;
-    bare.signature.data = NULL;
-    bare.signature.len = 0;
-    uint8_t stack[1024];
-    size_t len = gridrelay__timeline_entry__get_packed_size(&bare);
-    uint8_t *buf = len <= sizeof stack ? stack : malloc(len);
-    if (!buf)
-        return GR_ENOMEM;
-    gridrelay__timeline_entry__pack(&bare, buf);
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, prev, S_HASH_LEN);
-    crypto_hash_sha256_update(&st, buf, len);
-    crypto_hash_sha256_final(&st, out);
-    if (buf != stack)
-        free(buf);
-    return 0;
-}
-
-/* Chains entry (whose seq is set) after prev and stores it. NOOVERWRITE:
- * an existing entry at this seq means the caller's record is stale. */
+/* Chains entry (whose seq is set) after prev, stores it and links it into
+ * the node's ledger. NOOVERWRITE: an existing entry at this seq means the
+ * caller's record is stale. */
 static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
                          Gridrelay__TimelineEntry *entry, const uint8_t *prev)
 {
@@ -105,7 +80,7 @@ static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
     if (rc != 0)
         return rc;
     uint8_t hash[S_HASH_LEN];
-    rc = s_entry_hash(entry, prev, hash);
+    rc = gr_chain_entry_hash(hash, entry, prev);
     if (rc != 0)
         return rc;
     rc = s_set_hash_field(txn, &entry->hash, hash);
@@ -113,7 +88,10 @@ static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
         return rc;
     uint8_t key[S_TIMELINE_KEY_MAX];
     size_t keylen = s_timeline_key(key, id, idlen, entry->seq);
-    return s_put_msg(txn, S_DB_TIMELINE, key, keylen, &entry->base, MDB_NOOVERWRITE);
+    rc = s_put_msg(txn, S_DB_TIMELINE, key, keylen, &entry->base, MDB_NOOVERWRITE);
+    if (rc != 0)
+        return rc;
+    return gr_store_ledger_append(txn, id, idlen, entry->seq, hash);
 }
 
 int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
@@ -291,7 +269,7 @@ int gr_store_timeline_verify(gr_txn_t *txn, const char *id)
             rc = GR_ESIGNATURE;
             break;
         }
-        rc = s_entry_hash(e, prev, hash);
+        rc = gr_chain_entry_hash(hash, e, prev);
         if (rc == 0 && memcmp(hash, e->hash.data, S_HASH_LEN) != 0)
             rc = GR_ESIGNATURE;
         memcpy(prev, e->hash.data, S_HASH_LEN);

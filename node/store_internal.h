@@ -25,6 +25,7 @@
 /* The order is that of s_db_names in store.c. */
 enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
        S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_TASKS, S_DB_URGES,
+       S_DB_AUDIT, S_DB_AUDIT_INDEX,
        S_DB_COUNT };
 
 struct gr_store {
@@ -172,5 +173,14 @@ static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
 {
     return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));
 }
+
+/* Links a timeline entry just written into the node's ledger
+ * (store_audit.c): every timeline write calls it in the same transaction. */
+int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t entry_seq,
+                           const uint8_t entry_hash[S_HASH_LEN]);
+
+/* Links every entry of a store written before the ledger existed, once
+ * (a no-op when the ledger has a head). */
+int gr_store_ledger_backfill(gr_txn_t *txn);
 
 #endif

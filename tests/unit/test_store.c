@@ -139,7 +139,7 @@ static void s_raw_begin(const char *dir, const char *db, MDB_env **env, MDB_txn 
                         MDB_dbi *dbi)
 {
     assert_int_equal(mdb_env_create(env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(*env, 16), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env, 24), 0);
     assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
     assert_int_equal(mdb_dbi_open(*txn, db, 0, dbi), 0);
@@ -627,6 +627,121 @@ static void test_reopen(void **state)
     assert_int_equal(gr_store_counter_get(txn, "events", &v), 0);
     assert_int_equal(v, 3);
     assert_int_equal(gr_store_commit(&txn), 0);
+}
+
+/* The ledger: every entry of every case linked in commit order, checked
+ * read-only; a whole case removed is found; a store written before the
+ * ledger is linked when the node opens it. */
+static void s_audit(const char *dir, int want, gr_store_audit_t *result, gr_chain_fault_t *fault)
+{
+    gr_store_t *ro = NULL;
+    char err[256];
+    assert_int_equal(gr_store_open_readonly(&ro, dir, err, sizeof err), 0);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(ro, false, &txn), 0);
+    assert_int_equal(gr_store_audit_verify(txn, NULL, result, fault), want);
+    gr_store_abort(&txn);
+    /* A reader cannot write. */
+    assert_int_not_equal(gr_store_begin(ro, true, &txn), 0);
+    gr_store_close(&ro);
+}
+
+static void test_audit_ledger(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t a, b;
+    s_make(&a, "audit-a", "safety.fire", 1, 100);
+    s_make(&b, "audit-b", "safety.fire", 1, 101);
+    s_store(f->store, &a);
+    s_store(f->store, &b);
+    s_append(f->store, a.id, GRIDRELAY__ACTION__ACTION_ACCEPT, GRIDRELAY__STATUS__ACCEPTED, 102,
+             "ok");
+    gr_txn_t *txn;
+    uint64_t seq;
+    uint8_t head[32];
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_audit_head(txn, &seq, head), 0);
+    assert_int_equal(seq, 3);
+    ProtobufCBinaryData *entries;
+    Gridrelay__AuditLink **links;
+    size_t n;
+    assert_int_equal(gr_store_audit_case(txn, a.id, &entries, &links, &n), 0);
+    assert_int_equal(n, 2);
+    /* Case a's entries are links 1 and 3: b's first came between them. */
+    assert_non_null(links[0]);
+    assert_non_null(links[1]);
+    assert_int_equal(links[0]->seq, 1);
+    assert_int_equal(links[1]->seq, 3);
+    assert_memory_equal(links[1]->head.data, head, 32);
+    free(entries);
+    gr_store_audit_links_free(links, n);
+    gr_store_abort(&txn);
+    gr_store_close(&f->store);
+
+    gr_store_audit_t result;
+    gr_chain_fault_t fault;
+    s_audit(f->dir, 0, &result, &fault);
+    assert_int_equal(result.entries, 3);
+    assert_int_equal(result.cases, 2);
+    assert_int_equal(result.links, 3);
+    assert_memory_equal(result.head, head, 32);
+
+    /* A record of a case nobody reported, with no timeline. */
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    MDB_val k = {7, "audit-a"}, v;
+    s_raw_begin(f->dir, "events", &env, &raw, &dbi);
+    assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+    k = (MDB_val){7, "audit-z"};
+    assert_int_equal(mdb_put(raw, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    s_audit(f->dir, 1, &result, &fault);
+    assert_int_equal(fault.kind, GRIDRELAY__AUDIT_FAULT__KIND__INSERTED);
+    assert_string_equal(fault.event_id, "audit-z");
+    s_raw_begin(f->dir, "events", &env, &raw, &dbi);
+    assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    /* Case b removed entirely: its record, its entry, its listing. */
+    s_raw_begin(f->dir, "timeline", &env, &raw, &dbi);
+    uint8_t key[16] = "audit-b";
+    key[7] = 0;
+    key[8] = key[9] = key[10] = 0;
+    key[11] = 1;
+    k = (MDB_val){12, key};
+    assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_dbi_open(raw, "events", 0, &dbi), 0);
+    k = (MDB_val){7, "audit-b"};
+    assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    s_audit(f->dir, 1, &result, &fault);
+    assert_int_equal(fault.kind, GRIDRELAY__AUDIT_FAULT__KIND__DELETED);
+    assert_string_equal(fault.event_id, "audit-b");
+    assert_non_null(strstr(fault.message, "whole case"));
+
+    /* A store from before the ledger: none of it, no head. */
+    s_raw_begin(f->dir, "audit", &env, &raw, &dbi);
+    assert_int_equal(mdb_drop(raw, dbi, 0), 0);
+    assert_int_equal(mdb_dbi_open(raw, "audit_index", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 0), 0);
+    assert_int_equal(mdb_dbi_open(raw, "meta", 0, &dbi), 0);
+    k = (MDB_val){10, "audit_head"};
+    assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    s_audit(f->dir, 1, &result, &fault);
+    assert_int_equal(fault.kind, GRIDRELAY__AUDIT_FAULT__KIND__INSERTED);
+    char err[256];
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+    gr_store_close(&f->store);
+    s_audit(f->dir, 0, &result, &fault);
+    assert_int_equal(result.entries, 2);
+    assert_int_equal(result.links, 2);
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
 }
 
 static void test_schema_newer(void **state)
@@ -1379,6 +1494,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_creates_dir, setup, teardown),

@@ -45,6 +45,9 @@ static void s_usage(FILE *out)
 "  view      the superior's view of every descendant's cases\n"
 "  supervise            everything overdue here and below (督办), most late first\n"
 "  urge ID [--note T]   send a supervision notice to whoever holds a case\n"
+"  audit verify         walk the whole tamper-evident trail (or --store DIR)\n"
+"  audit export ID      one case's signed evidence, to a file\n"
+"  audit check FILE     verify such a file anywhere (--trust KEYS)\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -59,7 +62,7 @@ static void s_usage(FILE *out)
 "\n"
 "Exit status: 0 success; 1 refused by the node (its error is printed);\n"
 "2 usage error; 3 no reply from the node (safe to retry); 4 local error\n"
-"(key file, memory).\n");
+"(key file, memory); 5 an audit found a break.\n");
 }
 
 int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg)
@@ -209,6 +212,7 @@ int main(int argc, char **argv)
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
+        { "audit", gridctl_audit },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

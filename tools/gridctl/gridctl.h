@@ -16,6 +16,7 @@ enum {
     GRIDCTL_USAGE = 2,
     GRIDCTL_NO_REPLY = 3,   /* node unreachable or silent: safe to retry */
     GRIDCTL_LOCAL = 4,      /* local trouble: key file, memory */
+    GRIDCTL_BROKEN = 5,     /* audit: the trail or the bundle does not verify */
 };
 
 /* Longest page token kept between the pages of a listing. */
@@ -90,6 +91,7 @@ int gridctl_status(int argc, char **argv);
 int gridctl_view(int argc, char **argv);
 int gridctl_urge(int argc, char **argv);
 int gridctl_supervise(int argc, char **argv);
+int gridctl_audit(int argc, char **argv);
 
 /* Names of protocol enums for output, and parsers for input. */
 const char *gridctl_status_name(int status);
