@@ -39,7 +39,7 @@
  * bump, only changing the layout of an existing one does. */
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
-    "due", "statuslog", "peers", "view", "tasks", "urges",
+    "due", "statuslog", "peers", "view", "tasks", "urges", "daily",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1

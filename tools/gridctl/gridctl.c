@@ -45,6 +45,7 @@ static void s_usage(FILE *out)
 "  view      the superior's view of every descendant's cases\n"
 "  supervise            everything overdue here and below (督办), most late first\n"
 "  urge ID [--note T]   send a supervision notice to whoever holds a case\n"
+"  daily     the day's daily reports (日报告): on time, late, missing, here and below\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
+        { "daily", gridctl_daily },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)
