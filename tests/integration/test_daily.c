@@ -412,10 +412,73 @@ static void test_daily_reports_on_time_late_and_missing_at_every_tier(void **sta
     json_object_put(page);
 }
 
+/* Sends summary to node `to` signed by kp; returns the Error code, 0 for an Ack. */
+static int s_send_summary(fx_t *fx, int to, const gr_keypair_t *kp, Gridrelay__DailySummary *summary)
+{
+    gr_client_t *client = gr_client_new(fx->ctx, fx->n[to].endpoint, kp, fx->n[to].node_key.pk);
+    if (!client)
+        return -1;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_DAILY_SUMMARY;
+    body.daily_summary = summary;
+    gr_opened_t reply;
+    int rc = gr_client_call(client, &body, &reply, 3000, 5);
+    gr_client_destroy(&client);
+    if (rc != 0)
+        return -1;
+    rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ERROR ? (int)reply.body->error->code : 0;
+    gr_opened_clear(&reply);
+    return rc;
+}
+
+/* Bad summaries are refused with a clear error and counted, and change
+ * nothing stored: one a child sends for its sibling, one with a date that
+ * does not exist, one whose counts do not add up, one from a reporter. */
+static void test_bad_daily_summaries_change_nothing(void **state)
+{
+    fx_t *fx = *state;
+    char args[64], out[65536];
+    snprintf(args, sizeof args, "--date %s", fx->date0);
+    json_object *before = s_daily(fx, TA, args);
+    assert_non_null(s_node(before, "village-a2"));
+    Gridrelay__DailySummary s = GRIDRELAY__DAILY_SUMMARY__INIT;
+    s.node_id = (char *)"village-a2";
+    s.date = fx->date0;
+    s.tier_level = 1;
+    s.version = 99;
+    s.closed = true;
+    s.units = 2;
+    s.on_time = 2;
+    /* village-a1 over its own link, speaking for village-a2. */
+    assert_int_equal(s_send_summary(fx, TA, &fx->n[A1].node_key, &s),
+                     GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN);
+    s.node_id = (char *)"village-a1";
+    s.date = (char *)"2026-02-30";
+    assert_int_equal(s_send_summary(fx, TA, &fx->n[A1].node_key, &s),
+                     GRIDRELAY__ERROR_CODE__ERR_INVALID);
+    s.date = fx->date0;
+    s.late = 1;
+    assert_int_equal(s_send_summary(fx, TA, &fx->n[A1].node_key, &s),
+                     GRIDRELAY__ERROR_CODE__ERR_INVALID);
+    s.late = 0;
+    assert_int_equal(s_send_summary(fx, TA, &fx->n[TA].reporters[0], &s),
+                     GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN);
+    json_object *after = s_daily(fx, TA, args);
+    assert_string_equal(json_object_to_json_string_ext(s_node(before, "village-a1"), JSON_C_TO_STRING_PLAIN),
+                        json_object_to_json_string_ext(s_node(after, "village-a1"), JSON_C_TO_STRING_PLAIN));
+    assert_string_equal(json_object_to_json_string_ext(s_node(before, "village-a2"), JSON_C_TO_STRING_PLAIN),
+                        json_object_to_json_string_ext(s_node(after, "village-a2"), JSON_C_TO_STRING_PLAIN));
+    json_object_put(before);
+    json_object_put(after);
+    assert_int_equal(s_gridctl(fx, TA, "stats --json", out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"rejected_invalid\":4"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daily_reports_on_time_late_and_missing_at_every_tier),
+        cmocka_unit_test(test_bad_daily_summaries_change_nothing),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
