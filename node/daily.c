@@ -23,6 +23,8 @@ struct gr_daily {
     const gr_config_t *cfg;
     gr_engine_t *engine;
     bool tracked;   /* a [daily] section: days are closed here */
+    const char **owed;  /* the units owing a report here, by name (into cfg) */
+    size_t n_owed;
     char date[GR_DAY_DATE_LEN + 1];  /* of the summary being built */
 };
 
@@ -42,6 +44,8 @@ typedef struct {
     bool closed;
 } s_day_t;
 
+static int s_owed_init(gr_daily_t *self);
+
 /* ---- lifecycle ---- */
 
 gr_daily_t *gr_daily_new(const gr_config_t *cfg, gr_engine_t *engine)
@@ -55,6 +59,10 @@ gr_daily_t *gr_daily_new(const gr_config_t *cfg, gr_engine_t *engine)
     /* A node with [daily] but no units (a township that only collects)
      * still closes its days: its empty summary tells the parent it is up. */
     self->tracked = dc->enabled;
+    if (self->tracked && s_owed_init(self) != 0) {
+        free(self);
+        return NULL;
+    }
     if (dc->enabled && !dc->fixed) {
         /* localtime_r() reads the zone from TZ; the log writes UTC. */
         char tz[72];
@@ -72,6 +80,7 @@ void gr_daily_destroy(gr_daily_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    free((*self_p)->owed);
     free(*self_p);
     *self_p = NULL;
 }
@@ -117,38 +126,57 @@ static int64_t s_last_due_day(const gr_daily_t *self, uint64_t now_ms)
 
 /* ---- units ---- */
 
-static size_t s_unit_count(const gr_daily_t *self)
+static int s_by_name(const void *a, const void *b)
 {
-    const gr_daily_config_t *dc = &self->cfg->daily;
-    if (!self->tracked)
-        return 0;
-    switch (dc->mode) {
-    case GR_DAILY_UNITS_NODE: return 1;
-    case GR_DAILY_UNITS_LIST: return dc->n_units;
-    case GR_DAILY_UNITS_REPORTERS: {
-        size_t n = 0;
-        for (size_t i = 0; i < gr_trust_count(self->cfg->trust); i++)
-            n += gr_trust_at(self->cfg->trust, i)->role == GR_ROLE_REPORTER;
-        return n;
-    }
-    default: return 0;
-    }
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The i-th unit owing a report here (i < s_unit_count()). */
-static const char *s_unit_at(const gr_daily_t *self, size_t i)
+/* The names of the units owing a report here, sorted: looked up for every
+ * report and every unit of a summary, so a node of 1,000 units stays fast. */
+static int s_owed_init(gr_daily_t *self)
 {
     const gr_daily_config_t *dc = &self->cfg->daily;
-    if (dc->mode == GR_DAILY_UNITS_NODE)
-        return self->cfg->node_id;
-    if (dc->mode == GR_DAILY_UNITS_LIST)
-        return dc->units[i];
-    for (size_t j = 0; j < gr_trust_count(self->cfg->trust); j++) {
-        const gr_trusted_key_t *t = gr_trust_at(self->cfg->trust, j);
-        if (t->role == GR_ROLE_REPORTER && i-- == 0)
-            return t->name;
+    size_t cap = dc->mode == GR_DAILY_UNITS_LIST ? dc->n_units
+                 : dc->mode == GR_DAILY_UNITS_NODE ? 1
+                                                   : gr_trust_count(self->cfg->trust);
+    self->owed = calloc(cap ? cap : 1, sizeof *self->owed);
+    if (!self->owed)
+        return GR_ENOMEM;
+    if (dc->mode == GR_DAILY_UNITS_NODE) {
+        self->owed[self->n_owed++] = self->cfg->node_id;
+    } else if (dc->mode == GR_DAILY_UNITS_LIST) {
+        for (size_t i = 0; i < dc->n_units; i++)
+            self->owed[self->n_owed++] = dc->units[i];
+    } else if (dc->mode == GR_DAILY_UNITS_REPORTERS) {
+        for (size_t i = 0; i < gr_trust_count(self->cfg->trust); i++) {
+            const gr_trusted_key_t *t = gr_trust_at(self->cfg->trust, i);
+            if (t->role == GR_ROLE_REPORTER)
+                self->owed[self->n_owed++] = t->name;
+        }
     }
-    return "";
+    qsort(self->owed, self->n_owed, sizeof *self->owed, s_by_name);
+    return 0;
+}
+
+static size_t s_unit_count(const gr_daily_t *self)
+{
+    return self->n_owed;
+}
+
+/* The i-th unit owing a report here (i < s_unit_count()), by name. */
+static const char *s_unit_at(const gr_daily_t *self, size_t i)
+{
+    return self->owed[i];
+}
+
+/* The owed unit named name, or NULL. */
+static const char *s_owed(const gr_daily_t *self, const char *name)
+{
+    if (!self->n_owed || !name)
+        return NULL;
+    const char *const *found = bsearch(&name, self->owed, self->n_owed, sizeof *self->owed,
+                                       s_by_name);
+    return found ? *found : NULL;
 }
 
 /* The unit a report by `who` counts for, or NULL. */
@@ -158,11 +186,7 @@ static const char *s_unit_of(const gr_daily_t *self, const char *who)
         return NULL;
     if (self->cfg->daily.mode == GR_DAILY_UNITS_NODE)
         return self->cfg->node_id;
-    size_t n = s_unit_count(self);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s_unit_at(self, i), who) == 0)
-            return s_unit_at(self, i);
-    return NULL;
+    return s_owed(self, who);
 }
 
 /* ---- the day record ---- */
@@ -260,14 +284,14 @@ static int s_summary(gr_daily_t *self, const s_day_t *d, int64_t day, uint64_t n
     }
     gr_day_tally_t tally = {0};
     size_t n = 0;
-    /* Owed units first, in config order, then any recorded since dropped
-     * from the config (still shown: they did report). */
+    /* Owed units first, then any recorded since dropped from the config
+     * (still shown here: they did report). */
     for (size_t i = 0; i < owed + d->count; i++) {
         const char *name = i < owed ? s_unit_at(self, i) : d->units[i - owed].unit;
         const s_unit_t *u = s_day_find((s_day_t *)d, name);
-        if (i >= owed && s_unit_of(self, name))
-            continue;  /* owed: counted above */
-        if (i >= owed && self->cfg->daily.mode == GR_DAILY_UNITS_NODE)
+        /* Recorded ones that are owed were counted above; one dropped
+         * from the config since is shown here, and never sent up. */
+        if (i >= owed && (s_owed(self, name) || up))
             continue;
         gr_day_state_t state = u ? u->state : gr_day_state(0, out->due_ms, now_ms, NULL);
         if (i < owed)
