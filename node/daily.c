@@ -306,7 +306,9 @@ static int s_summary(gr_daily_t *self, const s_day_t *d, int64_t day, uint64_t n
             w->first_ms = u->first_ms;
             w->late_ms = u->late_ms;
             w->reports = u->reports;
-            w->event_id = (char *)u->event_id;
+            /* The report's id means nothing above (a zero report is
+             * nowhere else): kept here, not sent, so 1,000 units fit. */
+            w->event_id = (char *)(up ? "" : u->event_id);
         }
         (*ptrs)[n] = w;
         n++;
@@ -353,6 +355,12 @@ static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const s_day_t *d, int64_t
     if (rc != 0 || !send)
         return rc;
     rc = s_summary(self, d, day, now_ms, true, false, &s, &units, &ptrs);
+    /* Names that would not fit the parent's frame are left out (the last
+     * in name order); the counts stay exact. */
+    size_t frame = self->cfg->max_frame ? self->cfg->max_frame : 65536;
+    while (rc == 0 && s.n_exceptions &&
+           gridrelay__daily_summary__get_packed_size(&s) + 512 > frame)
+        s.n_exceptions--;
     if (rc == 0)
         rc = s_send_up(self, txn, &s);
     free(units);
@@ -613,7 +621,8 @@ int gr_daily_list(gr_daily_t *self, const gr_request_t *req)
     char **silent = NULL;
     size_t n_silent = 0;
     if (rc == 0) {
-        qsort(page.nodes, page.count, sizeof *page.nodes, s_by_tier);
+        if (page.count)  /* qsort() takes no NULL array, even empty */
+            qsort(page.nodes, page.count, sizeof *page.nodes, s_by_tier);
         all = calloc(page.count + 1, sizeof *all);
         silent = calloc(self->cfg->n_children + 1, sizeof *silent);
         if (!all || !silent)

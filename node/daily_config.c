@@ -158,6 +158,16 @@ int gr_daily_config_finish(const gr_daily_config_t *dc, const gr_trust_t *trust,
                  "e.g. DAILY.SAFE)", dc->category);
         return GR_ECONFIG;
     }
+    size_t reporters = 0;
+    for (size_t j = 0; j < gr_trust_count(trust); j++)
+        reporters += gr_trust_at(trust, j)->role == GR_ROLE_REPORTER;
+    if (dc->enabled && dc->mode == GR_DAILY_UNITS_REPORTERS && reporters > GR_DAILY_UNITS_MAX) {
+        /* A day's summary lists at most this many; name the units instead. */
+        *line = dc->line[GR_DAILY_KEY_UNITS];
+        snprintf(msg, msglen, "units = reporters: %zu reporter keys, more than the 1000 units "
+                 "a node may track (list the units by name)", reporters);
+        return GR_ECONFIG;
+    }
     for (size_t i = 0; i < dc->n_units; i++) {
         const gr_trusted_key_t *found = NULL;
         for (size_t j = 0; j < gr_trust_count(trust) && !found; j++) {
