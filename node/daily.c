@@ -1,48 +1,17 @@
-#include "daily.h"
+#include "daily_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "day.h"
 #include "error.h"
-#include "event_id.h"
 #include "log.h"
-#include "wire.h"
 
 /* Days closed in one timer run at most (a clock moved months ahead closes
  * the rest on the next turns). */
 #define S_CLOSE_MAX 62
-/* Summaries a parent keeps from one child and passes on are limited by
- * the frame; this many exceptions fit with room to spare. */
-#define S_EXCEPTIONS_MAX 1000
 #define S_CLOSED_COUNTER "daily.closed_through"  /* last closed day + 1; 0 = never armed */
-
-struct gr_daily {
-    const gr_config_t *cfg;
-    gr_engine_t *engine;
-    bool tracked;   /* a [daily] section: days are closed here */
-    const char **owed;  /* the units owing a report here, by name (into cfg) */
-    size_t n_owed;
-    char date[GR_DAY_DATE_LEN + 1];  /* of the summary being built */
-};
-
-/* One unit's day, as this node keeps it. */
-typedef struct {
-    char unit[GR_DAILY_NAME_MAX + 1];
-    gr_day_state_t state;
-    uint64_t first_ms, late_ms;
-    uint32_t reports;
-    char event_id[GR_EVENT_ID_MAX + 1];
-} s_unit_t;
-
-typedef struct {
-    s_unit_t *units;
-    size_t count, cap;
-    uint32_t version;
-    bool closed;
-} s_day_t;
 
 static int s_owed_init(gr_daily_t *self);
 
@@ -105,14 +74,14 @@ static int s_offset(const gr_daily_t *self, uint64_t ms)
     return (int)(tm.tm_gmtoff / 60);
 }
 
-static int64_t s_day_of(const gr_daily_t *self, uint64_t ms)
+int64_t gr_daily_day_of(const gr_daily_t *self, uint64_t ms)
 {
     return gr_day_of(ms, s_offset(self, ms));
 }
 
 /* The zone's offset at the due time itself (summer time begins or ends
  * at night, so noon's offset is that of the evening). */
-static uint64_t s_due(const gr_daily_t *self, int64_t day)
+uint64_t gr_daily_due(const gr_daily_t *self, int64_t day)
 {
     uint64_t noon = gr_day_due_ms(day, 12 * 60, 0);
     return gr_day_due_ms(day, self->cfg->daily.due_min, s_offset(self, noon));
@@ -120,8 +89,8 @@ static uint64_t s_due(const gr_daily_t *self, int64_t day)
 
 static int64_t s_last_due_day(const gr_daily_t *self, uint64_t now_ms)
 {
-    int64_t day = s_day_of(self, now_ms);
-    return s_due(self, day) <= now_ms ? day : day - 1;
+    int64_t day = gr_daily_day_of(self, now_ms);
+    return gr_daily_due(self, day) <= now_ms ? day : day - 1;
 }
 
 /* ---- units ---- */
@@ -191,13 +160,13 @@ static const char *s_unit_of(const gr_daily_t *self, const char *who)
 
 /* ---- the day record ---- */
 
-static void s_day_free(s_day_t *d)
+void gr_daily_day_free(gr_daily_day_t *d)
 {
     free(d->units);
     memset(d, 0, sizeof *d);
 }
 
-static s_unit_t *s_day_find(s_day_t *d, const char *unit)
+static gr_daily_unit_t *s_day_find(gr_daily_day_t *d, const char *unit)
 {
     for (size_t i = 0; i < d->count; i++)
         if (strcmp(d->units[i].unit, unit) == 0)
@@ -205,24 +174,24 @@ static s_unit_t *s_day_find(s_day_t *d, const char *unit)
     return NULL;
 }
 
-static s_unit_t *s_day_add(s_day_t *d, const char *unit)
+static gr_daily_unit_t *s_day_add(gr_daily_day_t *d, const char *unit)
 {
     if (d->count == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
-        s_unit_t *grown = realloc(d->units, cap * sizeof *grown);
+        gr_daily_unit_t *grown = realloc(d->units, cap * sizeof *grown);
         if (!grown)
             return NULL;
         d->units = grown;
         d->cap = cap;
     }
-    s_unit_t *u = &d->units[d->count++];
+    gr_daily_unit_t *u = &d->units[d->count++];
     memset(u, 0, sizeof *u);
     snprintf(u->unit, sizeof u->unit, "%s", unit);
     return u;
 }
 
 /* This node's own record of day into d (empty when none yet). */
-static int s_day_load(const gr_daily_t *self, gr_txn_t *txn, int64_t day, s_day_t *d)
+int gr_daily_day_load(const gr_daily_t *self, gr_txn_t *txn, int64_t day, gr_daily_day_t *d)
 {
     memset(d, 0, sizeof *d);
     Gridrelay__DailySummary *s = NULL;
@@ -235,7 +204,7 @@ static int s_day_load(const gr_daily_t *self, gr_txn_t *txn, int64_t day, s_day_
     d->closed = s->closed;
     for (size_t i = 0; rc == 0 && i < s->n_exceptions; i++) {
         const Gridrelay__DailyUnit *in = s->exceptions[i];
-        s_unit_t *u = s_day_add(d, in->unit);
+        gr_daily_unit_t *u = s_day_add(d, in->unit);
         if (!u) {
             rc = GR_ENOMEM;
             break;
@@ -248,7 +217,7 @@ static int s_day_load(const gr_daily_t *self, gr_txn_t *txn, int64_t day, s_day_
     }
     gridrelay__daily_summary__free_unpacked(s, NULL);
     if (rc != 0)
-        s_day_free(d);
+        gr_daily_day_free(d);
     return rc;
 }
 
@@ -261,7 +230,7 @@ static int s_by_unit(const void *a, const void *b)
  * or (up) only the late and missing ones. The counts are of the units
  * owing a report; those not in d are pending before the due time and
  * missing after it. */
-static int s_summary(gr_daily_t *self, const s_day_t *d, int64_t day, uint64_t now_ms,
+int gr_daily_summary(gr_daily_t *self, const gr_daily_day_t *d, int64_t day, uint64_t now_ms,
                      bool up, bool missing_only, Gridrelay__DailySummary *out,
                      Gridrelay__DailyUnit **units, Gridrelay__DailyUnit ***ptrs)
 {
@@ -272,7 +241,7 @@ static int s_summary(gr_daily_t *self, const s_day_t *d, int64_t day, uint64_t n
     out->tier_level = (uint32_t)self->cfg->tier_level;
     out->version = d->version;
     out->closed = d->closed;
-    out->due_ms = s_due(self, day);
+    out->due_ms = gr_daily_due(self, day);
     size_t owed = s_unit_count(self);
     size_t cap = owed + d->count;
     *units = calloc(cap ? cap : 1, sizeof **units);
@@ -288,7 +257,7 @@ static int s_summary(gr_daily_t *self, const s_day_t *d, int64_t day, uint64_t n
      * (still shown here: they did report). */
     for (size_t i = 0; i < owed + d->count; i++) {
         const char *name = i < owed ? s_unit_at(self, i) : d->units[i - owed].unit;
-        const s_unit_t *u = s_day_find((s_day_t *)d, name);
+        const gr_daily_unit_t *u = s_day_find((gr_daily_day_t *)d, name);
         /* Recorded ones that are owed were counted above; one dropped
          * from the config since is shown here, and never sent up. */
         if (i >= owed && (s_owed(self, name) || up))
@@ -336,17 +305,17 @@ static int s_send_up(gr_daily_t *self, gr_txn_t *txn, Gridrelay__DailySummary *s
 
 /* Stores d as day's record here (only the units recorded: the others
  * follow from the config) and, when send, its summary goes up. */
-static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const s_day_t *d, int64_t day,
+static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const gr_daily_day_t *d, int64_t day,
                       uint64_t now_ms, bool send)
 {
     Gridrelay__DailySummary s;
     Gridrelay__DailyUnit *units = NULL, **ptrs = NULL;
-    int rc = s_summary(self, d, day, now_ms, false, false, &s, &units, &ptrs);
+    int rc = gr_daily_summary(self, d, day, now_ms, false, false, &s, &units, &ptrs);
     if (rc != 0)
         return rc;
     size_t kept = 0;
     for (size_t i = 0; i < s.n_exceptions; i++)
-        if (s_day_find((s_day_t *)d, s.exceptions[i]->unit))
+        if (s_day_find((gr_daily_day_t *)d, s.exceptions[i]->unit))
             s.exceptions[kept++] = s.exceptions[i];
     s.n_exceptions = kept;
     rc = gr_store_daily_put(txn, day, self->cfg->node_id, &s);
@@ -354,7 +323,7 @@ static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const s_day_t *d, int64_t
     free(ptrs);
     if (rc != 0 || !send)
         return rc;
-    rc = s_summary(self, d, day, now_ms, true, false, &s, &units, &ptrs);
+    rc = gr_daily_summary(self, d, day, now_ms, true, false, &s, &units, &ptrs);
     /* Names that would not fit the parent's frame are left out (the last
      * in name order); the counts stay exact. */
     size_t frame = self->cfg->max_frame ? self->cfg->max_frame : 65536;
@@ -376,15 +345,15 @@ int gr_daily_report(gr_daily_t *self, gr_txn_t *txn, const char *who, const char
     const char *unit = s_unit_of(self, who);
     if (!unit)
         return 0;
-    int64_t day = s_day_of(self, now_ms);
-    uint64_t due = s_due(self, day);
-    s_day_t d;
-    int rc = s_day_load(self, txn, day, &d);
+    int64_t day = gr_daily_day_of(self, now_ms);
+    uint64_t due = gr_daily_due(self, day);
+    gr_daily_day_t d;
+    int rc = gr_daily_day_load(self, txn, day, &d);
     if (rc != 0)
         return rc;
-    s_unit_t *u = s_day_find(&d, unit);
+    gr_daily_unit_t *u = s_day_find(&d, unit);
     if (!u && !(u = s_day_add(&d, unit))) {
-        s_day_free(&d);
+        gr_daily_day_free(&d);
         return GR_ENOMEM;
     }
     bool first = u->first_ms == 0;
@@ -402,7 +371,7 @@ int gr_daily_report(gr_daily_t *self, gr_txn_t *txn, const char *who, const char
     if (send)
         d.version++;
     rc = s_day_save(self, txn, &d, day, now_ms, send);
-    s_day_free(&d);
+    gr_daily_day_free(&d);
     return rc;
 }
 
@@ -410,8 +379,8 @@ int gr_daily_report(gr_daily_t *self, gr_txn_t *txn, const char *who, const char
  * closed and its summary goes up. */
 static int s_close(gr_daily_t *self, gr_txn_t *txn, int64_t day, uint64_t now_ms)
 {
-    s_day_t d;
-    int rc = s_day_load(self, txn, day, &d);
+    gr_daily_day_t d;
+    int rc = gr_daily_day_load(self, txn, day, &d);
     if (rc != 0)
         return rc;
     size_t owed = s_unit_count(self);
@@ -419,7 +388,7 @@ static int s_close(gr_daily_t *self, gr_txn_t *txn, int64_t day, uint64_t now_ms
         const char *name = s_unit_at(self, i);
         if (s_day_find(&d, name))
             continue;
-        s_unit_t *u = s_day_add(&d, name);
+        gr_daily_unit_t *u = s_day_add(&d, name);
         if (!u)
             rc = GR_ENOMEM;
         else
@@ -438,13 +407,13 @@ static int s_close(gr_daily_t *self, gr_txn_t *txn, int64_t day, uint64_t now_ms
         gr_log(missing ? GR_LOG_NOTICE : GR_LOG_INFO, NULL, "daily reports of %s closed: "
                "%zu unit(s), %zu missing", date, owed, missing);
     }
-    s_day_free(&d);
+    gr_daily_day_free(&d);
     return rc;
 }
 
 static int s_arm_next(gr_daily_t *self, gr_txn_t *txn, int64_t closed_through)
 {
-    return gr_store_due_put(txn, s_due(self, closed_through + 1), GR_DUE_DAILY, "daily");
+    return gr_store_due_put(txn, gr_daily_due(self, closed_through + 1), GR_DUE_DAILY, "daily");
 }
 
 int gr_daily_arm(gr_daily_t *self, gr_txn_t *txn, uint64_t now_ms)
@@ -523,210 +492,4 @@ int gr_daily_summary_in(gr_daily_t *self, const gr_request_t *req)
                "missing", in->date, in->version, in->node_id, in->units, in->late, in->missing);
     }
     return gr_reply_ack(req->reply, ref, "", !newer, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
-}
-
-/* ---- the list ---- */
-
-typedef struct {
-    const gr_daily_t *self;
-    const Gridrelay__ListDaily *ask;
-    Gridrelay__DailySummary **nodes;
-    size_t count, cap;
-    size_t bytes, budget;
-    bool more;
-    int failed;
-} s_page_t;
-
-/* Keeps a copy of a summary from below (filtered for --missing). */
-static int s_page_visit(void *ctx, const Gridrelay__DailySummary *s)
-{
-    s_page_t *p = ctx;
-    if (strcmp(s->node_id, p->self->cfg->node_id) == 0)
-        return 0;
-    int depth = p->self->cfg->tier_level - (int)s->tier_level;
-    if (p->ask->below_limited && depth > (int)p->ask->tier_below)
-        return 0;
-    size_t size = gridrelay__daily_summary__get_packed_size(s);
-    if (p->bytes + size > p->budget) {
-        p->more = true;
-        return 0;
-    }
-    uint8_t *buf = malloc(size ? size : 1);
-    Gridrelay__DailySummary *copy = NULL;
-    if (buf) {
-        gridrelay__daily_summary__pack(s, buf);
-        copy = gridrelay__daily_summary__unpack(NULL, size, buf);
-        free(buf);
-    }
-    if (!copy || (p->count == p->cap && !(p->nodes = realloc(p->nodes, (p->cap = p->cap ? p->cap * 2 : 16) * sizeof *p->nodes)))) {
-        if (copy)
-            gridrelay__daily_summary__free_unpacked(copy, NULL);
-        p->failed = GR_ENOMEM;
-        return GR_ENOMEM;
-    }
-    if (p->ask->missing_only) {
-        size_t kept = 0;
-        for (size_t i = 0; i < copy->n_exceptions; i++) {
-            if (copy->exceptions[i]->state == GRIDRELAY__DAILY_UNIT__STATE__MISSING)
-                copy->exceptions[kept++] = copy->exceptions[i];
-            else
-                gridrelay__daily_unit__free_unpacked(copy->exceptions[i], NULL);
-        }
-        copy->n_exceptions = kept;
-    }
-    p->nodes[p->count++] = copy;
-    p->bytes += size;
-    return 0;
-}
-
-/* Lower tiers first is not what an operator reads: nearest tier first,
- * then by node id (the scan's order). */
-static int s_by_tier(const void *a, const void *b)
-{
-    const Gridrelay__DailySummary *x = *(Gridrelay__DailySummary *const *)a;
-    const Gridrelay__DailySummary *y = *(Gridrelay__DailySummary *const *)b;
-    if (x->tier_level != y->tier_level)
-        return x->tier_level > y->tier_level ? -1 : 1;
-    return strcmp(x->node_id, y->node_id);
-}
-
-int gr_daily_list(gr_daily_t *self, const gr_request_t *req)
-{
-    const Gridrelay__ListDaily *ask = req->opened->body->list_daily;
-    uint64_t ref = gr_request_seq(req);
-    int64_t day = s_day_of(self, req->now_ms);
-    if (ask->date && *ask->date && gr_day_date_parse(ask->date, &day) != 0)
-        return gr_reply_error(req->reply, ref, GR_EINVAL, "date must be YYYY-MM-DD");
-    s_page_t page = {.self = self, .ask = ask};
-    size_t frame = self->cfg->max_frame ? self->cfg->max_frame : 65536;
-    page.budget = frame > 4096 ? frame - 4096 : frame / 2;
-    /* This node's own day, every unit (or only the missing). */
-    s_day_t d;
-    Gridrelay__DailySummary own;
-    Gridrelay__DailyUnit *units = NULL, **ptrs = NULL;
-    bool has_own = self->tracked;
-    int rc = has_own ? s_day_load(self, req->txn, day, &d) : 0;
-    if (rc != 0)
-        return rc;
-    if (has_own) {
-        rc = s_summary(self, &d, day, req->now_ms, false, ask->missing_only, &own, &units, &ptrs);
-        if (rc == 0)
-            page.bytes = gridrelay__daily_summary__get_packed_size(&own);
-    }
-    if (rc == 0 && (!ask->below_limited || ask->tier_below > 0)) {
-        int n = gr_store_daily_scan(req->txn, day, s_page_visit, &page);
-        rc = n < 0 ? n : page.failed;
-    }
-    Gridrelay__DailySummary **all = NULL;
-    char **silent = NULL;
-    size_t n_silent = 0;
-    if (rc == 0) {
-        if (page.count)  /* qsort() takes no NULL array, even empty */
-            qsort(page.nodes, page.count, sizeof *page.nodes, s_by_tier);
-        all = calloc(page.count + 1, sizeof *all);
-        silent = calloc(self->cfg->n_children + 1, sizeof *silent);
-        if (!all || !silent)
-            rc = GR_ENOMEM;
-    }
-    if (rc == 0) {
-        size_t n = 0;
-        if (has_own)
-            all[n++] = &own;
-        for (size_t i = 0; i < page.count; i++)
-            all[n++] = page.nodes[i];
-        /* Children of the next tier down that sent nothing for a day
-         * already due: down, or not tracking daily reports. */
-        uint64_t due = s_due(self, day);
-        for (size_t i = 0; req->now_ms >= due && i < self->cfg->n_children; i++) {
-            const char *child = self->cfg->children[i].id;
-            bool seen = false;
-            for (size_t j = 0; j < page.count && !seen; j++)
-                seen = strcmp(page.nodes[j]->node_id, child) == 0;
-            Gridrelay__DailySummary *held = NULL;
-            if (!seen && gr_store_daily_get(req->txn, day, child, &held) == 0) {
-                seen = true;  /* held, only not listed (tier_below, the frame) */
-                gridrelay__daily_summary__free_unpacked(held, NULL);
-            }
-            if (!seen && (!ask->below_limited || ask->tier_below > 0))
-                silent[n_silent++] = (char *)child;
-        }
-        char date[GR_DAY_DATE_LEN + 1];
-        gr_day_date(day, date);
-        Gridrelay__DailyPage out = GRIDRELAY__DAILY_PAGE__INIT;
-        out.ref_seq = ref;
-        out.date = date;
-        out.nodes = all;
-        out.n_nodes = n;
-        out.now_ms = req->now_ms;
-        out.more = page.more;
-        out.missing_children = (uint32_t)n_silent;
-        out.silent = silent;
-        out.n_silent = n_silent;
-        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-        body.kind_case = GRIDRELAY__BODY__KIND_DAILY_PAGE;
-        body.daily_page = &out;
-        rc = gr_reply_pack(req->reply, &body);
-    }
-    free(all);
-    free(silent);
-    for (size_t i = 0; i < page.count; i++)
-        gridrelay__daily_summary__free_unpacked(page.nodes[i], NULL);
-    free(page.nodes);
-    free(units);
-    free(ptrs);
-    if (has_own)
-        s_day_free(&d);
-    return rc;
-}
-
-/* ---- field checks ---- */
-
-static int s_bad(char *why, size_t why_len, const char *field, const char *what)
-{
-    snprintf(why, why_len, "%s %s", field, what);
-    return GR_EINVAL;
-}
-
-static bool s_name_ok(const char *s, size_t max)
-{
-    return s && *s && strlen(s) <= max;
-}
-
-int gr_daily_check(const Gridrelay__Body *body, char *why, size_t why_len)
-{
-    int64_t day;
-    if (body->kind_case == GRIDRELAY__BODY__KIND_LIST_DAILY) {
-        const Gridrelay__ListDaily *l = body->list_daily;
-        if (l && l->date && *l->date && gr_day_date_parse(l->date, &day) != 0)
-            return s_bad(why, why_len, "list_daily.date", "must be YYYY-MM-DD");
-        if (l && l->tier_below > 16)
-            return s_bad(why, why_len, "list_daily.tier_below", "must be 0..16");
-        return 0;
-    }
-    const Gridrelay__DailySummary *s = body->daily_summary;
-    if (!s)
-        return s_bad(why, why_len, "daily_summary", "is empty");
-    if (!gr_event_id_valid(s->node_id))
-        return s_bad(why, why_len, "daily_summary.node_id", "must be 1..64 characters of "
-                     "[A-Za-z0-9._-]");
-    if (gr_day_date_parse(s->date, &day) != 0)
-        return s_bad(why, why_len, "daily_summary.date", "must be YYYY-MM-DD");
-    if (s->tier_level < 1 || s->tier_level > 16 || s->version == 0)
-        return s_bad(why, why_len, "daily_summary", "needs a tier_level 1..16 and a version");
-    if (s->n_exceptions > S_EXCEPTIONS_MAX || s->units > GR_DAILY_UNITS_MAX ||
-        (uint64_t)s->on_time + s->late + s->missing + s->pending != s->units ||
-        s->n_exceptions > (size_t)s->late + s->missing)
-        return s_bad(why, why_len, "daily_summary", "counts do not add up (units = on_time + "
-                     "late + missing + pending, at most 1000; exceptions at most late + "
-                     "missing)");
-    for (size_t i = 0; i < s->n_exceptions; i++) {
-        const Gridrelay__DailyUnit *u = s->exceptions[i];
-        if (!s_name_ok(u->unit, GR_DAILY_NAME_MAX) ||
-            (u->state != GRIDRELAY__DAILY_UNIT__STATE__LATE &&
-             u->state != GRIDRELAY__DAILY_UNIT__STATE__MISSING) ||
-            (u->event_id && *u->event_id && !gr_event_id_valid(u->event_id)))
-            return s_bad(why, why_len, "daily_summary.exceptions", "each names a unit (1..63 "
-                         "bytes), late or missing, with a valid event id or none");
-    }
-    return 0;
 }
