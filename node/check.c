@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daily.h"
 #include "error.h"
 #include "event.h"
 #include "event_id.h"
@@ -234,6 +235,9 @@ int gr_check_body(const Gridrelay__Body *body, uint64_t now_ms, char *why, size_
     case GRIDRELAY__BODY__KIND_AUDIT_EXPORT:
         return s_id(body->audit_export ? body->audit_export->event_id : NULL, false,
                     "audit_export.event_id", why, why_len);
+    case GRIDRELAY__BODY__KIND_LIST_DAILY:
+    case GRIDRELAY__BODY__KIND_DAILY_SUMMARY:
+        return gr_daily_check(body, why, why_len);
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
         return body->heartbeat ? s_id(body->heartbeat->node_id, true, "heartbeat.node_id", why,
                                       why_len)

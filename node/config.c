@@ -33,11 +33,11 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_COUNT
+    S_SUPERVISION, S_DAILY, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
-    "supervision",
+    "supervision", "daily",
 };
 
 /* Keys of [supervision]: what else the supervision list flags. */
@@ -742,11 +742,13 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
                           "[parent], [skip], [children], [deadlines], [departments], "
-                          "[dispatch] or [supervision])", section);
+                          "[dispatch], [supervision] or [daily])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
         load->section_line[s] = line;
+        if (s == S_DAILY)
+            load->cfg->daily.enabled = true;
         return 0;
     }
     switch (s) {
@@ -763,6 +765,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return s_deadline_key(load, key, value, line, msg, msglen);
     case S_SUPERVISION:
         return s_supervision_key(load, key, value, line, msg, msglen);
+    case S_DAILY:
+        return gr_daily_config_key(&load->cfg->daily, key, value, line, msg, msglen);
     case S_NODE:
         break;
     default:
@@ -1184,6 +1188,13 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
     cfg->catalogue = gr_catalogue_load(cfg->catalogue_path, err, errlen);
     if (!cfg->catalogue)
         return GR_ECONFIG;
+    char msg[512] = "";
+    int line = 0;
+    if (gr_daily_config_finish(&cfg->daily, cfg->trust, cfg->catalogue, msg, sizeof msg,
+                               &line) != 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, line ? line : load->section_line[S_DAILY], msg);
+        return GR_ECONFIG;
+    }
     return s_finish_dispatch(load, err, errlen);
 }
 
@@ -1233,6 +1244,7 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     cfg->supervision.max_returns = 2;
     cfg->supervision.feedback_within_ms = 24ull * 3600 * 1000;
     cfg->batch_max = S_DEFAULT_BATCH_MAX;
+    gr_daily_config_init(&cfg->daily);
 
     if (gr_ini_parse(path, s_config_fn, &load, err, errlen) != 0)
         goto fail;
@@ -1321,6 +1333,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->task_listen);
     free(self->depts);
     free(self->routes);
+    gr_daily_config_clear(&self->daily);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);
     for (size_t i = 0; i < self->n_children; i++)

@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "catalogue.h"
+#include "daily_config.h"
 #include "decide.h"
 #include "supervise.h"
 #include "task.h"
@@ -128,6 +129,7 @@ typedef struct {
     size_t n_children;
     gr_deadlines_t deadlines;   /* per severity; 0 = none */
     gr_supervise_limits_t supervision;  /* what else the supervision list flags */
+    gr_daily_config_t daily;    /* [daily]: who owes a daily report here, by when */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

@@ -19,6 +19,7 @@ static const char *const s_names[GR_COUNT_MAX] = {
     [GR_COUNT_BATCHES] = "batches",
     [GR_COUNT_MAP_GROWN] = "map_grown",
     [GR_COUNT_DEDUP_PRUNED] = "dedup_pruned",
+    [GR_COUNT_ZERO_REPORTS] = "zero_reports",
 };
 
 const char *gr_counter_name(gr_counter_t counter)

@@ -27,6 +27,7 @@ typedef enum {
     GR_COUNT_BATCHES,           /* write transactions committed */
     GR_COUNT_MAP_GROWN,
     GR_COUNT_DEDUP_PRUNED,      /* dedup records past the replay window, deleted */
+    GR_COUNT_ZERO_REPORTS,      /* zero reports (DAILY.SAFE) stored, without a case */
     GR_COUNT_MAX
 } gr_counter_t;
 

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "curve.h"
 #include "counters.h"
+#include "daily.h"
 #include "departments.h"
 #include "engine.h"
 #include "flow.h"
@@ -73,6 +74,7 @@ struct gr_daemon {
     gr_engine_t *engine;
     gr_tierlink_t *tierlink;
     gr_departments_t *departments;
+    gr_daily_t *daily;
     gr_requests_t *requests;
     gr_flow_t flow;
     gr_pool_t *pool;        /* signature checks and reply signing */
@@ -204,6 +206,8 @@ static int s_load_state(gr_daemon_t *self)
     size_t repaired = 0;
     if (rc == 0)
         rc = gr_flow_repair(&self->flow, txn, gr_clock_now_ms(), &repaired);
+    if (rc == 0)
+        rc = gr_daily_arm(self->daily, txn, gr_clock_now_ms());
     self->next_due = gr_flow_next_due(txn);
     if (rc == 0)
         rc = gr_store_commit(&txn);
@@ -231,12 +235,13 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
     if (!(self->engine = gr_engine_new(cfg)) ||
         !(self->tierlink = gr_tierlink_new(cfg, self->engine, &self->counters)) ||
         !(self->departments = gr_departments_new(cfg, self->engine)) ||
+        !(self->daily = gr_daily_new(cfg, self->engine)) ||
         !(self->requests = gr_requests_new(cfg, &self->counters, self->engine, self->tierlink,
-                                           self->departments))) {
+                                           self->departments, self->daily))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    self->flow = (gr_flow_t){cfg, self->engine, self->tierlink, self->departments};
+    self->flow = (gr_flow_t){cfg, self->engine, self->tierlink, self->departments, self->daily};
     if (s_signals(self, err, errlen) != 0)
         goto fail;
     /* After the signal mask: the pool's threads inherit it. */
@@ -315,6 +320,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_store_close(&self->store);
     gr_requests_destroy(&self->requests);
     gr_departments_destroy(&self->departments);
+    gr_daily_destroy(&self->daily);
     gr_tierlink_destroy(&self->tierlink);
     gr_engine_destroy(&self->engine);
     gr_pool_destroy(&self->pool);

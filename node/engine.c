@@ -337,7 +337,10 @@ int gr_engine_create(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *s
     s_entry_actor(self, &first, actor);
     first.unit = (char *)self->cfg->node_id;
     first.action = action;
-    first.to_status = gr_case_next(GRIDRELAY__STATUS__STATUS_UNSPECIFIED, action);
+    /* A record with no lifecycle (a zero report) is born closed. */
+    first.to_status = stored->status == GRIDRELAY__STATUS__CLOSED
+                          ? GRIDRELAY__STATUS__CLOSED
+                          : gr_case_next(GRIDRELAY__STATUS__STATUS_UNSPECIFIED, action);
     first.reason = (char *)reason;
     int rc = gr_store_event_create(txn, stored, &first);
     if (rc == 0)

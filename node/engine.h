@@ -35,7 +35,7 @@
 typedef struct gr_engine gr_engine_t;
 
 /* Timer kinds in the due index. */
-enum { GR_DUE_DEADLINE = 1, GR_DUE_TASK = 2 };
+enum { GR_DUE_DEADLINE = 1, GR_DUE_TASK = 2, GR_DUE_DAILY = 3 };
 
 /* Who caused a change. NULL (or NULL fields) means this node itself. */
 typedef struct {
@@ -105,8 +105,10 @@ uint64_t gr_engine_next_seq(gr_engine_t *self);
 /* Stores a new case held by this node: stored (event and origin set by the
  * caller) received now, with timeline entry 1 saying that actor did
  * action for reason, and counts it in the store's "events". *out (may be
- * NULL) gets the record as stored, which the caller frees. Returns 0 or
- * the store's error (GR_EEXIST for an id already held). */
+ * NULL) gets the record as stored, which the caller frees. A stored
+ * status of CLOSED makes a record with no lifecycle (a zero report): born
+ * closed, to be neither announced nor decided. Returns 0 or the store's
+ * error (GR_EEXIST for an id already held). */
 int gr_engine_create(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *stored,
                      const gr_actor_t *actor, Gridrelay__Action action, const char *reason,
                      uint64_t now_ms, Gridrelay__StoredEvent **out);

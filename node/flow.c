@@ -123,6 +123,8 @@ static void s_collect_due(void *ctx, uint64_t due_ms, uint8_t kind, const char *
 static int s_fire(const gr_flow_t *self, gr_txn_t *txn, const s_due_t *d, uint64_t now_ms)
 {
     int rc;
+    if (d->kind == GR_DUE_DAILY)
+        return gr_daily_fire(self->daily, txn, now_ms);
     if (d->kind != GR_DUE_TASK) {
         rc = gr_engine_then_decide(self->engine, d->id, false, NULL);
     } else {

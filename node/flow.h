@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daily.h"
 #include "departments.h"
 #include "engine.h"
 #include "store.h"
@@ -28,6 +29,7 @@ typedef struct {
     gr_engine_t *engine;
     gr_tierlink_t *tierlink;
     gr_departments_t *departments;
+    gr_daily_t *daily;          /* the daily timer (GR_DUE_DAILY) */
 } gr_flow_t;
 
 /* Carries out everything on the engine's agenda, and what that adds, in

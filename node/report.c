@@ -6,8 +6,8 @@
 #include "error.h"
 #include "event.h"
 
-int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t *counters,
-                     const gr_request_t *req)
+int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *daily,
+                     gr_counters_t *counters, const gr_request_t *req)
 {
     uint64_t seq = gr_request_seq(req);
     Gridrelay__Event *event = req->opened->body->report->event;
@@ -41,16 +41,27 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t 
     stored.origin_envelope.data = (uint8_t *)req->frame;
     stored.origin_envelope.len = req->frame_len;
     const char *who = req->opened->signer->name;
-    char reason[128];
-    snprintf(reason, sizeof reason, "reported by %s", who);
+    /* A zero report ("all safe") is signed, stored and counted like any
+     * report, but is no case: no lifecycle, no status stream, no router,
+     * no department, no timer. */
+    bool zero = gr_daily_is_zero(cfg, event->category);
+    if (zero)
+        stored.status = GRIDRELAY__STATUS__CLOSED;
+    char reason[160];
+    snprintf(reason, sizeof reason, zero ? "zero report (日报告零报告) by %s: recorded, no case"
+                                         : "reported by %s", who);
     gr_actor_t actor = {who, req->opened->envelope->signer.data, req->opened->hash};
     Gridrelay__StoredEvent *rec = NULL;
     rc = gr_engine_create(engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_REPORT,
                           reason, req->now_ms, &rec);
-    if (rc == 0)
+    if (rc == 0 && !zero)
         rc = gr_engine_new_case(engine, req->txn, rec, req->now_ms);
+    if (rc == 0)
+        rc = gr_daily_report(daily, req->txn, who, event->id, req->now_ms);
     if (rc == 0) {
         counters->value[GR_COUNT_ACCEPTED]++;
+        if (zero)
+            counters->value[GR_COUNT_ZERO_REPORTS]++;
         rc = gr_reply_ack(req->reply, seq, event->id, false, rec->status);
     }
     if (rec)

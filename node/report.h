@@ -10,13 +10,14 @@
 
 #include "config.h"
 #include "counters.h"
+#include "daily.h"
 #include "engine.h"
 #include "request.h"
 
 /* A Report from a reporter's key. Returns 0 with req->reply filled (an
  * Ack, a duplicate Ack for an id already held, or an Error), or a store
  * failure. */
-int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t *counters,
-                     const gr_request_t *req);
+int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *daily,
+                     gr_counters_t *counters, const gr_request_t *req);
 
 #endif

@@ -20,6 +20,7 @@ struct gr_requests {
     gr_engine_t *engine;
     gr_tierlink_t *tierlink;
     gr_departments_t *departments;
+    gr_daily_t *daily;
     gr_peers_t *peers;
     gr_actions_t actions;
     gr_flow_t flow;
@@ -45,7 +46,7 @@ typedef struct {
 
 static int s_report(gr_requests_t *self, const gr_request_t *req)
 {
-    return gr_report_handle(self->cfg, self->engine, self->counters, req);
+    return gr_report_handle(self->cfg, self->engine, self->daily, self->counters, req);
 }
 
 static int s_case_action(gr_requests_t *self, const gr_request_t *req)
@@ -116,6 +117,16 @@ static int s_supervision(gr_requests_t *self, const gr_request_t *req)
     return gr_supervision_list(self->cfg, req);
 }
 
+static int s_daily_summary(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_daily_summary_in(self->daily, req);
+}
+
+static int s_list_daily(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_daily_list(self->daily, req);
+}
+
 static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
 {
     return gr_departments_list_tasks(self->departments, req);
@@ -163,6 +174,10 @@ static const s_route_t s_routes[] = {
      "audits are for operators", s_audit_verify},
     {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "audits are for operators", s_audit_export},
+    {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, true, FROM(GR_FROM_CHILD), 0,
+     "daily summaries come from child nodes", s_daily_summary},
+    {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "the daily report list is for operators", s_list_daily},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)
@@ -186,7 +201,7 @@ static bool s_allowed(const s_route_t *route, const gr_request_t *req)
 
 gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
                                gr_engine_t *engine, gr_tierlink_t *tierlink,
-                               gr_departments_t *departments)
+                               gr_departments_t *departments, gr_daily_t *daily)
 {
     gr_requests_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -196,8 +211,9 @@ gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
     self->engine = engine;
     self->tierlink = tierlink;
     self->departments = departments;
+    self->daily = daily;
     self->actions = (gr_actions_t){cfg, engine, tierlink, departments};
-    self->flow = (gr_flow_t){cfg, engine, tierlink, departments};
+    self->flow = (gr_flow_t){cfg, engine, tierlink, departments, daily};
     return self;
 }
 

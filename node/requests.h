@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "counters.h"
+#include "daily.h"
 #include "departments.h"
 #include "engine.h"
 #include "flow.h"
@@ -39,7 +40,7 @@ typedef struct gr_requests gr_requests_t;
 /* Every pointer must outlive the table. NULL when out of memory. */
 gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
                                gr_engine_t *engine, gr_tierlink_t *tierlink,
-                               gr_departments_t *departments);
+                               gr_departments_t *departments, gr_daily_t *daily);
 void gr_requests_destroy(gr_requests_t **self_p);
 
 /* The links, which answer GetLinks: they are made after the table, since

@@ -12,6 +12,7 @@
  *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
  *   peers     peer id | 0x00 | field -> u64 BE
  *   audit, audit_index  the node's audit ledger (store_audit.c)
+ *   daily     local day u32 BE | node id -> DailySummary (daily reports)
  *
  * due, statuslog and peers came after the first version 1 stores. Adding a
  * database needs no schema bump: every database is opened with MDB_CREATE
@@ -369,6 +370,24 @@ int gr_store_urge_put(gr_txn_t *txn, const char *event_id, Gridrelay__TimelineEn
  * during the call. */
 typedef void (*gr_store_urge_fn)(void *ctx, const Gridrelay__TimelineEntry *entry);
 int gr_store_urge_scan(gr_txn_t *txn, const char *event_id, gr_store_urge_fn visit, void *ctx);
+
+/* ---- daily: each node's day of daily reports (日报告): this node's own
+ * units, and the newest summary of each node below ----
+ *
+ * Key: local day u32 BE (days since 1970-01-01 in the node's zone) | node id. */
+
+int gr_store_daily_put(gr_txn_t *txn, int64_t day, const char *node_id,
+                       const Gridrelay__DailySummary *summary);
+
+/* *out (free with gridrelay__daily_summary__free_unpacked()), or GR_ENOTFOUND. */
+int gr_store_daily_get(gr_txn_t *txn, int64_t day, const char *node_id,
+                       Gridrelay__DailySummary **out);
+
+/* Called for each node's summary of day, by node id; summary is valid only
+ * during the call; a non-zero return stops the scan and is returned.
+ * Returns the number visited, or a negative error. */
+typedef int (*gr_store_daily_fn)(void *ctx, const Gridrelay__DailySummary *summary);
+int gr_store_daily_scan(gr_txn_t *txn, int64_t day, gr_store_daily_fn visit, void *ctx);
 
 /* ---- tasks: the departments' open tasks ----
  *

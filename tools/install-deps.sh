@@ -9,6 +9,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev
+  tzdata
 )
 
 missing=()

@@ -767,6 +767,56 @@ static void test_config_supervision(void **state)
 
 /* In the source tree the example has no key: it must parse every line and
  * stop exactly at the secret key file it documents. */
+static gr_config_t *s_load_daily(const fixture_t *f, const char *text)
+{
+    s_write_at(f->dir, "d1.ini", text);
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/d1.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    return cfg;
+}
+
+static void test_config_daily(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+    /* No [daily]: nothing owed, the defaults kept. */
+    gr_config_t *cfg = s_load_daily(f, NODE_HEAD);
+    assert_false(cfg->daily.enabled);
+    assert_int_equal(cfg->daily.due_min, 18 * 60);
+    assert_string_equal(cfg->daily.category, "DAILY.SAFE");
+    assert_int_equal(cfg->daily.mode, GR_DAILY_UNITS_REPORTERS);
+    gr_config_destroy(&cfg);
+    /* A zone name, a unit list of [reporters] names. */
+    cfg = s_load_daily(f, NODE_HEAD "[daily]\ndue = 17:30\ntimezone = Asia/Shanghai\n"
+                          "units = zhang , li\n[reporters]\nzhang = " HEX1 "\nli = " HEX2 "\n"
+                          "wang = " HEX3 "\n");
+    assert_true(cfg->daily.enabled);
+    assert_int_equal(cfg->daily.due_min, 17 * 60 + 30);
+    assert_false(cfg->daily.fixed);
+    assert_string_equal(cfg->daily.zone, "Asia/Shanghai");
+    assert_int_equal(cfg->daily.mode, GR_DAILY_UNITS_LIST);
+    assert_int_equal(cfg->daily.n_units, 2);
+    assert_string_equal(cfg->daily.units[0], "zhang");
+    assert_string_equal(cfg->daily.units[1], "li");
+    gr_config_destroy(&cfg);
+    /* A fixed offset; the node as one unit; another zero-report item. */
+    cfg = s_load_daily(f, NODE_HEAD "[daily]\ntimezone = UTC+8\nunits = node\n"
+                          "category = SV.REQUEST\n");
+    assert_true(cfg->daily.fixed);
+    assert_int_equal(cfg->daily.offset_min, 480);
+    assert_int_equal(cfg->daily.mode, GR_DAILY_UNITS_NODE);
+    assert_string_equal(cfg->daily.category, "SV.REQUEST");
+    gr_config_destroy(&cfg);
+    cfg = s_load_daily(f, NODE_HEAD "[daily]\nunits = none\n");
+    assert_true(cfg->daily.enabled);
+    assert_int_equal(cfg->daily.mode, GR_DAILY_UNITS_NONE);
+    gr_config_destroy(&cfg);
+}
+
 static void test_example_village_in_tree(void **state)
 {
     (void)state;
@@ -1029,6 +1079,36 @@ static const bad_t s_bad[] = {
       0, NULL, BAD_FILE, 0, false, 9, "feedback_within = 24: not a duration" },
     { "supervision duplicate", NODE_HEAD "[supervision]\nmax_returns = 1\nmax_returns = 2\n", 0,
       NULL, BAD_FILE, 0, false, 10, "duplicate key 'max_returns' in [supervision]" },
+    { "daily unknown key", NODE_HEAD "[daily]\ndeadline = 18:00\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "unknown key 'deadline' in [daily]" },
+    { "daily due past midnight", NODE_HEAD "[daily]\ndue = 24:00\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "due = 24:00: not a local time (expected HH:MM" },
+    { "daily due in words", NODE_HEAD "[daily]\ndue = 6pm\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "due = 6pm: not a local time" },
+    { "daily due duplicate", NODE_HEAD "[daily]\ndue = 18:00\ndue = 19:00\n", 0, NULL,
+      BAD_FILE, 0, false, 10, "duplicate key 'due' in [daily] (first at line 9)" },
+    { "daily unknown zone", NODE_HEAD "[daily]\ntimezone = Mars/Olympus_Mons\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "timezone = Mars/Olympus_Mons: neither a time zone" },
+    { "daily zone path", NODE_HEAD "[daily]\ntimezone = ../../etc/passwd\n", 0, NULL, BAD_FILE,
+      0, false, 9, "neither a time zone of the tz database" },
+    { "daily offset too far", NODE_HEAD "[daily]\ntimezone = +15:00\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "timezone = +15:00: neither" },
+    { "daily units trailing comma", NODE_HEAD "[daily]\nunits = zhang,\n", 0, NULL, BAD_FILE,
+      0, false, 9, "units = zhang,: the list ends with ','" },
+    { "daily units twice", NODE_HEAD "[daily]\nunits = zhang, zhang\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "a name is listed twice" },
+    { "daily units empty name", NODE_HEAD "[daily]\nunits = zhang, , li\n", 0, NULL, BAD_FILE,
+      0, false, 9, "an empty name in the list" },
+    { "daily unit not a reporter", NODE_HEAD "[daily]\nunits = zhang, li\n[reporters]\n"
+      "zhang = " HEX1 "\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "units: 'li' is not a key in [reporters]" },
+    { "daily unknown category", NODE_HEAD "[daily]\ncategory = DAILY.NONE\n", 0, NULL,
+      BAD_FILE, 0, false, 9, "category = DAILY.NONE: not in the catalogue" },
+    { "daily default category missing", NODE_HEAD "[daily]\ndue = 18:00\n", 0,
+      "[PS.FIRE]\nclass = a\nsubclass = b\nname = c\n", BAD_FILE, 0, false, 8,
+      "category = DAILY.SAFE: not in the catalogue" },
+    { "daily twice", NODE_HEAD "[daily]\n[daily]\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "section [daily] appears twice (first at line 8)" },
     { "deadline without unit", NODE_HEAD "[deadlines]\naccept.routine = 500\n", 0, NULL,
       BAD_FILE, 0, false, 9, "accept.routine = 500: not a duration" },
     { "deadline bad unit", NODE_HEAD "[deadlines]\nresolve.urgent = 2 weeks\n", 0, NULL,
@@ -1368,6 +1448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_route_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_task_listen_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_supervision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_daily, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_example_village_in_tree, setup, teardown),

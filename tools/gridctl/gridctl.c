@@ -48,6 +48,7 @@ static void s_usage(FILE *out)
 "  audit verify         walk the whole tamper-evident trail (or --store DIR)\n"
 "  audit export ID      one case's signed evidence, to a file\n"
 "  audit check FILE     verify such a file anywhere (--trust KEYS)\n"
+"  daily     the day's daily reports (日报告): on time, late, missing, here and below\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         { "status", gridctl_status }, { "view", gridctl_view },
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
         { "audit", gridctl_audit },
+        { "daily", gridctl_daily },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

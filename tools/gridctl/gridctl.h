@@ -92,6 +92,7 @@ int gridctl_view(int argc, char **argv);
 int gridctl_urge(int argc, char **argv);
 int gridctl_supervise(int argc, char **argv);
 int gridctl_audit(int argc, char **argv);
+int gridctl_daily(int argc, char **argv);
 
 /* Names of protocol enums for output, and parsers for input. */
 const char *gridctl_status_name(int status);
