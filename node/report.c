@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "event.h"
+#include "merge.h"
 
 int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t *counters,
                      const gr_request_t *req)
@@ -36,13 +37,18 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_counters_t 
         counters->value[GR_COUNT_DUPLICATE]++;
         return gr_reply_ack(req->reply, seq, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
     }
+    char candidate[GR_EVENT_ID_MAX + 1];
+    if ((rc = gr_merge_find_candidate(cfg, req->txn, event, candidate, sizeof candidate)) != 0)
+        return rc;
     Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
     stored.event = event;
+    stored.candidate_of = candidate;
     stored.origin_envelope.data = (uint8_t *)req->frame;
     stored.origin_envelope.len = req->frame_len;
     const char *who = req->opened->signer->name;
-    char reason[128];
-    snprintf(reason, sizeof reason, "reported by %s", who);
+    char reason[200];
+    snprintf(reason, sizeof reason, "reported by %s%s%s", who,
+             *candidate ? "; candidate duplicate of " : "", candidate);
     gr_actor_t actor = {who, req->opened->envelope->signer.data, req->opened->hash};
     Gridrelay__StoredEvent *rec = NULL;
     rc = gr_engine_create(engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_REPORT,

@@ -45,6 +45,8 @@ static void s_usage(FILE *out)
 "  view      the superior's view of every descendant's cases\n"
 "  supervise            everything overdue here and below (督办), most late first\n"
 "  urge ID [--note T]   send a supervision notice to whoever holds a case\n"
+"  merge ID INTO_ID     make a duplicate report part of another case (合并)\n"
+"  unmerge ID           give a merged report its own lifecycle back\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
+        { "merge", gridctl_merge }, { "unmerge", gridctl_unmerge },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)
