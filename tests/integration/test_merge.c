@@ -255,22 +255,24 @@ static void test_bad_merges(void **state)
     snprintf(args, sizeof args, "resolve %s --result done", closed);
     assert_int_equal(s_gridctl(fx, V1, args, out, sizeof out), 0);
     s_show(fx, V1, b, before, sizeof before);
-    char cmd[6][256];
+    char cmd[7][256];
     snprintf(cmd[0], sizeof cmd[0], "merge %s %s", b, b);
     snprintf(cmd[1], sizeof cmd[1], "merge %s 01ARZ3NDEKTSV4RRFFQ69G5FAV", b);
     snprintf(cmd[2], sizeof cmd[2], "merge %s %s", b, dispute);
     snprintf(cmd[3], sizeof cmd[3], "merge %s %s", b, closed);
     snprintf(cmd[4], sizeof cmd[4], "merge %s %s", closed, b);
     snprintf(cmd[5], sizeof cmd[5], "unmerge %s", b);
-    const char *want[6][2] = {
+    snprintf(cmd[6], sizeof cmd[6], "merge 01ARZ3NDEKTSV4RRFFQ69G5FAV %s", a);
+    const char *want[7][2] = {
         {"invalid", "cannot be merged into itself"},
         {"not_found", "no case 01ARZ3NDEKTSV4RRFFQ69G5FAV"},
         {"invalid", "the categories differ"},
         {"forbidden", "only open cases are merged"},
         {"forbidden", "only open cases are merged"},
         {"forbidden", "is not merged"},
+        {"not_found", "no such case on this node"},
     };
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 7; i++) {
         assert_int_equal(s_gridctl(fx, V1, cmd[i], out, sizeof out), 1);
         if (!strstr(out, want[i][0]) || !strstr(out, want[i][1]))
             fail_msg("gridctl %s: %s", cmd[i], out);
