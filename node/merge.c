@@ -48,8 +48,11 @@ static void s_visit_candidate(void *ctx, const Gridrelay__StoredEvent *rec)
 {
     s_search_t *s = ctx;
     s->seen++;
-    if (s->out[0] || !rec->event || !gr_case_open(rec->status) || rec->info_only ||
-        gr_merge_is_merged(rec) || strcmp(rec->event->id, s->report_id) == 0)
+    /* Only a case it could be merged into here: open, held here (an
+     * escalated one is merged where it is held), not itself merged. */
+    if (s->out[0] || !rec->event || !gr_case_open(rec->status) ||
+        rec->status == GRIDRELAY__STATUS__ESCALATED || rec->info_only || gr_merge_is_merged(rec) ||
+        strcmp(rec->event->id, s->report_id) == 0)
         return;
     gr_duplicate_facts_t held;
     s_facts_of(rec->event, &held);

@@ -43,7 +43,8 @@ bool gr_merge_is_merged(const Gridrelay__StoredEvent *rec);
 
 /* The open case held here that ev is a candidate duplicate of, into out
  * (at least GR_EVENT_ID_MAX + 1 bytes): the earliest received one that
- * matches and is not itself merged; "" when none (or [merge] is off).
+ * matches, is not escalated (it would be merged where it is held) and is
+ * not itself merged; "" when none (or [merge] is off).
  * Looks at most at 2,000 cases of ev's category received since the
  * window began. Returns 0 or a store error. */
 int gr_merge_find_candidate(const gr_config_t *cfg, gr_txn_t *txn, const Gridrelay__Event *ev,

@@ -316,6 +316,17 @@ static void test_two_villages(void **state)
     s_show(fx, T, b, out, sizeof out);
     snprintf(want, sizeof want, "Candidate duplicate of %s", a);
     assert_non_null(strstr(out, want));
+    /* A third report at the first village: no candidate there (a is held
+     * above, where it would be merged), one at the township. */
+    s_id_t x;
+    s_report(fx, V1, 1, x, "T.TOWN", NULL, 30.0005, 120.0005);
+    assert_true(node_wait_status(&fx->n[T], fx->ctx, x, GRIDRELAY__STATUS__REPORTED, 20000));
+    s_show(fx, V1, x, out, sizeof out);
+    assert_null(strstr(out, "Candidate"));
+    s_show(fx, T, x, out, sizeof out);
+    assert_non_null(strstr(out, want));
+    snprintf(args, sizeof args, "resolve %s --result 'the same fire, seen from the road'", x);
+    assert_int_equal(s_gridctl(fx, T, args, out, sizeof out), 0);
 
     snprintf(args, sizeof args, "merge %s %s", b, a);
     assert_int_equal(s_gridctl(fx, T, args, out, sizeof out), 0);
