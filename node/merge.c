@@ -176,11 +176,11 @@ static int s_merge(gr_engine_t *engine, gr_txn_t *txn, Gridrelay__StoredEvent *b
     int rc = s_unfit(b, "case", refusal, len);
     if (rc != 0)
         return rc;
-    bool working = b->status == GRIDRELAY__STATUS__DISPATCHED ||
-                   b->status == GRIDRELAY__STATUS__ASSIGNED || (b->dept && *b->dept);
-    if (working)
-        return s_refuse(GR_EPERM, refusal, len, "%s is being handled by %s: merge the other "
-                        "case into it, or take it back first", b->event->id, b->holder);
+    /* A child node holds an assigned case: taking it back needs the
+     * child, so the operator merges the other way round. */
+    if (b->status == GRIDRELAY__STATUS__ASSIGNED)
+        return s_refuse(GR_EPERM, refusal, len, "%s is assigned to %s: merge the other case "
+                        "into it instead", b->event->id, b->holder);
     Gridrelay__StoredEvent *a = NULL;
     rc = gr_store_event_get(txn, into, &a);
     if (rc == GR_ENOTFOUND)
@@ -198,9 +198,20 @@ static int s_merge(gr_engine_t *engine, gr_txn_t *txn, Gridrelay__StoredEvent *b
                       "one case takes", into, "32");
     else
         rc = s_unfit(a, "case", refusal, len);
+    bool with_depts = (b->dept && *b->dept) || b->n_co_depts;
+    if (rc == 0 && with_depts && gr_engine_set(&b->holder, gr_engine_node_id(engine)) != 0)
+        rc = GR_ENOMEM;
     if (rc == 0)
         rc = s_join(engine, txn, b, a, gr_engine_node_id(engine), actor->name, now_ms, ca->text,
                     actor, now_ms);
+    /* Departments working on it stop: the case it joined is handled, and
+     * they are told their task is withdrawn. */
+    if (rc == 0 && with_depts) {
+        gr_next_t withdraw = {.kind = GR_NEXT_WITHDRAW};
+        snprintf(withdraw.event_id, sizeof withdraw.event_id, "%s", b->event->id);
+        snprintf(withdraw.why, sizeof withdraw.why, "merged into %s (合并)", a->event->id);
+        rc = gr_engine_then(engine, &withdraw);
+    }
     gridrelay__stored_event__free_unpacked(a, NULL);
     return rc;
 }

@@ -25,6 +25,7 @@ enum { D, T, V1, V2, N };
 
 typedef struct {
     harness_node_t n[N];
+    gr_keypair_t police;
     char clock[320];
     char catalogue[320];
     void *ctx;
@@ -60,7 +61,8 @@ static int s_setup(void **state)
         s_write(fx->catalogue,
                 "[T.FIRE]\nclass = t\nsubclass = t\nname = a fire\nauthority = village\n\n"
                 "[T.DISPUTE]\nclass = t\nsubclass = t\nname = a dispute\nauthority = village\n\n"
-                "[T.TOWN]\nclass = t\nsubclass = t\nname = township matter\nauthority = township\n") != 0)
+                "[T.TOWN]\nclass = t\nsubclass = t\nname = township matter\nauthority = township\n\n"
+                "[T.POLICE]\nclass = t\nsubclass = t\nname = for the police\nauthority = township\n") != 0)
         return -1;
     for (int i = 0; i < N; i++) {
         memcpy(fx->n[i].clock, fx->clock, sizeof fx->clock);
@@ -72,7 +74,16 @@ static int s_setup(void **state)
         if (gr_keys_save(&fx->n[i].reporters[0], sec, pub, err, sizeof err) != 0)
             return -1;
     }
-    snprintf(fx->n[T].sections, sizeof fx->n[T].sections, "[merge]\nwindow = 2h\ndistance = 300m\n\n");
+    /* The township: candidates within 2 hours and 300 m, and a police
+     * desk that gets every T.POLICE case at once (分流). */
+    char hex[GR_PUBLIC_KEY_HEX];
+    if (gr_keys_generate(&fx->police) != 0)
+        return -1;
+    gr_key_to_hex(hex, fx->police.pk);
+    fx->n[T].task_listen = true;
+    snprintf(fx->n[T].sections, sizeof fx->n[T].sections,
+             "[merge]\nwindow = 2h\ndistance = 300m\n\n[departments]\npolice = %s, police desk\n\n"
+             "[dispatch]\nT.POLICE = police\n\n", hex);
     /* The villages: candidates on with the defaults; cases not accepted
      * within an hour go up (督办). */
     for (int i = V1; i <= V2; i++)
@@ -389,6 +400,71 @@ static void test_merge_travels_up(void **state)
     assert_non_null(strstr(out, "Result    out by noon"));
 }
 
+/* The police's open tasks at the township, as event ids. */
+static void s_police_tasks(fx_t *fx, char *out, size_t cap)
+{
+    gr_client_t *police = gr_client_new(fx->ctx, fx->n[T].endpoint, &fx->police, fx->n[T].node_key.pk);
+    assert_non_null(police);
+    Gridrelay__ListTasks lt = GRIDRELAY__LIST_TASKS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_TASKS;
+    body.list_tasks = &lt;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(police, &body, &reply, 5000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_TASK_LIST);
+    out[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < reply.body->task_list->n_tasks && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s ", reply.body->task_list->tasks[i]->event_id);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&police);
+}
+
+/* Both reports dispatched to the police at the township: merged, the
+ * second one's task is withdrawn, and the police's completion of the
+ * first resolves both, the result reaching both villages. */
+static void test_department_resolves_both(void **state)
+{
+    fx_t *fx = *state;
+    s_id_t a, b;
+    char out[16384], args[256], tasks[1024];
+    s_report(fx, V1, 0, a, "T.POLICE", "G-T-05", 0, 0);
+    assert_true(node_wait_status(&fx->n[T], fx->ctx, a, GRIDRELAY__STATUS__DISPATCHED, 20000));
+    s_report(fx, V2, 0, b, "T.POLICE", "G-T-05", 0, 0);
+    assert_true(node_wait_status(&fx->n[T], fx->ctx, b, GRIDRELAY__STATUS__DISPATCHED, 20000));
+    s_police_tasks(fx, tasks, sizeof tasks);
+    assert_non_null(strstr(tasks, b));
+    snprintf(args, sizeof args, "merge %s %s", b, a);
+    assert_int_equal(s_gridctl(fx, T, args, out, sizeof out), 0);
+    s_police_tasks(fx, tasks, sizeof tasks);
+    assert_non_null(strstr(tasks, a));
+    assert_null(strstr(tasks, b));
+    assert_true(node_wait_timeline(&fx->n[T], fx->ctx, b, "merged into", 5000));
+    s_show(fx, T, b, out, sizeof out);
+    assert_non_null(strstr(out, "Holder    town-m"));
+    assert_null(strstr(out, "Dept "));
+
+    gr_client_t *police = gr_client_new(fx->ctx, fx->n[T].endpoint, &fx->police, fx->n[T].node_key.pk);
+    assert_non_null(police);
+    Gridrelay__TaskAction ta = GRIDRELAY__TASK_ACTION__INIT;
+    ta.event_id = a;
+    ta.kind = GRIDRELAY__TASK_ACTION__KIND__COMPLETE;
+    ta.text = (char *)"both parties reconciled";
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_TASK_ACTION;
+    body.task_action = &ta;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(police, &body, &reply, 5000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ACK);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&police);
+    assert_true(node_wait_status(&fx->n[T], fx->ctx, b, GRIDRELAY__STATUS__RESOLVED, 20000));
+    assert_true(node_wait_status(&fx->n[V1], fx->ctx, a, GRIDRELAY__STATUS__FED_BACK, 30000));
+    assert_true(node_wait_status(&fx->n[V2], fx->ctx, b, GRIDRELAY__STATUS__FED_BACK, 30000));
+    s_show(fx, V2, b, out, sizeof out);
+    assert_non_null(strstr(out, "Result    both parties reconciled"));
+}
+
 /* While merged, a report's own deadline does nothing; unmerged, it is
  * its own case again and goes up at once. Last: it moves the clock. */
 static void test_unmerge_restores_lifecycle(void **state)
@@ -431,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_bad_merges),
         cmocka_unit_test(test_two_villages),
         cmocka_unit_test(test_merge_travels_up),
+        cmocka_unit_test(test_department_resolves_both),
         cmocka_unit_test(test_unmerge_restores_lifecycle),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
