@@ -234,6 +234,8 @@ static void s_list_usage(FILE *out)
 "Usage: gridctl list [FILTERS] [--all | --page TOKEN] [OPTIONS]\n"
 "\n"
 "Lists the events a node holds, oldest first by the time it received them.\n"
+"Duplicate reports (合并) are marked after the title: [merged into ID],\n"
+"[candidate duplicate of ID] (see 'gridctl merge --help'), [N merged].\n"
 "\n"
 "Filters (all optional, combined with AND):\n"
 "      --status STATUS     reported, accepted, dispatched, assigned, in_progress,\n"
