@@ -6,6 +6,7 @@
 #include "cases.h"
 #include "error.h"
 #include "log.h"
+#include "merge.h"
 #include "supervision.h"
 
 /* An urge (督办通知) for a case held below this node, which the node does
@@ -112,6 +113,17 @@ int gr_actions_handle(const gr_actions_t *self, const gr_request_t *req)
     const char *text = ca->text && *ca->text ? ca->text : NULL;
     char reason[768];
     char refusal[200] = "";
+    bool own_action = ca->kind != GRIDRELAY__CASE_ACTION__KIND__URGE &&
+                      ca->kind != GRIDRELAY__CASE_ACTION__KIND__MERGE &&
+                      ca->kind != GRIDRELAY__CASE_ACTION__KIND__UNMERGE;
+    if (own_action && gr_merge_is_merged(rec) && gr_case_open(rec->status)) {
+        /* Its lifecycle is the case it joined (合并). */
+        snprintf(refusal, sizeof refusal, "%s is merged into %s: act on that case, or unmerge "
+                 "this one first", rec->event->id, rec->merged_into);
+        rc = gr_reply_error(req->reply, ref, GR_EPERM, refusal);
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        return rc;
+    }
     switch (ca->kind) {
     case GRIDRELAY__CASE_ACTION__KIND__ACCEPT:
         rec->accepted_ms = now_ms;
@@ -152,6 +164,10 @@ int gr_actions_handle(const gr_actions_t *self, const gr_request_t *req)
         break;
     case GRIDRELAY__CASE_ACTION__KIND__URGE:
         rc = s_urge(self, req, rec, &actor, refusal, sizeof refusal);
+        break;
+    case GRIDRELAY__CASE_ACTION__KIND__MERGE:
+    case GRIDRELAY__CASE_ACTION__KIND__UNMERGE:
+        rc = gr_merge_action(self->engine, txn, rec, ca, &actor, now_ms, refusal, sizeof refusal);
         break;
     default: {  /* DISPATCH; the kind was checked (node/check) */
         gr_dispatch_t dispatch = {.lead = ca->target, .co = ca->co, .n_co = ca->n_co,

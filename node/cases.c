@@ -5,7 +5,7 @@
 #define S(x) GRIDRELAY__STATUS__##x
 #define A(x) GRIDRELAY__ACTION__ACTION_##x
 #define N_STATUS (GRIDRELAY__STATUS__RETURNED + 1)
-#define N_ACTION (GRIDRELAY__ACTION__ACTION_URGE + 1)
+#define N_ACTION (GRIDRELAY__ACTION__ACTION_UNMERGE + 1)
 
 /* Rows: current state; columns: action; cell: next state (0 = refused).
  * Row 0 (no state yet) is where a case is born. */
@@ -19,26 +19,31 @@ static const Gridrelay__Status s_next[N_STATUS][N_ACTION] = {
         [A(ACCEPT)] = S(ACCEPTED),   [A(ASSIGN)] = S(ASSIGNED),  [A(DISPATCH)] = S(DISPATCHED),
         [A(ESCALATE)] = S(ESCALATED), [A(RESOLVE)] = S(RESOLVED), [A(DEADLINE)] = S(REPORTED),
         [A(URGE)] = S(REPORTED),     [A(PROGRESS)] = S(REPORTED),
+        [A(MERGE)] = S(REPORTED),      [A(UNMERGE)] = S(REPORTED),
     },
     [S(ACCEPTED)] = {
         [A(ASSIGN)] = S(ASSIGNED),   [A(DISPATCH)] = S(DISPATCHED), [A(ESCALATE)] = S(ESCALATED),
         [A(RESOLVE)] = S(RESOLVED),  [A(PROGRESS)] = S(IN_PROGRESS), [A(DEADLINE)] = S(ACCEPTED),
         [A(URGE)] = S(ACCEPTED),
+        [A(MERGE)] = S(ACCEPTED),      [A(UNMERGE)] = S(ACCEPTED),
     },
     [S(DISPATCHED)] = {
         [A(CLAIM)] = S(IN_PROGRESS), [A(RETURN)] = S(RETURNED),  [A(ESCALATE)] = S(ESCALATED),
         [A(RESOLVE)] = S(RESOLVED),  [A(DEADLINE)] = S(DISPATCHED), [A(URGE)] = S(DISPATCHED),
         [A(PROGRESS)] = S(DISPATCHED), [A(DISPATCH)] = S(DISPATCHED), /* redispatch */
+        [A(MERGE)] = S(DISPATCHED),      [A(UNMERGE)] = S(DISPATCHED),
     },
     [S(ASSIGNED)] = {
         [A(CLAIM)] = S(IN_PROGRESS), [A(RETURN)] = S(RETURNED),  [A(ESCALATE)] = S(ESCALATED),
         [A(RESOLVE)] = S(RESOLVED),  [A(DEADLINE)] = S(ASSIGNED), [A(URGE)] = S(ASSIGNED),
         [A(PROGRESS)] = S(ASSIGNED),
+        [A(MERGE)] = S(ASSIGNED),      [A(UNMERGE)] = S(ASSIGNED),
     },
     [S(IN_PROGRESS)] = {
         [A(RETURN)] = S(RETURNED),   [A(ESCALATE)] = S(ESCALATED), [A(RESOLVE)] = S(RESOLVED),
         [A(PROGRESS)] = S(IN_PROGRESS), [A(DEADLINE)] = S(IN_PROGRESS), [A(URGE)] = S(IN_PROGRESS),
         [A(DISPATCH)] = S(DISPATCHED),
+        [A(MERGE)] = S(IN_PROGRESS),      [A(UNMERGE)] = S(IN_PROGRESS),
     },
     [S(RESOLVED)] = {
         [A(FEEDBACK)] = S(FED_BACK), [A(CLOSE)] = S(CLOSED),
@@ -55,6 +60,7 @@ static const Gridrelay__Status s_next[N_STATUS][N_ACTION] = {
         [A(ACCEPT)] = S(ACCEPTED),   [A(ASSIGN)] = S(ASSIGNED),  [A(DISPATCH)] = S(DISPATCHED),
         [A(ESCALATE)] = S(ESCALATED), [A(RESOLVE)] = S(RESOLVED), [A(DEADLINE)] = S(RETURNED),
         [A(URGE)] = S(RETURNED),     [A(PROGRESS)] = S(RETURNED),
+        [A(MERGE)] = S(RETURNED),      [A(UNMERGE)] = S(RETURNED),
     },
 };
 
@@ -78,7 +84,7 @@ static const char *const s_status_names[N_STATUS] = {
 
 static const char *const s_action_names[N_ACTION] = {
     "none", "report", "accept", "dispatch", "assign", "claim", "progress", "return",
-    "resolve", "feedback", "close", "escalate", "deadline", "urge",
+    "resolve", "feedback", "close", "escalate", "deadline", "urge", "merge", "unmerge",
 };
 
 const char *gr_case_status_name(Gridrelay__Status status)

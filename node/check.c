@@ -65,11 +65,13 @@ static int s_case_action(const Gridrelay__CaseAction *ca, char *why, size_t why_
     if ((rc = s_id(ca->event_id, false, "case_action.event_id", why, why_len)) != 0)
         return rc;
     if (ca->kind < GRIDRELAY__CASE_ACTION__KIND__ACCEPT ||
-        ca->kind > GRIDRELAY__CASE_ACTION__KIND__URGE)
+        ca->kind > GRIDRELAY__CASE_ACTION__KIND__UNMERGE)
         return s_fail(why, why_len, "case_action.kind", "is not a known action");
     if ((rc = s_text(ca->text, GR_CHECK_TEXT_MAX, "case_action.text", why, why_len)) != 0 ||
         (rc = s_id(ca->target, true, "case_action.target", why, why_len)) != 0)
         return rc;
+    if (ca->kind == GRIDRELAY__CASE_ACTION__KIND__MERGE && !*ca->target)
+        return s_fail(why, why_len, "case_action.target", "must name the case to merge into");
     if (ca->n_co > 16)
         return s_fail(why, why_len, "case_action.co", "names more than 16 departments");
     for (size_t i = 0; i < ca->n_co; i++)
@@ -118,6 +120,26 @@ static int s_escalate(const Gridrelay__Escalate *esc, char *why, size_t why_len)
             return rc;
         if (hop->resolved && i != 0)
             return s_fail(why, why_len, "escalate.hops.resolved", "may only be in the first hop");
+    }
+    if (esc->n_merged > GR_CHECK_MERGED_MAX)
+        return s_fail(why, why_len, "escalate.merged", "holds more than 32 merged reports");
+    for (size_t i = 0; i < esc->n_merged; i++) {
+        const Gridrelay__MergedReport *m = esc->merged[i];
+        int rc;
+        if (m->origin_envelope.len == 0)
+            return s_fail(why, why_len, "escalate.merged.origin_envelope", "is empty");
+        if (m->n_hops > GR_CHECK_HOPS_MAX)
+            return s_fail(why, why_len, "escalate.merged.hops", "holds more than 16 hops");
+        if ((rc = s_id(m->merged_at, false, "escalate.merged.merged_at", why, why_len)) != 0 ||
+            (rc = s_text(m->merged_by, 64, "escalate.merged.merged_by", why, why_len)) != 0 ||
+            (rc = s_resolved(m->resolved, "escalate.merged.resolved", why, why_len)) != 0)
+            return rc;
+        for (size_t j = 0; j < m->n_hops; j++)
+            if ((rc = s_id(m->hops[j]->node_id, false, "escalate.merged.hops.node_id", why,
+                           why_len)) != 0 ||
+                (rc = s_text(m->hops[j]->reason, 64, "escalate.merged.hops.reason", why,
+                             why_len)) != 0)
+                return rc;
     }
     return 0;
 }

@@ -24,6 +24,7 @@
 #define GR_CHECK_TEXT_MAX 16384
 /* How many hops a path may have: far more tiers than any grid has. */
 #define GR_CHECK_HOPS_MAX 16
+#define GR_CHECK_MERGED_MAX 32   /* merged reports riding up in one Escalate (合并) */
 
 /* Checks the fields of body, of whatever kind a node accepts as a request
  * or a tier-link message. Status updates are checked one by one

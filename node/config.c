@@ -33,16 +33,23 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_DAILY, S_COUNT
+    S_SUPERVISION, S_DAILY, S_MERGE, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
-    "supervision", "daily",
+    "supervision", "daily", "merge",
 };
 
 /* Keys of [supervision]: what else the supervision list flags. */
 enum { V_MAX_RETURNS, V_FEEDBACK_WITHIN, V_COUNT };
 static const char *const s_supervision_keys[V_COUNT] = { "max_returns", "feedback_within" };
+
+/* Keys of [merge]: when a new report is a candidate duplicate. */
+enum { M_WINDOW, M_DISTANCE, M_COUNT };
+static const char *const s_merge_keys[M_COUNT] = { "window", "distance" };
+#define S_DEFAULT_MERGE_WINDOW_MS (2ull * 3600 * 1000)
+#define S_DEFAULT_MERGE_DISTANCE_M 300.0
+#define S_MAX_MERGE_DISTANCE_M 100000.0
 
 /* [deadlines] keys are KIND.SEVERITY: the case limits (gr_deadlines_t),
  * then the department task limits (gr_task_deadlines_t). */
@@ -90,6 +97,7 @@ typedef struct {
     int peer_line[2][P_COUNT];      /* [parent], [skip] */
     int deadline_line[D_COUNT][GR_ROUTE_SEV_SLOTS];
     int supervision_line[V_COUNT];
+    int merge_line[M_COUNT];
     int *route_line;                /* of each cfg->routes entry, for later checks */
     s_name_t *names;
     size_t name_count;
@@ -606,6 +614,52 @@ static int s_supervision_key(s_load_t *load, const char *key, const char *value,
     return rc;
 }
 
+/* A distance with its unit ("300m", "1km"), whole numbers only: a bare
+ * number would leave the unit to guesswork. */
+static int s_distance(const char *key, const char *value, double *metres, char *msg,
+                      size_t msglen)
+{
+    size_t n = strspn(value, "0123456789");
+    const char *unit = value + n;
+    while (*unit == ' ')
+        unit++;
+    char digits[16];
+    uint64_t count = 0;
+    bool ok = n > 0 && n < sizeof digits;
+    if (ok) {
+        memcpy(digits, value, n);
+        digits[n] = '\0';
+        ok = s_parse_u64(digits, &count);
+    }
+    double m = strcmp(unit, "m") == 0 ? (double)count : strcmp(unit, "km") == 0 ? count * 1000.0 : -1;
+    if (!ok || m < 0)
+        return s_fail(msg, msglen, "%s = %s: not a distance (a whole number with a unit: m or "
+                      "km, e.g. 300m)", key, value);
+    if (m > S_MAX_MERGE_DISTANCE_M)
+        return s_fail(msg, msglen, "%s = %s: at most 100km (one incident, one place)", key, value);
+    *metres = m;
+    return 0;
+}
+
+/* [merge]: window (a duration, 0 = candidates off) and distance. */
+static int s_merge_key(s_load_t *load, const char *key, const char *value, int line,
+                       char *msg, size_t msglen)
+{
+    int k = 0;
+    while (k < M_COUNT && strcmp(s_merge_keys[k], key) != 0)
+        k++;
+    if (k == M_COUNT)
+        return s_fail(msg, msglen, "unknown key '%s' in [merge] (expected window or distance)", key);
+    if (load->merge_line[k] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [merge] (first at line %d)", key,
+                      load->merge_line[k]);
+    load->merge_line[k] = line;
+    gr_duplicate_limits_t *limits = &load->cfg->merge;
+    if (k == M_WINDOW)
+        return s_duration(key, value, &limits->window_ms, msg, msglen);
+    return s_distance(key, value, &limits->distance_m, msg, msglen);
+}
+
 /* Trims spaces and tabs on both sides, in place. */
 static char *s_trim(char *text)
 {
@@ -742,13 +796,18 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
                           "[parent], [skip], [children], [deadlines], [departments], "
-                          "[dispatch], [supervision] or [daily])", section);
+                          "[dispatch], [supervision], [daily] or [merge])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
         load->section_line[s] = line;
         if (s == S_DAILY)
             load->cfg->daily.enabled = true;
+        if (s == S_MERGE) {
+            /* The section turns candidates on; its keys only tune them. */
+            load->cfg->merge.window_ms = S_DEFAULT_MERGE_WINDOW_MS;
+            load->cfg->merge.distance_m = S_DEFAULT_MERGE_DISTANCE_M;
+        }
         return 0;
     }
     switch (s) {
@@ -767,6 +826,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return s_supervision_key(load, key, value, line, msg, msglen);
     case S_DAILY:
         return gr_daily_config_key(&load->cfg->daily, key, value, line, msg, msglen);
+    case S_MERGE:
+        return s_merge_key(load, key, value, line, msg, msglen);
     case S_NODE:
         break;
     default:

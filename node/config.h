@@ -46,6 +46,11 @@
  *                               ; exact beats the longest prefix beats "*";
  *                               ; at most GR_ROUTE_MAX_DEPTS each side of '+'
  *
+ *   [merge]                     ; candidate duplicates (合并); no section = off
+ *   window = 2h                 ;   reports created this close in time (default 2h)
+ *   distance = 300m             ;   and this close (m or km; default 300m), or
+ *                               ;   in the same grid code
+ *
  * See examples/township.ini for a node with departments.
  *
  * Relative paths are resolved against the config file's directory.
@@ -62,6 +67,7 @@
 #include "catalogue.h"
 #include "daily_config.h"
 #include "decide.h"
+#include "duplicate.h"
 #include "supervise.h"
 #include "task.h"
 #include "keys.h"
@@ -130,6 +136,7 @@ typedef struct {
     gr_deadlines_t deadlines;   /* per severity; 0 = none */
     gr_supervise_limits_t supervision;  /* what else the supervision list flags */
     gr_daily_config_t daily;    /* [daily]: who owes a daily report here, by when */
+    gr_duplicate_limits_t merge;        /* [merge]: candidate duplicates; window 0 = off */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

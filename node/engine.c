@@ -56,6 +56,11 @@ void gr_engine_destroy(gr_engine_t **self_p)
     *self_p = NULL;
 }
 
+const char *gr_engine_node_id(const gr_engine_t *self)
+{
+    return self->cfg->node_id;
+}
+
 int gr_engine_load(gr_engine_t *self, gr_txn_t *txn)
 {
     return gr_store_peer_get(txn, "self", "seq", &self->last_seq);
@@ -208,6 +213,8 @@ uint64_t gr_engine_due(const gr_config_t *cfg, const Gridrelay__StoredEvent *rec
 {
     if (rec->status < GRIDRELAY__STATUS__REPORTED || rec->status > GRIDRELAY__STATUS__RETURNED)
         return 0;
+    if (rec->merged_into && *rec->merged_into)
+        return 0;  /* merged (合并): the case it joined has the deadlines */
     gr_case_facts_t facts;
     s_facts(rec, false, &facts);
     uint64_t due = gr_deadline_due(&cfg->deadlines, &facts);
@@ -404,6 +411,13 @@ int gr_engine_change(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     if (rc != 0)
         return rc;
     s_remember(self, rec->event->id, next);
+    if (rec->n_merged && gr_case_open(before) &&
+        (next == GRIDRELAY__STATUS__RESOLVED || next == GRIDRELAY__STATUS__FED_BACK)) {
+        gr_next_t merged = {.kind = GR_NEXT_MERGED};
+        snprintf(merged.event_id, sizeof merged.event_id, "%s", rec->event->id);
+        if ((rc = gr_engine_then(self, &merged)) != 0)
+            return rc;
+    }
     if (before != next || action == GRIDRELAY__ACTION__ACTION_ASSIGN ||
         action == GRIDRELAY__ACTION__ACTION_DISPATCH || action == GRIDRELAY__ACTION__ACTION_URGE)
         rc = s_publish(self, txn, rec, now_ms);
@@ -464,7 +478,9 @@ int gr_engine_decide(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
                      bool operator_asked, bool untried_left, uint64_t now_ms, gr_decision_t *d)
 {
     memset(d, 0, sizeof *d);
-    if (rec->info_only)
+    /* A report merged into another case has no lifecycle of its own: no
+     * timer, no escalation (node/merge.h). */
+    if (rec->info_only || (rec->merged_into && *rec->merged_into))
         return 0;
     const gr_category_t *cat = gr_catalogue_find(self->cfg->catalogue, rec->event->category);
     if (!cat)

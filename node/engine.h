@@ -51,6 +51,7 @@ typedef enum {
     GR_NEXT_RESULT,       /* resolved: send the result where the case came from */
     GR_NEXT_OVERDUE,      /* a department task is overdue again: up with 督办 */
     GR_NEXT_URGE,         /* a superior urged the department holding the case (why: the note) */
+    GR_NEXT_MERGED,       /* resolved with reports merged into it: resolve them too (合并) */
 } gr_next_kind_t;
 
 typedef struct {
@@ -92,6 +93,9 @@ typedef struct {
  * memory. */
 gr_engine_t *gr_engine_new(const gr_config_t *cfg);
 void gr_engine_destroy(gr_engine_t **self_p);
+
+/* This node's id (the config's). */
+const char *gr_engine_node_id(const gr_engine_t *self);
 
 /* Loads the persisted envelope sequence (once, after the store opened). */
 int gr_engine_load(gr_engine_t *self, gr_txn_t *txn);

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "event.h"
 #include "log.h"
+#include "merge.h"
 
 /* One request or timer sets off a handful of steps (decide, dispatch,
  * decide again for the new state's timer). A chain far longer than that
@@ -57,6 +58,9 @@ static int s_step(const gr_flow_t *self, gr_txn_t *txn, const gr_next_t *next, u
     case GR_NEXT_RESULT:
         rc = gr_tierlink_send_result(self->tierlink, txn, rec,
                                      next->from_peer[0] ? next->from_peer : NULL, now_ms);
+        break;
+    case GR_NEXT_MERGED:
+        rc = gr_merge_resolve_merged(self->engine, txn, rec, now_ms);
         break;
     case GR_NEXT_URGE:
         rc = gr_departments_urge(self->departments, txn, rec, next->why, now_ms);

@@ -48,6 +48,11 @@ static int s_get_event(const gr_request_t *req, gr_txn_t *txn, uint64_t ref_seq,
     detail.n_co_depts = stored->n_co_depts;
     detail.dept_urged = stored->dept_urged;
     detail.result = stored->result;
+    detail.merged_into = stored->merged_into;
+    detail.merged = stored->merged;
+    detail.n_merged = stored->n_merged;
+    detail.candidate_of = stored->candidate_of;
+    detail.merged_at = stored->merged_at;
     detail.timeline = entries;
     detail.n_timeline = n;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
@@ -84,6 +89,11 @@ static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
     sum->status = rec->status;
     sum->received_ms = rec->received_ms;
     sum->updated_ms = rec->updated_ms;
+    sum->merged_into = strdup(rec->merged_into ? rec->merged_into : "");
+    sum->candidate_of = strdup(rec->candidate_of ? rec->candidate_of : "");
+    if (!sum->merged_into || !sum->candidate_of)
+        page->failed = 1;
+    sum->merged = (uint32_t)rec->n_merged;
     page->ptrs[page->count] = sum;
     page->count++;
 }
@@ -95,6 +105,8 @@ static void s_page_free(s_page_t *page)
         free(page->items[i].category);
         free(page->items[i].title);
         free(page->items[i].origin_node);
+        free(page->items[i].merged_into);
+        free(page->items[i].candidate_of);
     }
     free(page->items);
     free(page->ptrs);

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "event.h"
+#include "merge.h"
 
 int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *daily,
                      gr_counters_t *counters, const gr_request_t *req)
@@ -36,20 +37,27 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *da
         counters->value[GR_COUNT_DUPLICATE]++;
         return gr_reply_ack(req->reply, seq, event->id, true, GRIDRELAY__STATUS__STATUS_UNSPECIFIED);
     }
+    /* A zero report ("all safe") is signed, stored and counted like any
+     * report, but is no case: no lifecycle, no status stream, no router,
+     * no department, no timer, and no candidate duplicate. */
+    bool zero = gr_daily_is_zero(cfg, event->category);
+    char candidate[GR_EVENT_ID_MAX + 1] = "";
+    if (!zero && (rc = gr_merge_find_candidate(cfg, req->txn, event, candidate, sizeof candidate)) != 0)
+        return rc;
     Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
     stored.event = event;
+    stored.candidate_of = candidate;
     stored.origin_envelope.data = (uint8_t *)req->frame;
     stored.origin_envelope.len = req->frame_len;
     const char *who = req->opened->signer->name;
-    /* A zero report ("all safe") is signed, stored and counted like any
-     * report, but is no case: no lifecycle, no status stream, no router,
-     * no department, no timer. */
-    bool zero = gr_daily_is_zero(cfg, event->category);
     if (zero)
         stored.status = GRIDRELAY__STATUS__CLOSED;
-    char reason[160];
-    snprintf(reason, sizeof reason, zero ? "zero report (日报告零报告) by %s: recorded, no case"
-                                         : "reported by %s", who);
+    char reason[200];
+    if (zero)
+        snprintf(reason, sizeof reason, "zero report (日报告零报告) by %s: recorded, no case", who);
+    else
+        snprintf(reason, sizeof reason, "reported by %s%s%s", who,
+                 *candidate ? "; candidate duplicate of " : "", candidate);
     gr_actor_t actor = {who, req->opened->envelope->signer.data, req->opened->hash};
     Gridrelay__StoredEvent *rec = NULL;
     rc = gr_engine_create(engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_REPORT,

@@ -10,6 +10,7 @@
 #include "event.h"
 #include "hop.h"
 #include "log.h"
+#include "merge.h"
 #include "supervision.h"
 #include "text.h"
 
@@ -94,15 +95,25 @@ int gr_tierlink_send_up(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEve
     esc.hops = hops;
     esc.n_hops = rec->n_hops + 1;
     esc.status_below = rec->status;
+    /* The reports merged into it go up with it (合并). */
+    gr_merge_riders_t riders;
+    memset(&riders, 0, sizeof riders);
+    rc = gr_merge_riders_collect(txn, rec, &riders);
+    esc.merged = riders.items;
+    esc.n_merged = riders.n;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_ESCALATE;
     body.escalate = &esc;
-    rc = gr_engine_enqueue(self->engine, txn, peer, &body);
+    if (rc == 0)
+        rc = gr_engine_enqueue(self->engine, txn, peer, &body);
     if (rc == 0 && skip && cfg->has_parent) {
         esc.info_only = true;  /* 越级直报: the tier in between still sees it */
         rc = gr_engine_enqueue(self->engine, txn, "parent", &body);
     }
     free(hops);
+    if (rc == 0)
+        rc = gr_merge_riders_sent(self->engine, txn, &riders, rec->event->id, target, now_ms);
+    gr_merge_riders_clear(&riders);
     if (rc != 0)
         return rc;
     char reason[512];
@@ -309,6 +320,67 @@ static void s_path_text(char *out, size_t cap, const Gridrelay__Escalate *esc, c
                               esc->hops[i]->reason, esc->hops[i]->supervise ? ", 督办" : "");
 }
 
+/* A report merged into the escalated case into below (合并), riding up in
+ * its Escalate: stored here merged into it, with the reporter's envelope
+ * checked as for any escalation. It gets no result of its own from here
+ * (no from_child): the node that merged it resolves it with into's result.
+ * A report this node already holds is left as it is. */
+static int s_merged_in(gr_tierlink_t *self, const gr_request_t *req, Gridrelay__StoredEvent *into,
+                       const Gridrelay__MergedReport *m)
+{
+    s_origin_t o;
+    const char *fallback_origin = m->n_hops ? m->hops[0]->node_id : m->merged_at;
+    int rc = s_open_origin(self, &m->origin_envelope, m->resolved, NULL, fallback_origin,
+                           req->now_ms, &o);
+    if (rc != 0) {
+        /* Refusing the whole escalation for one bad rider would strand the
+         * case it rode with: it is left out, and said so. */
+        gr_log(GR_LOG_WARN, into->event->id, "merged report from %s left out: %s",
+               req->source->peer, o.why);
+        self->counters->value[GR_COUNT_REJ_INVALID]++;
+        return rc == GR_ENOMEM ? rc : 0;
+    }
+    for (size_t i = 0; i < m->n_hops; i++) {
+        if (gr_hop_verify(m->hops[i], o.event->id) != 0) {
+            gr_log(GR_LOG_WARN, into->event->id, "merged report %s from %s left out: a hop "
+                   "signature does not verify", o.event->id, req->source->peer);
+            self->counters->value[GR_COUNT_REJ_INVALID]++;
+            gr_opened_clear(&o.opened);
+            return 0;
+        }
+    }
+    rc = gr_store_event_exists(req->txn, o.event->id);
+    if (rc != 0) {
+        if (rc == 1)
+            gr_log(GR_LOG_INFO, into->event->id, "merged report %s is held here already: left "
+                   "as it is", o.event->id);
+        gr_opened_clear(&o.opened);
+        return rc < 0 ? rc : 0;
+    }
+    char reason[512];
+    snprintf(reason, sizeof reason, "came up from %s with %s, merged into it at %s (合并); "
+             "reported by %s at %s", req->source->peer, into->event->id, m->merged_at,
+             *o.event->reporter ? o.event->reporter : "a grid worker", o.event->origin_node);
+    Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
+    stored.event = o.event;
+    stored.origin_envelope = m->origin_envelope;
+    stored.hops = m->hops;
+    stored.n_hops = m->n_hops;
+    stored.merged_into = into->event->id;
+    Gridrelay__StoredEvent *rec = NULL;
+    gr_actor_t actor = s_peer_actor(req);
+    rc = gr_engine_create(self->engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_ESCALATE,
+                          reason, req->now_ms, &rec);
+    gr_opened_clear(&o.opened);
+    if (rc == 0)
+        rc = gr_merge_join_from_below(self->engine, req->txn, rec, into, m, &actor, req->now_ms);
+    if (rc == 0)
+        rc = gr_engine_new_case(self->engine, req->txn, rec, req->now_ms);
+    if (rec)
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
 int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
 {
     const Gridrelay__Escalate *esc = req->opened->body->escalate;
@@ -345,8 +417,18 @@ int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
                 origin.signer ? origin.signer->name : *event->reporter ? event->reporter : "a grid worker",
                 event->origin_node);
     const Gridrelay__Hop *last = esc->hops[esc->n_hops - 1];
+    char candidate[GR_EVENT_ID_MAX + 1] = "";
+    if (!esc->info_only &&
+        (rc = gr_merge_find_candidate(self->cfg, req->txn, event, candidate, sizeof candidate)) != 0) {
+        gr_opened_clear(&origin);
+        return rc;
+    }
+    if (*candidate)
+        snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+                 "; candidate duplicate of %s", candidate);
     Gridrelay__StoredEvent stored = GRIDRELAY__STORED_EVENT__INIT;
     stored.event = event;
+    stored.candidate_of = candidate;
     stored.origin_envelope = esc->origin_envelope;
     stored.from_child = (char *)peer;
     stored.hops = esc->hops;
@@ -369,6 +451,8 @@ int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
     } else {
         rc = gr_engine_new_case(self->engine, req->txn, rec, req->now_ms);
     }
+    for (size_t i = 0; rc == 0 && !esc->info_only && i < esc->n_merged; i++)
+        rc = s_merged_in(self, req, rec, esc->merged[i]);
     if (rc == 0 && last->supervise) {
         Gridrelay__Supervise sv = GRIDRELAY__SUPERVISE__INIT;
         sv.event_id = rec->event->id;

@@ -13,25 +13,25 @@
 #define S(x) GRIDRELAY__STATUS__##x
 #define A(x) GRIDRELAY__ACTION__ACTION_##x
 #define N_STATUS (S(RETURNED) + 1)
-#define N_ACTION (A(URGE) + 1)
+#define N_ACTION (A(UNMERGE) + 1)
 
 /* The documented table: rows are states (0 = a new case), columns the
- * actions report..urge, '.' = refused. Letters: R reported, A accepted,
+ * actions report..unmerge, '.' = refused. Letters: R reported, A accepted,
  * D dispatched, G assigned, I in_progress, V resolved, F fed_back,
  * C closed, E escalated, T returned. */
 static const char *const s_doc[N_STATUS] = {
-    /*           rep acc dis asg clm prg ret res fbk cls esc ddl urg */
-    [0]        = "R . . R . . . . . . R . .",
-    [S(REPORTED)]    = ". A D G . R . V . . E R R",
-    [S(ACCEPTED)]    = ". . D G . I . V . . E A A",
-    [S(DISPATCHED)]  = ". . D . I D T V . . E D D",
-    [S(ASSIGNED)]    = ". . . . I G T V . . E G G",
-    [S(IN_PROGRESS)] = ". . D . . I T V . . E I I",
-    [S(RESOLVED)]    = ". . . . . . . . F C . . .",
-    [S(FED_BACK)]    = ". . . . . . . . . C . . .",
-    [S(CLOSED)]      = ". . . . . . . . . . . . .",
-    [S(ESCALATED)]   = ". . . R . E . . F . . . E",
-    [S(RETURNED)]    = ". A D G . T . V . . E T T",
+    /*           rep acc dis asg clm prg ret res fbk cls esc ddl urg mrg unm */
+    [0]        = "R . . R . . . . . . R . . . .",
+    [S(REPORTED)]    = ". A D G . R . V . . E R R R R",
+    [S(ACCEPTED)]    = ". . D G . I . V . . E A A A A",
+    [S(DISPATCHED)]  = ". . D . I D T V . . E D D D D",
+    [S(ASSIGNED)]    = ". . . . I G T V . . E G G G G",
+    [S(IN_PROGRESS)] = ". . D . . I T V . . E I I I I",
+    [S(RESOLVED)]    = ". . . . . . . . F C . . . . .",
+    [S(FED_BACK)]    = ". . . . . . . . . C . . . . .",
+    [S(CLOSED)]      = ". . . . . . . . . . . . . . .",
+    [S(ESCALATED)]   = ". . . R . E . . F . . . E . .",
+    [S(RETURNED)]    = ". A D G . T . V . . E T T T T",
 };
 
 static Gridrelay__Status s_letter(char c)

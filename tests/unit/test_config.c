@@ -746,7 +746,40 @@ static void test_config_defaults_and_relative_paths(void **state)
     assert_null(gr_config_route(cfg, "PS.FIRE"));
     assert_int_equal(cfg->supervision.max_returns, 2);
     assert_true(cfg->supervision.feedback_within_ms == 24ull * 3600 * 1000);
+    assert_true(cfg->merge.window_ms == 0);  /* no [merge]: no candidates */
     gr_config_destroy(&cfg);
+}
+
+/* [merge]: the section alone turns candidates on with the defaults; its
+ * keys tune them; window = 0 turns them off again. */
+static void test_config_merge(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+    const struct {
+        const char *section;
+        uint64_t window_ms;
+        double distance_m;
+    } cases[] = {
+        {"[merge]\n", 2ull * 3600 * 1000, 300.0},
+        {"[merge]\nwindow = 30min\ndistance = 1km\n", 30ull * 60 * 1000, 1000.0},
+        {"[merge]\ndistance = 0m\n", 2ull * 3600 * 1000, 0.0},
+        {"[merge]\nwindow = 0\n", 0, 300.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, NODE_HEAD "%s", cases[i].section);
+        s_write_at(f->dir, "v1.ini", text);
+        char path[PATH_MAX + 16], err[512] = "";
+        snprintf(path, sizeof path, "%s/v1.ini", f->dir);
+        gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+        if (!cfg)
+            fail_msg("%s: %s", cases[i].section, err);
+        assert_true(cfg->merge.window_ms == cases[i].window_ms);
+        assert_true(cfg->merge.distance_m == cases[i].distance_m);
+        gr_config_destroy(&cfg);
+    }
 }
 
 static void test_config_supervision(void **state)
@@ -1069,6 +1102,18 @@ static const bad_t s_bad[] = {
       0, false, 9, "a child may not be called 'parent'" },
     { "child named skip", NODE_HEAD "[children]\nskip = @keys/node.pub\n", 0, NULL, BAD_FILE,
       0, false, 9, "a child may not be called 'skip'" },
+    { "merge unknown key", NODE_HEAD "[merge]\nradius = 3m\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "unknown key 'radius' in [merge] (expected window or distance)" },
+    { "merge distance without unit", NODE_HEAD "[merge]\ndistance = 300\n", 0, NULL, BAD_FILE,
+      0, false, 9, "distance = 300: not a distance" },
+    { "merge distance fraction", NODE_HEAD "[merge]\ndistance = 0.5km\n", 0, NULL, BAD_FILE,
+      0, false, 9, "distance = 0.5km: not a distance" },
+    { "merge distance too far", NODE_HEAD "[merge]\ndistance = 101km\n", 0, NULL, BAD_FILE,
+      0, false, 9, "at most 100km" },
+    { "merge window without unit", NODE_HEAD "[merge]\nwindow = 2\n", 0, NULL, BAD_FILE, 0,
+      false, 9, "window = 2: not a duration" },
+    { "merge duplicate", NODE_HEAD "[merge]\nwindow = 1h\nwindow = 2h\n", 0, NULL, BAD_FILE, 0,
+      false, 10, "duplicate key 'window' in [merge] (first at line 9)" },
     { "supervision unknown key", NODE_HEAD "[supervision]\nmax_urges = 3\n", 0, NULL, BAD_FILE,
       0, false, 9, "unknown key 'max_urges' in [supervision]" },
     { "supervision returns not a number", NODE_HEAD "[supervision]\nmax_returns = two\n", 0,
@@ -1449,6 +1494,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_task_listen_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_supervision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_daily, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_example_village_in_tree, setup, teardown),

@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "error.h"
 #include "keys.h"
+#include "merge.h"
 #include "store.h"
 
 typedef struct {
@@ -240,6 +241,130 @@ static void test_mark_takes_effects_and_agenda_back(void **state)
     gridrelay__stored_event__free_unpacked(rec, NULL);
 }
 
+/* 合并: a merged case is never routed and has no deadline; resolving the
+ * case it joined resolves it (its result on the agenda); refusals change
+ * nothing. */
+static void test_merged_case_follows_the_case_it_joined(void **state)
+{
+    fixture_t *f = *state;
+    Gridrelay__StoredEvent *a = s_create(f, "M1", "T.TOWN", 1000);
+    Gridrelay__StoredEvent *b = s_create(f, "M2", "T.TOWN", 1100);
+    Gridrelay__StoredEvent *c = s_create(f, "M3", "T.DISTRICT", 1200);
+    uint8_t pk[32] = {5}, hash[32] = {6};
+    gr_actor_t op = {"operator-1", pk, hash};
+    Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
+    ca.event_id = "M2";
+    ca.kind = GRIDRELAY__CASE_ACTION__KIND__MERGE;
+    char refusal[200];
+    /* Refused: into itself, across categories, an unknown case. */
+    ca.target = "M2";
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal),
+                     GR_EINVAL);
+    ca.target = "M3";
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal),
+                     GR_EINVAL);
+    assert_non_null(strstr(refusal, "categories differ"));
+    ca.target = "M9";
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal),
+                     GR_ENOTFOUND);
+    assert_int_equal(b->timeline_len, 1);
+    ca.target = "M1";
+    ca.text = "one fire";
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal), 0);
+    assert_true(gr_merge_is_merged(b));
+    assert_string_equal(b->merged_into, "M1");
+    assert_string_equal(b->merged_at, "town-e");
+    assert_int_equal(b->timeline_len, 2);
+    gridrelay__stored_event__free_unpacked(a, NULL);
+    assert_int_equal(gr_store_event_get(f->txn, "M1", &a), 0);
+    assert_int_equal(a->n_merged, 1);
+    assert_string_equal(a->merged[0], "M2");
+    assert_int_equal(a->timeline_len, 2);
+    assert_int_equal(gr_store_timeline_verify(f->txn, "M1"), 0);
+    assert_int_equal(gr_store_timeline_verify(f->txn, "M2"), 0);
+
+    /* No lifecycle of its own: long past its accept deadline, nothing. */
+    gr_decision_t d;
+    assert_int_equal(gr_engine_decide(f->engine, f->txn, b, false, false, 10 * 3600 * 1000, &d), 0);
+    assert_int_equal(d.action, GR_ACT_NONE);
+    assert_true(gr_engine_due(f->cfg, b) == 0);
+    assert_true(gr_engine_due(f->cfg, a) != 0);
+
+    /* Resolving the case it joined: the merged one follows, its result
+     * sent where it came from. */
+    gr_engine_effects_clear(f->engine);
+    assert_int_equal(gr_engine_set(&a->result, "fire out"), 0);
+    assert_int_equal(gr_engine_change(f->engine, f->txn, a, GRIDRELAY__ACTION__ACTION_RESOLVE, NULL,
+                                      "resolved", 2000), 0);
+    gr_next_t next;
+    assert_true(gr_engine_take_next(f->engine, &next));
+    assert_int_equal(next.kind, GR_NEXT_MERGED);
+    assert_string_equal(next.event_id, "M1");
+    assert_int_equal(gr_merge_resolve_merged(f->engine, f->txn, a, 2000), 0);
+    assert_true(gr_engine_take_next(f->engine, &next));
+    assert_int_equal(next.kind, GR_NEXT_RESULT);
+    assert_string_equal(next.event_id, "M2");
+    assert_false(gr_engine_take_next(f->engine, &next));
+    gridrelay__stored_event__free_unpacked(b, NULL);
+    assert_int_equal(gr_store_event_get(f->txn, "M2", &b), 0);
+    assert_int_equal(b->status, GRIDRELAY__STATUS__RESOLVED);
+    assert_string_equal(b->result, "fire out");
+    /* Once: a second pass finds it resolved. */
+    assert_int_equal(gr_merge_resolve_merged(f->engine, f->txn, a, 2100), 0);
+    assert_false(gr_engine_take_next(f->engine, &next));
+    /* Nothing is merged into a resolved case, and a resolved one is not
+     * unmerged. */
+    ca.event_id = "M3";
+    ca.target = "M1";
+    assert_int_equal(gr_engine_set(&c->event->category, "T.TOWN"), 0);  /* same category */
+    assert_int_equal(gr_merge_action(f->engine, f->txn, c, &ca, &op, 2200, refusal, sizeof refusal),
+                     GR_EPERM);
+    assert_non_null(strstr(refusal, "only open cases are merged"));
+    ca.kind = GRIDRELAY__CASE_ACTION__KIND__UNMERGE;
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 2200, refusal, sizeof refusal),
+                     GR_EPERM);
+    gridrelay__stored_event__free_unpacked(a, NULL);
+    gridrelay__stored_event__free_unpacked(b, NULL);
+    gridrelay__stored_event__free_unpacked(c, NULL);
+}
+
+/* Unmerge: both timelines, the router asked again at once. */
+static void test_unmerge_asks_the_router_again(void **state)
+{
+    fixture_t *f = *state;
+    Gridrelay__StoredEvent *a = s_create(f, "U1", "T.TOWN", 1000);
+    Gridrelay__StoredEvent *b = s_create(f, "U2", "T.TOWN", 1100);
+    uint8_t pk[32] = {5}, hash[32] = {6};
+    gr_actor_t op = {"operator-1", pk, hash};
+    Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
+    ca.event_id = "U2";
+    ca.kind = GRIDRELAY__CASE_ACTION__KIND__MERGE;
+    ca.target = "U1";
+    char refusal[200];
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal), 0);
+    /* Merged already: refused; into a merged one: refused. */
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1500, refusal, sizeof refusal),
+                     GR_EPERM);
+    assert_non_null(strstr(refusal, "already merged"));
+    gr_engine_effects_clear(f->engine);
+    ca.kind = GRIDRELAY__CASE_ACTION__KIND__UNMERGE;
+    ca.target = "";
+    ca.text = "two fires";
+    assert_int_equal(gr_merge_action(f->engine, f->txn, b, &ca, &op, 1600, refusal, sizeof refusal), 0);
+    assert_false(gr_merge_is_merged(b));
+    assert_int_equal(b->timeline_len, 3);
+    gr_next_t next;
+    assert_true(gr_engine_take_next(f->engine, &next));
+    assert_int_equal(next.kind, GR_NEXT_DECIDE);
+    assert_string_equal(next.event_id, "U2");
+    gridrelay__stored_event__free_unpacked(a, NULL);
+    assert_int_equal(gr_store_event_get(f->txn, "U1", &a), 0);
+    assert_int_equal(a->n_merged, 0);
+    assert_int_equal(a->timeline_len, 3);
+    gridrelay__stored_event__free_unpacked(a, NULL);
+    gridrelay__stored_event__free_unpacked(b, NULL);
+}
+
 static void test_sequences_only_increase(void **state)
 {
     fixture_t *f = *state;
@@ -258,6 +383,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leaving_the_departments_ends_their_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_keeps_with_a_timer_or_says_send_it_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_takes_effects_and_agenda_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merged_case_follows_the_case_it_joined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmerge_asks_the_router_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequences_only_increase, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,8 @@ static void s_usage(FILE *out)
 "  audit export ID      one case's signed evidence, to a file\n"
 "  audit check FILE     verify such a file anywhere (--trust KEYS)\n"
 "  daily     the day's daily reports (日报告): on time, late, missing, here and below\n"
+"  merge ID INTO_ID     make a duplicate report part of another case (合并)\n"
+"  unmerge ID           give a merged report its own lifecycle back\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
         { "audit", gridctl_audit },
         { "daily", gridctl_daily },
+        { "merge", gridctl_merge }, { "unmerge", gridctl_unmerge },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

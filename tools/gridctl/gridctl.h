@@ -93,6 +93,8 @@ int gridctl_urge(int argc, char **argv);
 int gridctl_supervise(int argc, char **argv);
 int gridctl_audit(int argc, char **argv);
 int gridctl_daily(int argc, char **argv);
+int gridctl_merge(int argc, char **argv);
+int gridctl_unmerge(int argc, char **argv);
 
 /* Names of protocol enums for output, and parsers for input. */
 const char *gridctl_status_name(int status);

@@ -227,6 +227,9 @@ static json_object *s_summary_json(const Gridrelay__EventSummary *s)
     json_object_object_add(obj, "origin_node", json_object_new_string(s->origin_node));
     json_object_object_add(obj, "received_ms", json_object_new_int64((int64_t)s->received_ms));
     json_object_object_add(obj, "updated_ms", json_object_new_int64((int64_t)s->updated_ms));
+    json_object_object_add(obj, "merged_into", json_object_new_string(s->merged_into));
+    json_object_object_add(obj, "candidate_of", json_object_new_string(s->candidate_of));
+    json_object_object_add(obj, "merged", json_object_new_int64(s->merged));
     return obj;
 }
 
@@ -236,6 +239,8 @@ static void s_list_usage(FILE *out)
 "Usage: gridctl list [FILTERS] [--all | --page TOKEN] [OPTIONS]\n"
 "\n"
 "Lists the events a node holds, oldest first by the time it received them.\n"
+"Duplicate reports (合并) are marked after the title: [merged into ID],\n"
+"[candidate duplicate of ID] (see 'gridctl merge --help'), [N merged].\n"
 "\n"
 "Filters (all optional, combined with AND):\n"
 "      --status STATUS     reported, accepted, dispatched, assigned, in_progress,\n"
@@ -263,8 +268,16 @@ static const char *s_list_page(void *ctx, const Gridrelay__Body *reply, size_t *
         } else {
             char when[32];
             gridctl_format_time(when, s->received_ms);
-            printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", s->id, gridctl_status_name(s->status),
+            printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s", s->id, gridctl_status_name(s->status),
                    s->category, gridctl_severity_name(s->severity), when, s->title);
+            /* 合并: where the report stands among duplicates. */
+            if (*s->merged_into)
+                printf("  [merged into %s]", s->merged_into);
+            else if (*s->candidate_of)
+                printf("  [candidate duplicate of %s]", s->candidate_of);
+            if (s->merged)
+                printf("  [%u merged]", s->merged);
+            printf("\n");
         }
     }
     *count += p ? p->n_events : 0;
@@ -410,6 +423,13 @@ static void s_show_json(const Gridrelay__EventDetail *d)
     json_object_object_add(obj, "below", json_object_new_boolean(d->below));
     json_object_object_add(obj, "held_at", json_object_new_string(d->held_at ? d->held_at : ""));
     json_object_object_add(obj, "result", json_object_new_string(d->result ? d->result : ""));
+    json_object_object_add(obj, "merged_into", json_object_new_string(d->merged_into));
+    json_object_object_add(obj, "merged_at", json_object_new_string(d->merged_at));
+    json_object_object_add(obj, "candidate_of", json_object_new_string(d->candidate_of));
+    json_object *merged = json_object_new_array();
+    for (size_t i = 0; i < d->n_merged; i++)
+        json_object_array_add(merged, json_object_new_string(d->merged[i]));
+    json_object_object_add(obj, "merged", merged);
     if (e->location) {
         json_object *loc = json_object_new_object();
         json_object_object_add(loc, "grid_code", json_object_new_string(e->location->grid_code));
@@ -462,7 +482,20 @@ static void s_show_text(const Gridrelay__EventDetail *d)
     if (d->below)
         printf("Below     held at %s: as that tier last told this node; timeline: the\n"
                "          supervision notices sent from here\n", d->held_at);
-    printf("Status    %s\n", gridctl_status_name(d->status));
+    printf("Status    %s", gridctl_status_name(d->status));
+    if (*d->merged_into)
+        printf(", merged into %s (at %s): that case's lifecycle is this one's",
+               d->merged_into, d->merged_at);
+    printf("\n");
+    if (d->n_merged) {
+        printf("Merged   ");
+        for (size_t i = 0; i < d->n_merged; i++)
+            printf(" %s", d->merged[i]);
+        printf(" (合并: resolved with this case)\n");
+    }
+    if (*d->candidate_of && !*d->merged_into)
+        printf("Candidate duplicate of %s (to merge: gridctl merge %s %s)\n", d->candidate_of,
+               e->id, d->candidate_of);
     printf("Category  %s (%s)\n", e->category, gridctl_severity_name(e->severity));
     printf("Title     %s\n", e->title);
     if (e->description && *e->description)

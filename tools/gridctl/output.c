@@ -13,7 +13,7 @@ static const char *const s_status[] = {
 static const char *const s_severity[] = { "unspecified", "routine", "urgent", "extra-urgent" };
 static const char *const s_action[] = {
     "-", "report", "accept", "dispatch", "assign", "claim", "progress", "return",
-    "resolve", "feedback", "close", "escalate", "deadline", "urge",
+    "resolve", "feedback", "close", "escalate", "deadline", "urge", "merge", "unmerge",
 };
 static const char *const s_error[] = {
     "none", "frame_too_large", "decode", "version", "untrusted", "signature", "replay",
