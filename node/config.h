@@ -46,6 +46,10 @@
  *                               ; exact beats the longest prefix beats "*";
  *                               ; at most GR_ROUTE_MAX_DEPTS each side of '+'
  *
+ *   [assessment]                ; weights of the ranking score (gridctl rank),
+ *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
+ *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
+ *
  * See examples/township.ini for a node with departments.
  *
  * Relative paths are resolved against the config file's directory.
@@ -61,6 +65,7 @@
 
 #include "catalogue.h"
 #include "decide.h"
+#include "assess.h"
 #include "supervise.h"
 #include "task.h"
 #include "keys.h"
@@ -128,6 +133,7 @@ typedef struct {
     size_t n_children;
     gr_deadlines_t deadlines;   /* per severity; 0 = none */
     gr_supervise_limits_t supervision;  /* what else the supervision list flags */
+    gr_assess_weights_t assessment;     /* [assessment]: the ranking score's weights */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "actions.h"
+#include "assessment.h"
+#include "case_stats.h"
 #include "check.h"
 #include "client.h"
 #include "error.h"
@@ -120,6 +122,16 @@ static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
     return gr_departments_list_tasks(self->departments, req);
 }
 
+static int s_ranking(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_assessment_rank(self->cfg, self->counters, req);
+}
+
+static int s_case_stats(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_case_stats(self->cfg, self->counters, req);
+}
+
 static const s_route_t s_routes[] = {
     {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "reports come from reporters", s_report},
@@ -147,6 +159,10 @@ static const s_route_t s_routes[] = {
      "only departments list tasks", s_list_tasks},
     {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "the supervision list is for operators", s_supervision},
+    {GRIDRELAY__BODY__KIND_GET_RANKING, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "rankings are for operators", s_ranking},
+    {GRIDRELAY__BODY__KIND_GET_CASE_STATS, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "case statistics are for operators", s_case_stats},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)

@@ -35,7 +35,7 @@ static void s_usage(FILE *out)
 "  report    submit an event report; prints the new event id\n"
 "  list      list events, with filters and paging\n"
 "  show ID   one event with its full timeline\n"
-"  stats     the node's counters\n"
+"  stats     the node's counters (--by KEY: case counts over time)\n"
 "  accept ID            accept a case (受理)\n"
 "  resolve ID --result  resolve a case (办结); the result goes back to its origin\n"
 "  escalate ID          hand a case to the parent tier\n"
@@ -45,6 +45,7 @@ static void s_usage(FILE *out)
 "  view      the superior's view of every descendant's cases\n"
 "  supervise            everything overdue here and below (督办), most late first\n"
 "  urge ID [--note T]   send a supervision notice to whoever holds a case\n"
+"  rank                 rank this node, the nodes below and departments (考核)\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },
         { "status", gridctl_status }, { "view", gridctl_view },
         { "supervise", gridctl_supervise }, { "urge", gridctl_urge },
+        { "rank", gridctl_rank },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)
