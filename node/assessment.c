@@ -404,7 +404,7 @@ static int s_rank_reply(const gr_config_t *cfg, const gr_request_t *req, s_rank_
     return rc;
 }
 
-int gr_assessment_rank(const gr_config_t *cfg, gr_counters_t *counters, const gr_request_t *req)
+int gr_assessment_rank(const gr_config_t *cfg, const gr_request_t *req)
 {
     const Gridrelay__GetRanking *get = req->opened->body->get_ranking;
     uint64_t seq = gr_request_seq(req);
@@ -416,7 +416,6 @@ int gr_assessment_rank(const gr_config_t *cfg, gr_counters_t *counters, const gr
              get->by != GRIDRELAY__GET_RANKING__BY__DEPARTMENT)
         bad = "by must be NODE or DEPARTMENT";
     if (bad) {
-        counters->value[GR_COUNT_REJ_INVALID]++;
         return gr_reply_error(req->reply, seq, GR_EINVAL, bad);
     }
     s_rank_t r = {

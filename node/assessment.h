@@ -8,20 +8,20 @@
  * Cost: a ranking by node reads this node's cases received in the period
  * (by_time range) and the whole view once; by department it also reads
  * those cases' timelines. Memory: one handling time per resolved case.
- * The read transaction does not hold up the store's writer (LMDB), but the
- * daemon's main thread answers it: see the README's figures.
+ * It runs on the analyst's thread (node/analyst) in a read transaction of
+ * its own, which does not hold up the store's writer (LMDB), while the main
+ * thread goes on ingesting: see the README's figures.
  *
- * Thread safety: the daemon's main thread only.
+ * Thread safety: reads only cfg and the store; any one thread.
  */
 #ifndef GR_ASSESSMENT_H
 #define GR_ASSESSMENT_H
 
 #include "config.h"
-#include "counters.h"
 #include "request.h"
 
 /* GetRanking: fills req->reply with a Ranking (or an Error for a bad
- * request, counted as invalid). Returns 0 or a store error. */
-int gr_assessment_rank(const gr_config_t *cfg, gr_counters_t *counters, const gr_request_t *req);
+ * request). Returns 0 or a store error. */
+int gr_assessment_rank(const gr_config_t *cfg, const gr_request_t *req);
 
 #endif

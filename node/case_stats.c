@@ -164,7 +164,7 @@ static int s_reply(const gr_config_t *cfg, const gr_request_t *req, const s_stat
     return rc;
 }
 
-int gr_case_stats(const gr_config_t *cfg, gr_counters_t *counters, const gr_request_t *req)
+int gr_case_stats(const gr_config_t *cfg, const gr_request_t *req)
 {
     const Gridrelay__GetCaseStats *get = req->opened->body->get_case_stats;
     const char *bad = NULL;
@@ -176,7 +176,6 @@ int gr_case_stats(const gr_config_t *cfg, gr_counters_t *counters, const gr_requ
     else if (get->utc_offset_min < -840 || get->utc_offset_min > 840)
         bad = "utc_offset_min must be within -840..840";
     if (bad) {
-        counters->value[GR_COUNT_REJ_INVALID]++;
         return gr_reply_error(req->reply, gr_request_seq(req), GR_EINVAL, bad);
     }
     s_stats_t s = {

@@ -8,17 +8,17 @@
  * node below handed on upward (the tier above it has them, here or in the
  * view). Day and week are of the time the holder received it.
  *
- * Thread safety: the daemon's main thread only.
+ * Thread safety: reads only cfg and the store; the daemon runs it on the
+ * analyst's thread (node/analyst).
  */
 #ifndef GR_CASE_STATS_H
 #define GR_CASE_STATS_H
 
 #include "config.h"
-#include "counters.h"
 #include "request.h"
 
 /* GetCaseStats: fills req->reply with CaseStats (or an Error for a bad
- * request, counted as invalid). Returns 0 or a store error. */
-int gr_case_stats(const gr_config_t *cfg, gr_counters_t *counters, const gr_request_t *req);
+ * request). Returns 0 or a store error. */
+int gr_case_stats(const gr_config_t *cfg, const gr_request_t *req);
 
 #endif

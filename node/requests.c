@@ -122,14 +122,15 @@ static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
     return gr_departments_list_tasks(self->departments, req);
 }
 
+/* Long reads: the analyst's thread runs these (gr_requests_run_slow). */
 static int s_ranking(gr_requests_t *self, const gr_request_t *req)
 {
-    return gr_assessment_rank(self->cfg, self->counters, req);
+    return gr_assessment_rank(self->cfg, req);
 }
 
 static int s_case_stats(gr_requests_t *self, const gr_request_t *req)
 {
-    return gr_case_stats(self->cfg, self->counters, req);
+    return gr_case_stats(self->cfg, req);
 }
 
 static const s_route_t s_routes[] = {
@@ -369,4 +370,24 @@ int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
         return rc < 0 ? rc : 0;
     self->counters->value[GR_COUNT_QUERIES]++;
     return route->handle(self, req);
+}
+
+bool gr_requests_is_slow(const gr_opened_t *request)
+{
+    Gridrelay__Body__KindCase kind = request->body ? request->body->kind_case : 0;
+    return kind == GRIDRELAY__BODY__KIND_GET_RANKING || kind == GRIDRELAY__BODY__KIND_GET_CASE_STATS;
+}
+
+int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req)
+{
+    const s_route_t *route = s_route(req->opened->body);
+    int rc = s_admit(self, route, false, req);
+    if (rc == 0)
+        self->counters->value[GR_COUNT_QUERIES]++;
+    return rc;
+}
+
+int gr_requests_run_slow(gr_requests_t *self, const gr_request_t *req)
+{
+    return s_route(req->opened->body)->handle(self, req);
 }

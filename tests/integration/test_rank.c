@@ -386,6 +386,32 @@ static void test_a_scripted_stretch_ranks_as_computed(void **state)
     assert_int_equal(s_gridctl(fx, T, "rank --period year", out, sizeof out), 2);
     assert_int_equal(s_gridctl(fx, T, "stats --by colour", out, sizeof out), 2);
 
+    /* A request the node refuses, counted, and a department may not ask. */
+    assert_int_equal(s_gridctl(fx, T, "stats --json", out, sizeof out), 0);
+    const char *inv = strstr(out, "\"rejected_invalid\":");
+    assert_non_null(inv);
+    unsigned long long invalid = strtoull(inv + 19, NULL, 10);
+    gr_client_t *client = harness_client(&fx->n[T], fx->ctx, 0);
+    assert_non_null(client);
+    Gridrelay__GetRanking bad = GRIDRELAY__GET_RANKING__INIT;
+    bad.from_ms = 2000;
+    bad.to_ms = 1000;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_RANKING;
+    body.get_ranking = &bad;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 3), 0);
+    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(reply.body->error->code, GRIDRELAY__ERROR_CODE__ERR_INVALID);
+    gr_opened_clear(&reply);
+    gr_client_destroy(&client);
+    assert_int_equal(s_gridctl(fx, T, "stats --json", out, sizeof out), 0);
+    inv = strstr(out, "\"rejected_invalid\":");
+    assert_non_null(inv);
+    assert_int_equal(strtoull(inv + 19, NULL, 10), invalid + 1);
+    snprintf(args, sizeof args, "rank %s", range);
+    assert_int_equal(s_gridctl_as(fx, T, "works", args, out, sizeof out), 1);
+
     /* After a restart: the same figures, to the byte. */
     assert_int_equal(harness_node_stop(&fx->n[T], SIGTERM), 0);
     assert_int_equal(harness_node_start(&fx->n[T]), 0);
