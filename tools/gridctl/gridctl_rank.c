@@ -128,6 +128,10 @@ static void s_rank_usage(FILE *out)
 "      --csv             one line per unit, comma-separated, with a header\n"
 "\n"
 "Dates are days in gridctl's local time zone (set TZ, e.g. TZ=Asia/Shanghai).\n"
+"--json prints one object: node, by, from, to, as_of, weights and units (each\n"
+"with the figures above and the counts behind every rate). A node answers\n"
+"the ranking beside its main loop; a large district's month takes seconds,\n"
+"so this command waits 30000 ms per attempt unless --timeout says otherwise.\n"
 "\n");
     fprintf(out, "%s", gridctl_common_help);
 }
@@ -370,7 +374,8 @@ static void s_stats_usage(FILE *out)
 "      --to DATE         the last day counted\n"
 "      --csv             key,count lines with a header\n"
 "\n"
-"Dates and days are in gridctl's local time zone (TZ).\n"
+"Dates and days are in gridctl's local time zone (TZ). This command waits\n"
+"30000 ms per attempt unless --timeout says otherwise.\n"
 "\n");
     fprintf(out, "%s", gridctl_common_help);
 }
