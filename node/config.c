@@ -33,11 +33,11 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_DAILY, S_MERGE, S_COUNT
+    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
-    "supervision", "daily", "merge",
+    "supervision", "daily", "merge", "assessment",
 };
 
 /* Keys of [supervision]: what else the supervision list flags. */
@@ -50,6 +50,10 @@ static const char *const s_merge_keys[M_COUNT] = { "window", "distance" };
 #define S_DEFAULT_MERGE_WINDOW_MS (2ull * 3600 * 1000)
 #define S_DEFAULT_MERGE_DISTANCE_M 300.0
 #define S_MAX_MERGE_DISTANCE_M 100000.0
+/* Keys of [assessment]: the weights of the ranking score (router/assess.h). */
+enum { W_ACCEPT, W_RESOLVE, W_FIRST_TIME, W_FEEDBACK, W_OVERDUE, W_COUNT };
+static const char *const s_assessment_keys[W_COUNT] = { "accept", "resolve", "first_time",
+                                                        "feedback", "overdue" };
 
 /* [deadlines] keys are KIND.SEVERITY: the case limits (gr_deadlines_t),
  * then the department task limits (gr_task_deadlines_t). */
@@ -98,6 +102,7 @@ typedef struct {
     int deadline_line[D_COUNT][GR_ROUTE_SEV_SLOTS];
     int supervision_line[V_COUNT];
     int merge_line[M_COUNT];
+    int assessment_line[W_COUNT];
     int *route_line;                /* of each cfg->routes entry, for later checks */
     s_name_t *names;
     size_t name_count;
@@ -660,6 +665,31 @@ static int s_merge_key(s_load_t *load, const char *key, const char *value, int l
     return s_distance(key, value, &limits->distance_m, msg, msglen);
 }
 
+/* [assessment]: one weight 0..100 per rate of the score. */
+static int s_assessment_key(s_load_t *load, const char *key, const char *value, int line,
+                            char *msg, size_t msglen)
+{
+    int k = 0;
+    while (k < W_COUNT && strcmp(s_assessment_keys[k], key) != 0)
+        k++;
+    if (k == W_COUNT)
+        return s_fail(msg, msglen, "unknown key '%s' in [assessment] (expected accept, resolve, "
+                      "first_time, feedback or overdue)", key);
+    if (load->assessment_line[k] != 0)
+        return s_fail(msg, msglen, "duplicate key '%s' in [assessment] (first at line %d)", key,
+                      load->assessment_line[k]);
+    load->assessment_line[k] = line;
+    uint64_t n = 0;
+    int rc = s_number(key, value, 0, 100, &n, msg, msglen);
+    if (rc != 0)
+        return rc;
+    gr_assess_weights_t *w = &load->cfg->assessment;
+    unsigned *slots[W_COUNT] = { &w->accept, &w->resolve, &w->first_time, &w->feedback,
+                                 &w->overdue };
+    *slots[k] = (unsigned)n;
+    return 0;
+}
+
 /* Trims spaces and tabs on both sides, in place. */
 static char *s_trim(char *text)
 {
@@ -796,7 +826,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
                           "[parent], [skip], [children], [deadlines], [departments], "
-                          "[dispatch], [supervision], [daily] or [merge])", section);
+                          "[dispatch], [supervision], [daily], [merge] or [assessment])",
+                          section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
@@ -828,6 +859,8 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return gr_daily_config_key(&load->cfg->daily, key, value, line, msg, msglen);
     case S_MERGE:
         return s_merge_key(load, key, value, line, msg, msglen);
+    case S_ASSESSMENT:
+        return s_assessment_key(load, key, value, line, msg, msglen);
     case S_NODE:
         break;
     default:
@@ -1304,6 +1337,7 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
      * not reached the case's origin a day after it was resolved. */
     cfg->supervision.max_returns = 2;
     cfg->supervision.feedback_within_ms = 24ull * 3600 * 1000;
+    cfg->assessment = (gr_assess_weights_t)GR_ASSESS_WEIGHTS_DEFAULT;
     cfg->batch_max = S_DEFAULT_BATCH_MAX;
     gr_daily_config_init(&cfg->daily);
 

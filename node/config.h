@@ -50,6 +50,9 @@
  *   window = 2h                 ;   reports created this close in time (default 2h)
  *   distance = 300m             ;   and this close (m or km; default 300m), or
  *                               ;   in the same grid code
+ *   [assessment]                ; weights of the ranking score (gridctl rank),
+ *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
+ *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
  *
  * See examples/township.ini for a node with departments.
  *
@@ -68,6 +71,7 @@
 #include "daily_config.h"
 #include "decide.h"
 #include "duplicate.h"
+#include "assess.h"
 #include "supervise.h"
 #include "task.h"
 #include "keys.h"
@@ -137,6 +141,7 @@ typedef struct {
     gr_supervise_limits_t supervision;  /* what else the supervision list flags */
     gr_daily_config_t daily;    /* [daily]: who owes a daily report here, by when */
     gr_duplicate_limits_t merge;        /* [merge]: candidate duplicates; window 0 = off */
+    gr_assess_weights_t assessment;     /* [assessment]: the ranking score's weights */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "analyst.h"
 #include "client.h"
 #include "clock.h"
 #include "curve.h"
@@ -32,7 +33,7 @@
 #include "sealer.h"
 #include "tierlink.h"
 
-#define MAX_POLL 10
+#define MAX_POLL 11
 #define S_CURVE_OVERHEAD 64
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
@@ -78,6 +79,7 @@ struct gr_daemon {
     gr_requests_t *requests;
     gr_flow_t flow;
     gr_pool_t *pool;        /* signature checks and reply signing */
+    gr_analyst_t *analyst;  /* long reads: rankings, counts over the store */
     int sigfd;
     bool stopping;
     bool store_full;
@@ -88,6 +90,51 @@ struct gr_daemon {
     size_t count;
     size_t cap;
 };
+
+/* A long read handed to the analyst: the request moved out of its batch. */
+typedef struct {
+    gr_requests_t *requests;
+    s_item_t item;
+    uint64_t now_ms;
+} s_slow_t;
+
+static void s_item_release(s_item_t *item);
+
+/* Moves *from into *to (both zeroed or released by the caller after),
+ * ZeroMQ messages by zmq_msg_move, the rest by copy; *from is left empty. */
+static void s_item_move(s_item_t *to, s_item_t *from)
+{
+    *to = *from;
+    if (from->from_router) {
+        zmq_msg_init(&to->identity);
+        zmq_msg_init(&to->payload);
+        zmq_msg_move(&to->identity, &from->identity);
+        zmq_msg_move(&to->payload, &from->payload);
+        zmq_msg_close(&from->identity);
+        zmq_msg_close(&from->payload);
+    }
+    memset(from, 0, sizeof *from);
+}
+
+/* On the analyst's thread. */
+static void s_slow_run(void *job, gr_txn_t *txn)
+{
+    s_slow_t *slow = job;
+    s_item_t *item = &slow->item;
+    int rc = GR_ESTORE;
+    if (txn)
+        rc = gr_requests_run_slow(slow->requests, &(gr_request_t){txn, &item->opened,
+                                  &item->source, NULL, 0, slow->now_ms, &item->reply});
+    if (rc != 0)
+        gr_reply_error(&item->reply, item->ref_seq, rc, txn ? NULL : "store unavailable");
+}
+
+static void s_slow_drop(void *job)
+{
+    s_slow_t *slow = job;
+    s_item_release(&slow->item);
+    free(slow);
+}
 
 static void s_zap_log(void *ctx, const char *line)
 {
@@ -256,6 +303,11 @@ gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the store's state");
         goto fail;
     }
+    /* After the signal mask, like the pool. */
+    if (!(self->analyst = gr_analyst_new(self->store, s_slow_run, s_slow_drop))) {
+        snprintf(err, errlen, "cannot start the analyst thread");
+        goto fail;
+    }
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         snprintf(err, errlen, "cannot create ZeroMQ context");
@@ -307,6 +359,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     gr_daemon_t *self = *self_p;
+    gr_analyst_destroy(&self->analyst);  /* it reads the store */
     for (size_t i = 0; i < self->count; i++)
         s_item_release(&self->items[i]);
     gr_reclaim_destroy(&self->reclaim);  /* while the sockets it watches are open */
@@ -594,7 +647,9 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
                 gr_reply_clear(&self->items[i].reply);
         if (rc != GR_EMAPFULL)
             break;
+        gr_analyst_pause(self->analyst);  /* LMDB: no transaction open in a grow */
         rc = gr_store_grow(self->store);
+        gr_analyst_resume(self->analyst);
         if (rc == 0) {
             self->counters.value[GR_COUNT_MAP_GROWN]++;
             gr_log(GR_LOG_NOTICE, NULL, "store map grown to %zu MiB",
@@ -620,6 +675,54 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
     }
 }
 
+/* A long read goes to the analyst once admitted (the main thread counts
+ * it); its reply comes back through s_take_analysed(). */
+static void s_hand_over(gr_daemon_t *self, s_item_t *item)
+{
+    gr_request_t req = {NULL, &item->opened, &item->source, NULL, 0, gr_clock_now_ms(),
+                        &item->reply};
+    int rc = gr_requests_admit_slow(self->requests, &req);
+    if (rc != 0) {
+        if (rc < 0)
+            gr_reply_error(&item->reply, item->ref_seq, rc, NULL);
+        return;
+    }
+    s_slow_t *slow = calloc(1, sizeof *slow);
+    if (!slow) {
+        gr_reply_error(&item->reply, item->ref_seq, GR_ENOMEM, NULL);
+        return;
+    }
+    slow->requests = self->requests;
+    slow->now_ms = req.now_ms;
+    s_item_move(&slow->item, item);
+    rc = gr_analyst_submit(self->analyst, slow);
+    if (rc != 0) {
+        s_item_move(item, &slow->item);
+        free(slow);
+        gr_reply_error(&item->reply, item->ref_seq, GR_EFULL,
+                       "too many long queries waiting: ask again later");
+    }
+}
+
+/* The analyst's finished jobs join this turn's replies. */
+static void s_take_analysed(gr_daemon_t *self)
+{
+    void *jobs[16];
+    size_t n = gr_analyst_take(self->analyst, jobs, sizeof jobs / sizeof jobs[0]);
+    for (size_t i = 0; i < n; i++) {
+        s_slow_t *slow = jobs[i];
+        s_item_t *item = s_new_item(self);
+        if (!item) {
+            s_slow_drop(slow);  /* the client resends */
+            continue;
+        }
+        s_item_move(item, &slow->item);
+        free(slow);
+        if (item->reply.error)
+            gr_counters_refusal(&self->counters, item->reply.error);
+    }
+}
+
 static void s_answer_reads(gr_daemon_t *self)
 {
     gr_txn_t *txn = NULL;
@@ -627,6 +730,10 @@ static void s_answer_reads(gr_daemon_t *self)
         s_item_t *item = &self->items[i];
         if (item->rc != 0 || item->consumed || !item->from_router || s_is_write(item))
             continue;
+        if (gr_requests_is_slow(&item->opened)) {
+            s_hand_over(self, item);
+            continue;
+        }
         if (!txn && gr_store_begin(self->store, false, &txn) != 0) {
             gr_reply_error(&item->reply, item->ref_seq, GR_ESTORE, "store unavailable");
             continue;
@@ -790,9 +897,10 @@ int gr_daemon_run(gr_daemon_t *self)
             { self->router, 0, ZMQ_POLLIN, 0 },
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
             { gr_zap_socket(self->zap), 0, ZMQ_POLLIN, 0 },
+            { NULL, gr_analyst_fd(self->analyst), ZMQ_POLLIN, 0 },
         };
-        size_t n = 3 + gr_peers_poll_items(self->peers, items + 3,
-                                           MAX_POLL - 3 - GR_RECLAIM_MAX_SOCKETS);
+        size_t n = 4 + gr_peers_poll_items(self->peers, items + 4,
+                                           MAX_POLL - 4 - GR_RECLAIM_MAX_SOCKETS);
         size_t n_all = n + gr_reclaim_poll_items(self->reclaim, items + n, MAX_POLL - n);
         uint64_t now = gr_now_ms();
         if (zmq_poll(items, (int)n_all, s_poll_timeout(self, now)) < 0) {
@@ -807,7 +915,7 @@ int gr_daemon_run(gr_daemon_t *self)
         if (items[2].revents & ZMQ_POLLIN)
             while (gr_zap_handle(self->zap) == 0) {
             }
-        gr_peers_on_poll(self->peers, items + 3, n - 3, now);
+        gr_peers_on_poll(self->peers, items + 4, n - 4, now);
         s_collect(self);
         gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_open_item, self);
         for (size_t i = 0; i < self->count; i++)
@@ -816,6 +924,7 @@ int gr_daemon_run(gr_daemon_t *self)
          * the links above on the system's. */
         s_apply_writes(self, gr_clock_now_ms());
         s_answer_reads(self);
+        s_take_analysed(self);
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());

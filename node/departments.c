@@ -288,7 +288,7 @@ static int s_dispatch(gr_departments_t *self, gr_txn_t *txn, Gridrelay__StoredEv
     if (gr_engine_set(&rec->dept, lead) != 0 || gr_engine_set(&rec->holder, lead) != 0)
         return GR_ENOMEM;
     char reason[512];
-    size_t n = (size_t)snprintf(reason, sizeof reason, "dispatched to %s (分流)", lead);
+    size_t n = (size_t)snprintf(reason, sizeof reason, GR_DISPATCH_REASON_PREFIX "%s (分流)", lead);
     for (size_t i = 0; i < nco && n < sizeof reason; i++)
         n += (size_t)snprintf(reason + n, sizeof reason - n, "%s%s", i ? ", " : "; co-handled by ",
                               dispatch->co[i]);

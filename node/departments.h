@@ -40,6 +40,11 @@
  * '/', so no department's topic is a prefix of another's). */
 #define GR_DEPT_TOPIC_MAX (5 + 64 + 1 + 1)
 
+/* How a DISPATCH timeline entry's reason begins, followed by the lead
+ * department's code and a space: node/assessment reads it back to credit
+ * each department's turn at a case. */
+#define GR_DISPATCH_REASON_PREFIX "dispatched to "
+
 typedef struct gr_departments gr_departments_t;
 
 /* An operator's (re)dispatch: the lead, and the co-handlers that replace

@@ -6,6 +6,8 @@
 
 #include "actions.h"
 #include "audit.h"
+#include "assessment.h"
+#include "case_stats.h"
 #include "check.h"
 #include "client.h"
 #include "error.h"
@@ -143,6 +145,17 @@ static int s_audit_export(gr_requests_t *self, const gr_request_t *req)
     return gr_audit_export(self->cfg, req);
 }
 
+/* Long reads: the analyst's thread runs these (gr_requests_run_slow). */
+static int s_ranking(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_assessment_rank(self->cfg, req);
+}
+
+static int s_case_stats(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_case_stats(self->cfg, req);
+}
+
 static const s_route_t s_routes[] = {
     {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "reports come from reporters", s_report},
@@ -178,6 +191,10 @@ static const s_route_t s_routes[] = {
      "daily summaries come from child nodes", s_daily_summary},
     {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
      "the daily report list is for operators", s_list_daily},
+    {GRIDRELAY__BODY__KIND_GET_RANKING, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "rankings are for operators", s_ranking},
+    {GRIDRELAY__BODY__KIND_GET_CASE_STATS, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+     "case statistics are for operators", s_case_stats},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)
@@ -385,4 +402,24 @@ int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
         return rc < 0 ? rc : 0;
     self->counters->value[GR_COUNT_QUERIES]++;
     return route->handle(self, req);
+}
+
+bool gr_requests_is_slow(const gr_opened_t *request)
+{
+    Gridrelay__Body__KindCase kind = request->body ? request->body->kind_case : 0;
+    return kind == GRIDRELAY__BODY__KIND_GET_RANKING || kind == GRIDRELAY__BODY__KIND_GET_CASE_STATS;
+}
+
+int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req)
+{
+    const s_route_t *route = s_route(req->opened->body);
+    int rc = s_admit(self, route, false, req);
+    if (rc == 0)
+        self->counters->value[GR_COUNT_QUERIES]++;
+    return rc;
+}
+
+int gr_requests_run_slow(gr_requests_t *self, const gr_request_t *req)
+{
+    return s_route(req->opened->body)->handle(self, req);
 }

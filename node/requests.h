@@ -61,4 +61,20 @@ int gr_requests_write(gr_requests_t *self, const gr_request_t *req);
  * negative store error. */
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req);
 
+/* Whether the request is a long read (a ranking, counts over the store)
+ * that the analyst thread answers (node/analyst), not the main thread. */
+bool gr_requests_is_slow(const gr_opened_t *request);
+
+/* On the main thread, before handing a long read over: its admission
+ * (kind, fields, who may ask) and counting. Returns 0 to hand it over, 1
+ * when req->reply holds the refusal, or a negative error. req->txn is not
+ * used. */
+int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req);
+
+/* On the analyst's thread: answers an admitted long read in req->txn (its
+ * own read transaction). Touches only the config, the store and the reply;
+ * an invalid request is answered with an Error (reply->error GR_EINVAL),
+ * which the main thread counts. Returns 0 or a negative store error. */
+int gr_requests_run_slow(gr_requests_t *self, const gr_request_t *req);
+
 #endif

@@ -679,6 +679,45 @@ int gr_tierlink_child_status_seq(gr_tierlink_t *self, gr_txn_t *txn, const char 
     return gr_store_peer_get(txn, child, "status_seq", seq);
 }
 
+/* What assessment needs of a case's earlier updates, which the newest
+ * one replaces: the deadline it had while reported (acceptance) and once
+ * taken on (resolution), and when it was handed on upward. */
+static int s_view_history(gr_txn_t *txn, const Gridrelay__StatusUpdate *update,
+                          Gridrelay__ViewEntry *entry)
+{
+    Gridrelay__ViewEntry *before = NULL;
+    int rc = gr_store_view_get(txn, update->node_id, update->event_id, &before);
+    if (rc != 0 && rc != GR_ENOTFOUND)
+        return rc;
+    if (before) {
+        entry->accept_due_ms = before->accept_due_ms;
+        entry->resolve_due_ms = before->resolve_due_ms;
+        entry->left_ms = before->left_ms;
+        gridrelay__view_entry__free_unpacked(before, NULL);
+    }
+    switch (update->status) {
+    case GRIDRELAY__STATUS__REPORTED:
+        if (update->due_ms)
+            entry->accept_due_ms = update->due_ms;
+        break;
+    case GRIDRELAY__STATUS__ACCEPTED:
+    case GRIDRELAY__STATUS__DISPATCHED:
+    case GRIDRELAY__STATUS__ASSIGNED:
+    case GRIDRELAY__STATUS__IN_PROGRESS:
+    case GRIDRELAY__STATUS__RETURNED:
+        if (update->due_ms)
+            entry->resolve_due_ms = update->due_ms;
+        break;
+    case GRIDRELAY__STATUS__ESCALATED:
+        if (!entry->left_ms)
+            entry->left_ms = update->time_ms;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
 int gr_tierlink_status_in(gr_tierlink_t *self, gr_txn_t *txn, const char *child,
                           const Gridrelay__StatusUpdate *update, uint64_t now_ms)
 {
@@ -703,7 +742,8 @@ int gr_tierlink_status_in(gr_tierlink_t *self, gr_txn_t *txn, const char *child,
     entry.update = (Gridrelay__StatusUpdate *)update;
     entry.via_child = (char *)child;
     entry.received_ms = now_ms;
-    if ((rc = gr_store_view_put(txn, update->node_id, update->event_id, &entry)) != 0 ||
+    if ((rc = s_view_history(txn, update, &entry)) != 0 ||
+        (rc = gr_store_view_put(txn, update->node_id, update->event_id, &entry)) != 0 ||
         (rc = gr_store_peer_put(txn, child, "status_seq", update->node_seq)) != 0)
         return rc;
     /* Relayed upward in this node's own stream, so the top sees every tier. */

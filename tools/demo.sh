@@ -308,5 +308,8 @@ for n in $district "${towns[@]}" "${villages[@]}"; do
 done
 settled && say "  every case resolved and its result fed back to the village that reported it" \
         || say "  (some cases had not settled within the demo's time)"
+
+step "7. This month's ranking at the district (考核: gridctl rank), every node below it"
+ctl "op-$district" "$district" rank | sed 's/^/  /'
 say "  next: README.md, docs/PROTOCOL.md, examples/township.ini; bash tools/demo-node.sh for one node"
 say "  in detail (kill -9 and nothing lost); bash tools/run-tests.sh runs every test."

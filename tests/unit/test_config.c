@@ -747,6 +747,28 @@ static void test_config_defaults_and_relative_paths(void **state)
     assert_int_equal(cfg->supervision.max_returns, 2);
     assert_true(cfg->supervision.feedback_within_ms == 24ull * 3600 * 1000);
     assert_true(cfg->merge.window_ms == 0);  /* no [merge]: no candidates */
+    assert_int_equal(cfg->assessment.accept, 20);
+    assert_int_equal(cfg->assessment.resolve, 30);
+    assert_int_equal(cfg->assessment.first_time, 15);
+    assert_int_equal(cfg->assessment.feedback, 15);
+    assert_int_equal(cfg->assessment.overdue, 20);
+    gr_config_destroy(&cfg);
+}
+
+static void test_config_assessment(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_good_catalogue);
+    s_write_at(f->dir, "v1.ini", NODE_HEAD "[assessment]\naccept = 0\nfeedback = 100\n");
+    char path[PATH_MAX + 16], err[512] = "";
+    snprintf(path, sizeof path, "%s/v1.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->assessment.accept, 0);
+    assert_int_equal(cfg->assessment.feedback, 100);
+    assert_int_equal(cfg->assessment.resolve, 30);  /* the default, not given */
     gr_config_destroy(&cfg);
 }
 
@@ -1114,6 +1136,12 @@ static const bad_t s_bad[] = {
       false, 9, "window = 2: not a duration" },
     { "merge duplicate", NODE_HEAD "[merge]\nwindow = 1h\nwindow = 2h\n", 0, NULL, BAD_FILE, 0,
       false, 10, "duplicate key 'window' in [merge] (first at line 9)" },
+    { "assessment unknown key", NODE_HEAD "[assessment]\nspeed = 3\n", 0, NULL, BAD_FILE,
+      0, false, 9, "unknown key 'speed' in [assessment]" },
+    { "assessment weight too big", NODE_HEAD "[assessment]\naccept = 101\n", 0, NULL, BAD_FILE,
+      0, false, 9, "must be between 0 and 100" },
+    { "assessment duplicate", NODE_HEAD "[assessment]\noverdue = 1\noverdue = 2\n", 0, NULL,
+      BAD_FILE, 0, false, 10, "duplicate key 'overdue' in [assessment]" },
     { "supervision unknown key", NODE_HEAD "[supervision]\nmax_urges = 3\n", 0, NULL, BAD_FILE,
       0, false, 9, "unknown key 'max_urges' in [supervision]" },
     { "supervision returns not a number", NODE_HEAD "[supervision]\nmax_returns = two\n", 0,
@@ -1492,6 +1520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_departments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_route_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_task_listen_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_assessment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_supervision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_daily, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_merge, setup, teardown),

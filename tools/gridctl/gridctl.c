@@ -35,7 +35,7 @@ static void s_usage(FILE *out)
 "  report    submit an event report; prints the new event id\n"
 "  list      list events, with filters and paging\n"
 "  show ID   one event with its full timeline\n"
-"  stats     the node's counters\n"
+"  stats     the node's counters (--by KEY: case counts over time)\n"
 "  accept ID            accept a case (受理)\n"
 "  resolve ID --result  resolve a case (办结); the result goes back to its origin\n"
 "  escalate ID          hand a case to the parent tier\n"
@@ -51,6 +51,7 @@ static void s_usage(FILE *out)
 "  daily     the day's daily reports (日报告): on time, late, missing, here and below\n"
 "  merge ID INTO_ID     make a duplicate report part of another case (合并)\n"
 "  unmerge ID           give a merged report its own lifecycle back\n"
+"  rank                 rank this node, the nodes below and departments (考核)\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
         { "audit", gridctl_audit },
         { "daily", gridctl_daily },
         { "merge", gridctl_merge }, { "unmerge", gridctl_unmerge },
+        { "rank", gridctl_rank },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

@@ -95,6 +95,9 @@ int gridctl_audit(int argc, char **argv);
 int gridctl_daily(int argc, char **argv);
 int gridctl_merge(int argc, char **argv);
 int gridctl_unmerge(int argc, char **argv);
+int gridctl_rank(int argc, char **argv);
+/* gridctl stats --by (gridctl_stats hands over when --by is given). */
+int gridctl_case_stats(int argc, char **argv);
 
 /* Names of protocol enums for output, and parsers for input. */
 const char *gridctl_status_name(int status);

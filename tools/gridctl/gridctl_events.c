@@ -588,6 +588,10 @@ int gridctl_show(int argc, char **argv)
 
 int gridctl_stats(int argc, char **argv)
 {
+    /* Counts over time from the stored cases are another request. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--by") == 0 || strncmp(argv[i], "--by=", 5) == 0)
+            return gridctl_case_stats(argc, argv);
     static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     gridctl_common_t common;
     s_init_common(&common);
@@ -600,7 +604,9 @@ int gridctl_stats(int argc, char **argv)
             continue;
         FILE *out = opt == 'h' ? stdout : stderr;
         fprintf(out, "Usage: gridctl stats [OPTIONS]\n\nShows the node's counters: events "
-                "stored, duplicates answered, and every kind of rejected request.\n\n%s",
+                "stored, duplicates answered, and every kind of rejected request.\n"
+                "With --by KEY, counts of the stored cases over time instead: see\n"
+                "'gridctl stats --by category --help'.\n\n%s",
                 gridctl_common_help);
         return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
     }
