@@ -21,10 +21,18 @@
  *   task_listen = tcp://127.0.0.1:7201   ; optional: PUB endpoint departments
  *                               ;   subscribe to for their tasks
  *
- *   [reporters]                 ; trusted reporter keys, one per line:
+ *   [reporters]                 ; grid workers' keys, one per line:
  *   worker-zhang = 3b6a...      ;   name = 64 hex digits, or
  *   worker-li = @keys/li.pub    ;   name = @path to a public key file;
  *                               ;   name: id characters or non-ASCII (张三)
+ *   [operators]                 ; keys that act on the cases here
+ *   [viewers]                   ; keys that read everything here, act on nothing
+ *   [auditors]                  ; keys that read the trail (cases, counters)
+ *                               ; each as [reporters]; a key listed under
+ *                               ; one name in several holds all their roles
+ *                               ; (router/access.h). Without [operators],
+ *                               ; [reporters] keys are operators too and
+ *                               ; cfg->warning says so.
  *
  *   [parent], [skip], [children] ; tier links (see examples/village.ini)
  *
@@ -59,6 +67,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "catalogue.h"
 #include "decide.h"
 #include "supervise.h"
@@ -137,6 +146,13 @@ typedef struct {
     size_t n_routes;
     gr_task_deadlines_t task_deadlines;
 
+    /* What the daemon logs at start-up and --check-config prints: the
+     * config loaded, but means something the operator should change
+     * (e.g. [reporters] without [operators]). "" when none. */
+    char warning[768];
+
+    char *path;                 /* the file it was loaded from, for a reload */
+
     gr_keypair_t keys;          /* loaded from secret_key_path */
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */
     gr_catalogue_t *catalogue;  /* loaded from catalogue_path */
@@ -168,6 +184,25 @@ const gr_dept_config_t *gr_config_dept(const gr_config_t *cfg, const char *code)
 /* The department whose key is pk, or NULL. */
 const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
                                               const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
+
+/* What a reload of the people's keys changed. */
+typedef struct {
+    size_t added;       /* person keys trusted now and not before */
+    size_t removed;     /* person keys trusted before and not now (revoked) */
+    size_t changed;     /* person keys whose name or roles changed */
+} gr_config_reload_t;
+
+/* Reads cfg->path again and takes its people's keys and roles
+ * ([reporters], [operators], [viewers], [auditors]) into cfg->trust and
+ * cfg->warning, for a node revoking or adding keys without a restart
+ * (SIGHUP). The whole file must load as gr_config_load() would; the
+ * other trusted keys ([parent], [skip], [children], [departments]) must
+ * be as they are, since the links, outboxes and tasks were set up with
+ * them; everything else in the file is read at start-up only. On error
+ * cfg is unchanged and err says why ("FILE:LINE: ..."). Invalidates every
+ * pointer into the old trust list: call it between batches. */
+int gr_config_reload_people(gr_config_t *cfg, gr_config_reload_t *summary, char *err,
+                            size_t errlen);
 
 /* Frees and sets *self_p to NULL. Accepts NULL. */
 void gr_config_destroy(gr_config_t **self_p);
