@@ -301,9 +301,16 @@ static int s_access(gr_requests_t *self, const s_route_t *route, const gr_reques
         return 0;
     if (route->kind == GRIDRELAY__BODY__KIND_GET_EVENT)
         return s_scope_get(&route->access, who, req, text, code);
-    self->scoped_who = who;
-    self->scoped_rule = &route->access;
-    return 0;
+    if (route->kind == GRIDRELAY__BODY__KIND_LIST_EVENTS) {
+        self->scoped_who = who;
+        self->scoped_rule = &route->access;
+        return 0;
+    }
+    /* Only the two kinds above know how to honour a scope: a row that
+     * scopes another kind is refused rather than let through unchecked. */
+    *code = GR_EPERM;
+    *text = route->refusal;
+    return 1;
 }
 
 /* ---- lifecycle ---- */
@@ -470,6 +477,8 @@ int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
     gr_access_who_t who;
     memset(&who, 0, sizeof who);
     int rc = s_admit(self, route, true, req, &who);
+    self->scoped_who = NULL;    /* writes have no list to narrow */
+    self->scoped_rule = NULL;
     if (rc != 0)
         return rc < 0 ? rc : 0;
     /* Each request is applied in a transaction of its own inside the
