@@ -480,6 +480,49 @@ static int s_split_dept(const char *code, const char *value, char *key, size_t k
     return 0;
 }
 
+/* Splits a [reporters] value "KEY[, grid CODE]": the key text into key
+ * (keylen bytes), the grid code into grid (64 bytes; "" when none). */
+static int s_split_reporter(const char *name, const char *value, char *key, size_t keylen,
+                            char grid[64], char *msg, size_t msglen)
+{
+    const char *comma = strchr(value, ',');
+    size_t len = comma ? (size_t)(comma - value) : strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len >= keylen)
+        return s_fail(msg, msglen, "%s = %s: key too long (64 hex digits, or @FILE of at "
+                      "most %zu bytes)", name, value, keylen - 2);
+    memcpy(key, value, len);
+    key[len] = '\0';
+    grid[0] = '\0';
+    if (!comma)
+        return 0;
+    const char *rest = comma + 1 + strspn(comma + 1, " \t");
+    if (strncmp(rest, "grid", 4) != 0 || (rest[4] != ' ' && rest[4] != '\t'))
+        return s_fail(msg, msglen, "%s = %s: after the key only 'grid CODE' may follow (the "
+                      "grid, 网格, whose cases this reporter reads)", name, value);
+    rest += 4 + strspn(rest + 4, " \t");
+    if (s_check_id("grid", rest, msg, msglen) != 0)
+        return GR_ECONFIG;
+    snprintf(grid, 64, "%s", rest);
+    return 0;
+}
+
+/* Records that the reporter with key pk reads the cases of grid. */
+static int s_add_reporter_grid(gr_config_t *cfg, const uint8_t pk[GR_PUBLIC_KEY_BYTES],
+                               const char *grid, char *msg, size_t msglen)
+{
+    gr_reporter_grid_t *grids = realloc(cfg->reporter_grids,
+                                        (cfg->n_reporter_grids + 1) * sizeof *grids);
+    if (!grids)
+        return s_oom(msg, msglen);
+    cfg->reporter_grids = grids;
+    gr_reporter_grid_t *g = &grids[cfg->n_reporter_grids++];
+    memcpy(g->pk, pk, sizeof g->pk);
+    snprintf(g->grid, sizeof g->grid, "%s", grid);
+    return 0;
+}
+
 /* One line of a person's section ([reporters], [operators], [viewers],
  * [auditors]), [children] or [departments]: name = key, the department's
  * key optionally followed by ", display name". */
@@ -517,13 +560,17 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
     }
     /* A path is at most PATH_MAX; the '@' and the NUL take two more. */
     char key[PATH_MAX + 2];
+    char grid[64] = "";
     const char *display = "";
     int rc = 0;
     if (section == S_DEPARTMENTS)
         rc = s_split_dept(name, value, key, sizeof key, &display, msg, msglen);
+    else if (section == S_REPORTERS)
+        rc = s_split_reporter(name, value, key, sizeof key, grid, msg, msglen);
+    bool split = section == S_DEPARTMENTS || section == S_REPORTERS;
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
     if (rc == 0)
-        rc = s_public_key(load, name, section == S_DEPARTMENTS ? key : value, pk, msg, msglen);
+        rc = s_public_key(load, name, split ? key : value, pk, msg, msglen);
     gr_role_t role = section == S_CHILDREN      ? GR_ROLE_NODE
                      : section == S_DEPARTMENTS ? GR_ROLE_DEPARTMENT
                                                 : GR_ROLE_REPORTER;
@@ -541,6 +588,8 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
         rc = s_trust(load, pk, name, role, s_section_access(section), line, msg, msglen);
     if (rc == 0 && section == S_DEPARTMENTS)
         rc = s_add_dept(load->cfg, name, display, pk, msg, msglen);
+    if (rc == 0 && grid[0])
+        rc = s_add_reporter_grid(load->cfg, pk, grid, msg, msglen);
     if (rc != 0)
         return rc;
     if (section == S_CHILDREN) {
@@ -1422,9 +1471,12 @@ int gr_config_reload_people(gr_config_t *cfg, gr_config_reload_t *summary, char 
         const gr_trusted_key_t *old = gr_trust_find(cfg->trust, t->pk);
         if (t->role != GR_ROLE_REPORTER)
             continue;
+        const char *old_grid = gr_config_reporter_grid(cfg, t->pk);
+        const char *new_grid = gr_config_reporter_grid(fresh, t->pk);
         if (!old)
             summary->added++;
-        else if (old->access != t->access || strcmp(old->name, t->name) != 0)
+        else if (old->access != t->access || strcmp(old->name, t->name) != 0 ||
+                 strcmp(old_grid ? old_grid : "", new_grid ? new_grid : "") != 0)
             summary->changed++;
     }
     for (size_t i = 0; i < gr_trust_count(cfg->trust); i++) {
@@ -1435,9 +1487,26 @@ int gr_config_reload_people(gr_config_t *cfg, gr_config_reload_t *summary, char 
     gr_trust_t *old = cfg->trust;
     cfg->trust = fresh->trust;
     fresh->trust = old;
+    gr_reporter_grid_t *grids = cfg->reporter_grids;
+    size_t n_grids = cfg->n_reporter_grids;
+    cfg->reporter_grids = fresh->reporter_grids;
+    cfg->n_reporter_grids = fresh->n_reporter_grids;
+    fresh->reporter_grids = grids;
+    fresh->n_reporter_grids = n_grids;
     memcpy(cfg->warning, fresh->warning, sizeof cfg->warning);
     gr_config_destroy(&fresh);
     return 0;
+}
+
+const char *gr_config_reporter_grid(const gr_config_t *cfg,
+                                    const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+{
+    if (!cfg || !pk)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_reporter_grids; i++)
+        if (memcmp(cfg->reporter_grids[i].pk, pk, GR_PUBLIC_KEY_BYTES) == 0)
+            return cfg->reporter_grids[i].grid;
+    return NULL;
 }
 
 static void s_peer_clear(gr_peer_config_t *peer)
@@ -1460,6 +1529,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->status_listen);
     free(self->task_listen);
     free(self->depts);
+    free(self->reporter_grids);
     free(self->routes);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);

@@ -25,6 +25,7 @@
  *   worker-zhang = 3b6a...      ;   name = 64 hex digits, or
  *   worker-li = @keys/li.pub    ;   name = @path to a public key file;
  *                               ;   name: id characters or non-ASCII (张三)
+ *   leader-wu = @keys/wu.pub, grid G-05 ; also reads every case of grid G-05
  *   [operators]                 ; keys that act on the cases here
  *   [viewers]                   ; keys that read everything here, act on nothing
  *   [auditors]                  ; keys that read the trail (cases, counters)
@@ -91,6 +92,13 @@ typedef struct {
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
 } gr_dept_config_t;
 
+/* A reporter that also reads every case of its grid (网格): [reporters]
+ * name = KEY, grid CODE. */
+typedef struct {
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    char grid[64];
+} gr_reporter_grid_t;
+
 #define GR_ROUTE_MAX_DEPTS 8
 
 /* One line of the [dispatch] routing table: for categories matching
@@ -146,6 +154,9 @@ typedef struct {
     size_t n_routes;
     gr_task_deadlines_t task_deadlines;
 
+    gr_reporter_grid_t *reporter_grids;  /* [reporters] lines with ", grid CODE" */
+    size_t n_reporter_grids;
+
     /* What the daemon logs at start-up and --check-config prints: the
      * config loaded, but means something the operator should change
      * (e.g. [reporters] without [operators]). "" when none. */
@@ -181,6 +192,11 @@ const gr_route_config_t *gr_config_route(const gr_config_t *cfg, const char *cat
 /* The department with this code, or NULL. */
 const gr_dept_config_t *gr_config_dept(const gr_config_t *cfg, const char *code);
 
+/* The grid whose cases the reporter with key pk reads besides its own, or
+ * NULL when its [reporters] line names none. */
+const char *gr_config_reporter_grid(const gr_config_t *cfg,
+                                    const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
+
 /* The department whose key is pk, or NULL. */
 const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
                                               const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
@@ -189,7 +205,7 @@ const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
 typedef struct {
     size_t added;       /* person keys trusted now and not before */
     size_t removed;     /* person keys trusted before and not now (revoked) */
-    size_t changed;     /* person keys whose name or roles changed */
+    size_t changed;     /* person keys whose name, roles or grid changed */
 } gr_config_reload_t;
 
 /* Reads cfg->path again and takes its people's keys and roles

@@ -752,7 +752,7 @@ static void s_reload(gr_daemon_t *self)
         gr_log(GR_LOG_ERROR, NULL, "SIGHUP: the CURVE handler kept its old key list (%s): new "
                "connections of added keys are refused until a restart", gr_strerror(rc));
     gr_log(GR_LOG_NOTICE, NULL, "SIGHUP: reloaded the people's keys from %s: %zu added, %zu "
-           "revoked, %zu with new roles or names; %zu trusted keys", self->cfg->path,
+           "revoked, %zu with new roles, names or grids; %zu trusted keys", self->cfg->path,
            summary.added, summary.removed, summary.changed, gr_trust_count(self->cfg->trust));
     if (self->cfg->warning[0])
         gr_log(GR_LOG_WARN, NULL, "%s", self->cfg->warning);

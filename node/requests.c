@@ -214,6 +214,8 @@ static void s_who(const gr_requests_t *self, const gr_request_t *req, gr_access_
         return;
     who->key = signer->pk;
     who->roles = signer->access;
+    if (who->roles & GR_ACCESS_REPORTER)
+        who->grid = gr_config_reporter_grid(self->cfg, signer->pk);
     if (signer->role == GR_ROLE_DEPARTMENT) {
         const gr_dept_config_t *dept = gr_config_dept_by_key(self->cfg, signer->pk);
         who->dept = dept ? dept->code : NULL;
@@ -221,7 +223,8 @@ static void s_who(const gr_requests_t *self, const gr_request_t *req, gr_access_
 }
 
 /* What decides whether rec is in a signer's scope: the key that signed
- * the report (its origin envelope) and the departments with a task. key
+ * the report (its origin envelope), its grid and the departments with a
+ * task. key
  * receives the reporter's key (GR_ACCESS_KEY_BYTES). */
 static void s_case_facts(const Gridrelay__StoredEvent *rec, uint8_t key[GR_ACCESS_KEY_BYTES],
                          gr_access_case_t *c)
@@ -230,6 +233,8 @@ static void s_case_facts(const Gridrelay__StoredEvent *rec, uint8_t key[GR_ACCES
     c->lead_dept = rec->dept;
     c->co_depts = rec->co_depts;
     c->n_co_depts = rec->n_co_depts;
+    if (rec->event && rec->event->location)
+        c->grid = rec->event->location->grid_code;
     Gridrelay__Envelope *env = NULL;
     if (rec->origin_envelope.len)
         env = gridrelay__envelope__unpack(NULL, rec->origin_envelope.len,

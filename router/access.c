@@ -10,6 +10,11 @@ static bool s_is_reporter(const gr_access_who_t *who, const gr_access_case_t *c)
            memcmp(who->key, c->reporter_key, GR_ACCESS_KEY_BYTES) == 0;
 }
 
+static bool s_in_grid(const gr_access_who_t *who, const gr_access_case_t *c)
+{
+    return who->grid && *who->grid && c->grid && strcmp(who->grid, c->grid) == 0;
+}
+
 static bool s_has_task(const gr_access_who_t *who, const gr_access_case_t *c)
 {
     if (!who->dept || !*who->dept)
@@ -26,7 +31,7 @@ bool gr_access_in_scope(const gr_access_who_t *who, const gr_access_case_t *c)
 {
     if (!who || !c)
         return false;
-    return ((who->roles & GR_ACCESS_REPORTER) && s_is_reporter(who, c)) ||
+    return ((who->roles & GR_ACCESS_REPORTER) && (s_is_reporter(who, c) || s_in_grid(who, c))) ||
            ((who->roles & GR_ACCESS_DEPARTMENT) && s_has_task(who, c));
 }
 

@@ -6,7 +6,8 @@
  * row names the roles that may use it on any case, and the roles that may
  * use it only on the cases in their own scope:
  *  - a reporter's scope is the cases it reported itself (the case's origin
- *    envelope is signed with its key);
+ *    envelope is signed with its key) and, when the config gives it a grid
+ *    (网格), every case reported in that grid;
  *  - a department's scope is the cases it holds a task for (it leads the
  *    case, or co-handles it with an open task).
  *
@@ -46,6 +47,7 @@ typedef struct {
     unsigned roles;
     const uint8_t *key;     /* GR_ACCESS_KEY_BYTES */
     const char *dept;       /* its department code; NULL unless a department */
+    const char *grid;       /* a reporter's grid, whose cases it reads; NULL = none */
 } gr_access_who_t;
 
 /* What decides whether a case is in a signer's scope. */
@@ -54,6 +56,7 @@ typedef struct {
     const char *lead_dept;          /* NULL or "" = none */
     char *const *co_depts;          /* co-handlers with an open task */
     size_t n_co_depts;
+    const char *grid;               /* the grid it was reported in; NULL or "" = none */
 } gr_access_case_t;
 
 typedef enum {

@@ -20,17 +20,17 @@
 #include "keys.h"
 
 /* The people of the node, each a key file in the node's dir. */
-enum { W0, W1, OPERATOR, VIEWER, AUDITOR, POLICE, FIRE, N_KEYS };
+enum { W0, W1, W2, OPERATOR, VIEWER, AUDITOR, POLICE, FIRE, N_KEYS };
 static const char *const s_key_names[N_KEYS] = {
-    "worker-0", "worker-1", "chen", "leader", "audit", "police", "fire",
+    "worker-0", "worker-1", "worker-2", "chen", "leader", "audit", "police", "fire",
 };
 
 typedef struct {
     harness_node_t node;
     gr_keypair_t keys[N_KEYS];
     char catalogue[320];
-    char case_a[32];        /* worker-0's, for the police */
-    char case_b[32];        /* worker-1's, for the fire brigade */
+    char case_a[32];        /* worker-0's in grid G-1, for the police */
+    char case_b[32];        /* worker-1's in grid G-2, for the fire brigade */
 } fx_t;
 
 static fx_t s_fx;
@@ -80,12 +80,12 @@ static uint64_t s_counter(fx_t *fx, const char *name)
     return strtoull(at, NULL, 10);
 }
 
-/* Reports as who; the new event id into id. */
-static int s_report(fx_t *fx, int who, const char *category, char id[32])
+/* Reports as who in grid; the new event id into id. */
+static int s_report(fx_t *fx, int who, const char *category, const char *grid, char id[32])
 {
     char args[256], out[1024];
-    snprintf(args, sizeof args, "report --category %s --title 'seen by %s'", category,
-             s_key_names[who]);
+    snprintf(args, sizeof args, "report --category %s --grid %s --title 'seen by %s'", category,
+             grid, s_key_names[who]);
     int rc = s_ctl(fx, who, args, out, sizeof out);
     if (rc != 0)
         return rc;
@@ -114,10 +114,12 @@ static int s_setup(void **state)
 {
     fx_t *fx = &s_fx;
     memset(fx, 0, sizeof *fx);
-    if (harness_node_init(&fx->node, "village-roles", 2) != 0)
+    if (harness_node_init(&fx->node, "village-roles", 3) != 0)
         return -1;
     harness_node_t *n = &fx->node;
     n->reporters_only = true;
+    /* worker-2 is grid G-1's leader: it reads every case of its grid. */
+    n->reporter_options[2] = ", grid G-1";
     n->task_listen = true;
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", n->dir);
     if (s_write(fx->catalogue,
@@ -128,9 +130,10 @@ static int s_setup(void **state)
     memcpy(n->catalogue, fx->catalogue, sizeof fx->catalogue);
     fx->keys[W0] = n->reporters[0];
     fx->keys[W1] = n->reporters[1];
+    fx->keys[W2] = n->reporters[2];
     char hex[N_KEYS][GR_PUBLIC_KEY_HEX];
     for (int i = 0; i < N_KEYS; i++) {
-        if (i > W1 && gr_keys_generate(&fx->keys[i]) != 0)
+        if (i > W2 && gr_keys_generate(&fx->keys[i]) != 0)
             return -1;
         if (s_save_key(fx, i) != 0)
             return -1;
@@ -144,8 +147,8 @@ static int s_setup(void **state)
     if (harness_node_start(n) != 0)
         return -1;
     /* Each worker reports one case; each goes to its department. */
-    if (s_report(fx, W0, "T.POLICE", fx->case_a) != 0 ||
-        s_report(fx, W1, "T.FIRE", fx->case_b) != 0)
+    if (s_report(fx, W0, "T.POLICE", "G-1", fx->case_a) != 0 ||
+        s_report(fx, W1, "T.FIRE", "G-2", fx->case_b) != 0)
         return -1;
     s_wait_t a = {fx, fx->case_a, "police"}, b = {fx, fx->case_b, "fire"};
     if (!harness_wait_until(s_shows, &a, 20000) || !harness_wait_until(s_shows, &b, 20000))
@@ -217,6 +220,23 @@ static void test_worker_sees_and_acts_on_its_own_only(void **state)
     s_allowed(fx, OPERATOR, args, out, sizeof out);
     assert_null(strstr(out, "done by a worker"));
     assert_null(strstr(out, "resolved"));
+}
+
+/* A reporter whose [reporters] line names a grid reads that grid's cases
+ * too, and still acts on none. */
+static void test_grid_leader_reads_its_grid(void **state)
+{
+    fx_t *fx = *state;
+    char args[128], out[16384];
+    s_allowed(fx, W2, "list", out, sizeof out);
+    assert_non_null(strstr(out, fx->case_a));
+    assert_null(strstr(out, fx->case_b));
+    snprintf(args, sizeof args, "show %s", fx->case_a);
+    s_allowed(fx, W2, args, out, sizeof out);
+    snprintf(args, sizeof args, "show %s", fx->case_b);
+    s_forbidden(fx, W2, args);
+    snprintf(args, sizeof args, "accept %s", fx->case_a);
+    s_forbidden(fx, W2, args);
 }
 
 static void test_department_reads_its_tasks_cases_only(void **state)
@@ -388,7 +408,7 @@ static void test_sighup_revokes_a_key(void **state)
     snprintf(w.path, sizeof w.path, "%s/gridrelayd.log", node.dir);
     assert_true(harness_wait_until(s_log_has, &w, 20000));
     /* worker-1's key is now written as worker-0: a new name. */
-    w.text = "0 added, 1 revoked, 1 with new roles or names";
+    w.text = "0 added, 1 revoked, 1 with new roles, names or grids";
     assert_true(s_log_has(&w));
 
     assert_int_equal(s_client_report(kept, "after the revocation", &err),
@@ -436,6 +456,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_sees_and_acts_on_its_own_only),
+        cmocka_unit_test(test_grid_leader_reads_its_grid),
         cmocka_unit_test(test_department_reads_its_tasks_cases_only),
         cmocka_unit_test(test_viewer_and_auditor_read_and_do_not_act),
     };

@@ -19,15 +19,15 @@ static const uint8_t s_zhang[GR_ACCESS_KEY_BYTES] = {1, 2, 3};
 static const uint8_t s_li[GR_ACCESS_KEY_BYTES] = {1, 2, 4};
 static char s_police[] = "police", s_fire[] = "fire", s_safety[] = "safety";
 
-/* Reported by zhang, led by police, fire co-handling. */
+/* Reported by zhang in grid G-1, led by police, fire co-handling. */
 static char *s_co[] = {s_fire};
-static const gr_access_case_t s_case = {s_zhang, s_police, s_co, 1};
-/* Reported elsewhere (escalated or assigned here), no department. */
-static const gr_access_case_t s_foreign = {NULL, NULL, NULL, 0};
+static const gr_access_case_t s_case = {s_zhang, s_police, s_co, 1, "G-1"};
+/* Reported elsewhere (escalated or assigned here) in grid G-2, no department. */
+static const gr_access_case_t s_foreign = {NULL, NULL, NULL, 0, "G-2"};
 
 static gr_access_who_t s_who(unsigned roles, const uint8_t *key, const char *dept)
 {
-    gr_access_who_t who = {roles, key, dept};
+    gr_access_who_t who = {roles, key, dept, NULL};
     return who;
 }
 
@@ -85,6 +85,8 @@ static void test_whole_matrix(void **state)
             gr_access_who_t police = s_who(roles, s_li, s_police);
             gr_access_who_t fire = s_who(roles, s_li, s_fire);
             gr_access_who_t safety = s_who(roles, s_li, s_safety);
+            gr_access_who_t grid_1 = s_who(roles, s_li, NULL);
+            grid_1.grid = "G-1";
             gr_access_t without = gr_access_decide(rule, &zhang, NULL);
             assert_int_equal(without, any ? GR_ACCESS_ALLOW : own ? GR_ACCESS_SCOPED : GR_ACCESS_DENY);
             gr_access_t expect_zhang = any || (own & R) ? GR_ACCESS_ALLOW : GR_ACCESS_DENY;
@@ -96,6 +98,9 @@ static void test_whole_matrix(void **state)
             assert_int_equal(gr_access_decide(rule, &fire, &s_case), expect_dept);
             assert_int_equal(gr_access_decide(rule, &safety, &s_case), expect_other);
             assert_int_equal(gr_access_decide(rule, &zhang, &s_foreign), expect_other);
+            /* A reporter given grid G-1 reads G-1's cases, not G-2's. */
+            assert_int_equal(gr_access_decide(rule, &grid_1, &s_case), expect_zhang);
+            assert_int_equal(gr_access_decide(rule, &grid_1, &s_foreign), expect_other);
             assert_int_equal(gr_access_decide(rule, &police, &s_foreign), expect_other);
         }
     }
@@ -142,7 +147,18 @@ static void test_edges(void **state)
     gr_access_who_t keyless = s_who(R, NULL, NULL);
     gr_access_who_t codeless = s_who(D, s_li, NULL);
     gr_access_who_t empty_code = s_who(D, s_li, "");
-    gr_access_case_t no_lead = {NULL, "", NULL, 0};
+    gr_access_case_t no_lead = {NULL, "", NULL, 0, NULL};
+    gr_access_who_t empty_grid = s_who(R, s_li, NULL);
+    empty_grid.grid = "";
+    gr_access_case_t no_grid = {NULL, NULL, NULL, 0, ""};
+    assert_int_equal(gr_access_decide(get, &empty_grid, &no_grid), GR_ACCESS_DENY);
+    gr_access_who_t grid_1 = s_who(R, s_li, NULL);
+    grid_1.grid = "G-1";
+    assert_int_equal(gr_access_decide(get, &grid_1, &no_grid), GR_ACCESS_DENY);
+    /* A grid is a reporter's scope, not a department's. */
+    gr_access_who_t dept_grid = s_who(D, s_li, s_safety);
+    dept_grid.grid = "G-1";
+    assert_int_equal(gr_access_decide(get, &dept_grid, &s_case), GR_ACCESS_DENY);
     assert_int_equal(gr_access_decide(NULL, &worker, &s_case), GR_ACCESS_DENY);
     assert_int_equal(gr_access_decide(get, NULL, &s_case), GR_ACCESS_DENY);
     assert_int_equal(gr_access_decide(get, &keyless, &s_case), GR_ACCESS_DENY);

@@ -678,6 +678,16 @@ static void test_config_roles(void **state)
     assert_string_equal(cfg->warning, "");
     gr_config_destroy(&cfg);
 
+    /* A reporter given a grid reads that grid's cases too. */
+    cfg = s_load_sections(f, "[operators]\n[reporters]\nwu = " HEX1 ", grid G-05\nli = " HEX2
+                             "\n");
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    assert_int_equal(gr_key_from_hex(pk, HEX1), 0);
+    assert_string_equal(gr_config_reporter_grid(cfg, pk), "G-05");
+    assert_int_equal(gr_key_from_hex(pk, HEX2), 0);
+    assert_null(gr_config_reporter_grid(cfg, pk));
+    gr_config_destroy(&cfg);
+
     /* An empty [operators]: nobody acts here, and reporters stay reporters. */
     cfg = s_load_sections(f, "[operators]\n[reporters]\nli = " HEX1 "\n");
     assert_int_equal(s_access_of(cfg, HEX1), GR_ACCESS_REPORTER);
@@ -1198,6 +1208,12 @@ static const bad_t s_bad[] = {
     { "role: a department's key as an operator",
       NODE_HEAD "[departments]\npolice = " HEX1 "\n[operators]\nli = " HEX1 "\n", 0, NULL,
       BAD_FILE, 0, false, 11, "li: same key as 'police', already trusted as a department" },
+    { "reporter: not a grid after the key",
+      NODE_HEAD "[reporters]\nli = " HEX1 ", G-05\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "li = " HEX1 ", G-05: after the key only 'grid CODE' may follow" },
+    { "reporter: a grid code with a space",
+      NODE_HEAD "[reporters]\nli = " HEX1 ", grid G 05\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "grid" },
     { "role: auditors twice",
       NODE_HEAD "[auditors]\n[auditors]\n", 0, NULL, BAD_FILE, 0, false, 9,
       "section [auditors] appears twice (first at line 8)" },

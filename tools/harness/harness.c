@@ -76,7 +76,8 @@ int harness_node_write_config(harness_node_t *node)
     fprintf(f, "[reporters]\n");
     for (size_t i = 0; i < node->n_reporters; i++) {
         gr_key_to_hex(hex, node->reporters[i].pk);
-        fprintf(f, "worker-%zu = %s\n", i, hex);
+        fprintf(f, "worker-%zu = %s%s\n", i, hex,
+                node->reporter_options[i] ? node->reporter_options[i] : "");
     }
     return fclose(f) == 0 ? 0 : -1;
 }

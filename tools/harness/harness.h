@@ -38,6 +38,8 @@ typedef struct {
      * well: without an [operators] section in sections, the config is
      * the old style (reporter+operator, with a warning). */
     bool reporters_only;
+    /* Appended to reporter i's [reporters] line when set (", grid G-1"). */
+    const char *reporter_options[HARNESS_MAX_REPORTERS];
     char clock[320];            /* a --clock file (harness_clock_set()); "" = the system clock */
 } harness_node_t;
 
