@@ -54,9 +54,19 @@ int gr_trust_add(gr_trust_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const 
         self->count++;
         found = &self->keys[at];
         memcpy(found->pk, pk, GR_PUBLIC_KEY_BYTES);
+        found->access = 0;
     }
     strcpy(found->name, name);
     found->role = role;
+    return 0;
+}
+
+int gr_trust_grant(gr_trust_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES], unsigned access)
+{
+    gr_trusted_key_t *found = (gr_trusted_key_t *)gr_trust_find(self, pk);
+    if (!found)
+        return GR_ENOTFOUND;
+    found->access |= access;
     return 0;
 }
 

@@ -12,8 +12,11 @@
 
 #include "keys.h"
 
+/* The trust class of a key: which of the node's sockets and tables it
+ * belongs to. What a person's key may do there is its access role set
+ * (router/access.h), which the node config grants. */
 typedef enum {
-    GR_ROLE_REPORTER = 1,   /* grid worker / information officer / operator */
+    GR_ROLE_REPORTER = 1,   /* a person's terminal: reporter, operator, viewer, auditor */
     GR_ROLE_NODE = 2,       /* another gridrelayd (parent, child) */
     GR_ROLE_DEPARTMENT = 3, /* a functional department's software */
 } gr_role_t;
@@ -22,6 +25,7 @@ typedef struct {
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
     char name[64];
     gr_role_t role;
+    unsigned access;        /* access roles (router/access.h GR_ACCESS_*); 0 until granted */
 } gr_trusted_key_t;
 
 typedef struct gr_trust gr_trust_t;
@@ -32,10 +36,15 @@ gr_trust_t *gr_trust_new(void);
 /* Frees the list and sets *self_p to NULL. Accepts NULL. */
 void gr_trust_destroy(gr_trust_t **self_p);
 
-/* Adds a key. Adding a key already present replaces its name and role.
+/* Adds a key with no access roles. Adding a key already present replaces
+ * its name and role and keeps its access roles.
  * Returns 0, GR_EINVAL for a name longer than 63 bytes, or GR_ENOMEM. */
 int gr_trust_add(gr_trust_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES],
                  const char *name, gr_role_t role);
+
+/* Adds the access roles in access to pk's entry (a bit set, see
+ * router/access.h). GR_ENOTFOUND when pk is not trusted. */
+int gr_trust_grant(gr_trust_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES], unsigned access);
 
 /* Returns the entry for pk, or NULL when the key is not trusted.
  * The pointer stays valid until the next gr_trust_add() or destroy. */

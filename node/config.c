@@ -33,12 +33,32 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_COUNT
+    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_OPERATORS, S_VIEWERS, S_AUDITORS, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
-    "supervision", "daily", "merge", "assessment",
+    "supervision", "daily", "merge", "assessment", "operators", "viewers", "auditors",
 };
+
+/* The sections that list people's keys, each granting its access role; a
+ * key listed in several of them, under one name, holds all their roles. */
+static bool s_person_section(int section)
+{
+    return section == S_REPORTERS || section == S_OPERATORS || section == S_VIEWERS ||
+           section == S_AUDITORS;
+}
+
+static unsigned s_section_access(int section)
+{
+    switch (section) {
+    case S_REPORTERS: return GR_ACCESS_REPORTER;
+    case S_OPERATORS: return GR_ACCESS_OPERATOR;
+    case S_VIEWERS: return GR_ACCESS_VIEWER;
+    case S_AUDITORS: return GR_ACCESS_AUDITOR;
+    case S_DEPARTMENTS: return GR_ACCESS_DEPARTMENT;
+    default: return GR_ACCESS_NODE;
+    }
+}
 
 /* Keys of [supervision]: what else the supervision list flags. */
 enum { V_MAX_RETURNS, V_FEEDBACK_WITHIN, V_COUNT };
@@ -74,12 +94,13 @@ static const char *const s_peer_keys[P_COUNT] = { "id", "endpoint", "key", "stat
 #define S_DEFAULT_BATCH_MAX 512
 #define S_MAX_BATCH_MAX 65536
 
-/* A name seen in [reporters], [children] or [departments], to refuse
- * duplicates. */
+/* A name seen in a person's section, [children] or [departments], to
+ * refuse duplicates. */
 typedef struct {
     char name[64];
     int line;
     int section;
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
 } s_name_t;
 
 /* A trusted key and the line that named it, for the checks that need the
@@ -386,17 +407,26 @@ static int s_public_key(s_load_t *load, const char *key, const char *value,
 }
 
 /* gr_trust_add() would quietly rename a key already present: one key under
- * two names is a copy-paste slip worth stopping, and one key in two roles
- * (a reporter's terminal that is also a department) would let whoever holds
- * it act as either. */
+ * two names is a copy-paste slip worth stopping, and one key in two trust
+ * classes (a reporter's terminal that is also a department) would let
+ * whoever holds it act as either. A person's key listed again under the
+ * same name in another person's section is the config giving it one more
+ * role (access). */
 static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const char *name,
-                   gr_role_t role, int line, char *msg, size_t msglen)
+                   gr_role_t role, unsigned access, int line, char *msg, size_t msglen)
 {
     const gr_trusted_key_t *known = gr_trust_find(load->cfg->trust, pk);
+    if (known && known->role == GR_ROLE_REPORTER && role == GR_ROLE_REPORTER) {
+        if (strcmp(known->name, name) != 0)
+            return s_fail(msg, msglen, "%s: same key as '%s': a key with several roles keeps "
+                          "one name in every section that lists it", name, known->name);
+        return gr_trust_grant(load->cfg->trust, pk, access);
+    }
     if (known)
         return s_fail(msg, msglen, "%s: same key as '%s', already trusted as a %s (one key, "
                       "one role)", name, known->name,
-                      known->role == GR_ROLE_REPORTER ? "reporter"
+                      known->role == GR_ROLE_REPORTER ? "person (reporter, operator, viewer "
+                                                        "or auditor)"
                       : known->role == GR_ROLE_NODE   ? "node"
                                                       : "department");
     s_trusted_t *list = realloc(load->trusted, (load->n_trusted + 1) * sizeof *list);
@@ -404,6 +434,8 @@ static int s_trust(s_load_t *load, const uint8_t pk[GR_PUBLIC_KEY_BYTES], const 
         return s_oom(msg, msglen);
     load->trusted = list;
     int rc = gr_trust_add(load->cfg->trust, pk, name, role);
+    if (rc == 0)
+        rc = gr_trust_grant(load->cfg->trust, pk, access);
     if (rc != 0) {
         snprintf(msg, msglen, "%s: cannot trust this key: %s", name, gr_strerror(rc));
         return rc;
@@ -461,8 +493,52 @@ static int s_split_dept(const char *code, const char *value, char *key, size_t k
     return 0;
 }
 
-/* One line of [reporters], [children] or [departments]: name = key, the
- * department's key optionally followed by ", display name". */
+/* Splits a [reporters] value "KEY[, grid CODE]": the key text into key
+ * (keylen bytes), the grid code into grid (64 bytes; "" when none). */
+static int s_split_reporter(const char *name, const char *value, char *key, size_t keylen,
+                            char grid[64], char *msg, size_t msglen)
+{
+    const char *comma = strchr(value, ',');
+    size_t len = comma ? (size_t)(comma - value) : strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len >= keylen)
+        return s_fail(msg, msglen, "%s = %s: key too long (64 hex digits, or @FILE of at "
+                      "most %zu bytes)", name, value, keylen - 2);
+    memcpy(key, value, len);
+    key[len] = '\0';
+    grid[0] = '\0';
+    if (!comma)
+        return 0;
+    const char *rest = comma + 1 + strspn(comma + 1, " \t");
+    if (strncmp(rest, "grid", 4) != 0 || (rest[4] != ' ' && rest[4] != '\t'))
+        return s_fail(msg, msglen, "%s = %s: after the key only 'grid CODE' may follow (the "
+                      "grid, 网格, whose cases this reporter reads)", name, value);
+    rest += 4 + strspn(rest + 4, " \t");
+    if (s_check_id("grid", rest, msg, msglen) != 0)
+        return GR_ECONFIG;
+    snprintf(grid, 64, "%s", rest);
+    return 0;
+}
+
+/* Records that the reporter with key pk reads the cases of grid. */
+static int s_add_reporter_grid(gr_config_t *cfg, const uint8_t pk[GR_PUBLIC_KEY_BYTES],
+                               const char *grid, char *msg, size_t msglen)
+{
+    gr_reporter_grid_t *grids = realloc(cfg->reporter_grids,
+                                        (cfg->n_reporter_grids + 1) * sizeof *grids);
+    if (!grids)
+        return s_oom(msg, msglen);
+    cfg->reporter_grids = grids;
+    gr_reporter_grid_t *g = &grids[cfg->n_reporter_grids++];
+    memcpy(g->pk, pk, sizeof g->pk);
+    snprintf(g->grid, sizeof g->grid, "%s", grid);
+    return 0;
+}
+
+/* One line of a person's section ([reporters], [operators], [viewers],
+ * [auditors]), [children] or [departments]: name = key, the department's
+ * key optionally followed by ", display name". */
 static int s_named_key(s_load_t *load, int section, const char *name, const char *value,
                        int line, char *msg, size_t msglen)
 {
@@ -497,20 +573,36 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
     }
     /* A path is at most PATH_MAX; the '@' and the NUL take two more. */
     char key[PATH_MAX + 2];
+    char grid[64] = "";
     const char *display = "";
     int rc = 0;
     if (section == S_DEPARTMENTS)
         rc = s_split_dept(name, value, key, sizeof key, &display, msg, msglen);
+    else if (section == S_REPORTERS)
+        rc = s_split_reporter(name, value, key, sizeof key, grid, msg, msglen);
+    bool split = section == S_DEPARTMENTS || section == S_REPORTERS;
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
     if (rc == 0)
-        rc = s_public_key(load, name, section == S_DEPARTMENTS ? key : value, pk, msg, msglen);
+        rc = s_public_key(load, name, split ? key : value, pk, msg, msglen);
     gr_role_t role = section == S_CHILDREN      ? GR_ROLE_NODE
                      : section == S_DEPARTMENTS ? GR_ROLE_DEPARTMENT
                                                 : GR_ROLE_REPORTER;
+    /* One name is one person in every timeline: in two person's sections
+     * it must name the same key. */
+    for (size_t i = 0; rc == 0 && s_person_section(section) && i < load->name_count; i++) {
+        const s_name_t *other = &load->names[i];
+        if (s_person_section(other->section) && strcmp(other->name, name) == 0 &&
+            memcmp(other->pk, pk, sizeof pk) != 0)
+            rc = s_fail(msg, msglen, "'%s' names another key in [%s] (line %d): one name, one "
+                        "key (a key with several roles is listed with the same key in each "
+                        "section)", name, s_sections[other->section], other->line);
+    }
     if (rc == 0)
-        rc = s_trust(load, pk, name, role, line, msg, msglen);
+        rc = s_trust(load, pk, name, role, s_section_access(section), line, msg, msglen);
     if (rc == 0 && section == S_DEPARTMENTS)
         rc = s_add_dept(load->cfg, name, display, pk, msg, msglen);
+    if (rc == 0 && grid[0])
+        rc = s_add_reporter_grid(load->cfg, pk, grid, msg, msglen);
     if (rc != 0)
         return rc;
     if (section == S_CHILDREN) {
@@ -529,6 +621,7 @@ static int s_named_key(s_load_t *load, int section, const char *name, const char
     strcpy(n->name, name);
     n->line = line;
     n->section = section;
+    memcpy(n->pk, pk, sizeof n->pk);
     return 0;
 }
 
@@ -825,9 +918,9 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
     if (!key) {
         if (s == S_COUNT)
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
-                          "[parent], [skip], [children], [deadlines], [departments], "
-                          "[dispatch], [supervision], [daily], [merge] or [assessment])",
-                          section);
+                          "[operators], [viewers], [auditors], [parent], [skip], [children], "
+                          "[deadlines], [departments], [dispatch], [supervision], [daily], "
+                          "[merge] or [assessment])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
@@ -843,6 +936,9 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
     }
     switch (s) {
     case S_REPORTERS:
+    case S_OPERATORS:
+    case S_VIEWERS:
+    case S_AUDITORS:
     case S_CHILDREN:
     case S_DEPARTMENTS:
         return s_named_key(load, s, key, value, line, msg, msglen);
@@ -896,8 +992,8 @@ static int s_finish_peer(s_load_t *load, int section, char *err, size_t errlen)
         }
     }
     char msg[512] = "";
-    int rc = s_trust(load, peer->pk, peer->id, GR_ROLE_NODE, load->peer_line[which][P_KEY],
-                     msg, sizeof msg);
+    int rc = s_trust(load, peer->pk, peer->id, GR_ROLE_NODE, GR_ACCESS_NODE,
+                     load->peer_line[which][P_KEY], msg, sizeof msg);
     if (rc != 0) {
         snprintf(err, errlen, "%s:%d: %s", load->path, load->peer_line[which][P_KEY], msg);
         return rc;
@@ -906,6 +1002,38 @@ static int s_finish_peer(s_load_t *load, int section, char *err, size_t errlen)
         load->cfg->has_parent = true;
     else
         load->cfg->has_skip = true;
+    return 0;
+}
+
+/* A config written before roles existed knows one kind of person: its
+ * [reporters] both reported and acted on cases. As long as the file has no
+ * [operators] section, that stays so, and the daemon says at start-up what
+ * to change; with an [operators] section, [reporters] means grid workers
+ * only. */
+static int s_finish_legacy_roles(s_load_t *load, char *err, size_t errlen)
+{
+    if (load->section_line[S_REPORTERS] == 0 || load->section_line[S_OPERATORS] != 0)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < load->name_count; i++) {
+        const s_name_t *name = &load->names[i];
+        if (name->section != S_REPORTERS)
+            continue;
+        int rc = gr_trust_grant(load->cfg->trust, name->pk, GR_ACCESS_OPERATOR);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s:%d: %s: %s", load->path, name->line, name->name,
+                     gr_strerror(rc));
+            return rc;
+        }
+        n++;
+    }
+    snprintf(load->cfg->warning, sizeof load->cfg->warning,
+             "%s:%d: [reporters] without an [operators] section: its keys (%zu) keep the old "
+             "roles, reporter and operator (accept, resolve, escalate, assign, dispatch, urge "
+             "any case here). To end this, add an [operators] section listing the keys that "
+             "act on cases (name = key, as in [reporters]); [reporters] then holds grid workers "
+             "only, and a key listed under the same name in both holds both roles (README, "
+             "\"Roles and access\")", load->path, load->section_line[S_REPORTERS], n);
     return 0;
 }
 
@@ -1246,6 +1374,8 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
     if (rc == 0)
         rc = s_finish_peer(load, S_SKIP, err, errlen);
     if (rc == 0)
+        rc = s_finish_legacy_roles(load, err, errlen);
+    if (rc == 0)
         rc = s_check_node_ids(load, err, errlen);
     if (rc == 0)
         rc = s_check_binds_distinct(load, err, errlen);
@@ -1341,6 +1471,10 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     cfg->batch_max = S_DEFAULT_BATCH_MAX;
     gr_daily_config_init(&cfg->daily);
 
+    if (!(cfg->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
     if (gr_ini_parse(path, s_config_fn, &load, err, errlen) != 0)
         goto fail;
     if (s_finish(&load, err, errlen) != 0)
@@ -1408,6 +1542,80 @@ const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
     return NULL;
 }
 
+/* Whether every key of trust that is not a person's (nodes, departments)
+ * is in other too, under the same name and role. */
+static bool s_others_within(const gr_trust_t *trust, const gr_trust_t *other)
+{
+    for (size_t i = 0; i < gr_trust_count(trust); i++) {
+        const gr_trusted_key_t *t = gr_trust_at(trust, i);
+        if (t->role == GR_ROLE_REPORTER)
+            continue;
+        const gr_trusted_key_t *o = gr_trust_find(other, t->pk);
+        if (!o || o->role != t->role || strcmp(o->name, t->name) != 0)
+            return false;
+    }
+    return true;
+}
+
+int gr_config_reload_people(gr_config_t *cfg, gr_config_reload_t *summary, char *err,
+                            size_t errlen)
+{
+    if (!cfg || !cfg->path || !summary)
+        return GR_EINVAL;
+    memset(summary, 0, sizeof *summary);
+    gr_config_t *fresh = gr_config_load(cfg->path, err, errlen);
+    if (!fresh)
+        return GR_ECONFIG;
+    if (!s_others_within(cfg->trust, fresh->trust) || !s_others_within(fresh->trust, cfg->trust)) {
+        snprintf(err, errlen, "%s: [parent], [skip], [children] or [departments] changed: a "
+                 "reload takes only the people's keys ([reporters], [operators], [viewers], "
+                 "[auditors]); restart the node to apply the others", cfg->path);
+        gr_config_destroy(&fresh);
+        return GR_ECONFIG;
+    }
+    for (size_t i = 0; i < gr_trust_count(fresh->trust); i++) {
+        const gr_trusted_key_t *t = gr_trust_at(fresh->trust, i);
+        const gr_trusted_key_t *old = gr_trust_find(cfg->trust, t->pk);
+        if (t->role != GR_ROLE_REPORTER)
+            continue;
+        const char *old_grid = gr_config_reporter_grid(cfg, t->pk);
+        const char *new_grid = gr_config_reporter_grid(fresh, t->pk);
+        if (!old)
+            summary->added++;
+        else if (old->access != t->access || strcmp(old->name, t->name) != 0 ||
+                 strcmp(old_grid ? old_grid : "", new_grid ? new_grid : "") != 0)
+            summary->changed++;
+    }
+    for (size_t i = 0; i < gr_trust_count(cfg->trust); i++) {
+        const gr_trusted_key_t *t = gr_trust_at(cfg->trust, i);
+        if (t->role == GR_ROLE_REPORTER && !gr_trust_find(fresh->trust, t->pk))
+            summary->removed++;
+    }
+    gr_trust_t *old = cfg->trust;
+    cfg->trust = fresh->trust;
+    fresh->trust = old;
+    gr_reporter_grid_t *grids = cfg->reporter_grids;
+    size_t n_grids = cfg->n_reporter_grids;
+    cfg->reporter_grids = fresh->reporter_grids;
+    cfg->n_reporter_grids = fresh->n_reporter_grids;
+    fresh->reporter_grids = grids;
+    fresh->n_reporter_grids = n_grids;
+    memcpy(cfg->warning, fresh->warning, sizeof cfg->warning);
+    gr_config_destroy(&fresh);
+    return 0;
+}
+
+const char *gr_config_reporter_grid(const gr_config_t *cfg,
+                                    const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+{
+    if (!cfg || !pk)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_reporter_grids; i++)
+        if (memcmp(cfg->reporter_grids[i].pk, pk, GR_PUBLIC_KEY_BYTES) == 0)
+            return cfg->reporter_grids[i].grid;
+    return NULL;
+}
+
 static void s_peer_clear(gr_peer_config_t *peer)
 {
     free(peer->endpoint);
@@ -1419,6 +1627,7 @@ void gr_config_destroy(gr_config_t **self_p)
     if (!self_p || !*self_p)
         return;
     gr_config_t *self = *self_p;
+    free(self->path);
     free(self->store_path);
     free(self->listen);
     free(self->endpoint_file);
@@ -1427,6 +1636,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->status_listen);
     free(self->task_listen);
     free(self->depts);
+    free(self->reporter_grids);
     free(self->routes);
     gr_daily_config_clear(&self->daily);
     s_peer_clear(&self->parent);

@@ -21,10 +21,19 @@
  *   task_listen = tcp://127.0.0.1:7201   ; optional: PUB endpoint departments
  *                               ;   subscribe to for their tasks
  *
- *   [reporters]                 ; trusted reporter keys, one per line:
+ *   [reporters]                 ; grid workers' keys, one per line:
  *   worker-zhang = 3b6a...      ;   name = 64 hex digits, or
  *   worker-li = @keys/li.pub    ;   name = @path to a public key file;
  *                               ;   name: id characters or non-ASCII (张三)
+ *   leader-wu = @keys/wu.pub, grid G-05 ; also reads every case of grid G-05
+ *   [operators]                 ; keys that act on the cases here
+ *   [viewers]                   ; keys that read everything here, act on nothing
+ *   [auditors]                  ; keys that read the trail (cases, counters)
+ *                               ; each as [reporters]; a key listed under
+ *                               ; one name in several holds all their roles
+ *                               ; (router/access.h). Without [operators],
+ *                               ; [reporters] keys are operators too and
+ *                               ; cfg->warning says so.
  *
  *   [parent], [skip], [children] ; tier links (see examples/village.ini)
  *
@@ -67,6 +76,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "catalogue.h"
 #include "daily_config.h"
 #include "decide.h"
@@ -92,6 +102,13 @@ typedef struct {
     char name[128];         /* display name, may be empty */
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
 } gr_dept_config_t;
+
+/* A reporter that also reads every case of its grid (网格): [reporters]
+ * name = KEY, grid CODE. */
+typedef struct {
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    char grid[64];
+} gr_reporter_grid_t;
 
 #define GR_ROUTE_MAX_DEPTS 8
 
@@ -151,6 +168,16 @@ typedef struct {
     size_t n_routes;
     gr_task_deadlines_t task_deadlines;
 
+    gr_reporter_grid_t *reporter_grids;  /* [reporters] lines with ", grid CODE" */
+    size_t n_reporter_grids;
+
+    /* What the daemon logs at start-up and --check-config prints: the
+     * config loaded, but means something the operator should change
+     * (e.g. [reporters] without [operators]). "" when none. */
+    char warning[768];
+
+    char *path;                 /* the file it was loaded from, for a reload */
+
     gr_keypair_t keys;          /* loaded from secret_key_path */
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */
     gr_catalogue_t *catalogue;  /* loaded from catalogue_path */
@@ -179,9 +206,33 @@ const gr_route_config_t *gr_config_route(const gr_config_t *cfg, const char *cat
 /* The department with this code, or NULL. */
 const gr_dept_config_t *gr_config_dept(const gr_config_t *cfg, const char *code);
 
+/* The grid whose cases the reporter with key pk reads besides its own, or
+ * NULL when its [reporters] line names none. */
+const char *gr_config_reporter_grid(const gr_config_t *cfg,
+                                    const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
+
 /* The department whose key is pk, or NULL. */
 const gr_dept_config_t *gr_config_dept_by_key(const gr_config_t *cfg,
                                               const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
+
+/* What a reload of the people's keys changed. */
+typedef struct {
+    size_t added;       /* person keys trusted now and not before */
+    size_t removed;     /* person keys trusted before and not now (revoked) */
+    size_t changed;     /* person keys whose name, roles or grid changed */
+} gr_config_reload_t;
+
+/* Reads cfg->path again and takes its people's keys and roles
+ * ([reporters], [operators], [viewers], [auditors]) into cfg->trust and
+ * cfg->warning, for a node revoking or adding keys without a restart
+ * (SIGHUP). The whole file must load as gr_config_load() would; the
+ * other trusted keys ([parent], [skip], [children], [departments]) must
+ * be as they are, since the links, outboxes and tasks were set up with
+ * them; everything else in the file is read at start-up only. On error
+ * cfg is unchanged and err says why ("FILE:LINE: ..."). Invalidates every
+ * pointer into the old trust list: call it between batches. */
+int gr_config_reload_people(gr_config_t *cfg, gr_config_reload_t *summary, char *err,
+                            size_t errlen);
 
 /* Frees and sets *self_p to NULL. Accepts NULL. */
 void gr_config_destroy(gr_config_t **self_p);

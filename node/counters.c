@@ -16,6 +16,7 @@ static const char *const s_names[GR_COUNT_MAX] = {
     [GR_COUNT_REJ_INVALID] = "rejected_invalid",
     [GR_COUNT_REJ_UNSUPPORTED] = "rejected_unsupported",
     [GR_COUNT_REJ_STORE_FULL] = "rejected_store_full",
+    [GR_COUNT_REJ_FORBIDDEN] = "rejected_forbidden",
     [GR_COUNT_BATCHES] = "batches",
     [GR_COUNT_MAP_GROWN] = "map_grown",
     [GR_COUNT_DEDUP_PRUNED] = "dedup_pruned",
@@ -42,7 +43,10 @@ void gr_counters_refusal(gr_counters_t *self, int code)
     case GR_ECATEGORY: counter = GR_COUNT_REJ_CATEGORY; break;
     case GR_EFULL: counter = GR_COUNT_REJ_STORE_FULL; break;
     case GR_EUNSUPPORTED: counter = GR_COUNT_REJ_UNSUPPORTED; break;
-    default: counter = GR_COUNT_REJ_INVALID; break;  /* invalid, forbidden, internal */
+    /* GR_EPERM here is a case in the wrong state for the step; a signer
+     * whose roles or scope forbid the request is counted by the request
+     * table as GR_COUNT_REJ_FORBIDDEN. */
+    default: counter = GR_COUNT_REJ_INVALID; break;  /* invalid, not now, internal */
     }
     self->value[counter]++;
 }

@@ -24,6 +24,7 @@ typedef enum {
     GR_COUNT_REJ_INVALID,
     GR_COUNT_REJ_UNSUPPORTED,
     GR_COUNT_REJ_STORE_FULL,
+    GR_COUNT_REJ_FORBIDDEN,     /* signer's roles or scope do not allow it (ERR_FORBIDDEN) */
     GR_COUNT_BATCHES,           /* write transactions committed */
     GR_COUNT_MAP_GROWN,
     GR_COUNT_DEDUP_PRUNED,      /* dedup records past the replay window, deleted */

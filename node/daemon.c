@@ -62,7 +62,7 @@ typedef struct {
 } s_item_t;
 
 struct gr_daemon {
-    const gr_config_t *cfg;
+    gr_config_t *cfg;       /* its trust list is reloaded on SIGHUP */
     gr_store_t *store;
     void *ctx;
     void *router;
@@ -232,6 +232,7 @@ static int s_signals(gr_daemon_t *self, char *err, size_t errlen)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     /* Blocked before ZeroMQ starts its threads, which inherit the mask, so
      * the signals can only arrive through the signalfd. */
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
@@ -268,7 +269,7 @@ static int s_load_state(gr_daemon_t *self)
     return rc;
 }
 
-gr_daemon_t *gr_daemon_new(const gr_config_t *cfg, char *err, size_t errlen)
+gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
 {
     if (!cfg)
         return NULL;
@@ -845,10 +846,39 @@ static void s_send_replies(gr_daemon_t *self)
     self->count = 0;
 }
 
+/* SIGHUP: the people's keys again from the config file. Runs between
+ * two turns, when no opened request points into the old trust list. */
+static void s_reload(gr_daemon_t *self)
+{
+    char err[1024] = "";
+    gr_config_reload_t summary;
+    int rc = gr_config_reload_people(self->cfg, &summary, err, sizeof err);
+    if (rc != 0) {
+        gr_log(GR_LOG_ERROR, NULL, "SIGHUP: config not reloaded, the trusted keys are as they "
+               "were: %s", err);
+        return;
+    }
+    /* The CURVE handshake admits by the same list: new connections of a
+     * revoked key are refused from now on. */
+    rc = gr_zap_reload(self->zap, self->cfg->trust);
+    if (rc != 0)
+        gr_log(GR_LOG_ERROR, NULL, "SIGHUP: the CURVE handler kept its old key list (%s): new "
+               "connections of added keys are refused until a restart", gr_strerror(rc));
+    gr_log(GR_LOG_NOTICE, NULL, "SIGHUP: reloaded the people's keys from %s: %zu added, %zu "
+           "revoked, %zu with new roles, names or grids; %zu trusted keys", self->cfg->path,
+           summary.added, summary.removed, summary.changed, gr_trust_count(self->cfg->trust));
+    if (self->cfg->warning[0])
+        gr_log(GR_LOG_WARN, NULL, "%s", self->cfg->warning);
+}
+
 static void s_read_signal(gr_daemon_t *self)
 {
     struct signalfd_siginfo info;
     while (read(self->sigfd, &info, sizeof info) == (ssize_t)sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+            s_reload(self);
+            continue;
+        }
         gr_log(GR_LOG_NOTICE, NULL, "received %s: finishing in-flight work",
                strsignal((int)info.ssi_signo));
         self->stopping = true;

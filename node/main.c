@@ -137,6 +137,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        /* Loads, but means something to change: said, and still ok. */
+        if (cfg->warning[0])
+            fprintf(stderr, "gridrelayd: warning: %s\n", cfg->warning);
         printf("%s: ok (node %s, tier %s, %zu trusted keys, %zu categories)\n", config_path,
                cfg->node_id, cfg->tier_name, gr_trust_count(cfg->trust),
                gr_catalogue_count(cfg->catalogue));
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
         return rc;
     }
     gr_log_init(cfg->node_id, level);
+    if (cfg->warning[0])
+        gr_log(GR_LOG_WARN, NULL, "%s", cfg->warning);
     if (gr_clock_init(clock_path, err, sizeof err) != 0) {
         gr_log(GR_LOG_ERROR, NULL, "cannot start: %s", err);
         gr_config_destroy(&cfg);

@@ -112,8 +112,9 @@ static void s_page_free(s_page_t *page)
     free(page->ptrs);
 }
 
-static int s_list(gr_txn_t *txn, uint64_t ref_seq,
-                  const Gridrelay__ListEvents *list, gr_reply_t *reply)
+static int s_list(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListEvents *list,
+                  bool (*admit)(void *, const Gridrelay__StoredEvent *), void *admit_ctx,
+                  gr_reply_t *reply)
 {
     if (!list)
         return gr_reply_error(reply, ref_seq, GR_EINVAL, "list request is empty");
@@ -126,6 +127,8 @@ static int s_list(gr_txn_t *txn, uint64_t ref_seq,
         .severity = list->severity,
         .since_ms = list->since_ms,
         .until_ms = list->until_ms,
+        .admit = admit,
+        .admit_ctx = admit_ctx,
     };
     s_page_t page = { calloc(limit, sizeof *page.items), calloc(limit, sizeof *page.ptrs), 0, 0 };
     if (!page.items || !page.ptrs) {
@@ -264,9 +267,11 @@ int gr_query_event(const gr_request_t *req)
     return s_get_event(req, req->txn, gr_request_seq(req), req->opened->body->get_event, req->reply);
 }
 
-int gr_query_list(const gr_request_t *req)
+int gr_query_list(const gr_request_t *req, bool (*admit)(void *ctx, const Gridrelay__StoredEvent *rec),
+                  void *admit_ctx)
 {
-    return s_list(req->txn, gr_request_seq(req), req->opened->body->list_events, req->reply);
+    return s_list(req->txn, gr_request_seq(req), req->opened->body->list_events, admit, admit_ctx,
+                  req->reply);
 }
 
 int gr_query_view(const gr_request_t *req)

@@ -10,12 +10,17 @@
 #ifndef GR_QUERIES_H
 #define GR_QUERIES_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "counters.h"
 #include "request.h"
 
 int gr_query_event(const gr_request_t *req);
-int gr_query_list(const gr_request_t *req);
+/* admit (may be NULL) narrows the list to the cases it returns true for:
+ * the cases in the signer's scope, which the request table decides. */
+int gr_query_list(const gr_request_t *req, bool (*admit)(void *ctx, const Gridrelay__StoredEvent *rec),
+                  void *admit_ctx);
 int gr_query_view(const gr_request_t *req);
 int gr_query_stats(const gr_config_t *cfg, const gr_counters_t *counters, const gr_request_t *req);
 

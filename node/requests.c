@@ -26,6 +26,10 @@ struct gr_requests {
     gr_peers_t *peers;
     gr_actions_t actions;
     gr_flow_t flow;
+    /* While a query runs for a signer that sees only its own cases: the
+     * signer and the rule to narrow the answer with (else NULL). */
+    const gr_access_who_t *scoped_who;
+    const gr_access_rule_t *scoped_rule;
 };
 
 /* ---- the table ---- */
@@ -33,7 +37,19 @@ struct gr_requests {
 #define FROM(k) (1u << (k))
 #define FROM_CLIENT FROM(GR_FROM_CLIENT)
 #define FROM_ANY (FROM(GR_FROM_CLIENT) | FROM(GR_FROM_CHILD) | FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP))
-#define ROLE(r) (1u << (r))
+
+/* The access roles (router/access.h), short, for the table. */
+#define REPORTER GR_ACCESS_REPORTER
+#define OPERATOR GR_ACCESS_OPERATOR
+#define VIEWER GR_ACCESS_VIEWER
+#define DEPARTMENT GR_ACCESS_DEPARTMENT
+#define AUDITOR GR_ACCESS_AUDITOR
+#define NODE GR_ACCESS_NODE
+/* Who may use it on any case, and who only on the cases in their scope
+ * (a reporter: the cases it reported; a department: those it has a task
+ * for). */
+#define ANY(roles) {(roles), 0}
+#define ANY_OWN(any, own) {(any), (own)}
 
 typedef int (*s_handler_fn)(gr_requests_t *self, const gr_request_t *req);
 
@@ -41,8 +57,8 @@ typedef struct {
     Gridrelay__Body__KindCase kind;
     bool write;
     unsigned from;        /* the sources it may come from */
-    unsigned roles;       /* the signer's roles allowed; 0 = any */
-    const char *refusal;  /* why another source or role is refused */
+    gr_access_rule_t access;  /* the signer's roles that may send it */
+    const char *refusal;  /* who may send it, for a refused source or role */
     s_handler_fn handle;
 } s_route_t;
 
@@ -87,10 +103,14 @@ static int s_get_event(gr_requests_t *self, const gr_request_t *req)
     return gr_query_event(req);
 }
 
+/* The list of a signer that sees only its own cases: see s_scope_admit(). */
+static bool s_scope_admit(void *ctx, const Gridrelay__StoredEvent *rec);
+
 static int s_list_events(gr_requests_t *self, const gr_request_t *req)
 {
-    (void)self;
-    return gr_query_list(req);
+    if (self->scoped_who)
+        return gr_query_list(req, s_scope_admit, self);
+    return gr_query_list(req, NULL, NULL);
 }
 
 static int s_list_view(gr_requests_t *self, const gr_request_t *req)
@@ -156,45 +176,58 @@ static int s_case_stats(gr_requests_t *self, const gr_request_t *req)
     return gr_case_stats(self->cfg, req);
 }
 
+/* Roles: reporters report and read their own cases, operators act on the
+ * cases here, viewers read everything here, departments work their tasks
+ * and read the cases behind them, auditors read cases, timelines and
+ * counters; the tier links (NODE) carry what nodes send each other. */
 static const s_route_t s_routes[] = {
-    {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+    {GRIDRELAY__BODY__KIND_REPORT, true, FROM_CLIENT, ANY(REPORTER),
      "reports come from reporters", s_report},
-    {GRIDRELAY__BODY__KIND_CASE_ACTION, true, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
+    {GRIDRELAY__BODY__KIND_CASE_ACTION, true, FROM_CLIENT, ANY(OPERATOR),
      "case actions come from operators", s_case_action},
-    {GRIDRELAY__BODY__KIND_TASK_ACTION, true, FROM_CLIENT, ROLE(GR_ROLE_DEPARTMENT),
+    {GRIDRELAY__BODY__KIND_TASK_ACTION, true, FROM_CLIENT, ANY(DEPARTMENT),
      "task actions come from departments", s_task_action},
-    {GRIDRELAY__BODY__KIND_ESCALATE, true, FROM(GR_FROM_CHILD), 0,
+    {GRIDRELAY__BODY__KIND_ESCALATE, true, FROM(GR_FROM_CHILD), ANY(NODE),
      "only a child node may escalate to this node", s_escalate},
-    {GRIDRELAY__BODY__KIND_ASSIGN, true, FROM(GR_FROM_PARENT), 0,
+    {GRIDRELAY__BODY__KIND_ASSIGN, true, FROM(GR_FROM_PARENT), ANY(NODE),
      "only the parent assigns cases here", s_assign},
     {GRIDRELAY__BODY__KIND_FEEDBACK, true,
-     FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP) | FROM(GR_FROM_CHILD), 0,
+     FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP) | FROM(GR_FROM_CHILD), ANY(NODE),
      "feedback comes from the parent, the skip-level ancestor or a child", s_feedback},
-    {GRIDRELAY__BODY__KIND_SUPERVISE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), 0,
+    {GRIDRELAY__BODY__KIND_SUPERVISE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), ANY(NODE),
      "only a superior supervises", s_supervise},
-    {GRIDRELAY__BODY__KIND_URGE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), 0,
+    {GRIDRELAY__BODY__KIND_URGE, true, FROM(GR_FROM_PARENT) | FROM(GR_FROM_SKIP), ANY(NODE),
      "only a superior urges over a tier link (operators: CaseAction URGE)", s_urge},
-    {GRIDRELAY__BODY__KIND_GET_EVENT, false, FROM_ANY, 0, NULL, s_get_event},
-    {GRIDRELAY__BODY__KIND_LIST_EVENTS, false, FROM_ANY, 0, NULL, s_list_events},
-    {GRIDRELAY__BODY__KIND_GET_STATS, false, FROM_ANY, 0, NULL, s_stats},
-    {GRIDRELAY__BODY__KIND_LIST_VIEW, false, FROM_ANY, 0, NULL, s_list_view},
-    {GRIDRELAY__BODY__KIND_GET_LINKS, false, FROM_ANY, 0, NULL, s_links},
-    {GRIDRELAY__BODY__KIND_LIST_TASKS, false, FROM_ANY, ROLE(GR_ROLE_DEPARTMENT),
+    {GRIDRELAY__BODY__KIND_GET_EVENT, false, FROM_ANY,
+     ANY_OWN(OPERATOR | VIEWER | AUDITOR | NODE, REPORTER | DEPARTMENT),
+     "a case is read by operators, viewers and auditors, by the reporter who reported it "
+     "and by a department with a task for it", s_get_event},
+    {GRIDRELAY__BODY__KIND_LIST_EVENTS, false, FROM_ANY,
+     ANY_OWN(OPERATOR | VIEWER | AUDITOR | NODE, REPORTER | DEPARTMENT),
+     "cases are listed by operators, viewers and auditors (reporters and departments: "
+     "their own)", s_list_events},
+    {GRIDRELAY__BODY__KIND_GET_STATS, false, FROM_ANY, ANY(OPERATOR | VIEWER | AUDITOR | NODE),
+     "counters are read by operators, viewers and auditors", s_stats},
+    {GRIDRELAY__BODY__KIND_LIST_VIEW, false, FROM_ANY, ANY(OPERATOR | VIEWER | NODE),
+     "the view of the tiers below is read by operators and viewers", s_list_view},
+    {GRIDRELAY__BODY__KIND_GET_LINKS, false, FROM_ANY, ANY(OPERATOR | VIEWER | AUDITOR | NODE),
+     "the links are read by operators, viewers and auditors", s_links},
+    {GRIDRELAY__BODY__KIND_LIST_TASKS, false, FROM_ANY, ANY(DEPARTMENT),
      "only departments list tasks", s_list_tasks},
-    {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "the supervision list is for operators", s_supervision},
-    {GRIDRELAY__BODY__KIND_AUDIT_VERIFY, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "audits are for operators", s_audit_verify},
-    {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "audits are for operators", s_audit_export},
-    {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, true, FROM(GR_FROM_CHILD), 0,
+    {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
+     "the supervision list is for operators and viewers", s_supervision},
+    {GRIDRELAY__BODY__KIND_AUDIT_VERIFY, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),
+     "audits are for operators and auditors", s_audit_verify},
+    {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),
+     "audits are for operators and auditors", s_audit_export},
+    {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, true, FROM(GR_FROM_CHILD), ANY(NODE),
      "daily summaries come from child nodes", s_daily_summary},
-    {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "the daily report list is for operators", s_list_daily},
-    {GRIDRELAY__BODY__KIND_GET_RANKING, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "rankings are for operators", s_ranking},
-    {GRIDRELAY__BODY__KIND_GET_CASE_STATS, false, FROM_CLIENT, ROLE(GR_ROLE_REPORTER),
-     "case statistics are for operators", s_case_stats},
+    {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
+     "the daily report list is for operators and viewers", s_list_daily},
+    {GRIDRELAY__BODY__KIND_GET_RANKING, false, FROM_CLIENT, ANY(OPERATOR | VIEWER | AUDITOR),
+     "rankings are for operators, viewers and auditors", s_ranking},
+    {GRIDRELAY__BODY__KIND_GET_CASE_STATS, false, FROM_CLIENT, ANY(OPERATOR | VIEWER | AUDITOR),
+     "case statistics are for operators, viewers and auditors", s_case_stats},
 };
 
 static const s_route_t *s_route(const Gridrelay__Body *body)
@@ -205,13 +238,132 @@ static const s_route_t *s_route(const Gridrelay__Body *body)
     return NULL;
 }
 
-/* Whether the request may come from where it came, signed as it was. */
-static bool s_allowed(const s_route_t *route, const gr_request_t *req)
+const gr_access_rule_t *gr_requests_access_rule(Gridrelay__Body__KindCase kind)
 {
-    if (!(route->from & FROM(req->source->kind)))
-        return false;
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (s_routes[i].kind == kind)
+            return &s_routes[i].access;
+    return NULL;
+}
+
+/* The signer as the access check sees it. A node on a tier link is a node
+ * whatever else it is; a department's scope is its code. */
+static void s_who(const gr_requests_t *self, const gr_request_t *req, gr_access_who_t *who)
+{
     const gr_trusted_key_t *signer = req->opened->signer;
-    return !route->roles || (signer && (route->roles & ROLE(signer->role)));
+    memset(who, 0, sizeof *who);
+    /* A tier link's frames are opened against the peer's own key, not
+     * the trust list: the link itself says who sent them. */
+    if (req->source->kind != GR_FROM_CLIENT) {
+        who->roles = GR_ACCESS_NODE;
+        return;
+    }
+    if (!signer)
+        return;
+    who->key = signer->pk;
+    who->roles = signer->access;
+    if (who->roles & GR_ACCESS_REPORTER)
+        who->grid = gr_config_reporter_grid(self->cfg, signer->pk);
+    if (signer->role == GR_ROLE_DEPARTMENT) {
+        const gr_dept_config_t *dept = gr_config_dept_by_key(self->cfg, signer->pk);
+        who->dept = dept ? dept->code : NULL;
+    }
+}
+
+/* What decides whether rec is in a signer's scope: the key that signed
+ * the report (its origin envelope), its grid and the departments with a
+ * task. key
+ * receives the reporter's key (GR_ACCESS_KEY_BYTES). */
+static void s_case_facts(const Gridrelay__StoredEvent *rec, uint8_t key[GR_ACCESS_KEY_BYTES],
+                         gr_access_case_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->lead_dept = rec->dept;
+    c->co_depts = rec->co_depts;
+    c->n_co_depts = rec->n_co_depts;
+    if (rec->event && rec->event->location)
+        c->grid = rec->event->location->grid_code;
+    Gridrelay__Envelope *env = NULL;
+    if (rec->origin_envelope.len)
+        env = gridrelay__envelope__unpack(NULL, rec->origin_envelope.len,
+                                          rec->origin_envelope.data);
+    if (env && env->signer.len == GR_ACCESS_KEY_BYTES) {
+        memcpy(key, env->signer.data, GR_ACCESS_KEY_BYTES);
+        c->reporter_key = key;
+    }
+    if (env)
+        gridrelay__envelope__free_unpacked(env, NULL);
+}
+
+static bool s_scope_admit(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    const gr_requests_t *self = ctx;
+    uint8_t key[GR_ACCESS_KEY_BYTES];
+    gr_access_case_t c;
+    s_case_facts(rec, key, &c);
+    return gr_access_decide(self->scoped_rule, self->scoped_who, &c) == GR_ACCESS_ALLOW;
+}
+
+/* A GetEvent of a signer that reads only the cases in its scope: the case
+ * must be held here (nothing of the tiers below is in anyone's scope) and
+ * be its own. 0 when allowed; 1 with the refusal as the reply; a negative
+ * store error. */
+static int s_scope_get(const gr_access_rule_t *rule, const gr_access_who_t *who,
+                       const gr_request_t *req, const char **text, int *code)
+{
+    const Gridrelay__GetEvent *get = req->opened->body->get_event;
+    if (!get || !get->event_id || !*get->event_id)
+        return 0;   /* the query says what is missing */
+    Gridrelay__StoredEvent *rec = NULL;
+    int rc = gr_store_event_get(req->txn, get->event_id, &rec);
+    if (rc == GR_ENOTFOUND || rc == GR_EINVAL) {
+        *code = rc == GR_EINVAL ? GR_EINVAL : GR_ENOTFOUND;
+        *text = rc == GR_EINVAL ? "event_id missing or malformed"
+                                : "no such event on this node";
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+    uint8_t key[GR_ACCESS_KEY_BYTES];
+    gr_access_case_t c;
+    s_case_facts(rec, key, &c);
+    gr_access_t decision = gr_access_decide(rule, who, &c);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    if (decision == GR_ACCESS_ALLOW)
+        return 0;
+    *code = GR_EPERM;
+    *text = "not your case: a reporter reads the cases it reported, a department the cases "
+            "it has a task for";
+    return 1;
+}
+
+/* Whether the signer's roles and scope allow the request: 0 when they
+ * do (self->scoped_* set when a list must be narrowed to the signer's
+ * cases), 1 with *code and *text when not, or a negative store error. */
+static int s_access(gr_requests_t *self, const s_route_t *route, const gr_request_t *req,
+                    gr_access_who_t *who, const char **text, int *code)
+{
+    s_who(self, req, who);
+    gr_access_t decision = gr_access_decide(&route->access, who, NULL);
+    if (decision == GR_ACCESS_DENY) {
+        *code = GR_EPERM;
+        *text = route->refusal;
+        return 1;
+    }
+    if (decision == GR_ACCESS_ALLOW)
+        return 0;
+    if (route->kind == GRIDRELAY__BODY__KIND_GET_EVENT)
+        return s_scope_get(&route->access, who, req, text, code);
+    if (route->kind == GRIDRELAY__BODY__KIND_LIST_EVENTS) {
+        self->scoped_who = who;
+        self->scoped_rule = &route->access;
+        return 0;
+    }
+    /* Only the two kinds above know how to honour a scope: a row that
+     * scopes another kind is refused rather than let through unchecked. */
+    *code = GR_EPERM;
+    *text = route->refusal;
+    return 1;
 }
 
 /* ---- lifecycle ---- */
@@ -321,15 +473,20 @@ static bool s_batch_fatal(int rc)
 }
 
 /* Whether the request may go on: a known kind of the right sort, from a
- * source and signer the table allows, with well-formed fields. When not,
- * the refusal is the reply (and counted) and 1 is returned; a negative
- * code when even that failed. */
-static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, const gr_request_t *req)
+ * source and signer the table allows, with well-formed fields, about a
+ * case in the signer's scope. When not, the refusal is the reply (and
+ * counted) and 1 is returned; a negative code when even that failed. who
+ * receives the signer as the access check saw it. */
+static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, const gr_request_t *req,
+                   gr_access_who_t *who)
 {
     uint64_t seq = gr_request_seq(req);
     char why[200];
     int code = 0;
     const char *text = NULL;
+    bool forbidden = false;
+    self->scoped_who = NULL;
+    self->scoped_rule = NULL;
     if (write && seq == 0) {
         code = GR_EINVAL;
         text = "seq must be at least 1";
@@ -340,23 +497,42 @@ static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, cons
     } else if (gr_check_body(req->opened->body, req->now_ms, why, sizeof why) != 0) {
         code = GR_EINVAL;
         text = why;
-    } else if (!s_allowed(route, req)) {
+    } else if (!(route->from & FROM(req->source->kind))) {
         code = GR_EPERM;
         text = route->refusal;
+        forbidden = true;
     } else {
-        return 0;
+        int rc = s_access(self, route, req, who, &text, &code);
+        if (rc <= 0)
+            return rc;
+        forbidden = code == GR_EPERM;
+    }
+    char refusal[400];
+    if (forbidden && req->source->kind == GR_FROM_CLIENT && (route->from & FROM_CLIENT)) {
+        /* A person or a department: say which roles its key holds. */
+        char roles[96];
+        gr_access_roles_text(who->roles, roles, sizeof roles);
+        snprintf(refusal, sizeof refusal, "this key's roles (%s) do not allow it: %s", roles, text);
+        text = refusal;
     }
     int rc = gr_reply_error(req->reply, seq, code, text);
     if (rc != 0)
         return rc;
-    gr_counters_refusal(self->counters, code);
+    if (forbidden)
+        self->counters->value[GR_COUNT_REJ_FORBIDDEN]++;
+    else
+        gr_counters_refusal(self->counters, code);
     return 1;
 }
 
 int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
 {
     const s_route_t *route = s_route(req->opened->body);
-    int rc = s_admit(self, route, true, req);
+    gr_access_who_t who;
+    memset(&who, 0, sizeof who);
+    int rc = s_admit(self, route, true, req, &who);
+    self->scoped_who = NULL;    /* writes have no list to narrow */
+    self->scoped_rule = NULL;
     if (rc != 0)
         return rc < 0 ? rc : 0;
     /* Each request is applied in a transaction of its own inside the
@@ -397,11 +573,16 @@ int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
 {
     const s_route_t *route = s_route(req->opened->body);
-    int rc = s_admit(self, route, false, req);
+    gr_access_who_t who;
+    memset(&who, 0, sizeof who);
+    int rc = s_admit(self, route, false, req, &who);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     self->counters->value[GR_COUNT_QUERIES]++;
-    return route->handle(self, req);
+    rc = route->handle(self, req);
+    self->scoped_who = NULL;
+    self->scoped_rule = NULL;
+    return rc;
 }
 
 bool gr_requests_is_slow(const gr_opened_t *request)
@@ -413,7 +594,8 @@ bool gr_requests_is_slow(const gr_opened_t *request)
 int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req)
 {
     const s_route_t *route = s_route(req->opened->body);
-    int rc = s_admit(self, route, false, req);
+    gr_access_who_t who;
+    int rc = s_admit(self, route, false, req, &who);
     if (rc == 0)
         self->counters->value[GR_COUNT_QUERIES]++;
     return rc;

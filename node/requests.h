@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config.h"
 #include "counters.h"
 #include "daily.h"
@@ -46,6 +47,11 @@ void gr_requests_destroy(gr_requests_t **self_p);
 /* The links, which answer GetLinks: they are made after the table, since
  * they need the request socket. */
 void gr_requests_set_peers(gr_requests_t *self, gr_peers_t *peers);
+
+/* The access rule of the request table's row for kind: which roles may
+ * send it on any case and which on their own cases only (router/access.h).
+ * NULL for a kind the table does not take. For the tests of the matrix. */
+const gr_access_rule_t *gr_requests_access_rule(Gridrelay__Body__KindCase kind);
 
 /* Whether the request's body changes state (gr_requests_write()) rather
  * than reads (gr_requests_read()). */

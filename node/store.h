@@ -235,6 +235,10 @@ typedef struct {
     int severity;          /* Gridrelay__Severity, 0 = any */
     uint64_t since_ms;     /* received at or after; 0 = no bound */
     uint64_t until_ms;     /* received before; 0 = no bound */
+    /* When set, only the records it returns true for match: the request
+     * table's scope check (a reporter lists its own reports). */
+    bool (*admit)(void *ctx, const Gridrelay__StoredEvent *rec);
+    void *admit_ctx;
 } gr_store_filter_t;
 
 /* Called once per matching event, oldest first; rec is only valid during

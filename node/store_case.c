@@ -326,7 +326,9 @@ static bool s_matches(const gr_store_filter_t *f, const Gridrelay__StoredEvent *
         return false;
     if (f->category && *f->category && strcmp(category, f->category) != 0)
         return false;
-    return !f->severity || severity == f->severity;
+    if (f->severity && severity != f->severity)
+        return false;
+    return !f->admit || f->admit(f->admit_ctx, rec);
 }
 
 /* Walks by_time and loads each record to filter it: a selective filter on

@@ -65,6 +65,11 @@ catalogue = $root/examples/catalogue.ini
 [reporters]
 worker-zhang = @zhang.sec.pub
 worker-li = @li.sec.pub
+
+[operators]
+; zhang is also the village's duty officer: he lists every case and reads
+; the counters (li, a grid worker only, sees just her own reports)
+worker-zhang = @zhang.sec.pub
 INI
 sed 's/^/  /' "$demo/village.ini"
 "$bin/node/gridrelayd" --check-config --config "$demo/village.ini" | sed 's/^/  /'

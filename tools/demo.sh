@@ -84,9 +84,10 @@ write_config() {
       "$demo" "$n" "$root"
     if [ "${tier[$n]}" != village ]; then printf 'status_listen = tcp://127.0.0.1:*\n'; fi
     if [ "${tier[$n]}" = township ]; then printf 'task_listen = tcp://127.0.0.1:*\n'; fi
-    printf '\n[reporters]\noperator = %s\n' "$(pub "op-$n")"
+    # Roles: the duty officer acts on cases, the grid worker reports.
+    printf '\n[operators]\noperator = %s\n' "$(pub "op-$n")"
     if [ "${tier[$n]}" = village ]; then
-      printf 'worker-%s = %s\n' "${worker[$n]}" "$(pub "${worker[$n]}")"
+      printf '\n[reporters]\nworker-%s = %s\n' "${worker[$n]}" "$(pub "${worker[$n]}")"
     fi
     if [ -n "${parent[$n]:-}" ]; then
       local p=${parent[$n]}

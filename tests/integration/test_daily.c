@@ -476,7 +476,8 @@ static void test_bad_daily_summaries_change_nothing(void **state)
     json_object_put(before);
     json_object_put(after);
     assert_int_equal(s_gridctl(fx, TA, "stats --json", out, sizeof out), 0);
-    assert_non_null(strstr(out, "\"rejected_invalid\":4"));
+    if (!strstr(out, "\"rejected_invalid\":3") || !strstr(out, "\"rejected_forbidden\":1"))
+        fail_msg("counters: %s", out);
 }
 
 int main(void)

@@ -71,6 +71,8 @@ static const char s_good_catalogue[] =
 #define HEX2 "60aaabc11472706ba193743210a16dc7b88c20fa5c9aa597d48d3f247fd18d53"
 #define HEX3 "2beca3586c652a31842d7958093f409b152997e12580674cd65437f296df740e"
 #define HEX4 "e5261ea26334c571d9a9e1482a78c123e20edfcb31a7879fbca448c734d7f9be"
+#define HEX5 "2c3f30fb95f56706d479656531641719059a46c20bf6fd2bb71cb5ed7eea7fba"
+#define HEX6 "52b7647b086e8b809dcf41f567d7b2488a9a4713413b8f44076e1ce4f7976e6e"
 
 typedef struct {
     char dir[256];          /* realpath of the temp dir */
@@ -629,6 +631,91 @@ static gr_config_t *s_load_routes(const fixture_t *f, const char *dispatch)
     if (!cfg)
         fail_msg("%s", err);
     return cfg;
+}
+
+/* Loads NODE_HEAD and the given sections; the caller made the node key. */
+static gr_config_t *s_load_sections(const fixture_t *f, const char *sections)
+{
+    char text[4096], path[PATH_MAX + 16], err[1024] = "";
+    snprintf(text, sizeof text, NODE_HEAD "%s", sections);
+    snprintf(path, sizeof path, "%s/node.ini", f->dir);
+    s_write(path, text, strlen(text));
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    return cfg;
+}
+
+static unsigned s_access_of(const gr_config_t *cfg, const char *hex)
+{
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    assert_int_equal(gr_key_from_hex(pk, hex), 0);
+    const gr_trusted_key_t *t = gr_trust_find(cfg->trust, pk);
+    assert_non_null(t);
+    return t->access;
+}
+
+/* Each person's section grants its role; a key listed under one name in
+ * two sections holds both; departments and nodes get theirs; no warning. */
+static void test_config_roles(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_route_catalogue);
+    gr_config_t *cfg = s_load_sections(f,
+        "[reporters]\nli = " HEX1 "\nzhang = " HEX2 "\n"
+        "[operators]\nchen = " HEX3 "\nli = " HEX1 "\n"
+        "[viewers]\nleader = " HEX4 "\n"
+        "[auditors]\naudit = " HEX5 "\n"
+        "[departments]\npolice = " HEX6 "\n");
+    assert_int_equal(s_access_of(cfg, HEX1), GR_ACCESS_REPORTER | GR_ACCESS_OPERATOR);
+    assert_int_equal(s_access_of(cfg, HEX2), GR_ACCESS_REPORTER);
+    assert_int_equal(s_access_of(cfg, HEX3), GR_ACCESS_OPERATOR);
+    assert_int_equal(s_access_of(cfg, HEX4), GR_ACCESS_VIEWER);
+    assert_int_equal(s_access_of(cfg, HEX5), GR_ACCESS_AUDITOR);
+    assert_int_equal(s_access_of(cfg, HEX6), GR_ACCESS_DEPARTMENT);
+    assert_int_equal(gr_trust_count(cfg->trust), 6);
+    assert_string_equal(cfg->warning, "");
+    gr_config_destroy(&cfg);
+
+    /* A reporter given a grid reads that grid's cases too. */
+    cfg = s_load_sections(f, "[operators]\n[reporters]\nwu = " HEX1 ", grid G-05\nli = " HEX2
+                             "\n");
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    assert_int_equal(gr_key_from_hex(pk, HEX1), 0);
+    assert_string_equal(gr_config_reporter_grid(cfg, pk), "G-05");
+    assert_int_equal(gr_key_from_hex(pk, HEX2), 0);
+    assert_null(gr_config_reporter_grid(cfg, pk));
+    gr_config_destroy(&cfg);
+
+    /* An empty [operators]: nobody acts here, and reporters stay reporters. */
+    cfg = s_load_sections(f, "[operators]\n[reporters]\nli = " HEX1 "\n");
+    assert_int_equal(s_access_of(cfg, HEX1), GR_ACCESS_REPORTER);
+    assert_string_equal(cfg->warning, "");
+    gr_config_destroy(&cfg);
+}
+
+/* A config from before roles: [reporters] alone keeps reporter+operator
+ * and the warning says where and what to change. */
+static void test_config_roles_legacy(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    s_write_at(f->dir, "cat.ini", s_route_catalogue);
+    gr_config_t *cfg = s_load_sections(f, "[reporters]\nli = " HEX1 "\nzhang = " HEX2 "\n"
+                                          "[viewers]\nleader = " HEX4 "\n");
+    assert_int_equal(s_access_of(cfg, HEX1), GR_ACCESS_REPORTER | GR_ACCESS_OPERATOR);
+    assert_int_equal(s_access_of(cfg, HEX2), GR_ACCESS_REPORTER | GR_ACCESS_OPERATOR);
+    assert_int_equal(s_access_of(cfg, HEX4), GR_ACCESS_VIEWER);
+    assert_non_null(strstr(cfg->warning, "node.ini:8: [reporters] without an [operators] "
+                                         "section: its keys (2) keep the old roles, reporter "
+                                         "and operator"));
+    assert_non_null(strstr(cfg->warning, "add an [operators] section"));
+    gr_config_destroy(&cfg);
+    /* No person at all: nothing to warn about. */
+    cfg = s_load_sections(f, "");
+    assert_string_equal(cfg->warning, "");
+    gr_config_destroy(&cfg);
 }
 
 /* Exact beats the longest prefix beats "*", whatever the order of the lines:
@@ -1253,13 +1340,36 @@ static const bad_t s_bad[] = {
     { "department key already a reporter",
       NODE_HEAD "[reporters]\nli = " HEX1 "\n[departments]\npolice = " HEX1 ", 派出所\n", 0, NULL,
       BAD_FILE, 0, false, 11,
-      "police: same key as 'li', already trusted as a reporter (one key, one role)" },
+      "police: same key as 'li', already trusted as a person (reporter, operator, viewer "
+      "or auditor) (one key, one role)" },
     { "department key already a child",
       NODE_HEAD "[children]\nv-a = @keys/node.pub\n[departments]\npolice = @keys/node.pub\n", 0,
       NULL, BAD_FILE, 0, false, 11, "police: same key as 'v-a', already trusted as a node" },
     { "reporter key already a department",
       NODE_HEAD "[departments]\npolice = " HEX1 "\n[reporters]\nli = " HEX1 "\n", 0, NULL,
       BAD_FILE, 0, false, 11, "li: same key as 'police', already trusted as a department" },
+    { "role: one name, two keys",
+      NODE_HEAD "[reporters]\nli = " HEX1 "\n[operators]\nli = " HEX2 "\n", 0, NULL, BAD_FILE, 0,
+      false, 11, "'li' names another key in [reporters] (line 9): one name, one key" },
+    { "role: one key, two names",
+      NODE_HEAD "[reporters]\nli = " HEX1 "\n[viewers]\nwang = " HEX1 "\n", 0, NULL, BAD_FILE, 0,
+      false, 11, "wang: same key as 'li': a key with several roles keeps one name in every "
+      "section that lists it" },
+    { "role: twice in one section",
+      NODE_HEAD "[operators]\nli = " HEX1 "\nli = " HEX1 "\n", 0, NULL, BAD_FILE, 0, false, 10,
+      "duplicate name 'li' in [operators] (first at line 9)" },
+    { "role: a department's key as an operator",
+      NODE_HEAD "[departments]\npolice = " HEX1 "\n[operators]\nli = " HEX1 "\n", 0, NULL,
+      BAD_FILE, 0, false, 11, "li: same key as 'police', already trusted as a department" },
+    { "reporter: not a grid after the key",
+      NODE_HEAD "[reporters]\nli = " HEX1 ", G-05\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "li = " HEX1 ", G-05: after the key only 'grid CODE' may follow" },
+    { "reporter: a grid code with a space",
+      NODE_HEAD "[reporters]\nli = " HEX1 ", grid G 05\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "grid" },
+    { "role: auditors twice",
+      NODE_HEAD "[auditors]\n[auditors]\n", 0, NULL, BAD_FILE, 0, false, 9,
+      "section [auditors] appears twice (first at line 8)" },
     { "two departments, one key", DEPT_HEAD "traffic = " HEX2 "\n", 0, NULL, BAD_FILE, 0, false,
       12, "traffic: same key as 'safety'" },
     { "dispatch unknown department", DISPATCH_HEAD "PS.FIRE = fire + polcie\n", 0, NULL,
@@ -1531,6 +1641,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_example_township_in_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_township_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_bad_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_roles_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,10 @@ static void s_list_usage(FILE *out)
 "Lists the events a node holds, oldest first by the time it received them.\n"
 "Duplicate reports (合并) are marked after the title: [merged into ID],\n"
 "[candidate duplicate of ID] (see 'gridctl merge --help'), [N merged].\n"
+"What you see depends on your key's role: an operator, viewer or auditor\n"
+"lists every event; a reporter only the ones it reported (and, if the node\n"
+"gives it a grid, that grid's); a department only the cases it has a task\n"
+"for.\n"
 "\n"
 "Filters (all optional, combined with AND):\n"
 "      --status STATUS     reported, accepted, dispatched, assigned, in_progress,\n"
@@ -382,7 +386,9 @@ static void s_show_usage(FILE *out)
 "Usage: gridctl show ID [OPTIONS]\n"
 "\n"
 "Shows one event and its whole timeline: every state change with its time,\n"
-"who caused it, where, and why.\n"
+"who caused it, where, and why. An operator, viewer or auditor may show any\n"
+"event; a reporter only its own reports, a department only the cases it has\n"
+"a task for (else the node refuses: forbidden).\n"
 "\n"
 "  -B, --below   when the case is not held at this node, show what this node\n"
 "                knows of it from the tiers below (its status, holder, the tier\n"
@@ -604,7 +610,9 @@ int gridctl_stats(int argc, char **argv)
             continue;
         FILE *out = opt == 'h' ? stdout : stderr;
         fprintf(out, "Usage: gridctl stats [OPTIONS]\n\nShows the node's counters: events "
-                "stored, duplicates answered, and every kind of rejected request.\n"
+                "stored, duplicates answered, and every kind of rejected request\n"
+                "(rejected_forbidden: refused for the signer's role or scope). For\n"
+                "operators, viewers and auditors.\n"
                 "With --by KEY, counts of the stored cases over time instead: see\n"
                 "'gridctl stats --by category --help'.\n\n%s",
                 gridctl_common_help);

@@ -63,10 +63,21 @@ int harness_node_write_config(harness_node_t *node)
     if (node->task_listen)
         fprintf(f, "task_listen = %s\n",
                 node->task_endpoint[0] ? node->task_endpoint : "tcp://127.0.0.1:*");
-    fprintf(f, "%s\n%s\n[reporters]\n", node->extra_node, node->sections);
+    fprintf(f, "%s\n%s\n", node->extra_node, node->sections);
+    /* The harness's keys report and act (the least change for the tests
+     * that use one key for both); a test of roles lists its own. */
+    if (!node->reporters_only) {
+        fprintf(f, "[operators]\n");
+        for (size_t i = 0; i < node->n_reporters; i++) {
+            gr_key_to_hex(hex, node->reporters[i].pk);
+            fprintf(f, "worker-%zu = %s\n", i, hex);
+        }
+    }
+    fprintf(f, "[reporters]\n");
     for (size_t i = 0; i < node->n_reporters; i++) {
         gr_key_to_hex(hex, node->reporters[i].pk);
-        fprintf(f, "worker-%zu = %s\n", i, hex);
+        fprintf(f, "worker-%zu = %s%s\n", i, hex,
+                node->reporter_options[i] ? node->reporter_options[i] : "");
     }
     return fclose(f) == 0 ? 0 : -1;
 }

@@ -34,6 +34,12 @@ typedef struct {
     char task_endpoint[128];    /* bound notice endpoint, once started */
     char sections[4096];        /* extra sections: [parent], [children], [deadlines]... */
     char catalogue[320];        /* catalogue file; default: the shipped example */
+    /* The reporter keys go in [reporters] only, not in [operators] as
+     * well: without an [operators] section in sections, the config is
+     * the old style (reporter+operator, with a warning). */
+    bool reporters_only;
+    /* Appended to reporter i's [reporters] line when set (", grid G-1"). */
+    const char *reporter_options[HARNESS_MAX_REPORTERS];
     char clock[320];            /* a --clock file (harness_clock_set()); "" = the system clock */
 } harness_node_t;
 
