@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access.h"
 #include "error.h"
 #include "log.h"
 
@@ -119,7 +120,9 @@ static int s_owed_init(gr_daily_t *self)
     } else if (dc->mode == GR_DAILY_UNITS_REPORTERS) {
         for (size_t i = 0; i < gr_trust_count(self->cfg->trust); i++) {
             const gr_trusted_key_t *t = gr_trust_at(self->cfg->trust, i);
-            if (t->role == GR_ROLE_REPORTER)
+            /* Grid workers owe it; the node's operators, viewers and
+             * auditors (people too) do not, unless they also report. */
+            if (t->role == GR_ROLE_REPORTER && (t->access & GR_ACCESS_REPORTER))
                 self->owed[self->n_owed++] = t->name;
         }
     }

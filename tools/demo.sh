@@ -13,9 +13,12 @@
 # gridctl. Each has its own key and each node its own LMDB store. A
 # realistic mix of reports is fed in: mostly daily "all safe" reports, a
 # neighbour dispute, hazards, an urgent fire, a case nobody accepts in time
-# (督办), and an extra-urgent mass incident that must reach the district.
-# Every escalation, dispatch, claim, return, resolution and feedback is
-# shown live; a summary per tier ends it. Everything lives in a temp dir
+# (督办), an extra-urgent mass incident that must reach the district, and a
+# suspected epidemic the district does not resolve in time. Every
+# escalation, dispatch, claim, return, resolution and feedback is shown
+# live; then a summary per tier, and, ten minutes later on the nodes' clock,
+# the day's daily reports (one missed, one late), the district's supervision
+# list and its ranking of every node below. Everything lives in a temp dir
 # removed at the end; Ctrl-C stops everything cleanly. No process is left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,9 +63,19 @@ declare -A parent=([dongshan-town]=$district [xishan-town]=$district
   [shiqiao-village]=xishan-town [huangshi-village]=xishan-town)
 declare -A worker=([taoyuan-village]=zhang [liushu-village]=li
   [shiqiao-village]=wang [huangshi-village]=zhao)
+# A second grid worker at two villages: qian never sends today's daily
+# report, sun sends it late.
+declare -A worker2=([huangshi-village]=qian [taoyuan-village]=sun)
 declare -A tier=([$district]=district [dongshan-town]=township [xishan-town]=township)
 for v in "${villages[@]}"; do tier[$v]=village; done
 declare -A dept_node=([police]=dongshan-town [safety]=dongshan-town [fire]=xishan-town)
+
+# Every node reads its clock through this file (gridrelayd --clock): the
+# demo moves the grid ten minutes on at the end, past the daily reports' due
+# time and the district's resolve deadline, instead of waiting for them.
+echo 0 >"$demo/clock"
+# The daily reports (日报告) fall due four minutes from now (UTC).
+due=$(date -u -d '+4 min' +%H:%M)
 
 key() { "$gridctl" keygen "$demo/keys/$1.sec" >/dev/null; }
 pub() { echo "@$demo/keys/$1.sec.pub"; }
@@ -70,7 +83,7 @@ pub() { echo "@$demo/keys/$1.sec.pub"; }
 step "1. Keys: every node, grid worker, operator and department has its own"
 mkdir -p "$demo/keys"
 for n in $district "${towns[@]}" "${villages[@]}"; do key "$n"; key "op-$n"; done
-for w in "${worker[@]}"; do key "$w"; done
+for w in "${worker[@]}" "${worker2[@]}"; do key "$w"; done
 for d in "${!dept_node[@]}"; do key "$d"; done
 say "  $(ls "$demo/keys"/*.sec | wc -l) key pairs in $demo/keys (secret 0600, public .pub)"
 
@@ -88,6 +101,9 @@ write_config() {
     printf '\n[operators]\noperator = %s\n' "$(pub "op-$n")"
     if [ "${tier[$n]}" = village ]; then
       printf '\n[reporters]\nworker-%s = %s\n' "${worker[$n]}" "$(pub "${worker[$n]}")"
+      if [ -n "${worker2[$n]:-}" ]; then
+        printf 'worker-%s = %s\n' "${worker2[$n]}" "$(pub "${worker2[$n]}")"
+      fi
     fi
     if [ -n "${parent[$n]:-}" ]; then
       local p=${parent[$n]}
@@ -99,7 +115,10 @@ write_config() {
       printf '\n[skip]\nid = %s\nendpoint = %s\nkey = %s\n' "$district" \
         "$(head -1 "$demo/$district/endpoint")" "$(pub "$district")"
       printf '\n[deadlines]\naccept.routine = 6s\n'
+      printf '\n[daily]\ndue = %s\ntimezone = UTC\n' "$due"
     fi
+    # The command centre resolves within 5 minutes of accepting a case.
+    if [ "$n" = "$district" ]; then printf '\n[deadlines]\nresolve.routine = 5min\n'; fi
     case $n in
       dongshan-town)
         printf '\n[departments]\npolice = %s, 派出所 police station\nsafety = %s, 安监站 safety supervision\n' \
@@ -128,7 +147,7 @@ start_node() {
   local n=$1
   write_config "$n"
   "$gridrelayd" --check-config --config "$demo/$n/node.ini" >/dev/null
-  spawn "$gridrelayd" --config "$demo/$n/node.ini" 2>"$demo/$n/node.log"
+  spawn "$gridrelayd" --config "$demo/$n/node.ini" --clock "$demo/clock" 2>"$demo/$n/node.log"
   for _ in $(seq 100); do [ -s "$demo/$n/endpoint" ] && return 0; sleep 0.1; done
   echo "$n did not start; its log:" >&2; cat "$demo/$n/node.log" >&2; exit 1
 }
@@ -236,15 +255,17 @@ village_resolves() {  # village id delay result
   ( sleep "$3"; ctl "op-$1" "$1" accept "$2" >/dev/null; ctl "op-$1" "$1" resolve "$2" --result "$4" >/dev/null ) &
 }
 
-daily_round() {
+daily_round() {  # villages whose grid worker sends the day's zero report
   local v
-  for v in "${villages[@]}"; do
+  for v in "$@"; do
     # A zero report is recorded, not a case: nothing to accept or resolve.
     report "$v" DAILY.SAFE routine "daily round: all safe (平安无事)" >/dev/null
   done
 }
 
-daily_round
+# Any report a grid worker makes that day counts; qian (huangshi-village)
+# makes none today, sun (taoyuan-village) sends the zero report late (step 7).
+daily_round liushu-village shiqiao-village
 sleep 2
 dispute=$(report taoyuan-village SS.DISPUTE routine "two households argue over a collapsed boundary wall")
 village_resolves taoyuan-village "$dispute" 3 "mediated by the village committee; wall to be rebuilt jointly"
@@ -259,7 +280,8 @@ progress
 mass=$(report shiqiao-village SS.MASS extra-urgent "about 60 villagers block the quarry gate over dust")
 sleep 1
 late=$(report liushu-village SV.REQUEST routine "elderly resident needs help with a medical claim")
-daily_round
+fever=$(report taoyuan-village PS.EPIDEMIC routine "three pupils with high fever at the primary school")
+daily_round liushu-village
 
 # The district command centre takes the mass incident (越级直报 put it there).
 ( for _ in $(seq 100); do
@@ -268,6 +290,13 @@ daily_round
   sleep 2; ctl "op-$district" "$district" accept "$mass" --note "command centre on duty" >/dev/null
   sleep 3; ctl "op-$district" "$district" resolve "$mass" \
     --result "district team on site; dust barrier and dialogue agreed; crowd dispersed" >/dev/null ) &
+
+# The district takes the suspected epidemic on, and is still at it when
+# its 5-minute resolve deadline passes (step 8: the supervision list).
+( for _ in $(seq 100); do
+    ctl "op-$district" "$district" show "$fever" >/dev/null 2>&1 && break; sleep 0.2
+  done
+  ctl "op-$district" "$district" accept "$fever" --note "epidemic team sampling at the school" >/dev/null ) &
 
 # Nobody in liushu-village accepts the request in time: after 6 s it goes up
 # with 督办, and the township's operator (no department takes SV.*) handles it.
@@ -310,7 +339,28 @@ done
 settled && say "  every case resolved and its result fed back to the village that reported it" \
         || say "  (some cases had not settled within the demo's time)"
 
-step "7. This month's ranking at the district (考核: gridctl rank), every node below it"
+step "7. Ten minutes later: the daily reports (日报告) fell due at $due UTC"
+echo 600000 >"$demo/clock.tmp" && mv "$demo/clock.tmp" "$demo/clock"
+say "  (every node's clock moved 10 minutes on: gridrelayd --clock)"
+daily_closed() {  # the district has every village's summary of today, closed
+  [ "$(ctl "op-$district" "$district" daily --json 2>/dev/null | grep -o '"closed":true' | wc -l)" -ge 4 ]
+}
+for _ in $(seq 100); do daily_closed && break; sleep 0.2; done
+say "  sun, a grid worker of taoyuan-village, sends today's zero report now, after the due time: late"
+ctl sun taoyuan-village report --category DAILY.SAFE --title "daily round: all safe (平安无事)" \
+  --reporter sun >/dev/null
+for _ in $(seq 50); do
+  ctl "op-$district" "$district" daily 2>/dev/null | grep -q late && break; sleep 0.2
+done
+ctl "op-$district" "$district" daily | sed 's/^/  /'
+
+step "8. The supervision list at the district (督办: gridctl supervise), here and below"
+for _ in $(seq 50); do
+  ctl "op-$district" "$district" supervise 2>/dev/null | grep -q "$fever" && break; sleep 0.2
+done
+ctl "op-$district" "$district" supervise | sed 's/^/  /'
+
+step "9. This month's ranking at the district (考核: gridctl rank), every node below it"
 ctl "op-$district" "$district" rank | sed 's/^/  /'
 say "  next: README.md, docs/PROTOCOL.md, examples/township.ini; bash tools/demo-node.sh for one node"
 say "  in detail (kill -9 and nothing lost); bash tools/run-tests.sh runs every test."
