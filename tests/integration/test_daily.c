@@ -262,6 +262,19 @@ static bool s_view_has(void *arg)
 static const char *const s_names[N] = {"district-d", "town-a", "town-b", "village-a1",
                                        "village-a2", "village-b1", "village-b2"};
 
+/* Whether the CSV row of unit (its second column) ends with suffix. */
+static bool s_row_ends(const char *csv, const char *unit, const char *suffix)
+{
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", unit);
+    const char *row = strstr(csv, key);
+    if (!row)
+        return false;
+    const char *end = strchr(row, '\n');
+    size_t n = strlen(suffix);
+    return end && (size_t)(end - row) >= n && memcmp(end - n, suffix, n) == 0;
+}
+
 static void test_daily_reports_on_time_late_and_missing_at_every_tier(void **state)
 {
     fx_t *fx = *state;
@@ -373,6 +386,15 @@ static void test_daily_reports_on_time_late_and_missing_at_every_tier(void **sta
     assert_int_equal(sum[3], 1);
     assert_non_null(s_node(page, "town-a"));  /* the townships' own (empty) days */
     json_object_put(page);
+
+    /* The district's ranking of that day carries each village's daily
+     * reports (on time, late, missing: the CSV's last three columns). */
+    snprintf(args, sizeof args, "rank --from %s --to %s --csv", fx->date0, fx->date0);
+    assert_int_equal(s_gridctl(fx, D, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, ",daily_on_time,daily_late,daily_missing\n"));
+    assert_true(s_row_ends(out, "village-a2", ",1,1,0"));
+    assert_true(s_row_ends(out, "village-b2", ",1,0,1"));
+    assert_true(s_row_ends(out, "village-a1", ",2,0,0"));
 
     /* --missing, --tier-below, --csv and the text table at the district. */
     snprintf(args, sizeof args, "daily --date %s --missing --csv", fx->date0);

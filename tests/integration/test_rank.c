@@ -320,15 +320,16 @@ static void test_a_scripted_stretch_ranks_as_computed(void **state)
     snprintf(args, sizeof args, "rank %s --csv", range);
     assert_true(s_wait_says(fx, T, args, ",village-r2,", 20000));
     /* rank,unit,score,received,accept%,resolve%,first%,feedback%,overdue,
-     * returns,urges,avg_h,p90_h, then the counts behind the rates. The
+     * returns,urges,avg_h,p90_h, then the counts behind the rates, then the
+     * daily reports on time, late and missing (no [daily] here: 0). The
      * urges of the villages include the town's "taken over" notices
      * (督办) when a deadline sent a case up; the town's, the task rules'
      * notice to water. */
     static const char *const by_node[] = {
         "rank,unit,score,received,",
-        "1,village-r1,80.0,2,50.0,100.0,100.0,100.0,1,0,1,2.0,2.0,2,1,1,1,1,1,1\n"
-        "2,town-r,77.5,4,75.0,75.0,66.7,100.0,1,1,1,2.7,3.0,4,3,4,3,3,2,3\n"
-        "3,village-r2,75.0,2,100.0,50.0,100.0,100.0,1,0,2,5.0,5.0,2,2,2,1,1,1,1\n",
+        "1,village-r1,80.0,2,50.0,100.0,100.0,100.0,1,0,1,2.0,2.0,2,1,1,1,1,1,1,0,0,0\n"
+        "2,town-r,77.5,4,75.0,75.0,66.7,100.0,1,1,1,2.7,3.0,4,3,4,3,3,2,3,0,0,0\n"
+        "3,village-r2,75.0,2,100.0,50.0,100.0,100.0,1,0,2,5.0,5.0,2,2,2,1,1,1,1,0,0,0\n",
     };
     /* The last status updates (v2's urge count after the town took b2
      * over) may still be on their way: wait for the figures, bounded. */
@@ -372,8 +373,8 @@ static void test_a_scripted_stretch_ranks_as_computed(void **state)
     /* By department: each lead department's turns at the town's cases. */
     snprintf(args, sizeof args, "rank %s --by department --csv", range);
     assert_int_equal(s_gridctl(fx, T, args, out, sizeof out), 0);
-    assert_non_null(strstr(out, "1,works,100.0,2,100.0,100.0,100.0,100.0,0,1,0,2.0,2.0,1,1,1,1,1,1,1\n"
-                                "2,water,60.0,1,0.0,100.0,100.0,100.0,1,0,1,2.5,2.5,1,0,1,1,1,1,1\n"));
+    assert_non_null(strstr(out, "1,works,100.0,2,100.0,100.0,100.0,100.0,0,1,0,2.0,2.0,1,1,1,1,1,1,1,0,0,0\n"
+                                "2,water,60.0,1,0.0,100.0,100.0,100.0,1,0,1,2.5,2.5,1,0,1,1,1,1,1,0,0,0\n"));
     char dept_before[16384];
     snprintf(dept_before, sizeof dept_before, "%s", out);
 
@@ -396,7 +397,8 @@ static void test_a_scripted_stretch_ranks_as_computed(void **state)
     assert_string_equal(out, "rank,unit,score,received,accepted_on_time_pct,resolved_on_time_pct,"
                              "first_time_pct,feedback_pct,overdue,returns,urges,avg_handling_h,"
                              "p90_handling_h,accept_judged,accepted_on_time,resolve_judged,"
-                             "resolved_on_time,resolved,first_time,fed_back\n");
+                             "resolved_on_time,resolved,first_time,fed_back,daily_on_time,"
+                             "daily_late,daily_missing\n");
     /* Bad requests are refused and counted. */
     assert_int_equal(s_gridctl(fx, T, "rank --from 2026-02-30 --to 2026-03-01", out, sizeof out), 2);
     assert_int_equal(s_gridctl(fx, T, "rank --period year", out, sizeof out), 2);

@@ -115,7 +115,9 @@ static void s_rank_usage(FILE *out)
 "the composite score (0-100) with the node's [assessment] weights; the\n"
 "highest score first. Figures are judged as of the period's end (or now,\n"
 "when earlier), so a past period gives the same figures every time.\n"
-"Daily reports are not part of these figures.\n"
+"By node, also each node's daily reports (日报告) over the days whose due\n"
+"time falls in the period: on time, late and missing (DAILY_OK, DAILY_LATE,\n"
+"DAILY_MISS); they are shown beside the score, not part of it.\n"
 "\n"
 "Options:\n"
 "      --period P        day, week (Monday to Sunday), month (default) or\n"
@@ -178,18 +180,22 @@ static json_object *s_unit_json(const Gridrelay__UnitFigures *u)
     s_json_u(o, "fed_back", u->fed_back);
     s_json_u(o, "avg_handling_ms", u->avg_handling_ms);
     s_json_u(o, "p90_handling_ms", u->p90_handling_ms);
+    s_json_u(o, "daily_on_time", u->daily_on_time);
+    s_json_u(o, "daily_late", u->daily_late);
+    s_json_u(o, "daily_missing", u->daily_missing);
     return o;
 }
 
 static const char s_csv_header[] =
     "rank,unit,score,received,accepted_on_time_pct,resolved_on_time_pct,first_time_pct,"
     "feedback_pct,overdue,returns,urges,avg_handling_h,p90_handling_h,accept_judged,"
-    "accepted_on_time,resolve_judged,resolved_on_time,resolved,first_time,fed_back\n";
+    "accepted_on_time,resolve_judged,resolved_on_time,resolved,first_time,fed_back,"
+    "daily_on_time,daily_late,daily_missing\n";
 
 static void s_unit_csv(const Gridrelay__UnitFigures *u)
 {
     printf("%u,%s,%.1f,%llu,%.1f,%.1f,%.1f,%.1f,%llu,%llu,%llu,%.1f,%.1f,%llu,%llu,%llu,%llu,"
-           "%llu,%llu,%llu\n",
+           "%llu,%llu,%llu,%llu,%llu,%llu\n",
            u->rank, u->unit, u->score, (unsigned long long)u->received,
            s_pct(u->accepted_on_time, u->accept_judged), s_pct(u->resolved_on_time, u->resolve_judged),
            s_pct(u->first_time, u->resolved), s_pct(u->fed_back, u->resolved),
@@ -198,18 +204,22 @@ static void s_unit_csv(const Gridrelay__UnitFigures *u)
            (double)u->p90_handling_ms / 3600000.0, (unsigned long long)u->accept_judged,
            (unsigned long long)u->accepted_on_time, (unsigned long long)u->resolve_judged,
            (unsigned long long)u->resolved_on_time, (unsigned long long)u->resolved,
-           (unsigned long long)u->first_time, (unsigned long long)u->fed_back);
+           (unsigned long long)u->first_time, (unsigned long long)u->fed_back,
+           (unsigned long long)u->daily_on_time, (unsigned long long)u->daily_late,
+           (unsigned long long)u->daily_missing);
 }
 
 static void s_unit_text(const Gridrelay__UnitFigures *u)
 {
-    printf("%4u  %-20s %6.1f %8llu %7.1f %8.1f %6.1f %9.1f %7llu %7llu %5llu %7.1f %7.1f\n",
+    printf("%4u  %-20s %6.1f %8llu %7.1f %8.1f %6.1f %9.1f %7llu %7llu %5llu %7.1f %7.1f %8llu %10llu "
+           "%10llu\n",
            u->rank, u->unit, u->score, (unsigned long long)u->received,
            s_pct(u->accepted_on_time, u->accept_judged), s_pct(u->resolved_on_time, u->resolve_judged),
            s_pct(u->first_time, u->resolved), s_pct(u->fed_back, u->resolved),
            (unsigned long long)u->overdue, (unsigned long long)u->returns,
            (unsigned long long)u->urges, (double)u->avg_handling_ms / 3600000.0,
-           (double)u->p90_handling_ms / 3600000.0);
+           (double)u->p90_handling_ms / 3600000.0, (unsigned long long)u->daily_on_time,
+           (unsigned long long)u->daily_late, (unsigned long long)u->daily_missing);
 }
 
 typedef enum { OUT_TEXT, OUT_JSON, OUT_CSV } s_out_t;
@@ -327,9 +337,10 @@ int gridctl_rank(int argc, char **argv)
                 fputs(s_csv_header, stdout);
             } else {
                 printf("ranking at %s, cases received %s to %s, as of %s\n", r->node_id, f, t, c);
-                printf("%4s  %-20s %6s %8s %7s %8s %6s %9s %7s %7s %5s %7s %7s\n", "RANK", "UNIT",
-                       "SCORE", "RECEIVED", "ACCEPT%", "RESOLVE%", "FIRST%", "FEEDBACK%", "OVERDUE",
-                       "RETURNS", "URGES", "AVG_H", "P90_H");
+                printf("%4s  %-20s %6s %8s %7s %8s %6s %9s %7s %7s %5s %7s %7s %8s %10s %10s\n",
+                       "RANK", "UNIT", "SCORE", "RECEIVED", "ACCEPT%", "RESOLVE%", "FIRST%",
+                       "FEEDBACK%", "OVERDUE", "RETURNS", "URGES", "AVG_H", "P90_H", "DAILY_OK",
+                       "DAILY_LATE", "DAILY_MISS");
             }
         }
         for (size_t i = 0; i < r->n_units; i++) {
