@@ -109,50 +109,19 @@ static int s_teardown(void **state)
 {
     (void)state;
     fx_t *fx = &s_fx;
-    int bad = 0;
     if (fx->ctx)
         zmq_ctx_term(fx->ctx);
-    for (int i = N - 1; i >= 0; i--) {
-        if (fx->n[i].pid)
-            harness_node_stop(&fx->n[i], SIGTERM);
-        if (store_check(&fx->n[i], fx->catalogue) != 0)
-            bad++;
-        harness_node_cleanup(&fx->n[i]);
-    }
-    return bad ? -1 : 0;
+    return nodes_stop_checked(fx->n, N, fx->catalogue);
 }
 
-/* `gridctl ARGS` against node n as its reporter 0; its stdout in out. */
 static int s_gridctl(fx_t *fx, int n, const char *args, char *out, size_t cap)
 {
-    char key[400], cmd[2048];
-    snprintf(key, sizeof key, "%.300s/reporter0.sec", fx->n[n].dir);
-    snprintf(cmd, sizeof cmd, "'%s' %s --node %s --key '%s' --node-key @%.300s/node.pub 2>&1",
-             getenv("GRIDCTL"), args, fx->n[n].endpoint, key, fx->n[n].dir);
-    int rc = harness_run(cmd, out, cap);
-    if (getenv("GR_TEST_VERBOSE"))
-        fprintf(stderr, "gridctl %s -> %d: %s\n", args, rc, out);
-    return rc;
-}
-
-typedef struct {
-    fx_t *fx;
-    int node;
-    const char *args;
-    const char *text;
-} s_wait_t;
-
-static bool s_says(void *arg)
-{
-    s_wait_t *w = arg;
-    char out[16384];
-    return s_gridctl(w->fx, w->node, w->args, out, sizeof out) == 0 && strstr(out, w->text);
+    return node_gridctl(&fx->n[n], NULL, args, true, out, cap);
 }
 
 static bool s_wait_says(fx_t *fx, int node, const char *args, const char *text, int timeout_ms)
 {
-    s_wait_t w = {fx, node, args, text};
-    return harness_wait_until(s_says, &w, timeout_ms);
+    return node_wait_gridctl_says(&fx->n[node], args, text, timeout_ms);
 }
 
 /* `gridctl show ID` at node n into out; asserts it succeeded. */

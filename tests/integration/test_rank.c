@@ -140,31 +140,19 @@ static int s_teardown(void **state)
 {
     (void)state;
     fx_t *fx = &s_fx;
-    int bad = 0;
     if (fx->ctx)
         zmq_ctx_term(fx->ctx);
-    for (int i = N - 1; i >= 0; i--) {
-        if (fx->n[i].pid)
-            harness_node_stop(&fx->n[i], SIGTERM);
-        if (store_check(&fx->n[i], fx->catalogue) != 0)
-            bad++;
-        harness_node_cleanup(&fx->n[i]);
-    }
-    return bad ? -1 : 0;
+    return nodes_stop_checked(fx->n, N, fx->catalogue);
 }
 
 /* `gridctl ARGS` against node n, signed by key (a file in the township's
  * dir for the departments, else the node's reporter 0); stdout in out. */
 static int s_gridctl_as(fx_t *fx, int n, const char *key, const char *args, char *out, size_t cap)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "TZ=UTC '%s' %s --node %s --key '%.300s/%s.sec' --node-key @%.300s/node.pub",
-             getenv("GRIDCTL"), args, fx->n[n].endpoint, key ? fx->n[T].dir : fx->n[n].dir,
-             key ? key : "reporter0", fx->n[n].dir);
-    int rc = harness_run(cmd, out, cap);
-    if (getenv("GR_TEST_VERBOSE"))
-        fprintf(stderr, "gridctl %s -> %d:\n%s\n", args, rc, out);
-    return rc;
+    char key_file[400];
+    if (key)
+        snprintf(key_file, sizeof key_file, "%.300s/%s.sec", fx->n[T].dir, key);
+    return node_gridctl(&fx->n[n], key ? key_file : NULL, args, false, out, cap);
 }
 
 static int s_gridctl(fx_t *fx, int n, const char *args, char *out, size_t cap)
@@ -224,24 +212,9 @@ static int s_act(fx_t *fx, int n, const char *id, int kind, const char *text)
 #define RESOLVE GRIDRELAY__CASE_ACTION__KIND__RESOLVE
 #define ST(x) GRIDRELAY__STATUS__##x
 
-typedef struct {
-    fx_t *fx;
-    int node;
-    const char *args;
-    const char *text;
-} s_wait_t;
-
-static bool s_says(void *arg)
-{
-    s_wait_t *w = arg;
-    char out[16384];
-    return s_gridctl(w->fx, w->node, w->args, out, sizeof out) == 0 && strstr(out, w->text);
-}
-
 static bool s_wait_says(fx_t *fx, int node, const char *args, const char *text, int timeout_ms)
 {
-    s_wait_t w = {fx, node, args, text};
-    return harness_wait_until(s_says, &w, timeout_ms);
+    return node_wait_gridctl_says(&fx->n[node], args, text, timeout_ms);
 }
 
 static void test_a_scripted_stretch_ranks_as_computed(void **state)

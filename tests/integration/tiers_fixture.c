@@ -72,20 +72,62 @@ int topology_start(topology_t *t, uint64_t village_accept_ms)
     return t->ctx ? 0 : -1;
 }
 
-int topology_stop(topology_t *t)
+int nodes_stop_checked(harness_node_t *nodes, int n, const char *catalogue)
 {
     int bad = 0;
-    for (int i = N_NODES - 1; i >= 0; i--) {
-        if (t->nodes[i].pid)
-            harness_node_stop(&t->nodes[i], SIGTERM);
-        if (t->nodes[i].dir[0] && store_check(&t->nodes[i], t->catalogue) != 0)
+    for (int i = n - 1; i >= 0; i--) {
+        if (nodes[i].pid)
+            harness_node_stop(&nodes[i], SIGTERM);
+        if (nodes[i].dir[0] && store_check(&nodes[i], catalogue) != 0)
             bad++;
-        harness_node_cleanup(&t->nodes[i]);
+        harness_node_cleanup(&nodes[i]);
     }
+    return bad ? -1 : 0;
+}
+
+int topology_stop(topology_t *t)
+{
+    int rc = nodes_stop_checked(t->nodes, N_NODES, t->catalogue);
     if (t->ctx)
         zmq_ctx_term(t->ctx);
     t->ctx = NULL;
-    return bad ? -1 : 0;
+    return rc;
+}
+
+int node_gridctl(const harness_node_t *node, const char *key_file, const char *args,
+                 bool with_stderr, char *out, size_t cap)
+{
+    char key[400], cmd[2048];
+    if (key_file)
+        snprintf(key, sizeof key, "%.390s", key_file);
+    else
+        snprintf(key, sizeof key, "%.300s/reporter0.sec", node->dir);
+    snprintf(cmd, sizeof cmd, "TZ=UTC '%s' %s --node %s --key '%s' --node-key @%.300s/node.pub%s",
+             getenv("GRIDCTL"), args, node->endpoint, key, node->dir, with_stderr ? " 2>&1" : "");
+    int rc = harness_run(cmd, out, cap);
+    if (getenv("GR_TEST_VERBOSE"))
+        fprintf(stderr, "gridctl %s -> %d:\n%s\n", args, rc, out ? out : "");
+    return rc;
+}
+
+typedef struct {
+    const harness_node_t *node;
+    const char *args;
+    const char *text;
+} s_says_t;
+
+static bool s_says(void *arg)
+{
+    s_says_t *w = arg;
+    char out[16384];
+    return node_gridctl(w->node, NULL, w->args, false, out, sizeof out) == 0 && strstr(out, w->text);
+}
+
+bool node_wait_gridctl_says(const harness_node_t *node, const char *args, const char *text,
+                            int timeout_ms)
+{
+    s_says_t w = {node, args, text};
+    return harness_wait_until(s_says, &w, timeout_ms);
 }
 
 static int s_call(harness_node_t *node, void *ctx, Gridrelay__Body *body, gr_opened_t *reply)

@@ -37,6 +37,24 @@ int64_t node_counter(harness_node_t *node, void *ctx, const char *name);
 bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
                         int timeout_ms);
 
+/* Stops nodes[n-1] .. nodes[0] (SIGTERM; children before parents when
+ * they were started parents first), checks each store (store_check.h)
+ * against catalogue and removes the directories. 0, or -1 when a store
+ * held a bad case. */
+int nodes_stop_checked(harness_node_t *nodes, int n, const char *catalogue);
+
+/* Runs `gridctl ARGS` against node, signed by key_file (NULL: the node's
+ * reporter 0), with TZ=UTC (tests read and write dates in UTC). Its stdout
+ * goes into out, and its stderr too with with_stderr. Returns gridctl's
+ * exit status (-1 when it could not run); GR_TEST_VERBOSE prints each. */
+int node_gridctl(const harness_node_t *node, const char *key_file, const char *args,
+                 bool with_stderr, char *out, size_t cap);
+
+/* Waits (bounded) until `gridctl ARGS` at node (as reporter 0) exits 0
+ * with text in its output. */
+bool node_wait_gridctl_says(const harness_node_t *node, const char *args, const char *text,
+                            int timeout_ms);
+
 /* Submits a report at node n as its reporter 0; returns 0 when acked. */
 int topology_report(topology_t *t, int n, const char *id, const char *category, int severity);
 
