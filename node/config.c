@@ -687,21 +687,41 @@ static int s_deadline_key(s_load_t *load, const char *key, const char *value, in
     return s_duration(key, value, slot, msg, msglen);
 }
 
+/* The index of key among a section's n keys, its line remembered in
+ * lines[]; -1 with the error in msg when the section has no such key
+ * (naming the ones it has) or it was given before. */
+static int s_section_key(const char *section, const char *const *keys, int n, int *lines,
+                         const char *key, int line, char *msg, size_t msglen)
+{
+    int k = 0;
+    while (k < n && strcmp(keys[k], key) != 0)
+        k++;
+    if (k == n) {
+        char expected[256] = "";
+        size_t len = 0;
+        for (int i = 0; i < n && len < sizeof expected; i++)
+            len += (size_t)snprintf(expected + len, sizeof expected - len, "%s%s",
+                                    i == 0 ? "" : i == n - 1 ? " or " : ", ", keys[i]);
+        s_fail(msg, msglen, "unknown key '%s' in [%s] (expected %s)", key, section, expected);
+        return -1;
+    }
+    if (lines[k] != 0) {
+        s_fail(msg, msglen, "duplicate key '%s' in [%s] (first at line %d)", key, section, lines[k]);
+        return -1;
+    }
+    lines[k] = line;
+    return k;
+}
+
 /* [supervision]: max_returns (a count, 0 = never flagged) and
  * feedback_within (a duration, 0 = feedback not supervised). */
 static int s_supervision_key(s_load_t *load, const char *key, const char *value, int line,
                              char *msg, size_t msglen)
 {
-    int k = 0;
-    while (k < V_COUNT && strcmp(s_supervision_keys[k], key) != 0)
-        k++;
-    if (k == V_COUNT)
-        return s_fail(msg, msglen, "unknown key '%s' in [supervision] (expected max_returns or "
-                      "feedback_within)", key);
-    if (load->supervision_line[k] != 0)
-        return s_fail(msg, msglen, "duplicate key '%s' in [supervision] (first at line %d)", key,
-                      load->supervision_line[k]);
-    load->supervision_line[k] = line;
+    int k = s_section_key("supervision", s_supervision_keys, V_COUNT, load->supervision_line, key,
+                          line, msg, msglen);
+    if (k < 0)
+        return GR_ECONFIG;
     gr_supervise_limits_t *limits = &load->cfg->supervision;
     if (k == V_FEEDBACK_WITHIN)
         return s_duration(key, value, &limits->feedback_within_ms, msg, msglen);
@@ -743,15 +763,9 @@ static int s_distance(const char *key, const char *value, double *metres, char *
 static int s_merge_key(s_load_t *load, const char *key, const char *value, int line,
                        char *msg, size_t msglen)
 {
-    int k = 0;
-    while (k < M_COUNT && strcmp(s_merge_keys[k], key) != 0)
-        k++;
-    if (k == M_COUNT)
-        return s_fail(msg, msglen, "unknown key '%s' in [merge] (expected window or distance)", key);
-    if (load->merge_line[k] != 0)
-        return s_fail(msg, msglen, "duplicate key '%s' in [merge] (first at line %d)", key,
-                      load->merge_line[k]);
-    load->merge_line[k] = line;
+    int k = s_section_key("merge", s_merge_keys, M_COUNT, load->merge_line, key, line, msg, msglen);
+    if (k < 0)
+        return GR_ECONFIG;
     gr_duplicate_limits_t *limits = &load->cfg->merge;
     if (k == M_WINDOW)
         return s_duration(key, value, &limits->window_ms, msg, msglen);
@@ -762,16 +776,10 @@ static int s_merge_key(s_load_t *load, const char *key, const char *value, int l
 static int s_assessment_key(s_load_t *load, const char *key, const char *value, int line,
                             char *msg, size_t msglen)
 {
-    int k = 0;
-    while (k < W_COUNT && strcmp(s_assessment_keys[k], key) != 0)
-        k++;
-    if (k == W_COUNT)
-        return s_fail(msg, msglen, "unknown key '%s' in [assessment] (expected accept, resolve, "
-                      "first_time, feedback or overdue)", key);
-    if (load->assessment_line[k] != 0)
-        return s_fail(msg, msglen, "duplicate key '%s' in [assessment] (first at line %d)", key,
-                      load->assessment_line[k]);
-    load->assessment_line[k] = line;
+    int k = s_section_key("assessment", s_assessment_keys, W_COUNT, load->assessment_line, key,
+                          line, msg, msglen);
+    if (k < 0)
+        return GR_ECONFIG;
     uint64_t n = 0;
     int rc = s_number(key, value, 0, 100, &n, msg, msglen);
     if (rc != 0)
