@@ -399,9 +399,7 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
     return 0;
 }
 
-/* Applies one notice frame, boxed for this department (changes are
- * reported as they happen). */
-static void s_notice(gr_dept_client_t *self, const uint8_t *box, size_t box_len)
+void gr_dept_client_notice(gr_dept_client_t *self, const uint8_t *box, size_t box_len)
 {
     uint8_t *frame = NULL;
     size_t len = 0;
@@ -482,7 +480,7 @@ static void s_drain_notices(gr_dept_client_t *self)
             continue;
         zmq_msg_init(&frame);
         if (zmq_msg_recv(&frame, self->sub, ZMQ_DONTWAIT) >= 0)
-            s_notice(self, zmq_msg_data(&frame), zmq_msg_size(&frame));
+            gr_dept_client_notice(self, zmq_msg_data(&frame), zmq_msg_size(&frame));
         while (zmq_msg_more(&frame)) {  /* a foreign multi-part message */
             zmq_msg_close(&frame);
             zmq_msg_init(&frame);
