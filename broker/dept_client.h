@@ -110,14 +110,6 @@ int gr_dept_client_act(gr_dept_client_t *self, Gridrelay__TaskAction__Kind kind,
 size_t gr_dept_client_task_count(const gr_dept_client_t *self);
 const Gridrelay__Task *gr_dept_client_task_at(const gr_dept_client_t *self, size_t i);
 
-/* Applies one notice as it came off the subscription (the frame after
- * the topic): boxed for this department, a TaskNotice signed by the node.
- * Anything else is ignored; a notice after a gap in the sequence only
- * marks the mirror for a resync. gr_dept_client_process() calls it for
- * every notice; exposed so that the decoder can be fuzzed without a
- * socket (tests/fuzz/fuzz_notice.c). */
-void gr_dept_client_notice(gr_dept_client_t *self, const uint8_t *box, size_t box_len);
-
 /* The department code the node knows this key by (after a sync), "" before. */
 const char *gr_dept_client_code(const gr_dept_client_t *self);
 

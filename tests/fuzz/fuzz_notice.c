@@ -1,19 +1,19 @@
 /* Fuzz target: the department client's notice decoder
- * (gr_dept_client_notice in broker/dept_client.c), on a fresh client per
- * input so each input meets an empty mirror. The input is a run of
- * chunks (at most 16), each a 2-byte little-endian length and that many bytes; the
- * first byte's low bit says what a chunk is:
+ * (gr_dept_mirror_notice in broker/dept_mirror.c, what the client runs on
+ * every frame of its subscription), on an empty mirror per input. The
+ * input is a run of chunks (at most 16), each a 2-byte little-endian
+ * length and that many bytes; the first byte's low bit says what a chunk
+ * is:
  *   0  a Body, sealed by the node and boxed for the department as the
  *      node publishes it, so the decoder meets fuzzed TaskNotices (in
  *      order, gaps, withdrawals of what is not there...)
  *   1  the box itself, as it came off the subscription */
 #include <stdint.h>
 #include <stdlib.h>
-
-#include <zmq.h>
+#include <string.h>
 
 #include "curve.h"
-#include "dept_client.h"
+#include "dept_mirror.h"
 #include "envelope.h"
 #include "fixture.h"
 
@@ -21,16 +21,16 @@
 
 static gr_keypair_t s_keys[FX_KEYS];
 static uint8_t s_box_key[GR_BOX_KEY_BYTES];
-static void *s_ctx;
-static size_t s_changes;
 
 static void s_on_task(void *ctx, gr_dept_change_t change, const Gridrelay__Task *task,
                       const char *reason)
 {
-    (void)ctx;
+    size_t *changes = ctx;
     (void)change;
     /* Touch what the callback is given, as a department's code would. */
-    s_changes += task && task->event_id && reason ? 1 : 0;
+    if (!task || !task->event_id || !reason)
+        abort();
+    (*changes)++;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -38,8 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     if (fx_keys(s_keys) != 0 ||
-        gr_box_key(s_box_key, s_keys[FX_DEPT].pk, &s_keys[FX_NODE]) != 0 ||
-        !(s_ctx = zmq_ctx_new()))
+        gr_box_key(s_box_key, s_keys[FX_DEPT].pk, &s_keys[FX_NODE]) != 0)
         abort();
     return 0;
 }
@@ -51,14 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool raw = data[0] & 1;
     data++;
     size--;
-    gr_dept_client_options_t opt = {
-        .node_endpoint = "inproc://fuzz-notice-node", .node_pk = s_keys[FX_NODE].pk,
-        .keys = &s_keys[FX_DEPT], .zmq_ctx = s_ctx, .on_task = s_on_task,
-    };
-    char err[256];
-    gr_dept_client_t *client = gr_dept_client_new(&opt, err, sizeof err);
-    if (!client)
-        abort();
+    size_t changes = 0;
+    gr_dept_mirror_t mirror = {.on_task = s_on_task, .ctx = &changes};
     uint64_t seq = 1;
     /* Each chunk costs a signature and its check: a few are enough to
      * reach every order of kinds and sequence numbers. */
@@ -69,23 +62,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n > size)
             n = size;
         if (raw) {
-            gr_dept_client_notice(client, data, n);
+            gr_dept_mirror_notice(&mirror, data, n, s_box_key, s_keys[FX_NODE].pk);
         } else {
             uint8_t *frame = NULL, *box = NULL;
             size_t flen = 0, blen = 0;
             if (gr_envelope_seal_bytes(&frame, &flen, &s_keys[FX_NODE], seq++, 1, data, n) == 0 &&
                 gr_box_seal(&box, &blen, frame, flen, s_box_key) == 0)
-                gr_dept_client_notice(client, box, blen);
+                gr_dept_mirror_notice(&mirror, box, blen, s_box_key, s_keys[FX_NODE].pk);
             free(frame);
             free(box);
         }
-        /* The mirror as a department reads it. */
-        for (size_t i = 0; i < gr_dept_client_task_count(client); i++)
-            if (!gr_dept_client_task_at(client, i))
+        /* The mirror stays in event id order, each task once. */
+        for (size_t i = 1; i < mirror.count; i++)
+            if (strcmp(mirror.tasks[i - 1]->event_id, mirror.tasks[i]->event_id) >= 0)
                 abort();
         data += n;
         size -= n;
     }
-    gr_dept_client_destroy(&client);
+    if (mirror.reported != changes)
+        abort();
+    gr_dept_mirror_clear(&mirror);
     return 0;
 }
