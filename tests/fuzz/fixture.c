@@ -46,10 +46,18 @@ int fx_write_file(const char *path, const uint8_t *data, size_t len)
     return close(fd);
 }
 
+int fx_temp_dir(char *dir)
+{
+    strcpy(dir, "/dev/shm/gr-fuzz-XXXXXX");
+    if (mkdtemp(dir))
+        return 0;
+    strcpy(dir, "/tmp/gr-fuzz-XXXXXX");
+    return mkdtemp(dir) ? 0 : GR_EIO;
+}
+
 int fx_write_dir(char *dir, const gr_keypair_t keys[FX_KEYS])
 {
-    strcpy(dir, "/tmp/gr-fuzz-XXXXXX");
-    if (!mkdtemp(dir))
+    if (fx_temp_dir(dir) != 0)
         return GR_EIO;
     char sec[128], pub[128], err[256];
     snprintf(sec, sizeof sec, "%s/node.sec", dir);
@@ -249,7 +257,11 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
 {
     gr_source_t source = {GR_FROM_CLIENT, NULL};
     if (from == FX_FROM_CHILD_PUB) {
-        /* What the SUB socket queues: applied in the write transaction. */
+        /* What the SUB socket queues (a child's status, node/peers.c),
+         * applied in the write transaction. */
+        if (opened->body->kind_case != GRIDRELAY__BODY__KIND_STATUS_UPDATE &&
+            opened->body->kind_case != GRIDRELAY__BODY__KIND_STATUS_BATCH)
+            return 0;
         gr_inbound_t item = {(uint8_t *)frame, len, {GR_FROM_CHILD, FX_CHILD_ID}, NULL, true};
         return gr_peers_apply_status(node->peers, txn, &item, node->now_ms);
     }

@@ -58,6 +58,11 @@ typedef enum {
 /* Fills keys[FX_KEYS] from fixed seeds. Returns 0 or an error. */
 int fx_keys(gr_keypair_t keys[FX_KEYS]);
 
+/* Makes an empty temp dir into dir (at least 64 bytes): in /dev/shm when
+ * there is one, since the file targets write a file per input. Returns 0
+ * or GR_EIO. */
+int fx_temp_dir(char *dir);
+
 /* Makes a temp dir (dir: at least 64 bytes) holding node.sec, node.ini
  * (town-f with a parent, two children, a reporter, departments with a
  * dispatch table, deadlines, supervision) and the example catalogue.

@@ -20,8 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    strcpy(s_dir, "/tmp/gr-fuzz-XXXXXX");
-    if (!mkdtemp(s_dir))
+    if (fx_temp_dir(s_dir) != 0)
         abort();
     atexit(s_close);
     snprintf(s_path, sizeof s_path, "%s/cat.ini", s_dir);

@@ -22,8 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    strcpy(s_dir, "/tmp/gr-fuzz-XXXXXX");
-    if (gr_keys_init() != 0 || !mkdtemp(s_dir))
+    if (gr_keys_init() != 0 || fx_temp_dir(s_dir) != 0)
         abort();
     atexit(s_close);
     snprintf(s_path, sizeof s_path, "%s/key", s_dir);
