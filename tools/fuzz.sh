@@ -18,9 +18,13 @@
 # that file to see it again, with GR_FUZZ_VERBOSE=1 for what the node made
 # of it). The last line is "fuzz: N passed, N failed"; the exit status is
 # non-zero when a target crashed, leaked, hit undefined behaviour or
-# timed out. Before fuzzing, each target runs over the inputs that once
-# found a defect (generated into build-fuzz/tests/fuzz/seeds/regress/TARGET)
-# and fails if one fails again. Installs clang and libFuzzer first if they are missing.
+# timed out. cov is libFuzzer's count of the instrumented code's edges the
+# corpus reaches (all of gridrelay's code is instrumented, not the system
+# libraries), ft its finer count of features (edges with hit counts).
+# Before fuzzing, each target runs over the inputs that once found a
+# defect (generated into build-fuzz/tests/fuzz/seeds/regress/TARGET) and
+# fails if one fails again. Installs clang and libFuzzer first if they
+# are missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "error.h"
+#include "flow.h"
 #include "reply.h"
 
 int fx_keys(gr_keypair_t keys[FX_KEYS])
@@ -244,7 +245,8 @@ static int s_apply_inbound(fx_node_t *node, gr_txn_t *txn)
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && items[i].status)
-            rc = gr_peers_apply_status(node->peers, txn, &items[i], node->now_ms);
+            rc = gr_peers_apply_status(node->peers, txn, &items[i],
+                                       node->now_ms + node->later_ms);
         free(items[i].frame);
     }
     free(items);
@@ -255,6 +257,13 @@ static int s_apply_inbound(fx_node_t *node, gr_txn_t *txn)
 static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_t *opened,
                       const uint8_t *frame, size_t len, gr_reply_t *reply)
 {
+    uint64_t now = node->now_ms + node->later_ms;
+    if (node->later_ms) {
+        gr_flow_t flow = {node->cfg, node->engine, node->tierlink, node->departments};
+        int rc = gr_flow_fire_due(&flow, txn, now);
+        if (rc != 0)
+            return rc;
+    }
     gr_source_t source = {GR_FROM_CLIENT, NULL};
     if (from == FX_FROM_CHILD_PUB) {
         /* What the SUB socket queues (a child's status, node/peers.c),
@@ -263,14 +272,14 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
             opened->body->kind_case != GRIDRELAY__BODY__KIND_STATUS_BATCH)
             return 0;
         gr_inbound_t item = {(uint8_t *)frame, len, {GR_FROM_CHILD, FX_CHILD_ID}, NULL, true};
-        return gr_peers_apply_status(node->peers, txn, &item, node->now_ms);
+        return gr_peers_apply_status(node->peers, txn, &item, now);
     }
     if (from == FX_FROM_CHILD) {
         const gr_peer_config_t *child = gr_peers_child(node->peers, opened->envelope->signer.data);
         if (!child)
             return GR_EINVAL;
         source = (gr_source_t){GR_FROM_CHILD, child->id};
-        if (gr_peers_child_frame(node->peers, child, opened, frame, len, node->now_ms) == 1) {
+        if (gr_peers_child_frame(node->peers, child, opened, frame, len, now) == 1) {
             int rc = gr_peers_apply_acks(node->peers, txn);
             return rc == 0 ? s_apply_inbound(node, txn) : rc;
         }
@@ -287,7 +296,7 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
             break;
         }
     }
-    gr_request_t req = {txn, opened, &source, frame, len, node->now_ms, reply};
+    gr_request_t req = {txn, opened, &source, frame, len, now, reply};
     if (gr_requests_is_write(opened))
         return gr_requests_write(node->requests, &req);
     return gr_requests_read(node->requests, &req);

@@ -91,6 +91,7 @@ typedef struct {
     gr_peers_t *peers;
     gr_link_t *parent_link;   /* where catch-up answers to the parent go */
     uint64_t now_ms;          /* fixed at open: every input sees one clock */
+    uint64_t later_ms;        /* how far the clock has moved for this input */
     uint64_t next_seq;        /* seqs of committed requests */
 } fx_node_t;
 
@@ -103,7 +104,9 @@ void fx_node_close(fx_node_t *node);
  * handles it there (the request table, the child's link, the status
  * stream, the catch-up answer). commit keeps what it changed (seeding);
  * otherwise everything is undone, so each fuzz input meets the same
- * store. seq 0 takes the next one. Returns 0, or a negative code when
+ * store. With later_ms set, the request comes that much after now_ms,
+ * once the deadlines due by then have fired (as the daemon's timers do),
+ * in the same transaction. seq 0 takes the next one. Returns 0, or a negative code when
  * the fixture itself failed (not when the request was refused); *acked
  * (may be NULL) says whether it was accepted. */
 int fx_node_run(fx_node_t *node, fx_from_t from, uint64_t seq, const uint8_t *body, size_t len,

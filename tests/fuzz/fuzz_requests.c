@@ -1,7 +1,9 @@
 /* Fuzz target: every body the node accepts, through its real request
- * handling. The first byte says who sends it (fixture.h, fx_from_t: the
- * reporter, a department, the child over its link or its status stream,
- * the parent); the rest is the Body, sealed in a correctly signed
+ * handling. The first byte says who sends it (byte % 5, fixture.h,
+ * fx_from_t: the reporter, a department, the child over its link or its
+ * status stream, the parent) and when (byte / 5 % 4: now, or 31 minutes,
+ * 25 hours or 8 days later, once the deadlines due by then have fired:
+ * overdue cases, tasks and feedback); the rest is the Body, sealed in a correctly signed
  * envelope from that trusted key, so the input gets past the signature
  * to the field checks, the request table's permissions, the handlers
  * (reports, case and task actions, escalations with their signed path,
@@ -38,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
+    static const uint64_t later[] = {0, 31 * 60000ull, 25 * 3600000ull, 8 * 86400000ull};
     fx_from_t from = (fx_from_t)(data[0] % FX_FROM_COUNT);
+    s_node.later_ms = later[data[0] / FX_FROM_COUNT % 4];
     if (fx_node_run(&s_node, from, 0, data + 1, size - 1, false, NULL) != 0)
         abort();  /* the fixture itself failed: not an answer */
     return 0;

@@ -59,8 +59,12 @@ static int s_request(void *ctx, fx_from_t from, const Gridrelay__Body *body)
     uint8_t *bytes = gr_body_pack(body, &len);
     if (!bytes)
         return -1;
-    uint8_t who = (uint8_t)from;
-    int rc = s_seed(out, "requests", &who, 1, bytes, len);
+    int rc = 0;
+    /* Now, and at each later time fuzz_requests knows (deadlines fired). */
+    for (uint8_t later = 0; rc == 0 && later < 4; later++) {
+        uint8_t who = (uint8_t)(from + later * FX_FROM_COUNT);
+        rc = s_seed(out, "requests", &who, 1, bytes, len);
+    }
     uint8_t *frame = NULL;
     size_t flen = 0;
     if (rc == 0)
