@@ -3,7 +3,10 @@
  * fx_from_t: the reporter, a department, the child over its link or its
  * status stream, the parent) and when (byte / 5 % 4: now, or 31 minutes,
  * 25 hours or 8 days later, once the deadlines due by then have fired:
- * overdue cases, tasks and feedback); the rest is the Body, sealed in a correctly signed
+ * overdue cases, tasks and feedback), and byte / 20 % 2 whether the
+ * reporter's envelope and the hops an Escalate or Assign carries are
+ * signed again (resign.h), so that fuzzed events and paths inside them
+ * get past their own signatures; the rest is the Body, sealed in a correctly signed
  * envelope from that trusted key, so the input gets past the signature
  * to the field checks, the request table's permissions, the handlers
  * (reports, case and task actions, escalations with their signed path,
@@ -16,6 +19,7 @@
 
 #include "fixture.h"
 #include "log.h"
+#include "resign.h"
 #include "seeds.h"
 
 static fx_node_t s_node;
@@ -43,7 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint64_t later[] = {0, 31 * 60000ull, 25 * 3600000ull, 8 * 86400000ull};
     fx_from_t from = (fx_from_t)(data[0] % FX_FROM_COUNT);
     s_node.later_ms = later[data[0] / FX_FROM_COUNT % 4];
-    if (fx_node_run(&s_node, from, 0, data + 1, size - 1, false, NULL) != 0)
+    uint8_t *resigned = NULL;
+    size_t len = 0;
+    if (data[0] / (FX_FROM_COUNT * 4) % 2)
+        resigned = fx_resign_body(s_node.keys, data + 1, size - 1, &len);
+    int rc = resigned ? fx_node_run(&s_node, from, 0, resigned, len, false, NULL)
+                      : fx_node_run(&s_node, from, 0, data + 1, size - 1, false, NULL);
+    free(resigned);
+    if (rc != 0)
         abort();  /* the fixture itself failed: not an answer */
     return 0;
 }

@@ -65,6 +65,12 @@ static int s_request(void *ctx, fx_from_t from, const Gridrelay__Body *body)
         uint8_t who = (uint8_t)(from + later * FX_FROM_COUNT);
         rc = s_seed(out, "requests", &who, 1, bytes, len);
     }
+    /* And signed again inside (fuzz_requests' resign bit). */
+    if (rc == 0 && (body->kind_case == GRIDRELAY__BODY__KIND_ESCALATE ||
+                    body->kind_case == GRIDRELAY__BODY__KIND_ASSIGN)) {
+        uint8_t who = (uint8_t)(from + 4 * FX_FROM_COUNT);
+        rc = s_seed(out, "requests", &who, 1, bytes, len);
+    }
     uint8_t *frame = NULL;
     size_t flen = 0;
     if (rc == 0)
