@@ -12,15 +12,16 @@
 # Each target starts from the seed corpus the build generates
 # (build-fuzz/tests/fuzz/seeds/TARGET) and keeps what it finds in
 # build-fuzz/fuzz-corpus/TARGET, so later runs go on from there. Per target
-# one line: "fuzz: TARGET: ok: E executions in S s (R/s), cov C, ft F,
+# one line: "fuzz: TARGET: ok: E executions in S s (R/s), cov C of T, ft F,
 # corpus N", or "fuzz: TARGET: FAILED: ..." naming the reproducer that
 # libFuzzer left in build-fuzz/fuzz-artifacts/TARGET/ (run the target on
 # that file to see it again, with GR_FUZZ_VERBOSE=1 for what the node made
 # of it). The last line is "fuzz: N passed, N failed"; the exit status is
 # non-zero when a target crashed, leaked, hit undefined behaviour or
 # timed out. cov is libFuzzer's count of the instrumented code's edges the
-# corpus reaches (all of gridrelay's code is instrumented, not the system
-# libraries), ft its finer count of features (edges with hit counts).
+# corpus reaches, of T in the target's binary (all of gridrelay's code it
+# links is instrumented, not the system libraries), ft its finer count of
+# features (edges with hit counts), corpus the inputs kept.
 # Before fuzzing, each target runs over the inputs that once found a
 # defect (generated into build-fuzz/tests/fuzz/seeds/regress/TARGET) and
 # fails if one fails again. Installs clang and libFuzzer first if they
@@ -97,8 +98,9 @@ for t in "${targets[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
+  edges=$(sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p' "$log" | head -1)
   if [ $rc -eq 0 ] && [ -n "$execs" ]; then
-    echo "fuzz: $t: ok: ${execs} executions in ${seconds} s (${rate:-?}/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}"
+    echo "fuzz: $t: ok: ${execs} executions in ${seconds} s (${rate:-?}/s), cov ${cov:-?} of ${edges:-?}, ft ${ft:-?}, corpus ${corp:-?}"
     passed=$((passed + 1))
   else
     repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "flow.h"
 #include "reply.h"
+#include "seeds.h"
 
 int fx_keys(gr_keypair_t keys[FX_KEYS])
 {
@@ -302,6 +303,26 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
     return gr_requests_read(node->requests, &req);
 }
 
+/* Whatever an input did, the timelines it may have touched still form a
+ * hash chain (the audit trail of every case): a broken one is a finding,
+ * reported as the fixture's failure. */
+static int s_check_chains(gr_txn_t *txn, const gr_reply_t *reply)
+{
+    const char *ids[] = {FX_EV_TOWN, FX_EV_UP, FX_EV_ESC, FX_EV_ASSIGN,
+                         reply->acked ? reply->event_id : NULL};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        if (!ids[i] || !*ids[i])
+            continue;
+        int rc = gr_store_timeline_verify(txn, ids[i]);
+        if (rc != 0 && rc != GR_ENOTFOUND) {
+            fprintf(stderr, "fuzz fixture: the timeline of %s does not verify: %s\n", ids[i],
+                    gr_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* With GR_FUZZ_VERBOSE set (reproducing one input): what became of it. */
 static void s_explain(fx_from_t from, const gr_opened_t *opened, int rc, const gr_reply_t *reply)
 {
@@ -347,6 +368,7 @@ int fx_node_run(fx_node_t *node, fx_from_t from, uint64_t seq, const uint8_t *bo
         rc = s_dispatch(node, from, txn, &opened, frame, flen, &reply);
     if (acked)
         *acked = rc == 0 && reply.acked;
+    int broken = rc == 0 && !commit ? s_check_chains(txn, &reply) : 0;
     if (getenv("GR_FUZZ_VERBOSE"))
         s_explain(from, &opened, rc, &reply);
     if (rc == 0 && commit) {
@@ -362,7 +384,7 @@ int fx_node_run(fx_node_t *node, fx_from_t from, uint64_t seq, const uint8_t *bo
     gr_reply_clear(&reply);
     gr_opened_clear(&opened);
     free(frame);
-    return rc;
+    return broken ? broken : rc;
 }
 
 int fx_node_run_body(fx_node_t *node, fx_from_t from, const Gridrelay__Body *body, bool commit,
