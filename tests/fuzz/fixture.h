@@ -1,7 +1,6 @@
 /* What the fuzz targets and the seed generator share: fixed keys, a
  * township's config written to a temp dir, and the node's real request
- * path on a real LMDB store (tests/fuzz/README in the main README's
- * "Fuzzing" section).
+ * path on a real LMDB store (README, "Fuzzing").
  *
  * The keys are derived from fixed seeds, so the generator's seed frames
  * and the targets agree on who is trusted without passing key files.
