@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "dept_mirror.h"
 #include "curve.h"
 #include "envelope.h"
 #include "error.h"
@@ -16,7 +17,6 @@
 #define S_TIMEOUT_DEFAULT 2000
 #define S_ATTEMPTS_DEFAULT 3
 #define S_RESYNC_DEFAULT 30000
-#define S_MAX_FRAME (16u << 20)
 #define S_PAGE 200
 
 struct gr_dept_client {
@@ -32,82 +32,10 @@ struct gr_dept_client {
     gr_client_t *req;
     void *sub;
     void *monitor;
-    bool need_sync;
-    uint64_t notice_seq;       /* newest notice reflected in the mirror */
     uint64_t last_sync_ms;
     char code[64];
-    uint64_t reported;         /* changes reported so far */
-    Gridrelay__Task **tasks;   /* the mirror, by event id; each owned */
-    size_t count;
-    size_t cap;
+    gr_dept_mirror_t mirror;   /* the open tasks, and the notice sequence */
 };
-
-/* ---- the mirror ---- */
-
-/* Index of id, or where it would go (with *found false). */
-static size_t s_find(const gr_dept_client_t *self, const char *id, bool *found)
-{
-    size_t lo = 0, hi = self->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(self->tasks[mid]->event_id, id);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-/* Puts task in the mirror (replacing an older copy). Returns 1 when it was
- * not there before, 0 when replaced, or GR_ENOMEM. */
-static int s_put(gr_dept_client_t *self, const Gridrelay__Task *task)
-{
-    bool found = false;
-    size_t i = s_find(self, task->event_id, &found);
-    Gridrelay__Task *copy = gr_message_dup(&task->base);
-    if (!copy)
-        return GR_ENOMEM;
-    if (found) {
-        gridrelay__task__free_unpacked(self->tasks[i], NULL);
-        self->tasks[i] = copy;
-        return 0;
-    }
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 32;
-        Gridrelay__Task **grown = realloc(self->tasks, cap * sizeof *grown);
-        if (!grown) {
-            gridrelay__task__free_unpacked(copy, NULL);
-            return GR_ENOMEM;
-        }
-        self->tasks = grown;
-        self->cap = cap;
-    }
-    memmove(&self->tasks[i + 1], &self->tasks[i], (self->count - i) * sizeof *self->tasks);
-    self->tasks[i] = copy;
-    self->count++;
-    return 1;
-}
-
-static void s_drop_at(gr_dept_client_t *self, size_t i)
-{
-    gridrelay__task__free_unpacked(self->tasks[i], NULL);
-    memmove(&self->tasks[i], &self->tasks[i + 1], (self->count - i - 1) * sizeof *self->tasks);
-    self->count--;
-}
-
-static void s_report(gr_dept_client_t *self, gr_dept_change_t change, const Gridrelay__Task *task,
-                     const char *reason)
-{
-    self->reported++;
-    if (self->opt.on_task)
-        self->opt.on_task(self->opt.ctx, change, task, reason ? reason : "");
-}
 
 /* ---- lifecycle ---- */
 
@@ -153,7 +81,9 @@ gr_dept_client_t *gr_dept_client_new(const gr_dept_client_options_t *options, ch
                  zmq_strerror(zmq_errno()));
         goto fail;
     }
-    self->need_sync = true;
+    self->mirror.need_sync = true;
+    self->mirror.on_task = options->on_task;
+    self->mirror.ctx = options->ctx;
     return self;
 fail:
     gr_dept_client_destroy(&self);
@@ -175,9 +105,7 @@ void gr_dept_client_destroy(gr_dept_client_t **self_p)
         zmq_close(self->monitor);
     if (self->own_ctx && self->ctx)
         zmq_ctx_term(self->ctx);
-    while (self->count)
-        s_drop_at(self, self->count - 1);
-    free(self->tasks);
+    gr_dept_mirror_clear(&self->mirror);
     free(self->node_endpoint);
     free(self->notice_endpoint);
     memset(&self->keys, 0, sizeof self->keys);
@@ -239,10 +167,10 @@ int gr_dept_client_act(gr_dept_client_t *self, Gridrelay__TaskAction__Kind kind,
     /* Our own completion or return ends the task here at once; the next
      * sync would find it gone anyway. */
     bool found = false;
-    size_t i = s_find(self, event_id, &found);
+    size_t i = gr_dept_mirror_find(&self->mirror, event_id, &found);
     if (rc == 0 && found && (kind == GRIDRELAY__TASK_ACTION__KIND__RETURN ||
                              kind == GRIDRELAY__TASK_ACTION__KIND__COMPLETE))
-        s_drop_at(self, i);
+        gr_dept_mirror_drop_at(&self->mirror, i);
     return rc;
 }
 
@@ -364,11 +292,12 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
     /* Both lists are in event id order (the node lists by key): one merge
      * finds what is gone (no longer ours) and what is new to us. */
     size_t j = 0;
-    for (size_t i = 0; i < self->count;) {
-        int c = j < l.count ? strcmp(self->tasks[i]->event_id, l.items[j]->event_id) : -1;
+    for (size_t i = 0; i < self->mirror.count;) {
+        int c = j < l.count ? strcmp(self->mirror.tasks[i]->event_id, l.items[j]->event_id) : -1;
         if (c < 0) {
-            s_report(self, GR_DEPT_TASK_REMOVED, self->tasks[i], "no longer on the node's list");
-            s_drop_at(self, i);
+            gr_dept_mirror_report(&self->mirror, GR_DEPT_TASK_REMOVED, self->mirror.tasks[i],
+                                  "no longer on the node's list");
+            gr_dept_mirror_drop_at(&self->mirror, i);
         } else if (c == 0) {
             i++;
             j++;
@@ -378,23 +307,25 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
     }
     for (j = 0; rc >= 0 && j < l.count; j++) {
         bool found = false;
-        size_t i = s_find(self, l.items[j]->event_id, &found);
+        size_t i = gr_dept_mirror_find(&self->mirror, l.items[j]->event_id, &found);
         /* An urge missed while the subscription was down shows as a
          * higher count in the listing. */
-        bool urged = found && l.items[j]->urged > self->tasks[i]->urged;
-        rc = s_put(self, l.items[j]);
+        bool urged = found && l.items[j]->urged > self->mirror.tasks[i]->urged;
+        rc = gr_dept_mirror_put(&self->mirror, l.items[j]);
         if (rc == 1)
-            s_report(self, GR_DEPT_TASK_ADDED, l.items[j], l.items[j]->reason);
+            gr_dept_mirror_report(&self->mirror, GR_DEPT_TASK_ADDED, l.items[j],
+                                  l.items[j]->reason);
         else if (rc == 0 && urged)
-            s_report(self, GR_DEPT_TASK_URGED, l.items[j], "overdue (seen on a re-list)");
+            gr_dept_mirror_report(&self->mirror, GR_DEPT_TASK_URGED, l.items[j],
+                                  "overdue (seen on a re-list)");
     }
     s_listing_clear(&l);
     if (rc < 0) {
         snprintf(err, errlen, "out of memory");
         return rc;
     }
-    self->notice_seq = seq;
-    self->need_sync = false;
+    self->mirror.notice_seq = seq;
+    self->mirror.need_sync = false;
     self->last_sync_ms = gr_now_ms();
     return 0;
 }
@@ -403,55 +334,7 @@ int gr_dept_client_sync(gr_dept_client_t *self, char *err, size_t errlen)
  * reported as they happen). */
 static void s_notice(gr_dept_client_t *self, const uint8_t *box, size_t box_len)
 {
-    uint8_t *frame = NULL;
-    size_t len = 0;
-    int rc = gr_box_open(&frame, &len, box, box_len, self->box_key);
-    if (rc == GR_ENOMEM)
-        self->need_sync = true;  /* the listing brings what this missed */
-    gr_opened_t opened;
-    if (rc == 0)
-        rc = gr_envelope_open_from(&opened, frame, len, self->node_pk, S_MAX_FRAME);
-    free(frame);
-    if (rc != 0)
-        return;  /* not for this department, or not from our node: ignore */
-    const Gridrelay__TaskNotice *n = opened.body->task_notice;
-    if (opened.body->kind_case != GRIDRELAY__BODY__KIND_TASK_NOTICE || !n || !n->task ||
-        !n->task->event_id || n->seq <= self->notice_seq) {
-        gr_opened_clear(&opened);
-        return;  /* already reflected by the last listing */
-    }
-    if (n->seq != self->notice_seq + 1) {
-        self->need_sync = true;  /* a gap: fetch the truth from the store */
-        gr_opened_clear(&opened);
-        return;
-    }
-    self->notice_seq = n->seq;
-    bool found = false;
-    size_t i = s_find(self, n->task->event_id, &found);
-    switch (n->kind) {
-    case GRIDRELAY__TASK_NOTICE__KIND__NEW:
-    case GRIDRELAY__TASK_NOTICE__KIND__URGED: {
-        int rc = s_put(self, n->task);
-        if (rc < 0) {
-            self->need_sync = true;
-            break;
-        }
-        /* NEW is always reported: a task can come back to a department
-         * (as lead after being co-handler, after a redispatch). */
-        bool urged = n->kind == GRIDRELAY__TASK_NOTICE__KIND__URGED;
-        s_report(self, urged ? GR_DEPT_TASK_URGED : GR_DEPT_TASK_ADDED, n->task, n->reason);
-        break;
-    }
-    case GRIDRELAY__TASK_NOTICE__KIND__WITHDRAWN:
-        if (found) {
-            s_report(self, GR_DEPT_TASK_REMOVED, n->task, n->reason);
-            s_drop_at(self, i);
-        }
-        break;
-    default:
-        break;
-    }
-    gr_opened_clear(&opened);
+    gr_dept_mirror_notice(&self->mirror, box, box_len, self->box_key, self->node_pk);
 }
 
 static void s_drain_monitor(gr_dept_client_t *self)
@@ -460,7 +343,7 @@ static void s_drain_monitor(gr_dept_client_t *self)
     zmq_msg_init(&msg);
     while (zmq_msg_recv(&msg, self->monitor, ZMQ_DONTWAIT) >= 0) {
         if (!zmq_msg_more(&msg))
-            self->need_sync = true;  /* the last part of one event */
+            self->mirror.need_sync = true;  /* the last part of one event */
         zmq_msg_close(&msg);
         zmq_msg_init(&msg);
     }
@@ -504,7 +387,7 @@ size_t gr_dept_client_poll_items(gr_dept_client_t *self, zmq_pollitem_t *items, 
 
 int gr_dept_client_timeout_ms(gr_dept_client_t *self)
 {
-    if (!self || self->need_sync)
+    if (!self || self->mirror.need_sync)
         return 0;
     uint64_t due = self->last_sync_ms + (uint64_t)self->opt.resync_ms, now = gr_now_ms();
     return now >= due ? 0 : (int)(due - now);
@@ -514,7 +397,7 @@ int gr_dept_client_process(gr_dept_client_t *self, int timeout_ms)
 {
     if (!self)
         return GR_EINVAL;
-    uint64_t before = self->reported;
+    uint64_t before = self->mirror.reported;
     if (self->sub) {
         zmq_pollitem_t items[2];
         gr_dept_client_poll_items(self, items, 2);
@@ -526,24 +409,24 @@ int gr_dept_client_process(gr_dept_client_t *self, int timeout_ms)
         s_drain_monitor(self);
         s_drain_notices(self);
     }
-    if (self->need_sync || gr_dept_client_timeout_ms(self) == 0) {
+    if (self->mirror.need_sync || gr_dept_client_timeout_ms(self) == 0) {
         char err[256];
         int rc = gr_dept_client_sync(self, err, sizeof err);
         if (rc != 0)
             return rc;
     }
-    uint64_t changes = self->reported - before;
+    uint64_t changes = self->mirror.reported - before;
     return changes > INT32_MAX ? INT32_MAX : (int)changes;
 }
 
 size_t gr_dept_client_task_count(const gr_dept_client_t *self)
 {
-    return self ? self->count : 0;
+    return self ? self->mirror.count : 0;
 }
 
 const Gridrelay__Task *gr_dept_client_task_at(const gr_dept_client_t *self, size_t i)
 {
-    return self && i < self->count ? self->tasks[i] : NULL;
+    return self && i < self->mirror.count ? self->mirror.tasks[i] : NULL;
 }
 
 const char *gr_dept_client_code(const gr_dept_client_t *self)

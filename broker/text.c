@@ -153,5 +153,9 @@ int gr_text_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, s
         where[0] = '\0';
     if (!desc || (!data && len))
         return GR_EINVAL;
+    /* An empty message has no strings; and protobuf-c gives an empty bytes
+     * field as NULL, to which not even 0 may be added (C11 6.5.6). */
+    if (len == 0)
+        return 0;
     return s_walk(desc, data, data + len, 0, "", where, where_len);
 }

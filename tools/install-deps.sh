@@ -2,6 +2,10 @@
 # Installs what gridrelay needs to build, test and run, from Debian 12's
 # own packages. Does nothing when everything is already there, so the other
 # scripts call it every time.
+#
+#   tools/install-deps.sh          what the normal build (gcc) and tests need
+#   tools/install-deps.sh --fuzz   that, and clang + libFuzzer for the fuzz
+#                                  build (tools/fuzz.sh calls it so)
 set -euo pipefail
 
 packages=(
@@ -11,6 +15,9 @@ packages=(
   libcmocka-dev
   tzdata
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libfuzzer-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

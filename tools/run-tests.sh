@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds gridrelay twice (normal, and with ASan +
 # UBSan) and runs every test in both builds: cmocka unit tests and the
-# integration tests that start real gridrelayd processes on loopback.
+# integration tests that start real gridrelayd processes on loopback. Then
+# every libFuzzer target (tests/fuzz, built with clang by tools/fuzz.sh)
+# runs for GR_FUZZ_SECONDS (default 15) seconds, each counted as one test.
 # The last line is "N passed, N failed"; the exit status is non-zero when
 # anything failed.
 set -uo pipefail
@@ -41,12 +43,30 @@ run_suite() {
   echo "run-tests: $dir: $ok passed, $bad failed"
 }
 
+# Each fuzz target is one test: its regression inputs, then a bounded run
+# from the generated seed corpus (tools/fuzz.sh prints one line each).
+run_fuzz() {
+  local out ok bad
+  out=$(tools/fuzz.sh --seconds "${GR_FUZZ_SECONDS:-15}" 2>&1)
+  grep '^fuzz:' <<<"$out"
+  ok=$(grep -c '^fuzz: [a-z]*: ok:' <<<"$out" || true)
+  bad=$(grep -c '^fuzz: [a-z]*: FAILED' <<<"$out" || true)
+  if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+    echo "$out" | tail -20 >&2
+    bad=1  # it did not even build
+  fi
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  echo "run-tests: build-fuzz: $ok passed, $bad failed"
+}
+
 # Only the sanitized build reads these.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+run_fuzz
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

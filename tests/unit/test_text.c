@@ -112,6 +112,18 @@ static void test_check_refuses_bad_lengths(void **state)
                      GR_EDECODE);
 }
 
+/* An empty message (an envelope's empty body comes as NULL, 0 from
+ * protobuf-c) has nothing to check; found by tests/fuzz/fuzz_envelope,
+ * where clang's UBSan stopped at NULL + 0. */
+static void test_check_empty(void **state)
+{
+    (void)state;
+    char where[64] = "x";
+    assert_int_equal(gr_text_check(&gridrelay__body__descriptor, NULL, 0, where, sizeof where), 0);
+    assert_string_equal(where, "");
+    assert_int_equal(gr_text_check(&gridrelay__body__descriptor, NULL, 1, NULL, 0), GR_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_utf8_copy_cuts_at_a_boundary),
         cmocka_unit_test(test_check_names_the_bad_field),
         cmocka_unit_test(test_check_refuses_bad_lengths),
+        cmocka_unit_test(test_check_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
