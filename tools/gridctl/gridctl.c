@@ -179,6 +179,29 @@ int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
     return GRIDCTL_OK;
 }
 
+/* The message name of a Body kind, for an error line. */
+static const char *s_kind_name(Gridrelay__Body__KindCase kind)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&gridrelay__body__descriptor, (unsigned)kind);
+    return f ? f->name : "nothing";
+}
+
+int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *request,
+                     Gridrelay__Body__KindCase kind, gr_opened_t *reply)
+{
+    int rc = gridctl_call(common, request, reply);
+    if (rc != GRIDCTL_OK)
+        return rc;
+    if (reply->body->kind_case != kind) {
+        fprintf(stderr, "gridctl: the node answered with %s, not %s\n",
+                s_kind_name(reply->body->kind_case), s_kind_name(kind));
+        gr_opened_clear(reply);
+        return GRIDCTL_REFUSED;
+    }
+    return GRIDCTL_OK;
+}
+
 int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
                   Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
                   char token[GRIDCTL_TOKEN_MAX], size_t *total)
@@ -187,13 +210,9 @@ int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request
     for (;;) {
         *token_slot = token;
         gr_opened_t reply;
-        int rc = gridctl_call(common, request, &reply);
+        int rc = gridctl_call_for(common, request, kind, &reply);
         if (rc != GRIDCTL_OK)
             return rc;
-        if (reply.body->kind_case != kind) {
-            gr_opened_clear(&reply);
-            return GRIDCTL_REFUSED;
-        }
         const char *next = page(ctx, reply.body, total);
         snprintf(token, GRIDCTL_TOKEN_MAX, "%s", next ? next : "");
         gr_opened_clear(&reply);

@@ -52,6 +52,11 @@ extern const char gridctl_common_help[];
 int gridctl_call(const gridctl_common_t *common, const Gridrelay__Body *request,
                  gr_opened_t *reply);
 
+/* gridctl_call() for a request answered with a reply of kind: any other
+ * answer is said on stderr and is GRIDCTL_REFUSED (reply cleared). */
+int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *request,
+                     Gridrelay__Body__KindCase kind, gr_opened_t *reply);
+
 /* What a paged listing does with one page: handles reply (of the kind
  * asked for, checked already), adds its item count to *count and returns
  * its next page token (NULL or "" at the end). */

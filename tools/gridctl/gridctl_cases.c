@@ -62,14 +62,10 @@ static int s_send_action(const gridctl_common_t *common, Gridrelay__CaseAction *
     body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
     body.case_action = ca;
     gr_opened_t reply;
-    int rc = gridctl_call(common, &body, &reply);
+    int rc = gridctl_call_for(common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK || !ack) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common->json)
         printf("{\"id\":\"%s\",\"status\":\"%s\",\"duplicate\":%s}\n", ack->event_id,
                gridctl_status_name(ack->status), ack->duplicate ? "true" : "false");
@@ -253,14 +249,10 @@ int gridctl_status(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_GET_LINKS;
     body.get_links = &get;
     gr_opened_t reply;
-    rc = gridctl_call(&common, &body, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_LINKS, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Links *links = reply.body->links;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_LINKS || !links) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     uint64_t now = gr_now_ms();
     if (common.json) {
         json_object *obj = json_object_new_object();

@@ -221,13 +221,9 @@ int gridctl_daily(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_DAILY;
     body.list_daily = &ask;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_DAILY_PAGE, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_DAILY_PAGE) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common.json)
         s_print_json(reply.body->daily_page);
     else if (csv)

@@ -194,14 +194,9 @@ int gridctl_report(int argc, char **argv)
     body.report = &report;
 
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK) {
-        fprintf(stderr, "gridctl: unexpected reply kind %d\n", reply.body->kind_case);
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     const Gridrelay__Ack *ack = reply.body->ack;
     if (common.json) {
         json_object *obj = json_object_new_object();
@@ -577,10 +572,10 @@ int gridctl_show(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
     body.get_event = &get;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_EVENT_DETAIL, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_EVENT_DETAIL || !reply.body->event_detail->event) {
+    if (!reply.body->event_detail->event) {
         gr_opened_clear(&reply);
         return GRIDCTL_REFUSED;
     }
@@ -623,14 +618,10 @@ int gridctl_stats(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
     body.get_stats = &get;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_STATS, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Stats *stats = reply.body->stats;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_STATS || !stats) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common.json) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "node_id", json_object_new_string(stats->node_id));

@@ -103,14 +103,10 @@ static int s_run(bool merge, int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
     body.case_action = &ca;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK || !ack) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common.json) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "id", json_object_new_string(ack->event_id));

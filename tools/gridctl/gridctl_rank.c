@@ -304,11 +304,11 @@ int gridctl_rank(int argc, char **argv)
         body.kind_case = GRIDRELAY__BODY__KIND_GET_RANKING;
         body.get_ranking = &get;
         gr_opened_t reply;
-        if ((rc = gridctl_call(&common, &body, &reply)) != GRIDCTL_OK)
+        if ((rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_RANKING, &reply)) !=
+            GRIDCTL_OK)
             break;
         const Gridrelay__Ranking *r = reply.body->ranking;
-        if (reply.body->kind_case != GRIDRELAY__BODY__KIND_RANKING || !r ||
-            (r->n_units == 0 && offset < r->total)) {
+        if (r->n_units == 0 && offset < r->total) {
             gr_opened_clear(&reply);
             rc = GRIDCTL_REFUSED;
             break;
@@ -458,14 +458,10 @@ int gridctl_case_stats(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_GET_CASE_STATS;
     body.get_case_stats = &get;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_CASE_STATS, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__CaseStats *s = reply.body->case_stats;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_CASE_STATS || !s) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common.json) {
         json_object *root = json_object_new_object();
         json_object *b = json_object_new_object();

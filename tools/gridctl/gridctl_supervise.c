@@ -133,13 +133,9 @@ int gridctl_supervise(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_SUPERVISION;
     body.list_supervision = &ls;
     gr_opened_t reply;
-    int rc = gridctl_call(&common, &body, &reply);
+    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_SUPERVISION_PAGE, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
-    if (reply.body->kind_case != GRIDRELAY__BODY__KIND_SUPERVISION_PAGE) {
-        gr_opened_clear(&reply);
-        return GRIDCTL_REFUSED;
-    }
     if (common.json)
         s_print_json(reply.body->supervision_page);
     else
