@@ -18,13 +18,13 @@
 enum {
     N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
     N_MAX_FRAME, N_MAP_SIZE, N_MAP_MAX, N_REPLAY_WINDOW, N_BATCH_MAX, N_STATUS_LISTEN,
-    N_TASK_LISTEN, N_THREADS, N_COUNT
+    N_TASK_LISTEN, N_THREADS, N_DATA_KEY, N_COUNT
 };
 
 static const char *const s_node_keys[N_COUNT] = {
     "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
     "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
-    "task_listen", "threads",
+    "task_listen", "threads", "data_key",
 };
 
 /* In the order an operator would write them, so the first one reported
@@ -343,6 +343,8 @@ static int s_node_key(s_load_t *load, int k, const char *value, char *msg, size_
         return s_path(load, key, value, &cfg->secret_key_path, msg, msglen);
     case N_CATALOGUE:
         return s_path(load, key, value, &cfg->catalogue_path, msg, msglen);
+    case N_DATA_KEY:
+        return s_path(load, key, value, &cfg->data_key_path, msg, msglen);
     case N_MAX_FRAME:
         rc = s_number(key, value, S_MIN_MAX_FRAME, S_MAX_MAX_FRAME, &n, msg, msglen);
         cfg->max_frame = (size_t)n;
@@ -1405,6 +1407,13 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_SECRET_KEY], kerr);
         return rc;
     }
+    if (cfg->data_key_path) {
+        rc = gr_datakey_load(&cfg->datakey, cfg->data_key_path, kerr, sizeof kerr);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_DATA_KEY], kerr);
+            return rc;
+        }
+    }
     rc = s_check_own_key(load, err, errlen);
     if (rc == 0)
         rc = s_check_curve_unique(load, err, errlen);
@@ -1640,6 +1649,8 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->listen);
     free(self->endpoint_file);
     free(self->secret_key_path);
+    free(self->data_key_path);
+    gr_datakey_destroy(&self->datakey);
     free(self->catalogue_path);
     free(self->status_listen);
     free(self->task_listen);

@@ -9,6 +9,8 @@
  *   listen = tcp://127.0.0.1:7001   ; required; port * = pick a free one
  *   endpoint_file = var/v1.endpoint ; optional: where the bound endpoint is written
  *   secret_key = keys/village-01.sec ; required: this node's Ed25519 key
+ *   data_key = keys/village-01.data  ; optional: seals personal data in the
+ *                               ;   store (broker/datakey.h; gridctl datakey new)
  *   catalogue = catalogue.ini   ; required
  *   max_frame = 65536           ; bytes, 1024..16777216
  *   map_size_mb = 64            ; initial LMDB map size
@@ -78,6 +80,7 @@
 
 #include "access.h"
 #include "catalogue.h"
+#include "datakey.h"
 #include "daily_config.h"
 #include "decide.h"
 #include "duplicate.h"
@@ -138,6 +141,8 @@ typedef struct {
     char *listen;
     char *endpoint_file;        /* NULL when not set */
     char *secret_key_path;
+    char *data_key_path;        /* NULL when not set */
+    gr_datakey_t *datakey;      /* loaded from data_key_path; NULL without it */
     char *catalogue_path;
     size_t max_frame;
     size_t map_size;            /* bytes */

@@ -297,7 +297,8 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the verification threads");
         goto fail;
     }
-    gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max };
+    gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max,
+                               .datakey = cfg->datakey };
     if (gr_store_open(&self->store, cfg->store_path, &opt, err, errlen) != 0)
         goto fail;
     if (s_load_state(self) != 0) {

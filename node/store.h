@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "chain.h"
+#include "datakey.h"
 #include "gridrelay.pb-c.h"
 #include "store.pb-c.h"
 #include "wire.h"
@@ -62,6 +63,9 @@ typedef struct gr_txn gr_txn_t;
 typedef struct {
     size_t map_size;  /* initial map size in bytes; 0 = 64 MiB */
     size_t map_max;   /* the map never grows past this; 0 = 4 GiB */
+    /* The data key ring that seals personal data (node/store_seal.c);
+     * NULL = values are written plain. Must outlive the store. */
+    const gr_datakey_t *datakey;
 } gr_store_options_t;
 
 /* Opens (creating when missing) the store in directory dir. Checks the
@@ -78,6 +82,28 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
  * opened it since) is refused with GR_ESCHEMA. */
 int gr_store_open_readonly(gr_store_t **out, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* Data key (personal data at rest, node/store_seal.c). The values of
+ * events, timeline, tasks, outbox, statuslog and view are sealed with the
+ * ring's current key when opts->datakey is set and opened on every read
+ * (a plain value, written before, reads as it is and is sealed when next
+ * rewritten). gr_store_open() refuses with GR_EKEY, and a message naming
+ * the store and the key file: a store that has sealed values but no key
+ * configured, a ring that lacks a key ID the store used, a key that does
+ * not open the store's check value (a wrong file). */
+
+/* The same checks for a store opened read-only: dk (NULL: none) is used
+ * for every read after. dir only names the store in err. */
+int gr_store_use_datakey(gr_store_t *self, const gr_datakey_t *dk, const char *dir, char *err,
+                         size_t errlen) __attribute__((warn_unused_result));
+
+/* Seals every value not under the ring's current key with it (plain ones
+ * and those of older keys), batch values per write transaction, then
+ * forgets the older keys' checks, so the older keys may be dropped from the
+ * file (gridctl datakey drop). No other transaction may be open (run on a
+ * stopped node: gridrelayd --rekey). *rewritten: how many values. */
+int gr_store_rekey(gr_store_t *self, size_t batch, uint64_t *rewritten, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
 
 /* Closes the store and sets *self_p to NULL. Accepts NULL. No transaction
  * may be open. */

@@ -82,6 +82,7 @@ int gridctl_identity(const gridctl_common_t *common, const char **node, gr_keypa
 
 /* Subcommands; each returns its exit code. */
 int gridctl_keygen(int argc, char **argv);
+int gridctl_datakey(int argc, char **argv);
 int gridctl_report(int argc, char **argv);
 int gridctl_list(int argc, char **argv);
 int gridctl_show(int argc, char **argv);
