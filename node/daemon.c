@@ -956,6 +956,8 @@ int gr_daemon_run(gr_daemon_t *self)
         s_apply_writes(self, gr_clock_now_ms());
         s_answer_reads(self);
         s_take_analysed(self);
+        /* Before the replies: a confidential case leaves after its read is on disk. */
+        gr_access_log_commit(gr_requests_access_log(self->requests), self->store);
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
 #include "actions.h"
 #include "audit.h"
 #include "assessment.h"
@@ -30,7 +31,31 @@ struct gr_requests {
      * signer and the rule to narrow the answer with (else NULL). */
     const gr_access_who_t *scoped_who;
     const gr_access_rule_t *scoped_rule;
+    gr_access_log_t *access_log;    /* reads of confidential cases, refusals */
 };
+
+/* The case a request names, for the access log ("" when none). */
+static const char *s_event_of(const Gridrelay__Body *body)
+{
+    const char *id = NULL;
+    switch (body ? body->kind_case : 0) {
+    case GRIDRELAY__BODY__KIND_GET_EVENT:
+        id = body->get_event ? body->get_event->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_AUDIT_EXPORT:
+        id = body->audit_export ? body->audit_export->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_CASE_ACTION:
+        id = body->case_action ? body->case_action->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_TASK_ACTION:
+        id = body->task_action ? body->task_action->event_id : NULL;
+        break;
+    default:
+        break;
+    }
+    return id ? id : "";
+}
 
 /* ---- the table ---- */
 
@@ -160,6 +185,12 @@ static int s_audit_verify(gr_requests_t *self, const gr_request_t *req)
     return gr_audit_verify(req);
 }
 
+static int s_audit_reads(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_access_log_query(req);
+}
+
 static int s_audit_export(gr_requests_t *self, const gr_request_t *req)
 {
     return gr_audit_export(self->cfg, req);
@@ -220,6 +251,8 @@ static const s_route_t s_routes[] = {
      "audits are for operators and auditors", s_audit_verify},
     {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),
      "audits are for operators and auditors", s_audit_export},
+    {GRIDRELAY__BODY__KIND_AUDIT_READS, false, FROM_CLIENT, ANY(AUDITOR),
+     "the audit of reads is for auditors", s_audit_reads},
     {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, true, FROM(GR_FROM_CHILD), ANY(NODE),
      "daily summaries come from child nodes", s_daily_summary},
     {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
@@ -383,6 +416,9 @@ gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
     self->daily = daily;
     self->actions = (gr_actions_t){cfg, engine, tierlink, departments};
     self->flow = (gr_flow_t){cfg, engine, tierlink, departments, daily};
+    self->access_log = gr_access_log_new();
+    if (!self->access_log)
+        gr_requests_destroy(&self);
     return self;
 }
 
@@ -390,8 +426,14 @@ void gr_requests_destroy(gr_requests_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    gr_access_log_destroy(&(*self_p)->access_log);
     free(*self_p);
     *self_p = NULL;
+}
+
+gr_access_log_t *gr_requests_access_log(gr_requests_t *self)
+{
+    return self->access_log;
 }
 
 void gr_requests_set_peers(gr_requests_t *self, gr_peers_t *peers)
@@ -518,9 +560,15 @@ static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, cons
     int rc = gr_reply_error(req->reply, seq, code, text);
     if (rc != 0)
         return rc;
-    if (forbidden)
+    if (forbidden) {
         self->counters->value[GR_COUNT_REJ_FORBIDDEN]++;
-    else
+        char roles[96];
+        gr_access_roles_text(who->roles, roles, sizeof roles);
+        if ((rc = gr_access_log_note(self->access_log, req,
+                                     GRIDRELAY__ACCESS_RECORD__KIND__REFUSED, roles,
+                                     s_event_of(req->opened->body), NULL, text)) != 0)
+            return rc;
+    } else
         gr_counters_refusal(self->counters, code);
     return 1;
 }
@@ -570,6 +618,31 @@ int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
 
 /* ---- reads ---- */
 
+/* A read that showed a confidential case (its record, timeline or
+ * evidence) is noted for the access log before the reply leaves. */
+static int s_audit_read(gr_requests_t *self, const gr_request_t *req, const gr_access_who_t *who)
+{
+    const Gridrelay__Body *body = req->opened->body;
+    if (body->kind_case != GRIDRELAY__BODY__KIND_GET_EVENT
+        && body->kind_case != GRIDRELAY__BODY__KIND_AUDIT_EXPORT)
+        return 0;
+    const char *id = s_event_of(body);
+    Gridrelay__StoredEvent *rec = NULL;
+    if (!id || gr_store_event_get(req->txn, id, &rec) != 0)
+        return 0;   /* not held here: nothing of it was shown */
+    const gr_category_t *cat = rec->event ? gr_catalogue_find(self->cfg->catalogue,
+                                                              rec->event->category) : NULL;
+    int rc = 0;
+    if (cat && cat->confidential) {
+        char roles[96];
+        gr_access_roles_text(who->roles, roles, sizeof roles);
+        rc = gr_access_log_note(self->access_log, req, GRIDRELAY__ACCESS_RECORD__KIND__READ,
+                                roles, id, cat->code, NULL);
+    }
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
 {
     const s_route_t *route = s_route(req->opened->body);
@@ -582,6 +655,8 @@ int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
     rc = route->handle(self, req);
     self->scoped_who = NULL;
     self->scoped_rule = NULL;
+    if (rc == 0 && !req->reply->error)
+        rc = s_audit_read(self, req, &who);
     return rc;
 }
 

@@ -40,7 +40,7 @@
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
     "due", "statuslog", "peers", "view", "tasks", "urges",
-    "audit", "audit_index", "daily",
+    "audit", "audit_index", "daily", "access",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1

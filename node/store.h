@@ -215,6 +215,25 @@ void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n);
  * holds, GR_ESIGNATURE at the first broken one. */
 int gr_store_timeline_verify(gr_txn_t *txn, const char *id);
 
+/* ---- the access log: reads of confidential cases, refusals ---- */
+
+/* Appends rec as the newest record of the access chain (key: seq u64 BE):
+ * fills rec->seq, prev_hash and hash (storage owned by the transaction).
+ * Needs a write transaction. */
+int gr_store_access_append(gr_txn_t *txn, Gridrelay__AccessRecord *rec);
+
+/* Walks the whole access chain oldest first, checking each link, and
+ * calls visit (may be NULL) with each record that holds. Returns 0 with
+ * *total and head (zeros when empty) when every link holds; 1 with the
+ * first break described in fault (faultlen bytes); or a GR_E* code. */
+/* Record seq (the caller frees it with
+ * gridrelay__access_record__free_unpacked), or GR_ENOTFOUND. */
+int gr_store_access_get(gr_txn_t *txn, uint64_t seq, Gridrelay__AccessRecord **out);
+
+typedef void (*gr_store_access_fn)(void *ctx, const Gridrelay__AccessRecord *rec);
+int gr_store_access_walk(gr_txn_t *txn, gr_store_access_fn visit, void *ctx, uint64_t *total,
+                         uint8_t head[32], char *fault, size_t faultlen);
+
 /* ---- audit ---- */
 
 /* What the walk saw when everything held. */

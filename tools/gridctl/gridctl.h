@@ -98,6 +98,7 @@ int gridctl_view(int argc, char **argv);
 int gridctl_urge(int argc, char **argv);
 int gridctl_supervise(int argc, char **argv);
 int gridctl_audit(int argc, char **argv);
+int gridctl_audit_reads(int argc, char **argv);
 int gridctl_daily(int argc, char **argv);
 int gridctl_merge(int argc, char **argv);
 int gridctl_unmerge(int argc, char **argv);

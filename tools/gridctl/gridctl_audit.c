@@ -29,6 +29,7 @@ static void s_usage(FILE *out)
 "Usage: gridctl audit verify (--store DIR | --node ENDPOINT ...) [--anchor N:HASH] [--json]\n"
 "       gridctl audit export ID [--output FILE] [OPTIONS] > case.bundle\n"
 "       gridctl audit check FILE... --trust KEYS [--trust KEYS...] [--json]\n"
+"       gridctl audit reads [--case ID] [--actor KEY] [--since TIME] (gridctl audit reads --help)\n"
 "\n"
 "verify walks the whole audit trail of a node: every case's timeline, a hash\n"
 "chain, against the case's record, and the node's ledger, a second chain that\n"
@@ -599,6 +600,8 @@ int gridctl_audit(int argc, char **argv)
         return s_export(argc - 1, argv + 1);
     if (strcmp(sub, "check") == 0)
         return s_check(argc - 1, argv + 1);
+    if (strcmp(sub, "reads") == 0)
+        return gridctl_audit_reads(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         s_usage(stdout);
         return GRIDCTL_OK;
