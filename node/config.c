@@ -33,11 +33,13 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_OPERATORS, S_VIEWERS, S_AUDITORS, S_COUNT
+    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_OPERATORS, S_VIEWERS, S_AUDITORS,
+    S_CONFIDENTIAL, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
     "supervision", "daily", "merge", "assessment", "operators", "viewers", "auditors",
+    "confidential",
 };
 
 /* The sections that list people's keys, each granting its access role; a
@@ -930,7 +932,7 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
                           "[operators], [viewers], [auditors], [parent], [skip], [children], "
                           "[deadlines], [departments], [dispatch], [supervision], [daily], "
-                          "[merge] or [assessment])", section);
+                          "[merge], [assessment] or [confidential])", section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
@@ -967,6 +969,9 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return s_merge_key(load, key, value, line, msg, msglen);
     case S_ASSESSMENT:
         return s_assessment_key(load, key, value, line, msg, msglen);
+    case S_CONFIDENTIAL:
+        return gr_confidential_config_key(&load->cfg->confidential, key, value, line, msg,
+                                          msglen);
     case S_NODE:
         break;
     default:
@@ -1436,6 +1441,8 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, line ? line : load->section_line[S_DAILY], msg);
         return GR_ECONFIG;
     }
+    if (gr_confidential_config_finish(&cfg->confidential, cfg->catalogue, path, err, errlen))
+        return GR_ECONFIG;
     return s_finish_dispatch(load, err, errlen);
 }
 
@@ -1658,6 +1665,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->reporter_grids);
     free(self->routes);
     gr_daily_config_clear(&self->daily);
+    gr_confidential_config_clear(&self->confidential);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);
     for (size_t i = 0; i < self->n_children; i++)

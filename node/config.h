@@ -61,6 +61,9 @@
  *   window = 2h                 ;   reports created this close in time (default 2h)
  *   distance = 300m             ;   and this close (m or km; default 300m), or
  *                               ;   in the same grid code
+ *   [confidential]              ; confidential categories (catalogue
+ *   SS.KEY-PERSON = chen, wu    ;   confidential = yes): the [operators] that
+ *                               ;   read them here (config_confidential.h)
  *   [assessment]                ; weights of the ranking score (gridctl rank),
  *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
  *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
@@ -80,6 +83,7 @@
 
 #include "access.h"
 #include "catalogue.h"
+#include "config_confidential.h"
 #include "datakey.h"
 #include "daily_config.h"
 #include "decide.h"
@@ -143,6 +147,7 @@ typedef struct {
     char *secret_key_path;
     char *data_key_path;        /* NULL when not set */
     gr_datakey_t *datakey;      /* loaded from data_key_path; NULL without it */
+    gr_confidential_config_t confidential;  /* [confidential] */
     char *catalogue_path;
     size_t max_frame;
     size_t map_size;            /* bytes */

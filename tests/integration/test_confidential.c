@@ -16,8 +16,9 @@
 #include "harness.h"
 #include "keys.h"
 
-enum { W0, W1, OPERATOR, VIEWER, AUDITOR, N_KEYS };
-static const char *const s_names[N_KEYS] = {"worker-0", "worker-1", "chen", "leader", "audit"};
+enum { W0, W1, OPERATOR, VIEWER, AUDITOR, OTHER_OP, N_KEYS };
+static const char *const s_names[N_KEYS] = {"worker-0", "worker-1", "chen", "leader", "audit",
+                                            "wu"};
 
 typedef struct {
     harness_node_t node;
@@ -87,8 +88,9 @@ static int s_setup(void **state)
         gr_key_to_hex(hex[i], fx->keys[i].pk);
     }
     snprintf(n->sections, sizeof n->sections,
-             "[operators]\nchen = %s\n\n[viewers]\nleader = %s\n\n[auditors]\naudit = %s\n\n",
-             hex[OPERATOR], hex[VIEWER], hex[AUDITOR]);
+             "[operators]\nchen = %s\nwu = %s\n\n[viewers]\nleader = %s\n\n"
+             "[auditors]\naudit = %s\n\n[confidential]\nT.SECRET = chen\n\n",
+             hex[OPERATOR], hex[OTHER_OP], hex[VIEWER], hex[AUDITOR]);
     if (harness_node_start(n) != 0)
         return -1;
     if (s_report(fx, "T.SECRET", fx->secret) != 0 || s_report(fx, "T.OPEN", fx->open) != 0)
@@ -131,8 +133,8 @@ static void test_reads_and_refusals_are_audited(void **state)
     assert_non_null(strstr(out, "forbidden"));
 
     assert_int_equal(s_ctl(fx, AUDITOR, "audit reads", out, sizeof out), 0);
-    assert_int_equal(s_lines_with(out, " read "), 1);
-    assert_int_equal(s_lines_with(out, " refused "), 2);
+    assert_int_equal(s_lines_with(out, "Z read "), 1);
+    assert_int_equal(s_lines_with(out, "Z refused "), 2);
     char want[128];
     snprintf(want, sizeof want, "read    chen");
     assert_non_null(strstr(out, want));
@@ -145,15 +147,15 @@ static void test_reads_and_refusals_are_audited(void **state)
     /* Filters: by case, by key, by time. */
     snprintf(args, sizeof args, "audit reads --actor @%.300s/leader.pub", fx->node.dir);
     assert_int_equal(s_ctl(fx, AUDITOR, args, out, sizeof out), 0);
-    assert_int_equal(s_lines_with(out, " refused "), 1);
-    assert_int_equal(s_lines_with(out, " read "), 0);
+    assert_int_equal(s_lines_with(out, "Z refused "), 1);
+    assert_int_equal(s_lines_with(out, "Z read "), 0);
     snprintf(args, sizeof args, "audit reads --case %s --json", fx->secret);
     assert_int_equal(s_ctl(fx, AUDITOR, args, out, sizeof out), 0);
     assert_int_equal(s_lines_with(out, "\"seq\":"), 3);
     assert_int_equal(s_ctl(fx, AUDITOR, "audit reads --since 2999-01-01T00:00:00Z", out,
                            sizeof out), 0);
-    assert_int_equal(s_lines_with(out, "\"seq\":") + s_lines_with(out, " read ")
-                     + s_lines_with(out, " refused "), 0);
+    assert_int_equal(s_lines_with(out, "\"seq\":") + s_lines_with(out, "Z read ")
+                     + s_lines_with(out, "Z refused "), 0);
     assert_non_null(strstr(out, "chain ok 3 records"));
 
     /* Only an auditor may ask; the operator's try is itself a refusal. */
@@ -169,6 +171,68 @@ static void test_reads_and_refusals_are_audited(void **state)
     assert_non_null(strstr(out, "audit_reads"));
 }
 
+static uint64_t s_counter(fx_t *fx, const char *name)
+{
+    char out[8192];
+    if (s_ctl(fx, OPERATOR, "stats", out, sizeof out) != 0)
+        return UINT64_MAX;
+    const char *at = strstr(out, name);
+    if (!at)
+        return UINT64_MAX;
+    at += strlen(name);
+    at += strspn(at, " :=\t");
+    return strtoull(at, NULL, 10);
+}
+
+/* Issue 14 part 3: only the operator [confidential] names reads or acts
+ * on a confidential case; another operator and a viewer are refused
+ * (ERR_FORBIDDEN, counted, audited) and do not see it in their lists;
+ * its reporter still reads its own report. */
+static void test_confidential_case_is_for_its_named_operators(void **state)
+{
+    fx_t *fx = *state;
+    char args[512], out[16384];
+    uint64_t before = s_counter(fx, "rejected_forbidden");
+    assert_true(before != UINT64_MAX);
+
+    snprintf(args, sizeof args, "show %s", fx->secret);
+    assert_int_equal(s_ctl(fx, OPERATOR, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "T.SECRET"));
+    assert_int_equal(s_ctl(fx, W0, args, out, sizeof out), 0);
+    assert_int_equal(s_ctl(fx, OTHER_OP, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "forbidden"));
+    assert_non_null(strstr(out, "confidential case"));
+    assert_int_equal(s_ctl(fx, VIEWER, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "forbidden"));
+
+    /* Lists: the named operator sees both, the other one the open case only. */
+    assert_int_equal(s_ctl(fx, OPERATOR, "list", out, sizeof out), 0);
+    assert_non_null(strstr(out, fx->secret));
+    assert_non_null(strstr(out, fx->open));
+    assert_int_equal(s_ctl(fx, OTHER_OP, "list", out, sizeof out), 0);
+    assert_null(strstr(out, fx->secret));
+    assert_non_null(strstr(out, fx->open));
+    assert_int_equal(s_ctl(fx, VIEWER, "list", out, sizeof out), 0);
+    assert_null(strstr(out, fx->secret));
+
+    /* Acting: refused for wu, done by chen; wu still handles the open case. */
+    snprintf(args, sizeof args, "accept %s", fx->secret);
+    assert_int_equal(s_ctl(fx, OTHER_OP, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "forbidden"));
+    assert_int_equal(s_ctl(fx, OPERATOR, args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "accept %s", fx->open);
+    assert_int_equal(s_ctl(fx, OTHER_OP, args, out, sizeof out), 0);
+
+    assert_int_equal(s_counter(fx, "rejected_forbidden"), before + 3);
+    assert_int_equal(s_ctl(fx, AUDITOR, "audit reads", out, sizeof out), 0);
+    assert_int_equal(s_lines_with(out, "Z read "), 2);
+    assert_non_null(strstr(out, "read    chen"));
+    assert_non_null(strstr(out, "read    worker-0"));
+    assert_int_equal(s_lines_with(out, "refused wu"), 2);
+    assert_int_equal(s_lines_with(out, "refused leader"), 1);
+    assert_non_null(strstr(out, "chain ok 5 records"));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -177,6 +241,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reads_and_refusals_are_audited, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_confidential_case_is_for_its_named_operators,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
