@@ -1,5 +1,5 @@
 /* The node's data key ring: symmetric keys that encrypt personal data at
- * rest (docs/PROTOCOL.md section 11, README "Privacy and confidential
+ * rest (docs/PROTOCOL.md section 12, README "Privacy and confidential
  * cases").
  *
  * A data key file is text, one key a line, "ID HEX": ID a decimal number

@@ -3,7 +3,7 @@
  * opened on the way out, so a copy of the data dir without the key file
  * shows index keys (times, ids, timers) but no names, phones, places or
  * notes. The contract is in store.h ("data key"); docs/PROTOCOL.md
- * section 11 has the bytes.
+ * section 12 has the bytes.
  *
  * The additional data of each value is db index u8 | the record's key, so a
  * sealed value copied onto another record does not open. Each key ID the

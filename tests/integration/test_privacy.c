@@ -120,7 +120,7 @@ static int s_node_setup(fx_t *fx, const char *name, bool with_key)
     out[strcspn(out, " \n")] = '\0';
     if (strlen(out) != 26)
         return -1;
-    snprintf(fx->id, sizeof fx->id, "%s", out);
+    snprintf(fx->id, sizeof fx->id, "%.26s", out);
     char args[128];
     snprintf(args, sizeof args, "accept %s --note '" S_NOTE "'", fx->id);
     return s_ctl(fx, true, args, out, sizeof out) == 0 ? 0 : -1;
