@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "tiers_fixture.h"
 #include "keys.h"
 
 enum { W0, W1, OPERATOR, VIEWER, AUDITOR, OTHER_OP, N_KEYS };
@@ -52,7 +53,7 @@ static int s_report(fx_t *fx, const char *category, char id[32])
     out[strcspn(out, " \n")] = '\0';
     if (strlen(out) != 26)
         return -1;
-    snprintf(id, 32, "%s", out);
+    snprintf(id, 32, "%.26s", out);
     return 0;
 }
 
@@ -233,6 +234,111 @@ static void test_confidential_case_is_for_its_named_operators(void **state)
     assert_non_null(strstr(out, "chain ok 5 records"));
 }
 
+/* ---- across tiers: village -> township -> district ---- */
+
+enum { TD, TT, TV, TN };
+
+typedef struct {
+    harness_node_t n[TN];
+    char catalogue[320];
+} tiers_t;
+
+static tiers_t s_tiers;
+
+static int s_tiers_setup(void **state)
+{
+    tiers_t *t = &s_tiers;
+    memset(t, 0, sizeof *t);
+    static const char *const names[TN] = {"district-c", "town-c", "village-c"};
+    static const char *const tiers[TN] = {"district", "township", "village"};
+    for (int i = 0; i < TN; i++) {
+        if (harness_node_init(&t->n[i], names[i], 2) != 0)
+            return -1;
+        snprintf(t->n[i].tier, sizeof t->n[i].tier, "%s", tiers[i]);
+        t->n[i].status_listen = i != TV;
+        for (int r = 0; r < 2; r++) {
+            char sec[400], pub[400], err[256];
+            snprintf(sec, sizeof sec, "%.300s/reporter%d.sec", t->n[i].dir, r);
+            snprintf(pub, sizeof pub, "%.300s/reporter%d.pub", t->n[i].dir, r);
+            if (gr_keys_save(&t->n[i].reporters[r], sec, pub, err, sizeof err) != 0)
+                return -1;
+        }
+    }
+    snprintf(t->catalogue, sizeof t->catalogue, "%.250s/../catalogue.ini", t->n[TD].dir);
+    FILE *f = fopen(t->catalogue, "w");
+    if (!f)
+        return -1;
+    fputs("[T.SECRET]\nclass = t\nsubclass = t\nname = key person\nauthority = district\n"
+          "confidential = yes\n", f);
+    if (fclose(f) != 0)
+        return -1;
+    for (int i = 0; i < TN; i++)
+        memcpy(t->n[i].catalogue, t->catalogue, sizeof t->catalogue);
+    /* At the district worker-0 is named for T.SECRET, worker-1 is not;
+     * the township names nobody: it only forwards. */
+    snprintf(t->n[TD].sections, sizeof t->n[TD].sections, "[confidential]\nT.SECRET = worker-0\n\n");
+    harness_add_child(&t->n[TD], &t->n[TT]);
+    harness_add_child(&t->n[TT], &t->n[TV]);
+    for (int i = 0; i < TN; i++) {
+        if (i > 0)
+            harness_set_parent(&t->n[i], &t->n[i - 1], "parent");
+        if (harness_node_start(&t->n[i]) != 0)
+            return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static int s_tiers_teardown(void **state)
+{
+    (void)state;
+    return nodes_stop_checked(s_tiers.n, TN, s_tiers.catalogue);
+}
+
+static int s_tier_ctl(tiers_t *t, int n, int who, const char *args, char *out, size_t cap)
+{
+    char key[400];
+    snprintf(key, sizeof key, "%.300s/reporter%d.sec", t->n[n].dir, who);
+    return node_gridctl(&t->n[n], key, args, true, out, cap);
+}
+
+/* The brief's test: a confidential case goes up through the township,
+ * which holds and counts it but whose operators cannot read it, to the
+ * district, where the named operator reads it and another operator is
+ * refused; each refusal is audited where it happened. */
+static void test_confidential_case_across_tiers(void **state)
+{
+    tiers_t *t = *state;
+    char out[16384], args[256], id[32];
+    assert_int_equal(s_tier_ctl(t, TV, 0, "report --category T.SECRET --title 'key person seen' "
+                                "--description 'Li Si, 13700001111'", out, sizeof out), 0);
+    snprintf(id, sizeof id, "%.26s", out);
+    snprintf(args, sizeof args, "show %s", id);
+    /* Bounded: up to 30 s for two hops. */
+    bool arrived = node_wait_gridctl_says(&t->n[TD], args, "13700001111", 30000);
+    assert_true(arrived);
+
+    /* The township holds it (escalated on), counted, unreadable there. */
+    assert_int_equal(s_tier_ctl(t, TT, 0, "stats", out, sizeof out), 0);
+    static const char *const held[] = {"events_stored", "cases_escalate"};
+    for (int i = 0; i < 2; i++) {
+        const char *at = strstr(out, held[i]);
+        assert_non_null(at);
+        at += strlen(held[i]);
+        assert_int_equal(strtoull(at + strspn(at, " :=\t"), NULL, 10), 1);
+    }
+    assert_int_equal(s_tier_ctl(t, TT, 0, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "confidential case"));
+    assert_null(strstr(out, "13700001111"));
+    assert_int_equal(s_tier_ctl(t, TT, 0, "list", out, sizeof out), 0);
+    assert_null(strstr(out, id));
+
+    /* The district's other operator: refused. */
+    assert_int_equal(s_tier_ctl(t, TD, 1, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "forbidden"));
+    assert_null(strstr(out, "13700001111"));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -243,6 +349,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_confidential_case_is_for_its_named_operators,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_confidential_case_across_tiers, s_tiers_setup,
+                                        s_tiers_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
