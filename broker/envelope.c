@@ -185,6 +185,12 @@ int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
     return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true);
 }
 
+int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
+                             size_t max_frame)
+{
+    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false);
+}
+
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
                        size_t max_frame)
 {

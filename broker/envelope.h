@@ -75,6 +75,15 @@ int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
                        size_t max_frame);
 
+/* Opens an envelope that travels inside a message from a trusted peer
+ * who vouched for it with a signature of its own (the reporter's envelope
+ * inside a child's Escalate, covered by the child's hop): every check of
+ * gr_envelope_open_from() except the Ed25519 one, so the caller must hold
+ * that peer's signature and leave the origin's to the node that checks it
+ * (docs/PROTOCOL.md, "Where signatures are checked"). */
+int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
+                             size_t max_frame);
+
 /* Writes the canonical signing input for the given fields into buf, which
  * must hold gr_envelope_signing_len(body_len) bytes. Exposed for tests and
  * for PROTOCOL.md's worked example. */

@@ -313,12 +313,12 @@ struct gr_catalogue {
 
 enum {
     K_CLASS, K_SUBCLASS, K_NAME, K_SEVERITY, K_AUTHORITY, K_AUTH_URGENT, K_AUTH_EXTRA,
-    K_DIRECT, K_COUNT
+    K_DIRECT, K_CONFIDENTIAL, K_COUNT
 };
 
 static const char *const s_keys[K_COUNT] = {
     "class", "subclass", "name", "severity", "authority", "authority.urgent",
-    "authority.extra-urgent", "direct",
+    "authority.extra-urgent", "direct", "confidential",
 };
 
 typedef struct {
@@ -432,6 +432,14 @@ static int s_catalogue_key(s_entry_t *e, int k, const char *key, const char *val
             c->direct = true;
         else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
             c->direct = false;
+        else
+            break;
+        return 0;
+    case K_CONFIDENTIAL:
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+            c->confidential = true;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+            c->confidential = false;
         else
             break;
         return 0;

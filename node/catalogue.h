@@ -37,6 +37,9 @@ typedef struct {
     int default_severity;               /* Gridrelay__Severity value, 1..3 */
     int authority[GR_SEVERITY_LEVELS];  /* lowest tier level per severity; [0] unused */
     bool direct;
+    /* confidential = yes: key persons, stability intelligence, minors...
+     * Every read of such a case is audited (node/access_log.h). */
+    bool confidential;
 } gr_category_t;
 
 typedef struct gr_catalogue gr_catalogue_t;

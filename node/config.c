@@ -53,6 +53,7 @@ static const struct {
     /* The section turns candidates on; its keys only tune them. */
     [S_MERGE] = { "merge", gr_cfg_merge_open, gr_cfg_merge_key },
     [S_ASSESSMENT] = { "assessment", NULL, gr_cfg_assessment_key },
+    [S_CONFIDENTIAL] = { "confidential", NULL, gr_cfg_confidential_key },
 };
 
 const char *gr_cfg_section_name(int s)
@@ -299,6 +300,8 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->listen);
     free(self->endpoint_file);
     free(self->secret_key_path);
+    free(self->data_key_path);
+    gr_datakey_destroy(&self->datakey);
     free(self->catalogue_path);
     free(self->status_listen);
     free(self->task_listen);
@@ -306,6 +309,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->reporter_grids);
     free(self->routes);
     gr_daily_config_clear(&self->daily);
+    gr_confidential_config_clear(&self->confidential);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);
     for (size_t i = 0; i < self->n_children; i++)

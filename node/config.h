@@ -9,6 +9,8 @@
  *   listen = tcp://127.0.0.1:7001   ; required; port * = pick a free one
  *   endpoint_file = var/v1.endpoint ; optional: where the bound endpoint is written
  *   secret_key = keys/village-01.sec ; required: this node's Ed25519 key
+ *   data_key = keys/village-01.data  ; optional: seals personal data in the
+ *                               ;   store (broker/datakey.h; gridctl datakey new)
  *   catalogue = catalogue.ini   ; required
  *   max_frame = 65536           ; bytes, 1024..16777216
  *   map_size_mb = 64            ; initial LMDB map size
@@ -59,6 +61,9 @@
  *   window = 2h                 ;   reports created this close in time (default 2h)
  *   distance = 300m             ;   and this close (m or km; default 300m), or
  *                               ;   in the same grid code
+ *   [confidential]              ; confidential categories (catalogue
+ *   SS.KEY-PERSON = chen, wu    ;   confidential = yes): the [operators] that
+ *                               ;   read them here (config_confidential.h)
  *   [assessment]                ; weights of the ranking score (gridctl rank),
  *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
  *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
@@ -78,6 +83,8 @@
 
 #include "access.h"
 #include "catalogue.h"
+#include "config_confidential.h"
+#include "datakey.h"
 #include "daily_config.h"
 #include "decide.h"
 #include "duplicate.h"
@@ -138,6 +145,9 @@ typedef struct {
     char *listen;
     char *endpoint_file;        /* NULL when not set */
     char *secret_key_path;
+    char *data_key_path;        /* NULL when not set */
+    gr_datakey_t *datakey;      /* loaded from data_key_path; NULL without it */
+    gr_confidential_config_t confidential;  /* [confidential] */
     char *catalogue_path;
     size_t max_frame;
     size_t map_size;            /* bytes */

@@ -411,6 +411,13 @@ int gr_cfg_finish(gr_cfg_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_SECRET_KEY], kerr);
         return rc;
     }
+    if (cfg->data_key_path) {
+        rc = gr_datakey_load(&cfg->datakey, cfg->data_key_path, kerr, sizeof kerr);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_DATA_KEY], kerr);
+            return rc;
+        }
+    }
     rc = s_check_own_key(load, err, errlen);
     if (rc == 0)
         rc = s_check_curve_unique(load, err, errlen);
@@ -433,5 +440,7 @@ int gr_cfg_finish(gr_cfg_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, line ? line : load->section_line[S_DAILY], msg);
         return GR_ECONFIG;
     }
+    if (gr_confidential_config_finish(&cfg->confidential, cfg->catalogue, path, err, errlen))
+        return GR_ECONFIG;
     return s_finish_dispatch(load, err, errlen);
 }

@@ -34,7 +34,7 @@
 enum {
     N_ID, N_TIER, N_STORE, N_LISTEN, N_ENDPOINT_FILE, N_SECRET_KEY, N_CATALOGUE,
     N_MAX_FRAME, N_MAP_SIZE, N_MAP_MAX, N_REPLAY_WINDOW, N_BATCH_MAX, N_STATUS_LISTEN,
-    N_TASK_LISTEN, N_THREADS, N_COUNT
+    N_TASK_LISTEN, N_THREADS, N_DATA_KEY, N_COUNT
 };
 
 /* The sections, in the order the "unknown section" error lists them; their
@@ -42,7 +42,7 @@ enum {
 enum {
     S_NODE, S_REPORTERS, S_OPERATORS, S_VIEWERS, S_AUDITORS, S_PARENT, S_SKIP, S_CHILDREN,
     S_DEADLINES, S_DEPARTMENTS, S_DISPATCH, S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT,
-    S_COUNT
+    S_CONFIDENTIAL, S_COUNT
 };
 
 /* Keys of [supervision], [merge], [assessment] (config_sections.c). */
@@ -167,6 +167,7 @@ gr_cfg_key_fn gr_cfg_supervision_key;
 gr_cfg_key_fn gr_cfg_merge_key;
 gr_cfg_key_fn gr_cfg_assessment_key;
 gr_cfg_key_fn gr_cfg_route_key;         /* [dispatch] */
+gr_cfg_key_fn gr_cfg_confidential_key;
 /* The defaults of [node], [supervision] and [assessment]. */
 void gr_cfg_defaults(gr_config_t *cfg);
 /* At the [merge] header: the section turns candidates on with defaults. */

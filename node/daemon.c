@@ -297,7 +297,8 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the verification threads");
         goto fail;
     }
-    gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max };
+    gr_store_options_t opt = { .map_size = cfg->map_size, .map_max = cfg->map_max,
+                               .datakey = cfg->datakey };
     if (gr_store_open(&self->store, cfg->store_path, &opt, err, errlen) != 0)
         goto fail;
     if (s_load_state(self) != 0) {
@@ -955,6 +956,8 @@ int gr_daemon_run(gr_daemon_t *self)
         s_apply_writes(self, gr_clock_now_ms());
         s_answer_reads(self);
         s_take_analysed(self);
+        /* Before the replies: a confidential case leaves after its read is on disk. */
+        gr_access_log_commit(gr_requests_access_log(self->requests), self->store);
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());

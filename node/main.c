@@ -18,6 +18,7 @@ static void s_usage(FILE *out)
     fprintf(out,
 "Usage: gridrelayd --config FILE [--check-config] [--verbose] [--clock FILE]\n"
 "       gridrelayd --config FILE --reset-signer KEY\n"
+"       gridrelayd --config FILE --rekey\n"
 "\n"
 "Runs one gridrelay node (a village, township, district or city centre):\n"
 "takes signed event reports over ZeroMQ, stores every event and every state\n"
@@ -38,6 +39,11 @@ static void s_usage(FILE *out)
 "                       later ones are then refused as replays): its newest\n"
 "                       seq becomes this moment, and what it sent above that\n"
 "                       is forgotten. Prints what was done; exit 0 or 1\n"
+"      --rekey          with the node stopped: seal every stored value that is\n"
+"                       plain or under an older key of the data_key file with\n"
+"                       its current (highest) key, so the older keys can be\n"
+"                       dropped (gridctl datakey drop). Prints how many; exit\n"
+"                       0 or 1. README \"Privacy and confidential cases\"\n"
 "  -v, --verbose        log debug-level lines too\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
@@ -62,7 +68,8 @@ static int s_reset_signer(const gr_config_t *cfg, const char *key)
                 err[0] ? err : "not a public key (64 hex digits, or @FILE)");
         return 1;
     }
-    gr_store_options_t opt = {.map_size = cfg->map_size, .map_max = cfg->map_max};
+    gr_store_options_t opt = {.map_size = cfg->map_size, .map_max = cfg->map_max,
+                               .datakey = cfg->datakey};
     gr_store_t *store = NULL;
     if (gr_store_open(&store, cfg->store_path, &opt, err, sizeof err) != 0) {
         fprintf(stderr, "gridrelayd: --reset-signer: %s (stop the node first)\n", err);
@@ -91,12 +98,40 @@ static int s_reset_signer(const gr_config_t *cfg, const char *key)
     return 0;
 }
 
+/* --rekey: on the stopped node's store, like --reset-signer. */
+static int s_rekey(const gr_config_t *cfg)
+{
+    if (!cfg->datakey) {
+        fprintf(stderr, "gridrelayd: --rekey: no data_key in [node] of the config\n");
+        return 1;
+    }
+    gr_store_options_t opt = {.map_size = cfg->map_size, .map_max = cfg->map_max,
+                              .datakey = cfg->datakey};
+    gr_store_t *store = NULL;
+    char err[512] = "";
+    if (gr_store_open(&store, cfg->store_path, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "gridrelayd: --rekey: %s (stop the node first)\n", err);
+        return 1;
+    }
+    uint64_t rewritten = 0;
+    int rc = gr_store_rekey(store, 4096, &rewritten, err, sizeof err);
+    gr_store_close(&store);
+    if (rc != 0) {
+        fprintf(stderr, "gridrelayd: --rekey: %s\n", err);
+        return 1;
+    }
+    printf("store %s: %llu values sealed with data key %u; every value is now under it\n",
+           cfg->store_path, (unsigned long long)rewritten, (unsigned)gr_datakey_current(cfg->datakey));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, 'k' },
         { "reset-signer", required_argument, NULL, 'r' },
+        { "rekey", no_argument, NULL, 'R' },
         { "clock", required_argument, NULL, 'C' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -106,6 +141,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int check_only = 0;
     const char *reset_key = NULL;
+    int rekey = 0;
     const char *clock_path = NULL;
     gr_log_level_t level = GR_LOG_INFO;
     int opt;
@@ -114,6 +150,7 @@ int main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'k': check_only = 1; break;
         case 'r': reset_key = optarg; break;
+        case 'R': rekey = 1; break;
         case 'C': clock_path = optarg; break;
         case 'v': level = GR_LOG_DEBUG; break;
         case 'h': s_usage(stdout); return 0;
@@ -145,6 +182,11 @@ int main(int argc, char **argv)
                gr_catalogue_count(cfg->catalogue));
         gr_config_destroy(&cfg);
         return 0;
+    }
+    if (rekey) {
+        int rc = s_rekey(cfg);
+        gr_config_destroy(&cfg);
+        return rc;
     }
     if (reset_key) {
         int rc = s_reset_signer(cfg, reset_key);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
 #include "actions.h"
 #include "audit.h"
 #include "assessment.h"
@@ -30,7 +31,32 @@ struct gr_requests {
      * signer and the rule to narrow the answer with (else NULL). */
     const gr_access_who_t *scoped_who;
     const gr_access_rule_t *scoped_rule;
+    gr_access_log_t *access_log;    /* reads of confidential cases, refusals */
+    bool any_confidential;          /* the catalogue marks some category confidential */
 };
+
+/* The case a request names, for the access log ("" when none). */
+static const char *s_event_of(const Gridrelay__Body *body)
+{
+    const char *id = NULL;
+    switch (body ? body->kind_case : 0) {
+    case GRIDRELAY__BODY__KIND_GET_EVENT:
+        id = body->get_event ? body->get_event->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_AUDIT_EXPORT:
+        id = body->audit_export ? body->audit_export->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_CASE_ACTION:
+        id = body->case_action ? body->case_action->event_id : NULL;
+        break;
+    case GRIDRELAY__BODY__KIND_TASK_ACTION:
+        id = body->task_action ? body->task_action->event_id : NULL;
+        break;
+    default:
+        break;
+    }
+    return id ? id : "";
+}
 
 /* ---- the table ---- */
 
@@ -160,6 +186,12 @@ static int s_audit_verify(gr_requests_t *self, const gr_request_t *req)
     return gr_audit_verify(req);
 }
 
+static int s_audit_reads(gr_requests_t *self, const gr_request_t *req)
+{
+    (void)self;
+    return gr_access_log_query(req);
+}
+
 static int s_audit_export(gr_requests_t *self, const gr_request_t *req)
 {
     return gr_audit_export(self->cfg, req);
@@ -220,6 +252,8 @@ static const s_route_t s_routes[] = {
      "audits are for operators and auditors", s_audit_verify},
     {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),
      "audits are for operators and auditors", s_audit_export},
+    {GRIDRELAY__BODY__KIND_AUDIT_READS, false, FROM_CLIENT, ANY(AUDITOR),
+     "the audit of reads is for auditors", s_audit_reads},
     {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, true, FROM(GR_FROM_CHILD), ANY(NODE),
      "daily summaries come from child nodes", s_daily_summary},
     {GRIDRELAY__BODY__KIND_LIST_DAILY, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
@@ -262,6 +296,7 @@ static void s_who(const gr_requests_t *self, const gr_request_t *req, gr_access_
         return;
     who->key = signer->pk;
     who->roles = signer->access;
+    who->name = signer->name;
     if (who->roles & GR_ACCESS_REPORTER)
         who->grid = gr_config_reporter_grid(self->cfg, signer->pk);
     if (signer->role == GR_ROLE_DEPARTMENT) {
@@ -295,12 +330,26 @@ static void s_case_facts(const Gridrelay__StoredEvent *rec, uint8_t key[GR_ACCES
         gridrelay__envelope__free_unpacked(env, NULL);
 }
 
+/* The facts of a confidential category (catalogue) and whether who is
+ * named for it ([confidential]). */
+static void s_confidential_facts(const gr_requests_t *self, const Gridrelay__StoredEvent *rec,
+                                 const gr_access_who_t *who, gr_access_case_t *c)
+{
+    if (!self->any_confidential || !rec->event)
+        return;
+    const gr_category_t *cat = gr_catalogue_find(self->cfg->catalogue, rec->event->category);
+    c->confidential = cat && cat->confidential;
+    c->named = c->confidential && (who->roles & GR_ACCESS_OPERATOR) &&
+               gr_confidential_config_names(&self->cfg->confidential, cat->code, who->name);
+}
+
 static bool s_scope_admit(void *ctx, const Gridrelay__StoredEvent *rec)
 {
     const gr_requests_t *self = ctx;
     uint8_t key[GR_ACCESS_KEY_BYTES];
     gr_access_case_t c;
     s_case_facts(rec, key, &c);
+    s_confidential_facts(self, rec, self->scoped_who, &c);
     return gr_access_decide(self->scoped_rule, self->scoped_who, &c) == GR_ACCESS_ALLOW;
 }
 
@@ -308,14 +357,16 @@ static bool s_scope_admit(void *ctx, const Gridrelay__StoredEvent *rec)
  * must be held here (nothing of the tiers below is in anyone's scope) and
  * be its own. 0 when allowed; 1 with the refusal as the reply; a negative
  * store error. */
-static int s_scope_get(const gr_access_rule_t *rule, const gr_access_who_t *who,
-                       const gr_request_t *req, const char **text, int *code)
+static int s_scope_get(const gr_requests_t *self, const gr_access_rule_t *rule,
+                       const gr_access_who_t *who, bool allowed, const gr_request_t *req,
+                       const char *id, const char **text, int *code)
 {
-    const Gridrelay__GetEvent *get = req->opened->body->get_event;
-    if (!get || !get->event_id || !*get->event_id)
-        return 0;   /* the query says what is missing */
+    if (!id || !*id)
+        return 0;   /* the request says what is missing */
     Gridrelay__StoredEvent *rec = NULL;
-    int rc = gr_store_event_get(req->txn, get->event_id, &rec);
+    int rc = gr_store_event_get(req->txn, id, &rec);
+    if ((rc == GR_ENOTFOUND || rc == GR_EINVAL) && allowed)
+        return 0;   /* its role may: the handler says what is missing (or looks below) */
     if (rc == GR_ENOTFOUND || rc == GR_EINVAL) {
         *code = rc == GR_EINVAL ? GR_EINVAL : GR_ENOTFOUND;
         *text = rc == GR_EINVAL ? "event_id missing or malformed"
@@ -327,14 +378,25 @@ static int s_scope_get(const gr_access_rule_t *rule, const gr_access_who_t *who,
     uint8_t key[GR_ACCESS_KEY_BYTES];
     gr_access_case_t c;
     s_case_facts(rec, key, &c);
+    s_confidential_facts(self, rec, who, &c);
     gr_access_t decision = gr_access_decide(rule, who, &c);
     gridrelay__stored_event__free_unpacked(rec, NULL);
     if (decision == GR_ACCESS_ALLOW)
         return 0;
     *code = GR_EPERM;
-    *text = "not your case: a reporter reads the cases it reported, a department the cases "
-            "it has a task for";
+    *text = c.confidential
+        ? "a confidential case: read and handled only by the operators [confidential] names "
+          "for its category, its reporter and the departments with a task for it"
+        : "not your case: a reporter reads the cases it reported, a department the cases "
+          "it has a task for";
     return 1;
+}
+
+/* Requests about one case held here whose category may be confidential. */
+static bool s_names_case(Gridrelay__Body__KindCase kind)
+{
+    return kind == GRIDRELAY__BODY__KIND_GET_EVENT || kind == GRIDRELAY__BODY__KIND_CASE_ACTION ||
+           kind == GRIDRELAY__BODY__KIND_AUDIT_EXPORT || kind == GRIDRELAY__BODY__KIND_TASK_ACTION;
 }
 
 /* Whether the signer's roles and scope allow the request: 0 when they
@@ -350,10 +412,21 @@ static int s_access(gr_requests_t *self, const s_route_t *route, const gr_reques
         *text = route->refusal;
         return 1;
     }
+    /* A confidential case is closed further than its role lets in: the
+     * case's own facts decide (router/access.h). */
+    if (self->any_confidential && s_names_case(route->kind))
+        return s_scope_get(self, &route->access, who, decision == GR_ACCESS_ALLOW, req,
+                           s_event_of(req->opened->body), text, code);
+    if (self->any_confidential && route->kind == GRIDRELAY__BODY__KIND_LIST_EVENTS) {
+        self->scoped_who = who;
+        self->scoped_rule = &route->access;
+        return 0;
+    }
     if (decision == GR_ACCESS_ALLOW)
         return 0;
     if (route->kind == GRIDRELAY__BODY__KIND_GET_EVENT)
-        return s_scope_get(&route->access, who, req, text, code);
+        return s_scope_get(self, &route->access, who, false, req,
+                           s_event_of(req->opened->body), text, code);
     if (route->kind == GRIDRELAY__BODY__KIND_LIST_EVENTS) {
         self->scoped_who = who;
         self->scoped_rule = &route->access;
@@ -383,6 +456,12 @@ gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
     self->daily = daily;
     self->actions = (gr_actions_t){cfg, engine, tierlink, departments};
     self->flow = (gr_flow_t){cfg, engine, tierlink, departments, daily};
+    self->access_log = gr_access_log_new();
+    for (size_t i = 0; i < gr_catalogue_count(cfg->catalogue); i++)
+        if (gr_catalogue_at(cfg->catalogue, i)->confidential)
+            self->any_confidential = true;
+    if (!self->access_log)
+        gr_requests_destroy(&self);
     return self;
 }
 
@@ -390,8 +469,14 @@ void gr_requests_destroy(gr_requests_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    gr_access_log_destroy(&(*self_p)->access_log);
     free(*self_p);
     *self_p = NULL;
+}
+
+gr_access_log_t *gr_requests_access_log(gr_requests_t *self)
+{
+    return self->access_log;
 }
 
 void gr_requests_set_peers(gr_requests_t *self, gr_peers_t *peers)
@@ -518,9 +603,15 @@ static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, cons
     int rc = gr_reply_error(req->reply, seq, code, text);
     if (rc != 0)
         return rc;
-    if (forbidden)
+    if (forbidden) {
         self->counters->value[GR_COUNT_REJ_FORBIDDEN]++;
-    else
+        char roles[96];
+        gr_access_roles_text(who->roles, roles, sizeof roles);
+        if ((rc = gr_access_log_note(self->access_log, req,
+                                     GRIDRELAY__ACCESS_RECORD__KIND__REFUSED, roles,
+                                     s_event_of(req->opened->body), NULL, text)) != 0)
+            return rc;
+    } else
         gr_counters_refusal(self->counters, code);
     return 1;
 }
@@ -570,6 +661,31 @@ int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
 
 /* ---- reads ---- */
 
+/* A read that showed a confidential case (its record, timeline or
+ * evidence) is noted for the access log before the reply leaves. */
+static int s_audit_read(gr_requests_t *self, const gr_request_t *req, const gr_access_who_t *who)
+{
+    const Gridrelay__Body *body = req->opened->body;
+    if (body->kind_case != GRIDRELAY__BODY__KIND_GET_EVENT
+        && body->kind_case != GRIDRELAY__BODY__KIND_AUDIT_EXPORT)
+        return 0;
+    const char *id = s_event_of(body);
+    Gridrelay__StoredEvent *rec = NULL;
+    if (!id || gr_store_event_get(req->txn, id, &rec) != 0)
+        return 0;   /* not held here: nothing of it was shown */
+    const gr_category_t *cat = rec->event ? gr_catalogue_find(self->cfg->catalogue,
+                                                              rec->event->category) : NULL;
+    int rc = 0;
+    if (cat && cat->confidential) {
+        char roles[96];
+        gr_access_roles_text(who->roles, roles, sizeof roles);
+        rc = gr_access_log_note(self->access_log, req, GRIDRELAY__ACCESS_RECORD__KIND__READ,
+                                roles, id, cat->code, NULL);
+    }
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
 {
     const s_route_t *route = s_route(req->opened->body);
@@ -582,6 +698,8 @@ int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
     rc = route->handle(self, req);
     self->scoped_who = NULL;
     self->scoped_rule = NULL;
+    if (rc == 0 && !req->reply->error)
+        rc = s_audit_read(self, req, &who);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #ifndef GR_REQUESTS_H
 #define GR_REQUESTS_H
 
+#include "access_log.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,5 +83,9 @@ int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req);
  * an invalid request is answered with an Error (reply->error GR_EINVAL),
  * which the main thread counts. Returns 0 or a negative store error. */
 int gr_requests_run_slow(gr_requests_t *self, const gr_request_t *req);
+
+/* The access log the table notes reads of confidential cases and
+ * refusals in (node/access_log.h); the daemon commits it each turn. */
+gr_access_log_t *gr_requests_access_log(gr_requests_t *self);
 
 #endif

@@ -40,7 +40,7 @@
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
     "due", "statuslog", "peers", "view", "tasks", "urges",
-    "audit", "audit_index", "daily",
+    "audit", "audit_index", "daily", "access",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1
@@ -78,6 +78,7 @@ static void s_txn_free(gr_txn_t **txn_p)
         free(txn->allocs);
         txn->allocs = next;
     }
+    gr_store_txn_plain_free(txn);
     free(txn);
     *txn_p = NULL;
 }
@@ -179,7 +180,8 @@ static int s_read_version(MDB_txn *txn, const char *dir, uint32_t *version, bool
 
 /* Checks or stamps the schema and opens every named database, all in one
  * write transaction: a refused store is aborted, hence left untouched. */
-static int s_open_dbs(gr_store_t *self, const char *dir, char *err, size_t errlen)
+static int s_open_dbs(gr_store_t *self, const char *dir, const gr_datakey_t *dk, char *err,
+                      size_t errlen)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
@@ -230,6 +232,10 @@ static int s_open_dbs(gr_store_t *self, const char *dir, char *err, size_t errle
             goto fail;
         }
     }
+    /* Before any value is read: the ledger's backfill opens timelines. */
+    grc = gr_store_datakey_attach(self, txn, dk, true, dir, err, errlen);
+    if (grc != 0)
+        goto fail;
     /* Before the ledger existed a store had no head: link what it holds. */
     gr_txn_t own = {.txn = txn, .store = self, .write = true};
     grc = gr_store_ledger_backfill(&own);
@@ -335,7 +341,7 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
         rc = mrc == ENOMEM ? GR_ENOMEM : GR_ESTORE;
         goto fail;
     }
-    rc = s_open_dbs(self, dir, err, errlen);
+    rc = s_open_dbs(self, dir, opt ? opt->datakey : NULL, err, errlen);
     if (rc != 0)
         goto fail;
     *out = self;

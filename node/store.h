@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "chain.h"
+#include "datakey.h"
 #include "gridrelay.pb-c.h"
 #include "store.pb-c.h"
 #include "wire.h"
@@ -62,6 +63,9 @@ typedef struct gr_txn gr_txn_t;
 typedef struct {
     size_t map_size;  /* initial map size in bytes; 0 = 64 MiB */
     size_t map_max;   /* the map never grows past this; 0 = 4 GiB */
+    /* The data key ring that seals personal data (node/store_seal.c);
+     * NULL = values are written plain. Must outlive the store. */
+    const gr_datakey_t *datakey;
 } gr_store_options_t;
 
 /* Opens (creating when missing) the store in directory dir. Checks the
@@ -78,6 +82,28 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
  * opened it since) is refused with GR_ESCHEMA. */
 int gr_store_open_readonly(gr_store_t **out, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* Data key (personal data at rest, node/store_seal.c). The values of
+ * events, timeline, tasks, outbox, statuslog and view are sealed with the
+ * ring's current key when opts->datakey is set and opened on every read
+ * (a plain value, written before, reads as it is and is sealed when next
+ * rewritten). gr_store_open() refuses with GR_EKEY, and a message naming
+ * the store and the key file: a store that has sealed values but no key
+ * configured, a ring that lacks a key ID the store used, a key that does
+ * not open the store's check value (a wrong file). */
+
+/* The same checks for a store opened read-only: dk (NULL: none) is used
+ * for every read after. dir only names the store in err. */
+int gr_store_use_datakey(gr_store_t *self, const gr_datakey_t *dk, const char *dir, char *err,
+                         size_t errlen) __attribute__((warn_unused_result));
+
+/* Seals every value not under the ring's current key with it (plain ones
+ * and those of older keys), batch values per write transaction, then
+ * forgets the older keys' checks, so the older keys may be dropped from the
+ * file (gridctl datakey drop). No other transaction may be open (run on a
+ * stopped node: gridrelayd --rekey). *rewritten: how many values. */
+int gr_store_rekey(gr_store_t *self, size_t batch, uint64_t *rewritten, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
 
 /* Closes the store and sets *self_p to NULL. Accepts NULL. No transaction
  * may be open. */
@@ -188,6 +214,25 @@ void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n);
 /* Recomputes the hash chain of id's timeline. Returns 0 when every link
  * holds, GR_ESIGNATURE at the first broken one. */
 int gr_store_timeline_verify(gr_txn_t *txn, const char *id);
+
+/* ---- the access log: reads of confidential cases, refusals ---- */
+
+/* Appends rec as the newest record of the access chain (key: seq u64 BE):
+ * fills rec->seq, prev_hash and hash (storage owned by the transaction).
+ * Needs a write transaction. */
+int gr_store_access_append(gr_txn_t *txn, Gridrelay__AccessRecord *rec);
+
+/* Walks the whole access chain oldest first, checking each link, and
+ * calls visit (may be NULL) with each record that holds. Returns 0 with
+ * *total and head (zeros when empty) when every link holds; 1 with the
+ * first break described in fault (faultlen bytes); or a GR_E* code. */
+/* Record seq (the caller frees it with
+ * gridrelay__access_record__free_unpacked), or GR_ENOTFOUND. */
+int gr_store_access_get(gr_txn_t *txn, uint64_t seq, Gridrelay__AccessRecord **out);
+
+typedef void (*gr_store_access_fn)(void *ctx, const Gridrelay__AccessRecord *rec);
+int gr_store_access_walk(gr_txn_t *txn, gr_store_access_fn visit, void *ctx, uint64_t *total,
+                         uint8_t head[32], char *fault, size_t faultlen);
 
 /* ---- audit ---- */
 

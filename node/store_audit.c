@@ -114,6 +114,9 @@ int gr_store_ledger_backfill(gr_txn_t *txn)
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == MDB_SUCCESS && rc == 0) {
         const uint8_t *key = k.mv_data;
+        rc = s_unseal(txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
+        if (rc != 0)
+            break;
         Gridrelay__TimelineEntry *e = gridrelay__timeline_entry__unpack(NULL, v.mv_size,
                                                                         v.mv_data);
         if (k.mv_size < 6 || key[k.mv_size - 5] != 0 || !e || e->hash.len != S_HASH_LEN)
@@ -196,7 +199,19 @@ typedef struct {
     gr_chain_fault_t *fault;
     gr_chain_item_t *items;
     size_t cap;
+    uint8_t **copies;           /* opened sealed entries, one per item (or NULL) */
+    size_t n_copies;
 } s_walk_t;
+
+/* The opened copies of the case just checked (a sealed entry is opened
+ * into a buffer that the next read reuses, and a case's entries are
+ * checked together). */
+static void s_walk_drop_copies(s_walk_t *w)
+{
+    for (size_t i = 0; i < w->n_copies; i++)
+        free(w->copies[i]);
+    w->n_copies = 0;
+}
 
 static int s_check_one_case(s_walk_t *w, const char *id, size_t n)
 {
@@ -249,6 +264,7 @@ static int s_walk_cases(s_walk_t *w)
         bool same = !end && n && strlen(id) == idlen && memcmp(id, key, idlen) == 0;
         if (n && !same) {
             rc = s_check_one_case(w, id, n);
+            s_walk_drop_copies(w);
             n = 0;
             if (rc != 0)
                 break;
@@ -267,7 +283,24 @@ static int s_walk_cases(s_walk_t *w)
                 break;
             }
             w->items = ni;
+            uint8_t **nc = realloc(w->copies, ncap * sizeof *nc);
+            if (!nc) {
+                rc = GR_ENOMEM;
+                break;
+            }
+            w->copies = nc;
             w->cap = ncap;
+        }
+        if (gr_datakey_is_sealed(v.mv_data, v.mv_size, NULL)) {
+            rc = s_unseal(w->txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
+            uint8_t *copy = rc == 0 ? malloc(v.mv_size ? v.mv_size : 1) : NULL;
+            if (rc == 0 && !copy)
+                rc = GR_ENOMEM;
+            if (rc != 0)
+                break;
+            memcpy(copy, v.mv_data, v.mv_size);
+            w->copies[w->n_copies++] = copy;
+            v.mv_data = copy;
         }
         w->items[n++] = (gr_chain_item_t){gr_get_u32(key + idlen + 1), v.mv_data, v.mv_size};
     }
@@ -442,8 +475,10 @@ int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
         return GR_EINVAL;
     memset(result, 0, sizeof *result);
     memset(fault, 0, sizeof *fault);
-    s_walk_t w = {txn, result, fault, NULL, 0};
+    s_walk_t w = {txn, result, fault, NULL, 0, NULL, 0};
     int rc = s_walk_cases(&w);
+    s_walk_drop_copies(&w);
+    free(w.copies);
     free(w.items);
     if (rc == 0)
         rc = s_walk_ledger(&w, anchor);
@@ -497,6 +532,9 @@ int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **ent
             rc = GR_ENOMEM;
             break;
         }
+        /* Opening only shrinks a value: copy has room. */
+        if ((rc = s_unseal(txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v)) != 0)
+            break;
         memcpy(copy, v.mv_data, v.mv_size);
         ents[count] = (ProtobufCBinaryData){v.mv_size, copy};
         lks[count] = NULL;

@@ -226,6 +226,8 @@ int gr_store_timeline_get(gr_txn_t *txn, const char *id,
             list = nl;
             cap = ncap;
         }
+        if ((rc = s_unseal(txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v)) != 0)
+            goto fail;
         list[count] = gridrelay__timeline_entry__unpack(NULL, v.mv_size, v.mv_data);
         if (!list[count]) {
             rc = GR_EDECODE;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datakey.h"
 #include "error.h"
 #include "store.h"
 #include "wire.h"
@@ -25,7 +26,7 @@
 /* The order is that of s_db_names in store.c. */
 enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
        S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_TASKS, S_DB_URGES,
-       S_DB_AUDIT, S_DB_AUDIT_INDEX, S_DB_DAILY,
+       S_DB_AUDIT, S_DB_AUDIT_INDEX, S_DB_DAILY, S_DB_ACCESS,
        S_DB_COUNT };
 
 struct gr_store {
@@ -33,6 +34,7 @@ struct gr_store {
     MDB_dbi dbi[S_DB_COUNT];
     size_t map_max;
     int lock_fd;
+    const gr_datakey_t *datakey;    /* NULL: values are written plain */
 };
 
 /* One allocation owned by a transaction (see s_txn_alloc). */
@@ -47,7 +49,49 @@ struct gr_txn {
     gr_txn_t *parent;           /* nested: the write transaction it belongs to */
     bool write;
     struct s_alloc *allocs;
+    /* Where sealed values are opened (store_seal.c): two buffers used in
+     * turn, so a value read stays valid across the next read (not two). */
+    uint8_t *plain[2];
+    size_t plain_cap[2];
+    unsigned plain_next;
 };
+
+/* ---- personal data at rest (store_seal.c) ---- */
+
+/* Whether db's values are sealed with the data key: the records that hold
+ * people (events, timelines, tasks, outbox, status log, view). Index keys
+ * (by_time, due, dedup, ...) stay plain. */
+static inline bool s_sealed_db(int db)
+{
+    return db == S_DB_EVENTS || db == S_DB_TIMELINE || db == S_DB_TASKS || db == S_DB_OUTBOX
+           || db == S_DB_STATUSLOG || db == S_DB_VIEW;
+}
+
+/* When val (just read from db under key) is a sealed value, opens it into
+ * the transaction's buffer and points val there; a plain value is left as
+ * it is. GR_EKEY when the store has no data key or lacks the value's key
+ * ID, GR_ESIGNATURE when the key does not open it. */
+int s_unseal(gr_txn_t *txn, int db, const void *key, size_t keylen, MDB_val *val);
+
+/* Seals, in place, the len bytes at v->mv_data + GR_DATAKEY_HEADER (v was
+ * reserved with len + GR_DATAKEY_OVERHEAD bytes). */
+int s_seal_reserved(gr_txn_t *txn, int db, const void *key, size_t keylen, MDB_val *v,
+                    size_t len);
+
+/* Frees (wiped) the buffers of s_unseal; at the transaction's end. */
+void gr_store_txn_plain_free(gr_txn_t *txn);
+
+/* Checks dk (NULL: none configured) against the key checks recorded in
+ * meta, refusing with GR_EKEY and a message naming dir and the key file a
+ * store sealed with a key dk lacks or does not hold; with write, records
+ * the current key's check. Sets self->datakey. */
+int gr_store_datakey_attach(gr_store_t *self, MDB_txn *mtxn, const gr_datakey_t *dk,
+                            bool write, const char *dir, char *err, size_t errlen);
+
+static inline bool s_sealing(const gr_txn_t *txn, int db)
+{
+    return txn->store->datakey && s_sealed_db(db);
+}
 
 static inline int s_mdb_err(int rc)
 {
@@ -121,7 +165,10 @@ static inline uint8_t *s_txn_alloc(gr_txn_t *txn, size_t size)
 static inline int s_get(gr_txn_t *txn, int db, const void *key, size_t keylen, MDB_val *val)
 {
     MDB_val k = {keylen, (void *)key};
-    return s_mdb_err(mdb_get(txn->txn, txn->store->dbi[db], &k, val));
+    int rc = s_mdb_err(mdb_get(txn->txn, txn->store->dbi[db], &k, val));
+    if (rc == 0 && s_sealed_db(db))
+        rc = s_unseal(txn, db, key, keylen, val);
+    return rc;
 }
 
 /* Packs msg straight into LMDB's page (MDB_RESERVE), saving a copy. */
@@ -129,12 +176,18 @@ static inline int s_put_msg(gr_txn_t *txn, int db, const void *key, size_t keyle
                             const ProtobufCMessage *msg, unsigned flags)
 {
     MDB_val k = {keylen, (void *)key};
-    MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    bool seal = s_sealing(txn, db);
+    MDB_val v = {len + (seal ? GR_DATAKEY_OVERHEAD : 0), NULL};
     int rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return s_mdb_err(rc);
-    protobuf_c_message_pack(msg, v.mv_data);
-    return 0;
+    if (!seal) {
+        protobuf_c_message_pack(msg, v.mv_data);
+        return 0;
+    }
+    protobuf_c_message_pack(msg, (uint8_t *)v.mv_data + GR_DATAKEY_HEADER);
+    return s_seal_reserved(txn, db, key, keylen, &v, len);
 }
 
 static inline int s_put_raw(gr_txn_t *txn, int db, const void *key, size_t keylen,
@@ -142,7 +195,14 @@ static inline int s_put_raw(gr_txn_t *txn, int db, const void *key, size_t keyle
 {
     MDB_val k = {keylen, (void *)key};
     MDB_val v = {len, (void *)data};
-    return s_mdb_err(mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags));
+    if (!s_sealing(txn, db) || len == 0)
+        return s_mdb_err(mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags));
+    v.mv_size = len + GR_DATAKEY_OVERHEAD;
+    int rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, flags | MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return s_mdb_err(rc);
+    memcpy((uint8_t *)v.mv_data + GR_DATAKEY_HEADER, data, len);
+    return s_seal_reserved(txn, db, key, keylen, &v, len);
 }
 
 static inline int s_del(gr_txn_t *txn, int db, const void *key, size_t keylen)

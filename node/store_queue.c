@@ -80,12 +80,16 @@ static int s_outbox_walk(gr_txn_t *txn, const char *peer, uint64_t from, size_t 
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (mrc == MDB_SUCCESS && *count < limit && k.mv_size == plen + 9
            && memcmp(k.mv_data, key, plen + 1) == 0) {
+        if (visit && (rc = s_unseal(txn, S_DB_OUTBOX, k.mv_data, k.mv_size, &v)) != 0)
+            break;
         if (visit)
             visit(ctx, gr_get_u64((uint8_t *)k.mv_data + plen + 1), v.mv_data, v.mv_size);
         (*count)++;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
+    if (rc != 0)
+        return rc;
     return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND ? 0 : s_mdb_err(mrc);
 }
 
@@ -296,6 +300,8 @@ int gr_store_status_scan(gr_txn_t *txn, uint64_t after_seq, size_t limit,
             rc = GR_ESTORE;
             break;
         }
+        if ((rc = s_unseal(txn, S_DB_STATUSLOG, k.mv_data, k.mv_size, &v)) != 0)
+            break;
         Gridrelay__StatusUpdate *update = gridrelay__status_update__unpack(NULL, v.mv_size,
                                                                            v.mv_data);
         if (!update) {

@@ -68,6 +68,8 @@ int gr_store_task_scan(gr_txn_t *txn, const char *dept, const char *after_event_
     for (; mrc == MDB_SUCCESS && count < limit; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size <= prefixlen || memcmp(k.mv_data, start, prefixlen) != 0)
             break;
+        if ((rc = s_unseal(txn, S_DB_TASKS, k.mv_data, k.mv_size, &v)) != 0)
+            break;
         Gridrelay__Task *task = gridrelay__task__unpack(NULL, v.mv_size, v.mv_data);
         if (!task) {
             rc = GR_EDECODE;

@@ -95,6 +95,8 @@ int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_toke
             more = true;  /* the token names the last one visited */
             break;
         }
+        if ((rc = s_unseal(txn, S_DB_VIEW, k.mv_data, k.mv_size, &v)) != 0)
+            break;
         Gridrelay__ViewEntry *entry = gridrelay__view_entry__unpack(NULL, v.mv_size, v.mv_data);
         if (!entry) {
             rc = GR_ESTORE;

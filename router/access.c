@@ -35,11 +35,25 @@ bool gr_access_in_scope(const gr_access_who_t *who, const gr_access_case_t *c)
            ((who->roles & GR_ACCESS_DEPARTMENT) && s_has_task(who, c));
 }
 
+/* A confidential case: the roles the rule lets in, each narrowed. */
+static gr_access_t s_confidential(const gr_access_rule_t *rule, const gr_access_who_t *who,
+                                  const gr_access_case_t *c)
+{
+    unsigned allowed = who->roles & (rule->any | rule->own);
+    if ((allowed & GR_ACCESS_NODE) || ((allowed & GR_ACCESS_OPERATOR) && c->named) ||
+        ((allowed & GR_ACCESS_REPORTER) && s_is_reporter(who, c)) ||
+        ((allowed & GR_ACCESS_DEPARTMENT) && s_has_task(who, c)))
+        return GR_ACCESS_ALLOW;
+    return GR_ACCESS_DENY;
+}
+
 gr_access_t gr_access_decide(const gr_access_rule_t *rule, const gr_access_who_t *who,
                              const gr_access_case_t *c)
 {
     if (!rule || !who)
         return GR_ACCESS_DENY;
+    if (c && c->confidential)
+        return s_confidential(rule, who, c);
     if (who->roles & rule->any)
         return GR_ACCESS_ALLOW;
     unsigned scoped = who->roles & rule->own;

@@ -48,6 +48,7 @@ typedef struct {
     const uint8_t *key;     /* GR_ACCESS_KEY_BYTES */
     const char *dept;       /* its department code; NULL unless a department */
     const char *grid;       /* a reporter's grid, whose cases it reads; NULL = none */
+    const char *name;       /* its name in the config (for [confidential]); may be NULL */
 } gr_access_who_t;
 
 /* What decides whether a case is in a signer's scope. */
@@ -57,6 +58,13 @@ typedef struct {
     char *const *co_depts;          /* co-handlers with an open task */
     size_t n_co_depts;
     const char *grid;               /* the grid it was reported in; NULL or "" = none */
+    /* Its category is confidential (catalogue confidential = yes): then
+     * only a node, its own reporter (not a grid leader), a department with
+     * a task for it, and an operator named for the category ([confidential]
+     * in the node config: named) pass, and only where the rule lets their
+     * role in; a viewer, an auditor or another operator is denied. */
+    bool confidential;
+    bool named;
 } gr_access_case_t;
 
 typedef enum {

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalogue.h"
+#include "datakey.h"
 #include "store.h"
 
 typedef struct {
@@ -58,9 +60,20 @@ int store_check(const harness_node_t *node, const char *catalogue_path)
     snprintf(dir, sizeof dir, "%s/store", node->dir);
     gr_store_t *store = NULL;
     gr_store_options_t opt = {0};
+    /* A node the harness gave a data key (GR_DATA_KEY=1) is read with it. */
+    char keypath[420];
+    gr_datakey_t *dk = NULL;
+    snprintf(keypath, sizeof keypath, "%s/harness.data", node->dir);
+    if (access(keypath, F_OK) == 0 && gr_datakey_load(&dk, keypath, err, sizeof err) != 0) {
+        fprintf(stderr, "store check: %s\n", err);
+        gr_catalogue_destroy(&catalogue);
+        return -1;
+    }
+    opt.datakey = dk;
     if (gr_store_open(&store, dir, &opt, err, sizeof err) != 0) {
         fprintf(stderr, "store check: %s\n", err);
         gr_catalogue_destroy(&catalogue);
+        gr_datakey_destroy(&dk);
         return -1;
     }
     s_scan_t scan = {.catalogue = catalogue, .node = node->dir};
@@ -92,6 +105,7 @@ int store_check(const harness_node_t *node, const char *catalogue_path)
     }
     gr_store_abort(&txn);
     gr_store_close(&store);
+    gr_datakey_destroy(&dk);
     gr_catalogue_destroy(&catalogue);
     free(scan.ids);
     return rc == 0 ? scan.bad : -1;

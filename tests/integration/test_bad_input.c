@@ -76,14 +76,21 @@ static int s_raw_error(fixture_t *f, const void *frame, size_t len)
     return code;
 }
 
+static uint64_t s_counter_of(gr_client_t *client, const char *name);
+
 static uint64_t s_counter(fixture_t *f, const char *name)
+{
+    return s_counter_of(f->client, name);
+}
+
+static uint64_t s_counter_of(gr_client_t *client, const char *name)
 {
     Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
     body.get_stats = &get;
     gr_opened_t reply;
-    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
+    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 2), 0);
     assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_STATS);
     uint64_t value = UINT64_MAX;
     for (size_t i = 0; i < reply.body->stats->n_counters; i++)
@@ -322,13 +329,13 @@ typedef struct {
     char id[GR_EVENT_ID_LEN + 1];
 } s_path_t;
 
-static void s_path_origin(s_path_t *p)
+static void s_path_origin_of(s_path_t *p, const char *category)
 {
     gr_event_id_new(p->id, gr_now_ms());
     Gridrelay__Body body;
     Gridrelay__Report report;
     Gridrelay__Event event;
-    s_report_body(&body, &report, &event, p->id, "SS.DISPUTE");
+    s_report_body(&body, &report, &event, p->id, category);
     event.origin_node = "village-far";
     event.severity = GRIDRELAY__SEVERITY__ROUTINE;
     event.reporter = "worker-7";
@@ -339,6 +346,11 @@ static void s_path_origin(s_path_t *p)
     memcpy(p->origin, frame, len);
     p->origin_len = len;
     free(frame);
+}
+
+static void s_path_origin(s_path_t *p)
+{
+    s_path_origin_of(p, "SS.DISPUTE");
 }
 
 static void s_path_hop(Gridrelay__Hop *hop, uint8_t sig[GR_SIGNATURE_BYTES], const char *node,
@@ -448,6 +460,107 @@ static void test_forged_escalation_paths_are_refused(void **state)
     harness_node_cleanup(&village);
 }
 
+/* ---- where signatures are checked: a middle tier trusts its child's hop ---- */
+
+typedef struct {
+    gr_client_t *top;
+    const char *counter;
+    uint64_t above;
+} s_counter_wait_t;
+
+static bool s_counter_above(void *arg)
+{
+    s_counter_wait_t *w = arg;
+    return s_counter_of(w->top, w->counter) > w->above;
+}
+
+/* The Error code GetEvent gets for id at the node behind client, or 0 when
+ * the node holds it. */
+static int s_get_code(gr_client_t *client, const char *id)
+{
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = (char *)id;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 2), 0);
+    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ERROR ? (int)reply.body->error->code
+               : reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_DETAIL ? 0 : -1;
+    gr_opened_clear(&reply);
+    return code;
+}
+
+typedef struct {
+    gr_client_t *client;
+    const char *id;
+} s_held_wait_t;
+
+static bool s_held(void *arg)
+{
+    s_held_wait_t *w = arg;
+    return s_get_code(w->client, w->id) == 0;
+}
+
+static void test_forged_origin_passes_the_middle_and_is_refused_at_the_top(void **state)
+{
+    (void)state;
+    harness_node_t dist, town, village;
+    assert_int_equal(harness_node_init(&dist, "district-top", 1), 0);
+    assert_int_equal(harness_node_init(&town, "township-mid", 1), 0);
+    assert_int_equal(harness_node_init(&village, "village-child", 0), 0);
+    snprintf(dist.tier, sizeof dist.tier, "district");
+    snprintf(town.tier, sizeof town.tier, "township");
+    harness_add_child(&dist, &town);
+    harness_add_child(&town, &village);
+    assert_int_equal(harness_node_start(&dist), 0);
+    harness_set_parent(&town, &dist, "parent");
+    assert_int_equal(harness_node_start(&town), 0);
+
+    void *ctx = zmq_ctx_new();
+    gr_client_t *as_child = gr_client_new(ctx, town.endpoint, &village.node_key, town.node_key.pk);
+    gr_client_t *at_top = harness_client(&dist, ctx, 0);
+    assert_non_null(as_child);
+    assert_non_null(at_top);
+    uint64_t refused_before = s_counter_of(at_top, "rejected_signature");
+
+    /* A case only the district may resolve, so the township passes it up;
+     * its reporter's signature is broken and the child's hop is honest. */
+    s_path_t forged;
+    assert_int_equal(gr_keys_generate(&forged.reporter), 0);
+    s_path_origin_of(&forged, "PS.EPIDEMIC");
+    forged.origin[forged.origin_len - 1] ^= 1;
+    Gridrelay__Hop own;
+    uint8_t sig_own[GR_SIGNATURE_BYTES];
+    s_path_hop(&own, sig_own, "village-child", &village.node_key, forged.id);
+    Gridrelay__Hop *hops[1] = {&own};
+    /* The middle tier does not check the origin: the child answers for it
+     * with its hop, which the envelope's signature covers. */
+    assert_int_equal(s_escalate(as_child, &forged, hops, 1), 0);
+    s_counter_wait_t refused = {at_top, "rejected_signature", refused_before};
+    assert_true(harness_wait_until(s_counter_above, &refused, 20000));
+    assert_int_equal(s_get_code(at_top, forged.id), GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND);
+
+    /* The same path with the reporter's signature intact reaches the top. */
+    s_path_t honest;
+    assert_int_equal(gr_keys_generate(&honest.reporter), 0);
+    s_path_origin_of(&honest, "PS.EPIDEMIC");
+    s_path_hop(&own, sig_own, "village-child", &village.node_key, honest.id);
+    assert_int_equal(s_escalate(as_child, &honest, hops, 1), 0);
+    s_held_wait_t held = {at_top, honest.id};
+    assert_true(harness_wait_until(s_held, &held, 20000));
+    assert_int_equal(s_get_code(at_top, forged.id), GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND);
+
+    gr_client_destroy(&as_child);
+    gr_client_destroy(&at_top);
+    zmq_ctx_term(ctx);
+    assert_int_equal(harness_node_stop(&town, SIGTERM), 0);
+    assert_int_equal(harness_node_stop(&dist, SIGTERM), 0);
+    harness_node_cleanup(&town);
+    harness_node_cleanup(&dist);
+    harness_node_cleanup(&village);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_dedup_records_past_the_window_are_pruned),
         cmocka_unit_test(test_queries_report_not_found_and_bad_tokens),
         cmocka_unit_test(test_forged_escalation_paths_are_refused),
+        cmocka_unit_test(test_forged_origin_passes_the_middle_and_is_refused_at_the_top),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

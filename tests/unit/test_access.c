@@ -21,13 +21,13 @@ static char s_police[] = "police", s_fire[] = "fire", s_safety[] = "safety";
 
 /* Reported by zhang in grid G-1, led by police, fire co-handling. */
 static char *s_co[] = {s_fire};
-static const gr_access_case_t s_case = {s_zhang, s_police, s_co, 1, "G-1"};
+static const gr_access_case_t s_case = {s_zhang, s_police, s_co, 1, "G-1", false, false};
 /* Reported elsewhere (escalated or assigned here) in grid G-2, no department. */
-static const gr_access_case_t s_foreign = {NULL, NULL, NULL, 0, "G-2"};
+static const gr_access_case_t s_foreign = {NULL, NULL, NULL, 0, "G-2", false, false};
 
 static gr_access_who_t s_who(unsigned roles, const uint8_t *key, const char *dept)
 {
-    gr_access_who_t who = {roles, key, dept, NULL};
+    gr_access_who_t who = {roles, key, dept, NULL, NULL};
     return who;
 }
 
@@ -55,6 +55,7 @@ static const struct {
     {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, O | V, 0},
     {GRIDRELAY__BODY__KIND_AUDIT_VERIFY, O | A, 0},
     {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, O | A, 0},
+    {GRIDRELAY__BODY__KIND_AUDIT_READS, A, 0},
     {GRIDRELAY__BODY__KIND_DAILY_SUMMARY, N, 0},
     {GRIDRELAY__BODY__KIND_LIST_DAILY, O | V, 0},
     {GRIDRELAY__BODY__KIND_GET_RANKING, O | V | A, 0},
@@ -153,10 +154,10 @@ static void test_edges(void **state)
     gr_access_who_t keyless = s_who(R, NULL, NULL);
     gr_access_who_t codeless = s_who(D, s_li, NULL);
     gr_access_who_t empty_code = s_who(D, s_li, "");
-    gr_access_case_t no_lead = {NULL, "", NULL, 0, NULL};
+    gr_access_case_t no_lead = {NULL, "", NULL, 0, NULL, false, false};
     gr_access_who_t empty_grid = s_who(R, s_li, NULL);
     empty_grid.grid = "";
-    gr_access_case_t no_grid = {NULL, NULL, NULL, 0, ""};
+    gr_access_case_t no_grid = {NULL, NULL, NULL, 0, "", false, false};
     assert_int_equal(gr_access_decide(get, &empty_grid, &no_grid), GR_ACCESS_DENY);
     gr_access_who_t grid_1 = s_who(R, s_li, NULL);
     grid_1.grid = "G-1";
@@ -187,6 +188,39 @@ static void test_edges(void **state)
     assert_string_equal(gr_access_roles_text(R | O, tiny, sizeof tiny), "reporter");
 }
 
+/* A confidential case (issue 14 part 3): only a node, a named operator,
+ * its own reporter (not its grid's leader) and a department with a task
+ * pass, each where the rule lets its role in. */
+static void test_confidential(void **state)
+{
+    (void)state;
+    gr_access_rule_t get = {O | V | A | N, R | D}, act = {O, 0};
+    gr_access_case_t c = s_case, named = s_case;
+    c.confidential = named.confidential = true;
+    named.named = true;
+    gr_access_who_t leader = s_who(R, s_li, NULL);
+    leader.grid = "G-1";
+    assert_int_equal(gr_access_decide(&get, &leader, &s_case), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&get, &leader, &c), GR_ACCESS_DENY);
+    gr_access_who_t op = s_who(O, s_li, NULL), viewer = s_who(V, s_li, NULL);
+    gr_access_who_t auditor = s_who(A, s_li, NULL), node = s_who(N, NULL, NULL);
+    gr_access_who_t zhang = s_who(R, s_zhang, NULL), police = s_who(D, NULL, "police");
+    gr_access_who_t safety = s_who(D, NULL, "safety");
+    assert_int_equal(gr_access_decide(&get, &op, &c), GR_ACCESS_DENY);
+    assert_int_equal(gr_access_decide(&get, &op, &named), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&act, &op, &named), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&act, &op, &c), GR_ACCESS_DENY);
+    assert_int_equal(gr_access_decide(&get, &viewer, &named), GR_ACCESS_DENY);
+    assert_int_equal(gr_access_decide(&get, &auditor, &named), GR_ACCESS_DENY);
+    assert_int_equal(gr_access_decide(&get, &node, &c), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&get, &zhang, &c), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&act, &zhang, &c), GR_ACCESS_DENY);
+    assert_int_equal(gr_access_decide(&get, &police, &c), GR_ACCESS_ALLOW);
+    assert_int_equal(gr_access_decide(&get, &safety, &c), GR_ACCESS_DENY);
+    /* Without the case the role alone still decides, as before. */
+    assert_int_equal(gr_access_decide(&get, &op, NULL), GR_ACCESS_ALLOW);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_whole_matrix),
         cmocka_unit_test(test_named_cells),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_confidential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -859,6 +859,64 @@ static void test_config_assessment(void **state)
     gr_config_destroy(&cfg);
 }
 
+/* [confidential] and data_key: names per confidential category, a line
+ * for a category the catalogue does not mark confidential, an unknown
+ * one, a duplicate, none named, and a data key file others may read. */
+static void test_config_confidential(void **state)
+{
+    fixture_t *f = *state;
+    s_make_key(f->dir, "node");
+    char cat[2048];
+    snprintf(cat, sizeof cat, "%s[SS.KEY]\nclass = s\nsubclass = s\nname = key person\n"
+             "confidential = yes\n", s_good_catalogue);
+    s_write_at(f->dir, "cat.ini", cat);
+    s_write_at(f->dir, "v1.ini", NODE_HEAD "[confidential]\nSS.KEY = chen, wu\n");
+    char path[PATH_MAX + 16], err[1024] = "";
+    snprintf(path, sizeof path, "%s/v1.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_true(gr_confidential_config_names(&cfg->confidential, "SS.KEY", "wu"));
+    assert_false(gr_confidential_config_names(&cfg->confidential, "SS.KEY", "li"));
+    assert_false(gr_confidential_config_names(&cfg->confidential, "PS.FIRE", "chen"));
+    assert_true(gr_catalogue_find(cfg->catalogue, "SS.KEY")->confidential);
+    assert_false(gr_catalogue_find(cfg->catalogue, "PS.FIRE")->confidential);
+    gr_config_destroy(&cfg);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[confidential]\nPS.FIRE = chen\n", "v1.ini:9: confidential: PS.FIRE: the catalogue "
+                                               "does not mark it confidential = yes"},
+        {"[confidential]\nXX.NONE = chen\n", "v1.ini:9: confidential: XX.NONE: not a category"},
+        {"[confidential]\nSS.KEY = chen\nSS.KEY = wu\n", "duplicate key 'SS.KEY'"},
+        {"[confidential]\nSS.KEY = ,\n", "name at least one operator"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, NODE_HEAD "%s", bad[i].text);
+        s_write_at(f->dir, "v1.ini", text);
+        cfg = gr_config_load(path, err, sizeof err);
+        assert_null(cfg);
+        if (!strstr(err, bad[i].want))
+            fail_msg("case %zu: want '%s', got '%s'", i, bad[i].want, err);
+    }
+    char dk[PATH_MAX + 16];
+    snprintf(dk, sizeof dk, "%s/node.data", f->dir);
+    assert_int_equal(gr_datakey_create_file(dk, err, sizeof err), 0);
+    assert_int_equal(chmod(dk, 0640), 0);
+    s_write_at(f->dir, "v1.ini", NODE_HEAD "data_key = node.data\n");
+    cfg = gr_config_load(path, err, sizeof err);
+    assert_null(cfg);
+    if (!strstr(err, "v1.ini:8: ") || !strstr(err, "accessible by group or others (mode 640)"))
+        fail_msg("data key 0640: %s", err);
+    assert_int_equal(chmod(dk, 0600), 0);
+    cfg = gr_config_load(path, err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    assert_int_equal(gr_datakey_current(cfg->datakey), 1);
+    gr_config_destroy(&cfg);
+}
+
 /* [merge]: the section alone turns candidates on with the defaults; its
  * keys tune them; window = 0 turns them off again. */
 static void test_config_merge(void **state)
@@ -1633,6 +1691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_assessment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_supervision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_daily, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_confidential, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_and_relative_paths, setup,
                                         teardown),

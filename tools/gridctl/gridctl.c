@@ -35,6 +35,7 @@ static void s_usage(FILE *out)
 "\n"
 "Commands:\n"
 "  keygen    make a new Ed25519 identity (secret and public key files)\n"
+"  datakey   make, rotate, list a node's data key file (personal data at rest)\n"
 "  report    submit an event report; prints the new event id\n"
 "  list      list events, with filters and paging\n"
 "  show ID   one event with its full timeline\n"
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        { "keygen", gridctl_keygen }, { "report", gridctl_report }, { "list", gridctl_list },
+        { "keygen", gridctl_keygen }, { "datakey", gridctl_datakey }, { "report", gridctl_report }, { "list", gridctl_list },
         { "show", gridctl_show },     { "stats", gridctl_stats },   { "accept", gridctl_accept },
         { "resolve", gridctl_resolve }, { "escalate", gridctl_escalate }, { "assign", gridctl_assign },
         { "dispatch", gridctl_dispatch }, { "dept", gridctl_dept },

@@ -82,6 +82,7 @@ int gridctl_identity(const gridctl_common_t *common, const char **node, gr_keypa
 
 /* Subcommands; each returns its exit code. */
 int gridctl_keygen(int argc, char **argv);
+int gridctl_datakey(int argc, char **argv);
 int gridctl_report(int argc, char **argv);
 int gridctl_list(int argc, char **argv);
 int gridctl_show(int argc, char **argv);
@@ -97,6 +98,7 @@ int gridctl_view(int argc, char **argv);
 int gridctl_urge(int argc, char **argv);
 int gridctl_supervise(int argc, char **argv);
 int gridctl_audit(int argc, char **argv);
+int gridctl_audit_reads(int argc, char **argv);
 int gridctl_daily(int argc, char **argv);
 int gridctl_merge(int argc, char **argv);
 int gridctl_unmerge(int argc, char **argv);

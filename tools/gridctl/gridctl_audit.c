@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "datakey.h"
 #include "error.h"
 #include "gridctl.h"
 #include "hop.h"
@@ -28,6 +29,7 @@ static void s_usage(FILE *out)
 "Usage: gridctl audit verify (--store DIR | --node ENDPOINT ...) [--anchor N:HASH] [--json]\n"
 "       gridctl audit export ID [--output FILE] [OPTIONS] > case.bundle\n"
 "       gridctl audit check FILE... --trust KEYS [--trust KEYS...] [--json]\n"
+"       gridctl audit reads [--case ID] [--actor KEY] [--since TIME] (gridctl audit reads --help)\n"
 "\n"
 "verify walks the whole audit trail of a node: every case's timeline, a hash\n"
 "chain, against the case's record, and the node's ledger, a second chain that\n"
@@ -45,6 +47,8 @@ static void s_usage(FILE *out)
 "      --anchor N:HASH   a head recorded earlier (from a verify, or a bundle's\n"
 "                        'ledger then'): ledger link N must still have it, which\n"
 "                        shows a ledger rewritten as a whole (--store only)\n"
+"      --data-key FILE   the node's data_key file, for a store that seals\n"
+"                        personal data (--store only)\n"
 "\n"
 "export writes one case's evidence as held by the node: the reporter's signed\n"
 "envelope, the signed hops it took to this node, this node's timeline entries\n"
@@ -130,12 +134,21 @@ static int s_parse_anchor(gr_store_anchor_t *anchor, const char *text)
     return 0;
 }
 
-static int s_verify_store(const char *dir, const gr_store_anchor_t *anchor, bool json)
+static int s_verify_store(const char *dir, const char *data_key,
+                          const gr_store_anchor_t *anchor, bool json)
 {
     gr_store_t *store = NULL;
-    char err[512];
-    if (gr_store_open_readonly(&store, dir, err, sizeof err) != 0) {
-        fprintf(stderr, "gridctl: %s\n", err);
+    gr_datakey_t *dk = NULL;
+    char err[1200];
+    if (data_key && gr_datakey_load(&dk, data_key, err, sizeof err) != 0) {
+        fprintf(stderr, "gridctl: --data-key %s\n", err);
+        return GRIDCTL_LOCAL;
+    }
+    if (gr_store_open_readonly(&store, dir, err, sizeof err) != 0
+        || gr_store_use_datakey(store, dk, dir, err, sizeof err) != 0) {
+        fprintf(stderr, "gridctl: %s%s\n", err, dk ? "" : " (here: --data-key FILE)");
+        gr_store_close(&store);
+        gr_datakey_destroy(&dk);
         return GRIDCTL_LOCAL;
     }
     gr_txn_t *txn = NULL;
@@ -146,6 +159,7 @@ static int s_verify_store(const char *dir, const gr_store_anchor_t *anchor, bool
         rc = gr_store_audit_verify(txn, anchor, &result, &fault);
     gr_store_abort(&txn);
     gr_store_close(&store);
+    gr_datakey_destroy(&dk);
     if (rc < 0) {
         fprintf(stderr, "gridctl: store %s: %s\n", dir, gr_strerror(rc));
         return GRIDCTL_LOCAL;
@@ -182,10 +196,11 @@ static int s_verify(int argc, char **argv)
 {
     static const struct option options[] = {
         GRIDCTL_COMMON_LONG_OPTIONS, { "store", required_argument, NULL, 's' },
-        { "anchor", required_argument, NULL, 'a' }, { NULL, 0, NULL, 0 },
+        { "anchor", required_argument, NULL, 'a' },
+        { "data-key", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
     };
     gridctl_common_t common = {.timeout_ms = 60000, .attempts = 1};
-    const char *store = NULL;
+    const char *store = NULL, *data_key = NULL;
     gr_store_anchor_t anchor;
     bool anchored = false;
     int opt;
@@ -197,6 +212,10 @@ static int s_verify(int argc, char **argv)
             continue;
         if (opt == 's') {
             store = optarg;
+            continue;
+        }
+        if (opt == 'D') {
+            data_key = optarg;
             continue;
         }
         if (opt == 'a') {
@@ -213,7 +232,7 @@ static int s_verify(int argc, char **argv)
         return GRIDCTL_USAGE;
     }
     if (store)
-        return s_verify_store(store, anchored ? &anchor : NULL, common.json);
+        return s_verify_store(store, data_key, anchored ? &anchor : NULL, common.json);
     return s_verify_node(&common);
 }
 
@@ -581,6 +600,8 @@ int gridctl_audit(int argc, char **argv)
         return s_export(argc - 1, argv + 1);
     if (strcmp(sub, "check") == 0)
         return s_check(argc - 1, argv + 1);
+    if (strcmp(sub, "reads") == 0)
+        return gridctl_audit_reads(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         s_usage(stdout);
         return GRIDCTL_OK;

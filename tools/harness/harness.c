@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "datakey.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -63,6 +65,19 @@ int harness_node_write_config(harness_node_t *node)
     if (node->task_listen)
         fprintf(f, "task_listen = %s\n",
                 node->task_endpoint[0] ? node->task_endpoint : "tcp://127.0.0.1:*");
+    /* GR_DATA_KEY=1: every node seals its store (the benchmark's A/B of
+     * issue 14 part 4, and the suite run that way), unless a test set
+     * its own data_key. */
+    const char *dk = getenv("GR_DATA_KEY");
+    if (dk && *dk && strcmp(dk, "0") != 0 && !strstr(node->extra_node, "data_key")) {
+        char path[320], err[512];
+        snprintf(path, sizeof path, "%s/harness.data", node->dir);
+        if (access(path, F_OK) != 0 && gr_datakey_create_file(path, err, sizeof err) != 0) {
+            fclose(f);
+            return -1;
+        }
+        fprintf(f, "data_key = harness.data\n");
+    }
     fprintf(f, "%s\n%s\n", node->extra_node, node->sections);
     /* The harness's keys report and act (the least change for the tests
      * that use one key for both); a test of roles lists its own. */
