@@ -54,7 +54,9 @@
 #include "store.pb-c.h"
 #include "wire.h"
 
-#define GR_STORE_SCHEMA_VERSION 1
+/* 2: the audit ledger is complete and the dead-letter database exists
+ * (store.c has the migration from 1). */
+#define GR_STORE_SCHEMA_VERSION 2
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;
