@@ -8,6 +8,7 @@
  *   dedup     signer 32 B | seq u64 BE -> DedupRecord
  *   signers   signer 32 B -> highest accepted seq, u64 BE
  *   outbox    peer id | 0x00 | seq u64 BE -> sealed envelope bytes
+ *   dead      the same key -> DeadLetter (refused for good; store_dead.c)
  *   due       due_ms u64 BE | kind u8 | event id -> ""   (timers)
  *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
  *   peers     peer id | 0x00 | field -> u64 BE
@@ -272,6 +273,28 @@ int gr_store_outbox_scan(gr_txn_t *txn, const char *peer, uint64_t after, size_t
                          gr_store_outbox_fn visit, void *ctx);
 /* Number of entries waiting for peer. */
 int gr_store_outbox_depth(gr_txn_t *txn, const char *peer, uint64_t *depth);
+
+/* ---- dead letters: outbox entries a peer refused for good (store_dead.c) ----
+ *
+ * Same key as the outbox. Nothing here sends anything: node/outbox.c
+ * decides what a retry or a drop means. */
+
+/* Moves peer's outbox entry seq to the dead letters, with the peer's
+ * refusal (code: a Gridrelay__ErrorCode). GR_ENOTFOUND when the outbox has
+ * no such entry (already buried, or acknowledged). Needs a write txn. */
+int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
+                       const char *message, uint64_t now_ms);
+/* The dead letter, unpacked (the caller frees it), or GR_ENOTFOUND. */
+int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      Gridrelay__DeadLetter **out);
+int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      const Gridrelay__DeadLetter *dead);
+int gr_store_dead_del(gr_txn_t *txn, const char *peer, uint64_t seq);
+/* Visits the first limit dead letters of peer in seq order (dead valid only
+ * during the call) and counts all of them into *count. */
+typedef void (*gr_store_dead_fn)(void *ctx, uint64_t seq, const Gridrelay__DeadLetter *dead);
+int gr_store_dead_scan(gr_txn_t *txn, const char *peer, size_t limit, gr_store_dead_fn visit,
+                       void *ctx, uint64_t *count);
 
 /* ---- due: timers that survive restarts ----
  *
