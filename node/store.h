@@ -74,6 +74,23 @@ typedef struct {
 int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
                   char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* A consistent hot copy of the store in store_dir (which a running node
+ * may be writing) into dest_dir, missing or empty: LMDB's mdb_env_copy2
+ * with MDB_CP_COMPACT from one read transaction, then synced. *bytes (may
+ * be NULL) gets the copy's size. The store is opened read-only and
+ * without the node's lock (gr_store_open_readonly). Returns 0, GR_EIO
+ * (dest holds a store, or a file error), GR_ESCHEMA, GR_ESTORE; err says
+ * why. Why this and not a request to the node: store_backup.c. */
+int gr_store_backup(const char *store_dir, const char *dest_dir, size_t *bytes, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+/* Restores a backup made by gr_store_backup into store_dir, a new data
+ * directory: refused (GR_EIO, nothing changed) when a node holds its lock
+ * or it already has a store. The copy appears under its name only once
+ * whole and synced. Returns 0 or GR_EIO; err says why. */
+int gr_store_restore(const char *backup_dir, const char *store_dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Opens an existing store for reading only (MDB_RDONLY), without the
  * node's flock, so a copy of a data dir, or a running node's, can be
  * audited: no write transaction can be begun. A store that lacks one of
