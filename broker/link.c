@@ -158,6 +158,7 @@ struct gr_link {
     uint64_t resent_total;
     uint64_t acked_total;
     uint64_t refused_total;
+    uint64_t dead_total;
     uint64_t rejected_total;
 };
 
@@ -436,6 +437,25 @@ static bool s_error_is_transient(const Gridrelay__Error *error)
            error->code == GRIDRELAY__ERROR_CODE__ERR_INTERNAL;
 }
 
+bool gr_link_error_is_permanent(int code)
+{
+    /* What the same bytes can never pass however often they are sent: the
+     * peer's rules or config refuse them. Trust, signature, replay and
+     * not-found refusals are left to the retries: a key added or a missing
+     * case arriving later can cure those without anyone acting. */
+    switch (code) {
+    case GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN:
+    case GRIDRELAY__ERROR_CODE__ERR_INVALID:
+    case GRIDRELAY__ERROR_CODE__ERR_UNKNOWN_CATEGORY:
+    case GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED:
+    case GRIDRELAY__ERROR_CODE__ERR_DECODE:
+    case GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* One verified frame from the peer: Acks of ours are consumed, everything
  * else (Errors included, so the owner can log them) goes to the message
  * callback. Heartbeats are forwarded too: their status_seq matters to the
@@ -478,7 +498,22 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
     }
     if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error) {
         long i = s_find(self, body->error->ref_seq);
-        if (i >= 0) {
+        if (i >= 0 && self->cb.dead && gr_link_error_is_permanent(body->error->code)) {
+            /* Refused for good: out of the window, to the owner's dead
+             * letters. Like an Ack, an answer of the oldest item is
+             * progress. */
+            self->refused_total++;
+            self->dead_total++;
+            if (i == 0) {
+                self->progress_ms = self->now_ms;
+                self->retry_cur = self->retry_ms;
+            } else {
+                s_mark_skipped(self, (size_t)i);
+            }
+            s_remove(self, (size_t)i);
+            self->cb.dead(self->ctx, body->error->ref_seq, body->error->code,
+                          body->error->message ? body->error->message : "");
+        } else if (i >= 0) {
             /* The peer will not answer this copy again; only a resend can
              * get the item committed, transient refusal or not. */
             s_at(self, (size_t)i)->skipped = true;
@@ -837,6 +872,7 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
     out->resent_total = self->resent_total;
     out->acked_total = self->acked_total;
     out->refused_total = self->refused_total;
+    out->dead_total = self->dead_total;
     out->rejected_total = self->rejected_total;
 }
 

@@ -3,7 +3,9 @@
  * What a link guarantees: every item the owner put in its durable outbox
  * reaches the peer, in outbox order, and is acknowledged only after the
  * peer committed it; items are resent until acknowledged, across
- * disconnects and restarts of either side. The peer drops resends by
+ * disconnects and restarts of either side, or until the peer refuses one
+ * for good (a permanent Error code, with a dead callback set: the item
+ * leaves the window and becomes the owner's dead letter). The peer drops resends by
  * (signer, seq), so a resend never makes a second case.
  *
  * Resends are for a peer that is silent or a connection that was lost,
@@ -92,6 +94,12 @@ typedef struct {
     void (*changed)(void *ctx, gr_link_t *link, bool up);
     /* Next envelope seq of the owner's key (heartbeats are sealed with it). */
     uint64_t (*next_seq)(void *ctx);
+    /* Optional. The peer refused seq for good (gr_link_error_is_permanent
+     * of code): the link has taken it out of its window and will not send
+     * it again; the owner moves it out of the outbox (its dead letters).
+     * message is only valid during the call. Without this callback such
+     * items are kept and retried like any other refusal. */
+    void (*dead)(void *ctx, uint64_t seq, int code, const char *message);
 } gr_link_callbacks_t;
 
 typedef struct {
@@ -178,13 +186,19 @@ typedef struct {
                                      * cause (timeout or reconnect) */
     uint64_t acked_total;
     uint64_t refused_total;         /* Error replies refusing an in-flight item
-                                     * for good (not ERR_STORE_FULL/INTERNAL);
-                                     * the item is kept and retried regardless */
+                                     * for good (not ERR_STORE_FULL/INTERNAL) */
+    uint64_t dead_total;            /* of those, permanent refusals handed to
+                                     * the dead callback (the rest are retried) */
     uint64_t rejected_total;        /* frames from the peer's side that failed
                                      * verification, dropped */
 } gr_link_status_t;
 
 void gr_link_status(const gr_link_t *self, gr_link_status_t *out);
+
+/* Whether an Error code (Gridrelay__ErrorCode) refuses a message for good:
+ * ERR_FORBIDDEN, ERR_INVALID, ERR_UNKNOWN_CATEGORY, ERR_UNSUPPORTED,
+ * ERR_DECODE, ERR_FRAME_TOO_LARGE. Resending the same bytes cannot help. */
+bool gr_link_error_is_permanent(int code);
 const char *gr_link_peer_id(const gr_link_t *self);
 
 #endif

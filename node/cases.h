@@ -16,6 +16,8 @@
  *   办结 resolve          any open state but escalated -> resolved
  *   反馈 feedback         escalated | resolved -> fed_back
  *   close                 resolved | fed_back -> closed
+ *   drop                  any state -> itself: an operator dropped a dead letter
+ *                         of the case from the outbox (node/outbox.h)
  *
  * Thread safety: pure functions over constant tables.
  */

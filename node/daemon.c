@@ -23,6 +23,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "notify.h"
 #include "notices.h"
 #include "peers.h"
 #include "pool.h"
@@ -882,6 +883,7 @@ static void s_read_signal(gr_daemon_t *self)
         }
         gr_log(GR_LOG_NOTICE, NULL, "received %s: finishing in-flight work",
                strsignal((int)info.ssi_signo));
+        gr_notify_stopping();
         self->stopping = true;
     }
 }
@@ -923,7 +925,9 @@ int gr_daemon_run(gr_daemon_t *self)
            self->cfg->tier_level, gr_trust_count(self->cfg->trust),
            gr_catalogue_count(self->cfg->catalogue), self->cfg->has_parent ? self->cfg->parent.id : "none",
            self->cfg->n_children);
+    gr_notify_ready(self->cfg->node_id);
     while (!self->stopping) {
+        gr_notify_watchdog(gr_now_ms());
         zmq_pollitem_t items[MAX_POLL] = {
             { self->router, 0, ZMQ_POLLIN, 0 },
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },

@@ -7,7 +7,9 @@
 #include "client.h"
 #include "curve.h"
 #include "error.h"
+#include "clock.h"
 #include "log.h"
+#include "outbox.h"
 
 #define CATCHUP_LIMIT 500
 #define CATCHUP_SAFETY_MS 10000   /* ask even without a gap, in case the last update was lost */
@@ -30,6 +32,9 @@ typedef struct {
 typedef struct {
     const char *outbox;
     uint64_t seq;
+    bool dead;          /* refused for good: to the dead letters, not deleted */
+    int code;
+    char *message;      /* dead: the peer's refusal (owned) */
 } s_ack_t;
 
 struct gr_peers {
@@ -113,7 +118,23 @@ static void s_acked(void *ctx, uint64_t seq)
         gr_log(GR_LOG_ERROR, NULL, "out of memory recording an ack from %s", lc->outbox);
         return;
     }
-    self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq };
+    self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq, false, 0, NULL };
+}
+
+/* Buried in the next write transaction (node/outbox.h), like an ack. */
+static void s_dead(void *ctx, uint64_t seq, int code, const char *message)
+{
+    s_link_ctx_t *lc = ctx;
+    gr_peers_t *self = lc->peers;
+    char *copy = strdup(message);
+    if (!copy ||
+        s_grow((void **)&self->acks, &self->cap_acks, self->n_acks, sizeof *self->acks) != 0) {
+        /* Left in the outbox: it is loaded and refused again after a restart. */
+        free(copy);
+        gr_log(GR_LOG_ERROR, NULL, "out of memory recording a dead letter from %s", lc->outbox);
+        return;
+    }
+    self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq, true, code, copy };
 }
 
 static void s_changed(void *ctx, gr_link_t *link, bool up)
@@ -189,7 +210,8 @@ static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, con
         break;
     }
     case GRIDRELAY__BODY__KIND_ERROR:
-        if (opened->body->error)
+        /* A refusal for good is logged when it is buried (node/outbox.c). */
+        if (opened->body->error && !gr_link_error_is_permanent(opened->body->error->code))
             s_log_refusal(lc, opened->body->error);
         break;
     default:
@@ -215,6 +237,7 @@ static int s_link_options(gr_peers_t *self, s_link_ctx_t *lc, const gr_peer_conf
     opt->max_frame = self->cfg->max_frame;
     opt->callbacks.load = s_load;
     opt->callbacks.acked = s_acked;
+    opt->callbacks.dead = s_dead;
     opt->callbacks.message = s_message;
     opt->callbacks.changed = s_changed;
     opt->callbacks.next_seq = s_next_seq;
@@ -329,6 +352,8 @@ void gr_peers_destroy(gr_peers_t **self_p)
     for (size_t i = 0; i < self->n_inbound; i++)
         free(self->inbound[i].frame);
     free(self->inbound);
+    for (size_t i = 0; i < self->n_acks; i++)
+        free(self->acks[i].message);
     free(self->acks);
     free(self);
     *self_p = NULL;
@@ -458,7 +483,10 @@ size_t gr_peers_pending_acks(const gr_peers_t *self)
 int gr_peers_apply_acks(gr_peers_t *self, gr_txn_t *txn)
 {
     for (size_t i = 0; i < self->n_acks; i++) {
-        int rc = gr_store_outbox_del(txn, self->acks[i].outbox, self->acks[i].seq);
+        const s_ack_t *a = &self->acks[i];
+        int rc = a->dead ? gr_outbox_bury(txn, a->outbox, a->seq, a->code, a->message,
+                                          gr_now_ms())
+                         : gr_store_outbox_del(txn, a->outbox, a->seq);
         if (rc != 0 && rc != GR_ENOTFOUND)
             return rc;
     }
@@ -654,9 +682,16 @@ static void s_publish_status(gr_peers_t *self, const gr_packed_list_t *status, u
     free(updates);
 }
 
+static void s_acks_clear(gr_peers_t *self)
+{
+    for (size_t i = 0; i < self->n_acks; i++)
+        free(self->acks[i].message);
+    self->n_acks = 0;
+}
+
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
-    self->n_acks = 0;
+    s_acks_clear(self);
     if (effects)
         s_publish_status(self, &effects->status, now_ms);
     if (effects && effects->kick_all) {

@@ -7,6 +7,7 @@
 #include "access_log.h"
 #include "actions.h"
 #include "audit.h"
+#include "outbox.h"
 #include "assessment.h"
 #include "case_stats.h"
 #include "check.h"
@@ -180,6 +181,16 @@ static int s_list_tasks(gr_requests_t *self, const gr_request_t *req)
     return gr_departments_list_tasks(self->departments, req);
 }
 
+static int s_outbox_list(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_outbox_list(self->cfg, req);
+}
+
+static int s_outbox_act(gr_requests_t *self, const gr_request_t *req)
+{
+    return gr_outbox_act(self->engine, self->cfg, req);
+}
+
 static int s_audit_verify(gr_requests_t *self, const gr_request_t *req)
 {
     (void)self;
@@ -248,6 +259,10 @@ static const s_route_t s_routes[] = {
      "only departments list tasks", s_list_tasks},
     {GRIDRELAY__BODY__KIND_LIST_SUPERVISION, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
      "the supervision list is for operators and viewers", s_supervision},
+    {GRIDRELAY__BODY__KIND_OUTBOX_LIST, false, FROM_CLIENT, ANY(OPERATOR | VIEWER),
+     "the outbox is read by operators and viewers", s_outbox_list},
+    {GRIDRELAY__BODY__KIND_OUTBOX_ACTION, true, FROM_CLIENT, ANY(OPERATOR),
+     "only operators retry or drop dead letters", s_outbox_act},
     {GRIDRELAY__BODY__KIND_AUDIT_VERIFY, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),
      "audits are for operators and auditors", s_audit_verify},
     {GRIDRELAY__BODY__KIND_AUDIT_EXPORT, false, FROM_CLIENT, ANY(OPERATOR | AUDITOR),

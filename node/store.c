@@ -40,17 +40,30 @@
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
     "due", "statuslog", "peers", "view", "tasks", "urges",
-    "audit", "audit_index", "daily", "access",
+    "audit", "audit_index", "daily", "access", "dead",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1
- * inside the opening transaction, so a failed migration leaves the old
- * version intact. Version 1 is the first schema, so nothing migrates yet;
- * the table and the walk over it are here so version 2 only adds a row. */
+ * inside the opening transaction (every database already opened), so a
+ * failed migration leaves the old version intact.
+ *
+ * 1 -> 2: version 1 stores were written before the audit ledger and the
+ * dead-letter database existed. The new databases are simply created
+ * (MDB_CREATE); what needs a walk is the ledger: every timeline entry of a
+ * version 1 store is linked into it once (gr_store_ledger_backfill, which
+ * does nothing when the store already has a ledger head). Before version 2
+ * that walk ran on every open; it is a migration now, so the version says
+ * whether a store's ledger is complete. */
+static int s_migrate_1(gr_txn_t *txn)
+{
+    return gr_store_ledger_backfill(txn);
+}
+
 static const struct s_migration {
     uint32_t from;
-    int (*run)(MDB_txn *txn);   /* returns an LMDB code */
+    int (*run)(gr_txn_t *txn);   /* returns a GR_E* code */
 } s_migrations[] = {
+    {1, s_migrate_1},
     {0, NULL},  /* sentinel */
 };
 
@@ -201,7 +214,22 @@ static int s_open_dbs(gr_store_t *self, const char *dir, const gr_datakey_t *dk,
         grc = GR_ESCHEMA;
         goto fail;
     }
+    for (int i = 0; i < S_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &self->dbi[i]);
+        if (rc != MDB_SUCCESS) {
+            s_seterr(err, errlen, "store %s: opening %s: %s", dir, s_db_names[i],
+                     mdb_strerror(rc));
+            grc = s_mdb_err(rc);
+            goto fail;
+        }
+    }
+    /* Before any value is read: a migration (the ledger's backfill) opens
+     * timelines. */
+    grc = gr_store_datakey_attach(self, txn, dk, true, dir, err, errlen);
+    if (grc != 0)
+        goto fail;
     bool stamp = fresh;
+    gr_txn_t own = {.txn = txn, .store = self, .write = true};
     while (!fresh && version < GR_STORE_SCHEMA_VERSION) {
         const struct s_migration *m = s_migrations;
         while (m->run && m->from != version)
@@ -213,35 +241,14 @@ static int s_open_dbs(gr_store_t *self, const char *dir, const gr_datakey_t *dk,
             grc = GR_ESCHEMA;
             goto fail;
         }
-        rc = m->run(txn);
-        if (rc != MDB_SUCCESS) {
+        grc = m->run(&own);
+        if (grc != 0) {
             s_seterr(err, errlen, "store %s: migration from schema %u failed: %s", dir,
-                     version, mdb_strerror(rc));
-            grc = s_mdb_err(rc);
+                     version, gr_strerror(grc));
             goto fail;
         }
         version++;
         stamp = true;
-    }
-    for (int i = 0; i < S_DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &self->dbi[i]);
-        if (rc != MDB_SUCCESS) {
-            s_seterr(err, errlen, "store %s: opening %s: %s", dir, s_db_names[i],
-                     mdb_strerror(rc));
-            grc = s_mdb_err(rc);
-            goto fail;
-        }
-    }
-    /* Before any value is read: the ledger's backfill opens timelines. */
-    grc = gr_store_datakey_attach(self, txn, dk, true, dir, err, errlen);
-    if (grc != 0)
-        goto fail;
-    /* Before the ledger existed a store had no head: link what it holds. */
-    gr_txn_t own = {.txn = txn, .store = self, .write = true};
-    grc = gr_store_ledger_backfill(&own);
-    if (grc != 0) {
-        s_seterr(err, errlen, "store %s: linking the audit ledger: %s", dir, gr_strerror(grc));
-        goto fail;
     }
     if (stamp) {
         uint8_t be[4];

@@ -8,6 +8,7 @@
  *   dedup     signer 32 B | seq u64 BE -> DedupRecord
  *   signers   signer 32 B -> highest accepted seq, u64 BE
  *   outbox    peer id | 0x00 | seq u64 BE -> sealed envelope bytes
+ *   dead      the same key -> DeadLetter (refused for good; store_dead.c)
  *   due       due_ms u64 BE | kind u8 | event id -> ""   (timers)
  *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
  *   peers     peer id | 0x00 | field -> u64 BE
@@ -55,7 +56,9 @@
 #include "store.pb-c.h"
 #include "wire.h"
 
-#define GR_STORE_SCHEMA_VERSION 1
+/* 2: the audit ledger is complete and the dead-letter database exists
+ * (store.c has the migration from 1). */
+#define GR_STORE_SCHEMA_VERSION 2
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;
@@ -74,6 +77,23 @@ typedef struct {
  * On error, *out is NULL and err holds a message naming dir. */
 int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
                   char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* A consistent hot copy of the store in store_dir (which a running node
+ * may be writing) into dest_dir, missing or empty: LMDB's mdb_env_copy2
+ * with MDB_CP_COMPACT from one read transaction, then synced. *bytes (may
+ * be NULL) gets the copy's size. The store is opened read-only and
+ * without the node's lock (gr_store_open_readonly). Returns 0, GR_EIO
+ * (dest holds a store, or a file error), GR_ESCHEMA, GR_ESTORE; err says
+ * why. Why this and not a request to the node: store_backup.c. */
+int gr_store_backup(const char *store_dir, const char *dest_dir, size_t *bytes, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+/* Restores a backup made by gr_store_backup into store_dir, a new data
+ * directory: refused (GR_EIO, nothing changed) when a node holds its lock
+ * or it already has a store. The copy appears under its name only once
+ * whole and synced. Returns 0 or GR_EIO; err says why. */
+int gr_store_restore(const char *backup_dir, const char *store_dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Opens an existing store for reading only (MDB_RDONLY), without the
  * node's flock, so a copy of a data dir, or a running node's, can be
@@ -315,6 +335,28 @@ int gr_store_outbox_scan(gr_txn_t *txn, const char *peer, uint64_t after, size_t
                          gr_store_outbox_fn visit, void *ctx);
 /* Number of entries waiting for peer. */
 int gr_store_outbox_depth(gr_txn_t *txn, const char *peer, uint64_t *depth);
+
+/* ---- dead letters: outbox entries a peer refused for good (store_dead.c) ----
+ *
+ * Same key as the outbox. Nothing here sends anything: node/outbox.c
+ * decides what a retry or a drop means. */
+
+/* Moves peer's outbox entry seq to the dead letters, with the peer's
+ * refusal (code: a Gridrelay__ErrorCode). GR_ENOTFOUND when the outbox has
+ * no such entry (already buried, or acknowledged). Needs a write txn. */
+int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
+                       const char *message, uint64_t now_ms);
+/* The dead letter, unpacked (the caller frees it), or GR_ENOTFOUND. */
+int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      Gridrelay__DeadLetter **out);
+int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      const Gridrelay__DeadLetter *dead);
+int gr_store_dead_del(gr_txn_t *txn, const char *peer, uint64_t seq);
+/* Visits the first limit dead letters of peer in seq order (dead valid only
+ * during the call) and counts all of them into *count. */
+typedef void (*gr_store_dead_fn)(void *ctx, uint64_t seq, const Gridrelay__DeadLetter *dead);
+int gr_store_dead_scan(gr_txn_t *txn, const char *peer, size_t limit, gr_store_dead_fn visit,
+                       void *ctx, uint64_t *count);
 
 /* ---- due: timers that survive restarts ----
  *

@@ -26,7 +26,7 @@
 /* The order is that of s_db_names in store.c. */
 enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
        S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_TASKS, S_DB_URGES,
-       S_DB_AUDIT, S_DB_AUDIT_INDEX, S_DB_DAILY, S_DB_ACCESS,
+       S_DB_AUDIT, S_DB_AUDIT_INDEX, S_DB_DAILY, S_DB_ACCESS, S_DB_DEAD,
        S_DB_COUNT };
 
 struct gr_store {

@@ -12,7 +12,7 @@ packages=(
   gcc libc6-dev pkg-config meson ninja-build
   protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
-  libcmocka-dev
+  libcmocka-dev libsystemd-dev
   tzdata
 )
 if [ "${1:-}" = "--fuzz" ]; then

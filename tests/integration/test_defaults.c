@@ -2,8 +2,8 @@
  * stored, and every tier above holds the same event: a report without a
  * severity reaches the tier its category's authority names, with the
  * category's default severity and its origin village at every tier. A
- * refused escalation leaves nothing behind, so the resend after the cause
- * is fixed lands; and cases an older version stranded are repaired at
+ * refused escalation leaves nothing behind and becomes a dead letter at
+ * the child, so its retry after the cause is fixed lands; and cases an older version stranded are repaired at
  * start. Real processes throughout. */
 #include <setjmp.h>
 #include <signal.h>
@@ -222,11 +222,20 @@ static void test_refused_escalation_leaves_nothing_and_the_resend_lands(void **s
     s_get(&village, ctx, id, &seen);
     assert_int_equal(seen.status, GRIDRELAY__STATUS__ESCALATED);
 
-    /* The operator updates the township's catalogue and restarts it: the
-     * village's resend now creates the case there. */
+    /* The operator updates the township's catalogue and restarts it, then
+     * retries the village's dead letter: now it creates the case there. */
     assert_int_equal(harness_node_stop(&town, SIGTERM), 0);
     assert_int_equal(s_write_catalogue(town.catalogue, true), 0);
     assert_int_equal(harness_node_start(&town), 0);
+    char sec[400], pub[400], kerr[256];
+    snprintf(sec, sizeof sec, "%.300s/reporter0.sec", village.dir);
+    snprintf(pub, sizeof pub, "%.300s/reporter0.pub", village.dir);
+    assert_int_equal(gr_keys_save(&village.reporters[0], sec, pub, kerr, sizeof kerr), 0);
+    char out[4096], args[400];
+    assert_true(node_wait_gridctl_says(&village, "outbox list --dead", "unknown_category", 20000));
+    assert_int_equal(node_gridctl(&village, NULL, "outbox list --dead", false, out, sizeof out), 0);
+    snprintf(args, sizeof args, "outbox retry %.*s", (int)strcspn(out, " "), out);
+    assert_int_equal(node_gridctl(&village, NULL, args, false, out, sizeof out), 0);
     s_expect(&town, ctx, id, GRIDRELAY__STATUS__REPORTED, GRIDRELAY__SEVERITY__URGENT, "village-new");
 
     zmq_ctx_term(ctx);

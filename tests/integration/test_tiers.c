@@ -245,15 +245,16 @@ typedef struct {
 static bool s_log_has(void *ctx)
 {
     s_log_wait_t *w = ctx;
-    char cmd[512];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "grep -F -q -- '%s' %s", w->text, w->path);
     return harness_run(cmd, NULL, 0) == 0;
 }
 
 /* A parent that refuses what a child sends (here: the township knows the
- * village's key, but as a reporter, not as a child): the village keeps
- * the escalation and retries it, counts the refusal for `gridctl status`,
- * and says so in its log, naming the peer and the error. */
+ * village's key, but as a reporter, not as a child): the refusal is for
+ * good (ERR_FORBIDDEN), so the village keeps the escalation as a dead
+ * letter (node/outbox.h) instead of resending it, counts the refusal for
+ * `gridctl status`, and says so in its log, naming the item and the error. */
 static void test_refused_escalation_is_kept_counted_and_logged(void **state)
 {
     (void)state;
@@ -268,10 +269,11 @@ static void test_refused_escalation_is_kept_counted_and_logged(void **state)
     void *ctx = zmq_ctx_new();
     assert_int_equal(node_report(&village, ctx, "orphan-1", "SS.MASS", 1), 0);
 
-    s_log_wait_t w = { .text = "parent refused our message" };
+    s_log_wait_t w = { .text = "dead letter parent/" };
     snprintf(w.path, sizeof w.path, "%s/gridrelayd.log", village.dir);
     assert_true(harness_wait_until(s_log_has, &w, WAIT_MS));
-    w.text = "ERR_FORBIDDEN: only a child node may escalate to this node; kept and retried";
+    w.text = "refused it for good (ERR_FORBIDDEN: only a child node may escalate to this "
+             "node); kept, no longer sent";
     assert_true(s_log_has(&w));
     assert_true(node_wait_status(&village, ctx, "orphan-1", ST(ESCALATED), WAIT_MS));
     assert_int_equal(node_status(&town, ctx, "orphan-1", NULL, 0), 0);
@@ -288,9 +290,18 @@ static void test_refused_escalation_is_kept_counted_and_logged(void **state)
     assert_int_equal(reply.body->links->n_links, 1);
     assert_string_equal(reply.body->links->links[0]->role, "parent");
     assert_true(reply.body->links->links[0]->refused >= 1);
-    assert_true(reply.body->links->links[0]->outbox_depth >= 1);
+    /* Out of the outbox: among the dead letters. */
+    assert_int_equal(reply.body->links->links[0]->outbox_depth, 0);
     gr_opened_clear(&reply);
     gr_client_destroy(&client);
+    char sec[400], pub[400], kerr[256];
+    snprintf(sec, sizeof sec, "%.300s/reporter0.sec", village.dir);
+    snprintf(pub, sizeof pub, "%.300s/reporter0.pub", village.dir);
+    assert_int_equal(gr_keys_save(&village.reporters[0], sec, pub, kerr, sizeof kerr), 0);
+    char out[4096];
+    assert_int_equal(node_gridctl(&village, NULL, "outbox list --dead", false, out, sizeof out), 0);
+    assert_non_null(strstr(out, "orphan-1"));
+    assert_non_null(strstr(out, "forbidden: only a child node may escalate"));
 
     zmq_ctx_term(ctx);
     assert_int_equal(harness_node_stop(&village, SIGTERM), 0);

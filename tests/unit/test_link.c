@@ -508,7 +508,7 @@ static gr_link_options_t s_options(world_t *w, size_t window, uint32_t retry_ms,
     opt.retry_ms = retry_ms;
     opt.retry_max_ms = retry_max_ms;
     opt.heartbeat_ms = heartbeat_ms;
-    opt.callbacks = (gr_link_callbacks_t){ s_load, s_acked, s_message, s_changed, s_next_seq };
+    opt.callbacks = (gr_link_callbacks_t){ s_load, s_acked, s_message, s_changed, s_next_seq, NULL };
     opt.ctx = w;
     return opt;
 }

@@ -56,6 +56,10 @@ static void s_usage(FILE *out)
 "  merge ID INTO_ID     make a duplicate report part of another case (合并)\n"
 "  unmerge ID           give a merged report its own lifecycle back\n"
 "  rank                 rank this node, the nodes below and departments (考核)\n"
+"  outbox list          what waits for the peers, and dead letters (refused for good)\n"
+"  outbox retry|drop ID act on a dead letter (PEER/SEQ)\n"
+"  backup --store DIR DEST  hot copy of a running node's store (on its machine)\n"
+"  restore BACKUP DIR   restore a backup into a new data directory\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -243,6 +247,8 @@ int main(int argc, char **argv)
         { "daily", gridctl_daily },
         { "merge", gridctl_merge }, { "unmerge", gridctl_unmerge },
         { "rank", gridctl_rank },
+        { "outbox", gridctl_outbox },
+        { "backup", gridctl_backup }, { "restore", gridctl_restore },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

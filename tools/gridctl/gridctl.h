@@ -103,6 +103,9 @@ int gridctl_daily(int argc, char **argv);
 int gridctl_merge(int argc, char **argv);
 int gridctl_unmerge(int argc, char **argv);
 int gridctl_rank(int argc, char **argv);
+int gridctl_outbox(int argc, char **argv);
+int gridctl_backup(int argc, char **argv);
+int gridctl_restore(int argc, char **argv);
 /* gridctl stats --by (gridctl_stats hands over when --by is given). */
 int gridctl_case_stats(int argc, char **argv);
 

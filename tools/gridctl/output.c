@@ -14,6 +14,7 @@ static const char *const s_severity[] = { "unspecified", "routine", "urgent", "e
 static const char *const s_action[] = {
     "-", "report", "accept", "dispatch", "assign", "claim", "progress", "return",
     "resolve", "feedback", "close", "escalate", "deadline", "urge", "merge", "unmerge",
+    "drop",
 };
 static const char *const s_error[] = {
     "none", "frame_too_large", "decode", "version", "untrusted", "signature", "replay",

@@ -1,0 +1,138 @@
+/* Dead letters: outbox entries a peer refused for good (broker/link.h,
+ * gr_link_error_is_permanent), kept in the `dead` database under the same
+ * key as in the outbox (peer | 0x00 | seq u64 BE). The contract is in
+ * store.h. */
+#include "store.h"
+
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "store_internal.h"
+
+static int s_key(uint8_t *key, const char *peer, uint64_t seq, size_t *keylen)
+{
+    if (!peer)
+        return GR_EINVAL;
+    size_t n = strnlen(peer, S_PEER_MAX + 1);
+    if (n == 0 || n > S_PEER_MAX)
+        return GR_EINVAL;
+    memcpy(key, peer, n);
+    key[n] = 0;
+    gr_put_u64(key + n + 1, seq);
+    *keylen = n + 9;
+    return 0;
+}
+
+int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
+                       const char *message, uint64_t now_ms)
+{
+    if (!txn || !txn->write)
+        return GR_EINVAL;
+    uint8_t key[S_OUTBOX_KEY_MAX];
+    size_t keylen;
+    int rc = s_key(key, peer, seq, &keylen);
+    if (rc != 0)
+        return rc;
+    MDB_val v;
+    if ((rc = s_get(txn, S_DB_OUTBOX, key, keylen, &v)) != 0)
+        return rc;
+    /* A copy: a value points into the map, which the put below may move. */
+    uint8_t *copy = malloc(v.mv_size ? v.mv_size : 1);
+    if (!copy)
+        return GR_ENOMEM;
+    memcpy(copy, v.mv_data, v.mv_size);
+    Gridrelay__DeadLetter dead = GRIDRELAY__DEAD_LETTER__INIT;
+    dead.envelope = (ProtobufCBinaryData){v.mv_size, copy};
+    dead.code = (Gridrelay__ErrorCode)code;
+    dead.message = (char *)(message ? message : "");
+    dead.dead_ms = now_ms;
+    rc = s_put_msg(txn, S_DB_DEAD, key, keylen, &dead.base, 0);
+    free(copy);
+    if (rc == 0)
+        rc = s_del(txn, S_DB_OUTBOX, key, keylen);
+    return rc;
+}
+
+int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      Gridrelay__DeadLetter **out)
+{
+    if (!out)
+        return GR_EINVAL;
+    *out = NULL;
+    if (!txn)
+        return GR_EINVAL;
+    uint8_t key[S_OUTBOX_KEY_MAX];
+    size_t keylen;
+    int rc = s_key(key, peer, seq, &keylen);
+    if (rc != 0)
+        return rc;
+    MDB_val v;
+    if ((rc = s_get(txn, S_DB_DEAD, key, keylen, &v)) != 0)
+        return rc;
+    *out = gridrelay__dead_letter__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? 0 : GR_EDECODE;
+}
+
+int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
+                      const Gridrelay__DeadLetter *dead)
+{
+    if (!txn || !txn->write || !dead)
+        return GR_EINVAL;
+    uint8_t key[S_OUTBOX_KEY_MAX];
+    size_t keylen;
+    int rc = s_key(key, peer, seq, &keylen);
+    if (rc != 0)
+        return rc;
+    return s_put_msg(txn, S_DB_DEAD, key, keylen, &dead->base, 0);
+}
+
+int gr_store_dead_del(gr_txn_t *txn, const char *peer, uint64_t seq)
+{
+    if (!txn || !txn->write)
+        return GR_EINVAL;
+    uint8_t key[S_OUTBOX_KEY_MAX];
+    size_t keylen;
+    int rc = s_key(key, peer, seq, &keylen);
+    if (rc != 0)
+        return rc;
+    return s_del(txn, S_DB_DEAD, key, keylen);
+}
+
+int gr_store_dead_scan(gr_txn_t *txn, const char *peer, size_t limit, gr_store_dead_fn visit,
+                       void *ctx, uint64_t *count)
+{
+    if (!txn || !visit || !count)
+        return GR_EINVAL;
+    *count = 0;
+    uint8_t key[S_OUTBOX_KEY_MAX];
+    size_t keylen;
+    int rc = s_key(key, peer, 0, &keylen);
+    if (rc != 0)
+        return rc;
+    size_t plen = keylen - 8;   /* the peer and its 0x00 */
+    MDB_cursor *cur;
+    if ((rc = s_cursor(txn, S_DB_DEAD, &cur)) != 0)
+        return rc;
+    MDB_val k = {keylen, key}, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && mrc == MDB_SUCCESS && k.mv_size == keylen &&
+           memcmp(k.mv_data, key, plen) == 0) {
+        Gridrelay__DeadLetter *dead = gridrelay__dead_letter__unpack(NULL, v.mv_size,
+                                                                     v.mv_data);
+        if (!dead) {
+            rc = GR_EDECODE;
+            break;
+        }
+        if (*count < limit)
+            visit(ctx, gr_get_u64((uint8_t *)k.mv_data + plen), dead);
+        (*count)++;
+        gridrelay__dead_letter__free_unpacked(dead, NULL);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = s_mdb_err(mrc);
+    return rc;
+}
