@@ -33,11 +33,13 @@ static const int s_required[] = { N_ID, N_TIER, N_STORE, N_LISTEN, N_SECRET_KEY,
 
 enum {
     S_NODE, S_REPORTERS, S_PARENT, S_SKIP, S_CHILDREN, S_DEADLINES, S_DEPARTMENTS, S_DISPATCH,
-    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_OPERATORS, S_VIEWERS, S_AUDITORS, S_COUNT
+    S_SUPERVISION, S_DAILY, S_MERGE, S_ASSESSMENT, S_OPERATORS, S_VIEWERS, S_AUDITORS, S_HTTP,
+    S_HTTP_USERS, S_OPEN311_CLIENTS, S_COUNT
 };
 static const char *const s_sections[S_COUNT] = {
     "node", "reporters", "parent", "skip", "children", "deadlines", "departments", "dispatch",
     "supervision", "daily", "merge", "assessment", "operators", "viewers", "auditors",
+    "http", "http_users", "open311_clients",
 };
 
 /* The sections that list people's keys, each granting its access role; a
@@ -928,13 +930,17 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
             return s_fail(msg, msglen, "unknown section [%s] (expected [node], [reporters], "
                           "[operators], [viewers], [auditors], [parent], [skip], [children], "
                           "[deadlines], [departments], [dispatch], [supervision], [daily], "
-                          "[merge] or [assessment])", section);
+                          "[merge], [assessment], [http], [http_users] or [open311_clients])",
+                          section);
         if (load->section_line[s] != 0)
             return s_fail(msg, msglen, "section [%s] appears twice (first at line %d)",
                           section, load->section_line[s]);
         load->section_line[s] = line;
         if (s == S_DAILY)
             load->cfg->daily.enabled = true;
+        if (s >= S_HTTP && s <= S_OPEN311_CLIENTS)
+            return gr_http_config_key(&load->cfg->http, (gr_http_section_t)(s - S_HTTP), NULL,
+                                      NULL, NULL, line, msg, msglen);
         if (s == S_MERGE) {
             /* The section turns candidates on; its keys only tune them. */
             load->cfg->merge.window_ms = S_DEFAULT_MERGE_WINDOW_MS;
@@ -965,6 +971,11 @@ static int s_config_fn(void *user, const char *section, const char *key, const c
         return s_merge_key(load, key, value, line, msg, msglen);
     case S_ASSESSMENT:
         return s_assessment_key(load, key, value, line, msg, msglen);
+    case S_HTTP:
+    case S_HTTP_USERS:
+    case S_OPEN311_CLIENTS:
+        return gr_http_config_key(&load->cfg->http, (gr_http_section_t)(s - S_HTTP), key, value,
+                                  load->dir, line, msg, msglen);
     case S_NODE:
         break;
     default:
@@ -1427,7 +1438,27 @@ static int s_finish(s_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, line ? line : load->section_line[S_DAILY], msg);
         return GR_ECONFIG;
     }
-    return s_finish_dispatch(load, err, errlen);
+    if (gr_http_config_finish(&cfg->http, msg, sizeof msg, &line) != 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+        return GR_ECONFIG;
+    }
+    if ((rc = s_finish_dispatch(load, err, errlen)) != 0)
+        return rc;
+    /* The HTTP face talks to this node as a client does, signed by the
+     * node's own key on behalf of its users (Body.on_behalf): the key is
+     * trusted with no roles of its own, so only what it signs for someone
+     * named in [http_users] or [open311_clients] gets anywhere
+     * (node/requests.c). Added after s_check_own_key(), which is about the
+     * lines of the file. */
+    if (cfg->http.enabled) {
+        rc = gr_trust_add(cfg->trust, cfg->keys.pk, cfg->node_id, GR_ROLE_REPORTER);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot trust the node's own key for [http]: %s", path,
+                     gr_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* The absolute directory of path, against which relative paths resolve:
@@ -1478,6 +1509,7 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     cfg->assessment = (gr_assess_weights_t)GR_ASSESS_WEIGHTS_DEFAULT;
     cfg->batch_max = S_DEFAULT_BATCH_MAX;
     gr_daily_config_init(&cfg->daily);
+    gr_http_config_init(&cfg->http);
 
     if (!(cfg->path = strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -1647,6 +1679,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->reporter_grids);
     free(self->routes);
     gr_daily_config_clear(&self->daily);
+    gr_http_config_clear(&self->http);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);
     for (size_t i = 0; i < self->n_children; i++)

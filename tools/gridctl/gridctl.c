@@ -55,6 +55,8 @@ static void s_usage(FILE *out)
 "  merge ID INTO_ID     make a duplicate report part of another case (合并)\n"
 "  unmerge ID           give a merged report its own lifecycle back\n"
 "  rank                 rank this node, the nodes below and departments (考核)\n"
+"  http-password        hash a web login's password for [http_users] (--api-key:\n"
+"                       a new Open311 api_key)\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -241,7 +243,7 @@ int main(int argc, char **argv)
         { "audit", gridctl_audit },
         { "daily", gridctl_daily },
         { "merge", gridctl_merge }, { "unmerge", gridctl_unmerge },
-        { "rank", gridctl_rank },
+        { "rank", gridctl_rank }, { "http-password", gridctl_http_password },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

@@ -101,6 +101,7 @@ int gridctl_daily(int argc, char **argv);
 int gridctl_merge(int argc, char **argv);
 int gridctl_unmerge(int argc, char **argv);
 int gridctl_rank(int argc, char **argv);
+int gridctl_http_password(int argc, char **argv);
 /* gridctl stats --by (gridctl_stats hands over when --by is given). */
 int gridctl_case_stats(int argc, char **argv);
 
