@@ -331,9 +331,14 @@ int gr_http_config_delegate(const gr_http_config_t *hc, const char *on_behalf, u
         if (u)
             *roles = u->roles;
     } else if (strncmp(on_behalf, "open311:", 8) == 0) {
+        /* The client reports as its reporter name: what the cases and
+         * the daily reports record. */
         for (size_t i = 0; i < hc->n_clients; i++)
-            if (strcmp(hc->clients[i].name, on_behalf + 8) == 0)
+            if (strcmp(hc->clients[i].name, on_behalf + 8) == 0) {
                 *roles = GR_ACCESS_REPORTER;
+                snprintf(name, namelen, "%s", hc->clients[i].reporter);
+                return 0;
+            }
     }
     if (!*roles)
         return GR_ENOTFOUND;

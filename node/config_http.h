@@ -97,7 +97,8 @@ const gr_open311_client_t *gr_http_config_client_by_key(const gr_http_config_t *
  * for (Body.on_behalf, PROTOCOL.md 4.10): "web:NAME" is a login user
  * with its role, "open311:NAME" an Open311 client (a reporter), "http"
  * the server's own reads (a viewer). *roles receives the GR_ACCESS_* bits,
- * name (namelen bytes) the actor name the timeline records. Returns 0, or
+ * name (namelen bytes) the actor name the timeline records: on_behalf
+ * itself, or for an Open311 client its reporter name. Returns 0, or
  * GR_ENOTFOUND for anyone else. */
 int gr_http_config_delegate(const gr_http_config_t *hc, const char *on_behalf, unsigned *roles,
                             char *name, size_t namelen);

@@ -260,12 +260,64 @@ static void test_metrics(void **state)
     assert_non_null(strstr(out, "gridrelay_cases_escalate_total "));
 }
 
+static void test_open311(void **state)
+{
+    fx_t *fx = *state;
+    char out[16384], args[1024], id[64];
+    assert_int_equal(s_curl("", "/open311/v2/services.json", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"service_code\":\"T.TOWNSHIP\""));
+    assert_int_equal(s_curl("", "/open311/v2/services/T.TOWNSHIP.json", out, sizeof out), 200);
+    assert_int_equal(s_curl("", "/open311/v2/services/NOPE.json", out, sizeof out), 404);
+
+    /* The spec's three errors, in its form. */
+    assert_int_equal(s_curl("-d api_key=wrongwrongwrongwrong -d service_code=T.TOWNSHIP "
+                            "-d lat=30.5 -d long=114.3", "/open311/v2/requests.json", out,
+                            sizeof out), 403);
+    assert_non_null(strstr(out, "[{\"code\":403,\"description\":"));
+    assert_int_equal(s_curl("-d api_key=" S_API_KEY " -d service_code=NOPE -d lat=30.5 "
+                            "-d long=114.3", "/open311/v2/requests.json", out, sizeof out), 400);
+    assert_non_null(strstr(out, "[{\"code\":400,\"description\":"));
+    assert_int_equal(s_curl("-d api_key=" S_API_KEY " -d service_code=T.TOWNSHIP",
+                            "/open311/v2/requests.json", out, sizeof out), 400);
+    assert_non_null(strstr(out, "location"));
+
+    /* A request becomes a case and escalates village -> township. */
+    assert_int_equal(s_curl("-d api_key=" S_API_KEY " -d service_code=T.TOWNSHIP -d lat=30.5 "
+                            "-d long=114.25 --data-urlencode 'description=pothole on the bridge' "
+                            "--data-urlencode media_url=http://example.org/p.jpg",
+                            "/open311/v2/requests.json", out, sizeof out), 201);
+    json_object *arr = json_tokener_parse(out), *r = NULL, *v = NULL;
+    assert_non_null(arr);
+    r = json_object_array_get_idx(arr, 0);
+    assert_true(json_object_object_get_ex(r, "service_request_id", &v));
+    snprintf(id, sizeof id, "%s", json_object_get_string(v));
+    json_object_put(arr);
+    assert_int_equal(strlen(id), 26);
+    assert_true(node_wait_status(&fx->nodes[TOWN], fx->ctx, id, 1 /* REPORTED */, 20000));
+    char timeline[4096] = "";
+    node_status(&fx->nodes[VILLAGE], fx->ctx, id, timeline, sizeof timeline);
+    assert_non_null(strstr(timeline, "fms-bridge"));
+
+    snprintf(args, sizeof args, "/open311/v2/requests/%s.json", id);
+    assert_int_equal(s_curl("", args, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"status\":\"open\""));
+    assert_non_null(strstr(out, "\"media_url\":\"http://example.org/p.jpg\""));
+    assert_non_null(strstr(out, "\"lat\":30.5"));
+    assert_non_null(strstr(out, "\"requested_datetime\":\"20"));
+    assert_non_null(strstr(out, "\"agency_responsible\":"));
+    assert_int_equal(s_curl("", "/open311/v2/requests/01NOSUCHREQUEST0000000000.json", out,
+                            sizeof out), 404);
+    assert_int_equal(s_curl("", "/open311/v2/requests.json?status=open", out, sizeof out), 200);
+    assert_non_null(strstr(out, id));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_login_and_refusals),
+        cmocka_unit_test(test_open311),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
