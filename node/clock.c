@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,10 @@
 
 #include "error.h"
 #include "log.h"
+
+/* The HTTP face's sessions expire on this clock too (node/http_session),
+ * from its own threads: the lock keeps the offset and its file in step. */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
     char path[4096];
@@ -69,6 +74,7 @@ uint64_t gr_clock_now_ms(void)
         return now;
     /* A stat() at most every 10 ms: the file is for tests, which wait in
      * bounded polls anyway. */
+    pthread_mutex_lock(&s_lock);
     if (now - s_clock.checked_ms >= 10) {
         s_clock.checked_ms = now;
         struct stat st;
@@ -84,5 +90,6 @@ uint64_t gr_clock_now_ms(void)
         }
     }
     int64_t t = (int64_t)now + s_clock.offset_ms;
+    pthread_mutex_unlock(&s_lock);
     return t > 0 ? (uint64_t)t : 0;
 }

@@ -7,7 +7,7 @@
  * it. Transport times (link resends, heartbeats) stay on the system clock.
  *
  * Thread safety: gr_clock_init() before any thread starts; gr_clock_now_ms()
- * from the daemon's main thread.
+ * from any thread (the main loop, the HTTP face's sessions).
  */
 #ifndef GR_CLOCK_H
 #define GR_CLOCK_H

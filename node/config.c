@@ -28,6 +28,26 @@ static void s_daily_open(gr_cfg_load_t *load)
     load->cfg->daily.enabled = true;
 }
 
+/* [http], [http_users], [open311_clients]: node/config_http.c. */
+static int s_http_key(gr_cfg_load_t *load, int section, const char *key, const char *value,
+                      int line, char *msg, size_t msglen)
+{
+    return gr_http_config_key(&load->cfg->http, (gr_http_section_t)(section - S_HTTP), key, value,
+                              load->dir, line, msg, msglen);
+}
+
+static void s_http_open(gr_cfg_load_t *load, int section)
+{
+    /* With no key it only records the section (and [http] turns the
+     * server on): it cannot fail. */
+    (void)gr_http_config_key(&load->cfg->http, (gr_http_section_t)(section - S_HTTP), NULL, NULL,
+                             NULL, load->section_line[section], NULL, 0);
+}
+
+static void s_http_open_http(gr_cfg_load_t *load) { s_http_open(load, S_HTTP); }
+static void s_http_open_users(gr_cfg_load_t *load) { s_http_open(load, S_HTTP_USERS); }
+static void s_http_open_clients(gr_cfg_load_t *load) { s_http_open(load, S_OPEN311_CLIENTS); }
+
 /* One row per section: its name, what its header does (NULL: nothing but
  * being remembered) and the handler of each of its keys. The dispatch is
  * this table; a new section is a row (and an S_ value in
@@ -54,6 +74,9 @@ static const struct {
     [S_MERGE] = { "merge", gr_cfg_merge_open, gr_cfg_merge_key },
     [S_ASSESSMENT] = { "assessment", NULL, gr_cfg_assessment_key },
     [S_CONFIDENTIAL] = { "confidential", NULL, gr_cfg_confidential_key },
+    [S_HTTP] = { "http", s_http_open_http, s_http_key },
+    [S_HTTP_USERS] = { "http_users", s_http_open_users, s_http_key },
+    [S_OPEN311_CLIENTS] = { "open311_clients", s_http_open_clients, s_http_key },
 };
 
 const char *gr_cfg_section_name(int s)
@@ -144,6 +167,7 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     gr_config_t *cfg = load.cfg;
     gr_cfg_defaults(cfg);
     gr_daily_config_init(&cfg->daily);
+    gr_http_config_init(&cfg->http);
 
     if (!(cfg->path = strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -309,6 +333,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->reporter_grids);
     free(self->routes);
     gr_daily_config_clear(&self->daily);
+    gr_http_config_clear(&self->http);
     gr_confidential_config_clear(&self->confidential);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);

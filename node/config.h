@@ -85,6 +85,7 @@
 #include "catalogue.h"
 #include "config_confidential.h"
 #include "datakey.h"
+#include "config_http.h"
 #include "daily_config.h"
 #include "decide.h"
 #include "duplicate.h"
@@ -169,6 +170,7 @@ typedef struct {
     gr_daily_config_t daily;    /* [daily]: who owes a daily report here, by when */
     gr_duplicate_limits_t merge;        /* [merge]: candidate duplicates; window 0 = off */
     gr_assess_weights_t assessment;     /* [assessment]: the ranking score's weights */
+    gr_http_config_t http;      /* [http], [http_users], [open311_clients] (config_http.h) */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

@@ -442,5 +442,25 @@ int gr_cfg_finish(gr_cfg_load_t *load, char *err, size_t errlen)
     }
     if (gr_confidential_config_finish(&cfg->confidential, cfg->catalogue, path, err, errlen))
         return GR_ECONFIG;
-    return s_finish_dispatch(load, err, errlen);
+    if (gr_http_config_finish(&cfg->http, msg, sizeof msg, &line) != 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+        return GR_ECONFIG;
+    }
+    if ((rc = s_finish_dispatch(load, err, errlen)) != 0)
+        return rc;
+    /* The HTTP face talks to this node as a client does, signed by the
+     * node's own key on behalf of its users (Body.on_behalf): the key is
+     * trusted with no roles of its own, so only what it signs for someone
+     * named in [http_users] or [open311_clients] gets anywhere
+     * (node/requests.c). Added after s_check_own_key(), which is about the
+     * lines of the file. */
+    if (cfg->http.enabled) {
+        rc = gr_trust_add(cfg->trust, cfg->keys.pk, cfg->node_id, GR_ROLE_REPORTER);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot trust the node's own key for [http]: %s", path,
+                     gr_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
 }

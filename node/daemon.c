@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <zmq.h>
@@ -20,6 +21,10 @@
 #include "departments.h"
 #include "engine.h"
 #include "flow.h"
+#include "gauges.h"
+#include "http.h"
+#include "http_metrics.h"
+#include "http_open311.h"
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
@@ -81,6 +86,8 @@ struct gr_daemon {
     gr_flow_t flow;
     gr_pool_t *pool;        /* signature checks and reply signing */
     gr_analyst_t *analyst;  /* long reads: rankings, counts over the store */
+    gr_http_t *http;        /* the HTTP face ([http]); NULL when off */
+    gr_gauges_t gauges;     /* what the loop measures of itself, for /metrics */
     int sigfd;
     bool stopping;
     bool store_full;
@@ -147,7 +154,7 @@ static void s_zap_log(void *ctx, const char *line)
  * other endpoints bound, so scripts can `head -1` and tools can look up
  * the rest by name. */
 static int s_write_endpoint_file(const char *path, const char *endpoint, const char *status,
-                                 const char *tasks)
+                                 const char *tasks, const char *http)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -160,6 +167,8 @@ static int s_write_endpoint_file(const char *path, const char *endpoint, const c
         ok = fprintf(f, "status %s\n", status) > 0 && ok;
     if (tasks)
         ok = fprintf(f, "tasks %s\n", tasks) > 0 && ok;
+    if (http)
+        ok = fprintf(f, "http %s\n", http) > 0 && ok;
     ok = (fclose(f) == 0) && ok;
     /* rename() makes the file appear whole: a watcher never reads half. */
     if (!ok || rename(tmp, path) != 0) {
@@ -216,14 +225,17 @@ static int s_announce(gr_daemon_t *self, char *err, size_t errlen)
         snprintf(endpoint, sizeof endpoint, "%s", self->cfg->listen);
     const char *status = gr_peers_status_endpoint(self->peers);
     const char *tasks = gr_notices_endpoint(self->notices);
+    const char *http = self->http ? gr_http_url(self->http) : NULL;
     if (self->cfg->endpoint_file &&
-        s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status, tasks) != 0) {
+        s_write_endpoint_file(self->cfg->endpoint_file, endpoint, status, tasks, http) != 0) {
         snprintf(err, errlen, "cannot write endpoint file %s: %s", self->cfg->endpoint_file,
                  strerror(errno));
         return GR_EIO;
     }
-    gr_log(GR_LOG_NOTICE, NULL, "listening on %s%s%s%s%s", endpoint, status ? ", status on " : "",
-           status ? status : "", tasks ? ", department notices on " : "", tasks ? tasks : "");
+    gr_log(GR_LOG_NOTICE, NULL, "listening on %s%s%s%s%s%s%s", endpoint,
+           status ? ", status on " : "", status ? status : "",
+           tasks ? ", department notices on " : "", tasks ? tasks : "",
+           http ? ", HTTP on " : "", http ? http : "");
     return 0;
 }
 
@@ -268,6 +280,33 @@ static int s_load_state(gr_daemon_t *self)
         gr_log(GR_LOG_NOTICE, NULL, "repaired %zu case(s) stored without a severity by an older "
                "version, and routed them again", repaired);
     return rc;
+}
+
+static void s_store_gauges(gr_daemon_t *self)
+{
+    gr_gauges_set(&self->gauges.map_size, gr_store_map_size(self->store));
+    gr_gauges_set(&self->gauges.map_used, gr_store_used_size(self->store));
+    gr_gauges_set(&self->gauges.map_max, self->cfg->map_max);
+    gr_gauges_set(&self->gauges.store_full, self->store_full);
+}
+
+/* The HTTP face (node/http.h): a client of this node's own request
+ * socket, so it starts once the socket is bound; its routes are the
+ * modules' that serve pages and APIs on it. */
+static int s_start_http(gr_daemon_t *self, char *err, size_t errlen)
+{
+    char endpoint[256];
+    size_t len = sizeof endpoint;
+    if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
+        snprintf(endpoint, sizeof endpoint, "%s", self->cfg->listen);
+    if (!(self->http = gr_http_new(self->cfg, endpoint, err, errlen)))
+        return GR_EIO;
+    if (gr_http_metrics_register(self->http, &self->gauges) != 0 ||
+        gr_http_open311_register(self->http) != 0) {
+        snprintf(err, errlen, "[http] cannot register the routes");
+        return GR_EIO;
+    }
+    return gr_http_start(self->http, err, errlen);
 }
 
 gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
@@ -335,6 +374,9 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
                                      self->tierlink, err, errlen)))
         goto fail;
     gr_requests_set_peers(self->requests, self->peers);
+    s_store_gauges(self);
+    if (cfg->http.enabled && s_start_http(self, err, errlen) != 0)
+        goto fail;
     if (s_announce(self, err, errlen) != 0)
         goto fail;
     return self;
@@ -362,6 +404,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     gr_daemon_t *self = *self_p;
+    gr_http_destroy(&self->http);       /* its handlers wait on this node */
     gr_analyst_destroy(&self->analyst);  /* it reads the store */
     for (size_t i = 0; i < self->count; i++)
         s_item_release(&self->items[i]);
@@ -623,13 +666,20 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
                 rc = gr_requests_write(self->requests, &(gr_request_t){txn, &item->opened,
                                        &item->source, frame, len, now, &item->reply});
         }
-        if (rc == 0 && self->next_due && self->next_due <= now)
+        if (rc == 0 && self->next_due && self->next_due <= now) {
+            gr_gauges_timer_lag(&self->gauges, now - self->next_due);
             rc = gr_flow_fire_due(&self->flow, txn, now);
+        }
         if (rc == 0)
             rc = s_prune(self, txn, now);
         if (rc == 0) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             rc = gr_store_commit(&txn);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
             if (rc == 0) {
+                gr_gauges_commit(&self->gauges, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+                                                           (t1.tv_nsec - t0.tv_nsec) / 1000));
                 self->counters.value[GR_COUNT_BATCHES]++;
                 gr_peers_after_commit(self->peers, effects, now);
                 gr_notices_publish(self->notices, &self->sealer, effects);
@@ -965,6 +1015,10 @@ int gr_daemon_run(gr_daemon_t *self)
         s_send_replies(self);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());
+        if (self->http) {
+            s_store_gauges(self);
+            gr_gauges_set(&self->gauges.turn_ms, gr_now_ms());
+        }
     }
     gr_log(GR_LOG_NOTICE, NULL, "stopped cleanly");
     return 0;

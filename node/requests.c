@@ -454,6 +454,57 @@ static int s_access(gr_requests_t *self, const s_route_t *route, const gr_reques
     return 1;
 }
 
+/* ---- on behalf of someone ---- */
+
+/* A request the node's own key signed on behalf of someone (Body.on_behalf:
+ * its HTTP face, node/http) goes through the same table as that person:
+ * the signer the checks and the handlers see is a copy of the node's entry
+ * named after them ("web:alice" is the actor the timeline records) with
+ * their roles (router/access gr_access_delegated()). The envelope, its
+ * hash and the key stay the node's, so the trail shows who signed and for
+ * whom. Returns 0 when the request is no such thing (req as it is), 1 when
+ * *inner is the request to run, 2 when it was refused (on_behalf from
+ * another key, or someone the config does not name; counted, the refusal
+ * in the reply), or a negative error. */
+typedef struct {
+    gr_request_t req;
+    gr_opened_t opened;
+    gr_trusted_key_t signer;
+} s_delegated_t;
+
+static int s_delegate(gr_requests_t *self, const gr_request_t *req, s_delegated_t *out)
+{
+    const char *on_behalf = req->opened->body ? req->opened->body->on_behalf : NULL;
+    if (!on_behalf || !*on_behalf)
+        return 0;
+    const gr_trusted_key_t *signer = req->opened->signer;
+    bool own = req->source->kind == GR_FROM_CLIENT && signer &&
+               memcmp(signer->pk, self->cfg->keys.pk, GR_PUBLIC_KEY_BYTES) == 0;
+    unsigned roles = 0;
+    out->signer = own ? *signer : (gr_trusted_key_t){0};
+    const char *why = NULL;
+    if (!own)
+        why = "on_behalf is for the node's own HTTP face: no other key signs for someone else";
+    else if (gr_http_config_delegate(&self->cfg->http, on_behalf, &roles, out->signer.name,
+                                     sizeof out->signer.name) != 0)
+        why = "on_behalf names no [http_users] user or [open311_clients] client of this node";
+    if (why) {
+        int rc = gr_reply_error(req->reply, gr_request_seq(req), GR_EPERM, why);
+        if (rc != 0)
+            return rc;
+        self->counters->value[GR_COUNT_REJ_FORBIDDEN]++;
+        gr_log(GR_LOG_WARN, NULL, "request seq=%llu on behalf of '%s' refused: %s",
+               (unsigned long long)gr_request_seq(req), on_behalf, why);
+        return 2;
+    }
+    out->signer.access = gr_access_delegated(roles);
+    out->opened = *req->opened;
+    out->opened.signer = &out->signer;
+    out->req = *req;
+    out->req.opened = &out->opened;
+    return 1;
+}
+
 /* ---- lifecycle ---- */
 
 gr_requests_t *gr_requests_new(const gr_config_t *cfg, gr_counters_t *counters,
@@ -633,10 +684,16 @@ static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, cons
 
 int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
 {
+    s_delegated_t delegated;
+    int rc = s_delegate(self, req, &delegated);
+    if (rc < 0 || rc == 2)
+        return rc < 0 ? rc : 0;
+    if (rc == 1)
+        req = &delegated.req;
     const s_route_t *route = s_route(req->opened->body);
     gr_access_who_t who;
     memset(&who, 0, sizeof who);
-    int rc = s_admit(self, route, true, req, &who);
+    rc = s_admit(self, route, true, req, &who);
     self->scoped_who = NULL;    /* writes have no list to narrow */
     self->scoped_rule = NULL;
     if (rc != 0)
@@ -703,10 +760,16 @@ static int s_audit_read(gr_requests_t *self, const gr_request_t *req, const gr_a
 
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
 {
+    s_delegated_t delegated;
+    int rc = s_delegate(self, req, &delegated);
+    if (rc < 0 || rc == 2)
+        return rc < 0 ? rc : 0;
+    if (rc == 1)
+        req = &delegated.req;
     const s_route_t *route = s_route(req->opened->body);
     gr_access_who_t who;
     memset(&who, 0, sizeof who);
-    int rc = s_admit(self, route, false, req, &who);
+    rc = s_admit(self, route, false, req, &who);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     self->counters->value[GR_COUNT_QUERIES]++;
@@ -726,9 +789,15 @@ bool gr_requests_is_slow(const gr_opened_t *request)
 
 int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req)
 {
+    s_delegated_t delegated;
+    int rc = s_delegate(self, req, &delegated);
+    if (rc < 0 || rc == 2)
+        return rc < 0 ? rc : 1;
+    if (rc == 1)
+        req = &delegated.req;
     const s_route_t *route = s_route(req->opened->body);
     gr_access_who_t who;
-    int rc = s_admit(self, route, false, req, &who);
+    rc = s_admit(self, route, false, req, &who);
     if (rc == 0)
         self->counters->value[GR_COUNT_QUERIES]++;
     return rc;

@@ -458,6 +458,16 @@ size_t gr_store_map_size(const gr_store_t *self)
     return info.me_mapsize;
 }
 
+size_t gr_store_used_size(const gr_store_t *self)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!self || mdb_env_info(self->env, &info) != MDB_SUCCESS ||
+        mdb_env_stat(self->env, &st) != MDB_SUCCESS)
+        return 0;
+    return (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+}
+
 int gr_store_grow(gr_store_t *self)
 {
     if (!self)

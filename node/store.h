@@ -132,6 +132,10 @@ void gr_store_close(gr_store_t **self_p);
 /* Current map size in bytes. */
 size_t gr_store_map_size(const gr_store_t *self);
 
+/* Bytes of the map in use (up to the last page written), for /metrics.
+ * Any thread. */
+size_t gr_store_used_size(const gr_store_t *self);
+
 /* Doubles the map (capped at map_max). No transaction may be open in this
  * process. Returns 0, or GR_EFULL when already at map_max. */
 int gr_store_grow(gr_store_t *self);

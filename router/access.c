@@ -91,3 +91,8 @@ char *gr_access_roles_text(unsigned roles, char *out, size_t outlen)
         snprintf(out, outlen, "none");
     return out;
 }
+
+unsigned gr_access_delegated(unsigned delegate_roles)
+{
+    return delegate_roles & (GR_ACCESS_REPORTER | GR_ACCESS_OPERATOR | GR_ACCESS_VIEWER);
+}

@@ -89,4 +89,12 @@ bool gr_access_in_scope(const gr_access_who_t *who, const gr_access_case_t *c);
  * (outlen bytes): for log lines and refusals. Returns out. */
 char *gr_access_roles_text(unsigned roles, char *out, size_t outlen);
 
+/* The roles a request is checked with when the node's own key signed it
+ * on behalf of someone (its HTTP face: a web user, an Open311 client,
+ * node/http.h): the delegate's, of those a person on the web can hold
+ * (reporter, operator, viewer), never a node's, a department's or an
+ * auditor's, so that nothing the face forwards passes for a tier link or
+ * a department whatever the config says. */
+unsigned gr_access_delegated(unsigned delegate_roles);
+
 #endif

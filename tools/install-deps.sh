@@ -13,6 +13,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev libsystemd-dev
+  libmicrohttpd-dev curl
   tzdata
 )
 if [ "${1:-}" = "--fuzz" ]; then

@@ -60,6 +60,8 @@ static void s_usage(FILE *out)
 "  outbox retry|drop ID act on a dead letter (PEER/SEQ)\n"
 "  backup --store DIR DEST  hot copy of a running node's store (on its machine)\n"
 "  restore BACKUP DIR   restore a backup into a new data directory\n"
+"  http-password        hash a web login's password for [http_users] (--api-key:\n"
+"                       a new Open311 api_key)\n"
 "\n"
 "Department commands (signed with the department's own key):\n"
 "  dept watch           follow the department's tasks: backlog, then changes\n"
@@ -249,6 +251,7 @@ int main(int argc, char **argv)
         { "rank", gridctl_rank },
         { "outbox", gridctl_outbox },
         { "backup", gridctl_backup }, { "restore", gridctl_restore },
+        { "rank", gridctl_rank }, { "http-password", gridctl_http_password },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

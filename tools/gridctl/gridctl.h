@@ -106,6 +106,7 @@ int gridctl_rank(int argc, char **argv);
 int gridctl_outbox(int argc, char **argv);
 int gridctl_backup(int argc, char **argv);
 int gridctl_restore(int argc, char **argv);
+int gridctl_http_password(int argc, char **argv);
 /* gridctl stats --by (gridctl_stats hands over when --by is given). */
 int gridctl_case_stats(int argc, char **argv);
 

@@ -129,7 +129,8 @@ typedef struct {
 } s_endpoint_wait_t;
 
 /* The endpoint file: the request endpoint on the first line, then
- * "status EP" and "tasks EP" lines for the endpoints that are bound. */
+ * "status EP", "tasks EP" and "http URL" lines for the endpoints that are
+ * bound. */
 static bool s_endpoint_ready(void *ctx)
 {
     s_endpoint_wait_t *w = ctx;
@@ -145,6 +146,8 @@ static bool s_endpoint_ready(void *ctx)
             snprintf(status, sizeof status, "%.120s", line + 7);
         else if (strncmp(line, "tasks ", 6) == 0)
             snprintf(tasks, sizeof tasks, "%.120s", line + 6);
+        else if (strncmp(line, "http ", 5) == 0)
+            snprintf(w->node->http_url, sizeof w->node->http_url, "%.120s", line + 5);
     }
     fclose(f);
     if (!endpoint[0] || (w->node->status_listen && !status[0]) ||

@@ -40,6 +40,7 @@ typedef struct {
     bool reporters_only;
     /* Appended to reporter i's [reporters] line when set (", grid G-1"). */
     const char *reporter_options[HARNESS_MAX_REPORTERS];
+    char http_url[128];         /* "http://127.0.0.1:PORT" once started, when [http] is on */
     char clock[320];            /* a --clock file (harness_clock_set()); "" = the system clock */
 } harness_node_t;
 
