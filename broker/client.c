@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "receipt.h"
 #include "error.h"
 
 struct gr_client {
@@ -17,6 +18,10 @@ struct gr_client {
     uint8_t node_pk[GR_PUBLIC_KEY_BYTES];
     int check_node;
     uint64_t next_seq;
+    uint32_t version;
+    uint32_t verify_every;
+    gr_receipt_cache_t cache;
+    gr_client_checks_t checks;
 };
 
 uint64_t gr_now_ms(void)
@@ -67,6 +72,8 @@ gr_client_t *gr_client_new(void *zmq_ctx, const char *endpoint, const gr_keypair
         self->check_node = 1;
     }
     self->next_seq = s_now_us();
+    self->version = GR_PROTOCOL_VERSION_MAX;
+    self->verify_every = 1;
     return self;
 fail:
     gr_client_destroy(&self);
@@ -97,6 +104,24 @@ void gr_client_set_seq(gr_client_t *self, uint64_t next)
     self->next_seq = next;
 }
 
+int gr_client_set_version(gr_client_t *self, uint32_t version)
+{
+    if (!self || version < GR_PROTOCOL_VERSION || version > GR_PROTOCOL_VERSION_MAX)
+        return GR_EINVAL;
+    self->version = version;
+    return 0;
+}
+
+void gr_client_set_verify_every(gr_client_t *self, uint32_t every)
+{
+    self->verify_every = every ? every : 1;
+}
+
+void gr_client_checks(const gr_client_t *self, gr_client_checks_t *out)
+{
+    *out = self->checks;
+}
+
 void *gr_client_socket(gr_client_t *self)
 {
     return self->socket;
@@ -114,7 +139,22 @@ static int s_seal_next(gr_client_t *self, const Gridrelay__Body *request, uint8_
                        size_t *len, uint64_t *seq)
 {
     *seq = self->next_seq++;
-    return gr_envelope_seal(frame, len, &self->kp, *seq, gr_now_ms(), request);
+    size_t body_len = 0;
+    uint8_t *body = gr_body_pack(request, &body_len);
+    if (!body)
+        return GR_ENOMEM;
+    int rc = gr_envelope_seal_version(frame, len, &self->kp, self->version, *seq, gr_now_ms(),
+                                      body, body_len);
+    free(body);
+    return rc;
+}
+
+int gr_client_seal(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
+                   uint8_t **frame_out, size_t *frame_len_out)
+{
+    if (!self || !request || !seq_out || !frame_out || !frame_len_out)
+        return GR_EINVAL;
+    return s_seal_next(self, request, frame_out, frame_len_out, seq_out);
 }
 
 int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
@@ -168,9 +208,17 @@ int gr_client_recv(gr_client_t *self, gr_opened_t *reply, int timeout_ms)
         if (!more)
             break;
     }
-    int rc = gr_envelope_open_from(reply, zmq_msg_data(&msg), zmq_msg_size(&msg),
-                                   self->check_node ? self->node_pk : NULL, 16u << 20);
+    bool check = self->checks.replies % self->verify_every == 0;
+    uint64_t cached = self->cache.hits;
+    int rc = gr_envelope_open_reply(reply, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                                    self->check_node ? self->node_pk : NULL, 16u << 20,
+                                    &self->cache, check);
     zmq_msg_close(&msg);
+    if (rc == 0) {
+        self->checks.replies++;
+        self->checks.cached += self->cache.hits - cached;
+        self->checks.signatures += check && self->cache.hits == cached;
+    }
     return rc;
 }
 
@@ -217,6 +265,17 @@ static int s_send_within(gr_client_t *self, const uint8_t *frame, size_t len, in
     return 0;
 }
 
+/* A receipt must name the request it answers: a node's signed statement
+ * about another request, even with our seq, is not our answer. */
+static bool s_answers(const gr_opened_t *got, const uint8_t digest[GR_RECEIPT_HASH_BYTES])
+{
+    const Gridrelay__ReceiptProof *rp = got->envelope->receipt;
+    if (got->envelope->version != GR_RECEIPT_VERSION || !rp)
+        return true;
+    return rp->request.len == GR_RECEIPT_HASH_BYTES &&
+           memcmp(rp->request.data, digest, GR_RECEIPT_HASH_BYTES) == 0;
+}
+
 int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_t *reply,
                    int timeout_ms, int attempts)
 {
@@ -226,6 +285,20 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
     size_t len = 0;
     uint64_t seq;
     int rc = s_seal_next(self, request, &frame, &len, &seq);
+    if (rc != 0)
+        return rc;
+    rc = gr_client_call_raw(self, frame, len, seq, reply, timeout_ms, attempts);
+    free(frame);
+    return rc;
+}
+
+int gr_client_call_raw(gr_client_t *self, const uint8_t *frame, size_t len, uint64_t seq,
+                       gr_opened_t *reply, int timeout_ms, int attempts)
+{
+    if (!self || !frame || !reply || timeout_ms <= 0 || attempts <= 0)
+        return GR_EINVAL;
+    uint8_t digest[GR_RECEIPT_HASH_BYTES];
+    int rc = gr_receipt_request_digest_frame(digest, frame, len);
     if (rc != 0)
         return rc;
     rc = GR_ETIMEOUT;
@@ -251,7 +324,8 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
              * decode (too large, malformed): for a synchronous caller it
              * can only be the answer to this request. */
             uint64_t ref = gr_body_ref_seq(got.body);
-            if (ref == seq || (ref == 0 && got.body->kind_case == GRIDRELAY__BODY__KIND_ERROR)) {
+            if ((ref == seq || (ref == 0 && got.body->kind_case == GRIDRELAY__BODY__KIND_ERROR)) &&
+                s_answers(&got, digest)) {
                 *reply = got;
                 rc = 0;
                 break;
@@ -259,6 +333,5 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
             gr_opened_clear(&got);  /* a late answer to an earlier request */
         }
     }
-    free(frame);
     return rc;
 }

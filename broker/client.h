@@ -14,6 +14,13 @@
  * reporter that restarts (a new gridctl run) keeps increasing without
  * persisting a counter.
  *
+ * Version: a client speaks protocol version 2 unless told otherwise
+ * (gr_client_set_version): its requests are signed as always and the node
+ * answers them with batched receipts (receipt.h, PROTOCOL.md 2.4), one
+ * Ed25519 signature per node commit; the client checks each reply's path
+ * and the head's signature, remembering the heads it checked. A
+ * gr_client_call() reply must also name this request's digest.
+ *
  * Thread safety: a client belongs to one thread at a time; use one client
  * per thread (they may share a ZeroMQ context).
  */
@@ -55,6 +62,38 @@ int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_
  * sealed frame (for a later gr_client_send_raw() resend). */
 int gr_client_send(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
                    uint8_t **frame_out, size_t *frame_len_out);
+
+/* Seals request with the next sequence number without sending it (a
+ * benchmark seals its reports before its clock starts). *frame_out is
+ * malloc'd; *seq_out gets the sequence. */
+int gr_client_seal(gr_client_t *self, const Gridrelay__Body *request, uint64_t *seq_out,
+                   uint8_t **frame_out, size_t *frame_len_out);
+
+/* gr_client_call() for a frame sealed by gr_client_seal() with sequence
+ * seq. */
+int gr_client_call_raw(gr_client_t *self, const uint8_t *frame, size_t len, uint64_t seq,
+                       gr_opened_t *reply, int timeout_ms, int attempts);
+
+/* The protocol version of the requests this client seals: 2 (the default:
+ * batched receipts) or 1 (each reply signed on its own, as an old client
+ * gets). Returns 0 or GR_EINVAL. */
+int gr_client_set_version(gr_client_t *self, uint32_t version);
+
+/* Checks the Ed25519 signature of one reply in every (1: all, the
+ * default). For load generators only, so that their own verifying does
+ * not take the cores from the node they measure: the replies not sampled
+ * are still decoded, and a receipt's path is still checked. */
+void gr_client_set_verify_every(gr_client_t *self, uint32_t every);
+
+/* What the client checked: replies received and verified as far as
+ * sampling allows, Ed25519 checks made (v1 signatures and receipt heads),
+ * and receipt heads found in the cache. */
+typedef struct {
+    uint64_t replies;
+    uint64_t signatures;
+    uint64_t cached;
+} gr_client_checks_t;
+void gr_client_checks(const gr_client_t *self, gr_client_checks_t *out);
 
 /* Sends an already sealed frame (a resend, or a deliberately bad frame in
  * tests). */

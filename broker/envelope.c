@@ -41,7 +41,16 @@ int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *k
                            uint64_t seq, uint64_t sent_ms, const uint8_t *body_bytes,
                            size_t body_len)
 {
-    if (!out || !out_len || !kp || (body_len && !body_bytes) || body_len > UINT32_MAX)
+    return gr_envelope_seal_version(out, out_len, kp, GR_PROTOCOL_VERSION, seq, sent_ms,
+                                    body_bytes, body_len);
+}
+
+int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                             uint32_t version, uint64_t seq, uint64_t sent_ms,
+                             const uint8_t *body_bytes, size_t body_len)
+{
+    if (!out || !out_len || !kp || (body_len && !body_bytes) || body_len > UINT32_MAX ||
+        version < GR_PROTOCOL_VERSION || version > GR_PROTOCOL_VERSION_MAX)
         return GR_EINVAL;
     *out = NULL;
     *out_len = 0;
@@ -51,8 +60,7 @@ int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *k
     uint8_t *input = in_len <= sizeof small ? small : malloc(in_len);
     if (!input)
         return GR_ENOMEM;
-    gr_envelope_signing_input(input, GR_PROTOCOL_VERSION, kp->pk, seq, sent_ms, body_bytes,
-                              body_len);
+    gr_envelope_signing_input(input, version, kp->pk, seq, sent_ms, body_bytes, body_len);
     uint8_t sig[GR_SIGNATURE_BYTES];
     int rc = crypto_sign_detached(sig, NULL, input, in_len, kp->sk);
     if (input != small)
@@ -61,7 +69,7 @@ int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *k
         return GR_EINVAL;
 
     Gridrelay__Envelope env = GRIDRELAY__ENVELOPE__INIT;
-    env.version = GR_PROTOCOL_VERSION;
+    env.version = version;
     env.signer.data = (uint8_t *)kp->pk;
     env.signer.len = GR_PUBLIC_KEY_BYTES;
     env.seq = seq;
@@ -118,7 +126,7 @@ static int s_verify(const Gridrelay__Envelope *env)
  * is consulted only when trust_check is set. */
 static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,
                   const gr_trust_t *trust, const uint8_t *expected_signer, size_t max_frame,
-                  bool check_signature)
+                  bool check_signature, bool receipt_ok, gr_receipt_cache_t *cache)
 {
     if (ref_seq_out)
         *ref_seq_out = 0;
@@ -136,15 +144,21 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
     if (ref_seq_out)
         *ref_seq_out = env->seq;
     int rc = 0;
-    if (env->version != GR_PROTOCOL_VERSION)
+    /* A receipt stands in for the signature of a version-2 reply only; a
+     * request (and anything a node relays) carries its own. */
+    bool receipt = env->receipt && receipt_ok && env->version == GR_RECEIPT_VERSION;
+    if (env->version < GR_PROTOCOL_VERSION || env->version > GR_PROTOCOL_VERSION_MAX)
         rc = GR_EVERSION;
-    else if (env->signer.len != GR_PUBLIC_KEY_BYTES || env->signature.len != GR_SIGNATURE_BYTES)
+    else if (env->signer.len != GR_PUBLIC_KEY_BYTES ||
+             (!receipt && (env->receipt || env->signature.len != GR_SIGNATURE_BYTES)))
         rc = GR_EDECODE;
     else if (trust && !(out->signer = gr_trust_find(trust, env->signer.data)))
         rc = GR_EUNTRUSTED;
     else if (expected_signer &&
              memcmp(expected_signer, env->signer.data, GR_PUBLIC_KEY_BYTES) != 0)
         rc = GR_EUNTRUSTED;
+    else if (receipt)
+        rc = gr_receipt_verify(env, cache, check_signature);
     else if (check_signature)
         rc = s_verify(env);
     /* Before unpacking: protobuf-c would keep invalid UTF-8 and cut a
@@ -176,19 +190,26 @@ int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *fra
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame, true);
+    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame, true, false, NULL);
 }
 
 int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
                           const uint8_t *node_pk, size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true);
+    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true, false, NULL);
+}
+
+int gr_envelope_open_reply(gr_opened_t *out, const uint8_t *frame, size_t len,
+                           const uint8_t *node_pk, size_t max_frame, gr_receipt_cache_t *cache,
+                           bool check_signature)
+{
+    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, check_signature, true, cache);
 }
 
 int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
                              size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false);
+    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false, false, NULL);
 }
 
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
@@ -199,7 +220,7 @@ int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, NULL, frame, len, NULL, signer, max_frame, false);
+    return s_open(out, NULL, frame, len, NULL, signer, max_frame, false, false, NULL);
 }
 
 void gr_opened_clear(gr_opened_t *opened)

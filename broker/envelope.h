@@ -22,14 +22,20 @@
 #ifndef GR_ENVELOPE_H
 #define GR_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "gridrelay.pb-c.h"
 #include "keys.h"
+#include "receipt.h"
 #include "trust.h"
 
 #define GR_PROTOCOL_VERSION 1
+/* The highest version this code speaks. A version-2 request is signed
+ * exactly like a version-1 one (its version field says 2) and asks for
+ * version-2 replies: batched receipts (receipt.h, PROTOCOL.md 2.4). */
+#define GR_PROTOCOL_VERSION_MAX 2
 #define GR_DEFAULT_MAX_FRAME (64 * 1024)
 
 /* Seals body_bytes into a new envelope signed by kp. On success *out is a
@@ -37,6 +43,12 @@
 int gr_envelope_seal_bytes(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
                            uint64_t seq, uint64_t sent_ms,
                            const uint8_t *body_bytes, size_t body_len);
+
+/* As gr_envelope_seal_bytes(), with the given version (1 or 2) in the
+ * envelope and its signing input. */
+int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                             uint32_t version, uint64_t seq, uint64_t sent_ms,
+                             const uint8_t *body_bytes, size_t body_len);
 
 /* As gr_envelope_seal_bytes(), serializing body first. */
 int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
@@ -66,6 +78,16 @@ void gr_opened_clear(gr_opened_t *opened);
  * NULL any signer is accepted (its signature is still checked). */
 int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
                           const uint8_t *node_pk, size_t max_frame);
+
+/* Opens a reply from a node as a client does: a version-1 or -2 envelope
+ * signed on its own, or a version-2 receipt (receipt.h), whose path is
+ * checked and whose head's signature is checked unless cache holds it
+ * (cache may be NULL). check_signature false skips the Ed25519 check of
+ * either form, for a benchmark that verifies a sample of its replies; the
+ * path is checked all the same. node_pk NULL accepts any signer. */
+int gr_envelope_open_reply(gr_opened_t *out, const uint8_t *frame, size_t len,
+                           const uint8_t *node_pk, size_t max_frame, gr_receipt_cache_t *cache,
+                           bool check_signature);
 
 /* Decodes again a frame this process verified itself a moment ago (e.g.
  * when it was received, before it waited for the write transaction): the

@@ -535,8 +535,8 @@ static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
         break;
     }
     case GR_EVERSION:
-        snprintf(why, sizeof why, "protocol version not supported (this node speaks %d)",
-                 GR_PROTOCOL_VERSION);
+        snprintf(why, sizeof why, "protocol version not supported (this node speaks %d to %d)",
+                 GR_PROTOCOL_VERSION, GR_PROTOCOL_VERSION_MAX);
         break;
     default:
         snprintf(why, sizeof why, "%s", gr_strerror(item->rc));
@@ -870,6 +870,12 @@ static void s_send_replies(gr_daemon_t *self)
         if (item->reply.body) {
             item->seal.body = item->reply.body;
             item->seal.body_len = item->reply.len;
+            /* A client that spoke version 2 takes a batched receipt: the
+             * turn's replies to such clients share one signature. */
+            const Gridrelay__Envelope *env = item->opened.envelope;
+            item->seal.receipt = item->from_router && item->source.kind == GR_FROM_CLIENT &&
+                                 env && env->version == GR_RECEIPT_VERSION &&
+                                 gr_receipt_request_digest(item->seal.request, env) == 0;
             jobs[n++] = &item->seal;
         }
     }

@@ -15,12 +15,20 @@
 #include "engine.h"
 #include "keys.h"
 #include "pool.h"
+#include "receipt.h"
 
 /* One envelope to seal with the node's key: body in, frame out. */
 typedef struct {
     const uint8_t *body;
     size_t body_len;
     uint64_t seq;           /* given on the main thread, in order */
+    /* A reply to a version-2 request: sealed as a leaf of the run's one
+     * receipt tree (broker/receipt.h) instead of signed on its own.
+     * request is the answered request's digest (gr_receipt_request_digest). */
+    bool receipt;
+    uint8_t request[GR_RECEIPT_HASH_BYTES];
+    uint8_t leaf[GR_RECEIPT_HASH_BYTES];    /* the sealer's own */
+    int leaf_rc;
     /* For one reader only (a department's notice): the signed envelope is
      * then boxed with the key this node shares with it. */
     const uint8_t *box_key;
@@ -35,7 +43,10 @@ typedef struct {
 } gr_sealer_t;
 
 /* Seals jobs[0..n): each gets the next seq and its frame (NULL when out of
- * memory: then it is not sent, and the peer resends or resyncs). */
+ * memory: then it is not sent, and the peer resends or resyncs). The jobs
+ * marked receipt share one Ed25519 signature: a Merkle tree over their
+ * leaves, its head signed once, each frame carrying its path (PROTOCOL.md
+ * 2.4); the others are signed one by one on the pool. */
 void gr_sealer_run(const gr_sealer_t *self, gr_seal_job_t **jobs, size_t n);
 
 #endif

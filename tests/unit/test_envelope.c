@@ -335,10 +335,18 @@ static int s_tamper(const fixture_t *f, s_mutate_fn mutate, uint64_t *ref_out)
     return rc;
 }
 
+/* Version 2 is spoken (receipt.h), and the version is signed: a v1
+ * envelope relabelled 2 fails its signature. */
 static void s_mut_version2(Gridrelay__Envelope *c, const fixture_t *f, uint8_t *s)
 {
     (void)f; (void)s;
     c->version = 2;
+}
+
+static void s_mut_version3(Gridrelay__Envelope *c, const fixture_t *f, uint8_t *s)
+{
+    (void)f; (void)s;
+    c->version = 3;
 }
 
 static void s_mut_version0(Gridrelay__Envelope *c, const fixture_t *f, uint8_t *s)
@@ -442,7 +450,8 @@ static void test_tamper_fields(void **state)
         const char *what;
     } cases[] = {
         { s_mut_none, 0, "unchanged re-encode" },
-        { s_mut_version2, GR_EVERSION, "version 2" },
+        { s_mut_version2, GR_ESIGNATURE, "version 2" },
+        { s_mut_version3, GR_EVERSION, "version 3" },
         { s_mut_version0, GR_EVERSION, "version 0" },
         { s_mut_signer_bob, GR_ESIGNATURE, "signer: other trusted key" },
         { s_mut_signer_mallory, GR_EUNTRUSTED, "signer: untrusted key" },

@@ -46,7 +46,7 @@ static void s_usage(FILE *out)
 "    gridbench [--runs N] [--events N] [--clients LIST] [--level-seconds S]\n"
 "              [--no-chain] [--kill-events N] [--no-kill] [--no-dept]\n"
 "              [--scale-links N] [--scale-events N] [--scale-window N]\n"
-"              [--scale-seconds S] [--no-scale] [--peers] [--json FILE]\n"
+"              [--scale-seconds S] [--no-scale] [--peers] [--v1] [--json FILE]\n"
 "\n"
 "DESCRIPTION\n"
 "    Starts real gridrelayd processes on loopback (each in its own temp dir,\n"
@@ -139,6 +139,10 @@ static void s_usage(FILE *out)
 "                       the figures then cover what was acknowledged\n"
 "    --no-scale         skip 5\n"
 "    --peers            also run 6 (gridpeerbench must have been built)\n"
+"    --v1               the single node's reporters speak protocol version 1\n"
+"                       (each Ack signed on its own), as before batched\n"
+"                       receipts: to measure an older gridrelayd, or the cost\n"
+"                       of per-reply signatures\n"
 "    --json FILE        also write every figure as JSON (default bench.json):\n"
 "                       one number per key (null when not measured; the\n"
 "                       durability lines of --peers are strings), the\n"
@@ -230,7 +234,7 @@ static bool s_parse_size(const char *text, long min, long max, long *out)
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
     enum { O_CLIENTS = 256, O_LEVEL_S, O_NO_CHAIN, O_KILL_EVENTS, O_NO_KILL, O_NO_DEPT, O_LINKS,
-           O_SCALE_EVENTS, O_WINDOW, O_SCALE_S, O_NO_SCALE, O_PEERS };
+           O_SCALE_EVENTS, O_WINDOW, O_SCALE_S, O_NO_SCALE, O_PEERS, O_V1 };
     static const struct option options[] = {
         { "runs", required_argument, NULL, 'r' },
         { "events", required_argument, NULL, 'e' },
@@ -246,6 +250,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         { "scale-seconds", required_argument, NULL, O_SCALE_S },
         { "no-scale", no_argument, NULL, O_NO_SCALE },
         { "peers", no_argument, NULL, O_PEERS },
+        { "v1", no_argument, NULL, O_V1 },
         { "json", required_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -285,6 +290,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case O_SCALE_S: ok = s_parse_size(optarg, 1, 86400, &n); o->scale_opts.max_s = (double)n; break;
         case O_NO_SCALE: o->scale = false; break;
         case O_PEERS: o->peers = true; break;
+        case O_V1: bench_client_version = 1; break;
         case 'j': o->json_path = optarg; break;
         case 'h': s_usage(stdout); return 3;
         default: ok = false;
@@ -379,6 +385,29 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
             bench_sheet_add(s, key, 2, s_med(v, o->runs), "gridrelay: ack latency %s ms, %zu reporter%s",
                             names[q], c, c == 1 ? "" : "s");
         }
+        /* Whose cost the figure is: the node's CPU and the generator's
+         * (reports sealed before the clock, 1 reply in BENCH_VERIFY_EVERY
+         * signature-checked), both per 1,000 events. */
+        static const char *const who[2] = { "node", "generator" };
+        for (int k = 0; k < 2; k++) {
+            for (int r = 0; r < o->runs; r++) {
+                const bench_level_t *l = &runs[r].level[i];
+                double cpu = k == 0 ? l->node_cpu_s : l->gen_cpu_s;
+                v[r] = cpu >= 0 && l->events ? cpu * 1000.0 / (double)l->events : -1;
+            }
+            snprintf(key, sizeof key, "%s_cpu_s_per_1000_%zu_clients", who[k], c);
+            bench_sheet_add(s, key, 3, s_med(v, o->runs),
+                            "%s: CPU s per 1,000 events (user+sys), %zu reporter%s",
+                            k == 0 ? "gridrelay: node" : "gridbench: generator", c,
+                            c == 1 ? "" : "s");
+        }
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].level[i].verified_share;
+        snprintf(key, sizeof key, "acks_signature_checked_share_%zu_clients", c);
+        bench_sheet_add(s, key, 3, s_med(v, o->runs),
+                        "gridbench: share of acks signature-checked (sample 1 in %d; "
+                        "reports sealed before the clock), %zu reporter%s", BENCH_VERIFY_EVERY, c,
+                        c == 1 ? "" : "s");
     }
     for (int r = 0; r < o->runs; r++)
         v[r] = runs[r].open_p50_ms;

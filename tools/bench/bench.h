@@ -141,7 +141,27 @@ typedef struct {
     double events_per_s;
     double p50_ms, p99_ms, p999_ms;     /* ack latency, closed loop */
     size_t events;                      /* acknowledged */
+    /* CPU seconds (user + system) over the level: the generator (this
+     * process: the reporters' threads) and the node (/proc/PID/stat), so
+     * a reader sees whose cost the figure is. */
+    double gen_cpu_s, node_cpu_s;
+    double verified_share;              /* replies whose signature was checked */
 } bench_level_t;
+
+/* Reporters check the Ed25519 signature of one reply in this many (every
+ * reply's receipt path is checked): the generator must not be what limits
+ * the node it measures. */
+#define BENCH_VERIFY_EVERY 16
+
+/* The protocol version the single node's reporters speak (--v1: 1). */
+extern uint32_t bench_client_version;
+
+/* CPU seconds (user + system) of process pid so far, from /proc/PID/stat;
+ * -1 when unreadable. */
+double bench_proc_cpu_s(pid_t pid);
+
+/* CPU seconds (user + system) of this process so far. */
+double bench_self_cpu_s(void);
 
 typedef struct {
     size_t levels[BENCH_MAX_LEVELS];    /* concurrent reporters per level */

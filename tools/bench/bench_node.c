@@ -21,6 +21,8 @@
 #define S_VILLAGE_CATEGORY "SS.DISPUTE"
 #define S_DISTRICT_CATEGORY "SS.MASS"
 
+uint32_t bench_client_version = GR_PROTOCOL_VERSION_MAX;
+
 void bench_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event,
                        Gridrelay__Location *loc, char *id, const char *category)
 {
@@ -65,44 +67,99 @@ size_t bench_report_envelope_size(void)
 
 /* ---- closed loop: throughput and ack latency for N reporters ---- */
 
+/* The reporters' start line: each says it has sealed its reports, then
+ * waits for the go. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t ready;
+    bool go;
+} s_start_t;
+
+static void s_start_wait(s_start_t *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->ready++;
+    pthread_cond_broadcast(&st->cond);
+    while (!st->go)
+        pthread_cond_wait(&st->cond, &st->lock);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Waits until n reporters are ready, then lets them go. */
+static void s_start_go(s_start_t *st, size_t n)
+{
+    pthread_mutex_lock(&st->lock);
+    while (st->ready < n)
+        pthread_cond_wait(&st->cond, &st->lock);
+    st->go = true;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
 typedef struct {
     harness_node_t *node;
     void *ctx;
     const char *category;
     size_t index;
     size_t count;
-    double deadline;
+    double max_s;
+    s_start_t *start;           /* every reporter sealed its reports */
     double *lat_ms;             /* count slots */
     size_t acked;
+    gr_client_checks_t checks;
 } s_worker_t;
 
+/* Seals the worker's reports (before the clock: what a reporter's phone
+ * did before it reached the node is not the node's cost), waits for the
+ * others, then sends each and waits for its Ack. */
 static void *s_worker(void *arg)
 {
     s_worker_t *w = arg;
     gr_client_t *client = harness_client(w->node, w->ctx, w->index);
-    if (!client)
-        return NULL;
-    for (size_t i = 0; i < w->count && bench_now() < w->deadline; i++) {
-        Gridrelay__Body body;
-        Gridrelay__Report report;
-        Gridrelay__Event event;
-        Gridrelay__Location loc;
-        char id[GR_EVENT_ID_LEN + 1];
-        bench_report_body(&body, &report, &event, &loc, id, w->category);
+    uint8_t **frame = calloc(w->count, sizeof *frame);
+    size_t *len = calloc(w->count, sizeof *len);
+    uint64_t *seq = calloc(w->count, sizeof *seq);
+    size_t sealed = 0;
+    if (client && frame && len && seq) {
+        gr_client_set_verify_every(client, BENCH_VERIFY_EVERY);
+        gr_client_set_version(client, bench_client_version);
+        for (; sealed < w->count; sealed++) {
+            Gridrelay__Body body;
+            Gridrelay__Report report;
+            Gridrelay__Event event;
+            Gridrelay__Location loc;
+            char id[GR_EVENT_ID_LEN + 1];
+            bench_report_body(&body, &report, &event, &loc, id, w->category);
+            if (gr_client_seal(client, &body, &seq[sealed], &frame[sealed], &len[sealed]) != 0)
+                break;
+        }
+    }
+    s_start_wait(w->start);
+    double deadline = bench_now() + w->max_s;
+    for (size_t i = 0; i < sealed && bench_now() < deadline; i++) {
         gr_opened_t reply;
         double t0 = bench_now();
-        if (gr_client_call(client, &body, &reply, 10000, 3) != 0)
+        if (gr_client_call_raw(client, frame[i], len[i], seq[i], &reply, 10000, 3) != 0)
             continue;
         if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK && w->lat_ms)
             w->lat_ms[w->acked++] = (bench_now() - t0) * 1000;
         gr_opened_clear(&reply);
     }
+    if (client)
+        gr_client_checks(client, &w->checks);
+    for (size_t i = 0; i < sealed; i++)
+        free(frame[i]);
+    free(frame);
+    free(len);
+    free(seq);
     gr_client_destroy(&client);
     return NULL;
 }
 
 /* `clients` reporters send `total` reports between them, each waiting for
- * its ack before the next, until done or max_s has passed. */
+ * its ack before the next, until done or max_s has passed. The clock
+ * starts once every reporter has sealed its reports. */
 static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_t clients,
                     size_t total, double max_s, bench_level_t *out)
 {
@@ -111,23 +168,38 @@ static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_
     size_t started = 0, per = total / clients ? total / clients : 1;
     out->clients = clients;
     out->events_per_s = out->p50_ms = out->p99_ms = out->p999_ms = -1;
+    out->gen_cpu_s = out->node_cpu_s = out->verified_share = -1;
     out->events = 0;
-    double t0 = bench_now();
+    s_start_t start = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
     for (size_t i = 0; i < clients; i++) {
-        workers[i] = (s_worker_t){ node, ctx, category, i, per, t0 + max_s,
-                                   calloc(per, sizeof(double)), 0 };
+        workers[i] = (s_worker_t){ node, ctx, category, i, per, max_s, &start,
+                                   calloc(per, sizeof(double)), 0, { 0 } };
         if (!workers[i].lat_ms || pthread_create(&threads[i], NULL, s_worker, &workers[i]) != 0) {
             free(workers[i].lat_ms);
             break;
         }
         started++;
     }
+    s_start_go(&start, started);
+    double t0 = bench_now();
+    double gen0 = bench_self_cpu_s(), node0 = bench_proc_cpu_s(node->pid);
     size_t acked = 0;
+    gr_client_checks_t checks = { 0 };
     for (size_t i = 0; i < started; i++) {
         pthread_join(threads[i], NULL);
         acked += workers[i].acked;
+        checks.replies += workers[i].checks.replies;
+        checks.signatures += workers[i].checks.signatures;
+        checks.cached += workers[i].checks.cached;
     }
     double dt = bench_now() - t0;
+    double gen1 = bench_self_cpu_s(), node1 = bench_proc_cpu_s(node->pid);
+    if (gen0 >= 0 && gen1 >= 0)
+        out->gen_cpu_s = gen1 - gen0;
+    if (node0 >= 0 && node1 >= 0)
+        out->node_cpu_s = node1 - node0;
+    if (checks.replies)
+        out->verified_share = (double)(checks.signatures + checks.cached) / (double)checks.replies;
     double *lat = calloc(acked ? acked : 1, sizeof *lat);
     size_t n = 0;
     for (size_t i = 0; i < started; i++) {
@@ -158,6 +230,8 @@ static int s_open_latency(harness_node_t *node, void *ctx, double rate, double s
                           double *p99)
 {
     gr_client_t *client = harness_client(node, ctx, 0);
+    if (client)
+        gr_client_set_version(client, bench_client_version);
     size_t n = (size_t)(rate * seconds);
     double *sent = calloc(n, sizeof *sent), *lat = calloc(n, sizeof *lat);
     if (!client || !sent || !lat || n == 0) {
@@ -171,20 +245,30 @@ static int s_open_latency(harness_node_t *node, void *ctx, double rate, double s
      * ~15 ms and so set the p99 on its own). */
     if (bench_events_stored(client) == 0)
         fprintf(stderr, "gridbench: the open-loop probe's warm-up request got no answer\n");
+    /* Sealed before the clock, like the closed loop's; every reply's
+     * signature is checked (at 1,000/s the client is not the limit). */
     uint64_t first_seq = gr_client_next_seq(client);
+    uint8_t **frame = calloc(n, sizeof *frame);
+    size_t *flen = calloc(n, sizeof *flen);
+    size_t sealed = 0;
+    for (; frame && flen && sealed < n; sealed++) {
+        Gridrelay__Body body;
+        Gridrelay__Report report;
+        Gridrelay__Event event;
+        Gridrelay__Location loc;
+        char id[GR_EVENT_ID_LEN + 1];
+        uint64_t seq = 0;
+        bench_report_body(&body, &report, &event, &loc, id, S_VILLAGE_CATEGORY);
+        if (gr_client_seal(client, &body, &seq, &frame[sealed], &flen[sealed]) != 0)
+            break;
+    }
     size_t sent_count = 0, got = 0;
     double start = bench_now();
     while (got < n && bench_now() - start < seconds + 10) {
         double now = bench_now();
-        while (sent_count < n && now >= start + (double)sent_count / rate) {
-            Gridrelay__Body body;
-            Gridrelay__Report report;
-            Gridrelay__Event event;
-            Gridrelay__Location loc;
-            char id[GR_EVENT_ID_LEN + 1];
-            bench_report_body(&body, &report, &event, &loc, id, S_VILLAGE_CATEGORY);
+        while (sent_count < sealed && now >= start + (double)sent_count / rate) {
             sent[sent_count] = bench_now();
-            if (gr_client_send(client, &body, NULL, NULL, NULL) != 0)
+            if (gr_client_send_raw(client, frame[sent_count], flen[sent_count]) != 0)
                 break;
             sent_count++;
         }
@@ -200,6 +284,10 @@ static int s_open_latency(harness_node_t *node, void *ctx, double rate, double s
         gr_opened_clear(&reply);
     }
     gr_client_destroy(&client);
+    for (size_t i = 0; i < sealed; i++)
+        free(frame[i]);
+    free(frame);
+    free(flen);
     if (got > 0) {
         bench_sort(lat, got);
         *p50 = bench_percentile(lat, got, 0.50);
@@ -218,7 +306,7 @@ int bench_single_run(const bench_single_opts_t *o, bench_single_t *out)
     out->disk.file_bytes = out->disk.used_bytes = out->disk.high_bytes = -1;
     size_t reporters = 1;
     for (size_t i = 0; i < o->n_levels; i++) {
-        out->level[i] = (bench_level_t){ o->levels[i], -1, -1, -1, -1, 0 };
+        out->level[i] = (bench_level_t){ o->levels[i], -1, -1, -1, -1, 0, -1, -1, -1 };
         if (o->levels[i] > reporters)
             reporters = o->levels[i];
     }
