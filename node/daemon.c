@@ -31,6 +31,7 @@
 #include "text.h"
 #include "requests.h"
 #include "sealer.h"
+#include "sessions.h"
 #include "tierlink.h"
 
 #define MAX_POLL 11
@@ -70,6 +71,7 @@ struct gr_daemon {
     gr_sealer_t sealer;
     gr_zap_t *zap;
     gr_reclaim_t *reclaim;  /* returns closed connections' heap to the OS */
+    gr_sessions_t *sessions; /* each ROUTER connection's key, to close revoked ones */
     gr_peers_t *peers;
     gr_counters_t counters;
     gr_engine_t *engine;
@@ -280,7 +282,7 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
     }
     self->cfg = cfg;
     self->sigfd = -1;
-    if (!(self->engine = gr_engine_new(cfg)) ||
+    if (!(self->sessions = gr_sessions_new()) || !(self->engine = gr_engine_new(cfg)) ||
         !(self->tierlink = gr_tierlink_new(cfg, self->engine, &self->counters)) ||
         !(self->departments = gr_departments_new(cfg, self->engine)) ||
         !(self->daily = gr_daily_new(cfg, self->engine)) ||
@@ -377,6 +379,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_daily_destroy(&self->daily);
     gr_tierlink_destroy(&self->tierlink);
     gr_engine_destroy(&self->engine);
+    gr_sessions_destroy(&self->sessions);
     gr_pool_destroy(&self->pool);
     if (self->sigfd >= 0)
         close(self->sigfd);
@@ -433,6 +436,10 @@ static int s_receive(gr_daemon_t *self)
         item->rc = GR_EDECODE;
         return 1;
     }
+    /* Whose connection this is; one of a key revoked since its handshake
+     * is closed after this turn's replies. */
+    gr_sessions_note(self->sessions, zmq_msg_get(&item->payload, ZMQ_SRCFD),
+                     zmq_msg_gets(&item->payload, "User-Id"), self->cfg->trust);
     if (zmq_msg_size(&item->payload) == 0 && zmq_msg_more(&item->payload)) {
         item->delimiter = true;
         zmq_msg_close(&item->payload);
@@ -864,9 +871,13 @@ static void s_reload(gr_daemon_t *self)
     if (rc != 0)
         gr_log(GR_LOG_ERROR, NULL, "SIGHUP: the CURVE handler kept its old key list (%s): new "
                "connections of added keys are refused until a restart", gr_strerror(rc));
+    /* ... and the connections revoked keys already had are closed. */
+    gr_sessions_revoke(self->sessions, self->cfg->trust);
+    size_t closed = gr_sessions_close_pending(self->sessions);
     gr_log(GR_LOG_NOTICE, NULL, "SIGHUP: reloaded the people's keys from %s: %zu added, %zu "
-           "revoked, %zu with new roles, names or grids; %zu trusted keys", self->cfg->path,
-           summary.added, summary.removed, summary.changed, gr_trust_count(self->cfg->trust));
+           "revoked, %zu with new roles, names or grids; %zu trusted keys; %zu connection(s) of "
+           "revoked keys closed", self->cfg->path, summary.added, summary.removed,
+           summary.changed, gr_trust_count(self->cfg->trust), closed);
     if (self->cfg->warning[0])
         gr_log(GR_LOG_WARN, NULL, "%s", self->cfg->warning);
 }
@@ -956,6 +967,9 @@ int gr_daemon_run(gr_daemon_t *self)
         s_answer_reads(self);
         s_take_analysed(self);
         s_send_replies(self);
+        size_t closed = gr_sessions_close_pending(self->sessions);
+        if (closed)
+            gr_log(GR_LOG_NOTICE, NULL, "closed %zu connection(s) of revoked keys", closed);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());
     }
