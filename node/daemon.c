@@ -549,10 +549,11 @@ static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
         /* Signed by the child is not enough: the connection must be the
          * child's own (its CURVE key, as ZAP admitted it), or anyone could
          * replay its frames to steer its replies and mail elsewhere. */
-        char hex[GR_PUBLIC_KEY_HEX];
-        gr_key_to_hex(hex, child->pk);
         const char *user = zmq_msg_gets(&item->payload, "User-Id");
-        if (!user || strcmp(user, hex) != 0) {
+        uint8_t user_pk[GR_PUBLIC_KEY_BYTES];
+        /* Either of its keys during a rotation: its outbox sealed with the
+         * old one goes out over the connection of the new one. */
+        if (!user || gr_key_from_hex(user_pk, user) != 0 || !gr_peer_has_key(child, user_pk)) {
             gr_log(GR_LOG_WARN, NULL, "frame signed by child %s came over another key's "
                    "connection: refused", child->id);
             item->rc = GR_EUNTRUSTED;
