@@ -43,6 +43,8 @@
 #define S_PRUNE_VISITS 512
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
+/* At most one "filesystem full" log line this often. */
+#define S_DISK_FULL_LOG_MS 10000
 
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
@@ -85,6 +87,7 @@ struct gr_daemon {
     int sigfd;
     bool stopping;
     bool store_full;
+    uint64_t disk_full_logged_ms;  /* last "filesystem full" line */
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
@@ -672,6 +675,12 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
     }
     if (rc != GR_EFULL)
         gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
+    else if (!self->store_full && gr_now_ms() - self->disk_full_logged_ms >= S_DISK_FULL_LOG_MS) {
+        /* The filesystem, not the map: every batch tries again. */
+        self->disk_full_logged_ms = gr_now_ms();
+        gr_log(GR_LOG_ERROR, NULL, "store's filesystem is full: refusing new work, still "
+               "serving queries; work is taken again as soon as there is room");
+    }
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
         if (s_is_write(item)) {
