@@ -96,6 +96,7 @@ static void test_full_disk_refuses_work_and_recovers(void **state)
         acked++;
     }
     assert_int_equal(code, GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
+    fprintf(stderr, "disk full after %d acknowledged reports\n", acked);
     assert_true(acked > 50);
     /* Refused again, not stored half: the same id is still unknown. */
     assert_int_equal(s_report(client, id, description), GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
