@@ -14,6 +14,7 @@ packages=(
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev
   tzdata
+  valgrind
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang libfuzzer-14-dev)
