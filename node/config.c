@@ -346,3 +346,10 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+bool gr_peer_has_key(const gr_peer_config_t *peer, const uint8_t pk[GR_PUBLIC_KEY_BYTES])
+{
+    return peer && (memcmp(peer->pk, pk, GR_PUBLIC_KEY_BYTES) == 0 ||
+                    (peer->has_previous &&
+                     memcmp(peer->previous_pk, pk, GR_PUBLIC_KEY_BYTES) == 0));
+}

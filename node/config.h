@@ -101,7 +101,15 @@ typedef struct {
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
     char *endpoint;         /* its request endpoint (parent, skip); NULL for children */
     char *status_endpoint;  /* where to publish status to it (parent); may be NULL */
+    /* [children] id = KEY, previous OLDKEY: the child's key before a
+     * rotation, still accepted from it (frames its outbox sealed before it
+     * changed keys) until the line loses it. */
+    bool has_previous;
+    uint8_t previous_pk[GR_PUBLIC_KEY_BYTES];
 } gr_peer_config_t;
+
+/* True when pk is child's key, or its previous key (has_previous). */
+bool gr_peer_has_key(const gr_peer_config_t *peer, const uint8_t pk[GR_PUBLIC_KEY_BYTES]);
 
 /* A functional department (公安, 安监, 交通...) whose software takes tasks
  * from this node ([departments] section). */

@@ -152,6 +152,39 @@ static int s_add_reporter_grid(gr_config_t *cfg, const uint8_t pk[GR_PUBLIC_KEY_
     return 0;
 }
 
+/* [children] id = KEY[, previous OLDKEY] (key rotation, README "Rotating a
+ * node's key"). */
+static int s_split_child(const char *name, const char *value, char *key, size_t keylen,
+                         char *previous, size_t prevlen, char *msg, size_t msglen)
+{
+    const char *comma = strchr(value, ',');
+    size_t len = comma ? (size_t)(comma - value) : strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len >= keylen)
+        return gr_cfg_fail(msg, msglen, "%s = %s: key too long (64 hex digits, or @FILE of at "
+                           "most %zu bytes)", name, value, keylen - 2);
+    memcpy(key, value, len);
+    key[len] = '\0';
+    previous[0] = '\0';
+    if (!comma)
+        return 0;
+    const char *rest = comma + 1 + strspn(comma + 1, " \t");
+    if (strncmp(rest, "previous", 8) != 0 || (rest[8] != ' ' && rest[8] != '\t'))
+        return gr_cfg_fail(msg, msglen, "%s = %s: after the key only 'previous KEY' may follow "
+                           "(the child's key before it rotated to this one)", name, value);
+    rest += 8 + strspn(rest + 8, " \t");
+    len = strlen(rest);
+    while (len > 0 && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len >= prevlen)
+        return gr_cfg_fail(msg, msglen, "%s = %s: 'previous' needs a key (64 hex digits, or @FILE)",
+                           name, value);
+    memcpy(previous, rest, len);
+    previous[len] = '\0';
+    return 0;
+}
+
 /* One line of a person's section ([reporters], [operators], [viewers],
  * [auditors]), [children] or [departments]: name = key, the department's
  * key optionally followed by ", display name". */
@@ -198,10 +231,21 @@ int gr_cfg_named_key(gr_cfg_load_t *load, int section, const char *name, const c
         rc = s_split_dept(name, value, key, sizeof key, &display, msg, msglen);
     else if (section == S_REPORTERS)
         rc = s_split_reporter(name, value, key, sizeof key, grid, msg, msglen);
-    bool split = section == S_DEPARTMENTS || section == S_REPORTERS;
+    char previous[PATH_MAX + 2] = "";
+    if (section == S_CHILDREN)
+        rc = s_split_child(name, value, key, sizeof key, previous, sizeof previous, msg, msglen);
+    bool split = section == S_DEPARTMENTS || section == S_REPORTERS || section == S_CHILDREN;
     uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    uint8_t previous_pk[GR_PUBLIC_KEY_BYTES];
     if (rc == 0)
         rc = gr_cfg_public_key(load, name, split ? key : value, pk, msg, msglen);
+    if (rc == 0 && previous[0])
+        rc = gr_cfg_public_key(load, name, previous, previous_pk, msg, msglen);
+    if (rc == 0 && previous[0] && memcmp(pk, previous_pk, sizeof pk) == 0)
+        rc = gr_cfg_fail(msg, msglen, "%s: the previous key is the key itself", name);
+    if (rc == 0 && previous[0])
+        rc = gr_cfg_trust(load, previous_pk, name, GR_ROLE_NODE, s_section_access(section), line,
+                          msg, msglen);
     gr_role_t role = section == S_CHILDREN      ? GR_ROLE_NODE
                      : section == S_DEPARTMENTS ? GR_ROLE_DEPARTMENT
                                                 : GR_ROLE_REPORTER;
@@ -236,6 +280,9 @@ int gr_cfg_named_key(gr_cfg_load_t *load, int section, const char *name, const c
         memset(child, 0, sizeof *child);
         strcpy(child->id, name);
         memcpy(child->pk, pk, sizeof child->pk);
+        child->has_previous = previous[0] != '\0';
+        if (child->has_previous)
+            memcpy(child->previous_pk, previous_pk, sizeof child->previous_pk);
     }
     gr_cfg_name_t *n = &load->names[load->name_count++];
     strcpy(n->name, name);

@@ -37,6 +37,7 @@
 #include "text.h"
 #include "requests.h"
 #include "sealer.h"
+#include "sessions.h"
 #include "tierlink.h"
 
 #define MAX_POLL 11
@@ -48,6 +49,8 @@
 #define S_PRUNE_VISITS 512
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
+/* At most one "filesystem full" log line this often. */
+#define S_DISK_FULL_LOG_MS 10000
 
 /* One message of the current batch, from receipt to reply: a request on
  * the ROUTER (from a client or a child) or an inbound item from a link. */
@@ -76,6 +79,7 @@ struct gr_daemon {
     gr_sealer_t sealer;
     gr_zap_t *zap;
     gr_reclaim_t *reclaim;  /* returns closed connections' heap to the OS */
+    gr_sessions_t *sessions; /* each ROUTER connection's key, to close revoked ones */
     gr_peers_t *peers;
     gr_counters_t counters;
     gr_engine_t *engine;
@@ -91,6 +95,7 @@ struct gr_daemon {
     int sigfd;
     bool stopping;
     bool store_full;
+    uint64_t disk_full_logged_ms;  /* last "filesystem full" line */
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
@@ -320,7 +325,7 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
     }
     self->cfg = cfg;
     self->sigfd = -1;
-    if (!(self->engine = gr_engine_new(cfg)) ||
+    if (!(self->sessions = gr_sessions_new()) || !(self->engine = gr_engine_new(cfg)) ||
         !(self->tierlink = gr_tierlink_new(cfg, self->engine, &self->counters)) ||
         !(self->departments = gr_departments_new(cfg, self->engine)) ||
         !(self->daily = gr_daily_new(cfg, self->engine)) ||
@@ -422,6 +427,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_daily_destroy(&self->daily);
     gr_tierlink_destroy(&self->tierlink);
     gr_engine_destroy(&self->engine);
+    gr_sessions_destroy(&self->sessions);
     gr_pool_destroy(&self->pool);
     if (self->sigfd >= 0)
         close(self->sigfd);
@@ -478,6 +484,10 @@ static int s_receive(gr_daemon_t *self)
         item->rc = GR_EDECODE;
         return 1;
     }
+    /* Whose connection this is; one of a key revoked since its handshake
+     * is closed after this turn's replies. */
+    gr_sessions_note(self->sessions, zmq_msg_get(&item->payload, ZMQ_SRCFD),
+                     zmq_msg_gets(&item->payload, "User-Id"), self->cfg->trust);
     if (zmq_msg_size(&item->payload) == 0 && zmq_msg_more(&item->payload)) {
         item->delimiter = true;
         zmq_msg_close(&item->payload);
@@ -587,10 +597,11 @@ static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
         /* Signed by the child is not enough: the connection must be the
          * child's own (its CURVE key, as ZAP admitted it), or anyone could
          * replay its frames to steer its replies and mail elsewhere. */
-        char hex[GR_PUBLIC_KEY_HEX];
-        gr_key_to_hex(hex, child->pk);
         const char *user = zmq_msg_gets(&item->payload, "User-Id");
-        if (!user || strcmp(user, hex) != 0) {
+        uint8_t user_pk[GR_PUBLIC_KEY_BYTES];
+        /* Either of its keys during a rotation: its outbox sealed with the
+         * old one goes out over the connection of the new one. */
+        if (!user || gr_key_from_hex(user_pk, user) != 0 || !gr_peer_has_key(child, user_pk)) {
             gr_log(GR_LOG_WARN, NULL, "frame signed by child %s came over another key's "
                    "connection: refused", child->id);
             item->rc = GR_EUNTRUSTED;
@@ -716,6 +727,12 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
     }
     if (rc != GR_EFULL)
         gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
+    else if (!self->store_full && gr_now_ms() - self->disk_full_logged_ms >= S_DISK_FULL_LOG_MS) {
+        /* The filesystem, not the map: every batch tries again. */
+        self->disk_full_logged_ms = gr_now_ms();
+        gr_log(GR_LOG_ERROR, NULL, "store's filesystem is full: refusing new work, still "
+               "serving queries; work is taken again as soon as there is room");
+    }
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = &self->items[i];
         if (s_is_write(item)) {
@@ -922,9 +939,13 @@ static void s_reload(gr_daemon_t *self)
     if (rc != 0)
         gr_log(GR_LOG_ERROR, NULL, "SIGHUP: the CURVE handler kept its old key list (%s): new "
                "connections of added keys are refused until a restart", gr_strerror(rc));
+    /* ... and the connections revoked keys already had are closed. */
+    gr_sessions_revoke(self->sessions, self->cfg->trust);
+    size_t closed = gr_sessions_close_pending(self->sessions);
     gr_log(GR_LOG_NOTICE, NULL, "SIGHUP: reloaded the people's keys from %s: %zu added, %zu "
-           "revoked, %zu with new roles, names or grids; %zu trusted keys", self->cfg->path,
-           summary.added, summary.removed, summary.changed, gr_trust_count(self->cfg->trust));
+           "revoked, %zu with new roles, names or grids; %zu trusted keys; %zu connection(s) of "
+           "revoked keys closed", self->cfg->path, summary.added, summary.removed,
+           summary.changed, gr_trust_count(self->cfg->trust), closed);
     if (self->cfg->warning[0])
         gr_log(GR_LOG_WARN, NULL, "%s", self->cfg->warning);
 }
@@ -1019,6 +1040,9 @@ int gr_daemon_run(gr_daemon_t *self)
         /* Before the replies: a confidential case leaves after its read is on disk. */
         gr_access_log_commit(gr_requests_access_log(self->requests), self->store);
         s_send_replies(self);
+        size_t closed = gr_sessions_close_pending(self->sessions);
+        if (closed)
+            gr_log(GR_LOG_NOTICE, NULL, "closed %zu connection(s) of revoked keys", closed);
         gr_peers_tick(self->peers, gr_now_ms());
         gr_reclaim_tick(self->reclaim, gr_now_ms());
         if (self->http) {

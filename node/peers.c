@@ -383,7 +383,7 @@ size_t gr_peers_poll_items(gr_peers_t *self, zmq_pollitem_t *items, size_t max)
 const gr_peer_config_t *gr_peers_child(const gr_peers_t *self, const uint8_t pk[GR_PUBLIC_KEY_BYTES])
 {
     for (size_t i = 0; i < self->cfg->n_children; i++)
-        if (memcmp(self->cfg->children[i].pk, pk, GR_PUBLIC_KEY_BYTES) == 0)
+        if (gr_peer_has_key(&self->cfg->children[i], pk))
             return &self->cfg->children[i];
     return NULL;
 }
@@ -510,7 +510,10 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
     /* Verified on receipt (the status SUB, or the ROUTER for catch-up
      * answers): the signature is not checked twice. */
     gr_opened_t opened;
-    if (gr_envelope_reopen(&opened, item->frame, item->len, child->pk, self->cfg->max_frame) != 0)
+    /* Signed by the child's key, or by its previous one (a rotation). */
+    if (gr_envelope_reopen(&opened, item->frame, item->len, child->pk, self->cfg->max_frame) != 0 &&
+        (!child->has_previous || gr_envelope_reopen(&opened, item->frame, item->len,
+                                                    child->previous_pk, self->cfg->max_frame) != 0))
         return 0;
     Gridrelay__StatusUpdate *single[1];
     Gridrelay__StatusUpdate **updates = single;

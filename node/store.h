@@ -484,6 +484,12 @@ int gr_store_daily_get(gr_txn_t *txn, int64_t day, const char *node_id,
 typedef int (*gr_store_daily_fn)(void *ctx, const Gridrelay__DailySummary *summary);
 int gr_store_daily_scan(gr_txn_t *txn, int64_t day, gr_store_daily_fn visit, void *ctx);
 
+/* The same for every day from first to last (inclusive, clamped to the
+ * days a key can hold), in day order: one cursor walk, so its cost is the
+ * summaries stored in the span, not the span's length. */
+int gr_store_daily_range(gr_txn_t *txn, int64_t first, int64_t last, gr_store_daily_fn visit,
+                         void *ctx);
+
 /* ---- tasks: the departments' open tasks ----
  *
  * Key: department code | 0x00 | event id, so one department's tasks are

@@ -75,3 +75,45 @@ int gr_store_daily_scan(gr_txn_t *txn, int64_t day, gr_store_daily_fn visit, voi
     mdb_cursor_close(cur);
     return rc < 0 ? rc : count;
 }
+
+int gr_store_daily_range(gr_txn_t *txn, int64_t first, int64_t last, gr_store_daily_fn visit,
+                         void *ctx)
+{
+    if (!txn || !visit)
+        return GR_EINVAL;
+    if (first < 0)
+        first = 0;
+    if (last > UINT32_MAX)
+        last = UINT32_MAX;
+    if (first > last)
+        return 0;
+    uint8_t start[4];
+    gr_put_u32(start, (uint32_t)first);
+    MDB_cursor *cur = NULL;
+    int rc = s_cursor(txn, S_DB_DAILY, &cur);
+    if (rc != 0)
+        return rc;
+    /* One cursor walk over the summaries held, however long the span:
+     * the cost is what is stored in it, not the number of days. */
+    MDB_val k = { sizeof start, start }, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    int count = 0;
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= sizeof start || gr_get_u32(k.mv_data) > (uint64_t)last)
+            break;
+        Gridrelay__DailySummary *s = gridrelay__daily_summary__unpack(NULL, v.mv_size, v.mv_data);
+        if (!s) {
+            rc = GR_ESTORE;
+            break;
+        }
+        rc = visit(ctx, s);
+        gridrelay__daily_summary__free_unpacked(s, NULL);
+        if (rc != 0)
+            break;
+        count++;
+    }
+    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = s_mdb_err(mrc);
+    mdb_cursor_close(cur);
+    return rc < 0 ? rc : count;
+}

@@ -109,6 +109,13 @@ static inline int s_mdb_err(int rc)
         return GR_EMAPFULL;
     case ENOMEM:
         return GR_ENOMEM;
+    /* The filesystem is full (or the quota spent): LMDB aborted the
+     * transaction, so nothing of it is stored; like a store at its
+     * maximum size, new work is refused until there is room again, and
+     * unlike it, the next transaction may succeed without a restart. */
+    case ENOSPC:
+    case EDQUOT:
+        return GR_EFULL;
     default:
         return GR_ESTORE;
     }

@@ -15,6 +15,7 @@ packages=(
   libcmocka-dev libsystemd-dev
   libmicrohttpd-dev curl
   tzdata
+  valgrind
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang libfuzzer-14-dev)

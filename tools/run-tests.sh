@@ -3,7 +3,9 @@
 # UBSan) and runs every test in both builds: cmocka unit tests and the
 # integration tests that start real gridrelayd processes on loopback. Then
 # every libFuzzer target (tests/fuzz, built with clang by tools/fuzz.sh)
-# runs for GR_FUZZ_SECONDS (default 15) seconds, each counted as one test.
+# runs for GR_FUZZ_SECONDS (default 15) seconds, each counted as one test,
+# and, with GR_VALGRIND=1, valgrind's memcheck over the unit tests and
+# test_roles (one test).
 # The last line is "N passed, N failed"; the exit status is non-zero when
 # anything failed.
 set -uo pipefail
@@ -60,6 +62,22 @@ run_fuzz() {
   echo "run-tests: build-fuzz: $ok passed, $bad failed"
 }
 
+# valgrind memcheck over the unit tests and one integration test
+# (tools/valgrind.sh: a third build, then about 75 s on an idle 2-core
+# machine), one test. Only with GR_VALGRIND=1: it does not fit the CI
+# budget beside the other two builds, and memcheck's 20-50x slowdown has
+# failed test_link's heartbeat timing once.
+run_valgrind() {
+  mkdir -p build-valgrind
+  if tools/valgrind.sh >build-valgrind/run.out 2>&1; then
+    passed=$((passed + 1))
+  else
+    tail -40 build-valgrind/run.out >&2
+    failed=$((failed + 1))
+  fi
+  tail -1 build-valgrind/run.out
+}
+
 # Only the sanitized build reads these.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -67,6 +85,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_fuzz
+[ "${GR_VALGRIND:-0}" = 1 ] && run_valgrind
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

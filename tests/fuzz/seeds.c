@@ -340,6 +340,101 @@ static int s_queries(fx_emit_fn fn, void *ctx)
     return rc;
 }
 
+/* Daily reports, rankings and statistics, merges, audits and the
+ * supervision list: one valid body of each, from where it is allowed. */
+static int s_governance(fx_emit_fn fn, void *ctx, uint64_t now_ms)
+{
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    /* 合并 and its undoing. */
+    int rc = s_case_action(fn, ctx, FX_EV_ESC, GRIDRELAY__CASE_ACTION__KIND__MERGE, "one fire",
+                           FX_EV_TOWN);
+    if (rc == 0)
+        rc = s_case_action(fn, ctx, FX_EV_ESC, GRIDRELAY__CASE_ACTION__KIND__UNMERGE,
+                           "a second fire", NULL);
+    /* A child's daily summary, with a late and a missing unit. */
+    Gridrelay__DailyUnit late = GRIDRELAY__DAILY_UNIT__INIT, missing = GRIDRELAY__DAILY_UNIT__INIT;
+    late.unit = "worker-zhang";
+    late.state = GRIDRELAY__DAILY_UNIT__STATE__LATE;
+    late.first_ms = now_ms - 60000;
+    missing.unit = "worker-li";
+    missing.state = GRIDRELAY__DAILY_UNIT__STATE__MISSING;
+    Gridrelay__DailyUnit *exceptions[] = {&late, &missing};
+    Gridrelay__DailySummary ds = GRIDRELAY__DAILY_SUMMARY__INIT;
+    ds.node_id = FX_CHILD_ID;
+    ds.date = "2026-12-06";
+    ds.tier_level = 1;
+    ds.version = 2;
+    ds.closed = true;
+    ds.due_ms = now_ms - 3600000;
+    ds.units = 10;
+    ds.on_time = 8;
+    ds.late = 1;
+    ds.missing = 1;
+    ds.exceptions = exceptions;
+    ds.n_exceptions = 2;
+    body.kind_case = GRIDRELAY__BODY__KIND_DAILY_SUMMARY;
+    body.daily_summary = &ds;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_CHILD, &body);
+    Gridrelay__ListDaily ld = GRIDRELAY__LIST_DAILY__INIT;
+    ld.date = "2026-12-06";
+    ld.missing_only = true;
+    ld.below_limited = true;
+    ld.tier_below = 1;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_DAILY;
+    body.list_daily = &ld;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    /* 考核: a ranking by node and by department, counts by category and week. */
+    Gridrelay__GetRanking gr = GRIDRELAY__GET_RANKING__INIT;
+    gr.from_ms = now_ms - 30ull * 86400000;
+    gr.to_ms = now_ms;
+    gr.by = GRIDRELAY__GET_RANKING__BY__NODE;
+    gr.limit = 10;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_RANKING;
+    body.get_ranking = &gr;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    gr.by = GRIDRELAY__GET_RANKING__BY__DEPARTMENT;
+    gr.offset = 1;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    Gridrelay__GetCaseStats cs = GRIDRELAY__GET_CASE_STATS__INIT;
+    cs.by = GRIDRELAY__GET_CASE_STATS__BY__CATEGORY;
+    cs.from_ms = now_ms - 7ull * 86400000;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_CASE_STATS;
+    body.get_case_stats = &cs;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    cs.by = GRIDRELAY__GET_CASE_STATS__BY__WEEK;
+    cs.utc_offset_min = 480;
+    cs.to_ms = now_ms;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    /* The audit: the node's own walk, and one case's evidence. */
+    Gridrelay__AuditVerify av = GRIDRELAY__AUDIT_VERIFY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_AUDIT_VERIFY;
+    body.audit_verify = &av;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    Gridrelay__AuditExport ae = GRIDRELAY__AUDIT_EXPORT__INIT;
+    ae.event_id = FX_EV_TOWN;
+    body.kind_case = GRIDRELAY__BODY__KIND_AUDIT_EXPORT;
+    body.audit_export = &ae;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_REPORTER, &body);
+    /* 督办: the list from the parent too, and an urge of a department task. */
+    Gridrelay__ListSupervision ls = GRIDRELAY__LIST_SUPERVISION__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_SUPERVISION;
+    body.list_supervision = &ls;
+    if (rc == 0)
+        rc = fn(ctx, FX_FROM_PARENT, &body);
+    if (rc == 0)
+        rc = s_case_action(fn, ctx, FX_EV_TOWN, GRIDRELAY__CASE_ACTION__KIND__URGE,
+                           "督办: report back by noon", "police");
+    return rc;
+}
+
 int fx_seed_requests(const gr_keypair_t keys[FX_KEYS], uint64_t now_ms, fx_emit_fn fn, void *ctx)
 {
     (void)keys;
@@ -348,6 +443,8 @@ int fx_seed_requests(const gr_keypair_t keys[FX_KEYS], uint64_t now_ms, fx_emit_
         rc = s_links(fn, ctx, now_ms);
     if (rc == 0)
         rc = s_queries(fn, ctx);
+    if (rc == 0)
+        rc = s_governance(fn, ctx, now_ms);
     return rc;
 }
 

@@ -106,6 +106,17 @@ static bool s_settled(void *ctx)
     return s->still >= 100;     /* 1 s of readings 10 ms apart without a change */
 }
 
+typedef struct {
+    pid_t pid;
+    int fds;
+} s_fds_t;
+
+static bool s_fds_back(void *ctx)
+{
+    s_fds_t *f = ctx;
+    return s_mem(f->pid).fds <= f->fds;
+}
+
 static void test_rss_flat_after_connection_floods(void **state)
 {
     (void)state;
@@ -138,12 +149,20 @@ static void test_rss_flat_after_connection_floods(void **state)
                after[r].file_kb, after[r].hwm_kb, after[r].fds);
     }
     zmq_ctx_term(ctx);
+    /* Every client is gone: every descriptor they took is given back. */
+    s_fds_t fds = { node.pid, start.fds };
+    bool fds_back = harness_wait_until(s_fds_back, &fds, 10000);
+    int fds_end = s_mem(node.pid).fds;
+    printf("# descriptors: %d at the start, %d after the last round's clients left\n", start.fds,
+           fds_end);
     long growth = after[rounds - 1].anon_kb - after[1].anon_kb;
     printf("# RssAnon growth, round 2 to round %d: %ld KiB (bound %d KiB)\n", rounds, growth,
            S_GROWTH_BOUND_KB);
     fflush(stdout);
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
     harness_node_cleanup(&node);
+    if (!fds_back)
+        fail_msg("the node holds %d descriptors after the floods, %d before", fds_end, start.fds);
     if (growth > S_GROWTH_BOUND_KB)
         fail_msg("RssAnon grew by %ld KiB from round 2 to round %d (bound %d KiB)", growth,
                  rounds, S_GROWTH_BOUND_KB);

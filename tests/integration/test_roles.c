@@ -339,7 +339,8 @@ static void test_old_style_config(void **state)
 
 /* Reports with a client kept open across a reload; the reply's kind, or
  * -1 when no reply came. Err receives the Error's code. */
-static int s_client_report(gr_client_t *client, const char *title, int *err)
+static int s_client_report_in(gr_client_t *client, const char *title, int *err, int timeout_ms,
+                              int attempts)
 {
     Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
     event.category = "PS.FIRE";
@@ -354,12 +355,23 @@ static int s_client_report(gr_client_t *client, const char *title, int *err)
     body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
     body.report = &report;
     gr_opened_t reply;
-    if (gr_client_call(client, &body, &reply, 3000, 3) != 0)
+    if (gr_client_call(client, &body, &reply, timeout_ms, attempts) != 0)
         return -1;
     int kind = reply.body->kind_case;
     *err = kind == GRIDRELAY__BODY__KIND_ERROR ? (int)reply.body->error->code : 0;
     gr_opened_clear(&reply);
     return kind;
+}
+
+static int s_client_report(gr_client_t *client, const char *title, int *err)
+{
+    return s_client_report_in(client, title, err, 3000, 3);
+}
+
+/* A request expected to get no answer: one try, 1 s. */
+static int s_client_report_lost(gr_client_t *client, const char *title, int *err)
+{
+    return s_client_report_in(client, title, err, 1000, 1);
 }
 
 typedef struct {
@@ -375,10 +387,55 @@ static bool s_log_has(void *arg)
     return harness_run(cmd, NULL, 0) == 0;
 }
 
+/* A monitor of sock's disconnects: a PAIR to read its events from. */
+static void *s_monitor(void *ctx, void *sock, const char *name)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://mon-%s", name);
+    if (zmq_socket_monitor(sock, ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    void *pair = zmq_socket(ctx, ZMQ_PAIR);
+    if (pair && zmq_connect(pair, ep) != 0) {
+        zmq_close(pair);
+        return NULL;
+    }
+    return pair;
+}
+
+/* Number of disconnect events that arrive on mon within timeout_ms (it
+ * returns at the first one when want_one). */
+static int s_disconnects(void *mon, int timeout_ms, bool want_one)
+{
+    int n = 0;
+    uint64_t end = gr_now_ms() + (uint64_t)timeout_ms;
+    for (uint64_t now = gr_now_ms(); now < end; now = gr_now_ms()) {
+        zmq_pollitem_t item = {mon, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)(end - now)) <= 0)
+            break;
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, mon, 0) < 0)
+            break;
+        uint16_t event = 0;
+        if (zmq_msg_size(&frame) >= 2)
+            memcpy(&event, zmq_msg_data(&frame), 2);
+        while (zmq_msg_more(&frame) && zmq_msg_recv(&frame, mon, 0) >= 0) {
+        }
+        zmq_msg_close(&frame);
+        if (event == ZMQ_EVENT_DISCONNECTED && ++n && want_one)
+            break;
+    }
+    return n;
+}
+
 /* Revoking a key: remove it from the config, SIGHUP. The node keeps
  * running (same process, same links); the revoked key's open connection
- * gets ERR_UNTRUSTED, a new one is refused at CURVE; every other key goes
- * on. A broken file on SIGHUP changes nothing. */
+ * is closed by the node at once (the client's socket sees the disconnect
+ * without sending anything), its reconnection is refused at CURVE, and so
+ * a request on it gets no answer; a connection of the key that had sent
+ * nothing before the revocation is closed at its first request; every
+ * other key's connection stays up and goes on. A broken file on SIGHUP
+ * changes nothing. */
 static void test_sighup_revokes_a_key(void **state)
 {
     (void)state;
@@ -390,8 +447,16 @@ static void test_sighup_revokes_a_key(void **state)
     assert_non_null(ctx);
     gr_client_t *kept = harness_client(&node, ctx, 0);
     gr_client_t *other = harness_client(&node, ctx, 1);
+    gr_client_t *idle = harness_client(&node, ctx, 0);  /* worker-0 too, silent until revoked */
     assert_non_null(kept);
     assert_non_null(other);
+    assert_non_null(idle);
+    void *kept_mon = s_monitor(ctx, gr_client_socket(kept), "kept");
+    void *other_mon = s_monitor(ctx, gr_client_socket(other), "other");
+    void *idle_mon = s_monitor(ctx, gr_client_socket(idle), "idle");
+    assert_non_null(kept_mon);
+    assert_non_null(other_mon);
+    assert_non_null(idle_mon);
     int err = 0;
     assert_int_equal(s_client_report(kept, "before the revocation", &err),
                      GRIDRELAY__BODY__KIND_ACK);
@@ -410,12 +475,26 @@ static void test_sighup_revokes_a_key(void **state)
     /* worker-1's key is now written as worker-0: a new name. */
     w.text = "0 added, 1 revoked, 1 with new roles, names or grids";
     assert_true(s_log_has(&w));
+    w.text = "trusted keys; 1 connection(s) of revoked keys closed";
+    assert_true(s_log_has(&w));
 
-    assert_int_equal(s_client_report(kept, "after the revocation", &err),
-                     GRIDRELAY__BODY__KIND_ERROR);
-    assert_int_equal(err, GRIDRELAY__ERROR_CODE__ERR_UNTRUSTED);
+    /* The node closed worker-0's connection: its socket sees it go, with
+     * nothing sent; reconnecting is refused, so a request gets no answer. */
+    assert_int_equal(s_disconnects(kept_mon, 10000, true), 1);
+    assert_int_equal(s_client_report_lost(kept, "after the revocation", &err), -1);
     assert_int_equal(s_client_report(other, "after the revocation", &err),
                      GRIDRELAY__BODY__KIND_ACK);
+    /* The silent connection: its first request is refused and closes it. */
+    assert_int_equal(gr_client_send_raw(idle, (const uint8_t *)"x", 1), 0);
+    assert_int_equal(s_disconnects(idle_mon, 10000, true), 1);
+    w.text = "closed 1 connection(s) of revoked keys";
+    assert_true(harness_wait_until(s_log_has, &w, 10000));
+    gr_opened_t late;  /* the refusal of "x" may have got out before the close */
+    if (gr_client_recv(idle, &late, 200) == 0) {
+        assert_int_equal(late.body->kind_case, GRIDRELAY__BODY__KIND_ERROR);
+        gr_opened_clear(&late);
+    }
+    assert_int_equal(s_client_report_lost(idle, "after the revocation", &err), -1);
     gr_client_t *fresh = harness_client(&node, ctx, 0);  /* worker-1 now */
     assert_non_null(fresh);
     assert_int_equal(s_client_report(fresh, "a new connection", &err), GRIDRELAY__BODY__KIND_ACK);
@@ -440,11 +519,16 @@ static void test_sighup_revokes_a_key(void **state)
     assert_true(harness_wait_until(s_log_has, &w, 20000));
     assert_int_equal(s_client_report(other, "after a bad reload", &err),
                      GRIDRELAY__BODY__KIND_ACK);
-    assert_int_equal(s_client_report(kept, "still revoked", &err), GRIDRELAY__BODY__KIND_ERROR);
-    assert_int_equal(err, GRIDRELAY__ERROR_CODE__ERR_UNTRUSTED);
+    assert_int_equal(s_client_report_lost(kept, "still revoked", &err), -1);
     assert_int_equal(node.pid, pid);
     assert_int_equal(kill(pid, 0), 0);
+    /* worker-1's connection was never touched. */
+    assert_int_equal(s_disconnects(other_mon, 0, false), 0);
 
+    zmq_close(kept_mon);
+    zmq_close(other_mon);
+    zmq_close(idle_mon);
+    gr_client_destroy(&idle);
     gr_client_destroy(&kept);
     gr_client_destroy(&other);
     zmq_ctx_term(ctx);

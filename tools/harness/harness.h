@@ -44,7 +44,9 @@ typedef struct {
     char clock[320];            /* a --clock file (harness_clock_set()); "" = the system clock */
 } harness_node_t;
 
-/* Path of the gridrelayd binary: $GRIDRELAYD, set by meson for each test. */
+/* Path of the gridrelayd binary: $GRIDRELAYD, set by meson for each test
+ * ($GR_DAEMON_WRAPPER instead when set, e.g. a script running it under
+ * valgrind). */
 const char *harness_daemon_path(void);
 
 /* Makes a temp dir, a node key and n_reporters reporter keys, and writes a
