@@ -47,33 +47,7 @@ int gr_store_daily_scan(gr_txn_t *txn, int64_t day, gr_store_daily_fn visit, voi
 {
     if (!txn || !visit || day < 0 || day > UINT32_MAX)
         return GR_EINVAL;
-    uint8_t start[4];
-    gr_put_u32(start, (uint32_t)day);
-    MDB_cursor *cur = NULL;
-    int rc = s_cursor(txn, S_DB_DAILY, &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k = { sizeof start, start }, v;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    int count = 0;
-    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= sizeof start || memcmp(k.mv_data, start, sizeof start) != 0)
-            break;
-        Gridrelay__DailySummary *s = gridrelay__daily_summary__unpack(NULL, v.mv_size, v.mv_data);
-        if (!s) {
-            rc = GR_ESTORE;
-            break;
-        }
-        rc = visit(ctx, s);
-        gridrelay__daily_summary__free_unpacked(s, NULL);
-        if (rc != 0)
-            break;
-        count++;
-    }
-    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        rc = s_mdb_err(mrc);
-    mdb_cursor_close(cur);
-    return rc < 0 ? rc : count;
+    return gr_store_daily_range(txn, day, day, visit, ctx);
 }
 
 int gr_store_daily_range(gr_txn_t *txn, int64_t first, int64_t last, gr_store_daily_fn visit,
