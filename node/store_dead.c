@@ -11,20 +11,6 @@
 #include "error.h"
 #include "store_internal.h"
 
-static int s_key(uint8_t *key, const char *peer, uint64_t seq, size_t *keylen)
-{
-    if (!peer)
-        return GR_EINVAL;
-    size_t n = strnlen(peer, S_PEER_MAX + 1);
-    if (n == 0 || n > S_PEER_MAX)
-        return GR_EINVAL;
-    memcpy(key, peer, n);
-    key[n] = 0;
-    gr_put_u64(key + n + 1, seq);
-    *keylen = n + 9;
-    return 0;
-}
-
 int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
                        const char *message, uint64_t now_ms)
 {
@@ -32,7 +18,7 @@ int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
         return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
     size_t keylen;
-    int rc = s_key(key, peer, seq, &keylen);
+    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
     if (rc != 0)
         return rc;
     MDB_val v;
@@ -65,7 +51,7 @@ int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
         return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
     size_t keylen;
-    int rc = s_key(key, peer, seq, &keylen);
+    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
     if (rc != 0)
         return rc;
     MDB_val v;
@@ -82,7 +68,7 @@ int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
         return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
     size_t keylen;
-    int rc = s_key(key, peer, seq, &keylen);
+    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
     if (rc != 0)
         return rc;
     return s_put_msg(txn, S_DB_DEAD, key, keylen, &dead->base, 0);
@@ -94,7 +80,7 @@ int gr_store_dead_del(gr_txn_t *txn, const char *peer, uint64_t seq)
         return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
     size_t keylen;
-    int rc = s_key(key, peer, seq, &keylen);
+    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
     if (rc != 0)
         return rc;
     return s_del(txn, S_DB_DEAD, key, keylen);
@@ -108,7 +94,7 @@ int gr_store_dead_scan(gr_txn_t *txn, const char *peer, size_t limit, gr_store_d
     *count = 0;
     uint8_t key[S_OUTBOX_KEY_MAX];
     size_t keylen;
-    int rc = s_key(key, peer, 0, &keylen);
+    int rc = gr_store_outbox_key(key, peer, 0, &keylen);
     if (rc != 0)
         return rc;
     size_t plen = keylen - 8;   /* the peer and its 0x00 */

@@ -23,6 +23,11 @@
 #define S_TIMELINE_KEY_MAX (GR_EVENT_ID_MAX + 1 + 4)
 #define S_OUTBOX_KEY_MAX (S_PEER_MAX + 1 + 8)
 
+/* An outbox key, peer | 0x00 | seq u64 BE (the outbox and the dead
+ * letters share it), into key (S_OUTBOX_KEY_MAX bytes); *keylen is its
+ * length. GR_EINVAL for a NULL, empty or too long peer. */
+int gr_store_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *keylen);
+
 /* The order is that of s_db_names in store.c. */
 enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
        S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_TASKS, S_DB_URGES,

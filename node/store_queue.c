@@ -20,7 +20,7 @@
 /* ---- outbox ---- */
 
 /* peer | 0x00 | seq, for the same reason as timeline keys. */
-static int s_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *plen)
+int gr_store_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *keylen)
 {
     if (!peer)
         return GR_EINVAL;
@@ -30,8 +30,17 @@ static int s_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *pl
     memcpy(key, peer, n);
     key[n] = 0;
     gr_put_u64(key + n + 1, seq);
-    *plen = n;
+    *keylen = n + 9;
     return 0;
+}
+
+/* The key, and in *plen the length of its peer part. */
+static int s_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *plen)
+{
+    size_t keylen = 0;
+    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
+    *plen = keylen >= 9 ? keylen - 9 : 0;
+    return rc;
 }
 
 int gr_store_outbox_put(gr_txn_t *txn, const char *peer, uint64_t seq,
