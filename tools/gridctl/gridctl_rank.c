@@ -209,13 +209,31 @@ static void s_unit_csv(const Gridrelay__UnitFigures *u)
            (unsigned long long)u->daily_missing);
 }
 
+/* A share for the table: "-" where nothing was there to judge, so a unit
+ * with no case due is not shown as failing every one (the CSV and JSON
+ * keep the number and the counts it came from). */
+typedef struct {
+    char text[16];
+} s_pct_text_t;
+
+static s_pct_text_t s_pct_text(uint64_t part, uint64_t whole)
+{
+    s_pct_text_t t;
+    if (whole)
+        snprintf(t.text, sizeof t.text, "%.1f", s_pct(part, whole));
+    else
+        snprintf(t.text, sizeof t.text, "-");
+    return t;
+}
+
 static void s_unit_text(const Gridrelay__UnitFigures *u)
 {
-    printf("%4u  %-20s %6.1f %8llu %7.1f %8.1f %6.1f %9.1f %7llu %7llu %5llu %7.1f %7.1f %8llu %10llu "
+    printf("%4u  %-20s %6.1f %8llu %7s %8s %6s %9s %7llu %7llu %5llu %7.1f %7.1f %8llu %10llu "
            "%10llu\n",
            u->rank, u->unit, u->score, (unsigned long long)u->received,
-           s_pct(u->accepted_on_time, u->accept_judged), s_pct(u->resolved_on_time, u->resolve_judged),
-           s_pct(u->first_time, u->resolved), s_pct(u->fed_back, u->resolved),
+           s_pct_text(u->accepted_on_time, u->accept_judged).text,
+           s_pct_text(u->resolved_on_time, u->resolve_judged).text,
+           s_pct_text(u->first_time, u->resolved).text, s_pct_text(u->fed_back, u->resolved).text,
            (unsigned long long)u->overdue, (unsigned long long)u->returns,
            (unsigned long long)u->urges, (double)u->avg_handling_ms / 3600000.0,
            (double)u->p90_handling_ms / 3600000.0, (unsigned long long)u->daily_on_time,
