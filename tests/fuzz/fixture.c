@@ -197,7 +197,9 @@ int fx_node_open(fx_node_t *node)
     gr_link_options_t lo = {
         .peer_id = FX_PARENT_ID, .peer_pk = node->cfg->parent.pk, .kp = &node->cfg->keys,
         .own_id = FX_NODE_ID, .max_frame = node->cfg->max_frame,
-        .callbacks = {s_no_load, s_no_acked, s_no_message, s_no_changed, s_seq}, .ctx = node,
+        .callbacks = {.load = s_no_load, .acked = s_no_acked, .message = s_no_message,
+                      .changed = s_no_changed, .next_seq = s_seq, .dead = NULL},
+        .ctx = node,
     };
     if (!(node->parent_link = gr_link_new_upward(node->zmq_ctx, "tcp://127.0.0.1:9", &lo)))
         return GR_EIO;
