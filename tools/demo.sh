@@ -119,6 +119,11 @@ write_config() {
     fi
     # The command centre resolves within 5 minutes of accepting a case.
     if [ "$n" = "$district" ]; then printf '\n[deadlines]\nresolve.routine = 5min\n'; fi
+    # The district's HTTP face (metrics, Open311 intake, a web login for
+    # the leader's screen), on a free port written to its endpoint file.
+    if [ "$n" = "$district" ]; then
+      printf '\n[http]\nlisten = 127.0.0.1:*\n\n[http_users]\nleader = %s\n' "$leader_hash"
+    fi
     case $n in
       dongshan-town)
         printf '\n[departments]\npolice = %s, 派出所 police station\nsafety = %s, 安监站 safety supervision\n' \
@@ -152,12 +157,17 @@ start_node() {
   echo "$n did not start; its log:" >&2; cat "$demo/$n/node.log" >&2; exit 1
 }
 
+leader_hash=$(echo 'demo-leader' | "$gridctl" http-password --role viewer)
 step "2. Start seven gridrelayd nodes (parents first: children dial out to them)"
 for n in $district "${towns[@]}" "${villages[@]}"; do
   start_node "$n"
   printf '  %-17s %-9s %s\n' "$n" "${tier[$n]}" "$(head -1 "$demo/$n/endpoint")"
 done
 say "  config of a township: $demo/dongshan-town/node.ini"
+http_url=$(sed -n 's/^http //p' "$demo/$district/endpoint")
+say "  the district's HTTP face, while the demo runs: $http_url"
+say "    curl $http_url/metrics    curl $http_url/open311/v2/services.json"
+say "    web login: POST $http_url/api/login  user=leader password=demo-leader (viewer)"
 sed -n '/^\[departments\]/,$p' "$demo/dongshan-town/node.ini" | sed 's/^/    /'
 
 # gridctl as a given key against a given node.
@@ -362,5 +372,7 @@ ctl "op-$district" "$district" supervise | sed 's/^/  /'
 
 step "9. This month's ranking at the district (考核: gridctl rank), every node below it"
 ctl "op-$district" "$district" rank | sed 's/^/  /'
+say "  the district's metrics ($http_url/metrics), a few of them:"
+curl -s "$http_url/metrics" | grep -E '^gridrelay_(events_stored_total|cases_escalate_total|link_up)' | sed 's/^/    /' || true
 say "  next: README.md, docs/PROTOCOL.md, examples/township.ini; bash tools/demo-node.sh for one node"
 say "  in detail (kill -9 and nothing lost); bash tools/run-tests.sh runs every test."
