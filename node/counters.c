@@ -50,3 +50,10 @@ void gr_counters_refusal(gr_counters_t *self, int code)
     }
     self->value[counter]++;
 }
+
+void gr_counters_error_reply(gr_counters_t *self, int wire_code)
+{
+    if (wire_code <= 0)
+        return;
+    self->error_replies[wire_code < GR_COUNT_ERROR_CODES ? wire_code : GR_COUNT_ERROR_CODES - 1]++;
+}

@@ -32,8 +32,15 @@ typedef enum {
     GR_COUNT_MAX
 } gr_counter_t;
 
+/* Wire ErrorCode values counted one by one (the enum's values stay below
+ * this; a larger one is counted under the last slot). */
+#define GR_COUNT_ERROR_CODES 64
+
 typedef struct {
     uint64_t value[GR_COUNT_MAX];
+    /* Error replies sent, by wire ErrorCode (Gridrelay__ErrorCode): the
+     * daemon counts each as it goes out, whatever refused it. */
+    uint64_t error_replies[GR_COUNT_ERROR_CODES];
 } gr_counters_t;
 
 /* Stable counter names, as shown by `gridctl stats`. */
@@ -42,5 +49,8 @@ const char *gr_counter_name(gr_counter_t counter);
 /* Counts a refusal with code (a GR_E* code) under its rejected_* counter;
  * 0 and GR_ENOTFOUND (an answer, not a refusal) count nothing. */
 void gr_counters_refusal(gr_counters_t *self, int code);
+
+/* Counts one Error reply with wire code (a Gridrelay__ErrorCode). */
+void gr_counters_error_reply(gr_counters_t *self, int wire_code);
 
 #endif

@@ -904,6 +904,8 @@ static void s_send_replies(gr_daemon_t *self)
         s_item_t *item = &self->items[i];
         const uint8_t *frame = item->seal.frame;
         size_t len = item->seal.frame_len;
+        if (frame && item->reply.error)
+            gr_counters_error_reply(&self->counters, gr_reply_wire_code(item->reply.error));
         if (frame) {
             if (item->from_router) {
                 /* A peer that went away gets nothing: it resends. */

@@ -101,6 +101,31 @@ static void s_node_counters(FILE *f, const Gridrelay__Stats *stats)
     }
 }
 
+/* Every wire error code (the node lists each, 0 included), and each
+ * department's queue, both read by the main loop in one read txn. */
+static void s_node_errors_and_queues(FILE *f, const Gridrelay__Stats *stats)
+{
+    fputs("# HELP gridrelay_error_replies_total Error replies the node sent, by ErrorCode\n"
+          "# TYPE gridrelay_error_replies_total counter\n", f);
+    for (size_t i = 0; i < stats->n_error_replies; i++) {
+        fputs("gridrelay_error_replies_total{code=\"", f);
+        s_label(f, stats->error_replies[i]->name);
+        fprintf(f, "\"} %llu\n", (unsigned long long)stats->error_replies[i]->value);
+    }
+    fputs("# HELP gridrelay_dept_queue_depth a department's open tasks, by state (open: "
+          "not yet claimed; claimed: not yet completed)\n"
+          "# TYPE gridrelay_dept_queue_depth gauge\n", f);
+    for (size_t i = 0; i < stats->n_dept_queues; i++) {
+        const Gridrelay__DeptQueue *q = stats->dept_queues[i];
+        for (int claimed = 0; claimed < 2; claimed++) {
+            fputs("gridrelay_dept_queue_depth{dept=\"", f);
+            s_label(f, q->dept);
+            fprintf(f, "\",state=\"%s\"} %llu\n", claimed ? "claimed" : "open",
+                    (unsigned long long)(claimed ? q->claimed : q->open));
+        }
+    }
+}
+
 static void s_links(FILE *f, const Gridrelay__Links *links, uint64_t now_ms)
 {
     static const struct {
@@ -112,6 +137,8 @@ static void s_links(FILE *f, const Gridrelay__Links *links, uint64_t now_ms)
         {"gridrelay_link_resent_total", "counter", "resends to the peer"},
         {"gridrelay_link_refused_total", "counter", "items the peer refused (kept, retried)"},
         {"gridrelay_link_last_contact_age_seconds", "gauge", "seconds since the peer was last heard"},
+        {"gridrelay_link_outbox_oldest_age_seconds", "gauge",
+         "age of the oldest message waiting for the peer (0: none waiting)"},
     };
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
@@ -122,8 +149,11 @@ static void s_links(FILE *f, const Gridrelay__Links *links, uint64_t now_ms)
                        : k == 2 ? (double)l->in_flight
                        : k == 3 ? (double)l->resent
                        : k == 4 ? (double)l->refused
-                       : l->last_contact_ms && now_ms > l->last_contact_ms
-                           ? (double)(now_ms - l->last_contact_ms) / 1000.0
+                       : k == 5 ? (l->last_contact_ms && now_ms > l->last_contact_ms
+                                       ? (double)(now_ms - l->last_contact_ms) / 1000.0
+                                       : 0.0)
+                       : l->outbox_oldest_ms && now_ms > l->outbox_oldest_ms
+                           ? (double)(now_ms - l->outbox_oldest_ms) / 1000.0
                            : 0.0;
             if (k == 5 && !l->last_contact_ms)
                 continue;   /* never heard: no age to tell */
@@ -205,8 +235,10 @@ static void s_metrics(gr_http_req_t *req, void *ctx)
     bool have_links = s_ask(req, GRIDRELAY__BODY__KIND_GET_LINKS, &links);
     fprintf(f, "# HELP gridrelay_up 1 when the main loop answered this scrape\n"
             "# TYPE gridrelay_up gauge\ngridrelay_up %d\n", have_stats && have_links);
-    if (have_stats)
+    if (have_stats) {
         s_node_counters(f, stats.body->stats);
+        s_node_errors_and_queues(f, stats.body->stats);
+    }
     if (have_links)
         s_links(f, links.body->links, gr_now_ms());
     s_gauges(f, g);

@@ -735,6 +735,18 @@ int gr_peers_timeout_ms(const gr_peers_t *self, uint64_t now_ms)
     return timeout < 0 ? 0 : timeout;
 }
 
+/* The first (oldest) outbox entry's envelope time: what a scrape shows
+ * as the outbox's oldest age. The frame is the node's own, sealed when it
+ * was queued, so it is only decoded, not verified again. */
+static void s_oldest(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
+{
+    (void)seq;
+    uint64_t *sent_ms = ctx;
+    Gridrelay__Envelope *env = gridrelay__envelope__unpack(NULL, len, data);
+    *sent_ms = env && env->sent_ms ? env->sent_ms : 1;  /* undecodable: still waiting */
+    gridrelay__envelope__free_unpacked(env, NULL);
+}
+
 size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, size_t max)
 {
     size_t n = 0;
@@ -751,6 +763,9 @@ size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, s
         gr_link_status(lc->link, &st->link);
         if (gr_store_outbox_depth(txn, lc->outbox, &st->outbox_depth) != 0)
             st->outbox_depth = 0;
+        if (st->outbox_depth &&
+            gr_store_outbox_scan(txn, lc->outbox, 0, 1, s_oldest, &st->outbox_oldest_ms) != 0)
+            st->outbox_oldest_ms = 0;
         if (lc->kind == GR_FROM_CHILD && gr_tierlink_child_status_seq(self->tierlink, txn, lc->outbox, &st->status_seq) != 0)
             st->status_seq = 0;
     }
@@ -774,6 +789,7 @@ int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req)
         infos[i].up = st[i].link.up;
         infos[i].last_contact_ms = st[i].link.last_contact_ms;
         infos[i].outbox_depth = st[i].outbox_depth;
+        infos[i].outbox_oldest_ms = st[i].outbox_oldest_ms;
         infos[i].in_flight = st[i].link.in_flight;
         infos[i].status_seq = st[i].status_seq;
         infos[i].resent = st[i].link.resent_total;

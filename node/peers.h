@@ -108,6 +108,7 @@ typedef struct {
     const char *role;           /* "parent", "skip", "child" */
     gr_link_status_t link;
     uint64_t outbox_depth;
+    uint64_t outbox_oldest_ms;  /* sent_ms of the oldest message waiting; 0: none */
     uint64_t status_seq;        /* children: last status seq stored */
 } gr_peer_status_t;
 size_t gr_peers_status(gr_peers_t *self, gr_txn_t *txn, gr_peer_status_t *out, size_t max);

@@ -1,11 +1,13 @@
 #include "queries.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "event_id.h"
+#include "store.h"
 #include "supervision.h"
 
 
@@ -166,6 +168,17 @@ static const char *const s_case_totals[] = {
 };
 #define N_CASE_TOTALS (sizeof s_case_totals / sizeof s_case_totals[0])
 
+/* One department's task, counted in its queue by state. */
+static int s_queue_count(void *ctx, const Gridrelay__Task *task)
+{
+    Gridrelay__DeptQueue *q = ctx;
+    if (task->state == GRIDRELAY__TASK_STATE__TASK_CLAIMED)
+        q->claimed++;
+    else
+        q->open++;
+    return 0;
+}
+
 static int s_stats(const gr_config_t *cfg, const gr_counters_t *totals, gr_txn_t *txn,
                    uint64_t ref_seq, gr_reply_t *reply)
 {
@@ -203,10 +216,46 @@ static int s_stats(const gr_config_t *cfg, const gr_counters_t *totals, gr_txn_t
     stats.node_id = (char *)cfg->node_id;
     stats.counters = ptrs;
     stats.n_counters = n;
+    /* Every wire ErrorCode, 0 included, so a scrape sees each one. */
+    const ProtobufCEnumDescriptor *codes = &gridrelay__error_code__descriptor;
+    size_t n_codes = codes->n_values, n_depts = cfg->n_depts;
+    Gridrelay__Counter *errors = calloc(n_codes ? n_codes : 1, sizeof *errors);
+    Gridrelay__Counter **error_ptrs = calloc(n_codes ? n_codes : 1, sizeof *error_ptrs);
+    Gridrelay__DeptQueue *queues = calloc(n_depts ? n_depts : 1, sizeof *queues);
+    Gridrelay__DeptQueue **queue_ptrs = calloc(n_depts ? n_depts : 1, sizeof *queue_ptrs);
+    rc = errors && error_ptrs && queues && queue_ptrs ? 0 : GR_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n_codes; i++) {
+        int code = codes->values[i].value;
+        if (code <= 0)
+            continue;   /* ERR_NONE */
+        gridrelay__counter__init(&errors[stats.n_error_replies]);
+        errors[stats.n_error_replies].name = (char *)codes->values[i].name;
+        errors[stats.n_error_replies].value =
+            totals->error_replies[code < GR_COUNT_ERROR_CODES ? code : GR_COUNT_ERROR_CODES - 1];
+        error_ptrs[stats.n_error_replies] = &errors[stats.n_error_replies];
+        stats.n_error_replies++;
+    }
+    stats.error_replies = error_ptrs;
+    for (size_t i = 0; rc == 0 && i < n_depts; i++) {
+        gridrelay__dept_queue__init(&queues[i]);
+        queues[i].dept = cfg->depts[i].code;
+        int visited = gr_store_task_scan(txn, cfg->depts[i].code, NULL, SIZE_MAX, s_queue_count,
+                                         &queues[i]);
+        rc = visited < 0 ? visited : 0;
+        queue_ptrs[i] = &queues[i];
+    }
+    stats.dept_queues = queue_ptrs;
+    stats.n_dept_queues = rc == 0 ? n_depts : 0;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_STATS;
     body.stats = &stats;
-    return gr_reply_pack(reply, &body);
+    if (rc == 0)
+        rc = gr_reply_pack(reply, &body);
+    free(errors);
+    free(error_ptrs);
+    free(queues);
+    free(queue_ptrs);
+    return rc;
 }
 
 /* Deep copies of the view's updates for one page (entries die after the
