@@ -15,6 +15,7 @@
 #include "client.h"
 #include "error.h"
 #include "http_session.h"
+#include "http_tls.h"
 #include "log.h"
 
 #define S_MAX_ROUTES 64
@@ -716,25 +717,6 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     gr_log(GR_LOG_WARN, NULL, "http: %s", line);
 }
 
-static char *s_read_file(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "[http] cannot read %s", path);
-        return NULL;
-    }
-    char *buf = malloc(1 << 20);
-    size_t len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (!buf || len == 0) {
-        free(buf);
-        snprintf(err, errlen, "[http] %s is empty or unreadable", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 int gr_http_start(gr_http_t *self, char *err, size_t errlen)
 {
     const gr_http_config_t *hc = &self->cfg->http;
@@ -756,11 +738,8 @@ int gr_http_start(gr_http_t *self, char *err, size_t errlen)
             snprintf(err, errlen, "[http] cert and key given, but this libmicrohttpd has no TLS");
             return GR_EIO;
         }
-        if (!(cert = s_read_file(hc->cert_path, err, errlen)) ||
-            !(key = s_read_file(hc->key_path, err, errlen))) {
-            free(cert);
-            return GR_EIO;
-        }
+        if (gr_http_tls_load(hc, &cert, &key, err, errlen) != 0)
+            return GR_ECONFIG;
         flags |= MHD_USE_TLS;
     }
     struct MHD_OptionItem tls[] = {
