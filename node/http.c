@@ -321,6 +321,14 @@ int gr_http_reply_refusal(gr_http_req_t *req, gr_http_error_t e, unsigned status
     return gr_http_reply_json(req, status, obj);
 }
 
+int gr_http_reply_refusal_bytes(gr_http_req_t *req, gr_http_error_t e, unsigned status,
+                                const char *content_type, const void *data, size_t len)
+{
+    if (e < GR_HTTP_E_COUNT)
+        atomic_fetch_add(&req->http->refusals[e], 1);
+    return gr_http_reply_bytes(req, status, content_type, data, len);
+}
+
 static int s_error(gr_http_req_t *req, gr_http_error_t e, unsigned status, const char *message)
 {
     json_object *obj = json_object_new_object();

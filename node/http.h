@@ -167,6 +167,10 @@ int gr_http_reply_error(gr_http_req_t *req, gr_http_error_t e, const char *messa
  * own form (obj, taken), e.g. Open311's [{"code":..,"description":..}]. */
 int gr_http_reply_refusal(gr_http_req_t *req, gr_http_error_t e, unsigned status,
                           json_object *obj);
+/* The refusal e counted, answered with status and data (copied) of
+ * content_type, e.g. Open311's <errors> document. */
+int gr_http_reply_refusal_bytes(gr_http_req_t *req, gr_http_error_t e, unsigned status,
+                                const char *content_type, const void *data, size_t len);
 /* A node's Error reply (ERR_NOT_FOUND 404, ERR_FORBIDDEN 403, ERR_INVALID
  * and ERR_UNKNOWN_CATEGORY 400, ERR_STORE_FULL 503, others 502), or
  * GR_HTTP_E_UNAVAILABLE for rc GR_ETIMEOUT / GR_EIO from gr_http_call(). */

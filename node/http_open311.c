@@ -8,12 +8,55 @@
 
 #include "catalogue.h"
 #include "error.h"
+#include "http_xml.h"
 #include "text.h"
 
 #define S_CALL_MS 3000
 #define S_LIST_MAX 50
 #define S_TITLE_MAX 120
 #define S_MEDIA_TAG "media_url="
+
+#define S_XML_TYPE "text/xml; charset=utf-8"
+
+/* The spec's format is the path's extension: .xml, else JSON. */
+static bool s_xml(gr_http_req_t *req)
+{
+    const char *path = gr_http_req_path(req);
+    size_t len = strlen(path);
+    return len > 4 && strcmp(path + len - 4, ".xml") == 0;
+}
+
+/* obj (taken) in the request's format: XML as <root>, an array's
+ * elements each <item> (node/http_xml.h). e < GR_HTTP_E_COUNT: a
+ * refusal, counted. */
+static void s_answer(gr_http_req_t *req, gr_http_error_t e, unsigned status, json_object *obj,
+                     const char *root, const char *item)
+{
+    if (!s_xml(req)) {
+        if (e < GR_HTTP_E_COUNT)
+            gr_http_reply_refusal(req, e, status, obj);
+        else
+            gr_http_reply_json(req, status, obj);
+        return;
+    }
+    size_t len = 0;
+    char *xml = obj ? gr_http_xml(obj, root, item, &len) : NULL;
+    json_object_put(obj);
+    if (!xml)
+        gr_http_reply_error(req, GR_HTTP_E_UNAVAILABLE, "out of memory");
+    else if (e < GR_HTTP_E_COUNT)
+        gr_http_reply_refusal_bytes(req, e, status, S_XML_TYPE, xml, len);
+    else
+        gr_http_reply_bytes(req, status, S_XML_TYPE, xml, len);
+    free(xml);
+}
+
+/* An answer of the spec (not a refusal). */
+static void s_reply(gr_http_req_t *req, unsigned status, json_object *obj, const char *root,
+                    const char *item)
+{
+    s_answer(req, GR_HTTP_E_COUNT, status, obj, root, item);
+}
 
 /* The spec's error form, counted as kind. */
 static void s_fail(gr_http_req_t *req, gr_http_error_t kind, unsigned status, const char *text)
@@ -22,7 +65,7 @@ static void s_fail(gr_http_req_t *req, gr_http_error_t kind, unsigned status, co
     json_object_object_add(e, "code", json_object_new_int((int)status));
     json_object_object_add(e, "description", json_object_new_string(text));
     json_object_array_add(arr, e);
-    gr_http_reply_refusal(req, kind, status, arr);
+    s_answer(req, kind, status, arr, "errors", "error");
 }
 
 /* A node's refusal or silence, in the spec's form. */
@@ -106,7 +149,7 @@ static void s_services(gr_http_req_t *req)
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < gr_catalogue_count(cat); i++)
         json_object_array_add(arr, s_service(gr_catalogue_at(cat, i)));
-    gr_http_reply_json(req, 200, arr);
+    s_reply(req, 200, arr, "services", "service");
 }
 
 static void s_service_definition(gr_http_req_t *req, const char *code)
@@ -120,7 +163,7 @@ static void s_service_definition(gr_http_req_t *req, const char *code)
     json_object *def = json_object_new_object();
     json_object_object_add(def, "service_code", json_object_new_string(c->code));
     json_object_object_add(def, "attributes", json_object_new_array());
-    gr_http_reply_json(req, 200, def);
+    s_reply(req, 200, def, "service_definition", NULL);
 }
 
 /* ---- one request, from the node's EventDetail ---- */
@@ -195,7 +238,7 @@ static void s_request(gr_http_req_t *req, const char *id)
         json_object *arr = json_object_new_array();
         json_object_array_add(arr, s_request_json(gr_http_req_config(req),
                                                   reply.body->event_detail));
-        gr_http_reply_json(req, 200, arr);
+        s_reply(req, 200, arr, "service_requests", "request");
     } else if (rc == 0 && reply.body->error &&
                reply.body->error->code == GRIDRELAY__ERROR_CODE__ERR_NOT_FOUND) {
         s_fail(req, GR_HTTP_E_NOT_FOUND, 404, "no such service_request_id at this node");
@@ -329,7 +372,7 @@ static void s_requests(gr_http_req_t *req)
         s_fail(req, GR_HTTP_E_UNAVAILABLE, 503, "the node did not answer in time: retry later");
         return;
     }
-    gr_http_reply_json(req, 200, arr);
+    s_reply(req, 200, arr, "service_requests", "request");
 }
 
 /* ---- a new request ---- */
@@ -440,7 +483,7 @@ static void s_post_request(gr_http_req_t *req)
         json_object_object_add(r, "service_notice", json_object_new_string(""));
         json_object_object_add(r, "account_id", NULL);
         json_object_array_add(arr, r);
-        gr_http_reply_json(req, 201, arr);
+        s_reply(req, 201, arr, "service_requests", "request");
     } else {
         s_node_fail(req, rc, &reply);
     }
@@ -449,15 +492,33 @@ static void s_post_request(gr_http_req_t *req)
 
 /* ---- routing within /open311/v2/ ---- */
 
-/* tail "services/X.json" with prefix "services/": X into out. */
+/* The length of tail's format extension, ".json" or ".xml"; 0 for none. */
+static size_t s_ext(const char *tail)
+{
+    size_t len = strlen(tail);
+    if (len > 5 && strcmp(tail + len - 5, ".json") == 0)
+        return 5;
+    if (len > 4 && strcmp(tail + len - 4, ".xml") == 0)
+        return 4;
+    return 0;
+}
+
+/* tail is name followed by .json or .xml. */
+static bool s_is(const char *tail, const char *name)
+{
+    size_t ext = s_ext(tail), nlen = strlen(name);
+    return ext && strlen(tail) == nlen + ext && strncmp(tail, name, nlen) == 0;
+}
+
+/* tail "services/X.json" (or .xml) with prefix "services/": X into out. */
 static bool s_item(const char *tail, const char *prefix, char *out, size_t outlen)
 {
-    size_t plen = strlen(prefix), len = strlen(tail);
-    if (strncmp(tail, prefix, plen) != 0 || len <= plen + 5 ||
-        strcmp(tail + len - 5, ".json") != 0 || len - plen - 5 >= outlen)
+    size_t plen = strlen(prefix), len = strlen(tail), ext = s_ext(tail);
+    if (strncmp(tail, prefix, plen) != 0 || !ext || len <= plen + ext ||
+        len - plen - ext >= outlen)
         return false;
-    memcpy(out, tail + plen, len - plen - 5);
-    out[len - plen - 5] = '\0';
+    memcpy(out, tail + plen, len - plen - ext);
+    out[len - plen - ext] = '\0';
     return strchr(out, '/') == NULL;
 }
 
@@ -466,9 +527,9 @@ static void s_get_route(gr_http_req_t *req, void *ctx)
     (void)ctx;
     const char *tail = gr_http_req_tail(req);
     char item[128];
-    if (strcmp(tail, "services.json") == 0)
+    if (s_is(tail, "services"))
         s_services(req);
-    else if (strcmp(tail, "requests.json") == 0)
+    else if (s_is(tail, "requests"))
         s_requests(req);
     else if (s_item(tail, "services/", item, sizeof item))
         s_service_definition(req, item);
@@ -476,7 +537,7 @@ static void s_get_route(gr_http_req_t *req, void *ctx)
         s_request(req, item);
     else
         s_fail(req, GR_HTTP_E_NOT_FOUND, 404, "no such Open311 resource (this node speaks "
-               "GeoReport v2 in JSON: services.json, requests.json)");
+               "GeoReport v2 in JSON and XML: services.json, requests.xml...)");
 }
 
 static void s_post_route(gr_http_req_t *req, void *ctx)
@@ -490,6 +551,9 @@ int gr_http_open311_register(gr_http_t *http)
     int rc = gr_http_route(http, "GET", "/open311/v2/" "*", GR_HTTP_PUBLIC, s_get_route, NULL);
     if (rc == 0)
         rc = gr_http_route(http, "POST", "/open311/v2/requests.json", GR_HTTP_PUBLIC,
+                           s_post_route, NULL);
+    if (rc == 0)
+        rc = gr_http_route(http, "POST", "/open311/v2/requests.xml", GR_HTTP_PUBLIC,
                            s_post_route, NULL);
     return rc;
 }

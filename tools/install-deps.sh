@@ -13,7 +13,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev libsystemd-dev
-  libmicrohttpd-dev libgnutls28-dev curl openssl groff-base
+  libmicrohttpd-dev libgnutls28-dev libxml2-dev libxml2-utils curl openssl groff-base
   tzdata
   valgrind
 )

@@ -10,7 +10,10 @@
  *    included) that counts a refusal, a dispatched unclaimed task as
  *    queue depth 1 (then claimed 1), the township down -> the village's
  *    outbox oldest age above 0, back to 0 once it is up again;
- *  - a login expires when the node's clock passes session_ttl: 401. */
+ *  - a login expires when the node's clock passes session_ttl: 401;
+ *  - Open311 GeoReport v2 in XML (services, a service definition, a new
+ *    request, one request, the list, the error form), checked with xmllint
+ *    against the spec's element names. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +30,7 @@
 #include "tiers_fixture.h"
 
 #define WAIT_MS 20000
+#define S_API_KEY "0123456789abcdef0123456789abcdef"
 
 enum { TOWN, VILLAGE, N };
 
@@ -178,7 +182,9 @@ static int s_setup(void **state)
     char extra[4096];
     snprintf(extra, sizeof extra,
              "[http]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nsession_ttl = 1min\n\n"
-             "[http_users]\nalice = %s\n\n", fx->cert, fx->key, alice);
+             "[http_users]\nalice = %s\n\n"
+             "[open311_clients]\nfixmystreet = " S_API_KEY ":fms-bridge\n\n", fx->cert, fx->key,
+             alice);
     if (harness_node_start_with(village, extra, 20000) != 0 ||
         strncmp(village->http_url, "https://", 8) != 0)
         return -1;
@@ -338,6 +344,85 @@ static bool s_session_gone(void *ctx)
     return s_curl(ctx, "/api/session", s_gone_answer, sizeof s_gone_answer) == 401;
 }
 
+/* xmllint --xpath 'string(XPATH)' on the document xml: into out; 0 when
+ * xmllint parsed it. */
+static int s_xpath(const char *xml, const char *xpath, char *out, size_t cap)
+{
+    char path[400], cmd[1024];
+    snprintf(path, sizeof path, "%.300s/answer.xml", s_fx.nodes[VILLAGE].dir);
+    if (s_write(path, xml) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "xmllint --noout '%s' 2>&1 && xmllint --xpath 'string(%s)' '%s'",
+             path, xpath, path);
+    int rc = harness_run(cmd, out, cap);
+    out[strcspn(out, "\n")] = '\0';
+    return rc;
+}
+
+static void test_open311_xml(void **state)
+{
+    (void)state;
+    char out[16384], v[512], path[256];
+    assert_int_equal(s_curl("", "/open311/v2/services.xml", out, sizeof out), 200);
+    assert_int_equal(s_xpath(out, "/services/service[service_code=\"T.TOWNSHIP\"]/service_name",
+                             v, sizeof v), 0);
+    assert_string_equal(v, "needs the township");
+    assert_int_equal(s_xpath(out, "/services/service[service_code=\"T.ROADS\"]/type", v,
+                             sizeof v), 0);
+    assert_string_equal(v, "realtime");
+    assert_int_equal(s_xpath(out, "/services/service[1]/metadata", v, sizeof v), 0);
+    assert_string_equal(v, "false");
+    assert_int_equal(s_curl("", "/open311/v2/services/T.ROADS.xml", out, sizeof out), 200);
+    assert_int_equal(s_xpath(out, "/service_definition/service_code", v, sizeof v), 0);
+    assert_string_equal(v, "T.ROADS");
+    assert_int_equal(s_xpath(out, "count(/service_definition/attributes)", v, sizeof v), 0);
+    assert_string_equal(v, "1");
+
+    /* The error form: <errors><error><code/><description/></error></errors>. */
+    assert_int_equal(s_curl("", "/open311/v2/services/NOPE.xml", out, sizeof out), 404);
+    assert_int_equal(s_xpath(out, "/errors/error/code", v, sizeof v), 0);
+    assert_string_equal(v, "404");
+    assert_int_equal(s_curl("-d api_key=wrongwrongwrongwrong -d service_code=T.ROADS -d lat=30.5 "
+                            "-d long=114.3", "/open311/v2/requests.xml", out, sizeof out), 403);
+    assert_int_equal(s_xpath(out, "/errors/error/code", v, sizeof v), 0);
+    assert_string_equal(v, "403");
+    assert_int_equal(s_xpath(out, "string-length(/errors/error/description) > 0", v, sizeof v), 0);
+    assert_string_equal(v, "true");
+
+    /* A new request, answered in XML, then read back one and in the list. */
+    assert_int_equal(s_curl("-d api_key=" S_API_KEY " -d service_code=T.ROADS -d lat=30.5 "
+                            "-d long=114.25 --data-urlencode 'description=sign down'",
+                            "/open311/v2/requests.xml", out, sizeof out), 201);
+    char id[64];
+    assert_int_equal(s_xpath(out, "/service_requests/request/service_request_id", id, sizeof id),
+                     0);
+    assert_int_equal(strlen(id), 26);
+    snprintf(path, sizeof path, "/open311/v2/requests/%s.xml", id);
+    assert_int_equal(s_curl("", path, out, sizeof out), 200);
+    assert_int_equal(s_xpath(out, "/service_requests/request/status", v, sizeof v), 0);
+    assert_string_equal(v, "open");
+    assert_int_equal(s_xpath(out, "/service_requests/request/service_code", v, sizeof v), 0);
+    assert_string_equal(v, "T.ROADS");
+    assert_int_equal(s_xpath(out, "/service_requests/request/lat", v, sizeof v), 0);
+    assert_string_equal(v, "30.5");
+    assert_int_equal(s_xpath(out, "substring(/service_requests/request/requested_datetime, 1, 2)",
+                             v, sizeof v), 0);
+    assert_string_equal(v, "20");
+    assert_int_equal(s_xpath(out, "count(/service_requests/request/agency_responsible)", v,
+                             sizeof v), 0);
+    assert_string_equal(v, "1");
+    assert_int_equal(s_curl("", "/open311/v2/requests.xml?status=open", out, sizeof out), 200);
+    char xpath[200];
+    snprintf(xpath, sizeof xpath, "count(/service_requests/request[service_request_id=\"%s\"])",
+             id);
+    assert_int_equal(s_xpath(out, xpath, v, sizeof v), 0);
+    assert_string_equal(v, "1");
+    /* JSON stays as it was. */
+    snprintf(path, sizeof path, "/open311/v2/requests/%s.json", id);
+    assert_int_equal(s_curl("", path, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"status\":\"open\""));
+}
+
 static void test_session_expires(void **state)
 {
     fx_t *fx = *state;
@@ -374,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_bad_tls_files_stop_the_start),
         cmocka_unit_test(test_error_codes_all_listed_and_counted),
         cmocka_unit_test(test_dept_queue_depth),
+        cmocka_unit_test(test_open311_xml),
         cmocka_unit_test(test_outbox_oldest_age),
         cmocka_unit_test(test_session_expires),
     };
