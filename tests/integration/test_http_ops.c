@@ -10,6 +10,7 @@
  *    included) that counts a refusal, a dispatched unclaimed task as
  *    queue depth 1 (then claimed 1), the township down -> the village's
  *    outbox oldest age above 0, back to 0 once it is up again;
+ *  - under systemd (JOURNAL_STREAM) log lines carry <N> syslog priorities;
  *  - a login expires when the node's clock passes session_ttl: 401;
  *  - Open311 GeoReport v2 in XML (services, a service definition, a new
  *    request, one request, the list, the error form), checked with xmllint
@@ -226,8 +227,8 @@ static void test_tls(void **state)
 
 /* gridrelayd with [http] cert and key as given must stop at start with a
  * message holding each of want. */
-static void s_start_refused(const char *cert, const char *key, const char *want1,
-                            const char *want2)
+static void s_start_refused_env(const char *env, const char *cert, const char *key,
+                                const char *want1, const char *want2)
 {
     harness_node_t node;
     assert_int_equal(harness_node_init(&node, "bad-tls", 1), 0);
@@ -237,7 +238,7 @@ static void s_start_refused(const char *cert, const char *key, const char *want1
     fprintf(f, "\n[http]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n", cert, key);
     assert_int_equal(fclose(f), 0);
     char cmd[2048], out[8192];
-    snprintf(cmd, sizeof cmd, "timeout 60 '%s' --config '%s' 2>&1; echo \"exit=$?\"",
+    snprintf(cmd, sizeof cmd, "%s timeout 60 '%s' --config '%s' 2>&1; echo \"exit=$?\"", env,
              harness_daemon_path(), node.config);
     assert_int_equal(harness_run(cmd, out, sizeof out), 0);
     if (getenv("GR_TEST_VERBOSE"))
@@ -246,6 +247,12 @@ static void s_start_refused(const char *cert, const char *key, const char *want1
     assert_non_null(strstr(out, want1));
     assert_non_null(strstr(out, want2));
     harness_node_cleanup(&node);
+}
+
+static void s_start_refused(const char *cert, const char *key, const char *want1,
+                            const char *want2)
+{
+    s_start_refused_env("", cert, key, want1, want2);
 }
 
 static void test_bad_tls_files_stop_the_start(void **state)
@@ -258,6 +265,11 @@ static void test_bad_tls_files_stop_the_start(void **state)
                                       "-----END CERTIFICATE-----\n"), 0);
     s_start_refused(missing, fx->key, "[http] cert = ", "cannot open it");
     s_start_refused(garbage, fx->key, "[http] cert = ", "not usable for HTTPS");
+    /* Under systemd (JOURNAL_STREAM set) each line starts with its syslog
+     * priority for journald (SyslogLevelPrefix): <3> for an error. */
+    s_start_refused_env("JOURNAL_STREAM=9:1234", garbage, fx->key,
+                        "<3>ERROR  node=bad-tls cannot start",
+                        "cannot start: [http] cert = ");
     s_start_refused(fx->cert, garbage, "[http] key = ", "not usable for HTTPS");
     /* A key that is not the certificate's. */
     char other[400], cmd[1024], out[2048];
