@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
+#include "http_tls.h"
 #include "keys.h"
 #include "log.h"
 #include "store.h"
@@ -172,6 +174,18 @@ int main(int argc, char **argv)
     if (!cfg) {
         fprintf(stderr, "gridrelayd: %s\n", err);
         return 1;
+    }
+    if (check_only && cfg->http.cert_path) {
+        /* The TLS files too, as the start would read them. */
+        char *cert = NULL, *key = NULL;
+        if (gr_http_tls_load(&cfg->http, &cert, &key, err, sizeof err) != 0) {
+            fprintf(stderr, "gridrelayd: %s\n", err);
+            gr_config_destroy(&cfg);
+            return 1;
+        }
+        sodium_memzero(key, strlen(key));
+        free(key);
+        free(cert);
     }
     if (check_only) {
         /* Loads, but means something to change: said, and still ok. */

@@ -246,6 +246,14 @@ static void s_start_refused_env(const char *env, const char *cert, const char *k
     assert_non_null(strstr(out, "exit=1"));
     assert_non_null(strstr(out, want1));
     assert_non_null(strstr(out, want2));
+    /* --check-config (the unit's ExecStartPre) says the same. */
+    snprintf(cmd, sizeof cmd, "timeout 60 '%s' --check-config --config '%s' 2>&1; "
+             "echo \"exit=$?\"", harness_daemon_path(), node.config);
+    assert_int_equal(harness_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "exit=1"));
+    assert_non_null(strstr(out, "gridrelayd: [http] "));
+    if (!*env)
+        assert_non_null(strstr(out, want2));
     harness_node_cleanup(&node);
 }
 
