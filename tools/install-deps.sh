@@ -14,7 +14,7 @@ packages=(
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev libsystemd-dev
   libmicrohttpd-dev curl groff-base
-  chromium
+  chromium fonts-wqy-zenhei
   tzdata
   valgrind
 )

@@ -230,6 +230,19 @@ static void test_district_page(void **state)
     assert_int_equal(s_report(fx, "T.VILLAGE", "routine", "Neighbours dispute over a wall",
                               "G-03", 30.27120, 120.15022, fx->dispute), 0);
 
+    /* A few more for the map and the lists (a day's mix, roughly). */
+    static const struct { const char *cat, *sev, *title, *grid; double lat, lon; } more[] = {
+        {"T.DISTRICT", "routine", "Pothole at the bus stop", "G-01", 30.27533, 120.15811},
+        {"T.DISTRICT", "urgent", "Bridge railing broken", "G-02", 30.27688, 120.16012},
+        {"T.FIRE", "extra_urgent", "Warehouse fire", "G-04", 30.28131, 120.15377},
+        {"T.DISTRICT", "routine", "Street lights out on Elm Road", "G-03", 30.27301, 120.16402},
+        {"T.VILLAGE", "routine", "Stray dogs near the market", "G-03", 30.27222, 120.15733},
+    };
+    char other[32];
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        assert_int_equal(s_report(fx, more[i].cat, more[i].sev, more[i].title, more[i].grid,
+                                  more[i].lat, more[i].lon, other), 0);
+
     s_page_login(fx, DIST, "alice", "correct horse");
     /* The cases appear by themselves (the page polls with its cursor):
      * the two escalated ones held here, the dispute seen below. */
@@ -280,7 +293,8 @@ static void test_district_page(void **state)
                        fx->fire));
     s_shot(fx, "supervision");
     s_js(fx, "location.hash = '#map'; true");
-    assert_true(s_wait(fx, "document.querySelectorAll('#map-svg circle').length === 2"));
+    /* Every case held here has coordinates: six points. */
+    assert_true(s_wait(fx, "document.querySelectorAll('#map-svg circle').length === 6"));
     s_shot(fx, "map");
     s_js(fx, "location.hash = '#daily'; true");
     assert_true(s_wait(fx, "document.querySelector('#daily-date').value.length === 10"));
