@@ -19,8 +19,9 @@
  *   GET  /api/daily?date=YYYY-MM-DD the daily-report table (日报告)
  *   GET  /api/ranking?period=week|month|quarter&by=node|department
  *   GET  /api/departments           each department's queue of tasks
- *   GET  /api/map                   report points with coordinates, and
- *        their bounding box (drawn offline by the page: no map tiles)
+ *   GET  /api/map                   report points with coordinates, the
+ *        [map] outlines (config_map.h), and their bounding box (drawn
+ *        offline by the page: no map tiles)
  *
  * Reads need a viewer or operator login, actions the operator role (and
  * the CSRF token, as every POST). A refusal is the core's JSON error

@@ -364,9 +364,30 @@ static void s_map(gr_http_req_t *req, void *ctx)
         snprintf(token, sizeof token, "%s", page->next_page_token ? page->next_page_token : "");
         gr_opened_clear(&reply);
     } while (*token && n < S_MAP_MAX);
+    /* The outlines of [map], under the points; the box holds both. */
+    const gr_map_config_t *mc = &gr_http_req_config(req)->map;
+    json_object *outlines = json_object_new_array();
+    for (size_t i = 0; i < mc->n; i++) {
+        const gr_map_outline_t *o = &mc->outlines[i];
+        json_object *obj = json_object_new_object(), *corners = json_object_new_array();
+        gr_http_view_str(obj, "name", o->name);
+        for (size_t k = 0; k < o->n; k++) {
+            json_object *c = json_object_new_array();
+            json_object_array_add(c, json_object_new_double(o->lat[k]));
+            json_object_array_add(c, json_object_new_double(o->lon[k]));
+            json_object_array_add(corners, c);
+            min_lat = o->lat[k] < min_lat ? o->lat[k] : min_lat;
+            max_lat = o->lat[k] > max_lat ? o->lat[k] : max_lat;
+            min_lon = o->lon[k] < min_lon ? o->lon[k] : min_lon;
+            max_lon = o->lon[k] > max_lon ? o->lon[k] : max_lon;
+        }
+        json_object_object_add(obj, "corners", corners);
+        json_object_array_add(outlines, obj);
+    }
     json_object *out = json_object_new_object();
     json_object_object_add(out, "points", points);
-    if (n) {
+    json_object_object_add(out, "outlines", outlines);
+    if (n || mc->n) {
         json_object *box = json_object_new_object();
         json_object_object_add(box, "min_lat", json_object_new_double(min_lat));
         json_object_object_add(box, "max_lat", json_object_new_double(max_lat));

@@ -298,11 +298,13 @@ async function loadDepartments() {
         td(when(t.dispatched_ms)), td(when(t.due_ms)), td(String(t.urged)))))) : el("p", {}, "queue empty"))));
 }
 
-/* An SVG of the points over their bounding box (equirectangular, with the
- * longitude scaled by cos(latitude)): no tiles, nothing from outside. */
+/* An SVG of the points over the [map] outlines and their bounding box
+ * (equirectangular, the longitude scaled by cos(latitude)): no tiles,
+ * nothing from outside. */
 async function loadMap() {
   const r = await api("/api/map");
-  $("#map-count").textContent = r.points.length + " with coordinates";
+  $("#map-count").textContent = r.points.length + " with coordinates" +
+    (r.outlines.length ? ", " + r.outlines.length + " outlines" : "");
   const W = 800, H = 500, pad = 30;
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
@@ -323,6 +325,22 @@ async function loadMap() {
       const gx = pad + i * (W - 2 * pad) / 4;
       for (const [a, v] of [["x1", gx], ["x2", gx], ["y1", pad / 2], ["y2", H - pad / 2], ["class", "grid"]]) line.setAttribute(a, v);
       svg.append(line);
+    }
+    for (const o of r.outlines) {
+      const poly = document.createElementNS(NS, "polygon");
+      poly.setAttribute("points", o.corners.map(([la, lo]) => x(lo).toFixed(1) + "," + y(la).toFixed(1)).join(" "));
+      poly.setAttribute("class", "outline");
+      const t = document.createElementNS(NS, "title");
+      t.textContent = o.name;
+      poly.append(t);
+      svg.append(poly);
+      const label = document.createElementNS(NS, "text");
+      const n = o.corners.length;
+      label.setAttribute("x", (o.corners.reduce((s, c) => s + x(c[1]), 0) / n).toFixed(1));
+      label.setAttribute("y", (o.corners.reduce((s, c) => s + y(c[0]), 0) / n).toFixed(1));
+      label.setAttribute("class", "outline-name");
+      label.textContent = o.name;
+      svg.append(label);
     }
     for (const p of r.points) {
       const a = document.createElementNS(NS, "a");

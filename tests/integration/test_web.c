@@ -131,7 +131,13 @@ static int s_setup(void **state)
              "[departments]\npolice = @%s.pub, Police station\n\n"
              "[dispatch]\nT.FIRE = police\n\n"
              "[deadlines]\nclaim.urgent = 1s\n\n"
-             "[daily]\nunits = none\n\n", alice, bob, police);
+             "[daily]\nunits = none\n\n"
+             "[map]\n"
+             "G-01 = 30.2720 120.1530, 30.2720 120.1600, 30.2765 120.1600, 30.2765 120.1530\n"
+             "G-02 = 30.2765 120.1600, 30.2765 120.1660, 30.2810 120.1660, 30.2810 120.1600\n"
+             "G-03 = 30.2700 120.1600, 30.2700 120.1660, 30.2765 120.1660, 30.2765 120.1600\n"
+             "G-04 = 30.2765 120.1500, 30.2765 120.1600, 30.2830 120.1600, 30.2830 120.1500\n\n",
+             alice, bob, police);
     if (harness_node_start_with(&fx->nodes[DIST], extra, 20000) != 0 ||
         !fx->nodes[DIST].http_url[0])
         return -1;
@@ -295,7 +301,8 @@ static void test_district_page(void **state)
     s_shot(fx, "supervision");
     s_js(fx, "location.hash = '#map'; true");
     /* Every case held here has coordinates: six points. */
-    assert_true(s_wait(fx, "document.querySelectorAll('#map-svg circle').length === 6"));
+    assert_true(s_wait(fx, "document.querySelectorAll('#map-svg circle').length === 6 && "
+                           "document.querySelectorAll('#map-svg polygon.outline').length === 4"));
     s_shot(fx, "map");
     s_js(fx, "location.hash = '#daily'; true");
     assert_true(s_wait(fx, "document.querySelector('#daily-date').value.length === 10"));
