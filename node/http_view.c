@@ -8,6 +8,7 @@
 #include "catalogue.h"
 #include "cases.h"
 #include "check.h"
+#include "clock.h"
 #include "error.h"
 #include "event_id.h"
 #include "hop.h"
@@ -18,6 +19,7 @@
 #define S_CALL_MS 4000
 #define S_PAGE 100          /* rows asked per page: well inside a frame */
 #define S_MAX_ROWS 1000     /* rows an answer holds at most */
+#define S_DAYS 30           /* the live view's default window */
 
 /* ---- names ---- */
 
@@ -108,6 +110,7 @@ typedef struct {
     const char *node;       /* below: only those held at this node */
     int level;              /* below: only nodes of this tier level; 0 = any */
     uint64_t since;         /* rows changed at or after; 0 = all */
+    uint64_t from_ms;       /* cases received (here) or updated (below) since; 0 = all */
 } s_filter_t;
 
 /* A node's tier level as this node knows it: its own, its children's one
@@ -137,6 +140,14 @@ static bool s_filter(gr_http_req_t *req, s_filter_t *f)
     char *end = NULL;
     if (since && *since)
         f->since = strtoull(since, &end, 10);
+    /* The live view is the recent days (the store lists oldest first, so
+     * without a window a large store would fill the answer with its
+     * oldest cases); days=0 lists everything, up to S_MAX_ROWS. */
+    const char *days = gr_http_req_query(req, "days");
+    char *days_end = NULL;
+    unsigned long long n_days = days && *days ? strtoull(days, &days_end, 10) : S_DAYS;
+    uint64_t now = gr_clock_now_ms(), span = (uint64_t)n_days * 86400000ull;
+    f->from_ms = n_days && span < now ? now - span : 0;
     const char *tier = gr_http_req_query(req, "tier");
     const char *why = NULL;
     if (f->status == -1)
@@ -148,6 +159,8 @@ static bool s_filter(gr_http_req_t *req, s_filter_t *f)
         why = "category: no such category in this node's catalogue";
     else if (since && *since && (!end || *end))
         why = "since: the cursor of an earlier answer (a number)";
+    else if (days && *days && (!days_end || *days_end || n_days > 36500))
+        why = "days: how many days back (a number; 0 = all)";
     if (!why && tier && *tier && strcmp(tier, "all") != 0) {
         int level = gr_tier_parse(tier);
         if (strcmp(tier, "here") == 0 || strcmp(tier, cfg->node_id) == 0 ||
@@ -240,6 +253,7 @@ static int s_list_here(gr_http_req_t *req, const s_filter_t *f, json_object *row
         list.category = f->category && !strchr(f->category, '*') ? (char *)f->category : "";
         list.limit = S_PAGE;
         list.page_token = token;
+        list.since_ms = f->from_ms;
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
         body.list_events = &list;
@@ -298,7 +312,7 @@ static int s_list_below(gr_http_req_t *req, const s_filter_t *f, json_object *ro
             bool passed_up = u->status == GRIDRELAY__STATUS__ESCALATED;
             if (!u->event_id || passed_up || !s_status_matches(f->status, u->status) ||
                 !s_category_matches(f->category, u->category) ||
-                (f->severity && (int)u->severity != f->severity) ||
+                (f->severity && (int)u->severity != f->severity) || u->time_ms < f->from_ms ||
                 (f->level && s_level_of(cfg, u->node_id) != f->level))
                 continue;
             json_object *old = NULL;

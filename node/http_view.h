@@ -7,7 +7,8 @@
  *   GET  /api/node                  this node: id, tier, children, departments
  *   GET  /api/cases                 the live cases here and below; filters
  *        tier (here | below | a node id | a tier name or level), status,
- *        category, severity; since=CURSOR returns only the rows changed
+ *        category, severity, days (received here or changed below in the
+ *        last N days, default 30, 0 = all); since=CURSOR returns only the rows changed
  *        at or after the cursor the previous answer gave (polling)
  *   GET  /api/cases/{id}            one case: event, timeline, signed path
  *        (each hop's signature checked here), or the view of a case held

@@ -386,6 +386,11 @@ static void test_api_refusals(void **state)
     assert_int_equal(s_curl(fx, args, "/api/cases?severity=loud", out, sizeof out), 400);
     assert_int_equal(s_curl(fx, args, "/api/cases?tier=city", out, sizeof out), 400);
     assert_int_equal(s_curl(fx, args, "/api/cases?since=yesterday", out, sizeof out), 400);
+    assert_int_equal(s_curl(fx, args, "/api/cases?days=-1", out, sizeof out), 400);
+    assert_int_equal(s_curl(fx, args, "/api/cases?days=0&tier=here&status=open", out, sizeof out),
+                     200);
+    assert_non_null(strstr(out, "Smoke behind the school"));
+    assert_null(strstr(out, "Collapsed culvert"));     /* resolved: not open */
     assert_int_equal(s_curl(fx, args, "/api/ranking?period=decade", out, sizeof out), 400);
     assert_int_equal(s_curl(fx, args, "/api/daily?date=07-12-2026", out, sizeof out), 400);
     assert_int_equal(s_curl(fx, args, "/api/cases/not-an-id", out, sizeof out), 404);
