@@ -241,9 +241,12 @@ int gr_check_body(const Gridrelay__Body *body, uint64_t now_ms, char *why, size_
             return rc;
         return s_token(body->list_view->page_token, "list_view.page_token", why, why_len);
     case GRIDRELAY__BODY__KIND_LIST_TASKS:
-        return body->list_tasks ? s_id(body->list_tasks->after_event_id, true,
-                                       "list_tasks.after_event_id", why, why_len)
-                                : 0;
+        if (!body->list_tasks)
+            return 0;
+        if ((rc = s_id(body->list_tasks->after_event_id, true, "list_tasks.after_event_id", why,
+                       why_len)) != 0)
+            return rc;
+        return s_id(body->list_tasks->dept, true, "list_tasks.dept", why, why_len);
     case GRIDRELAY__BODY__KIND_URGE: {
         const Gridrelay__Urge *u = body->urge;
         if (!u)

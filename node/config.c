@@ -48,6 +48,15 @@ static void s_http_open_http(gr_cfg_load_t *load) { s_http_open(load, S_HTTP); }
 static void s_http_open_users(gr_cfg_load_t *load) { s_http_open(load, S_HTTP_USERS); }
 static void s_http_open_clients(gr_cfg_load_t *load) { s_http_open(load, S_OPEN311_CLIENTS); }
 
+/* [map]: node/config_map.c. */
+static int s_map_key(gr_cfg_load_t *load, int section, const char *key, const char *value,
+                     int line, char *msg, size_t msglen)
+{
+    (void)section;
+    (void)line;
+    return gr_map_config_key(&load->cfg->map, key, value, msg, msglen);
+}
+
 /* One row per section: its name, what its header does (NULL: nothing but
  * being remembered) and the handler of each of its keys. The dispatch is
  * this table; a new section is a row (and an S_ value in
@@ -77,6 +86,7 @@ static const struct {
     [S_HTTP] = { "http", s_http_open_http, s_http_key },
     [S_HTTP_USERS] = { "http_users", s_http_open_users, s_http_key },
     [S_OPEN311_CLIENTS] = { "open311_clients", s_http_open_clients, s_http_key },
+    [S_MAP] = { "map", NULL, s_map_key },
 };
 
 const char *gr_cfg_section_name(int s)
@@ -168,6 +178,7 @@ gr_config_t *gr_config_load(const char *path, char *err, size_t errlen)
     gr_cfg_defaults(cfg);
     gr_daily_config_init(&cfg->daily);
     gr_http_config_init(&cfg->http);
+    gr_map_config_init(&cfg->map);
 
     if (!(cfg->path = strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -334,6 +345,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->routes);
     gr_daily_config_clear(&self->daily);
     gr_http_config_clear(&self->http);
+    gr_map_config_clear(&self->map);
     gr_confidential_config_clear(&self->confidential);
     s_peer_clear(&self->parent);
     s_peer_clear(&self->skip);

@@ -84,6 +84,7 @@
 #include "access.h"
 #include "catalogue.h"
 #include "config_confidential.h"
+#include "config_map.h"
 #include "datakey.h"
 #include "config_http.h"
 #include "daily_config.h"
@@ -179,6 +180,7 @@ typedef struct {
     gr_duplicate_limits_t merge;        /* [merge]: candidate duplicates; window 0 = off */
     gr_assess_weights_t assessment;     /* [assessment]: the ranking score's weights */
     gr_http_config_t http;      /* [http], [http_users], [open311_clients] (config_http.h) */
+    gr_map_config_t map;        /* [map]: the command view's outlines (config_map.h) */
 
     /* Departments ([node] task_listen, [departments], [dispatch]). */
     char *task_listen;          /* PUB endpoint departments subscribe to; NULL = none */

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "http_metrics.h"
 #include "http_open311.h"
+#include "http_view.h"
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
@@ -307,7 +308,8 @@ static int s_start_http(gr_daemon_t *self, char *err, size_t errlen)
     if (!(self->http = gr_http_new(self->cfg, endpoint, err, errlen)))
         return GR_EIO;
     if (gr_http_metrics_register(self->http, &self->gauges) != 0 ||
-        gr_http_open311_register(self->http) != 0) {
+        gr_http_open311_register(self->http) != 0 ||
+        gr_http_view_register(self->http) != 0) {
         snprintf(err, errlen, "[http] cannot register the routes");
         return GR_EIO;
     }

@@ -618,6 +618,8 @@ typedef struct {
     size_t bytes;
     size_t budget;
     bool more;
+    bool hide_confidential;     /* an operator's or viewer's listing */
+    const gr_catalogue_t *catalogue;
     int rc;
 } s_listing_t;
 
@@ -635,6 +637,12 @@ static int s_list_visit(void *ctx, const Gridrelay__Task *task)
     if (rc != 0) {
         l->rc = rc;
         return 1;
+    }
+    const gr_category_t *cat = l->hide_confidential && rec->event
+        ? gr_catalogue_find(l->catalogue, rec->event->category) : NULL;
+    if (cat && cat->confidential) {
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+        return 0;
     }
     Gridrelay__Task full = *task;
     full.event = rec->event;
@@ -662,10 +670,23 @@ int gr_departments_list_tasks(gr_departments_t *self, const gr_request_t *req)
     uint64_t ref = gr_request_seq(req);
     gr_txn_t *txn = req->txn;
     gr_reply_t *reply = req->reply;
+    /* A department lists its own queue; an operator or viewer (the command
+     * view) names one of this node's departments, and sees no confidential
+     * case in it ([confidential] names operators per case, not per queue). */
+    bool own = req->opened->signer->access & GR_ACCESS_DEPARTMENT;
+    if (!own) {
+        const gr_dept_config_t *d = lt && lt->dept && *lt->dept
+            ? gr_config_dept(self->cfg, lt->dept) : NULL;
+        if (!d)
+            return gr_reply_error(reply, ref, GR_ENOTFOUND,
+                                  "list_tasks.dept names no department of this node");
+        dept = d->code;
+    }
     size_t limit = lt && lt->limit ? lt->limit : GR_LIST_DEFAULT;
     if (limit > GR_LIST_MAX)
         limit = GR_LIST_MAX;
-    s_listing_t l = {.txn = txn, .limit = limit, .budget = self->cfg->max_frame / 2};
+    s_listing_t l = {.txn = txn, .limit = limit, .budget = self->cfg->max_frame / 2,
+                     .hide_confidential = !own, .catalogue = self->cfg->catalogue};
     if (!(l.tasks = calloc(limit, sizeof *l.tasks)))
         return GR_ENOMEM;
     int rc = gr_store_task_scan(txn, dept, lt ? lt->after_event_id : NULL, limit + 1, s_list_visit, &l);

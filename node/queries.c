@@ -55,6 +55,8 @@ static int s_get_event(const gr_request_t *req, gr_txn_t *txn, uint64_t ref_seq,
     detail.n_merged = stored->n_merged;
     detail.candidate_of = stored->candidate_of;
     detail.merged_at = stored->merged_at;
+    detail.hops = stored->hops;
+    detail.n_hops = stored->n_hops;
     detail.timeline = entries;
     detail.n_timeline = n;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
@@ -96,6 +98,11 @@ static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
     if (!sum->merged_into || !sum->candidate_of)
         page->failed = 1;
     sum->merged = (uint32_t)rec->n_merged;
+    sum->holder = strdup(rec->holder ? rec->holder : "");
+    if (!sum->holder)
+        page->failed = 1;
+    if (ev && ev->location && !(sum->location = gr_message_dup(&ev->location->base)))
+        page->failed = 1;
     page->ptrs[page->count] = sum;
     page->count++;
 }
@@ -109,6 +116,9 @@ static void s_page_free(s_page_t *page)
         free(page->items[i].origin_node);
         free(page->items[i].merged_into);
         free(page->items[i].candidate_of);
+        free(page->items[i].holder);
+        if (page->items[i].location)
+            gridrelay__location__free_unpacked(page->items[i].location, NULL);
     }
     free(page->items);
     free(page->ptrs);

@@ -167,7 +167,7 @@ say "  config of a township: $demo/dongshan-town/node.ini"
 http_url=$(sed -n 's/^http //p' "$demo/$district/endpoint")
 say "  the district's HTTP face, while the demo runs: $http_url"
 say "    curl $http_url/metrics    curl $http_url/open311/v2/services.json"
-say "    web login: POST $http_url/api/login  user=leader password=demo-leader (viewer)"
+say "    command view: open $http_url/ in a browser, user leader, password demo-leader (viewer)"
 sed -n '/^\[departments\]/,$p' "$demo/dongshan-town/node.ini" | sed 's/^/    /'
 
 # gridctl as a given key against a given node.

@@ -14,6 +14,7 @@ packages=(
   libzmq3-dev liblmdb-dev libsodium-dev libinih-dev libjson-c-dev
   libcmocka-dev libsystemd-dev
   libmicrohttpd-dev libgnutls28-dev libxml2-dev libxml2-utils curl openssl groff-base
+  chromium fonts-wqy-zenhei
   tzdata
   valgrind
 )
