@@ -74,6 +74,7 @@ static const struct {
     [S_MERGE] = { "merge", gr_cfg_merge_open, gr_cfg_merge_key },
     [S_ASSESSMENT] = { "assessment", NULL, gr_cfg_assessment_key },
     [S_CONFIDENTIAL] = { "confidential", NULL, gr_cfg_confidential_key },
+    [S_CONFIDENTIAL_SEAL] = { "confidential_seal", NULL, gr_cfg_confidential_key },
     [S_HTTP] = { "http", s_http_open_http, s_http_key },
     [S_HTTP_USERS] = { "http_users", s_http_open_users, s_http_key },
     [S_OPEN311_CLIENTS] = { "open311_clients", s_http_open_clients, s_http_key },
