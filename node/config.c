@@ -325,6 +325,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->listen);
     free(self->endpoint_file);
     free(self->secret_key_path);
+    free(self->previous_key_path);
     free(self->data_key_path);
     gr_datakey_destroy(&self->datakey);
     free(self->catalogue_path);

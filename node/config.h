@@ -199,6 +199,11 @@ typedef struct {
     char *path;                 /* the file it was loaded from, for a reload */
 
     gr_keypair_t keys;          /* loaded from secret_key_path */
+    /* While the node rotates its own key: the old one (previous_secret_key),
+     * which still opens what was sealed to it (node/confseal.h). */
+    char *previous_key_path;    /* NULL when not set */
+    bool has_previous_keys;
+    gr_keypair_t previous_keys;
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */
     gr_catalogue_t *catalogue;  /* loaded from catalogue_path */
 } gr_config_t;

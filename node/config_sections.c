@@ -12,7 +12,7 @@
 const char *const gr_cfg_node_keys[N_COUNT] = {
     "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
     "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
-    "task_listen", "threads", "data_key",
+    "task_listen", "threads", "data_key", "previous_secret_key",
 };
 
 /* Keys of [supervision]: what else the supervision list flags. */
@@ -80,6 +80,8 @@ static int s_node_key(gr_cfg_load_t *load, int k, const char *value, char *msg, 
         return gr_cfg_path(load, key, value, &cfg->catalogue_path, msg, msglen);
     case N_DATA_KEY:
         return gr_cfg_path(load, key, value, &cfg->data_key_path, msg, msglen);
+    case N_PREVIOUS_SECRET_KEY:
+        return gr_cfg_path(load, key, value, &cfg->previous_key_path, msg, msglen);
     case N_MAX_FRAME:
         rc = gr_cfg_number(key, value, S_MIN_MAX_FRAME, S_MAX_MAX_FRAME, &n, msg, msglen);
         cfg->max_frame = (size_t)n;

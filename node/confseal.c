@@ -82,14 +82,21 @@ int gr_confseal_open(const gr_config_t *cfg, gr_opened_t *outer,
 {
     Gridrelay__Event *ev = outer->body->report->event;
     const Gridrelay__SealedPersonal *sp = ev->sealed;
-    if (!sp || sp->to_key.len != GR_PUBLIC_KEY_BYTES ||
-        memcmp(sp->to_key.data, cfg->keys.pk, GR_PUBLIC_KEY_BYTES) != 0)
+    if (!sp || sp->to_key.len != GR_PUBLIC_KEY_BYTES)
+        return 0;
+    /* This node's key, or the one it had before it rotated it (origin
+     * nodes learn the new key one by one; cases sealed before wait in
+     * outboxes on the way). */
+    const gr_keypair_t *mine = &cfg->keys;
+    if (memcmp(sp->to_key.data, mine->pk, GR_PUBLIC_KEY_BYTES) != 0)
+        mine = cfg->has_previous_keys ? &cfg->previous_keys : NULL;
+    if (!mine || memcmp(sp->to_key.data, mine->pk, GR_PUBLIC_KEY_BYTES) != 0)
         return 0;  /* sealed to another node, or not at all: it stays as it came */
     if (sp->box.len <= crypto_box_SEALBYTES)
         return s_fail(why, why_len, "the sealed personal fields are empty");
     uint8_t x_pk[crypto_box_PUBLICKEYBYTES], x_sk[crypto_box_SECRETKEYBYTES];
-    if (crypto_sign_ed25519_pk_to_curve25519(x_pk, cfg->keys.pk) != 0 ||
-        crypto_sign_ed25519_sk_to_curve25519(x_sk, cfg->keys.sk) != 0)
+    if (crypto_sign_ed25519_pk_to_curve25519(x_pk, mine->pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(x_sk, mine->sk) != 0)
         return s_fail(why, why_len, "this node's key has no X25519 form");
     size_t len = sp->box.len - crypto_box_SEALBYTES;
     uint8_t *plain = malloc(len);

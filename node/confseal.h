@@ -12,7 +12,8 @@
  * gr_confseal_open() opens the box with the node's own secret key, checks
  * the reporter's signature and that the sealed event is the one the
  * envelope names, and puts the reporter's event in its place; anywhere
- * else the event stays as it came.
+ * else the event stays as it came. While the node rotates its own key,
+ * [node] previous_secret_key opens what was sealed to the old one.
  *
  * Thread safety: reentrant; the config is only read.
  */
@@ -39,7 +40,7 @@ int gr_confseal_make(const gr_config_t *cfg, const Gridrelay__Envelope *req_env,
 
 /* For an origin envelope opened from a tier link (outer; its event
  * checked and resolved with resolved): when the event is sealed to this
- * node's key, replaces it in outer with the reporter's event from the box.
+ * node's key (or its previous key, cfg->has_previous_keys), replaces it in outer with the reporter's event from the box.
  * Returns 0 (done, or nothing to open here), GR_EINVAL with why (the box
  * does not open, the reporter's signature fails, the events differ) or
  * GR_ENOMEM. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -222,6 +223,97 @@ static void test_sealed_to_the_district(void **state)
         assert_int_equal(harness_node_start(&t->n[i]), 0);
 }
 
+/* Replaces the first from in text (cap bytes) with to; -1 when absent. */
+static int s_replace(char *text, size_t cap, const char *from, const char *to)
+{
+    char *at = strstr(text, from);
+    if (!at)
+        return -1;
+    char rest[8192];
+    snprintf(rest, sizeof rest, "%s", at + strlen(from));
+    size_t head = (size_t)(at - text);
+    snprintf(at, cap - head, "%s%s", to, rest);
+    return 0;
+}
+
+static void s_report_id(tiers_t *t, char id[32])
+{
+    s_report(t);
+    memcpy(id, t->id, 32);
+}
+
+/* The district rotates its own key (README, "Rotating a node's own
+ * key"), with cases sealed to its old key queued in the township's
+ * outbox and a village that still seals to the old key: with the old key
+ * as previous_secret_key the district opens them all; once the village
+ * has the new key, new cases are sealed to it. */
+static void test_recipient_rotates_its_key(void **state)
+{
+    tiers_t *t = *state;
+    harness_node_t *d = &t->n[TD], *town = &t->n[TT], *village = &t->n[TV];
+    char queued[3][32], late[32], fresh[32], args[256], err[256];
+    assert_int_equal(harness_node_stop(d, SIGTERM), 0);
+    for (int i = 0; i < 3; i++) {
+        s_report_id(t, queued[i]);
+        snprintf(args, sizeof args, "show %s", queued[i]);
+        assert_true(node_wait_gridctl_says(town, args, "Status    escalated", WAIT_MS));
+    }
+    /* 1. The district's new key; the old one kept as previous. */
+    char old_hex[GR_PUBLIC_KEY_HEX], new_hex[GR_PUBLIC_KEY_HEX], sec[400], pub[400];
+    gr_keypair_t new_key;
+    harness_node_key_hex(d, old_hex);
+    assert_int_equal(gr_keys_generate(&new_key), 0);
+    gr_key_to_hex(new_hex, new_key.pk);
+    snprintf(sec, sizeof sec, "%.300s/node-old.sec", d->dir);
+    snprintf(pub, sizeof pub, "%.300s/node-old.pub", d->dir);
+    assert_int_equal(gr_keys_save(&d->node_key, sec, pub, err, sizeof err), 0);
+    snprintf(d->extra_node, sizeof d->extra_node, "previous_secret_key = %s\n", sec);
+    snprintf(sec, sizeof sec, "%.300s/node.sec", d->dir);
+    snprintf(pub, sizeof pub, "%.300s/node.pub", d->dir);
+    unlink(sec);
+    unlink(pub);
+    assert_int_equal(gr_keys_save(&new_key, sec, pub, err, sizeof err), 0);
+    d->node_key = new_key;
+    assert_int_equal(harness_node_write_config(d), 0);
+    assert_int_equal(harness_node_start(d), 0);
+    /* 2. The township takes the new [parent] key; its outbox survives. */
+    assert_int_equal(harness_node_stop(town, SIGTERM), 0);
+    assert_int_equal(s_replace(town->sections, sizeof town->sections, old_hex, new_hex), 0);
+    assert_int_equal(harness_node_write_config(town), 0);
+    assert_int_equal(harness_node_start(town), 0);
+    /* The queued cases, sealed to the old key, open at the district. */
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "show %s", queued[i]);
+        assert_true(node_wait_gridctl_says(d, args, S_PHONE, WAIT_MS));
+    }
+    /* 3. The village still seals to the old key: opened all the same. */
+    s_report_id(t, late);
+    snprintf(args, sizeof args, "show %s", late);
+    assert_true(node_wait_gridctl_says(d, args, S_PHONE, WAIT_MS));
+    /* 4. The village takes the new key for [confidential_seal]. */
+    assert_int_equal(harness_node_stop(village, SIGTERM), 0);
+    assert_int_equal(s_replace(village->sections, sizeof village->sections, old_hex, new_hex), 0);
+    assert_int_equal(harness_node_write_config(village), 0);
+    assert_int_equal(harness_node_start(village), 0);
+    s_report_id(t, fresh);
+    snprintf(args, sizeof args, "show %s", fresh);
+    assert_true(node_wait_gridctl_says(d, args, S_PHONE, WAIT_MS));
+    /* 5. Nothing sealed to the old key is left on the way: the district
+     * drops it, and still reads every case (stored opened). */
+    assert_int_equal(harness_node_stop(d, SIGTERM), 0);
+    d->extra_node[0] = '\0';
+    assert_int_equal(harness_node_write_config(d), 0);
+    assert_int_equal(harness_node_start(d), 0);
+    snprintf(args, sizeof args, "show %s", queued[0]);
+    assert_true(node_wait_gridctl_says(d, args, S_PHONE, WAIT_MS));
+    /* The township never held a person. */
+    assert_int_equal(harness_node_stop(town, SIGTERM), 0);
+    for (size_t i = 0; i < sizeof s_personal / sizeof *s_personal; i++)
+        if (s_store_has(town, s_personal[i]) != 0)
+            fail_msg("the township's data.mdb holds \"%s\"", s_personal[i]);
+    assert_int_equal(harness_node_start(town), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -229,6 +321,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sealed_to_the_district, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_recipient_rotates_its_key, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
