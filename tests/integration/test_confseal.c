@@ -19,7 +19,9 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "datakey.h"
 #include "keys.h"
+#include "store.h"
 #include "tiers_fixture.h"
 
 #define S_PHONE "13700001111"
@@ -207,20 +209,78 @@ static void test_sealed_to_the_district(void **state)
 
     /* On disk: the township's store (the case as it came, the status it
      * got, the outbox it sent up: the bytes of its links) holds no person;
-     * the district's (no data key here) and the village's do, the control
-     * that the search would find them. */
+     * the district's and the village's do (the control that the search
+     * would find them), unless the suite runs with every store sealed at
+     * rest (GR_DATA_KEY=1: the harness gives each node a data key). */
+    const char *dk = getenv("GR_DATA_KEY");
+    int readable = dk && *dk && strcmp(dk, "0") != 0 ? 0 : 1;
     for (int i = 0; i < TN; i++)
         assert_int_equal(harness_node_stop(&t->n[i], SIGTERM), 0);
     for (size_t i = 0; i < sizeof s_personal / sizeof *s_personal; i++) {
         if (s_store_has(&t->n[TT], s_personal[i]) != 0)
             fail_msg("the township's data.mdb holds \"%s\"", s_personal[i]);
-        assert_int_equal(s_store_has(&t->n[TD], s_personal[i]), 1);
-        assert_int_equal(s_store_has(&t->n[TV], s_personal[i]), 1);
+        assert_int_equal(s_store_has(&t->n[TD], s_personal[i]), readable);
+        assert_int_equal(s_store_has(&t->n[TV], s_personal[i]), readable);
     }
     assert_int_equal(s_store_has(&t->n[TT], S_TITLE), 0);
     assert_int_equal(s_store_has(&t->n[TT], t->id), 1);
     for (int i = 0; i < TN; i++)
         assert_int_equal(harness_node_start(&t->n[i]), 0);
+}
+
+/* The village's outbox entries for its parent, checked for people. */
+typedef struct {
+    size_t n, with_person, with_id;
+    const char *id;
+} s_outbox_scan_t;
+
+static void s_visit_outbox(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
+{
+    (void)seq;
+    s_outbox_scan_t *scan = ctx;
+    scan->n++;
+    for (size_t i = 0; i < sizeof s_personal / sizeof *s_personal; i++)
+        if (memmem(data, len, s_personal[i], strlen(s_personal[i])))
+            scan->with_person++;
+    if (memmem(data, len, scan->id, strlen(scan->id)))
+        scan->with_id++;
+}
+
+/* The bytes the village sends up: with the township down, the Escalate
+ * waits in the village's outbox exactly as it will go on the link. */
+static void test_link_bytes_hold_no_person(void **state)
+{
+    tiers_t *t = *state;
+    harness_node_t *village = &t->n[TV];
+    char args[256], err[512], dir[400], keypath[420];
+    assert_int_equal(harness_node_stop(&t->n[TT], SIGTERM), 0);
+    s_report(t);
+    snprintf(args, sizeof args, "show %s", t->id);
+    assert_true(node_wait_gridctl_says(village, args, "Status    escalated", WAIT_MS));
+    assert_int_equal(harness_node_stop(village, SIGTERM), 0);
+    snprintf(dir, sizeof dir, "%.300s/store", village->dir);
+    gr_store_options_t opt = {0};
+    gr_datakey_t *dk = NULL;  /* the suite run with GR_DATA_KEY=1 seals every store */
+    snprintf(keypath, sizeof keypath, "%.300s/harness.data", village->dir);
+    if (access(keypath, F_OK) == 0)
+        assert_int_equal(gr_datakey_load(&dk, keypath, err, sizeof err), 0);
+    opt.datakey = dk;
+    gr_store_t *store = NULL;
+    assert_int_equal(gr_store_open(&store, dir, &opt, err, sizeof err), 0);
+    gr_txn_t *txn = NULL;
+    assert_int_equal(gr_store_begin(store, false, &txn), 0);
+    s_outbox_scan_t scan = {0, 0, 0, t->id};
+    assert_int_equal(gr_store_outbox_scan(txn, "parent", 0, 100, s_visit_outbox, &scan), 0);
+    gr_store_abort(&txn);
+    gr_store_close(&store);
+    gr_datakey_destroy(&dk);
+    assert_int_equal(scan.n, 1);
+    assert_int_equal(scan.with_id, 1);
+    assert_int_equal(scan.with_person, 0);
+    assert_int_equal(harness_node_start(village), 0);
+    assert_int_equal(harness_node_start(&t->n[TT]), 0);
+    /* And it still arrives, readable at the district. */
+    assert_true(node_wait_gridctl_says(&t->n[TD], args, S_PHONE, WAIT_MS));
 }
 
 /* Replaces the first from in text (cap bytes) with to; -1 when absent. */
@@ -322,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sealed_to_the_district, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recipient_rotates_its_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_link_bytes_hold_no_person, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
