@@ -64,6 +64,9 @@
  *   [confidential]              ; confidential categories (catalogue
  *   SS.KEY-PERSON = chen, wu    ;   confidential = yes): the [operators] that
  *                               ;   read them here (config_confidential.h)
+ *   [confidential_seal]         ; at the origin tier: reports of the category
+ *   SS.KEY-PERSON = KEY, dist-1 ;   go up with their people sealed to that
+ *                               ;   node's key (node/confseal.h)
  *   [assessment]                ; weights of the ranking score (gridctl rank),
  *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
  *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
