@@ -174,6 +174,7 @@ static void test_sealed_to_the_district(void **state)
     assert_int_equal(s_ctl(t, TT, 0, args, out, sizeof out), 0);
     assert_non_null(strstr(out, "T.SECRET"));
     assert_non_null(strstr(out, "G-7"));
+    assert_non_null(strstr(out, "sealed to district-s"));
     for (size_t i = 0; i < sizeof s_personal / sizeof *s_personal; i++)
         if (strstr(out, s_personal[i]))
             fail_msg("the township shows \"%s\": %s", s_personal[i], out);
