@@ -314,6 +314,39 @@ static void test_other_categories_go_as_they_are(void **state)
     free(frame);
 }
 
+/* A config line that does not hold: refused with file, line and why. */
+static void s_refused(const fixture_t *f, const char *extra, const char *node_extra,
+                      const char *expect)
+{
+    char text[2048], err[512], path[PATH_MAX + 64];
+    snprintf(text, sizeof text,
+             "[node]\nid = v2\ntier = village\nstore = var/v2\nlisten = tcp://127.0.0.1:7001\n"
+             "secret_key = v1.sec\ncatalogue = cat.ini\n%s\n%s", node_extra, extra);
+    s_write(f->dir, "bad.ini", text);
+    snprintf(path, sizeof path, "%s/bad.ini", f->dir);
+    gr_config_t *cfg = gr_config_load(path, err, sizeof err);
+    if (cfg) {
+        gr_config_destroy(&cfg);
+        fail_msg("accepted: %s", extra);
+    }
+    if (!strstr(err, expect) || !strstr(err, "bad.ini:"))
+        fail_msg("for \"%s\": %s", extra, err);
+}
+
+static void test_config_refusals(void **state)
+{
+    fixture_t *f = *state;
+    s_refused(f, "[confidential_seal]\nT.OPEN = @d1.pub, d1\n", "",
+              "does not mark it confidential");
+    s_refused(f, "[confidential_seal]\nT.NONE = @d1.pub, d1\n", "", "not a category");
+    s_refused(f, "[confidential_seal]\nT.SECRET = @d1.pub\n", "", "expected KEY, NODE-ID");
+    s_refused(f, "[confidential_seal]\nT.SECRET = 1234, d1\n", "", "not a public key");
+    s_refused(f, "[confidential_seal]\nT.SECRET = @d1.pub, d1\nT.SECRET = @d1.pub, d1\n", "",
+              "duplicate key");
+    s_refused(f, "", "previous_secret_key = v1.sec\n", "same key as secret_key");
+    s_refused(f, "", "previous_secret_key = nowhere.sec\n", "nowhere.sec");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sealed_envelope_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opened_at_the_recipient_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_categories_go_as_they_are, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
