@@ -90,8 +90,19 @@ int gr_confseal_open(const gr_config_t *cfg, gr_opened_t *outer,
     const gr_keypair_t *mine = &cfg->keys;
     if (memcmp(sp->to_key.data, mine->pk, GR_PUBLIC_KEY_BYTES) != 0)
         mine = cfg->has_previous_keys ? &cfg->previous_keys : NULL;
-    if (!mine || memcmp(sp->to_key.data, mine->pk, GR_PUBLIC_KEY_BYTES) != 0)
-        return 0;  /* sealed to another node, or not at all: it stays as it came */
+    if (!mine || memcmp(sp->to_key.data, mine->pk, GR_PUBLIC_KEY_BYTES) != 0) {
+        /* Sealed to this node's id under a key it no longer has: stored
+         * as it came, its people would be lost here; refused, it waits in
+         * the sender's outbox until the old key is given back. */
+        if (sp->to_node && strcmp(sp->to_node, cfg->node_id) == 0) {
+            /* A key problem the config cures: ERR_SIGNATURE, which the
+             * sender retries (broker/link.h), not a dead letter. */
+            snprintf(why, why_len, "the personal fields are sealed to a key of this node it no "
+                     "longer holds: set [node] previous_secret_key to the old key");
+            return GR_ESIGNATURE;
+        }
+        return 0;  /* sealed to another node: it stays as it came */
+    }
     if (sp->box.len <= crypto_box_SEALBYTES)
         return s_fail(why, why_len, "the sealed personal fields are empty");
     uint8_t x_pk[crypto_box_PUBLICKEYBYTES], x_sk[crypto_box_SECRETKEYBYTES];

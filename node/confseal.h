@@ -42,8 +42,9 @@ int gr_confseal_make(const gr_config_t *cfg, const Gridrelay__Envelope *req_env,
  * checked and resolved with resolved): when the event is sealed to this
  * node's key (or its previous key, cfg->has_previous_keys), replaces it in outer with the reporter's event from the box.
  * Returns 0 (done, or nothing to open here), GR_EINVAL with why (the box
- * does not open, the reporter's signature fails, the events differ) or
- * GR_ENOMEM. */
+ * does not open, the reporter's signature fails, the events differ),
+ * GR_ESIGNATURE with why (it names this node's id with a key the node no
+ * longer holds: curable by previous_secret_key, so retried) or GR_ENOMEM. */
 int gr_confseal_open(const gr_config_t *cfg, gr_opened_t *outer,
                      const Gridrelay__Resolved *resolved, uint64_t now_ms, char *why,
                      size_t why_len);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "harness.h"
 #include "datakey.h"
@@ -303,6 +304,17 @@ static void s_report_id(tiers_t *t, char id[32])
     memcpy(id, t->id, 32);
 }
 
+typedef struct {
+    harness_node_t *node;
+    void *ctx;
+} s_refusals_t;
+
+static bool s_refused_some(void *arg)
+{
+    s_refusals_t *r = arg;
+    return node_counter(r->node, r->ctx, "rejected_signature") >= 1;
+}
+
 /* The district rotates its own key (README, "Rotating a node's own
  * key"), with cases sealed to its old key queued in the township's
  * outbox and a village that still seals to the old key: with the old key
@@ -328,7 +340,8 @@ static void test_recipient_rotates_its_key(void **state)
     snprintf(sec, sizeof sec, "%.300s/node-old.sec", d->dir);
     snprintf(pub, sizeof pub, "%.300s/node-old.pub", d->dir);
     assert_int_equal(gr_keys_save(&d->node_key, sec, pub, err, sizeof err), 0);
-    snprintf(d->extra_node, sizeof d->extra_node, "previous_secret_key = %s\n", sec);
+    char previous[480];
+    snprintf(previous, sizeof previous, "previous_secret_key = %s\n", sec);
     snprintf(sec, sizeof sec, "%.300s/node.sec", d->dir);
     snprintf(pub, sizeof pub, "%.300s/node.pub", d->dir);
     unlink(sec);
@@ -342,6 +355,21 @@ static void test_recipient_rotates_its_key(void **state)
     assert_int_equal(s_replace(town->sections, sizeof town->sections, old_hex, new_hex), 0);
     assert_int_equal(harness_node_write_config(town), 0);
     assert_int_equal(harness_node_start(town), 0);
+    /* Started without the old key, the district cannot open what is
+     * sealed to it: refused (ERR_SIGNATURE, counted), nothing stored, and
+     * the township keeps it in its outbox and retries. */
+    s_refusals_t r = {d, zmq_ctx_new()};
+    assert_non_null(r.ctx);
+    assert_true(harness_wait_until(s_refused_some, &r, WAIT_MS));
+    char out[4096];
+    snprintf(args, sizeof args, "show %s", queued[0]);
+    assert_int_equal(s_ctl(t, TD, 0, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "no event"));
+    /* With the old key as previous_secret_key, they arrive. */
+    assert_int_equal(harness_node_stop(d, SIGTERM), 0);
+    snprintf(d->extra_node, sizeof d->extra_node, "%s", previous);
+    assert_int_equal(harness_node_write_config(d), 0);
+    assert_int_equal(harness_node_start(d), 0);
     /* The queued cases, sealed to the old key, open at the district. */
     for (int i = 0; i < 3; i++) {
         snprintf(args, sizeof args, "show %s", queued[i]);
@@ -373,6 +401,7 @@ static void test_recipient_rotates_its_key(void **state)
         if (s_store_has(town, s_personal[i]) != 0)
             fail_msg("the township's data.mdb holds \"%s\"", s_personal[i]);
     assert_int_equal(harness_node_start(town), 0);
+    zmq_ctx_term(r.ctx);
 }
 
 int main(void)
