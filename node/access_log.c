@@ -66,7 +66,8 @@ int gr_access_log_note(gr_access_log_t *self, const gr_request_t *req, int kind,
     uint64_t seq = env ? env->seq : 0;
     for (size_t i = 0; signer && i < self->n; i++)
         if (self->items[i].env_seq == seq && self->items[i].rec.kind == (unsigned)kind
-            && memcmp(self->items[i].actor, signer, 32) == 0)
+            && memcmp(self->items[i].actor, signer, 32) == 0
+            && strcmp(self->items[i].strings[3], event_id ? event_id : "") == 0)
             return 0;
     if (self->n == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 16;

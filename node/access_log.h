@@ -28,8 +28,8 @@ void gr_access_log_destroy(gr_access_log_t **self_p);
 
 /* Notes one record for request req (its signer, seq, kind and time):
  * kind GRIDRELAY__ACCESS_RECORD__KIND__READ or __REFUSED. The same
- * (signer, seq) noted twice (a write batch redone after the map grew) is
- * kept once. Returns 0 or GR_ENOMEM. */
+ * (signer, seq, event_id) noted twice (a write batch redone after the map
+ * grew) is kept once; a list notes one record per case it shows. Returns 0 or GR_ENOMEM. */
 int gr_access_log_note(gr_access_log_t *self, const gr_request_t *req, int kind,
                        const char *roles, const char *event_id, const char *category,
                        const char *detail);

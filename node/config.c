@@ -83,6 +83,7 @@ static const struct {
     [S_MERGE] = { "merge", gr_cfg_merge_open, gr_cfg_merge_key },
     [S_ASSESSMENT] = { "assessment", NULL, gr_cfg_assessment_key },
     [S_CONFIDENTIAL] = { "confidential", NULL, gr_cfg_confidential_key },
+    [S_CONFIDENTIAL_SEAL] = { "confidential_seal", NULL, gr_cfg_confidential_key },
     [S_HTTP] = { "http", s_http_open_http, s_http_key },
     [S_HTTP_USERS] = { "http_users", s_http_open_users, s_http_key },
     [S_OPEN311_CLIENTS] = { "open311_clients", s_http_open_clients, s_http_key },
@@ -335,6 +336,7 @@ void gr_config_destroy(gr_config_t **self_p)
     free(self->listen);
     free(self->endpoint_file);
     free(self->secret_key_path);
+    free(self->previous_key_path);
     free(self->data_key_path);
     gr_datakey_destroy(&self->datakey);
     free(self->catalogue_path);

@@ -64,6 +64,9 @@
  *   [confidential]              ; confidential categories (catalogue
  *   SS.KEY-PERSON = chen, wu    ;   confidential = yes): the [operators] that
  *                               ;   read them here (config_confidential.h)
+ *   [confidential_seal]         ; at the origin tier: reports of the category
+ *   SS.KEY-PERSON = KEY, dist-1 ;   go up with their people sealed to that
+ *                               ;   node's key (node/confseal.h)
  *   [assessment]                ; weights of the ranking score (gridctl rank),
  *   accept = 20                 ;   0..100 each: accept, resolve, first_time,
  *   resolve = 30                ;   feedback, overdue (defaults 20, 30, 15, 15, 20)
@@ -201,6 +204,11 @@ typedef struct {
     char *path;                 /* the file it was loaded from, for a reload */
 
     gr_keypair_t keys;          /* loaded from secret_key_path */
+    /* While the node rotates its own key: the old one (previous_secret_key),
+     * which still opens what was sealed to it (node/confseal.h). */
+    char *previous_key_path;    /* NULL when not set */
+    bool has_previous_keys;
+    gr_keypair_t previous_keys;
     gr_trust_t *trust;          /* reporters (and, later, nodes, departments) */
     gr_catalogue_t *catalogue;  /* loaded from catalogue_path */
 } gr_config_t;

@@ -411,6 +411,18 @@ int gr_cfg_finish(gr_cfg_load_t *load, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_SECRET_KEY], kerr);
         return rc;
     }
+    if (cfg->previous_key_path) {
+        rc = gr_keys_load_secret(&cfg->previous_keys, cfg->previous_key_path, kerr, sizeof kerr);
+        if (rc == 0 && memcmp(cfg->previous_keys.pk, cfg->keys.pk, GR_PUBLIC_KEY_BYTES) == 0) {
+            snprintf(kerr, sizeof kerr, "previous_secret_key is the same key as secret_key");
+            rc = GR_ECONFIG;
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, load->key_line[N_PREVIOUS_SECRET_KEY], kerr);
+            return rc;
+        }
+        cfg->has_previous_keys = true;
+    }
     if (cfg->data_key_path) {
         rc = gr_datakey_load(&cfg->datakey, cfg->data_key_path, kerr, sizeof kerr);
         if (rc != 0) {

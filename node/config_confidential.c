@@ -56,10 +56,64 @@ int gr_confidential_config_key(gr_confidential_config_t *self, const char *key,
     return 0;
 }
 
+int gr_confidential_config_seal(gr_confidential_config_t *self, const char *category,
+                                const char *node, const uint8_t pk[32], int line, char *msg,
+                                size_t msglen)
+{
+    if (strlen(category) >= sizeof self->seals[0].category || strlen(node) >= sizeof self->seals[0].node) {
+        snprintf(msg, msglen, "confidential_seal: '%s' is too long", category);
+        return GR_ECONFIG;
+    }
+    for (size_t i = 0; i < self->n_seals; i++) {
+        if (strcmp(self->seals[i].category, category) == 0) {
+            snprintf(msg, msglen, "confidential_seal: duplicate key '%s' (first at line %d)",
+                     category, self->seals[i].line);
+            return GR_ECONFIG;
+        }
+    }
+    gr_confidential_seal_t *seals = realloc(self->seals, (self->n_seals + 1) * sizeof *seals);
+    if (!seals)
+        return GR_ENOMEM;
+    self->seals = seals;
+    gr_confidential_seal_t *l = &seals[self->n_seals++];
+    memset(l, 0, sizeof *l);
+    snprintf(l->category, sizeof l->category, "%s", category);
+    snprintf(l->node, sizeof l->node, "%s", node);
+    memcpy(l->pk, pk, sizeof l->pk);
+    l->line = line;
+    return 0;
+}
+
+const gr_confidential_seal_t *gr_confidential_config_seal_of(const gr_confidential_config_t *self,
+                                                             const char *category)
+{
+    for (size_t i = 0; self && category && i < self->n_seals; i++)
+        if (strcmp(self->seals[i].category, category) == 0)
+            return &self->seals[i];
+    return NULL;
+}
+
+static int s_check_category(const gr_catalogue_t *catalogue, const char *section,
+                            const char *category, int line, const char *path, char *err,
+                            size_t errlen)
+{
+    const gr_category_t *c = gr_catalogue_find(catalogue, category);
+    if (c && c->confidential)
+        return 0;
+    snprintf(err, errlen, "%s:%d: %s: %s: %s", path, line, section, category,
+             c ? "the catalogue does not mark it confidential = yes"
+               : "not a category of the catalogue");
+    return GR_ECONFIG;
+}
+
 int gr_confidential_config_finish(const gr_confidential_config_t *self,
                                   const gr_catalogue_t *catalogue, const char *path, char *err,
                                   size_t errlen)
 {
+    for (size_t i = 0; i < self->n_seals; i++)
+        if (s_check_category(catalogue, "confidential_seal", self->seals[i].category,
+                             self->seals[i].line, path, err, errlen) != 0)
+            return GR_ECONFIG;
     for (size_t i = 0; i < self->n; i++) {
         const gr_category_t *c = gr_catalogue_find(catalogue, self->lines[i].category);
         if (!c || !c->confidential) {
@@ -93,4 +147,7 @@ void gr_confidential_config_clear(gr_confidential_config_t *self)
     free(self->lines);
     self->lines = NULL;
     self->n = 0;
+    free(self->seals);
+    self->seals = NULL;
+    self->n_seals = 0;
 }

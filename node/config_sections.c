@@ -12,7 +12,7 @@
 const char *const gr_cfg_node_keys[N_COUNT] = {
     "id", "tier", "store", "listen", "endpoint_file", "secret_key", "catalogue",
     "max_frame", "map_size_mb", "map_max_mb", "replay_window", "batch_max", "status_listen",
-    "task_listen", "threads", "data_key",
+    "task_listen", "threads", "data_key", "previous_secret_key",
 };
 
 /* Keys of [supervision]: what else the supervision list flags. */
@@ -80,6 +80,8 @@ static int s_node_key(gr_cfg_load_t *load, int k, const char *value, char *msg, 
         return gr_cfg_path(load, key, value, &cfg->catalogue_path, msg, msglen);
     case N_DATA_KEY:
         return gr_cfg_path(load, key, value, &cfg->data_key_path, msg, msglen);
+    case N_PREVIOUS_SECRET_KEY:
+        return gr_cfg_path(load, key, value, &cfg->previous_key_path, msg, msglen);
     case N_MAX_FRAME:
         rc = gr_cfg_number(key, value, S_MIN_MAX_FRAME, S_MAX_MAX_FRAME, &n, msg, msglen);
         cfg->max_frame = (size_t)n;
@@ -402,6 +404,23 @@ int gr_cfg_route_key(gr_cfg_load_t *load, int section, const char *match, const 
 int gr_cfg_confidential_key(gr_cfg_load_t *load, int section, const char *key,
                             const char *value, int line, char *msg, size_t msglen)
 {
-    (void)section;
-    return gr_confidential_config_key(&load->cfg->confidential, key, value, line, msg, msglen);
+    if (section != S_CONFIDENTIAL_SEAL)
+        return gr_confidential_config_key(&load->cfg->confidential, key, value, line, msg, msglen);
+    /* CATEGORY = KEY, NODE-ID: the recipient tier's key first, as in
+     * [children] (config_confidential.h). */
+    char pk_text[320];
+    const char *node = NULL;
+    uint8_t pk[GR_PUBLIC_KEY_BYTES];
+    int rc = gr_cfg_split_key(key, value, pk_text, sizeof pk_text, &node, msg, msglen);
+    if (rc == 0 && (!node || !*node))
+        rc = gr_cfg_fail(msg, msglen, "confidential_seal: %s = %s: expected KEY, NODE-ID (the "
+                         "node whose key seals this category's personal fields)", key, value);
+    if (rc == 0)
+        rc = gr_cfg_check_id(key, node, msg, msglen);
+    if (rc == 0)
+        rc = gr_cfg_public_key(load, key, pk_text, pk, msg, msglen);
+    if (rc == 0)
+        rc = gr_confidential_config_seal(&load->cfg->confidential, key, node, pk, line, msg,
+                                         msglen);
+    return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "cases.h"
 #include "client.h"
+#include "confseal.h"
 #include "error.h"
 #include "log.h"
 
@@ -236,7 +237,10 @@ static int s_publish(gr_engine_t *self, gr_txn_t *txn, const Gridrelay__StoredEv
     update.holder = rec->holder;
     update.category = ev->category;
     update.severity = ev->severity;
-    update.title = ev->title;
+    /* A confidential case's title stays here: the tiers above see its
+     * id, category, state and timings (PROTOCOL.md 12.1). */
+    const gr_category_t *cat = gr_catalogue_find(self->cfg->catalogue, ev->category);
+    update.title = cat && cat->confidential ? GR_CONFSEAL_TITLE : ev->title;
     update.origin_node = ev->origin_node;
     update.time_ms = now_ms;
     update.received_ms = rec->received_ms;

@@ -357,7 +357,8 @@ int gr_merge_riders_collect(gr_txn_t *txn, const Gridrelay__StoredEvent *rec,
         }
         Gridrelay__MergedReport *m = &r->storage[r->n];
         gridrelay__merged_report__init(m);
-        m->origin_envelope = b->origin_envelope;
+        /* A confidential report sealed here rides without its people. */
+        m->origin_envelope = b->sealed_origin.len ? b->sealed_origin : b->origin_envelope;
         /* What the node that first stored it filled in: its first hop
          * carries that when it came from below, else it is this node. */
         if (b->n_hops && b->hops[0]->resolved) {

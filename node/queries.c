@@ -75,6 +75,7 @@ typedef struct {
     Gridrelay__EventSummary **ptrs;
     size_t count;
     int failed;
+    const gr_query_shown_t *shown;
 } s_page_t;
 
 static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
@@ -103,6 +104,8 @@ static void s_collect(void *ctx, const Gridrelay__StoredEvent *rec)
         page->failed = 1;
     if (ev && ev->location && !(sum->location = gr_message_dup(&ev->location->base)))
         page->failed = 1;
+    if (page->shown && page->shown->event && page->shown->event(page->shown->ctx, rec) != 0)
+        page->failed = 1;
     page->ptrs[page->count] = sum;
     page->count++;
 }
@@ -126,7 +129,7 @@ static void s_page_free(s_page_t *page)
 
 static int s_list(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListEvents *list,
                   bool (*admit)(void *, const Gridrelay__StoredEvent *), void *admit_ctx,
-                  gr_reply_t *reply)
+                  const gr_query_shown_t *shown, gr_reply_t *reply)
 {
     if (!list)
         return gr_reply_error(reply, ref_seq, GR_EINVAL, "list request is empty");
@@ -142,7 +145,8 @@ static int s_list(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListEvents *
         .admit = admit,
         .admit_ctx = admit_ctx,
     };
-    s_page_t page = { calloc(limit, sizeof *page.items), calloc(limit, sizeof *page.ptrs), 0, 0 };
+    s_page_t page = { calloc(limit, sizeof *page.items), calloc(limit, sizeof *page.ptrs), 0, 0,
+                      shown };
     if (!page.items || !page.ptrs) {
         s_page_free(&page);
         return GR_ENOMEM;
@@ -274,6 +278,7 @@ typedef struct {
     Gridrelay__StatusUpdate **updates;
     size_t count;
     int failed;
+    const gr_query_shown_t *shown;
 } s_view_page_t;
 
 static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
@@ -282,19 +287,22 @@ static void s_collect_view(void *ctx, const Gridrelay__ViewEntry *entry)
     if (!entry->update)
         return;
     Gridrelay__StatusUpdate *copy = gr_message_dup(&entry->update->base);
-    if (!copy)
+    if (!copy) {
         page->failed = 1;
-    else
-        page->updates[page->count++] = copy;
+        return;
+    }
+    page->updates[page->count++] = copy;
+    if (page->shown && page->shown->view && page->shown->view(page->shown->ctx, copy) != 0)
+        page->failed = 1;
 }
 
 static int s_view(gr_txn_t *txn, uint64_t ref_seq, const Gridrelay__ListView *list,
-                  gr_reply_t *reply)
+                  const gr_query_shown_t *shown, gr_reply_t *reply)
 {
     size_t limit = list && list->limit ? list->limit : GR_LIST_DEFAULT;
     if (limit > GR_LIST_MAX)
         limit = GR_LIST_MAX;
-    s_view_page_t page = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, 0 };
+    s_view_page_t page = { calloc(limit, sizeof(Gridrelay__StatusUpdate *)), 0, 0, shown };
     if (!page.updates)
         return GR_ENOMEM;
     char next[GR_PAGE_TOKEN_MAX];
@@ -327,15 +335,15 @@ int gr_query_event(const gr_request_t *req)
 }
 
 int gr_query_list(const gr_request_t *req, bool (*admit)(void *ctx, const Gridrelay__StoredEvent *rec),
-                  void *admit_ctx)
+                  void *admit_ctx, const gr_query_shown_t *shown)
 {
     return s_list(req->txn, gr_request_seq(req), req->opened->body->list_events, admit, admit_ctx,
-                  req->reply);
+                  shown, req->reply);
 }
 
-int gr_query_view(const gr_request_t *req)
+int gr_query_view(const gr_request_t *req, const gr_query_shown_t *shown)
 {
-    return s_view(req->txn, gr_request_seq(req), req->opened->body->list_view, req->reply);
+    return s_view(req->txn, gr_request_seq(req), req->opened->body->list_view, shown, req->reply);
 }
 
 int gr_query_stats(const gr_config_t *cfg, const gr_counters_t *counters, const gr_request_t *req)

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "confseal.h"
 #include "error.h"
 #include "event.h"
 #include "merge.h"
@@ -17,6 +20,10 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *da
     if (event->origin_node && *event->origin_node && strcmp(event->origin_node, cfg->node_id) != 0) {
         snprintf(why, sizeof why, "origin_node must be empty or this node's id (%s): a report "
                  "is first stored where it is made", cfg->node_id);
+        rc = GR_EINVAL;
+    }
+    if (rc == 0 && event->sealed) {
+        snprintf(why, sizeof why, "event.sealed is set by the origin node only (PROTOCOL.md 12.1)");
         rc = GR_EINVAL;
     }
     /* Filled in the request itself, so that a redone batch (map grown)
@@ -49,6 +56,14 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *da
     stored.candidate_of = candidate;
     stored.origin_envelope.data = (uint8_t *)req->frame;
     stored.origin_envelope.len = req->frame_len;
+    /* A confidential category sealed here goes up as this envelope. */
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (!zero && (rc = gr_confseal_make(cfg, req->opened->envelope, req->frame, req->frame_len,
+                                        event, &sealed, &sealed_len)) != 0)
+        return rc;
+    stored.sealed_origin.data = sealed;
+    stored.sealed_origin.len = sealed_len;
     const char *who = req->opened->signer->name;
     if (zero)
         stored.status = GRIDRELAY__STATUS__CLOSED;
@@ -62,6 +77,7 @@ int gr_report_handle(const gr_config_t *cfg, gr_engine_t *engine, gr_daily_t *da
     Gridrelay__StoredEvent *rec = NULL;
     rc = gr_engine_create(engine, req->txn, &stored, &actor, GRIDRELAY__ACTION__ACTION_REPORT,
                           reason, req->now_ms, &rec);
+    free(sealed);
     if (rc == 0 && !zero)
         rc = gr_engine_new_case(engine, req->txn, rec, req->now_ms);
     if (rc == 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "confseal.h"
 #include "actions.h"
 #include "audit.h"
 #include "outbox.h"
@@ -34,6 +35,10 @@ struct gr_requests {
     const gr_access_rule_t *scoped_rule;
     gr_access_log_t *access_log;    /* reads of confidential cases, refusals */
     bool any_confidential;          /* the catalogue marks some category confidential */
+    /* While a read runs: the request and its signer, for what its list
+     * shows (s_shown_*). */
+    const gr_request_t *reading;
+    const gr_access_who_t *reader;
 };
 
 /* The case a request names, for the access log ("" when none). */
@@ -133,17 +138,68 @@ static int s_get_event(gr_requests_t *self, const gr_request_t *req)
 /* The list of a signer that sees only its own cases: see s_scope_admit(). */
 static bool s_scope_admit(void *ctx, const Gridrelay__StoredEvent *rec);
 
+/* The confidential category of a case shown by a list, or NULL. */
+static const gr_category_t *s_confidential_category(const gr_requests_t *self, const char *code)
+{
+    const gr_category_t *cat =
+        self->any_confidential && code ? gr_catalogue_find(self->cfg->catalogue, code) : NULL;
+    return cat && cat->confidential ? cat : NULL;
+}
+
+/* Listing a confidential case is a read of it (issue 14): one access
+ * record per case shown. */
+static int s_note_listed(gr_requests_t *self, const char *event_id, const gr_category_t *cat,
+                         const char *detail)
+{
+    char roles[96] = "";
+    if (self->reader)
+        gr_access_roles_text(self->reader->roles, roles, sizeof roles);
+    return gr_access_log_note(self->access_log, self->reading,
+                              GRIDRELAY__ACCESS_RECORD__KIND__READ, roles, event_id, cat->code,
+                              detail);
+}
+
+static int s_shown_event(void *ctx, const Gridrelay__StoredEvent *rec)
+{
+    gr_requests_t *self = ctx;
+    const gr_category_t *cat = rec->event ? s_confidential_category(self, rec->event->category)
+                                          : NULL;
+    return cat && self->reading ? s_note_listed(self, rec->event->id, cat, "listed") : 0;
+}
+
+/* The view of the tiers below shows a confidential case by its id,
+ * category, state and timings only: its title is withheld from every
+ * reader here (a node below that runs older code may still send one), and
+ * the listing is audited. */
+static int s_shown_view(void *ctx, Gridrelay__StatusUpdate *u)
+{
+    gr_requests_t *self = ctx;
+    const gr_category_t *cat = s_confidential_category(self, u->category);
+    if (!cat)
+        return 0;
+    char *title = strdup(GR_CONFSEAL_TITLE);
+    if (!title)
+        return GR_ENOMEM;
+    if (u->title != protobuf_c_empty_string)
+        free(u->title);
+    u->title = title;
+    return self->reading ? s_note_listed(self, u->event_id, cat, "listed in the view, title withheld")
+                         : 0;
+}
+
 static int s_list_events(gr_requests_t *self, const gr_request_t *req)
 {
+    gr_query_shown_t shown = {s_shown_event, NULL, self};
+    const gr_query_shown_t *sp = self->any_confidential ? &shown : NULL;
     if (self->scoped_who)
-        return gr_query_list(req, s_scope_admit, self);
-    return gr_query_list(req, NULL, NULL);
+        return gr_query_list(req, s_scope_admit, self, sp);
+    return gr_query_list(req, NULL, NULL, sp);
 }
 
 static int s_list_view(gr_requests_t *self, const gr_request_t *req)
 {
-    (void)self;
-    return gr_query_view(req);
+    gr_query_shown_t shown = {NULL, s_shown_view, self};
+    return gr_query_view(req, self->any_confidential ? &shown : NULL);
 }
 
 static int s_stats(gr_requests_t *self, const gr_request_t *req)
@@ -773,7 +829,11 @@ int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
     if (rc != 0)
         return rc < 0 ? rc : 0;
     self->counters->value[GR_COUNT_QUERIES]++;
+    self->reading = req;
+    self->reader = &who;
     rc = route->handle(self, req);
+    self->reading = NULL;
+    self->reader = NULL;
     self->scoped_who = NULL;
     self->scoped_rule = NULL;
     if (rc == 0 && !req->reply->error)

@@ -6,6 +6,7 @@
 
 #include "cases.h"
 #include "engine.h"
+#include "confseal.h"
 #include "error.h"
 #include "supervise.h"
 
@@ -100,8 +101,11 @@ static void s_visit_case(void *ctx, const Gridrelay__StoredEvent *rec)
         .from_below = from_below,
         .origin_fed_back = fed_back,
     };
-    s_case_t c = {ev->id, ev->category, ev->title, l->cfg->node_id, rec->holder, rec->status,
-                  ev->severity, rec->urges, rec->returns};
+    /* A confidential case is listed by id and category (PROTOCOL.md 12.1). */
+    const gr_category_t *cat = gr_catalogue_find(l->cfg->catalogue, ev->category);
+    s_case_t c = {ev->id, ev->category, cat && cat->confidential ? GR_CONFSEAL_TITLE : ev->title,
+                  l->cfg->node_id, rec->holder, rec->status, ev->severity, rec->urges,
+                  rec->returns};
     s_add(l, &c, &facts);
 }
 

@@ -6,6 +6,7 @@
 
 #include "cases.h"
 #include "check.h"
+#include "confseal.h"
 #include "error.h"
 #include "event.h"
 #include "hop.h"
@@ -91,7 +92,8 @@ int gr_tierlink_send_up(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEve
         memcpy(hops, rec->hops, rec->n_hops * sizeof *hops);
     hops[rec->n_hops] = &hop;
     Gridrelay__Escalate esc = GRIDRELAY__ESCALATE__INIT;
-    esc.origin_envelope = rec->origin_envelope;
+    /* A confidential case sealed here goes up without its people (confseal.h). */
+    esc.origin_envelope = rec->sealed_origin.len ? rec->sealed_origin : rec->origin_envelope;
     esc.hops = hops;
     esc.n_hops = rec->n_hops + 1;
     esc.status_below = rec->status;
@@ -274,11 +276,13 @@ static int s_open_origin(gr_tierlink_t *self, const ProtobufCBinaryData *origin,
     if (rc == 0)
         rc = gr_event_resolve(ev, resolved, self->cfg->catalogue, self->cfg->node_id, now_ms, why,
                               why_len);
+    if (rc == 0)    /* sealed to this node: its people come out of the box (confseal.h) */
+        rc = gr_confseal_open(self->cfg, out, resolved, now_ms, why, why_len);
     if (rc != 0) {
         gr_opened_clear(out);
         return rc;
     }
-    o->event = ev;
+    o->event = out->body->report->event;
     return 0;
 }
 

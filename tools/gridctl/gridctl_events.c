@@ -499,6 +499,9 @@ static void s_show_text(const Gridrelay__EventDetail *d)
                e->id, d->candidate_of);
     printf("Category  %s (%s)\n", e->category, gridctl_severity_name(e->severity));
     printf("Title     %s\n", e->title);
+    if (e->sealed && e->sealed->to_node && *e->sealed->to_node)
+        printf("Sealed    its personal fields are sealed to %s and read there only\n",
+               e->sealed->to_node);
     if (e->description && *e->description)
         printf("Details   %s\n", e->description);
     printf("Origin    node %s, reporter %s\n", e->origin_node, *e->reporter ? e->reporter : "-");
