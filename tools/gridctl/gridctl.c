@@ -10,24 +10,6 @@
 
 #include "error.h"
 
-const char gridctl_common_help[] =
-"Connection options:\n"
-"  -n, --node ENDPOINT   the node's request endpoint (default $GRIDRELAY_NODE),\n"
-"                        e.g. tcp://127.0.0.1:7001\n"
-"  -k, --key FILE        your secret key file (default $GRIDRELAY_KEY); its public\n"
-"                        key must be in the node's config with a role that may\n"
-"                        send this: [reporters] to report and read your own\n"
-"                        reports, [operators] to act on cases, [viewers] or\n"
-"                        [auditors] to read (README, \"Roles and access\")\n"
-"      --node-key KEY    the node's public key (64 hex digits, or @FILE; default\n"
-"                        $GRIDRELAY_NODE_KEY): the connection is encrypted to it\n"
-"                        (CURVE) and only replies signed by it are accepted\n"
-"      --timeout MS      wait this long for each attempt (default 3000)\n"
-"      --attempts N      send at most N times (default 3); resends are safe: the\n"
-"                        node answers a resend with the original result\n"
-"  -j, --json            machine-readable output on stdout\n"
-"  -h, --help            this help\n";
-
 static void s_usage(FILE *out)
 {
     fprintf(out,
@@ -77,33 +59,6 @@ static void s_usage(FILE *out)
 "Exit status: 0 success; 1 refused by the node (its error is printed);\n"
 "2 usage error; 3 no reply from the node (safe to retry); 4 local error\n"
 "(key file, memory); 5 an audit found a break.\n");
-}
-
-int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg)
-{
-    char *end = NULL;
-    switch (opt) {
-    case 'n': common->node = arg; return 1;
-    case 'k': common->key = arg; return 1;
-    case 'N': common->node_key = arg; return 1;
-    case 'j': common->json = true; return 1;
-    case 'T':
-    case 'A': {
-        errno = 0;
-        long v = strtol(arg, &end, 10);
-        if (errno || !end || *end || v <= 0 || v > 3600000) {
-            fprintf(stderr, "gridctl: --%s %s: expected a positive number\n",
-                    opt == 'T' ? "timeout" : "attempts", arg);
-            return -1;
-        }
-        if (opt == 'T')
-            common->timeout_ms = (int)v;
-        else
-            common->attempts = (int)v;
-        return 1;
-    }
-    default: return 0;
-    }
 }
 
 static int s_print_error(const gridctl_common_t *common, const Gridrelay__Error *error)
@@ -251,7 +206,7 @@ int main(int argc, char **argv)
         { "rank", gridctl_rank },
         { "outbox", gridctl_outbox },
         { "backup", gridctl_backup }, { "restore", gridctl_restore },
-        { "rank", gridctl_rank }, { "http-password", gridctl_http_password },
+        { "http-password", gridctl_http_password },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

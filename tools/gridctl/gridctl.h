@@ -22,8 +22,9 @@ enum {
 /* Longest page token kept between the pages of a listing. */
 #define GRIDCTL_TOKEN_MAX 256
 
-/* Options every subcommand that talks to a node accepts. */
-typedef struct {
+/* Options every subcommand that talks to a node accepts (their table is
+ * gridctl_common_options, options.h). */
+typedef struct gridctl_common {
     const char *node;       /* --node, or $GRIDRELAY_NODE */
     const char *key;        /* --key, or $GRIDRELAY_KEY */
     const char *node_key;   /* --node-key: hex or @file; replies must be signed by it */
@@ -32,19 +33,10 @@ typedef struct {
     bool json;              /* --json */
 } gridctl_common_t;
 
-/* Parses a common option; returns 1 when opt was one (consuming optarg),
- * 0 when not, -1 on a bad value (message printed). */
-int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg);
+#include "options.h"
 
-/* The getopt_long entries and the help text of the common options. */
-#define GRIDCTL_COMMON_LONG_OPTIONS                                                  \
-    { "node", required_argument, NULL, 'n' }, { "key", required_argument, NULL, 'k' }, \
-    { "node-key", required_argument, NULL, 'N' },                                    \
-    { "timeout", required_argument, NULL, 'T' },                                     \
-    { "attempts", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' }, \
-    { "help", no_argument, NULL, 'h' }
-#define GRIDCTL_COMMON_SHORT "n:k:jh"
-extern const char gridctl_common_help[];
+/* A subcommand's exit code after gridctl_parse() returned rc != GRIDCTL_OK. */
+#define GRIDCTL_PARSED_EXIT(rc) ((rc) == GRIDCTL_HELP ? GRIDCTL_OK : (rc))
 
 /* Sends request to the node and waits for the reply (with resends).
  * Returns a GRIDCTL_* exit code; on GRIDCTL_OK *reply holds a non-Error
