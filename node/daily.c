@@ -9,6 +9,14 @@
 #include "error.h"
 #include "log.h"
 
+/* router/day speaks its own day states; the casts to and from the wire's
+ * DailyUnit.State below rely on their values being equal. */
+#define S_SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " must equal " #b)
+S_SAME(GR_DAY_ON_TIME, GRIDRELAY__DAILY_UNIT__STATE__ON_TIME);
+S_SAME(GR_DAY_LATE, GRIDRELAY__DAILY_UNIT__STATE__LATE);
+S_SAME(GR_DAY_MISSING, GRIDRELAY__DAILY_UNIT__STATE__MISSING);
+S_SAME(GR_DAY_PENDING, GRIDRELAY__DAILY_UNIT__STATE__PENDING);
+
 /* Days closed in one timer run at most (a clock moved months ahead closes
  * the rest on the next turns). */
 #define S_CLOSE_MAX 62
