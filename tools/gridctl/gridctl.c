@@ -164,21 +164,20 @@ int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *requ
     return GRIDCTL_OK;
 }
 
-int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
-                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+int gridctl_pages(const gridctl_common_t *common, const gridctl_listing_t *listing,
                   char token[GRIDCTL_TOKEN_MAX], size_t *total)
 {
     *total = 0;
     for (;;) {
-        *token_slot = token;
+        *listing->token_slot = token;
         gr_opened_t reply;
-        int rc = gridctl_call_for(common, request, kind, &reply);
+        int rc = gridctl_call_for(common, listing->request, listing->kind, &reply);
         if (rc != GRIDCTL_OK)
             return rc;
-        const char *next = page(ctx, reply.body, total);
+        const char *next = listing->page(listing->ctx, reply.body, total);
         snprintf(token, GRIDCTL_TOKEN_MAX, "%s", next ? next : "");
         gr_opened_clear(&reply);
-        if (!all || !token[0])
+        if (!listing->all || !token[0])
             return GRIDCTL_OK;
     }
 }

@@ -54,14 +54,22 @@ int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *requ
  * its next page token (NULL or "" at the end). */
 typedef const char *(*gridctl_page_fn)(void *ctx, const Gridrelay__Body *reply, size_t *count);
 
-/* Walks a paged listing (ListEvents, ListView): sets *token_slot, the
- * request's page_token, to token before each call (start it at the page
- * to begin with, or ""), hands each reply of kind `kind` to page, and
- * stops after one page unless all. On return token holds the next page's
- * token ("" at the end) and *total the items seen. A reply of another
- * kind gives GRIDCTL_REFUSED. Returns a GRIDCTL_* exit code. */
-int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
-                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+/* A paged listing (ListEvents, ListView) to walk. */
+typedef struct {
+    const Gridrelay__Body *request;
+    char **token_slot;              /* the request's page_token field */
+    Gridrelay__Body__KindCase kind; /* the replies' kind */
+    bool all;                       /* every page, not only the first */
+    gridctl_page_fn page;           /* handles each reply */
+    void *ctx;                      /* page's */
+} gridctl_listing_t;
+
+/* Walks a listing: sets *token_slot to token before each call (start it
+ * at the page to begin with, or ""), hands each reply of kind `kind` to
+ * page, and stops after one page unless all. On return token holds the
+ * next page's token ("" at the end) and *total the items seen. A reply of
+ * another kind gives GRIDCTL_REFUSED. Returns a GRIDCTL_* exit code. */
+int gridctl_pages(const gridctl_common_t *common, const gridctl_listing_t *listing,
                   char token[GRIDCTL_TOKEN_MAX], size_t *total);
 
 /* Who talks to which node: resolves the node's endpoint into *node and

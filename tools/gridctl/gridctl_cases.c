@@ -330,8 +330,9 @@ int gridctl_view(int argc, char **argv)
     size_t total = 0;
     if (!arr)
         printf("%-16s %-26s %-12s %-12s %-12s %s\n", "NODE", "CASE", "STATUS", "CATEGORY", "HOLDER", "TITLE");
-    rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_VIEW_PAGE, all,
-                           s_view_page, arr, token, &total);
+    const gridctl_listing_t listing = { &body, &list.page_token, GRIDRELAY__BODY__KIND_VIEW_PAGE,
+                                        all, s_view_page, arr };
+    rc = gridctl_pages(&common, &listing, token, &total);
     if (rc == GRIDCTL_OK && arr) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "cases", arr);

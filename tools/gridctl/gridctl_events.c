@@ -313,8 +313,9 @@ int gridctl_list(int argc, char **argv)
     if (!common.json)
         printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", "ID", "STATUS", "CATEGORY", "SEVERITY",
                "RECEIVED", "TITLE");
-    rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_EVENT_PAGE, all,
-                           s_list_page, array, token, &total);
+    const gridctl_listing_t listing = { &body, &list.page_token, GRIDRELAY__BODY__KIND_EVENT_PAGE,
+                                        all, s_list_page, array };
+    rc = gridctl_pages(&common, &listing, token, &total);
     if (rc == GRIDCTL_OK) {
         if (array) {
             json_object *obj = json_object_new_object();
