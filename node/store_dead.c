@@ -61,12 +61,9 @@ int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
         return GR_EINVAL;
     *out = NULL;
     s_key_t k;
-    MDB_val v;
     int rc = s_key(txn, false, peer, seq, &k);
-    if (rc != 0 || (rc = s_get(txn, S_DB_DEAD, k.bytes, k.len, &v)) != 0)
-        return rc;
-    *out = gridrelay__dead_letter__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? 0 : GR_EDECODE;
+    return rc != 0 ? rc : s_get_msg(txn, S_DB_DEAD, k.bytes, k.len,
+                                    &gridrelay__dead_letter__descriptor, out);
 }
 
 int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
