@@ -54,14 +54,9 @@ static void test_full_disk_refuses_work_and_recovers(void **state)
     char description[2048];
     memset(description, 'x', sizeof description - 1);
     description[sizeof description - 1] = '\0';
-    int acked = 0, code = 0;
+    int code = 0;
     char id[32];
-    while (acked < MAX_REPORTS) {
-        snprintf(id, sizeof id, "disk-%05d", acked);
-        if ((code = client_service_report(client, id, description)) != 0)
-            break;
-        acked++;
-    }
+    int acked = client_fill_store(client, "disk", MAX_REPORTS, &code, id);
     assert_int_equal(code, GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
     fprintf(stderr, "disk full after %d acknowledged reports\n", acked);
     assert_true(acked > 50);

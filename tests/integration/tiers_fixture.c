@@ -349,3 +349,20 @@ int client_get_kind(gr_client_t *client, const char *id)
     gr_opened_clear(&reply);
     return kind;
 }
+
+int client_fill_store(gr_client_t *client, const char *prefix, int max, int *code,
+                      char last_id[32])
+{
+    char description[2048];
+    memset(description, 'x', sizeof description - 1);
+    description[sizeof description - 1] = '\0';
+    int acked = 0;
+    *code = 0;
+    while (acked < max) {
+        snprintf(last_id, 32, "%s-%05d", prefix, acked);
+        if ((*code = client_service_report(client, last_id, description)) != 0)
+            break;
+        acked++;
+    }
+    return acked;
+}

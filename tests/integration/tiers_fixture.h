@@ -77,6 +77,13 @@ int node_key_args(const harness_node_t *node, char *out, size_t cap);
  * reply's code, or -1 without a reply. */
 int client_service_report(gr_client_t *client, const char *id, const char *description);
 
+/* Sends service requests PREFIX-00000, PREFIX-00001 ... (2 KiB of
+ * description each) until one is not acknowledged or max were. Returns
+ * how many were acknowledged; *code is the refusal's (0 when max were
+ * acknowledged), last_id the id of the one refused. */
+int client_fill_store(gr_client_t *client, const char *prefix, int max, int *code,
+                      char last_id[32]);
+
 /* GetEvent id through client: the reply's Body kind, or -1 without one. */
 int client_get_kind(gr_client_t *client, const char *id);
 
