@@ -188,3 +188,24 @@ int gr_store_urge_scan(gr_txn_t *txn, const char *event_id, gr_store_urge_fn vis
     s_urge_walk_t w = {visit, ctx, 0, 0};
     return s_urge_walk(txn, event_id, &w);
 }
+
+int gr_store_walk_all(gr_txn_t *txn, const gr_store_filter_t *filter, gr_store_visit_fn own,
+                      gr_store_view_fn view, void *ctx, const int *stop)
+{
+    if (!txn || !own || !view || !stop)
+        return GR_EINVAL;
+    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
+    int rc;
+    do {
+        rc = gr_store_list(txn, filter, token, 1000, own, ctx, next);
+        memcpy(token, next, sizeof token);
+    } while (rc == 0 && *stop == 0 && token[0]);
+    token[0] = '\0';
+    while (rc >= 0 && *stop == 0) {
+        rc = gr_store_view_scan(txn, NULL, token, 1000, view, ctx, next);
+        if (rc < 0 || !next[0])
+            break;
+        memcpy(token, next, sizeof token);
+    }
+    return rc > 0 ? 0 : rc;
+}

@@ -67,8 +67,7 @@ static int s_print_error(const gridctl_common_t *common, const Gridrelay__Error 
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "error", json_object_new_string(gridctl_error_name(error->code)));
         json_object_object_add(obj, "message", json_object_new_string(error->message ? error->message : ""));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     }
     fprintf(stderr, "gridctl: refused by the node: %s: %s\n", gridctl_error_name(error->code),
             error->message ? error->message : "");

@@ -117,6 +117,9 @@ int gridctl_parse_status(const char *text);
 int gridctl_parse_severity(const char *text);
 const char *gridctl_action_name(int action);
 const char *gridctl_error_name(int code);
+/* Prints obj as one line of plain JSON on stdout and releases it. */
+struct json_object;
+void gridctl_print_json(struct json_object *obj);
 /* Formats ms since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void gridctl_format_time(char out[32], uint64_t ms);
 

@@ -70,8 +70,7 @@ static int s_print_verify(bool json, bool ok, uint64_t entries, uint64_t cases,
             json_object_object_add(f, "message", json_object_new_string(fault->message));
             json_object_object_add(o, "break", f);
         }
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     } else if (ok) {
         printf("ok %llu entries, head %s\n", (unsigned long long)entries, hex);
     } else if (fault->in_ledger) {
@@ -609,8 +608,7 @@ static int s_check(int argc, char **argv)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(rc == GRIDCTL_OK));
         json_object_object_add(o, "steps", r.steps);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     }
     gr_trust_destroy(&trust);
     return rc;

@@ -237,8 +237,7 @@ int gridctl_status(int argc, char **argv)
             json_object_array_add(arr, o);
         }
         json_object_object_add(obj, "links", arr);
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("node %s\n%-20s %-7s %-5s %-14s %8s %9s %10s %7s %8s\n", links->node_id, "PEER", "ROLE",
                "LINK", "LAST CONTACT", "OUTBOX", "IN FLIGHT", "STATUS SEQ", "RESENT", "REFUSED");
@@ -337,8 +336,7 @@ int gridctl_view(int argc, char **argv)
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "cases", arr);
         json_object_object_add(obj, "next_page", json_object_new_string(token));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         if (arr)
             json_object_put(arr);

@@ -112,8 +112,7 @@ static void s_print_json(const Gridrelay__DailyPage *page)
         json_object_array_add(silent, json_object_new_string(page->silent[i]));
     json_object_object_add(root, "no_summary", silent);
     json_object_object_add(root, "more", json_object_new_boolean(page->more));
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
+    gridctl_print_json(root);
 }
 
 static void s_print_csv(const Gridrelay__DailyPage *page)

@@ -177,8 +177,7 @@ static int s_exit_code(const s_opts_t *opts, int rc, const char *err)
             json_object *obj = json_object_new_object();
             json_object_object_add(obj, "error", json_object_new_string("refused"));
             json_object_object_add(obj, "message", json_object_new_string(err));
-            printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-            json_object_put(obj);
+            gridctl_print_json(obj);
         }
         fprintf(stderr, "gridctl: refused by the node: %s\n", err);
         return GRIDCTL_REFUSED;
@@ -300,8 +299,7 @@ static void s_on_task(void *ctx, gr_dept_change_t change, const Gridrelay__Task 
         json_object_object_add(obj, "time", json_object_new_string(when));
         json_object_object_add(obj, "change", json_object_new_string(s_change_name(change)));
         json_object_object_add(obj, "reason", json_object_new_string(reason));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("%s %-7s %s %-12s %-16s \"%s\" due %s %s\n", when, s_change_name(change),
                task->event_id, gridctl_severity_name(e ? e->severity : 0), e ? e->category : "",
@@ -385,8 +383,7 @@ static int s_tasks(const s_sub_t *sub, s_opts_t *opts, char **args)
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++)
             json_object_array_add(arr, s_task_json(gr_dept_client_task_at(client, i)));
-        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
-        json_object_put(arr);
+        gridctl_print_json(arr);
     } else if (rc == GRIDCTL_OK) {
         printf("department %s\n%-26s %-7s %-4s %-12s %-16s %-24s %s\n", gr_dept_client_code(client),
                "EVENT", "STATE", "ROLE", "SEVERITY", "CATEGORY", "DUE", "TITLE");

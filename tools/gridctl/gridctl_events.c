@@ -182,8 +182,7 @@ int gridctl_report(int argc, char **argv)
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
         json_object_object_add(obj, "duplicate", json_object_new_boolean(ack->duplicate));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("%s%s\n", ack->event_id, ack->duplicate ? " (already stored)" : "");
     }
@@ -321,8 +320,7 @@ int gridctl_list(int argc, char **argv)
             json_object *obj = json_object_new_object();
             json_object_object_add(obj, "events", array);
             json_object_object_add(obj, "next_page", json_object_new_string(token));
-            printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-            json_object_put(obj);
+            gridctl_print_json(obj);
             array = NULL;
         } else {
             printf("(%zu event%s)%s%s\n", total, total == 1 ? "" : "s",
@@ -579,8 +577,7 @@ int gridctl_stats(int argc, char **argv)
         for (size_t i = 0; i < stats->n_counters; i++)
             json_object_object_add(obj, stats->counters[i]->name,
                                    json_object_new_int64((int64_t)stats->counters[i]->value));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("node %s\n", stats->node_id);
         for (size_t i = 0; i < stats->n_counters; i++)

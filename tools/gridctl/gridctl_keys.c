@@ -71,8 +71,7 @@ int gridctl_keygen(int argc, char **argv)
         json_object_object_add(obj, "public_key", json_object_new_string(hex));
         json_object_object_add(obj, "secret_file", json_object_new_string(secret));
         json_object_object_add(obj, "public_file", json_object_new_string(public_path));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("%s\n", hex);
     }

@@ -101,8 +101,7 @@ static int s_run(bool merge, int argc, char **argv)
         json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
         json_object_object_add(obj, "status", json_object_new_string(gridctl_status_name(ack->status)));
         json_object_object_add(obj, "merged_into", json_object_new_string(merge ? ca.target : ""));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else if (merge) {
         printf("%s merged into %s\n", ack->event_id, ca.target);
     } else {

@@ -111,8 +111,7 @@ static int s_list(gridctl_common_t *common, const char *peer, bool dead_only, un
         json_object_object_add(o, "waiting", json_object_new_uint64(page->waiting));
         json_object_object_add(o, "dead", json_object_new_uint64(page->dead));
         json_object_object_add(o, "truncated", json_object_new_boolean(page->truncated));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     } else {
         printf("%" PRIu64 " waiting, %" PRIu64 " dead%s\n", page->waiting, page->dead,
                page->truncated ? " (more than shown: --limit, --peer)" : "");

@@ -354,8 +354,7 @@ int gridctl_rank(int argc, char **argv)
     } while (offset < total);
     if (root) {
         if (rc == GRIDCTL_OK)
-            printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-        json_object_put(root);
+            gridctl_print_json(root);
     } else if (rc == GRIDCTL_OK && out == OUT_TEXT && total == 0) {
         printf("no cases received in the period\n");
     }
@@ -454,8 +453,7 @@ int gridctl_case_stats(int argc, char **argv)
         json_object_object_add(root, "counts", b);
         s_json_u(root, "total", s->total);
         json_object_object_add(root, "more", json_object_new_boolean(s->more));
-        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-        json_object_put(root);
+        gridctl_print_json(root);
     } else {
         if (csv)
             printf("%s,count\n", keys[by]);

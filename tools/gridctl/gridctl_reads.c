@@ -131,8 +131,7 @@ static void s_print(const Gridrelay__AccessLog *log, bool json)
         json_object_object_add(o, "chain_ok", json_object_new_boolean(log->chain_ok));
         json_object_object_add(o, "head", json_object_new_string(head));
         json_object_object_add(o, "fault", json_object_new_string(log->fault));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
         return;
     }
     for (size_t i = 0; i < log->n_records; i++) {

@@ -83,8 +83,7 @@ static void s_print_json(const Gridrelay__SupervisionPage *page)
     json_object_object_add(root, "items", items);
     json_object_object_add(root, "more", json_object_new_boolean(page->more));
     json_object_object_add(root, "now_ms", json_object_new_int64((int64_t)page->now_ms));
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
+    gridctl_print_json(root);
 }
 
 static void s_print_text(const Gridrelay__SupervisionPage *page)
