@@ -47,8 +47,10 @@ const gridctl_opt_t gridctl_common_options[] = {
     { .kind = GRIDCTL_OPT_END },
 };
 
-static const gridctl_opt_t s_help_row = {
-    .kind = GRIDCTL_OPT_FLAG, .name = "help", .letter = 'h', .help = "this help",
+/* --help, a table of its own (every subcommand has it). */
+static const gridctl_opt_t s_help_rows[] = {
+    { .kind = GRIDCTL_OPT_FLAG, .name = "help", .letter = 'h', .help = "this help" },
+    { .kind = GRIDCTL_OPT_END },
 };
 
 /* One option row and the struct its value goes into. */
@@ -136,7 +138,7 @@ void gridctl_help(const gridctl_cmd_t *cmd, FILE *out)
     if (!cmd->options || cmd->options[0].kind != GRIDCTL_OPT_HEADING)
         fprintf(out, "Options:\n");
     gridctl_help_options(cmd->options, out);
-    s_help_row_print(&s_help_row, out);
+    s_help_row_print(s_help_rows, out);
     if (cmd->connect) {
         fprintf(out, "\n");
         gridctl_help_options(gridctl_common_options, out);
@@ -277,7 +279,7 @@ int gridctl_parse(const gridctl_cmd_t *cmd, int argc, char **argv, void *values,
     }
     if (s_add_rows(cmd->options, values, rows, &n, longs, shorts, &ns) != 0 ||
         (cmd->connect && s_add_rows(gridctl_common_options, common, rows, &n, longs, shorts, &ns) != 0) ||
-        s_add_rows(&s_help_row, NULL, rows, &n, longs, shorts, &ns) != 0) {
+        s_add_rows(s_help_rows, NULL, rows, &n, longs, shorts, &ns) != 0) {
         fprintf(stderr, "gridctl %s: too many options in its table\n", cmd->name);
         return GRIDCTL_LOCAL;
     }
@@ -307,7 +309,7 @@ int gridctl_parse(const gridctl_cmd_t *cmd, int argc, char **argv, void *values,
         index = -1;
         if (r == n)
             return gridctl_usage_error(cmd, NULL);
-        if (rows[r].opt == &s_help_row) {
+        if (rows[r].opt == s_help_rows) {
             gridctl_help(cmd, stdout);
             return GRIDCTL_HELP;
         }
