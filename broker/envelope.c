@@ -122,12 +122,25 @@ static int s_verify(const Gridrelay__Envelope *env)
     return ok ? 0 : GR_ESIGNATURE;
 }
 
-/* The checks shared by both open functions, in the documented order; trust
- * is consulted only when trust_check is set. */
+/* What an open function checks an envelope against. */
+typedef struct {
+    const gr_trust_t *trust;          /* the signer must be in it; NULL: not asked */
+    const uint8_t *expected_signer;   /* the signer must be this key; NULL: any */
+    size_t max_frame;                 /* 0: GR_DEFAULT_MAX_FRAME */
+    bool check_signature;             /* verify the signature (or the receipt's) */
+    bool receipt_ok;                  /* a version-2 reply may carry a receipt */
+    gr_receipt_cache_t *cache;        /* receipts' verified roots, or NULL */
+} s_how_t;
+
+/* The checks shared by the open functions, in the documented order. */
 static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,
-                  const gr_trust_t *trust, const uint8_t *expected_signer, size_t max_frame,
-                  bool check_signature, bool receipt_ok, gr_receipt_cache_t *cache)
+                  const s_how_t *how)
 {
+    const gr_trust_t *trust = how->trust;
+    const uint8_t *expected_signer = how->expected_signer;
+    size_t max_frame = how->max_frame;
+    bool check_signature = how->check_signature, receipt_ok = how->receipt_ok;
+    gr_receipt_cache_t *cache = how->cache;
     if (ref_seq_out)
         *ref_seq_out = 0;
     if (!out || (!frame && len))
@@ -190,26 +203,32 @@ int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *fra
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame, true, false, NULL);
+    return s_open(out, ref_seq_out, frame, len,
+                  &(s_how_t){ .trust = trust, .max_frame = max_frame, .check_signature = true });
 }
 
 int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
                           const uint8_t *node_pk, size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true, false, NULL);
+    return s_open(out, NULL, frame, len,
+                  &(s_how_t){ .expected_signer = node_pk, .max_frame = max_frame,
+                              .check_signature = true });
 }
 
 int gr_envelope_open_reply(gr_opened_t *out, const uint8_t *frame, size_t len,
                            const uint8_t *node_pk, size_t max_frame, gr_receipt_cache_t *cache,
                            bool check_signature)
 {
-    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, check_signature, true, cache);
+    return s_open(out, NULL, frame, len,
+                  &(s_how_t){ .expected_signer = node_pk, .max_frame = max_frame,
+                              .check_signature = check_signature, .receipt_ok = true,
+                              .cache = cache });
 }
 
 int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
                              size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false, false, NULL);
+    return s_open(out, NULL, frame, len, &(s_how_t){ .max_frame = max_frame });
 }
 
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
@@ -220,7 +239,8 @@ int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, NULL, frame, len, NULL, signer, max_frame, false, false, NULL);
+    return s_open(out, NULL, frame, len,
+                  &(s_how_t){ .expected_signer = signer, .max_frame = max_frame });
 }
 
 void gr_opened_clear(gr_opened_t *opened)

@@ -186,21 +186,7 @@ int gr_case_stats(const gr_config_t *cfg, const gr_request_t *req)
         .offset_s = (int64_t)get->utc_offset_min * 60,
     };
     gr_store_filter_t filter = {.since_ms = get->from_ms, .until_ms = get->to_ms};
-    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
-    int rc;
-    do {
-        rc = gr_store_list(req->txn, &filter, token, 1000, s_visit_own, &s, next);
-        memcpy(token, next, sizeof token);
-    } while (rc == 0 && s.rc == 0 && token[0]);
-    token[0] = '\0';
-    while (rc >= 0 && s.rc == 0) {
-        rc = gr_store_view_scan(req->txn, NULL, token, 1000, s_visit_view, &s, next);
-        if (rc < 0 || !next[0])
-            break;
-        memcpy(token, next, sizeof token);
-    }
-    if (rc > 0)
-        rc = 0;
+    int rc = gr_store_walk_all(req->txn, &filter, s_visit_own, s_visit_view, &s, &s.rc);
     if (rc == 0)
         rc = s.rc;
     if (rc == 0)

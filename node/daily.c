@@ -9,6 +9,14 @@
 #include "error.h"
 #include "log.h"
 
+/* router/day speaks its own day states; the casts to and from the wire's
+ * DailyUnit.State below rely on their values being equal. */
+#define S_SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " must equal " #b)
+S_SAME(GR_DAY_ON_TIME, GRIDRELAY__DAILY_UNIT__STATE__ON_TIME);
+S_SAME(GR_DAY_LATE, GRIDRELAY__DAILY_UNIT__STATE__LATE);
+S_SAME(GR_DAY_MISSING, GRIDRELAY__DAILY_UNIT__STATE__MISSING);
+S_SAME(GR_DAY_PENDING, GRIDRELAY__DAILY_UNIT__STATE__PENDING);
+
 /* Days closed in one timer run at most (a clock moved months ahead closes
  * the rest on the next turns). */
 #define S_CLOSE_MAX 62
@@ -234,9 +242,10 @@ static int s_by_unit(const void *a, const void *b)
  * owing a report; those not in d are pending before the due time and
  * missing after it. */
 int gr_daily_summary(gr_daily_t *self, const gr_daily_day_t *d, int64_t day, uint64_t now_ms,
-                     bool up, bool missing_only, Gridrelay__DailySummary *out,
+                     gr_daily_pick_t pick, Gridrelay__DailySummary *out,
                      Gridrelay__DailyUnit **units, Gridrelay__DailyUnit ***ptrs)
 {
+    bool up = pick == GR_DAILY_UP, missing_only = pick == GR_DAILY_MISSING;
     gridrelay__daily_summary__init(out);
     out->node_id = (char *)self->cfg->node_id;
     out->date = (char *)self->date;  /* of the last call: one summary at a time */
@@ -313,7 +322,7 @@ static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const gr_daily_day_t *d, 
 {
     Gridrelay__DailySummary s;
     Gridrelay__DailyUnit *units = NULL, **ptrs = NULL;
-    int rc = gr_daily_summary(self, d, day, now_ms, false, false, &s, &units, &ptrs);
+    int rc = gr_daily_summary(self, d, day, now_ms, GR_DAILY_EVERY, &s, &units, &ptrs);
     if (rc != 0)
         return rc;
     size_t kept = 0;
@@ -326,7 +335,7 @@ static int s_day_save(gr_daily_t *self, gr_txn_t *txn, const gr_daily_day_t *d, 
     free(ptrs);
     if (rc != 0 || !send)
         return rc;
-    rc = gr_daily_summary(self, d, day, now_ms, true, false, &s, &units, &ptrs);
+    rc = gr_daily_summary(self, d, day, now_ms, GR_DAILY_UP, &s, &units, &ptrs);
     /* Names that would not fit the parent's frame are left out (the last
      * in name order); the counts stay exact. */
     size_t frame = self->cfg->max_frame ? self->cfg->max_frame : 65536;

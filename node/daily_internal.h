@@ -54,13 +54,19 @@ uint64_t gr_daily_due(const gr_daily_t *self, int64_t day);
 int gr_daily_day_load(const gr_daily_t *self, gr_txn_t *txn, int64_t day, gr_daily_day_t *d);
 void gr_daily_day_free(gr_daily_day_t *d);
 
+/* Which units a summary lists. */
+typedef enum {
+    GR_DAILY_EVERY = 0,     /* every owed unit, and any recorded since dropped */
+    GR_DAILY_UP,            /* the late and missing ones, for the parent */
+    GR_DAILY_MISSING,       /* only the missing ones */
+} gr_daily_pick_t;
+
 /* A summary of d into out, whose arrays (*units, *ptrs) the caller frees;
- * out->date points into self until the next call. Every owed unit, or (up)
- * only the late and missing ones, or (missing_only) only the missing; the
- * counts are of the owed units, those not in d pending before the due
+ * out->date points into self until the next call. The units pick says;
+ * the counts are of the owed units, those not in d pending before the due
  * time and missing after it. */
 int gr_daily_summary(gr_daily_t *self, const gr_daily_day_t *d, int64_t day, uint64_t now_ms,
-                     bool up, bool missing_only, Gridrelay__DailySummary *out,
+                     gr_daily_pick_t pick, Gridrelay__DailySummary *out,
                      Gridrelay__DailyUnit **units, Gridrelay__DailyUnit ***ptrs);
 
 #endif

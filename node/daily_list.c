@@ -92,7 +92,8 @@ int gr_daily_list(gr_daily_t *self, const gr_request_t *req)
     if (rc != 0)
         return rc;
     if (has_own) {
-        rc = gr_daily_summary(self, &d, day, req->now_ms, false, ask->missing_only, &own, &units, &ptrs);
+        rc = gr_daily_summary(self, &d, day, req->now_ms,
+                              ask->missing_only ? GR_DAILY_MISSING : GR_DAILY_EVERY, &own, &units, &ptrs);
         if (rc == 0)
             page.bytes = gridrelay__daily_summary__get_packed_size(&own);
     }

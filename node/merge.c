@@ -135,11 +135,21 @@ static void s_drop_id(Gridrelay__StoredEvent *rec, const char *id)
     }
 }
 
+/* Who merged, where and when: the merge as its node made it. */
+typedef struct {
+    const char *at;     /* the node that made the merge */
+    const char *by;     /* the operator's name there */
+    uint64_t when;      /* its time there */
+    const char *note;   /* the operator's note, or NULL */
+} s_join_t;
+
 /* Sets the merge fields of b and a and writes both timeline entries. */
 static int s_join(gr_engine_t *engine, gr_txn_t *txn, Gridrelay__StoredEvent *b,
-                  Gridrelay__StoredEvent *a, const char *at, const char *by, uint64_t when,
-                  const char *note, const gr_actor_t *actor, uint64_t now_ms)
+                  Gridrelay__StoredEvent *a, const s_join_t *join, const gr_actor_t *actor,
+                  uint64_t now_ms)
 {
+    const char *at = join->at, *by = join->by, *note = join->note;
+    uint64_t when = join->when;
     if (gr_engine_set(&b->merged_into, a->event->id) != 0 || gr_engine_set(&b->merged_at, at) != 0 ||
         gr_engine_set(&b->merged_by, by) != 0 || s_add_id(a, b->event->id) != 0)
         return GR_ENOMEM;
@@ -202,8 +212,9 @@ static int s_merge(gr_engine_t *engine, gr_txn_t *txn, Gridrelay__StoredEvent *b
     if (rc == 0 && with_depts && gr_engine_set(&b->holder, gr_engine_node_id(engine)) != 0)
         rc = GR_ENOMEM;
     if (rc == 0)
-        rc = s_join(engine, txn, b, a, gr_engine_node_id(engine), actor->name, now_ms, ca->text,
-                    actor, now_ms);
+        rc = s_join(engine, txn, b, a,
+                    &(s_join_t){ gr_engine_node_id(engine), actor->name, now_ms, ca->text }, actor,
+                    now_ms);
     /* Departments working on it stop: the case it joined is handled, and
      * they are told their task is withdrawn. */
     if (rc == 0 && with_depts) {
@@ -282,8 +293,8 @@ int gr_merge_join_from_below(gr_engine_t *engine, gr_txn_t *txn, Gridrelay__Stor
                              Gridrelay__StoredEvent *into, const Gridrelay__MergedReport *m,
                              const gr_actor_t *actor, uint64_t now_ms)
 {
-    return s_join(engine, txn, merged, into, m->merged_at, *m->merged_by ? m->merged_by : "?",
-                  m->merged_ms, NULL, actor, now_ms);
+    const s_join_t join = { m->merged_at, *m->merged_by ? m->merged_by : "?", m->merged_ms, NULL };
+    return s_join(engine, txn, merged, into, &join, actor, now_ms);
 }
 
 /* ---- the surviving case resolved ---- */

@@ -292,8 +292,10 @@ static int s_adopt_map_size(gr_store_t *self, size_t map_size)
     return mdb_env_set_mapsize(self->env, size);
 }
 
-int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
-                  char *err, size_t errlen)
+/* What both opens begin with: the arguments checked, libsodium started,
+ * an empty handle in *self (no lock, no environment yet). Returns 0, or
+ * GR_EINVAL / GR_EIO / GR_ENOMEM with the reason in err. */
+static int s_start(gr_store_t **out, gr_store_t **self, const char *dir, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
@@ -308,12 +310,22 @@ int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *o
         s_seterr(err, errlen, "store %s: libsodium failed to initialise", dir);
         return GR_EIO;
     }
-    gr_store_t *self = calloc(1, sizeof *self);
-    if (!self) {
+    *self = calloc(1, sizeof **self);
+    if (!*self) {
         s_seterr(err, errlen, "store %s: out of memory", dir);
         return GR_ENOMEM;
     }
-    self->lock_fd = -1;
+    (*self)->lock_fd = -1;
+    return 0;
+}
+
+int gr_store_open(gr_store_t **out, const char *dir, const gr_store_options_t *opt,
+                  char *err, size_t errlen)
+{
+    gr_store_t *self = NULL;
+    int started = s_start(out, &self, dir, err, errlen);
+    if (started != 0)
+        return started;
     size_t map_size = opt && opt->map_size ? opt->map_size : S_MAP_SIZE_DEFAULT;
     self->map_max = opt && opt->map_max ? opt->map_max : S_MAP_MAX_DEFAULT;
     /* The maximum is the operator's hard bound, so it wins over the start. */
@@ -362,25 +374,10 @@ fail:
  * reader changes nothing in it (LMDB readers never block its writer). */
 int gr_store_open_readonly(gr_store_t **out, const char *dir, char *err, size_t errlen)
 {
-    if (err && errlen)
-        err[0] = '\0';
-    if (!out)
-        return GR_EINVAL;
-    *out = NULL;
-    if (!dir || !*dir) {
-        s_seterr(err, errlen, "store directory not set");
-        return GR_EINVAL;
-    }
-    if (sodium_init() < 0) {
-        s_seterr(err, errlen, "store %s: libsodium failed to initialise", dir);
-        return GR_EIO;
-    }
-    gr_store_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        s_seterr(err, errlen, "store %s: out of memory", dir);
-        return GR_ENOMEM;
-    }
-    self->lock_fd = -1;
+    gr_store_t *self = NULL;
+    int started = s_start(out, &self, dir, err, errlen);
+    if (started != 0)
+        return started;
     MDB_txn *txn = NULL;
     int grc = GR_ESTORE;
     int rc = mdb_env_create(&self->env);

@@ -453,6 +453,14 @@ typedef void (*gr_store_view_fn)(void *ctx, const Gridrelay__ViewEntry *entry);
 int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
                        gr_store_view_fn visit, void *ctx, char *next_token);
 
+/* Every case the store knows of: the events this node holds (gr_store_list
+ * with filter, NULL for all) to own, then every view entry (the tiers
+ * below) to view, a page of 1,000 at a time, until the end or until a
+ * visitor sets *stop (an int of ctx's) non-zero. Returns 0 or a negative
+ * store code. */
+int gr_store_walk_all(gr_txn_t *txn, const gr_store_filter_t *filter, gr_store_visit_fn own,
+                      gr_store_view_fn view, void *ctx, const int *stop);
+
 /* ---- urges: the supervision notices this node sent for cases it does not
  * hold (held below it), so that they are on record at both ends ----
  *

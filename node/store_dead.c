@@ -11,16 +11,29 @@
 #include "error.h"
 #include "store_internal.h"
 
+/* The key of peer's entry seq, the same in the outbox and here. */
+typedef struct {
+    uint8_t bytes[S_OUTBOX_KEY_MAX];
+    size_t len;
+} s_key_t;
+
+/* Checks txn (a write one when write) and builds the key: 0 or GR_EINVAL. */
+static int s_key(gr_txn_t *txn, bool write, const char *peer, uint64_t seq, s_key_t *k)
+{
+    if (!txn || (write && !txn->write))
+        return GR_EINVAL;
+    return gr_store_outbox_key(k->bytes, peer, seq, &k->len);
+}
+
 int gr_store_dead_bury(gr_txn_t *txn, const char *peer, uint64_t seq, int code,
                        const char *message, uint64_t now_ms)
 {
-    if (!txn || !txn->write)
-        return GR_EINVAL;
-    uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t keylen;
-    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
+    s_key_t k;
+    int rc = s_key(txn, true, peer, seq, &k);
     if (rc != 0)
         return rc;
+    const uint8_t *key = k.bytes;
+    size_t keylen = k.len;
     MDB_val v;
     if ((rc = s_get(txn, S_DB_OUTBOX, key, keylen, &v)) != 0)
         return rc;
@@ -47,56 +60,41 @@ int gr_store_dead_get(gr_txn_t *txn, const char *peer, uint64_t seq,
     if (!out)
         return GR_EINVAL;
     *out = NULL;
-    if (!txn)
-        return GR_EINVAL;
-    uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t keylen;
-    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
-    if (rc != 0)
-        return rc;
-    MDB_val v;
-    if ((rc = s_get(txn, S_DB_DEAD, key, keylen, &v)) != 0)
-        return rc;
-    *out = gridrelay__dead_letter__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? 0 : GR_EDECODE;
+    s_key_t k;
+    int rc = s_key(txn, false, peer, seq, &k);
+    return rc != 0 ? rc : s_get_msg(txn, S_DB_DEAD, k.bytes, k.len,
+                                    &gridrelay__dead_letter__descriptor, out);
 }
 
 int gr_store_dead_put(gr_txn_t *txn, const char *peer, uint64_t seq,
                       const Gridrelay__DeadLetter *dead)
 {
-    if (!txn || !txn->write || !dead)
+    if (!dead)
         return GR_EINVAL;
-    uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t keylen;
-    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
-    if (rc != 0)
-        return rc;
-    return s_put_msg(txn, S_DB_DEAD, key, keylen, &dead->base, 0);
+    s_key_t k;
+    int rc = s_key(txn, true, peer, seq, &k);
+    return rc != 0 ? rc : s_put_msg(txn, S_DB_DEAD, k.bytes, k.len, &dead->base, 0);
 }
 
 int gr_store_dead_del(gr_txn_t *txn, const char *peer, uint64_t seq)
 {
-    if (!txn || !txn->write)
-        return GR_EINVAL;
-    uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t keylen;
-    int rc = gr_store_outbox_key(key, peer, seq, &keylen);
-    if (rc != 0)
-        return rc;
-    return s_del(txn, S_DB_DEAD, key, keylen);
+    s_key_t k;
+    int rc = s_key(txn, true, peer, seq, &k);
+    return rc != 0 ? rc : s_del(txn, S_DB_DEAD, k.bytes, k.len);
 }
 
 int gr_store_dead_scan(gr_txn_t *txn, const char *peer, size_t limit, gr_store_dead_fn visit,
                        void *ctx, uint64_t *count)
 {
-    if (!txn || !visit || !count)
+    if (!visit || !count)
         return GR_EINVAL;
     *count = 0;
-    uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t keylen;
-    int rc = gr_store_outbox_key(key, peer, 0, &keylen);
+    s_key_t first;
+    int rc = s_key(txn, false, peer, 0, &first);
     if (rc != 0)
         return rc;
+    uint8_t *key = first.bytes;
+    size_t keylen = first.len;
     size_t plen = keylen - 8;   /* the peer and its 0x00 */
     MDB_cursor *cur;
     if ((rc = s_cursor(txn, S_DB_DEAD, &cur)) != 0)

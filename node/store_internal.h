@@ -183,6 +183,20 @@ static inline int s_get(gr_txn_t *txn, int db, const void *key, size_t keylen, M
     return rc;
 }
 
+/* key's value in db unpacked as a desc message into *out (the caller
+ * frees it): 0, GR_ENOTFOUND, GR_EDECODE or the store's error. */
+static inline int s_get_msg(gr_txn_t *txn, int db, const void *key, size_t keylen,
+                            const ProtobufCMessageDescriptor *desc, void *out)
+{
+    MDB_val v;
+    int rc = s_get(txn, db, key, keylen, &v);
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
+    *(ProtobufCMessage **)out = msg;
+    return msg ? 0 : GR_EDECODE;
+}
+
 /* Packs msg straight into LMDB's page (MDB_RESERVE), saving a copy. */
 static inline int s_put_msg(gr_txn_t *txn, int db, const void *key, size_t keylen,
                             const ProtobufCMessage *msg, unsigned flags)

@@ -142,7 +142,9 @@ static int s_due_key(uint8_t *key, uint64_t due_ms, uint8_t kind, const char *ev
     return 0;
 }
 
-int gr_store_due_put(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id)
+/* Puts (put) or deletes one timer. */
+static int s_due_write(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id,
+                       bool put)
 {
     if (!txn || !txn->write)
         return GR_EINVAL;
@@ -151,19 +153,17 @@ int gr_store_due_put(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *e
     int rc = s_due_key(key, due_ms, kind, event_id, &keylen);
     if (rc != 0)
         return rc;
-    return s_put_raw(txn, S_DB_DUE, key, keylen, "", 0, 0);
+    return put ? s_put_raw(txn, S_DB_DUE, key, keylen, "", 0, 0) : s_del(txn, S_DB_DUE, key, keylen);
+}
+
+int gr_store_due_put(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id)
+{
+    return s_due_write(txn, due_ms, kind, event_id, true);
 }
 
 int gr_store_due_del(gr_txn_t *txn, uint64_t due_ms, uint8_t kind, const char *event_id)
 {
-    if (!txn || !txn->write)
-        return GR_EINVAL;
-    uint8_t key[S_DUE_KEY_MAX];
-    size_t keylen;
-    int rc = s_due_key(key, due_ms, kind, event_id, &keylen);
-    if (rc != 0)
-        return rc;
-    return s_del(txn, S_DB_DUE, key, keylen);
+    return s_due_write(txn, due_ms, kind, event_id, false);
 }
 
 /* Replaces key (*keylen 0 = before the start) with the first stored key

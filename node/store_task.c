@@ -1,13 +1,23 @@
 /* The tasks database: what each department has to do. */
 #include "store_internal.h"
 
+/* Checks txn (a write one when write) and builds the task's key (dept,
+ * event_id; both required): 0 or GR_EINVAL. */
+static int s_task_key(gr_txn_t *txn, bool write, const char *dept, const char *event_id,
+                      uint8_t key[S_PAIR_KEY_MAX], size_t *keylen)
+{
+    if (!txn || (write && !txn->write) || !event_id || !*event_id)
+        return GR_EINVAL;
+    return s_pair_key(key, dept, event_id, keylen);
+}
+
 int gr_store_task_put(gr_txn_t *txn, const Gridrelay__Task *task)
 {
-    if (!txn || !txn->write || !task || !task->event_id || !*task->event_id)
+    if (!task)
         return GR_EINVAL;
     uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_pair_key(key, task->dept, task->event_id, &keylen);
+    int rc = s_task_key(txn, true, task->dept, task->event_id, key, &keylen);
     if (rc != 0)
         return rc;
     Gridrelay__Task copy = *task;
@@ -18,31 +28,21 @@ int gr_store_task_put(gr_txn_t *txn, const Gridrelay__Task *task)
 int gr_store_task_get(gr_txn_t *txn, const char *dept, const char *event_id,
                       Gridrelay__Task **out)
 {
-    if (!txn || !out || !event_id || !*event_id)
+    if (!out)
         return GR_EINVAL;
     *out = NULL;
     uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_pair_key(key, dept, event_id, &keylen);
-    if (rc != 0)
-        return rc;
-    MDB_val v;
-    if ((rc = s_get(txn, S_DB_TASKS, key, keylen, &v)) != 0)
-        return rc;
-    *out = gridrelay__task__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? 0 : GR_EDECODE;
+    int rc = s_task_key(txn, false, dept, event_id, key, &keylen);
+    return rc != 0 ? rc : s_get_msg(txn, S_DB_TASKS, key, keylen, &gridrelay__task__descriptor, out);
 }
 
 int gr_store_task_del(gr_txn_t *txn, const char *dept, const char *event_id)
 {
-    if (!txn || !txn->write || !event_id || !*event_id)
-        return GR_EINVAL;
     uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_pair_key(key, dept, event_id, &keylen);
-    if (rc != 0)
-        return rc;
-    return s_del(txn, S_DB_TASKS, key, keylen);
+    int rc = s_task_key(txn, true, dept, event_id, key, &keylen);
+    return rc != 0 ? rc : s_del(txn, S_DB_TASKS, key, keylen);
 }
 
 int gr_store_task_scan(gr_txn_t *txn, const char *dept, const char *after_event_id,

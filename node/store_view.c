@@ -3,10 +3,12 @@
 
 #include "store_internal.h"
 
-/* A view entry's key: both ids are required. */
-static int s_view_key(uint8_t *key, const char *node_id, const char *event_id, size_t *keylen)
+/* Checks txn (a write one when write) and builds a view entry's key (both
+ * ids are required): 0 or GR_EINVAL. */
+static int s_view_key(gr_txn_t *txn, bool write, uint8_t *key, const char *node_id,
+                      const char *event_id, size_t *keylen)
 {
-    if (!event_id || !*event_id)
+    if (!txn || (write && !txn->write) || !event_id || !*event_id)
         return GR_EINVAL;
     return s_pair_key(key, node_id, event_id, keylen);
 }
@@ -14,14 +16,12 @@ static int s_view_key(uint8_t *key, const char *node_id, const char *event_id, s
 int gr_store_view_put(gr_txn_t *txn, const char *node_id, const char *event_id,
                       const Gridrelay__ViewEntry *entry)
 {
-    if (!txn || !txn->write || !entry)
+    if (!entry)
         return GR_EINVAL;
     uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_view_key(key, node_id, event_id, &keylen);
-    if (rc != 0)
-        return rc;
-    return s_put_msg(txn, S_DB_VIEW, key, keylen, &entry->base, 0);
+    int rc = s_view_key(txn, true, key, node_id, event_id, &keylen);
+    return rc != 0 ? rc : s_put_msg(txn, S_DB_VIEW, key, keylen, &entry->base, 0);
 }
 
 int gr_store_view_get(gr_txn_t *txn, const char *node_id, const char *event_id,
@@ -30,18 +30,11 @@ int gr_store_view_get(gr_txn_t *txn, const char *node_id, const char *event_id,
     if (!out)
         return GR_EINVAL;
     *out = NULL;
-    if (!txn)
-        return GR_EINVAL;
     uint8_t key[S_PAIR_KEY_MAX];
     size_t keylen = 0;
-    int rc = s_view_key(key, node_id, event_id, &keylen);
-    if (rc != 0)
-        return rc;
-    MDB_val v;
-    if ((rc = s_get(txn, S_DB_VIEW, key, keylen, &v)) != 0)
-        return rc;
-    *out = gridrelay__view_entry__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? 0 : GR_EDECODE;
+    int rc = s_view_key(txn, false, key, node_id, event_id, &keylen);
+    return rc != 0 ? rc
+                   : s_get_msg(txn, S_DB_VIEW, key, keylen, &gridrelay__view_entry__descriptor, out);
 }
 
 /* Page tokens are "node/event", readable and within GR_PAGE_TOKEN_MAX. */
@@ -53,7 +46,7 @@ static int s_token_key(const char *token, uint8_t *key, size_t *keylen)
         return GR_EINVAL;
     memcpy(node, token, (size_t)(slash - token));
     node[slash - token] = '\0';
-    return s_view_key(key, node, slash + 1, keylen);
+    return slash[1] ? s_pair_key(key, node, slash + 1, keylen) : GR_EINVAL;
 }
 
 int gr_store_view_scan(gr_txn_t *txn, const char *node_id, const char *page_token, size_t limit,
@@ -194,4 +187,25 @@ int gr_store_urge_scan(gr_txn_t *txn, const char *event_id, gr_store_urge_fn vis
         return GR_EINVAL;
     s_urge_walk_t w = {visit, ctx, 0, 0};
     return s_urge_walk(txn, event_id, &w);
+}
+
+int gr_store_walk_all(gr_txn_t *txn, const gr_store_filter_t *filter, gr_store_visit_fn own,
+                      gr_store_view_fn view, void *ctx, const int *stop)
+{
+    if (!txn || !own || !view || !stop)
+        return GR_EINVAL;
+    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
+    int rc;
+    do {
+        rc = gr_store_list(txn, filter, token, 1000, own, ctx, next);
+        memcpy(token, next, sizeof token);
+    } while (rc == 0 && *stop == 0 && token[0]);
+    token[0] = '\0';
+    while (rc >= 0 && *stop == 0) {
+        rc = gr_store_view_scan(txn, NULL, token, 1000, view, ctx, next);
+        if (rc < 0 || !next[0])
+            break;
+        memcpy(token, next, sizeof token);
+    }
+    return rc > 0 ? 0 : rc;
 }

@@ -278,21 +278,7 @@ int gr_supervision_list(const gr_config_t *cfg, const gr_request_t *req)
     if (limit > GR_LIST_MAX)
         limit = GR_LIST_MAX;
     s_list_t l = {.cfg = cfg, .txn = req->txn, .now_ms = req->now_ms};
-    char token[GR_PAGE_TOKEN_MAX] = "", next[GR_PAGE_TOKEN_MAX];
-    int rc;
-    do {
-        rc = gr_store_list(req->txn, NULL, token, 1000, s_visit_case, &l, next);
-        memcpy(token, next, sizeof token);
-    } while (rc == 0 && l.rc == 0 && token[0]);
-    token[0] = '\0';
-    while (rc >= 0 && l.rc == 0) {
-        rc = gr_store_view_scan(req->txn, NULL, token, 1000, s_visit_view, &l, next);
-        if (rc < 0 || !next[0])
-            break;
-        memcpy(token, next, sizeof token);
-    }
-    if (rc > 0)
-        rc = 0;
+    int rc = gr_store_walk_all(req->txn, NULL, s_visit_case, s_visit_view, &l, &l.rc);
     if (rc == 0)
         rc = l.rc;
     if (rc == 0) {

@@ -22,25 +22,6 @@
 
 #define MAX_REPORTS 100000
 
-static char s_out[65536];
-
-static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int s_sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return harness_run(cmd, s_out, sizeof s_out);
-}
-
-static const char *s_gridctl(void)
-{
-    const char *path = getenv("GRIDCTL");
-    return path && *path ? path : "gridctl";
-}
-
 typedef struct {
     harness_node_t *node;
     void *ctx;
@@ -88,21 +69,21 @@ static void test_hot_backup_restored_holds_every_acked_report(void **state)
     char backup[400], store[400];
     snprintf(backup, sizeof backup, "%s/backup", node.dir);
     snprintf(store, sizeof store, "%s/store", node.dir);
-    int rc = s_sh("%s backup --store %s %s 2>&1", s_gridctl(), store, backup);
+    int rc = fixture_sh("%s backup --store %s %s 2>&1", fixture_gridctl(), store, backup);
     int after = atomic_load(&flow.acked);
     atomic_store(&flow.stop, true);
     pthread_join(th, NULL);
     if (rc != 0)
-        fail_msg("backup failed: %s", s_out);
-    assert_non_null(strstr(s_out, "bytes"));
+        fail_msg("backup failed: %s", fixture_out);
+    assert_non_null(strstr(fixture_out, "bytes"));
     assert_int_equal(flow.failed, 0);
     /* Reports flowed while it copied. */
     printf("# %d reports acked before the backup, %d by its end\n", before, after);
     /* A second backup into the same place is refused. */
-    assert_int_not_equal(s_sh("%s backup --store %s %s 2>&1", s_gridctl(), store, backup), 0);
+    assert_int_not_equal(fixture_sh("%s backup --store %s %s 2>&1", fixture_gridctl(), store, backup), 0);
     /* The live store is never overwritten. */
-    assert_int_equal(s_sh("%s restore %s %s 2>&1", s_gridctl(), backup, store), 4);
-    assert_non_null(strstr(s_out, "in use by a running gridrelayd"));
+    assert_int_equal(fixture_sh("%s restore %s %s 2>&1", fixture_gridctl(), backup, store), 4);
+    assert_non_null(strstr(fixture_out, "in use by a running gridrelayd"));
 
     /* The same node (id and key) in a new directory, on a new port. */
     harness_node_t copy = node;
@@ -113,14 +94,14 @@ static void test_hot_backup_restored_holds_every_acked_report(void **state)
     snprintf(copy.config, sizeof copy.config, "%s/node.ini", copy.dir);
     copy.endpoint[0] = '\0';
     copy.pid = 0;
-    assert_int_equal(s_sh("cp %s/node.sec %s/node.pub %s/", node.dir, node.dir, copy.dir), 0);
+    assert_int_equal(fixture_sh("cp %s/node.sec %s/node.pub %s/", node.dir, node.dir, copy.dir), 0);
     char restored[400];
     snprintf(restored, sizeof restored, "%s/store", copy.dir);
-    assert_int_equal(s_sh("%s restore %s %s 2>&1", s_gridctl(), backup, restored), 0);
-    assert_non_null(strstr(s_out, "audit: ok"));
+    assert_int_equal(fixture_sh("%s restore %s %s 2>&1", fixture_gridctl(), backup, restored), 0);
+    assert_non_null(strstr(fixture_out, "audit: ok"));
     /* Restoring over a store, even a stopped one, is refused. */
-    assert_int_equal(s_sh("%s restore %s %s 2>&1", s_gridctl(), backup, restored), 4);
-    assert_non_null(strstr(s_out, "holds a store already"));
+    assert_int_equal(fixture_sh("%s restore %s %s 2>&1", fixture_gridctl(), backup, restored), 4);
+    assert_non_null(strstr(fixture_out, "holds a store already"));
 
     assert_int_equal(harness_node_start(&copy), 0);
     assert_string_not_equal(copy.endpoint, node.endpoint);
@@ -131,8 +112,8 @@ static void test_hot_backup_restored_holds_every_acked_report(void **state)
             fail_msg("%s, acknowledged before the backup, is not in the restored node", id);
     }
     assert_int_equal(harness_node_stop(&copy, SIGTERM), 0);
-    assert_int_equal(s_sh("%s audit verify --store %s 2>&1", s_gridctl(), restored), 0);
-    assert_non_null(strstr(s_out, "ok "));
+    assert_int_equal(fixture_sh("%s audit verify --store %s 2>&1", fixture_gridctl(), restored), 0);
+    assert_non_null(strstr(fixture_out, "ok "));
 
     zmq_ctx_term(ctx);
     harness_node_cleanup(&copy);

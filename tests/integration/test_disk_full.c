@@ -20,51 +20,18 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "tiers_fixture.h"
 
 #define MAX_REPORTS 20000
 
 static char s_mount[400];
-
-static int s_report(gr_client_t *client, const char *id, const char *description)
-{
-    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
-    event.id = (char *)id;
-    event.category = "SV.REQUEST";
-    event.title = "resident asks for help with a pension application";
-    event.description = (char *)description;
-    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-    report.event = &event;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-    body.report = &report;
-    gr_opened_t reply;
-    int rc = gr_client_call(client, &body, &reply, 5000, 3);
-    assert_int_equal(rc, 0);
-    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : (int)reply.body->error->code;
-    gr_opened_clear(&reply);
-    return code;
-}
-
-static int s_get(gr_client_t *client, const char *id)
-{
-    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
-    get.event_id = (char *)id;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
-    body.get_event = &get;
-    gr_opened_t reply;
-    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 3), 0);
-    int kind = reply.body->kind_case;
-    gr_opened_clear(&reply);
-    return kind;
-}
 
 static void s_all_there(gr_client_t *client, int acked)
 {
     char id[32];
     for (int i = 0; i < acked; i++) {
         snprintf(id, sizeof id, "disk-%05d", i);
-        assert_int_equal(s_get(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
+        assert_int_equal(client_get_kind(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
     }
 }
 
@@ -87,29 +54,24 @@ static void test_full_disk_refuses_work_and_recovers(void **state)
     char description[2048];
     memset(description, 'x', sizeof description - 1);
     description[sizeof description - 1] = '\0';
-    int acked = 0, code = 0;
+    int code = 0;
     char id[32];
-    while (acked < MAX_REPORTS) {
-        snprintf(id, sizeof id, "disk-%05d", acked);
-        if ((code = s_report(client, id, description)) != 0)
-            break;
-        acked++;
-    }
+    int acked = client_fill_store(client, "disk", MAX_REPORTS, &code, id);
     assert_int_equal(code, GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
     fprintf(stderr, "disk full after %d acknowledged reports\n", acked);
     assert_true(acked > 50);
     /* Refused again, not stored half: the same id is still unknown. */
-    assert_int_equal(s_report(client, id, description), GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
-    assert_int_equal(s_get(client, id), GRIDRELAY__BODY__KIND_ERROR);
+    assert_int_equal(client_service_report(client, id, description), GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
+    assert_int_equal(client_get_kind(client, id), GRIDRELAY__BODY__KIND_ERROR);
     /* Reads still work, and everything acknowledged is there. */
     s_all_there(client, acked);
 
     /* Room again (the filesystem grows under the running node). */
     assert_int_equal(mount("tmpfs", s_mount, "tmpfs", MS_REMOUNT, "size=16m,mode=0700"), 0);
-    assert_int_equal(s_report(client, id, description), 0);
+    assert_int_equal(client_service_report(client, id, description), 0);
     acked++;
     snprintf(id, sizeof id, "disk-%05d", acked);
-    assert_int_equal(s_report(client, id, description), 0);
+    assert_int_equal(client_service_report(client, id, description), 0);
     acked++;
     gr_client_destroy(&client);
 

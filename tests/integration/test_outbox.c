@@ -20,25 +20,6 @@
 
 #define WAIT_MS 20000
 
-static char s_out[65536];
-
-static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int s_sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return harness_run(cmd, s_out, sizeof s_out);
-}
-
-static const char *s_gridctl(void)
-{
-    const char *path = getenv("GRIDCTL");
-    return path && *path ? path : "gridctl";
-}
-
 static void s_catalogue(const char *path, bool with_new)
 {
     FILE *f = fopen(path, "w");
@@ -53,16 +34,6 @@ static void s_catalogue(const char *path, bool with_new)
     assert_int_equal(fclose(f), 0);
 }
 
-static void s_common(harness_node_t *node, char *out, size_t cap)
-{
-    char sec[400], pub[400], err[256];
-    snprintf(sec, sizeof sec, "%s/operator.sec", node->dir);
-    snprintf(pub, sizeof pub, "%s/operator.pub", node->dir);
-    assert_int_equal(gr_keys_save(&node->reporters[0], sec, pub, err, sizeof err), 0);
-    snprintf(out, cap, "--node %s --key %s --node-key @%s/node.pub", node->endpoint, sec,
-             node->dir);
-}
-
 typedef struct {
     const char *common;
     const char *args;
@@ -74,10 +45,10 @@ typedef struct {
 static bool s_says(void *ctx)
 {
     s_says_t *w = ctx;
-    if (s_sh("%s %s %s 2>&1", s_gridctl(), w->args, w->common) != 0)
+    if (fixture_sh("%s %s %s 2>&1", fixture_gridctl(), w->args, w->common) != 0)
         return false;
     int n = 0;
-    for (const char *p = s_out; (p = strstr(p, w->text)) != NULL; p++)
+    for (const char *p = fixture_out; (p = strstr(p, w->text)) != NULL; p++)
         n++;
     return n >= w->times;
 }
@@ -117,55 +88,55 @@ static void test_refused_for_good_is_dead_retried_and_dropped(void **state)
     void *ctx = zmq_ctx_new();
     assert_non_null(ctx);
     char vcommon[1200], tcommon[1200];
-    s_common(&village, vcommon, sizeof vcommon);
-    s_common(&town, tcommon, sizeof tcommon);
+    assert_int_equal(node_key_args(&village, vcommon, sizeof vcommon), 0);
+    assert_int_equal(node_key_args(&town, tcommon, sizeof tcommon), 0);
 
     assert_int_equal(node_report(&village, ctx, "dl-keep", "T.NEW", 1), 0);
     assert_int_equal(node_report(&village, ctx, "dl-drop", "T.NEW", 1), 0);
     assert_int_equal(node_report(&village, ctx, "dl-fine", "T.TOWNSHIP", 1), 0);
     s_says_t dead = {vcommon, "outbox list --dead", "unknown_category", 2};
     if (!harness_wait_until(s_says, &dead, WAIT_MS))
-        fail_msg("no dead letters at the village: %s", s_out);
+        fail_msg("no dead letters at the village: %s", fixture_out);
     /* The good one went through; the two refused ones wait for nobody. */
     s_says_t fine = {tcommon, "show dl-fine", "dl-fine", 1};
     assert_true(harness_wait_until(s_says, &fine, WAIT_MS));
-    assert_int_equal(s_sh("%s outbox list %s", s_gridctl(), vcommon), 0);
-    assert_non_null(strstr(s_out, "0 waiting, 2 dead"));
-    assert_non_null(strstr(s_out, "escalate"));
+    assert_int_equal(fixture_sh("%s outbox list %s", fixture_gridctl(), vcommon), 0);
+    assert_non_null(strstr(fixture_out, "0 waiting, 2 dead"));
+    assert_non_null(strstr(fixture_out, "escalate"));
     char keep[320], drop[320];
-    s_item_of(s_out, "dl-keep", keep, sizeof keep);
-    s_item_of(s_out, "dl-drop", drop, sizeof drop);
+    s_item_of(fixture_out, "dl-keep", keep, sizeof keep);
+    s_item_of(fixture_out, "dl-drop", drop, sizeof drop);
     assert_int_equal(strncmp(keep, "parent/", 7), 0);
 
     /* An id that names no dead letter is refused. */
-    assert_int_equal(s_sh("%s outbox retry parent/1 %s 2>&1", s_gridctl(), vcommon), 1);
-    assert_non_null(strstr(s_out, "no dead letter"));
+    assert_int_equal(fixture_sh("%s outbox retry parent/1 %s 2>&1", fixture_gridctl(), vcommon), 1);
+    assert_non_null(strstr(fixture_out, "no dead letter"));
 
     /* Dropped: kept, marked, and in the case's timeline. */
-    assert_int_equal(s_sh("%s outbox drop %s --reason 'reported in error' %s", s_gridctl(), drop,
+    assert_int_equal(fixture_sh("%s outbox drop %s --reason 'reported in error' %s", fixture_gridctl(), drop,
                           vcommon), 0);
-    assert_int_equal(s_sh("%s outbox drop %s %s 2>&1", s_gridctl(), drop, vcommon), 1);
-    assert_int_equal(s_sh("%s show dl-drop %s", s_gridctl(), vcommon), 0);
-    if (!strstr(s_out, "dropped by worker-0: reported in error") || !strstr(s_out, "drop"))
-        fail_msg("the timeline does not record the drop: %s", s_out);
-    assert_int_equal(s_sh("%s audit verify %s", s_gridctl(), vcommon), 0);
-    assert_int_equal(s_sh("%s outbox list --dead %s", s_gridctl(), vcommon), 0);
-    assert_non_null(strstr(s_out, "dropped"));
-    assert_non_null(strstr(s_out, "1 dead"));
+    assert_int_equal(fixture_sh("%s outbox drop %s %s 2>&1", fixture_gridctl(), drop, vcommon), 1);
+    assert_int_equal(fixture_sh("%s show dl-drop %s", fixture_gridctl(), vcommon), 0);
+    if (!strstr(fixture_out, "dropped by worker-0: reported in error") || !strstr(fixture_out, "drop"))
+        fail_msg("the timeline does not record the drop: %s", fixture_out);
+    assert_int_equal(fixture_sh("%s audit verify %s", fixture_gridctl(), vcommon), 0);
+    assert_int_equal(fixture_sh("%s outbox list --dead %s", fixture_gridctl(), vcommon), 0);
+    assert_non_null(strstr(fixture_out, "dropped"));
+    assert_non_null(strstr(fixture_out, "1 dead"));
 
     /* The township learns the category; the kept letter is retried. */
     assert_int_equal(harness_node_stop(&town, SIGTERM), 0);
     s_catalogue(town.catalogue, true);
     assert_int_equal(harness_node_start(&town), 0);
-    assert_int_equal(s_sh("%s outbox retry %s %s", s_gridctl(), keep, vcommon), 0);
-    assert_non_null(strstr(s_out, "queued again, case dl-keep"));
+    assert_int_equal(fixture_sh("%s outbox retry %s %s", fixture_gridctl(), keep, vcommon), 0);
+    assert_non_null(strstr(fixture_out, "queued again, case dl-keep"));
     s_says_t held = {tcommon, "show dl-keep", "dl-keep", 1};
     if (!harness_wait_until(s_says, &held, WAIT_MS))
-        fail_msg("the retried escalation did not reach the township: %s", s_out);
+        fail_msg("the retried escalation did not reach the township: %s", fixture_out);
     s_says_t empty = {vcommon, "outbox list", "0 waiting, 0 dead", 1};
     assert_true(harness_wait_until(s_says, &empty, WAIT_MS));
     /* The dropped one stays dropped: never sent again. */
-    assert_int_not_equal(s_sh("%s show dl-drop %s 2>&1", s_gridctl(), tcommon), 0);
+    assert_int_not_equal(fixture_sh("%s show dl-drop %s 2>&1", fixture_gridctl(), tcommon), 0);
 
     zmq_ctx_term(ctx);
     harness_node_cleanup(&village);

@@ -22,19 +22,6 @@
 #include "store.h"
 #include "tiers_fixture.h"
 
-static char s_out[65536];
-
-static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int s_sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return harness_run(cmd, s_out, sizeof s_out);
-}
-
 static const char *s_env(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -119,7 +106,7 @@ static void test_old_store_migrates_newer_is_refused(void **state)
     s_make_schema_1(store);
     /* A reader of this version does not take it as it is ... */
     const char *gridctl = s_env("GRIDCTL", "gridctl");
-    assert_int_not_equal(s_sh("%s audit verify --store %s 2>&1", gridctl, store), 0);
+    assert_int_not_equal(fixture_sh("%s audit verify --store %s 2>&1", gridctl, store), 0);
 
     /* ... the daemon migrates it. */
     assert_int_equal(harness_node_start(&node), 0);
@@ -127,9 +114,9 @@ static void test_old_store_migrates_newer_is_refused(void **state)
         assert_true(node_wait_status(&node, ctx, ids[i],
                                      i == 0 ? GRIDRELAY__STATUS__ACCEPTED
                                             : GRIDRELAY__STATUS__REPORTED, 5000));
-    assert_int_equal(s_sh("%s audit verify --store %s 2>&1", gridctl, store), 0);
+    assert_int_equal(fixture_sh("%s audit verify --store %s 2>&1", gridctl, store), 0);
     /* 3 reports and an accept: four entries, every one linked again. */
-    assert_non_null(strstr(s_out, "4 entries"));
+    assert_non_null(strstr(fixture_out, "4 entries"));
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
     assert_int_equal(s_get_version(store), 2);
 
@@ -140,13 +127,13 @@ static void test_old_store_migrates_newer_is_refused(void **state)
     s_put_version(txn, GR_STORE_SCHEMA_VERSION + 1);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
-    int rc = s_sh("%s --config %s 2>&1", s_env("GRIDRELAYD", "gridrelayd"), node.config);
+    int rc = fixture_sh("%s --config %s 2>&1", s_env("GRIDRELAYD", "gridrelayd"), node.config);
     assert_int_equal(rc, 1);
     char want[128];
     snprintf(want, sizeof want, "has schema version %u; this gridrelayd supports up to %u",
              GR_STORE_SCHEMA_VERSION + 1, GR_STORE_SCHEMA_VERSION);
-    if (!strstr(s_out, want) || !strstr(s_out, "upgrade gridrelayd"))
-        fail_msg("gridrelayd said: %s", s_out);
+    if (!strstr(fixture_out, want) || !strstr(fixture_out, "upgrade gridrelayd"))
+        fail_msg("gridrelayd said: %s", fixture_out);
     assert_int_equal(s_get_version(store), GR_STORE_SCHEMA_VERSION + 1);
 
     zmq_ctx_term(ctx);

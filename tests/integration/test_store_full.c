@@ -12,42 +12,9 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "tiers_fixture.h"
 
 #define MAX_REPORTS 20000
-
-static int s_report(gr_client_t *client, const char *id, char *description)
-{
-    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
-    event.id = (char *)id;
-    event.category = "SV.REQUEST";
-    event.title = "resident asks for help with a pension application";
-    event.description = description;
-    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-    report.event = &event;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-    body.report = &report;
-    gr_opened_t reply;
-    int rc = gr_client_call(client, &body, &reply, 5000, 3);
-    assert_int_equal(rc, 0);
-    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : (int)reply.body->error->code;
-    gr_opened_clear(&reply);
-    return code;
-}
-
-static int s_get(gr_client_t *client, const char *id)
-{
-    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
-    get.event_id = (char *)id;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
-    body.get_event = &get;
-    gr_opened_t reply;
-    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 3), 0);
-    int kind = reply.body->kind_case;
-    gr_opened_clear(&reply);
-    return kind;
-}
 
 static void test_full_store_refuses_work_and_keeps_serving_reads(void **state)
 {
@@ -63,21 +30,16 @@ static void test_full_store_refuses_work_and_keeps_serving_reads(void **state)
     char description[2048];
     memset(description, 'x', sizeof description - 1);
     description[sizeof description - 1] = '\0';
-    int acked = 0, code = 0;
+    int code = 0;
     char id[32];
-    while (acked < MAX_REPORTS) {
-        snprintf(id, sizeof id, "full-%05d", acked);
-        if ((code = s_report(client, id, description)) != 0)
-            break;
-        acked++;
-    }
+    int acked = client_fill_store(client, "full", MAX_REPORTS, &code, id);
     assert_int_equal(code, GRIDRELAY__ERROR_CODE__ERR_STORE_FULL);
     assert_true(acked > 100);  /* the map grew from 1 MiB before giving up */
 
     /* Reads still work, and everything acknowledged is there. */
     for (int i = 0; i < acked; i++) {
         snprintf(id, sizeof id, "full-%05d", i);
-        assert_int_equal(s_get(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
+        assert_int_equal(client_get_kind(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
     }
     gr_client_destroy(&client);
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);
@@ -87,9 +49,9 @@ static void test_full_store_refuses_work_and_keeps_serving_reads(void **state)
     assert_int_equal(harness_node_start(&node), 0);
     client = harness_client(&node, ctx, 0);
     snprintf(id, sizeof id, "full-%05d", acked);
-    assert_int_equal(s_report(client, id, description), 0);
+    assert_int_equal(client_service_report(client, id, description), 0);
     snprintf(id, sizeof id, "full-%05d", 0);
-    assert_int_equal(s_get(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
+    assert_int_equal(client_get_kind(client, id), GRIDRELAY__BODY__KIND_EVENT_DETAIL);
     gr_client_destroy(&client);
     zmq_ctx_term(ctx);
     assert_int_equal(harness_node_stop(&node, SIGTERM), 0);

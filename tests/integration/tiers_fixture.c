@@ -1,6 +1,7 @@
 #include "tiers_fixture.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +281,88 @@ bool topology_wait_status(topology_t *t, int n, const char *id, int status, int 
 bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms)
 {
     return node_wait_timeline(&t->nodes[n], t->ctx, id, text, timeout_ms);
+}
+
+char fixture_out[65536];
+
+int fixture_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd)
+        return -1;
+    return harness_run(cmd, fixture_out, sizeof fixture_out);
+}
+
+const char *fixture_gridctl(void)
+{
+    const char *path = getenv("GRIDCTL");
+    return path && *path ? path : "gridctl";
+}
+
+int node_key_args(const harness_node_t *node, char *out, size_t cap)
+{
+    char sec[400], pub[400], err[256];
+    snprintf(sec, sizeof sec, "%s/operator.sec", node->dir);
+    snprintf(pub, sizeof pub, "%s/operator.pub", node->dir);
+    if (gr_keys_save(&node->reporters[0], sec, pub, err, sizeof err) != 0)
+        return -1;
+    int n = snprintf(out, cap, "--node %s --key %s --node-key @%s/node.pub", node->endpoint, sec,
+                     node->dir);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int client_service_report(gr_client_t *client, const char *id, const char *description)
+{
+    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
+    event.id = (char *)id;
+    event.category = "SV.REQUEST";
+    event.title = "resident asks for help with a pension application";
+    event.description = (char *)description;
+    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
+    report.event = &event;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
+    body.report = &report;
+    gr_opened_t reply;
+    if (gr_client_call(client, &body, &reply, 5000, 3) != 0)
+        return -1;
+    int code = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : (int)reply.body->error->code;
+    gr_opened_clear(&reply);
+    return code;
+}
+
+int client_get_kind(gr_client_t *client, const char *id)
+{
+    Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
+    get.event_id = (char *)id;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
+    body.get_event = &get;
+    gr_opened_t reply;
+    if (gr_client_call(client, &body, &reply, 5000, 3) != 0)
+        return -1;
+    int kind = reply.body->kind_case;
+    gr_opened_clear(&reply);
+    return kind;
+}
+
+int client_fill_store(gr_client_t *client, const char *prefix, int max, int *code,
+                      char last_id[32])
+{
+    char description[2048];
+    memset(description, 'x', sizeof description - 1);
+    description[sizeof description - 1] = '\0';
+    int acked = 0;
+    *code = 0;
+    while (acked < max) {
+        snprintf(last_id, 32, "%s-%05d", prefix, acked);
+        if ((*code = client_service_report(client, last_id, description)) != 0)
+            break;
+        acked++;
+    }
+    return acked;
 }

@@ -55,6 +55,38 @@ int node_gridctl(const harness_node_t *node, const char *key_file, const char *a
 bool node_wait_gridctl_says(const harness_node_t *node, const char *args, const char *text,
                             int timeout_ms);
 
+/* What the last fixture_sh() command printed. */
+extern char fixture_out[65536];
+
+/* Runs the shell command made of fmt (harness_run), its stdout (and its
+ * stderr where the command redirects it) into fixture_out. Returns its exit
+ * status, -1 when it could not run. */
+int fixture_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The gridctl under test: $GRIDCTL (meson sets it), else gridctl on PATH. */
+const char *fixture_gridctl(void);
+
+/* Writes node's reporter 0 key pair to DIR/operator.sec and .pub (the
+ * node's config names it with every role the test gave it) and puts the
+ * gridctl connection options for it into out: "--node EP --key FILE
+ * --node-key @DIR/node.pub". Returns 0 or -1. */
+int node_key_args(const harness_node_t *node, char *out, size_t cap);
+
+/* Sends one routine service request (category SV.REQUEST) with id and
+ * description through client. Returns 0 when acknowledged, the Error
+ * reply's code, or -1 without a reply. */
+int client_service_report(gr_client_t *client, const char *id, const char *description);
+
+/* Sends service requests PREFIX-00000, PREFIX-00001 ... (2 KiB of
+ * description each) until one is not acknowledged or max were. Returns
+ * how many were acknowledged; *code is the refusal's (0 when max were
+ * acknowledged), last_id the id of the one refused. */
+int client_fill_store(gr_client_t *client, const char *prefix, int max, int *code,
+                      char last_id[32]);
+
+/* GetEvent id through client: the reply's Body kind, or -1 without one. */
+int client_get_kind(gr_client_t *client, const char *id);
+
 /* Submits a report at node n as its reporter 0; returns 0 when acked. */
 int topology_report(topology_t *t, int n, const char *id, const char *category, int severity);
 

@@ -25,4 +25,12 @@ done
 for s in $sections; do
   grep -q "\[$s\]" "$ini" || { echo "gridrelay.ini.5 lacks section [$s]" >&2; status=1; }
 done
+# gridctl(1) names every command of gridctl's command table.
+cmds=$(grep -o '{ "[a-z-]*", gridctl_[a-z_]* }' "$root/tools/gridctl/gridctl.c" |
+       sed 's/{ "\([a-z-]*\)".*/\1/')
+[ -n "$cmds" ] || { echo "could not read gridctl's command table" >&2; exit 1; }
+for c in $cmds; do
+  grep -q "^\.BI\? $(printf '%s' "$c" | sed 's/-/\\\\-/g')\( \|$\)" "$root/docs/man/gridctl.1" ||
+    { echo "gridctl.1 lacks command $c" >&2; status=1; }
+done
 exit $status

@@ -334,10 +334,17 @@ static void s_receive(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t, do
     }
 }
 
+/* One throughput run's figures: msgs/s, and the latency percentiles (ms)
+ * at the fixed rate and under the full load. */
+typedef struct {
+    double *rate, *p50, *p99, *lp50, *lp99;
+} s_run_figures_t;
+
 static int s_throughput_run(const pb_system_t *sys, const s_options_t *o, pb_tracker_t *t, int r,
-                            s_result_t *res, double *rate, double *p50, double *p99, double *lp50,
-                            double *lp99)
+                            s_result_t *res, const s_run_figures_t *fig)
 {
+    double *rate = fig->rate, *p50 = fig->p50, *p99 = fig->p99, *lp50 = fig->lp50,
+           *lp99 = fig->lp99;
     printf("gridpeerbench: %s run %d/%d: starting A, B, C...\n", sys->name, r + 1, o->runs);
     fflush(stdout);
     pb_chain_t *c = sys->start(t, o->window, res->error, sizeof res->error);
@@ -434,7 +441,8 @@ static int s_measure(const pb_system_t *sys, const s_options_t *o, s_result_t *r
     double rate[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS], lp50[MAX_RUNS], lp99[MAX_RUNS];
     int rc = 0;
     for (int r = 0; r < o->runs && rc == 0; r++)
-        rc = s_throughput_run(sys, o, &t, r, res, &rate[r], &p50[r], &p99[r], &lp50[r], &lp99[r]);
+        rc = s_throughput_run(sys, o, &t, r, res,
+                              &(s_run_figures_t){ &rate[r], &p50[r], &p99[r], &lp50[r], &lp99[r] });
     for (int k = 0; k < o->kill_runs && rc == 0; k++)
         rc = s_kill_run(sys, o, &t, k, res);
     sys->shutdown();

@@ -104,6 +104,10 @@ bool pb_stopping(void);              /* SIGINT/SIGTERM/SIGHUP received */
 int pb_free_port(void);              /* a free TCP port on 127.0.0.1, or -1 */
 bool pb_port_open(int port);         /* something accepts on 127.0.0.1:port */
 long pb_peak_rss_kib(pid_t pid);     /* VmHWM, or -1 */
+/* A chain of three brokers: whether the middle one runs and accepts on
+ * its port; each one's peak RSS in KiB (-1 for one not running). */
+bool pb_chain_middle_up(pb_proc_t procs[3], const int ports[3]);
+void pb_chain_peak_rss(const pb_proc_t procs[3], long out[3]);
 /* Waits until p accepts on 127.0.0.1:port, polling every poll_ms, until
  * deadline (pb_now() seconds). Returns 0, or -1 when p died, the deadline
  * passed or we are stopping (then p's log tail is printed, unless

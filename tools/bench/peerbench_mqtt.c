@@ -306,13 +306,12 @@ static int s_restart_middle(pb_chain_t *c)
 
 static bool s_middle_up(pb_chain_t *c)
 {
-    return pb_proc_alive(&c->broker[1]) && pb_port_open(c->port[1]);
+    return pb_chain_middle_up(c->broker, c->port);
 }
 
 static void s_peak_rss(pb_chain_t *c, long out[3])
 {
-    for (int i = 0; i < 3; i++)
-        out[i] = c->broker[i].pid > 0 ? pb_peak_rss_kib(c->broker[i].pid) : -1;
+    pb_chain_peak_rss(c->broker, out);
 }
 
 static void s_shutdown(void)

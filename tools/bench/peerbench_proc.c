@@ -496,3 +496,14 @@ int pb_write_file(const char *path, const char *text, int mode)
     }
     return close(fd);
 }
+
+bool pb_chain_middle_up(pb_proc_t procs[3], const int ports[3])
+{
+    return pb_proc_alive(&procs[1]) && pb_port_open(ports[1]);
+}
+
+void pb_chain_peak_rss(const pb_proc_t procs[3], long out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = procs[i].pid > 0 ? pb_peak_rss_kib(procs[i].pid) : -1;
+}

@@ -10,24 +10,6 @@
 
 #include "error.h"
 
-const char gridctl_common_help[] =
-"Connection options:\n"
-"  -n, --node ENDPOINT   the node's request endpoint (default $GRIDRELAY_NODE),\n"
-"                        e.g. tcp://127.0.0.1:7001\n"
-"  -k, --key FILE        your secret key file (default $GRIDRELAY_KEY); its public\n"
-"                        key must be in the node's config with a role that may\n"
-"                        send this: [reporters] to report and read your own\n"
-"                        reports, [operators] to act on cases, [viewers] or\n"
-"                        [auditors] to read (README, \"Roles and access\")\n"
-"      --node-key KEY    the node's public key (64 hex digits, or @FILE; default\n"
-"                        $GRIDRELAY_NODE_KEY): the connection is encrypted to it\n"
-"                        (CURVE) and only replies signed by it are accepted\n"
-"      --timeout MS      wait this long for each attempt (default 3000)\n"
-"      --attempts N      send at most N times (default 3); resends are safe: the\n"
-"                        node answers a resend with the original result\n"
-"  -j, --json            machine-readable output on stdout\n"
-"  -h, --help            this help\n";
-
 static void s_usage(FILE *out)
 {
     fprintf(out,
@@ -79,41 +61,13 @@ static void s_usage(FILE *out)
 "(key file, memory); 5 an audit found a break.\n");
 }
 
-int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg)
-{
-    char *end = NULL;
-    switch (opt) {
-    case 'n': common->node = arg; return 1;
-    case 'k': common->key = arg; return 1;
-    case 'N': common->node_key = arg; return 1;
-    case 'j': common->json = true; return 1;
-    case 'T':
-    case 'A': {
-        errno = 0;
-        long v = strtol(arg, &end, 10);
-        if (errno || !end || *end || v <= 0 || v > 3600000) {
-            fprintf(stderr, "gridctl: --%s %s: expected a positive number\n",
-                    opt == 'T' ? "timeout" : "attempts", arg);
-            return -1;
-        }
-        if (opt == 'T')
-            common->timeout_ms = (int)v;
-        else
-            common->attempts = (int)v;
-        return 1;
-    }
-    default: return 0;
-    }
-}
-
 static int s_print_error(const gridctl_common_t *common, const Gridrelay__Error *error)
 {
     if (common->json) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "error", json_object_new_string(gridctl_error_name(error->code)));
         json_object_object_add(obj, "message", json_object_new_string(error->message ? error->message : ""));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     }
     fprintf(stderr, "gridctl: refused by the node: %s: %s\n", gridctl_error_name(error->code),
             error->message ? error->message : "");
@@ -209,21 +163,20 @@ int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *requ
     return GRIDCTL_OK;
 }
 
-int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
-                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+int gridctl_pages(const gridctl_common_t *common, const gridctl_listing_t *listing,
                   char token[GRIDCTL_TOKEN_MAX], size_t *total)
 {
     *total = 0;
     for (;;) {
-        *token_slot = token;
+        *listing->token_slot = token;
         gr_opened_t reply;
-        int rc = gridctl_call_for(common, request, kind, &reply);
+        int rc = gridctl_call_for(common, listing->request, listing->kind, &reply);
         if (rc != GRIDCTL_OK)
             return rc;
-        const char *next = page(ctx, reply.body, total);
+        const char *next = listing->page(listing->ctx, reply.body, total);
         snprintf(token, GRIDCTL_TOKEN_MAX, "%s", next ? next : "");
         gr_opened_clear(&reply);
-        if (!all || !token[0])
+        if (!listing->all || !token[0])
             return GRIDCTL_OK;
     }
 }
@@ -251,7 +204,7 @@ int main(int argc, char **argv)
         { "rank", gridctl_rank },
         { "outbox", gridctl_outbox },
         { "backup", gridctl_backup }, { "restore", gridctl_restore },
-        { "rank", gridctl_rank }, { "http-password", gridctl_http_password },
+        { "http-password", gridctl_http_password },
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0)

@@ -22,8 +22,9 @@ enum {
 /* Longest page token kept between the pages of a listing. */
 #define GRIDCTL_TOKEN_MAX 256
 
-/* Options every subcommand that talks to a node accepts. */
-typedef struct {
+/* Options every subcommand that talks to a node accepts (their table is
+ * gridctl_common_options, options.h). */
+typedef struct gridctl_common {
     const char *node;       /* --node, or $GRIDRELAY_NODE */
     const char *key;        /* --key, or $GRIDRELAY_KEY */
     const char *node_key;   /* --node-key: hex or @file; replies must be signed by it */
@@ -32,19 +33,10 @@ typedef struct {
     bool json;              /* --json */
 } gridctl_common_t;
 
-/* Parses a common option; returns 1 when opt was one (consuming optarg),
- * 0 when not, -1 on a bad value (message printed). */
-int gridctl_common_option(gridctl_common_t *common, int opt, const char *arg);
+#include "options.h"
 
-/* The getopt_long entries and the help text of the common options. */
-#define GRIDCTL_COMMON_LONG_OPTIONS                                                  \
-    { "node", required_argument, NULL, 'n' }, { "key", required_argument, NULL, 'k' }, \
-    { "node-key", required_argument, NULL, 'N' },                                    \
-    { "timeout", required_argument, NULL, 'T' },                                     \
-    { "attempts", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' }, \
-    { "help", no_argument, NULL, 'h' }
-#define GRIDCTL_COMMON_SHORT "n:k:jh"
-extern const char gridctl_common_help[];
+/* A subcommand's exit code after gridctl_parse() returned rc != GRIDCTL_OK. */
+#define GRIDCTL_PARSED_EXIT(rc) ((rc) == GRIDCTL_HELP ? GRIDCTL_OK : (rc))
 
 /* Sends request to the node and waits for the reply (with resends).
  * Returns a GRIDCTL_* exit code; on GRIDCTL_OK *reply holds a non-Error
@@ -62,14 +54,22 @@ int gridctl_call_for(const gridctl_common_t *common, const Gridrelay__Body *requ
  * its next page token (NULL or "" at the end). */
 typedef const char *(*gridctl_page_fn)(void *ctx, const Gridrelay__Body *reply, size_t *count);
 
-/* Walks a paged listing (ListEvents, ListView): sets *token_slot, the
- * request's page_token, to token before each call (start it at the page
- * to begin with, or ""), hands each reply of kind `kind` to page, and
- * stops after one page unless all. On return token holds the next page's
- * token ("" at the end) and *total the items seen. A reply of another
- * kind gives GRIDCTL_REFUSED. Returns a GRIDCTL_* exit code. */
-int gridctl_pages(const gridctl_common_t *common, const Gridrelay__Body *request, char **token_slot,
-                  Gridrelay__Body__KindCase kind, bool all, gridctl_page_fn page, void *ctx,
+/* A paged listing (ListEvents, ListView) to walk. */
+typedef struct {
+    const Gridrelay__Body *request;
+    char **token_slot;              /* the request's page_token field */
+    Gridrelay__Body__KindCase kind; /* the replies' kind */
+    bool all;                       /* every page, not only the first */
+    gridctl_page_fn page;           /* handles each reply */
+    void *ctx;                      /* page's */
+} gridctl_listing_t;
+
+/* Walks a listing: sets *token_slot to token before each call (start it
+ * at the page to begin with, or ""), hands each reply of kind `kind` to
+ * page, and stops after one page unless all. On return token holds the
+ * next page's token ("" at the end) and *total the items seen. A reply of
+ * another kind gives GRIDCTL_REFUSED. Returns a GRIDCTL_* exit code. */
+int gridctl_pages(const gridctl_common_t *common, const gridctl_listing_t *listing,
                   char token[GRIDCTL_TOKEN_MAX], size_t *total);
 
 /* Who talks to which node: resolves the node's endpoint into *node and
@@ -117,6 +117,9 @@ int gridctl_parse_status(const char *text);
 int gridctl_parse_severity(const char *text);
 const char *gridctl_action_name(int action);
 const char *gridctl_error_name(int code);
+/* Prints obj as one line of plain JSON on stdout and releases it. */
+struct json_object;
+void gridctl_print_json(struct json_object *obj);
 /* Formats ms since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void gridctl_format_time(char out[32], uint64_t ms);
 

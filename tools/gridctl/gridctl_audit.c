@@ -4,7 +4,7 @@
  *   export   one case's evidence, in the node's signed envelope
  *   check    verify such a bundle anywhere, with no node */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -29,49 +29,15 @@ static void s_usage(FILE *out)
 "Usage: gridctl audit verify (--store DIR | --node ENDPOINT ...) [--anchor N:HASH] [--json]\n"
 "       gridctl audit export ID [--output FILE] [OPTIONS] > case.bundle\n"
 "       gridctl audit check FILE... --trust KEYS [--trust KEYS...] [--json]\n"
-"       gridctl audit reads [--case ID] [--actor KEY] [--since TIME] (gridctl audit reads --help)\n"
+"       gridctl audit reads [--case ID] [--actor KEY] [--since TIME] [OPTIONS]\n"
 "\n"
-"verify walks the whole audit trail of a node: every case's timeline, a hash\n"
-"chain, against the case's record, and the node's ledger, a second chain that\n"
-"links every entry of every case in the order the node wrote them, so that a\n"
-"deleted newest entry or a whole deleted case is seen too. With --store it\n"
-"opens the node's data directory (the [node] store path, or a copy of it)\n"
-"read-only, with no node running or beside a running one; with --node it asks\n"
-"that node, which walks its own store (the reply is signed by the node).\n"
-"It prints 'ok N entries, head HASH', or the first break: what kind\n"
-"(altered, inserted, deleted, reordered), which case and which entry (or\n"
-"which ledger link), and what is wrong. Cases are walked in id order, then\n"
-"the ledger in link order, then the case records. Asking a node waits up to\n"
-"--timeout 60000 ms, once (--attempts 1), since the walk reads every entry.\n"
-"  -s, --store DIR       the data directory to open read-only\n"
-"      --anchor N:HASH   a head recorded earlier (from a verify, or a bundle's\n"
-"                        'ledger then'): ledger link N must still have it, which\n"
-"                        shows a ledger rewritten as a whole (--store only)\n"
-"      --data-key FILE   the node's data_key file, for a store that seals\n"
-"                        personal data (--store only)\n"
-"\n"
-"export writes one case's evidence as held by the node: the reporter's signed\n"
-"envelope, the signed hops it took to this node, this node's timeline entries\n"
-"for it as stored with their ledger links, and the node's ledger head, all in\n"
-"one AuditBundle in the node's signed reply envelope. It refuses to write the\n"
-"binary bundle to a terminal.\n"
-"  -o, --output FILE     write the bundle there instead of stdout\n"
-"\n"
-"check verifies bundles with no node: the node's signature over each, the\n"
-"origin envelope's and each hop's signature, each by a key of KEYS, the\n"
-"timeline's chain and every ledger link. Give it the bundles of one case from\n"
-"every node that held it (each node keeps its own timeline) to see who knew\n"
-"what, when. It prints each step and stops at the first failure.\n"
-"  -t, --trust KEYS      a file of trusted public keys, one per line: 64 hex\n"
-"                        digits, optionally a name after a space ('#' starts a\n"
-"                        comment); a .pub file from gridctl keygen is one.\n"
-"                        Repeat for several files.\n"
+"The tamper-evident trail: verify a node's whole trail, export one case's\n"
+"signed evidence, check such evidence anywhere, list the audit of reads.\n"
+"Run 'gridctl audit verify|export|check|reads --help' for each one's options.\n"
 "\n"
 "Exit status: 0 intact; 5 a break was found (verify) or the bundle failed\n"
 "(check); 1 refused by the node; 2 usage; 3 no reply; 4 local error (the\n"
-"store or the file cannot be read).\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
+"store or the file cannot be read).\n");
 }
 
 static void s_hex32(char out[GR_CHAIN_HASH_HEX], const uint8_t *hash)
@@ -104,8 +70,7 @@ static int s_print_verify(bool json, bool ok, uint64_t entries, uint64_t cases,
             json_object_object_add(f, "message", json_object_new_string(fault->message));
             json_object_object_add(o, "break", f);
         }
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     } else if (ok) {
         printf("ok %llu entries, head %s\n", (unsigned long long)entries, hex);
     } else if (fault->in_ledger) {
@@ -119,20 +84,72 @@ static int s_print_verify(bool json, bool ok, uint64_t entries, uint64_t cases,
     return ok ? GRIDCTL_OK : GRIDCTL_BROKEN;
 }
 
-static int s_parse_anchor(gr_store_anchor_t *anchor, const char *text)
+/* --anchor N:HASH into a gr_store_anchor_t. */
+static int s_parse_anchor(const char *text, void *place)
 {
+    gr_store_anchor_t *anchor = place;
     char *end = NULL;
     errno = 0;
     unsigned long long seq = strtoull(text, &end, 10);
     if (errno || end == text || *end != ':' || seq == 0 || strlen(end + 1) != 64
-        || sodium_hex2bin(anchor->head, 32, end + 1, 64, NULL, NULL, NULL) != 0) {
-        fprintf(stderr, "gridctl: --anchor %s: expected N:HASH (a link number, 64 hex digits)\n",
-                text);
+        || sodium_hex2bin(anchor->head, 32, end + 1, 64, NULL, NULL, NULL) != 0)
         return -1;
-    }
     anchor->seq = seq;
     return 0;
 }
+
+static const char s_exit_notes[] =
+"Exit status: 0 intact; 5 a break was found (verify) or the bundle failed\n"
+"(check); 1 refused by the node; 2 usage; 3 no reply; 4 local error (the\n"
+"store or the file cannot be read).\n";
+
+typedef struct {
+    const char *store, *data_key;
+    gr_store_anchor_t anchor;
+    bool anchored;
+} s_verify_values_t;
+
+static const gridctl_opt_t s_verify_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "store", .letter = 's', .arg = "DIR",
+      .offset = offsetof(s_verify_values_t, store), .help = "the data directory to open read-only" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "anchor", .arg = "N:HASH", .parse = s_parse_anchor,
+      .offset = offsetof(s_verify_values_t, anchor),
+      .seen = GRIDCTL_SEEN(s_verify_values_t, anchored),
+      .expect = "N:HASH (a link number, 64 hex digits)",
+      .help = "a head recorded earlier (from a verify, or a bundle's\n"
+              "'ledger then'): ledger link N must still have it, which\n"
+              "shows a ledger rewritten as a whole (--store only)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "data-key", .arg = "FILE",
+      .offset = offsetof(s_verify_values_t, data_key),
+      .help = "the node's data_key file, for a store that seals\npersonal data (--store only)" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_verify_cmd = {
+    .name = "audit verify",
+    .synopsis = "--store DIR [--anchor N:HASH] [--data-key FILE] [--json]\n"
+                "--node ENDPOINT --key FILE --node-key KEY [OPTIONS]",
+    .about =
+"Walks the whole audit trail of a node: every case's timeline, a hash\n"
+"chain, against the case's record, and the node's ledger, a second chain that\n"
+"links every entry of every case in the order the node wrote them, so that a\n"
+"deleted newest entry or a whole deleted case is seen too. With --store it\n"
+"opens the node's data directory (the [node] store path, or a copy of it)\n"
+"read-only, with no node running or beside a running one; with --node it asks\n"
+"that node, which walks its own store (the reply is signed by the node).\n"
+"It prints 'ok N entries, head HASH', or the first break: what kind\n"
+"(altered, inserted, deleted, reordered), which case and which entry (or\n"
+"which ledger link), and what is wrong. Cases are walked in id order, then\n"
+"the ledger in link order, then the case records. Asking a node waits up to\n"
+"--timeout 60000 ms, once (--attempts 1), since the walk reads every entry.\n",
+    .options = s_verify_options,
+    .connect = true,
+    .timeout_ms = 60000,
+    .attempts = 1,
+    .examples = "gridctl audit verify --store /var/lib/gridrelay/town-a\n"
+                "gridctl audit verify --store copy/ --anchor 4711:<64 hex digits>",
+    .notes = s_exit_notes,
+};
 
 static int s_verify_store(const char *dir, const char *data_key,
                           const gr_store_anchor_t *anchor, bool json)
@@ -194,43 +211,17 @@ static int s_verify_node(const gridctl_common_t *common)
 
 static int s_verify(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "store", required_argument, NULL, 's' },
-        { "anchor", required_argument, NULL, 'a' },
-        { "data-key", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
-    };
-    gridctl_common_t common = {.timeout_ms = 60000, .attempts = 1};
-    const char *store = NULL, *data_key = NULL;
-    gr_store_anchor_t anchor;
-    bool anchored = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "s:", options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 's') {
-            store = optarg;
-            continue;
-        }
-        if (opt == 'D') {
-            data_key = optarg;
-            continue;
-        }
-        if (opt == 'a') {
-            if (s_parse_anchor(&anchor, optarg) != 0)
-                return GRIDCTL_USAGE;
-            anchored = true;
-            continue;
-        }
-        s_usage(opt == 'h' ? stdout : stderr);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
-    if (optind != argc || (store && common.node) || (!store && anchored)) {
-        fprintf(stderr, "gridctl: audit verify takes --store DIR [--anchor N:HASH], or a node\n");
-        return GRIDCTL_USAGE;
-    }
+    gridctl_common_t common;
+    s_verify_values_t v;
+    memset(&v, 0, sizeof v);
+    int rc = gridctl_parse(&s_verify_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    const char *store = v.store, *data_key = v.data_key;
+    if ((store && common.node) || (!store && v.anchored))
+        return gridctl_usage_error(&s_verify_cmd, "--store DIR [--anchor N:HASH], or a node");
+    gr_store_anchor_t anchor = v.anchor;
+    bool anchored = v.anchored;
     if (store)
         return s_verify_store(store, data_key, anchored ? &anchor : NULL, common.json);
     return s_verify_node(&common);
@@ -238,44 +229,55 @@ static int s_verify(int argc, char **argv)
 
 /* ---- export ---- */
 
+typedef struct {
+    const char *output;
+} s_export_values_t;
+
+static const gridctl_opt_t s_export_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "output", .letter = 'o', .arg = "FILE",
+      .offset = offsetof(s_export_values_t, output), .help = "write the bundle there instead of stdout" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_export_cmd = {
+    .name = "audit export",
+    .synopsis = "ID [--output FILE] [OPTIONS] > case.bundle",
+    .about =
+"Writes one case's evidence as held by the node: the reporter's signed\n"
+"envelope, the signed hops it took to this node, this node's timeline entries\n"
+"for it as stored with their ledger links, and the node's ledger head, all in\n"
+"one AuditBundle in the node's signed reply envelope. It refuses to write the\n"
+"binary bundle to a terminal.\n",
+    .arguments = "ID    the case's event id\n",
+    .options = s_export_options,
+    .connect = true,
+    .min_args = 1,
+    .max_args = 1,
+    .examples = "gridctl audit export 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --output town-a.bundle",
+    .notes = s_exit_notes,
+};
+
 static int s_export(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "output", required_argument, NULL, 'o' },
-        { NULL, 0, NULL, 0 },
-    };
-    gridctl_common_t common = {.timeout_ms = 3000, .attempts = 3};
-    const char *output = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "o:", options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 'o') {
-            output = optarg;
-            continue;
-        }
-        s_usage(opt == 'h' ? stdout : stderr);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "gridctl: audit export takes one case id\n");
-        return GRIDCTL_USAGE;
-    }
+    gridctl_common_t common;
+    s_export_values_t v = { NULL };
+    int first = 0;
+    int rc = gridctl_parse(&s_export_cmd, argc, argv, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    const char *output = v.output;
     if (!output && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "gridctl: refusing to write a binary bundle to a terminal: "
                         "redirect it (> case.bundle) or use --output FILE\n");
         return GRIDCTL_USAGE;
     }
     Gridrelay__AuditExport ae = GRIDRELAY__AUDIT_EXPORT__INIT;
-    ae.event_id = argv[optind];
+    ae.event_id = argv[first];
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_AUDIT_EXPORT;
     body.audit_export = &ae;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_AUDIT_BUNDLE, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_AUDIT_BUNDLE, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     /* The signature covers the envelope's fields, not its encoding, so
@@ -540,43 +542,63 @@ static int s_check_bundle(s_report_t *r, const char *path, const uint8_t *frame,
     return ok ? GRIDCTL_OK : GRIDCTL_BROKEN;
 }
 
+typedef struct {
+    gridctl_strings_t trust;
+    bool json;
+} s_check_values_t;
+
+static const gridctl_opt_t s_check_options[] = {
+    { .kind = GRIDCTL_OPT_LIST, .name = "trust", .letter = 't', .arg = "KEYS",
+      .offset = offsetof(s_check_values_t, trust),
+      .help = "a file of trusted public keys, one per line: 64 hex\n"
+              "digits, optionally a name after a space ('#' starts a\n"
+              "comment); a .pub file from gridctl keygen is one.\n"
+              "Repeat for several files (at least one)." },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "json", .letter = 'j', .offset = offsetof(s_check_values_t, json),
+      .help = "each step as JSON on stdout" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_check_cmd = {
+    .name = "audit check",
+    .synopsis = "FILE... --trust KEYS [--trust KEYS...] [--json]",
+    .about =
+"Verifies bundles with no node: the node's signature over each, the\n"
+"origin envelope's and each hop's signature, each by a key of KEYS, the\n"
+"timeline's chain and every ledger link. Give it the bundles of one case from\n"
+"every node that held it (each node keeps its own timeline) to see who knew\n"
+"what, when. It prints each step and stops at the first failure.\n",
+    .arguments = "FILE    a bundle from 'gridctl audit export'\n",
+    .options = s_check_options,
+    .min_args = 1,
+    .max_args = -1,
+    .examples = "gridctl audit check village.bundle town-a.bundle \\\n"
+                "    --trust nodes.keys --trust reporters.keys",
+    .notes = s_exit_notes,
+};
+
 static int s_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "trust", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-    };
+    s_check_values_t v;
+    memset(&v, 0, sizeof v);
+    int first = 0;
+    int rc = gridctl_parse(&s_check_cmd, argc, argv, &v, NULL, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    if (v.trust.n == 0)
+        return gridctl_usage_error(&s_check_cmd, "--trust KEYS is required");
     gr_trust_t *trust = gr_trust_new();
     if (!trust || gr_keys_init() != 0) {
         gr_trust_destroy(&trust);
         return GRIDCTL_LOCAL;
     }
-    s_report_t r = {.trust = trust};
-    int opt, rc = GRIDCTL_OK;
-    size_t files = 0;
-    while (rc == GRIDCTL_OK && (opt = getopt_long(argc, argv, "t:jh", options, NULL)) != -1) {
-        if (opt == 't') {
-            rc = s_load_trust(trust, optarg) == 0 ? GRIDCTL_OK : GRIDCTL_USAGE;
-            files++;
-        } else if (opt == 'j') {
-            r.json = true;
-        } else {
-            s_usage(opt == 'h' ? stdout : stderr);
-            rc = opt == 'h' ? -1 : GRIDCTL_USAGE;
-        }
-    }
-    if (rc == -1) {
-        gr_trust_destroy(&trust);
-        return GRIDCTL_OK;
-    }
-    if (rc == GRIDCTL_OK && (optind == argc || files == 0)) {
-        fprintf(stderr, "gridctl: audit check takes bundle files and --trust KEYS\n");
-        rc = GRIDCTL_USAGE;
-    }
+    s_report_t r = {.trust = trust, .json = v.json};
+    for (size_t i = 0; rc == GRIDCTL_OK && i < v.trust.n; i++)
+        rc = s_load_trust(trust, v.trust.items[i]) == 0 ? GRIDCTL_OK : GRIDCTL_USAGE;
     r.steps = rc == GRIDCTL_OK && r.json ? json_object_new_array() : NULL;
     /* One case's bundles from several nodes (the village's, the
      * township's...) are checked in turn; the first failure ends it. */
-    for (int i = optind; rc == GRIDCTL_OK && i < argc; i++) {
+    for (int i = first; rc == GRIDCTL_OK && i < argc; i++) {
         size_t len = 0;
         uint8_t *frame = s_read_file(argv[i], &len);
         rc = frame ? s_check_bundle(&r, argv[i], frame, len) : GRIDCTL_LOCAL;
@@ -586,8 +608,7 @@ static int s_check(int argc, char **argv)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(rc == GRIDCTL_OK));
         json_object_object_add(o, "steps", r.steps);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     }
     gr_trust_destroy(&trust);
     return rc;

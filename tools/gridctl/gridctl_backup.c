@@ -1,7 +1,7 @@
 /* gridctl backup / restore: a consistent hot copy of a node's store, made
  * on the node's machine without stopping it (node/store_backup.c says why
  * gridctl opens the store itself), and its restore into a new data dir. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,32 +9,47 @@
 #include "gridctl.h"
 #include "store.h"
 
-static void s_usage(FILE *out, const char *cmd)
-{
-    if (strcmp(cmd, "backup") == 0)
-        fprintf(out,
-"Usage: gridctl backup --store DIR DEST\n"
-"\n"
+typedef struct {
+    const char *store;
+} s_backup_values_t;
+
+static const gridctl_opt_t s_backup_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "store", .letter = 's', .arg = "DIR",
+      .offset = offsetof(s_backup_values_t, store), .help = "the node's data directory (required)" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_backup_cmd = {
+    .name = "backup",
+    .synopsis = "--store DIR DEST",
+    .about =
 "Copies the node's store (the [node] store directory; the node may be running\n"
 "and writing) into DEST, a new or empty directory: LMDB's compacting copy from\n"
 "one read transaction, so DEST holds the store as of one commit, and every\n"
 "event acknowledged before the backup began. Run it on the node's machine as\n"
-"a user who may read the store. Prints the copy's size; exit 0, or 4.\n"
-"\n"
-"  -s, --store DIR       the node's data directory\n"
-"  -h, --help            this help\n");
-    else
-        fprintf(out,
-"Usage: gridctl restore BACKUP DIR\n"
-"\n"
+"a user who may read the store. Prints the copy's size; exit 0, or 4.\n",
+    .arguments = "DEST    a new or empty directory\n",
+    .options = s_backup_options,
+    .min_args = 1,
+    .max_args = 1,
+    .examples = "gridctl backup --store /var/lib/gridrelay/town-a /srv/backup/town-a-$(date +%F)",
+};
+
+static const gridctl_cmd_t s_restore_cmd = {
+    .name = "restore",
+    .synopsis = "BACKUP DIR",
+    .about =
 "Restores a backup made by gridctl backup into DIR, the store directory of a\n"
 "node to start (new, or without a store): refused when a gridrelayd holds DIR\n"
 "or DIR already has a store, so a live store is never overwritten. Then walks\n"
 "the restored audit trail (as gridctl audit verify --store). Exit 0; 4 when\n"
-"refused or a file error; 5 when the trail does not verify.\n"
-"\n"
-"  -h, --help            this help\n");
-}
+"refused or a file error; 5 when the trail does not verify.\n",
+    .arguments = "BACKUP  a directory gridctl backup wrote\n"
+                 "DIR     the new store directory\n",
+    .min_args = 2,
+    .max_args = 2,
+    .examples = "gridctl restore /srv/backup/town-a-2026-12-01 /var/lib/gridrelay/town-a",
+};
 
 static int s_verify(const char *dir)
 {
@@ -67,44 +82,31 @@ static int s_verify(const char *dir)
 
 static int s_run(int argc, char **argv, bool backup)
 {
-    static const struct option options[] = {
-        { "store", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *store = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, backup ? "s:h" : "h", options, NULL)) != -1) {
-        if (opt == 's' && backup) {
-            store = optarg;
-            continue;
-        }
-        s_usage(opt == 'h' ? stdout : stderr, argv[0]);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
+    s_backup_values_t v = { NULL };
+    const gridctl_cmd_t *cmd = backup ? &s_backup_cmd : &s_restore_cmd;
+    int first = 0;
+    int rc = gridctl_parse(cmd, argc, argv, &v, NULL, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    const char *store = v.store;
     char err[1024];
     if (backup) {
-        if (!store || argc - optind != 1) {
-            s_usage(stderr, argv[0]);
-            return GRIDCTL_USAGE;
-        }
+        if (!store)
+            return gridctl_usage_error(cmd, "--store is required");
         size_t bytes = 0;
-        if (gr_store_backup(store, argv[optind], &bytes, err, sizeof err) != 0) {
+        if (gr_store_backup(store, argv[first], &bytes, err, sizeof err) != 0) {
             fprintf(stderr, "gridctl: %s\n", err);
             return GRIDCTL_LOCAL;
         }
-        printf("backed up %s into %s: %zu bytes\n", store, argv[optind], bytes);
+        printf("backed up %s into %s: %zu bytes\n", store, argv[first], bytes);
         return GRIDCTL_OK;
     }
-    if (argc - optind != 2) {
-        s_usage(stderr, argv[0]);
-        return GRIDCTL_USAGE;
-    }
-    if (gr_store_restore(argv[optind], argv[optind + 1], err, sizeof err) != 0) {
+    if (gr_store_restore(argv[first], argv[first + 1], err, sizeof err) != 0) {
         fprintf(stderr, "gridctl: %s\n", err);
         return GRIDCTL_LOCAL;
     }
-    printf("restored %s into %s\n", argv[optind], argv[optind + 1]);
-    return s_verify(argv[optind + 1]);
+    printf("restored %s into %s\n", argv[first], argv[first + 1]);
+    return s_verify(argv[first + 1]);
 }
 
 int gridctl_backup(int argc, char **argv)

@@ -1,6 +1,6 @@
 /* gridctl accept | resolve | escalate | assign | dispatch | status | view:
  * an operator's decisions on cases and the view of the tier links. */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,51 +8,81 @@
 
 #include "gridctl.h"
 
-static void s_init_common(gridctl_common_t *common)
-{
-    memset(common, 0, sizeof *common);
-    common->timeout_ms = 3000;
-    common->attempts = 3;
-}
-
+/* Where the options of a case action go. */
 typedef struct {
-    const char *name;
-    Gridrelay__CaseAction__Kind kind;
-    const char *text_option;    /* long option for the text, NULL = none */
-    bool text_required;
-    bool target;                /* --to CHILD */
-    const char *summary;
-} s_action_t;
+    const char *text;
+    const char *target;
+} s_action_values_t;
 
-static const s_action_t s_actions[] = {
-    { "accept", GRIDRELAY__CASE_ACTION__KIND__ACCEPT, "note", false, false,
-      "Accepts (受理) a case held by this node: its resolve deadline starts." },
-    { "resolve", GRIDRELAY__CASE_ACTION__KIND__RESOLVE, "result", true, false,
-      "Resolves (办结) a case; the result travels back down every hop to the node\n"
-      "where the case was reported (反馈), and up to a parent that assigned it." },
-    { "escalate", GRIDRELAY__CASE_ACTION__KIND__ESCALATE, "reason", false, false,
-      "Hands a case to the parent tier (operator's decision), with this node's\n"
-      "signed hop added to its path." },
-    { "assign", GRIDRELAY__CASE_ACTION__KIND__ASSIGN, "reason", false, true,
-      "Hands a case down (交办) to a named child node, with a time limit; the child\n"
-      "acknowledges, handles it and reports the result up." },
-    { "urge", GRIDRELAY__CASE_ACTION__KIND__URGE, "note", false, false,
-      "Sends a supervision notice (督办通知) to whoever holds the case: the department\n"
-      "it is dispatched to here, the child node it was assigned to, or (for a case\n"
-      "this node only sees in its view) the node below that holds it, passed down\n"
-      "the tier links. The holder sees it in its timeline, its supervision list and\n"
-      "(a department) in 'gridctl dept watch'; this node keeps it too. A case that\n"
-      "is closed, held above, or held here and not below is refused (forbidden)." },
+#define S_TEXT_OPTION(option, what)                                                         \
+    { .kind = GRIDCTL_OPT_STRING, .name = option, .arg = "TEXT",                            \
+      .offset = offsetof(s_action_values_t, text), .help = what }
+
+static const gridctl_opt_t s_note_options[] = {
+    S_TEXT_OPTION("note", "a note for the case's timeline"),
+    { .kind = GRIDCTL_OPT_END },
+};
+static const gridctl_opt_t s_result_options[] = {
+    S_TEXT_OPTION("result", "what was done (required); it goes into the timeline\n"
+                            "and back to the node that reported the case"),
+    { .kind = GRIDCTL_OPT_END },
+};
+static const gridctl_opt_t s_reason_options[] = {
+    S_TEXT_OPTION("reason", "why, for the timeline"),
+    { .kind = GRIDCTL_OPT_END },
+};
+static const gridctl_opt_t s_assign_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "to", .arg = "CHILD",
+      .offset = offsetof(s_action_values_t, target),
+      .help = "the child node (its id in [children]) that is to handle\nit (required)" },
+    S_TEXT_OPTION("reason", "why, for the timeline"),
+    { .kind = GRIDCTL_OPT_END },
 };
 
-static void s_usage(FILE *out, const s_action_t *a)
-{
-    fprintf(out, "Usage: gridctl %s ID%s%s%s%s [OPTIONS]\n\n%s\n\n", a->name,
-            a->target ? " --to CHILD" : "", a->text_option ? (a->text_required ? " --" : " [--") : "",
-            a->text_option ? a->text_option : "",
-            a->text_option ? (a->text_required ? " TEXT" : " TEXT]") : "", a->summary);
-    fprintf(out, "%s", gridctl_common_help);
-}
+typedef struct {
+    gridctl_cmd_t cmd;
+    Gridrelay__CaseAction__Kind kind;
+    bool text_required;
+    bool target;                /* --to CHILD */
+} s_action_t;
+
+#define S_ACTION_ARGS "  ID    the case's event id\n"
+
+static const s_action_t s_actions[] = {
+    { { .name = "accept", .synopsis = "ID [--note TEXT] [OPTIONS]", .connect = true,
+        .min_args = 1, .max_args = 1, .arguments = S_ACTION_ARGS, .options = s_note_options,
+        .about = "Accepts (受理) a case held by this node: its resolve deadline starts.",
+        .examples = "gridctl accept 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --note 'on my way'" },
+      GRIDRELAY__CASE_ACTION__KIND__ACCEPT, false, false },
+    { { .name = "resolve", .synopsis = "ID --result TEXT [OPTIONS]", .connect = true,
+        .min_args = 1, .max_args = 1, .arguments = S_ACTION_ARGS, .options = s_result_options,
+        .about = "Resolves (办结) a case; the result travels back down every hop to the node\n"
+                 "where the case was reported (反馈), and up to a parent that assigned it.",
+        .examples = "gridctl resolve 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --result 'fire out, no injuries'" },
+      GRIDRELAY__CASE_ACTION__KIND__RESOLVE, true, false },
+    { { .name = "escalate", .synopsis = "ID [--reason TEXT] [OPTIONS]", .connect = true,
+        .min_args = 1, .max_args = 1, .arguments = S_ACTION_ARGS, .options = s_reason_options,
+        .about = "Hands a case to the parent tier (operator's decision), with this node's\n"
+                 "signed hop added to its path.",
+        .examples = "gridctl escalate 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --reason 'needs the district'" },
+      GRIDRELAY__CASE_ACTION__KIND__ESCALATE, false, false },
+    { { .name = "assign", .synopsis = "ID --to CHILD [--reason TEXT] [OPTIONS]", .connect = true,
+        .min_args = 1, .max_args = 1, .arguments = S_ACTION_ARGS, .options = s_assign_options,
+        .about = "Hands a case down (交办) to a named child node, with a time limit; the child\n"
+                 "acknowledges, handles it and reports the result up.",
+        .examples = "gridctl assign 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --to village-a1" },
+      GRIDRELAY__CASE_ACTION__KIND__ASSIGN, false, true },
+    { { .name = "urge", .synopsis = "ID [--note TEXT] [OPTIONS]", .connect = true,
+        .min_args = 1, .max_args = 1, .arguments = S_ACTION_ARGS, .options = s_note_options,
+        .about = "Sends a supervision notice (督办通知) to whoever holds the case: the department\n"
+                 "it is dispatched to here, the child node it was assigned to, or (for a case\n"
+                 "this node only sees in its view) the node below that holds it, passed down\n"
+                 "the tier links. The holder sees it in its timeline, its supervision list and\n"
+                 "(a department) in 'gridctl dept watch'; this node keeps it too. A case that\n"
+                 "is closed, held above, or held here and not below is refused (forbidden).",
+        .examples = "gridctl urge 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --note 'two days late'" },
+      GRIDRELAY__CASE_ACTION__KIND__URGE, false, false },
+};
 
 /* Sends one CaseAction and prints the case's new status. Returns the exit
  * code. */
@@ -77,43 +107,21 @@ static int s_send_action(const gridctl_common_t *common, Gridrelay__CaseAction *
 
 static int s_case_action(const s_action_t *a, int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "note", required_argument, NULL, 1 }, { "result", required_argument, NULL, 1 },
-        { "reason", required_argument, NULL, 1 }, { "to", required_argument, NULL, 2 },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    s_init_common(&common);
-    const char *text = NULL, *target = NULL;
-    int opt, index = 0;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, &index)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 1 && a->text_option && strcmp(options[index].name, a->text_option) == 0) {
-            text = optarg;
-        } else if (opt == 2 && a->target) {
-            target = optarg;
-        } else if (opt == 'h') {
-            s_usage(stdout, a);
-            return GRIDCTL_OK;
-        } else {
-            s_usage(stderr, a);
-            return GRIDCTL_USAGE;
-        }
-    }
-    if (optind + 1 != argc || (a->text_required && !text) || (a->target && !target)) {
-        s_usage(stderr, a);
-        return GRIDCTL_USAGE;
-    }
+    s_action_values_t v = { NULL, NULL };
+    int first = 0;
+    int rc = gridctl_parse(&a->cmd, argc, argv, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    if (a->text_required && !v.text)
+        return gridctl_usage_error(&a->cmd, "--result is required");
+    if (a->target && !v.target)
+        return gridctl_usage_error(&a->cmd, "--to is required");
     Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
-    ca.event_id = argv[optind];
+    ca.event_id = argv[first];
     ca.kind = a->kind;
-    ca.text = (char *)(text ? text : "");
-    ca.target = (char *)(target ? target : "");
+    ca.text = (char *)(v.text ? v.text : "");
+    ca.target = (char *)(v.target ? v.target : "");
     return s_send_action(&common, &ca);
 }
 
@@ -123,11 +131,27 @@ int gridctl_escalate(int argc, char **argv) { return s_case_action(&s_actions[2]
 int gridctl_assign(int argc, char **argv) { return s_case_action(&s_actions[3], argc, argv); }
 int gridctl_urge(int argc, char **argv) { return s_case_action(&s_actions[4], argc, argv); }
 
-static void s_dispatch_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl dispatch ID DEPT [--co DEPT]... [--reason TEXT] [OPTIONS]\n"
-"\n"
+typedef struct {
+    gridctl_strings_t co;
+    const char *reason;
+} s_dispatch_values_t;
+
+static const gridctl_opt_t s_dispatch_options[] = {
+    { .kind = GRIDCTL_OPT_LIST, .name = "co", .arg = "DEPT",
+      .offset = offsetof(s_dispatch_values_t, co),
+      .help = "a co-handling department (协办); repeat for several\n"
+              "(the node takes at most 8, none of them the lead).\n"
+              "With --co the co-handlers are replaced by these;\n"
+              "without it those the case has keep their tasks" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "reason", .arg = "TEXT",
+      .offset = offsetof(s_dispatch_values_t, reason), .help = "why, for the timeline" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_dispatch_cmd = {
+    .name = "dispatch",
+    .synopsis = "ID DEPT [--co DEPT]... [--reason TEXT] [OPTIONS]",
+    .about =
 "Dispatches (分流) a case held by this node to the department DEPT, or\n"
 "redispatches it to another one. The department that held the task is told\n"
 "it is withdrawn (its claim, if any, ends); DEPT gets a new task with a fresh\n"
@@ -137,113 +161,53 @@ static void s_dispatch_usage(FILE *out)
 "itself; this command is the operator overriding or completing that.\n"
 "\n"
 "Allowed while the case is reported, accepted, dispatched, in_progress or\n"
-"returned here; otherwise the node refuses (forbidden).\n"
-"\n"
-"Arguments and options:\n"
-"  ID                    the case's event id\n"
-"  DEPT                  the lead department (主办): a code from the node's\n"
-"                        [departments]\n"
-"      --co DEPT         a co-handling department (协办); repeat for several\n"
-"                        (the node takes at most 8, none of them the lead).\n"
-"                        With --co the co-handlers are replaced by these;\n"
-"                        without it those the case has keep their tasks\n"
-"      --reason TEXT     why, for the timeline\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
+"returned here; otherwise the node refuses (forbidden).\n",
+    .arguments =
+"ID      the case's event id\n"
+"DEPT    the lead department (主办): a code from the node's [departments]\n",
+    .options = s_dispatch_options,
+    .connect = true,
+    .min_args = 2,
+    .max_args = 2,
+    .examples = "gridctl dispatch 01JDX4Q8V3M2K7P9R5T1W6Y0ZB fire --co police --reason 'smoke'",
+};
 
 int gridctl_dispatch(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "co", required_argument, NULL, 1 }, { "reason", required_argument, NULL, 2 },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    s_init_common(&common);
-    /* Every --co takes two words of argv, so argc bounds their number; the
-     * node, not gridctl, enforces its own limit and says so. */
-    char **co = calloc((size_t)argc, sizeof *co);
-    if (!co) {
-        fprintf(stderr, "gridctl: out of memory\n");
-        return GRIDCTL_LOCAL;
-    }
-    size_t nco = 0;
-    const char *reason = NULL;
-    int opt, rc = GRIDCTL_OK;
-    while (rc == GRIDCTL_OK &&
-           (opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0) {
-            free(co);
-            return GRIDCTL_USAGE;  /* the bad value was named */
-        } else if (c > 0) {
-            continue;
-        } else if (opt == 1) {
-            co[nco++] = optarg;
-        } else if (opt == 2) {
-            reason = optarg;
-        } else if (opt == 'h') {
-            s_dispatch_usage(stdout);
-            free(co);
-            return GRIDCTL_OK;
-        } else {
-            rc = GRIDCTL_USAGE;
-        }
-    }
-    if (rc == GRIDCTL_OK && optind + 2 != argc)
-        rc = GRIDCTL_USAGE;
-    if (rc != GRIDCTL_OK) {
-        s_dispatch_usage(stderr);
-        free(co);
-        return rc;
-    }
+    s_dispatch_values_t v = { .reason = NULL };
+    int first = 0;
+    int rc = gridctl_parse(&s_dispatch_cmd, argc, argv, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
     Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
-    ca.event_id = argv[optind];
+    ca.event_id = argv[first];
     ca.kind = GRIDRELAY__CASE_ACTION__KIND__DISPATCH;
-    ca.target = argv[optind + 1];
-    ca.text = (char *)(reason ? reason : "");
-    ca.co = co;
-    ca.n_co = nco;
-    rc = s_send_action(&common, &ca);
-    free(co);
-    return rc;
+    ca.target = argv[first + 1];
+    ca.text = (char *)(v.reason ? v.reason : "");
+    ca.co = (char **)v.co.items;
+    ca.n_co = v.co.n;
+    return s_send_action(&common, &ca);
 }
 
-/* Parses only the common options; prints help for a command without its own. */
-static int s_common_only(gridctl_common_t *common, int argc, char **argv, const char *usage)
-{
-    static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
-    s_init_common(common);
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        FILE *out = opt == 'h' ? stdout : stderr;
-        fprintf(out, "%s\n%s", usage, gridctl_common_help);
-        return opt == 'h' ? -1 : GRIDCTL_USAGE;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "%s\n%s", usage, gridctl_common_help);
-        return GRIDCTL_USAGE;
-    }
-    return GRIDCTL_OK;
-}
+static const gridctl_cmd_t s_status_cmd = {
+    .name = "status",
+    .synopsis = "[OPTIONS]",
+    .about =
+"Shows the node's tier links: for the parent, the skip-level ancestor and\n"
+"each child, whether it is up, when it was last heard from, how many\n"
+"messages wait in the outbox for it or are in flight, and (children) the\n"
+"last status update stored from it.\n",
+    .connect = true,
+    .examples = "gridctl status --node tcp://127.0.0.1:7001 --key op.key --node-key @node.pub",
+};
 
 int gridctl_status(int argc, char **argv)
 {
     gridctl_common_t common;
-    int rc = s_common_only(&common, argc, argv,
-        "Usage: gridctl status [OPTIONS]\n\n"
-        "Shows the node's tier links: for the parent, the skip-level ancestor and\n"
-        "each child, whether it is up, when it was last heard from, how many\n"
-        "messages wait in the outbox for it or are in flight, and (children) the\n"
-        "last status update stored from it.\n");
+    int rc = gridctl_parse(&s_status_cmd, argc, argv, NULL, &common, NULL);
     if (rc != GRIDCTL_OK)
-        return rc < 0 ? GRIDCTL_OK : rc;
+        return GRIDCTL_PARSED_EXIT(rc);
     Gridrelay__GetLinks get = GRIDRELAY__GET_LINKS__INIT;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_GET_LINKS;
@@ -273,8 +237,7 @@ int gridctl_status(int argc, char **argv)
             json_object_array_add(arr, o);
         }
         json_object_object_add(obj, "links", arr);
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("node %s\n%-20s %-7s %-5s %-14s %8s %9s %10s %7s %8s\n", links->node_id, "PEER", "ROLE",
                "LINK", "LAST CONTACT", "OUTBOX", "IN FLIGHT", "STATUS SEQ", "RESENT", "REFUSED");
@@ -322,36 +285,42 @@ static const char *s_view_page(void *ctx, const Gridrelay__Body *reply, size_t *
     return page ? page->next_page_token : NULL;
 }
 
+typedef struct {
+    const char *of;
+    bool all;
+} s_view_values_t;
+
+static const gridctl_opt_t s_view_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "of", .arg = "NODE",
+      .offset = offsetof(s_view_values_t, of), .help = "only the cases held by this node" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "all", .offset = offsetof(s_view_values_t, all),
+      .help = "follow every page to the end" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_view_cmd = {
+    .name = "view",
+    .synopsis = "[--of NODE] [--all] [OPTIONS]",
+    .about =
+"The superior's real-time view of lower tiers: the newest status of\n"
+"every case held by a descendant node, as their status streams and\n"
+"catch-up delivered it. --of limits it to one node.\n",
+    .options = s_view_options,
+    .connect = true,
+    .max_args = -1,
+    .examples = "gridctl view --of town-a --all --json",
+};
+
 int gridctl_view(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "of", required_argument, NULL, 1 },
-        { "all", no_argument, NULL, 2 }, { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    s_init_common(&common);
+    s_view_values_t v = { NULL, false };
+    int rc = gridctl_parse(&s_view_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
     Gridrelay__ListView list = GRIDRELAY__LIST_VIEW__INIT;
-    bool all = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 1) {
-            list.node_id = optarg;
-        } else if (opt == 2) {
-            all = true;
-        } else {
-            FILE *out = opt == 'h' ? stdout : stderr;
-            fprintf(out, "Usage: gridctl view [--of NODE] [--all] [OPTIONS]\n\n"
-                    "The superior's real-time view of lower tiers: the newest status of\n"
-                    "every case held by a descendant node, as their status streams and\n"
-                    "catch-up delivered it. --of limits it to one node.\n\n%s", gridctl_common_help);
-            return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-        }
-    }
+    list.node_id = (char *)v.of;
+    bool all = v.all;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
     body.list_view = &list;
@@ -360,14 +329,14 @@ int gridctl_view(int argc, char **argv)
     size_t total = 0;
     if (!arr)
         printf("%-16s %-26s %-12s %-12s %-12s %s\n", "NODE", "CASE", "STATUS", "CATEGORY", "HOLDER", "TITLE");
-    int rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_VIEW_PAGE, all,
-                           s_view_page, arr, token, &total);
+    const gridctl_listing_t listing = { &body, &list.page_token, GRIDRELAY__BODY__KIND_VIEW_PAGE,
+                                        all, s_view_page, arr };
+    rc = gridctl_pages(&common, &listing, token, &total);
     if (rc == GRIDCTL_OK && arr) {
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "cases", arr);
         json_object_object_add(obj, "next_page", json_object_new_string(token));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         if (arr)
             json_object_put(arr);

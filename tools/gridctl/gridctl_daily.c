@@ -1,6 +1,6 @@
 /* gridctl daily: the day's daily reports (日报告、零报告) of every unit at
  * this node and below it. */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +8,33 @@
 
 #include "gridctl.h"
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl daily [--date YYYY-MM-DD] [--missing] [--tier-below N] [--json|--csv] [OPTIONS]\n"
-"\n"
+typedef struct {
+    const char *date;
+    bool missing, csv, below_limited;
+    uint64_t tier_below;
+} s_daily_values_t;
+
+static const gridctl_opt_t s_daily_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "date", .arg = "D",
+      .offset = offsetof(s_daily_values_t, date),
+      .help = "the day, YYYY-MM-DD in the nodes' [daily] timezone\n(default: today at this node)" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "missing", .offset = offsetof(s_daily_values_t, missing),
+      .help = "list only the units missing that day" },
+    { .kind = GRIDCTL_OPT_U64, .name = "tier-below", .arg = "N", .max = 16,
+      .offset = offsetof(s_daily_values_t, tier_below),
+      .seen = GRIDCTL_SEEN(s_daily_values_t, below_limited),
+      .help = "only nodes at most N tiers below this one (0: this\n"
+              "node only; default: every tier below; at most 16)" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "csv", .offset = offsetof(s_daily_values_t, csv),
+      .help = "one line per unit listed: date,node,tier,unit,state,\n"
+              "late_ms,first_report,reports,event_id" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_daily_cmd = {
+    .name = "daily",
+    .synopsis = "[--date YYYY-MM-DD] [--missing] [--tier-below N] [--json|--csv] [OPTIONS]",
+    .about =
 "Shows the daily reports of one day: for this node, every unit that owes one\n"
 "([daily] units: grid worker keys, or the node as one unit) with its state;\n"
 "for each node below it, what that node's summary says: its counts and its\n"
@@ -26,19 +48,11 @@ static void s_usage(FILE *out)
 "'missing' and stays counted as late. A node's day is closed when its due time\n"
 "passes; its summary then travels up the tier links (kept in the outbox over\n"
 "outages), and again whenever a late report changes it. Children listed as\n"
-"'no summary' sent nothing for a day that is due: down, or not tracking.\n"
-"\n"
-"Options:\n"
-"      --date D          the day, YYYY-MM-DD in the nodes' [daily] timezone\n"
-"                        (default: today at this node)\n"
-"      --missing         list only the units missing that day\n"
-"      --tier-below N    only nodes at most N tiers below this one (0: this\n"
-"                        node only; default: every tier below)\n"
-"      --csv             one line per unit listed: date,node,tier,unit,state,\n"
-"                        late_ms,first_report,reports,event_id\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
+"'no summary' sent nothing for a day that is due: down, or not tracking.\n",
+    .options = s_daily_options,
+    .connect = true,
+    .examples = "gridctl daily --missing\ngridctl daily --date 2026-12-01 --tier-below 1 --csv",
+};
 
 static const char *s_state(int state)
 {
@@ -98,8 +112,7 @@ static void s_print_json(const Gridrelay__DailyPage *page)
         json_object_array_add(silent, json_object_new_string(page->silent[i]));
     json_object_object_add(root, "no_summary", silent);
     json_object_object_add(root, "more", json_object_new_boolean(page->more));
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
+    gridctl_print_json(root);
 }
 
 static void s_print_csv(const Gridrelay__DailyPage *page)
@@ -165,63 +178,26 @@ static void s_print_text(const Gridrelay__DailyPage *page)
 
 int gridctl_daily(int argc, char **argv)
 {
-    enum { O_DATE = 1000, O_MISSING, O_BELOW, O_CSV };
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "date", required_argument, NULL, O_DATE },
-        { "missing", no_argument, NULL, O_MISSING },
-        { "tier-below", required_argument, NULL, O_BELOW },
-        { "csv", no_argument, NULL, O_CSV },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    memset(&common, 0, sizeof common);
-    common.timeout_ms = 3000;
-    common.attempts = 3;
+    s_daily_values_t v;
+    memset(&v, 0, sizeof v);
+    int rc = gridctl_parse(&s_daily_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    if (v.csv && common.json)
+        return gridctl_usage_error(&s_daily_cmd, "--csv or --json, not both");
     Gridrelay__ListDaily ask = GRIDRELAY__LIST_DAILY__INIT;
-    bool csv = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        char *end = NULL;
-        unsigned long n;
-        switch (opt) {
-        case O_DATE:
-            ask.date = optarg;
-            continue;
-        case O_MISSING:
-            ask.missing_only = true;
-            continue;
-        case O_CSV:
-            csv = true;
-            continue;
-        case O_BELOW:
-            n = strtoul(optarg, &end, 10);
-            if (*optarg >= '0' && *optarg <= '9' && !*end && n <= 16) {
-                ask.below_limited = true;
-                ask.tier_below = (uint32_t)n;
-                continue;
-            }
-            fprintf(stderr, "gridctl daily: --tier-below takes 0..16\n");
-            return GRIDCTL_USAGE;
-        default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-        }
-    }
-    if (optind != argc || (csv && common.json)) {
-        s_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    if (v.date)
+        ask.date = (char *)v.date;
+    ask.missing_only = v.missing;
+    ask.below_limited = v.below_limited;
+    ask.tier_below = (uint32_t)v.tier_below;
+    bool csv = v.csv;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_DAILY;
     body.list_daily = &ask;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_DAILY_PAGE, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_DAILY_PAGE, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     if (common.json)

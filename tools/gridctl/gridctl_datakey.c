@@ -1,6 +1,5 @@
 /* gridctl datakey: the node's data key file (broker/datakey.h), which
  * seals personal data in its store. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,47 +9,44 @@
 #include "gridctl.h"
 #include "keys.h"
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl datakey new FILE\n"
-"       gridctl datakey rotate FILE\n"
-"       gridctl datakey list FILE\n"
-"       gridctl datakey drop FILE ID\n"
-"\n"
+static const gridctl_cmd_t s_datakey_cmd = {
+    .name = "datakey",
+    .synopsis = "new FILE\nrotate FILE\nlist FILE\ndrop FILE ID",
+    .about =
 "A node's data key file seals the personal data in its store (reporters,\n"
 "names, places, notes, media links): [node] data_key = FILE. One key a line,\n"
 "'ID HEX'; the highest ID seals what is written, the others still open what\n"
 "they sealed. The file is mode 0600; the node refuses one others may read.\n"
-"  new      write FILE with one fresh key, ID 1 (refuses an existing FILE)\n"
-"  rotate   add a fresh key with the next ID: it seals from the node's next\n"
-"           start; older values move to it as they are rewritten, or all at\n"
-"           once with gridrelayd --config CONFIG --rekey (node stopped)\n"
-"  list     print the key IDs (never the keys), the current one marked\n"
-"  drop     remove key ID after a --rekey (the node refuses to start on a\n"
-"           store that used a key the file lacks)\n"
-"Steps: README \"Privacy and confidential cases\".\n"
-"\n"
-"Exit status: 0 done, 2 usage, 4 the file could not be read or written.\n");
-}
+"Steps: README \"Privacy and confidential cases\".\n",
+    .arguments =
+"new      write FILE with one fresh key, ID 1 (refuses an existing FILE)\n"
+"rotate   add a fresh key with the next ID: it seals from the node's next\n"
+"         start; older values move to it as they are rewritten, or all at\n"
+"         once with gridrelayd --config CONFIG --rekey (node stopped)\n"
+"list     print the key IDs (never the keys), the current one marked\n"
+"drop     remove key ID after a --rekey (the node refuses to start on a\n"
+"         store that used a key the file lacks)\n",
+    .min_args = 2,
+    .max_args = 3,
+    .examples = "gridctl datakey new /etc/gridrelay/town-a.datakey\n"
+                "gridctl datakey rotate /etc/gridrelay/town-a.datakey",
+    .notes = "Exit status: 0 done, 2 usage, 4 the file could not be read or written.\n",
+};
 
 int gridctl_datakey(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        s_usage(stdout);
-        return GRIDCTL_OK;
-    }
-    if (argc < 3) {
-        s_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    int first = 0;
+    int rc = gridctl_parse(&s_datakey_cmd, argc, argv, NULL, NULL, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    argc -= first - 1;   /* argv[1] on is the verb and its words */
+    argv += first - 1;
     const char *verb = argv[1], *path = argv[2];
     if (gr_keys_init() != 0) {
         fprintf(stderr, "gridctl: cannot start libsodium\n");
         return GRIDCTL_LOCAL;
     }
     char err[1200] = "";
-    int rc;
     if (!strcmp(verb, "new") && argc == 3) {
         rc = gr_datakey_create_file(path, err, sizeof err);
         if (rc == 0)
@@ -80,8 +76,7 @@ int gridctl_datakey(int argc, char **argv)
         if (rc == 0)
             printf("%s: data key %lu dropped\n", path, id);
     } else {
-        s_usage(stderr);
-        return GRIDCTL_USAGE;
+        return gridctl_usage_error(&s_datakey_cmd, "new, rotate or list FILE, or drop FILE ID");
     }
     if (rc != 0) {
         fprintf(stderr, "gridctl: datakey %s: %s\n", verb, err[0] ? err : gr_strerror(rc));

@@ -1,8 +1,7 @@
 /* gridctl dept watch | tasks | claim | note | return | complete: a
  * department's own tool, built on the department client library
  * (broker/dept_client.h) and signed with the department's key. */
-#include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,17 +18,13 @@ typedef struct {
     gridctl_common_t common;
     const char *notice_endpoint;  /* --notice-endpoint */
     const char *note;             /* claim --note */
-    long count;                   /* watch --count; 0 = no limit */
-    long watch_ms;                /* watch --timeout-ms; 0 = no limit */
+    uint64_t count;               /* watch --count; 0 = no limit */
+    uint64_t watch_ms;            /* watch --timeout-ms; 0 = no limit */
 } s_opts_t;
 
 typedef struct s_sub s_sub_t;
 struct s_sub {
-    const char *name;
-    const char *synopsis;         /* after "gridctl dept NAME" */
-    const char *description;
-    const char *arguments;        /* option and argument help, may be "" */
-    int positional;               /* arguments after the options */
+    gridctl_cmd_t cmd;            /* name "dept NAME", its options into s_opts_t */
     Gridrelay__TaskAction__Kind kind;  /* actions; 0 for watch and tasks */
     const char *done;             /* what an action's output says happened */
     int (*run)(const s_sub_t *sub, s_opts_t *opts, char **args);
@@ -41,8 +36,38 @@ static int s_act(const s_sub_t *sub, s_opts_t *opts, char **args);
 
 #define K(x) GRIDRELAY__TASK_ACTION__KIND__##x
 
+#define S_NOTICE_OPTION(what)                                                               \
+    { .kind = GRIDCTL_OPT_STRING, .name = "notice-endpoint", .arg = "EP",                   \
+      .offset = offsetof(s_opts_t, notice_endpoint), .help = what }
+
+static const gridctl_opt_t s_watch_options[] = {
+    { .kind = GRIDCTL_OPT_U64, .name = "count", .arg = "N", .min = 1, .max = 1000000000,
+      .expect = "a positive number", .offset = offsetof(s_opts_t, count),
+      .help = "stop after N printed changes (backlog lines count)" },
+    { .kind = GRIDCTL_OPT_U64, .name = "timeout-ms", .arg = "MS", .min = 1, .max = 1000000000,
+      .expect = "a positive number", .offset = offsetof(s_opts_t, watch_ms),
+      .help = "stop after MS milliseconds in all" },
+    S_NOTICE_OPTION("subscribe here instead of where the node says it\n"
+                    "publishes (needed when it binds 0.0.0.0)"),
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_opt_t s_tasks_options[] = {
+    S_NOTICE_OPTION("as for watch (the listing subscribes once)"),
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_opt_t s_claim_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "note", .arg = "TEXT", .offset = offsetof(s_opts_t, note),
+      .help = "a note for the timeline" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+#define S_CASE_ID "ID    the case's event id (the task is this department's for it)\n"
+
 static const s_sub_t s_subs[] = {
-    { "watch", "[--count N] [--timeout-ms MS] [--notice-endpoint EP]",
+    { { .name = "dept watch", .synopsis = "[--count N] [--timeout-ms MS] [--notice-endpoint EP] [OPTIONS]",
+        .about =
       "Follows the department's tasks on the node. First lists every open task\n"
       "(the backlog, one 'added' line each), then prints each change as it\n"
       "happens, one line per change:\n"
@@ -65,43 +90,56 @@ static const s_sub_t s_subs[] = {
       "Runs until SIGINT or SIGTERM (exit 0), or until --count changes were\n"
       "printed (exit 0), or until --timeout-ms passed first (exit 3 with\n"
       "--count; exit 0 without).",
-      "      --count N         stop after N printed changes (backlog lines count)\n"
-      "      --timeout-ms MS   stop after MS milliseconds in all\n"
-      "      --notice-endpoint EP\n"
-      "                        subscribe here instead of where the node says it\n"
-      "                        publishes (needed when it binds 0.0.0.0)\n",
-      0, 0, NULL, s_watch },
-    { "tasks", "[--notice-endpoint EP]",
+        .options = s_watch_options, .connect = true,
+        .examples = "gridctl dept watch --key fire.key --json\n"
+                    "gridctl dept watch --count 1 --timeout-ms 10000" },
+      0, NULL, s_watch },
+    { { .name = "dept tasks", .synopsis = "[--notice-endpoint EP] [OPTIONS]",
+        .about =
       "Lists the department's open tasks on the node once (claimed ones too):\n"
       "event id, state, lead or co-handler, severity, category, due time and\n"
       "title; with --json a JSON array of tasks.",
-      "      --notice-endpoint EP\n"
-      "                        as for watch (the listing subscribes once)\n",
-      0, 0, NULL, s_tasks },
-    { "claim", "ID [--note TEXT]",
+        .options = s_tasks_options, .connect = true,
+        .examples = "gridctl dept tasks --key fire.key" },
+      0, NULL, s_tasks },
+    { { .name = "dept claim", .synopsis = "ID [--note TEXT] [OPTIONS]",
+        .about =
       "Claims (签收) the department's task for case ID: the department takes it\n"
       "on. For the lead department the case becomes in_progress and its\n"
       "complete-by deadline ([deadlines] complete.*) starts; a co-handler's\n"
       "claim is recorded in the timeline. Claiming again is acknowledged and\n"
       "changes nothing.",
-      "      --note TEXT       a note for the timeline\n",
-      1, K(CLAIM), "claimed", s_act },
-    { "note", "ID TEXT",
+        .arguments = S_CASE_ID, .options = s_claim_options, .connect = true,
+        .min_args = 1, .max_args = 1,
+        .examples = "gridctl dept claim 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --note 'crew 2 on the way'" },
+      K(CLAIM), "claimed", s_act },
+    { { .name = "dept note", .synopsis = "ID TEXT [OPTIONS]",
+        .about =
       "Adds a progress note (TEXT, required) to the case's timeline from the\n"
       "department's task for case ID, lead or co-handler, claimed or not.",
-      "", 2, K(NOTE), "noted", s_act },
-    { "return", "ID REASON",
+        .arguments = S_CASE_ID "TEXT  the note\n", .connect = true, .min_args = 2, .max_args = 2,
+        .examples = "gridctl dept note 01JDX4Q8V3M2K7P9R5T1W6Y0ZB 'hydrant at the gate is dry'" },
+      K(NOTE), "noted", s_act },
+    { { .name = "dept return", .synopsis = "ID REASON [OPTIONS]",
+        .about =
       "Returns (退回) the task for case ID with a REASON (required): not this\n"
       "department's business. The node gives the case to the next department\n"
       "of its [dispatch] route or, when every one has returned it, escalates\n"
       "it to the parent tier. A co-handler's return ends only its own part.",
-      "", 2, K(RETURN), "returned", s_act },
-    { "complete", "ID RESULT",
+        .arguments = S_CASE_ID "REASON  why it is not this department's\n", .connect = true,
+        .min_args = 2, .max_args = 2,
+        .examples = "gridctl dept return 01JDX4Q8V3M2K7P9R5T1W6Y0ZB 'a water main: not ours'" },
+      K(RETURN), "returned", s_act },
+    { { .name = "dept complete", .synopsis = "ID RESULT [OPTIONS]",
+        .about =
       "Completes (办结) the task for case ID with its RESULT. The lead's\n"
       "completion resolves the case: the co-handlers' tasks are withdrawn and\n"
       "the result travels back to where the case was reported (反馈). A\n"
       "co-handler's completion ends only its own part.",
-      "", 2, K(COMPLETE), "completed", s_act },
+        .arguments = S_CASE_ID "RESULT  what was done\n", .connect = true,
+        .min_args = 2, .max_args = 2,
+        .examples = "gridctl dept complete 01JDX4Q8V3M2K7P9R5T1W6Y0ZB 'fire out, no injuries'" },
+      K(COMPLETE), "completed", s_act },
 };
 
 static void s_dept_usage(FILE *out)
@@ -113,26 +151,12 @@ static void s_dept_usage(FILE *out)
                  "[departments]; the node knows the department by that key.\n\n"
                  "Subcommands:\n");
     for (size_t i = 0; i < sizeof s_subs / sizeof *s_subs; i++)
-        fprintf(out, "  %-9s %s\n", s_subs[i].name, s_subs[i].synopsis);
+        fprintf(out, "  %-9s %s\n", s_subs[i].cmd.name + 5, s_subs[i].cmd.synopsis);
     fprintf(out, "\nRun 'gridctl dept SUBCOMMAND --help' for each one's options.\n\n"
                  "Exit status: 0 success; 1 refused by the node (its reason is printed);\n"
                  "2 usage error; 3 no reply from the node (safe to retry), or a watch's\n"
                  "--timeout-ms passed before --count; 4 local error (key file, memory,\n"
                  "no notice endpoint).\n");
-}
-
-static void s_sub_usage(FILE *out, const s_sub_t *sub)
-{
-    fprintf(out, "Usage: gridctl dept %s %s [OPTIONS]\n\n%s\n\n", sub->name, sub->synopsis,
-            sub->description);
-    if (*sub->arguments)
-        fprintf(out, "Options:\n%s\n", sub->arguments);
-    fprintf(out, "%s", gridctl_common_help);
-    fprintf(out, "\nHere --key is the department's key: its public key is in the node's\n"
-                 "[departments] (not [reporters]), and names the department.\n");
-    fprintf(out, "\nExit status: 0 success; 1 refused by the node; 2 usage error; 3 no\n"
-                 "reply%s; 4 local error.\n",
-            sub->run == s_watch ? " (or --timeout-ms before --count)" : " (safe to retry)");
 }
 
 /* ---- talking to the node ---- */
@@ -153,8 +177,7 @@ static int s_exit_code(const s_opts_t *opts, int rc, const char *err)
             json_object *obj = json_object_new_object();
             json_object_object_add(obj, "error", json_object_new_string("refused"));
             json_object_object_add(obj, "message", json_object_new_string(err));
-            printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-            json_object_put(obj);
+            gridctl_print_json(obj);
         }
         fprintf(stderr, "gridctl: refused by the node: %s\n", err);
         return GRIDCTL_REFUSED;
@@ -276,8 +299,7 @@ static void s_on_task(void *ctx, gr_dept_change_t change, const Gridrelay__Task 
         json_object_object_add(obj, "time", json_object_new_string(when));
         json_object_object_add(obj, "change", json_object_new_string(s_change_name(change)));
         json_object_object_add(obj, "reason", json_object_new_string(reason));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("%s %-7s %s %-12s %-16s \"%s\" due %s %s\n", when, s_change_name(change),
                task->event_id, gridctl_severity_name(e ? e->severity : 0), e ? e->category : "",
@@ -319,12 +341,12 @@ static int s_watch(const s_sub_t *sub, s_opts_t *opts, char **args)
     char err[512] = "";
     rc = s_exit_code(opts, gr_dept_client_sync(client, err, sizeof err), err);
     int last_failure = 0;
-    while (rc == GRIDCTL_OK && !s_stop && !(opts->count && w.printed >= opts->count)) {
+    while (rc == GRIDCTL_OK && !s_stop && !(opts->count && (uint64_t)w.printed >= opts->count)) {
         uint64_t now = gr_now_ms();
         if (end && now >= end) {
             if (opts->count) {
-                fprintf(stderr, "gridctl: %ld of %ld change(s) within %ld ms\n", w.printed,
-                        opts->count, opts->watch_ms);
+                fprintf(stderr, "gridctl: %ld of %llu change(s) within %llu ms\n", w.printed,
+                        (unsigned long long)opts->count, (unsigned long long)opts->watch_ms);
                 rc = GRIDCTL_NO_REPLY;
             }
             break;
@@ -361,8 +383,7 @@ static int s_tasks(const s_sub_t *sub, s_opts_t *opts, char **args)
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++)
             json_object_array_add(arr, s_task_json(gr_dept_client_task_at(client, i)));
-        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
-        json_object_put(arr);
+        gridctl_print_json(arr);
     } else if (rc == GRIDCTL_OK) {
         printf("department %s\n%-26s %-7s %-4s %-12s %-16s %-24s %s\n", gr_dept_client_code(client),
                "EVENT", "STATE", "ROLE", "SEVERITY", "CATEGORY", "DUE", "TITLE");
@@ -384,7 +405,7 @@ static int s_tasks(const s_sub_t *sub, s_opts_t *opts, char **args)
 static int s_act(const s_sub_t *sub, s_opts_t *opts, char **args)
 {
     const char *event_id = args[0];
-    const char *text = sub->positional > 1 ? args[1] : opts->note;
+    const char *text = sub->cmd.min_args > 1 ? args[1] : opts->note;
     gr_dept_client_t *client = NULL;
     int rc = s_open(opts, NULL, NULL, &client);
     if (rc != GRIDCTL_OK)
@@ -396,25 +417,10 @@ static int s_act(const s_sub_t *sub, s_opts_t *opts, char **args)
     if (rc != GRIDCTL_OK)
         return rc;
     if (opts->common.json)
-        printf("{\"id\":\"%s\",\"action\":\"%s\",\"ok\":true}\n", event_id, sub->name);
+        printf("{\"id\":\"%s\",\"action\":\"%s\",\"ok\":true}\n", event_id, sub->cmd.name + 5);
     else
         printf("%s %s\n", event_id, sub->done);
     return GRIDCTL_OK;
-}
-
-/* ---- parsing ---- */
-
-static int s_parse_long(const char *name, const char *arg, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || !end || *end || v <= 0 || v > 1000000000L) {
-        fprintf(stderr, "gridctl: --%s %s: expected a positive number\n", name, arg);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 int gridctl_dept(int argc, char **argv)
@@ -430,64 +436,24 @@ int gridctl_dept(int argc, char **argv)
     }
     const s_sub_t *sub = NULL;
     for (size_t i = 0; i < sizeof s_subs / sizeof *s_subs; i++)
-        if (strcmp(argv[1], s_subs[i].name) == 0)
+        if (strcmp(argv[1], s_subs[i].cmd.name + 5) == 0)
             sub = &s_subs[i];
     if (!sub) {
         fprintf(stderr, "gridctl: unknown dept subcommand '%s'\n", argv[1]);
         s_dept_usage(stderr);
         return GRIDCTL_USAGE;
     }
-    enum { O_COUNT = 1, O_WATCH_MS, O_NOTICE, O_NOTE };
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "count", required_argument, NULL, O_COUNT },
-        { "timeout-ms", required_argument, NULL, O_WATCH_MS },
-        { "notice-endpoint", required_argument, NULL, O_NOTICE },
-        { "note", required_argument, NULL, O_NOTE },
-        { NULL, 0, NULL, 0 },
-    };
     s_opts_t opts;
     memset(&opts, 0, sizeof opts);
-    opts.common.timeout_ms = 3000;
-    opts.common.attempts = 3;
-    bool is_watch = sub->run == s_watch, is_tasks = sub->run == s_tasks;
+    int first = 0;
+    /* The subcommand's name is its argv[0]. */
+    int rc = gridctl_parse(&sub->cmd, argc - 1, argv + 1, &opts, &opts.common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
     argc--;
-    argv++;  /* getopt starts after the subcommand's name */
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&opts.common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 'h') {
-            s_sub_usage(stdout, sub);
-            return GRIDCTL_OK;
-        }
-        bool ok = (opt == O_COUNT && is_watch) || (opt == O_WATCH_MS && is_watch) ||
-                  (opt == O_NOTICE && (is_watch || is_tasks)) ||
-                  (opt == O_NOTE && sub->kind == K(CLAIM));
-        if (!ok) {
-            s_sub_usage(stderr, sub);
-            return GRIDCTL_USAGE;
-        }
-        if ((opt == O_COUNT && s_parse_long("count", optarg, &opts.count) != 0) ||
-            (opt == O_WATCH_MS && s_parse_long("timeout-ms", optarg, &opts.watch_ms) != 0))
-            return GRIDCTL_USAGE;
-        if (opt == O_NOTICE)
-            opts.notice_endpoint = optarg;
-        if (opt == O_NOTE)
-            opts.note = optarg;
-    }
-    if (argc - optind != sub->positional) {
-        s_sub_usage(stderr, sub);
-        return GRIDCTL_USAGE;
-    }
-    for (int i = optind; i < argc; i++) {
-        if (!*argv[i]) {
-            fprintf(stderr, "gridctl: dept %s: empty argument\n", sub->name);
-            return GRIDCTL_USAGE;
-        }
-    }
-    return sub->run(sub, &opts, argv + optind);
+    argv++;
+    for (int i = first; i < argc; i++)
+        if (!*argv[i])
+            return gridctl_usage_error(&sub->cmd, "empty argument");
+    return sub->run(sub, &opts, argv + first);
 }

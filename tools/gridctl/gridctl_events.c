@@ -1,6 +1,5 @@
 /* gridctl report | list | show | stats */
-#include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,32 +11,6 @@
 
 #define MAX_TAGS 32
 #define MAX_ATTACHMENTS 16
-
-static void s_init_common(gridctl_common_t *common)
-{
-    memset(common, 0, sizeof *common);
-    common->timeout_ms = 3000;
-    common->attempts = 3;
-}
-
-static int s_parse_u64(const char *text, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || !end || *end || text[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int s_parse_double(const char *text, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    *out = strtod(text, &end);
-    return (errno || !end || *end) ? -1 : 0;
-}
 
 /* --attach SHA256HEX,URI[,MEDIA_TYPE] */
 static int s_parse_attachment(char *text, Gridrelay__Attachment *att, uint8_t hash[32])
@@ -60,11 +33,82 @@ static int s_parse_attachment(char *text, Gridrelay__Attachment *att, uint8_t ha
     return 0;
 }
 
-static void s_report_usage(FILE *out)
+/* --severity LEVEL into a Gridrelay__Severity. */
+static int s_parse_severity(const char *arg, void *place)
 {
-    fprintf(out,
-"Usage: gridctl report --category CODE --title TEXT [OPTIONS]\n"
-"\n"
+    int sev = gridctl_parse_severity(arg);
+    if (sev < 0)
+        return -1;
+    *(Gridrelay__Severity *)place = (Gridrelay__Severity)sev;
+    return 0;
+}
+
+/* --status STATUS into a Gridrelay__Status. */
+static int s_parse_status(const char *arg, void *place)
+{
+    int status = gridctl_parse_status(arg);
+    if (status < 0)
+        return -1;
+    *(Gridrelay__Status *)place = (Gridrelay__Status)status;
+    return 0;
+}
+
+static int s_parse_event_id(const char *arg, void *place)
+{
+    if (!gr_event_id_valid(arg))
+        return -1;
+    snprintf(place, GR_EVENT_ID_LEN + 1, "%s", arg);
+    return 0;
+}
+
+typedef struct {
+    Gridrelay__Event event;
+    Gridrelay__Location location;
+    bool have_lat, have_lon;
+    gridctl_strings_t tags, attachments;
+    char id[GR_EVENT_ID_LEN + 1];
+} s_report_values_t;
+
+#define S_REPORT_STRING(option, l, argument, field, what)                                   \
+    { .kind = GRIDCTL_OPT_STRING, .name = option, .letter = l, .arg = argument,            \
+      .offset = offsetof(s_report_values_t, field), .help = what }
+
+static const gridctl_opt_t s_report_options[] = {
+    { .kind = GRIDCTL_OPT_HEADING, .help = "Event options:" },
+    S_REPORT_STRING("category", 'c', "CODE", event.category,
+                    "category code from the node's catalogue (required)"),
+    S_REPORT_STRING("title", 't', "TEXT", event.title, "short title (required)"),
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "severity", .letter = 's', .arg = "LEVEL",
+      .offset = offsetof(s_report_values_t, event.severity), .parse = s_parse_severity,
+      .expect = "routine, urgent or extra-urgent",
+      .help = "routine | urgent | extra-urgent (default: the\ncategory's default)" },
+    S_REPORT_STRING("description", 'd', "TEXT", event.description, "what happened"),
+    S_REPORT_STRING("reporter", 'r', "ID", event.reporter, "grid worker / information officer id"),
+    S_REPORT_STRING("grid", 'g', "CODE", location.grid_code, "grid (网格) code"),
+    S_REPORT_STRING("address", 'a', "TEXT", location.address, "where it is"),
+    { .kind = GRIDCTL_OPT_DOUBLE, .name = "lat", .arg = "DEG",
+      .offset = offsetof(s_report_values_t, location.lat),
+      .seen = GRIDCTL_SEEN(s_report_values_t, have_lat), .help = "latitude (with --lon)" },
+    { .kind = GRIDCTL_OPT_DOUBLE, .name = "lon", .arg = "DEG",
+      .offset = offsetof(s_report_values_t, location.lon),
+      .seen = GRIDCTL_SEEN(s_report_values_t, have_lon), .help = "longitude (with --lat)" },
+    { .kind = GRIDCTL_OPT_LIST, .name = "tag", .arg = "TAG", .max = MAX_TAGS,
+      .offset = offsetof(s_report_values_t, tags), .help = "a tag; repeatable" },
+    { .kind = GRIDCTL_OPT_LIST, .name = "attach", .arg = "SHA256,URI[,TYPE]", .max = MAX_ATTACHMENTS,
+      .offset = offsetof(s_report_values_t, attachments),
+      .help = "reference to a photo or video, repeatable;\n"
+              "the media itself never travels on the bus" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "id", .arg = "ID",
+      .offset = offsetof(s_report_values_t, id), .parse = s_parse_event_id,
+      .expect = "1..64 characters of [A-Za-z0-9._-]",
+      .help = "event id (default: a new ULID made here)" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_report_cmd = {
+    .name = "report",
+    .synopsis = "--category CODE --title TEXT [OPTIONS]",
+    .about =
 "Submits one event report, signed with your key, and prints its id once the\n"
 "node has stored it durably. Safe to repeat after a lost reply: the same\n"
 "--id is stored once.\n"
@@ -72,111 +116,47 @@ static void s_report_usage(FILE *out)
 "Any report counts as your daily report (日报告) where the node's [daily]\n"
 "names you; when nothing happened, send a zero report (零报告): --category\n"
 "DAILY.SAFE (the node's [daily] category). It is stored and counted, and\n"
-"makes no case: nobody has to accept or resolve it ('gridctl daily').\n"
-"\n"
-"Event options:\n"
-"  -c, --category CODE    category code from the node's catalogue (required)\n"
-"  -t, --title TEXT       short title (required)\n"
-"  -s, --severity LEVEL   routine | urgent | extra-urgent (default: the\n"
-"                         category's default)\n"
-"  -d, --description TEXT\n"
-"  -r, --reporter ID      grid worker / information officer id\n"
-"  -g, --grid CODE        grid (网格) code\n"
-"  -a, --address TEXT\n"
-"      --lat DEG --lon DEG  coordinates (both or neither)\n"
-"      --tag TAG          repeatable\n"
-"      --attach SHA256,URI[,TYPE]  reference to a photo or video, repeatable;\n"
-"                         the media itself never travels on the bus\n"
-"      --id ID            event id (default: a new ULID made here)\n"
-"\n%s", gridctl_common_help);
-}
+"makes no case: nobody has to accept or resolve it ('gridctl daily').\n",
+    .options = s_report_options,
+    .connect = true,
+    .examples =
+"gridctl report -c SAFETY.FIRE -t 'smoke behind the school' -s urgent \\\n"
+"    --grid A1-03 --lat 30.27 --lon 120.15\n"
+"gridctl report --category DAILY.SAFE --title 'all safe'",
+};
 
 int gridctl_report(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "category", required_argument, NULL, 'c' }, { "title", required_argument, NULL, 't' },
-        { "severity", required_argument, NULL, 's' }, { "description", required_argument, NULL, 'd' },
-        { "reporter", required_argument, NULL, 'r' }, { "grid", required_argument, NULL, 'g' },
-        { "address", required_argument, NULL, 'a' },  { "lat", required_argument, NULL, 1 },
-        { "lon", required_argument, NULL, 2 },        { "tag", required_argument, NULL, 3 },
-        { "attach", required_argument, NULL, 4 },     { "id", required_argument, NULL, 5 },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    s_init_common(&common);
-    Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
-    Gridrelay__Location location = GRIDRELAY__LOCATION__INIT;
-    char *tags[MAX_TAGS];
+    s_report_values_t v;
+    memset(&v, 0, sizeof v);
+    gridrelay__event__init(&v.event);
+    gridrelay__location__init(&v.location);
+    int rc = gridctl_parse(&s_report_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    if (!v.event.category || !v.event.title || v.have_lat != v.have_lon)
+        return gridctl_usage_error(&s_report_cmd, v.have_lat != v.have_lon
+                                   ? "--lat and --lon go together"
+                                   : "--category and --title are required");
+    Gridrelay__Event event = v.event;
+    Gridrelay__Location location = v.location;
     Gridrelay__Attachment atts[MAX_ATTACHMENTS];
     Gridrelay__Attachment *att_ptrs[MAX_ATTACHMENTS];
     uint8_t hashes[MAX_ATTACHMENTS][32];
-    int have_lat = 0, have_lon = 0;
-    char id[GR_EVENT_ID_LEN + 1] = "";
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "c:t:s:d:r:g:a:", options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
+    for (size_t i = 0; i < v.attachments.n; i++) {
+        /* The items are argv's own words: splitting one in place is fine. */
+        if (s_parse_attachment((char *)v.attachments.items[i], &atts[i], hashes[i]) != 0) {
+            fprintf(stderr, "gridctl: --attach: expected SHA256HEX,URI[,TYPE] (at most %d)\n", MAX_ATTACHMENTS);
             return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        switch (opt) {
-        case 'c': event.category = optarg; break;
-        case 't': event.title = optarg; break;
-        case 'd': event.description = optarg; break;
-        case 'r': event.reporter = optarg; break;
-        case 'g': location.grid_code = optarg; break;
-        case 'a': location.address = optarg; break;
-        case 's': {
-            int sev = gridctl_parse_severity(optarg);
-            if (sev < 0) {
-                fprintf(stderr, "gridctl: --severity %s: expected routine, urgent or extra-urgent\n", optarg);
-                return GRIDCTL_USAGE;
-            }
-            event.severity = (Gridrelay__Severity)sev;
-            break;
         }
-        case 1:
-        case 2:
-            if (s_parse_double(optarg, opt == 1 ? &location.lat : &location.lon) != 0) {
-                fprintf(stderr, "gridctl: --%s %s: expected a number\n", opt == 1 ? "lat" : "lon", optarg);
-                return GRIDCTL_USAGE;
-            }
-            *(opt == 1 ? &have_lat : &have_lon) = 1;
-            break;
-        case 3:
-            if (event.n_tags == MAX_TAGS) {
-                fprintf(stderr, "gridctl: at most %d tags\n", MAX_TAGS);
-                return GRIDCTL_USAGE;
-            }
-            tags[event.n_tags++] = optarg;
-            break;
-        case 4:
-            if (event.n_attachments == MAX_ATTACHMENTS ||
-                s_parse_attachment(optarg, &atts[event.n_attachments], hashes[event.n_attachments]) != 0) {
-                fprintf(stderr, "gridctl: --attach: expected SHA256HEX,URI[,TYPE] (at most %d)\n", MAX_ATTACHMENTS);
-                return GRIDCTL_USAGE;
-            }
-            att_ptrs[event.n_attachments] = &atts[event.n_attachments];
-            event.n_attachments++;
-            break;
-        case 5:
-            if (!gr_event_id_valid(optarg)) {
-                fprintf(stderr, "gridctl: --id: 1..64 characters of [A-Za-z0-9._-]\n");
-                return GRIDCTL_USAGE;
-            }
-            snprintf(id, sizeof id, "%s", optarg);
-            break;
-        case 'h': s_report_usage(stdout); return GRIDCTL_OK;
-        default: s_report_usage(stderr); return GRIDCTL_USAGE;
-        }
+        att_ptrs[i] = &atts[i];
     }
-    if (optind != argc || !event.category || !event.title || have_lat != have_lon) {
-        fprintf(stderr, "gridctl report: %s\n", optind != argc ? "unexpected argument"
-                : have_lat != have_lon ? "--lat and --lon go together"
-                : "--category and --title are required");
-        return GRIDCTL_USAGE;
-    }
+    event.n_attachments = v.attachments.n;
+    event.n_tags = v.tags.n;
+    char *id = v.id;
+    int have_lat = v.have_lat;
+    char **tags = (char **)v.tags.items;
     if (gr_keys_init() != 0)
         return GRIDCTL_LOCAL;
     if (!id[0])
@@ -194,7 +174,7 @@ int gridctl_report(int argc, char **argv)
     body.report = &report;
 
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
@@ -202,8 +182,7 @@ int gridctl_report(int argc, char **argv)
         json_object *obj = json_object_new_object();
         json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
         json_object_object_add(obj, "duplicate", json_object_new_boolean(ack->duplicate));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("%s%s\n", ack->event_id, ack->duplicate ? " (already stored)" : "");
     }
@@ -228,32 +207,58 @@ static json_object *s_summary_json(const Gridrelay__EventSummary *s)
     return obj;
 }
 
-static void s_list_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl list [FILTERS] [--all | --page TOKEN] [OPTIONS]\n"
-"\n"
+typedef struct {
+    Gridrelay__ListEvents list;
+    uint64_t limit;
+    const char *page;
+    bool all;
+} s_list_values_t;
+
+static const gridctl_opt_t s_list_options[] = {
+    { .kind = GRIDCTL_OPT_HEADING, .help = "Filters (all optional, combined with AND):" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "status", .arg = "STATUS",
+      .offset = offsetof(s_list_values_t, list.status), .parse = s_parse_status,
+      .expect = "a known status",
+      .help = "reported, accepted, dispatched, assigned, in_progress,\n"
+              "resolved, fed_back, closed, escalated, returned" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "category", .arg = "CODE",
+      .offset = offsetof(s_list_values_t, list.category), .help = "one category code" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "severity", .arg = "LEVEL",
+      .offset = offsetof(s_list_values_t, list.severity), .parse = s_parse_severity,
+      .expect = "routine, urgent or extra-urgent", .help = "routine | urgent | extra-urgent" },
+    { .kind = GRIDCTL_OPT_U64, .name = "since", .arg = "MS",
+      .offset = offsetof(s_list_values_t, list.since_ms), .expect = "a time in ms since the epoch",
+      .help = "received at or after (ms since the epoch)" },
+    { .kind = GRIDCTL_OPT_U64, .name = "until", .arg = "MS",
+      .offset = offsetof(s_list_values_t, list.until_ms), .expect = "a time in ms since the epoch",
+      .help = "received before" },
+    { .kind = GRIDCTL_OPT_HEADING, .help = "Paging:" },
+    { .kind = GRIDCTL_OPT_U64, .name = "limit", .arg = "N", .min = 1, .max = 1000,
+      .offset = offsetof(s_list_values_t, limit), .help = "events per page (default 100, at most 1000)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "page", .arg = "TOKEN",
+      .offset = offsetof(s_list_values_t, page), .help = "continue after a previous page" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "all", .offset = offsetof(s_list_values_t, all),
+      .help = "follow every page to the end" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_list_cmd = {
+    .name = "list",
+    .synopsis = "[FILTERS] [--all | --page TOKEN] [OPTIONS]",
+    .about =
 "Lists the events a node holds, oldest first by the time it received them.\n"
 "Duplicate reports (合并) are marked after the title: [merged into ID],\n"
 "[candidate duplicate of ID] (see 'gridctl merge --help'), [N merged].\n"
 "What you see depends on your key's role: an operator, viewer or auditor\n"
 "lists every event; a reporter only the ones it reported (and, if the node\n"
 "gives it a grid, that grid's); a department only the cases it has a task\n"
-"for.\n"
-"\n"
-"Filters (all optional, combined with AND):\n"
-"      --status STATUS     reported, accepted, dispatched, assigned, in_progress,\n"
-"                          resolved, fed_back, closed, escalated, returned\n"
-"      --category CODE\n"
-"      --severity LEVEL    routine | urgent | extra-urgent\n"
-"      --since MS          received at or after (ms since the epoch)\n"
-"      --until MS          received before\n"
-"Paging:\n"
-"      --limit N           events per page (default 100, at most 1000)\n"
-"      --page TOKEN        continue after a previous page\n"
-"      --all               follow every page to the end\n"
-"\n%s", gridctl_common_help);
-}
+"for.\n",
+    .options = s_list_options,
+    .connect = true,
+    .examples =
+"gridctl list --status reported --severity urgent\n"
+"gridctl list --since 1764547200000 --all --json",
+};
 
 /* One page of `gridctl list`: rows, or objects into the JSON array. */
 static const char *s_list_page(void *ctx, const Gridrelay__Body *reply, size_t *count)
@@ -285,65 +290,17 @@ static const char *s_list_page(void *ctx, const Gridrelay__Body *reply, size_t *
 
 int gridctl_list(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "status", required_argument, NULL, 1 },   { "category", required_argument, NULL, 2 },
-        { "severity", required_argument, NULL, 3 }, { "since", required_argument, NULL, 4 },
-        { "until", required_argument, NULL, 5 },    { "limit", required_argument, NULL, 6 },
-        { "page", required_argument, NULL, 7 },     { "all", no_argument, NULL, 8 },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    s_init_common(&common);
-    Gridrelay__ListEvents list = GRIDRELAY__LIST_EVENTS__INIT;
-    bool all = false;
-    char *page = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        uint64_t n = 0;
-        switch (opt) {
-        case 1:
-            if ((c = gridctl_parse_status(optarg)) < 0) {
-                fprintf(stderr, "gridctl: --status %s: unknown status\n", optarg);
-                return GRIDCTL_USAGE;
-            }
-            list.status = (Gridrelay__Status)c;
-            break;
-        case 2: list.category = optarg; break;
-        case 3:
-            if ((c = gridctl_parse_severity(optarg)) < 0) {
-                fprintf(stderr, "gridctl: --severity %s: unknown severity\n", optarg);
-                return GRIDCTL_USAGE;
-            }
-            list.severity = (Gridrelay__Severity)c;
-            break;
-        case 4:
-        case 5:
-        case 6:
-            if (s_parse_u64(optarg, &n) != 0 || (opt == 6 && (n == 0 || n > 1000))) {
-                fprintf(stderr, "gridctl: %s: expected a %s\n", optarg,
-                        opt == 6 ? "number from 1 to 1000" : "time in ms since the epoch");
-                return GRIDCTL_USAGE;
-            }
-            if (opt == 4) list.since_ms = n;
-            else if (opt == 5) list.until_ms = n;
-            else list.limit = (uint32_t)n;
-            break;
-        case 7: page = optarg; break;
-        case 8: all = true; break;
-        case 'h': s_list_usage(stdout); return GRIDCTL_OK;
-        default: s_list_usage(stderr); return GRIDCTL_USAGE;
-        }
-    }
-    if (optind != argc) {
-        s_list_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    s_list_values_t v;
+    memset(&v, 0, sizeof v);
+    gridrelay__list_events__init(&v.list);
+    int rc = gridctl_parse(&s_list_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    Gridrelay__ListEvents list = v.list;
+    list.limit = (uint32_t)v.limit;
+    bool all = v.all;
+    const char *page = v.page;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
     body.list_events = &list;
@@ -355,15 +312,15 @@ int gridctl_list(int argc, char **argv)
     if (!common.json)
         printf("%-26s  %-8s  %-12s  %-11s  %-24s  %s\n", "ID", "STATUS", "CATEGORY", "SEVERITY",
                "RECEIVED", "TITLE");
-    int rc = gridctl_pages(&common, &body, &list.page_token, GRIDRELAY__BODY__KIND_EVENT_PAGE, all,
-                           s_list_page, array, token, &total);
+    const gridctl_listing_t listing = { &body, &list.page_token, GRIDRELAY__BODY__KIND_EVENT_PAGE,
+                                        all, s_list_page, array };
+    rc = gridctl_pages(&common, &listing, token, &total);
     if (rc == GRIDCTL_OK) {
         if (array) {
             json_object *obj = json_object_new_object();
             json_object_object_add(obj, "events", array);
             json_object_object_add(obj, "next_page", json_object_new_string(token));
-            printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-            json_object_put(obj);
+            gridctl_print_json(obj);
             array = NULL;
         } else {
             printf("(%zu event%s)%s%s\n", total, total == 1 ? "" : "s",
@@ -375,22 +332,36 @@ int gridctl_list(int argc, char **argv)
     return rc;
 }
 
-static void s_show_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl show ID [OPTIONS]\n"
-"\n"
+typedef struct {
+    bool below;
+} s_show_values_t;
+
+static const gridctl_opt_t s_show_options[] = {
+    { .kind = GRIDCTL_OPT_FLAG, .name = "below", .letter = 'B',
+      .offset = offsetof(s_show_values_t, below),
+      .help = "when the case is not held at this node, show what this\n"
+              "node knows of it from the tiers below (its status,\n"
+              "holder, the tier that holds it, and the urges sent);\n"
+              "without it such a case is \"no event ... on this node\"" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_show_cmd = {
+    .name = "show",
+    .synopsis = "ID [OPTIONS]",
+    .about =
 "Shows one event and its whole timeline: every state change with its time,\n"
 "who caused it, where, and why. An operator, viewer or auditor may show any\n"
 "event; a reporter only its own reports, a department only the cases it has\n"
-"a task for (else the node refuses: forbidden).\n"
-"\n"
-"  -B, --below   when the case is not held at this node, show what this node\n"
-"                knows of it from the tiers below (its status, holder, the tier\n"
-"                that holds it, and the urges sent); without it such a case is\n"
-"                \"no event ... on this node\"\n"
-"\n%s", gridctl_common_help);
-}
+"a task for (else the node refuses: forbidden).\n",
+    .arguments = "ID    the event's id\n",
+    .options = s_show_options,
+    .connect = true,
+    .min_args = 1,
+    .max_args = 1,
+    .examples = "gridctl show 01JDX4Q8V3M2K7P9R5T1W6Y0ZB\n"
+                "gridctl show 01JDX4Q8V3M2K7P9R5T1W6Y0ZB --below --json",
+};
 
 static json_object *s_hex(const ProtobufCBinaryData *bin)
 {
@@ -541,41 +512,21 @@ static void s_show_text(const Gridrelay__EventDetail *d)
 
 int gridctl_show(int argc, char **argv)
 {
-    static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { "below", no_argument, NULL, 'B' },
-                                             { NULL, 0, NULL, 0 } };
     gridctl_common_t common;
-    s_init_common(&common);
-    bool below = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "B", options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 'B') {
-            below = true;
-            continue;
-        }
-        if (opt == 'h') {
-            s_show_usage(stdout);
-            return GRIDCTL_OK;
-        }
-        s_show_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
-    if (optind + 1 != argc) {
-        s_show_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    s_show_values_t v = { false };
+    int first = 0;
+    int rc = gridctl_parse(&s_show_cmd, argc, argv, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    bool below = v.below;
     Gridrelay__GetEvent get = GRIDRELAY__GET_EVENT__INIT;
-    get.event_id = argv[optind];
+    get.event_id = argv[first];
     get.below = below;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_GET_EVENT;
     body.get_event = &get;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_EVENT_DETAIL, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_EVENT_DETAIL, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     if (!reply.body->event_detail->event) {
@@ -590,38 +541,36 @@ int gridctl_show(int argc, char **argv)
     return GRIDCTL_OK;
 }
 
+static const gridctl_cmd_t s_stats_cmd = {
+    .name = "stats",
+    .synopsis = "[OPTIONS]\n--by KEY [OPTIONS]",
+    .about =
+"Shows the node's counters: events stored, duplicates answered, and every\n"
+"kind of rejected request (rejected_forbidden: refused for the signer's role\n"
+"or scope). For operators, viewers and auditors.\n"
+"With --by KEY, counts of the stored cases over time instead: see\n"
+"'gridctl stats --by category --help'.\n",
+    .connect = true,
+    .max_args = -1,
+    .examples = "gridctl stats --json",
+};
+
 int gridctl_stats(int argc, char **argv)
 {
     /* Counts over time from the stored cases are another request. */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--by") == 0 || strncmp(argv[i], "--by=", 5) == 0)
             return gridctl_case_stats(argc, argv);
-    static const struct option options[] = { GRIDCTL_COMMON_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     gridctl_common_t common;
-    s_init_common(&common);
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        FILE *out = opt == 'h' ? stdout : stderr;
-        fprintf(out, "Usage: gridctl stats [OPTIONS]\n\nShows the node's counters: events "
-                "stored, duplicates answered, and every kind of rejected request\n"
-                "(rejected_forbidden: refused for the signer's role or scope). For\n"
-                "operators, viewers and auditors.\n"
-                "With --by KEY, counts of the stored cases over time instead: see\n"
-                "'gridctl stats --by category --help'.\n\n%s",
-                gridctl_common_help);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
+    int rc = gridctl_parse(&s_stats_cmd, argc, argv, NULL, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
     Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
     body.get_stats = &get;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_STATS, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_STATS, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Stats *stats = reply.body->stats;
@@ -631,8 +580,7 @@ int gridctl_stats(int argc, char **argv)
         for (size_t i = 0; i < stats->n_counters; i++)
             json_object_object_add(obj, stats->counters[i]->name,
                                    json_object_new_int64((int64_t)stats->counters[i]->value));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else {
         printf("node %s\n", stats->node_id);
         for (size_t i = 0; i < stats->n_counters; i++)

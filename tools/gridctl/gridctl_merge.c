@@ -1,5 +1,5 @@
 /* gridctl merge | unmerge: duplicate reports of one incident (合并). */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +7,20 @@
 
 #include "gridctl.h"
 
-static void s_merge_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl merge ID INTO_ID [--note TEXT] [OPTIONS]\n"
-"\n"
+typedef struct {
+    const char *note;
+} s_merge_values_t;
+
+static const gridctl_opt_t s_merge_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "note", .arg = "TEXT",
+      .offset = offsetof(s_merge_values_t, note), .help = "why, for both timelines" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_merge_cmd = {
+    .name = "merge",
+    .synopsis = "ID INTO_ID [--note TEXT] [OPTIONS]",
+    .about =
 "Merges (合并) the report ID into the case INTO_ID: two grid workers told of\n"
 "one fire or one dispute, and it is to be handled once. Both cases must be\n"
 "held by this node, open and not escalated, and of one category; ID must not\n"
@@ -35,75 +44,55 @@ static void s_merge_usage(FILE *out)
 "\n"
 "Refused (nothing changes): into itself or across categories (invalid), an\n"
 "unknown INTO_ID (not_found), a closed, escalated or already merged case\n"
-"(forbidden).\n"
-"\n"
-"Options:\n"
-"      --note TEXT       why, for both timelines\n"
-"\n%s", gridctl_common_help);
-}
+"(forbidden).\n",
+    .arguments = "ID         the duplicate report\n"
+                 "INTO_ID    the case it is part of\n",
+    .options = s_merge_options,
+    .connect = true,
+    .min_args = 2,
+    .max_args = 2,
+    .examples = "gridctl merge 01JDX4R2A6B8C0D2E4F6G8H0JK 01JDX4Q8V3M2K7P9R5T1W6Y0ZB \\\n"
+                "    --note 'same fire'",
+};
 
-static void s_unmerge_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl unmerge ID [--note TEXT] [OPTIONS]\n"
-"\n"
+static const gridctl_cmd_t s_unmerge_cmd = {
+    .name = "unmerge",
+    .synopsis = "ID [--note TEXT] [OPTIONS]",
+    .about =
 "Undoes 'gridctl merge': ID is a case of its own again, and the node's rules\n"
 "apply to it at once (a deadline that passed while it was merged sends it up\n"
 "now). Both timelines record it. Only at the node that made the merge, and\n"
 "not once the case it joined was escalated (its result comes back with that\n"
 "case's) or resolved. A case whose department tasks the merge withdrew stays\n"
 "dispatched with no department: dispatch it again ('gridctl dispatch'), or its\n"
-"resolve deadline sends it up.\n"
-"\n"
-"Options:\n"
-"      --note TEXT       why, for both timelines\n"
-"\n%s", gridctl_common_help);
-}
+"resolve deadline sends it up.\n",
+    .arguments = "ID    the merged report\n",
+    .options = s_merge_options,
+    .connect = true,
+    .min_args = 1,
+    .max_args = 1,
+    .examples = "gridctl unmerge 01JDX4R2A6B8C0D2E4F6G8H0JK --note 'a second fire'",
+};
 
 static int s_run(bool merge, int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "note", required_argument, NULL, 1 },
-        { NULL, 0, NULL, 0 },
-    };
-    void (*usage)(FILE *) = merge ? s_merge_usage : s_unmerge_usage;
     gridctl_common_t common;
-    memset(&common, 0, sizeof common);
-    common.timeout_ms = 3000;
-    common.attempts = 3;
-    const char *note = "";
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 1) {
-            note = optarg;
-        } else if (opt == 'h') {
-            usage(stdout);
-            return GRIDCTL_OK;
-        } else {
-            usage(stderr);
-            return GRIDCTL_USAGE;
-        }
-    }
-    if (argc - optind != (merge ? 2 : 1)) {
-        usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    s_merge_values_t v = { "" };
+    int first = 0;
+    int rc = gridctl_parse(merge ? &s_merge_cmd : &s_unmerge_cmd, argc, argv, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    const char *note = v.note;
     Gridrelay__CaseAction ca = GRIDRELAY__CASE_ACTION__INIT;
-    ca.event_id = argv[optind];
+    ca.event_id = argv[first];
     ca.kind = merge ? GRIDRELAY__CASE_ACTION__KIND__MERGE : GRIDRELAY__CASE_ACTION__KIND__UNMERGE;
     ca.text = (char *)note;
-    ca.target = merge ? argv[optind + 1] : (char *)"";
+    ca.target = merge ? argv[first + 1] : (char *)"";
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_CASE_ACTION;
     body.case_action = &ca;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACK, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
@@ -112,8 +101,7 @@ static int s_run(bool merge, int argc, char **argv)
         json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
         json_object_object_add(obj, "status", json_object_new_string(gridctl_status_name(ack->status)));
         json_object_object_add(obj, "merged_into", json_object_new_string(merge ? ca.target : ""));
-        printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-        json_object_put(obj);
+        gridctl_print_json(obj);
     } else if (merge) {
         printf("%s merged into %s\n", ack->event_id, ca.target);
     } else {

@@ -1,6 +1,6 @@
 /* gridctl outbox: what waits for this node's peers, and the dead letters
  * (messages a peer refused for good): list, retry, drop (node/outbox.h). */
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -9,13 +9,32 @@
 
 #include "gridctl.h"
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl outbox list [--peer P] [--dead] [--limit N] [OPTIONS]\n"
-"       gridctl outbox retry PEER/SEQ [OPTIONS]\n"
-"       gridctl outbox drop PEER/SEQ [--reason TEXT] [OPTIONS]\n"
-"\n"
+typedef struct {
+    const char *peer, *reason;
+    bool dead;
+    uint64_t limit;
+} s_outbox_values_t;
+
+static const gridctl_opt_t s_outbox_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "peer", .letter = 'p', .arg = "P",
+      .offset = offsetof(s_outbox_values_t, peer), .help = "list: only this peer's outbox" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "dead", .letter = 'd', .offset = offsetof(s_outbox_values_t, dead),
+      .help = "list: only the dead letters" },
+    { .kind = GRIDCTL_OPT_U64, .name = "limit", .letter = 'l', .arg = "N", .min = 1, .max = 1000,
+      .offset = offsetof(s_outbox_values_t, limit),
+      .help = "list: at most N waiting and N dead per peer (default 100)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "reason", .letter = 'r', .arg = "TEXT",
+      .offset = offsetof(s_outbox_values_t, reason), .help = "drop: why, for the timeline" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+/* One table for the three verbs: the parse sees argv from the verb on. */
+static const gridctl_cmd_t s_outbox_cmd = {
+    .name = "outbox",
+    .synopsis = "list [--peer P] [--dead] [--limit N] [OPTIONS]\n"
+                "retry PEER/SEQ [OPTIONS]\n"
+                "drop PEER/SEQ [--reason TEXT] [OPTIONS]",
+    .about =
 "list shows the messages waiting in the node's outbox for each peer\n"
 "(parent, skip, or a child's id) and its dead letters: messages the peer\n"
 "refused for good (forbidden, invalid, unknown_category...), which the node\n"
@@ -24,14 +43,15 @@ static void s_usage(FILE *out)
 "retry queues a dead letter again (a new seq, at the end of the peer's\n"
 "outbox) once what made the peer refuse it is fixed; drop gives it up: it\n"
 "stays listed as dropped, and the case's timeline (and so the audit ledger)\n"
-"records who dropped it. retry and drop need an [operators] key.\n"
-"\n"
-"  -p, --peer P          only this peer's outbox\n"
-"  -d, --dead            only the dead letters\n"
-"  -l, --limit N         at most N waiting and N dead per peer (default 100)\n"
-"  -r, --reason TEXT     drop: why, for the timeline\n"
-"%s", gridctl_common_help);
-}
+"records who dropped it. retry and drop need an [operators] key.\n",
+    .options = s_outbox_options,
+    .connect = true,
+    .max_args = 1,
+    .timeout_ms = 5000,
+    .examples = "gridctl outbox list --dead\n"
+                "gridctl outbox retry town-a/1764547200123456\n"
+                "gridctl outbox drop town-a/1764547200123456 --reason 'category retired'",
+};
 
 static int s_list(gridctl_common_t *common, const char *peer, bool dead_only, unsigned limit)
 {
@@ -91,8 +111,7 @@ static int s_list(gridctl_common_t *common, const char *peer, bool dead_only, un
         json_object_object_add(o, "waiting", json_object_new_uint64(page->waiting));
         json_object_object_add(o, "dead", json_object_new_uint64(page->dead));
         json_object_object_add(o, "truncated", json_object_new_boolean(page->truncated));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
     } else {
         printf("%" PRIu64 " waiting, %" PRIu64 " dead%s\n", page->waiting, page->dead,
                page->truncated ? " (more than shown: --limit, --peer)" : "");
@@ -141,54 +160,28 @@ static int s_act(gridctl_common_t *common, Gridrelay__OutboxAction__Kind kind, c
 
 int gridctl_outbox(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "peer", required_argument, NULL, 'p' },
-        { "dead", no_argument, NULL, 'd' }, { "limit", required_argument, NULL, 'l' },
-        { "reason", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
-    };
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        s_usage(argc < 2 ? stderr : stdout);
+        gridctl_help(&s_outbox_cmd, argc < 2 ? stderr : stdout);
         return argc < 2 ? GRIDCTL_USAGE : GRIDCTL_OK;
     }
     const char *sub = argv[1];
-    gridctl_common_t common = {.timeout_ms = 5000, .attempts = 3};
-    const char *peer = NULL, *reason = NULL;
-    bool dead_only = false;
-    unsigned long limit = 0;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc - 1, argv + 1, GRIDCTL_COMMON_SHORT "p:dl:r:", options,
-                              NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        char *end = NULL;
-        switch (opt) {
-        case 'p': peer = optarg; break;
-        case 'd': dead_only = true; break;
-        case 'r': reason = optarg; break;
-        case 'l':
-            limit = strtoul(optarg, &end, 10);
-            if (!end || *end || limit == 0 || limit > 1000) {
-                fprintf(stderr, "gridctl: --limit takes 1..1000\n");
-                return GRIDCTL_USAGE;
-            }
-            break;
-        default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-        }
-    }
-    int rest = argc - 1 - optind;
-    char **args = argv + 1 + optind;
+    gridctl_common_t common;
+    s_outbox_values_t v;
+    memset(&v, 0, sizeof v);
+    int first = 0;
+    int rc = gridctl_parse(&s_outbox_cmd, argc - 1, argv + 1, &v, &common, &first);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    const char *peer = v.peer, *reason = v.reason;
+    bool dead_only = v.dead;
+    uint64_t limit = v.limit;
+    int rest = argc - 1 - first;
+    char **args = argv + 1 + first;
     if (strcmp(sub, "list") == 0 && rest == 0)
         return s_list(&common, peer, dead_only, (unsigned)limit);
     if (strcmp(sub, "retry") == 0 && rest == 1)
         return s_act(&common, GRIDRELAY__OUTBOX_ACTION__KIND__RETRY, args[0], NULL);
     if (strcmp(sub, "drop") == 0 && rest == 1)
         return s_act(&common, GRIDRELAY__OUTBOX_ACTION__KIND__DROP, args[0], reason);
-    s_usage(stderr);
-    return GRIDCTL_USAGE;
+    return gridctl_usage_error(&s_outbox_cmd, "list, retry PEER/SEQ or drop PEER/SEQ");
 }

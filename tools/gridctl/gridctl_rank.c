@@ -1,6 +1,6 @@
 /* gridctl rank: the units ranked by their assessment figures (考核); and
  * gridctl stats --by: case counts over time. Both from the node's store. */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,18 +98,44 @@ static int s_range(const char *from_text, const char *to_text, uint64_t *from, u
 
 /* ---- rank ---- */
 
-static void s_rank_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl rank [--period day|week|month|quarter] [--at DATE]\n"
-"                    [--from DATE --to DATE] [--by node|department] [--csv] [OPTIONS]\n"
-"\n"
+static const char *const s_period_words[] = { "day", "week", "month", "quarter", NULL };
+static const char *const s_by_words[] = { "node", "department", NULL };
+
+typedef struct {
+    int period, by;
+    bool has_period, csv;
+    const char *at, *from, *to;
+} s_rank_values_t;
+
+static const gridctl_opt_t s_rank_options[] = {
+    { .kind = GRIDCTL_OPT_CHOICE, .name = "period", .arg = "P", .choices = s_period_words,
+      .offset = offsetof(s_rank_values_t, period), .seen = GRIDCTL_SEEN(s_rank_values_t, has_period),
+      .help = "day, week (Monday to Sunday), month (default) or\nquarter" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "at", .arg = "DATE", .offset = offsetof(s_rank_values_t, at),
+      .help = "the period containing DATE: YYYY-MM-DD, YYYY-MM or\nYYYY-Qn (default: today)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "from", .arg = "DATE",
+      .offset = offsetof(s_rank_values_t, from),
+      .help = "instead of --period: from DATE (with --to)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "to", .arg = "DATE", .offset = offsetof(s_rank_values_t, to),
+      .help = "to DATE, both days included" },
+    { .kind = GRIDCTL_OPT_CHOICE, .name = "by", .arg = "node|department", .choices = s_by_words,
+      .offset = offsetof(s_rank_values_t, by), .help = "what to rank (default: node)" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "csv", .offset = offsetof(s_rank_values_t, csv),
+      .help = "one line per unit, comma-separated, with a header" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_rank_cmd = {
+    .name = "rank",
+    .synopsis = "[--period P] [--at DATE] [--by node|department] [--csv] [OPTIONS]\n"
+                "--from DATE --to DATE [--by node|department] [--csv] [OPTIONS]",
+    .about =
 "Ranks the units by their assessment figures (考核) for the cases they\n"
 "received in a period: this node and every node below it whose status it\n"
 "receives (--by node, the default), or this node's departments (--by\n"
 "department, each lead department's turns at its cases). For each unit:\n"
-"cases received, accepted on time %%, resolved on time %%, first-time\n"
-"resolution %% (resolved with no return), feedback rate (resolved cases\n"
+"cases received, accepted on time %, resolved on time %, first-time\n"
+"resolution % (resolved with no return), feedback rate (resolved cases\n"
 "whose reporter's node has the result), overdue cases, returns, urges\n"
 "received, average and p90 handling time (received to resolved, hours) and\n"
 "the composite score (0-100) with the node's [assessment] weights; the\n"
@@ -118,25 +144,22 @@ static void s_rank_usage(FILE *out)
 "By node, also each node's daily reports (日报告) over the days whose due\n"
 "time falls in the period: on time, late and missing (DAILY_OK, DAILY_LATE,\n"
 "DAILY_MISS); they are shown beside the score, not part of it.\n"
-"\n"
-"Options:\n"
-"      --period P        day, week (Monday to Sunday), month (default) or\n"
-"                        quarter\n"
-"      --at DATE         the period containing DATE: YYYY-MM-DD, YYYY-MM or\n"
-"                        YYYY-Qn (default: today)\n"
-"      --from DATE --to DATE\n"
-"                        instead of --period: DATE to DATE, both included\n"
-"      --by node|department\n"
-"      --csv             one line per unit, comma-separated, with a header\n"
-"\n"
+,
+    .options = s_rank_options,
+    .connect = true,
+    .timeout_ms = 30000,   /* a month of a large district takes a while */
+    .attempts = 2,
+    .examples = "gridctl rank --period week --at 2026-12-01\n"
+                "TZ=Asia/Shanghai gridctl rank --by department \\\n"
+                "    --from 2026-11-01 --to 2026-11-30 --csv",
+    .notes =
 "Dates are days in gridctl's local time zone (set TZ, e.g. TZ=Asia/Shanghai).\n"
 "--json prints one object: node, by, from, to, as_of, weights and units (each\n"
 "with the figures above and the counts behind every rate). A node answers\n"
 "the ranking beside its main loop; a large district's month takes seconds,\n"
 "so this command waits 30000 ms per attempt unless --timeout says otherwise.\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
+,
+};
 
 static double s_pct(uint64_t part, uint64_t whole)
 {
@@ -244,65 +267,23 @@ typedef enum { OUT_TEXT, OUT_JSON, OUT_CSV } s_out_t;
 
 int gridctl_rank(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "period", required_argument, NULL, 'P' }, { "at", required_argument, NULL, 'a' },
-        { "from", required_argument, NULL, 'f' },   { "to", required_argument, NULL, 't' },
-        { "by", required_argument, NULL, 'b' },     { "csv", no_argument, NULL, 'C' },
-        { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    memset(&common, 0, sizeof common);
-    common.timeout_ms = 30000;  /* a month of a large district takes a while */
-    common.attempts = 2;
-    s_period_t period = P_MONTH;
-    bool has_period = false, csv = false;
-    const char *at = NULL, *from_text = NULL, *to_text = NULL;
-    Gridrelay__GetRanking__By by = GRIDRELAY__GET_RANKING__BY__NODE;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        static const char *const periods[] = {"day", "week", "month", "quarter"};
-        bool ok = true;
-        switch (opt) {
-        case 'P':
-            ok = false;
-            for (int i = 0; i < 4; i++)
-                if (strcmp(optarg, periods[i]) == 0) {
-                    period = (s_period_t)i;
-                    ok = has_period = true;
-                }
-            break;
-        case 'a': at = optarg; break;
-        case 'f': from_text = optarg; break;
-        case 't': to_text = optarg; break;
-        case 'C': csv = true; break;
-        case 'b':
-            if (strcmp(optarg, "node") == 0)
-                by = GRIDRELAY__GET_RANKING__BY__NODE;
-            else if (strcmp(optarg, "department") == 0)
-                by = GRIDRELAY__GET_RANKING__BY__DEPARTMENT;
-            else
-                ok = false;
-            break;
-        default: ok = false;
-        }
-        if (ok)
-            continue;
-        s_rank_usage(opt == 'h' ? stdout : stderr);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
+    s_rank_values_t v;
+    memset(&v, 0, sizeof v);
+    v.period = P_MONTH;
+    int rc = gridctl_parse(&s_rank_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    s_period_t period = (s_period_t)v.period;
+    bool has_period = v.has_period, csv = v.csv;
+    const char *at = v.at, *from_text = v.from, *to_text = v.to;
+    Gridrelay__GetRanking__By by = v.by ? GRIDRELAY__GET_RANKING__BY__DEPARTMENT
+                                        : GRIDRELAY__GET_RANKING__BY__NODE;
     uint64_t from = 0, to = 0;
     bool range = from_text || to_text;
-    if (optind != argc || (range && (!from_text || !to_text || has_period || at)) ||
-        (csv && common.json)) {
-        s_rank_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    if ((range && (!from_text || !to_text || has_period || at)) || (csv && common.json))
+        return gridctl_usage_error(&s_rank_cmd, csv && common.json ? "--csv or --json, not both"
+                                   : "--from and --to go together, without --period or --at");
     if (range ? s_range(from_text, to_text, &from, &to) != 0 : s_period(period, at, &from, &to) != 0) {
         fprintf(stderr, "gridctl rank: bad date (YYYY-MM-DD, YYYY-MM or YYYY-Qn), or --to before --from\n");
         return GRIDCTL_USAGE;
@@ -310,7 +291,6 @@ int gridctl_rank(int argc, char **argv)
     s_out_t out = csv ? OUT_CSV : common.json ? OUT_JSON : OUT_TEXT;
     json_object *root = NULL, *units = NULL;
     uint32_t offset = 0, total = 0;
-    int rc = GRIDCTL_OK;
     do {
         Gridrelay__GetRanking get = GRIDRELAY__GET_RANKING__INIT;
         get.from_ms = from;
@@ -374,8 +354,7 @@ int gridctl_rank(int argc, char **argv)
     } while (offset < total);
     if (root) {
         if (rc == GRIDCTL_OK)
-            printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-        json_object_put(root);
+            gridctl_print_json(root);
     } else if (rc == GRIDCTL_OK && out == OUT_TEXT && total == 0) {
         printf("no cases received in the period\n");
     }
@@ -384,79 +363,63 @@ int gridctl_rank(int argc, char **argv)
 
 /* ---- stats --by ---- */
 
-static void s_stats_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl stats --by category|severity|status|tier|day|week\n"
-"                     [--from DATE] [--to DATE] [--csv] [OPTIONS]\n"
-"\n"
+static const char *const s_stats_keys[] = { "category", "severity", "status", "tier", "day",
+                                             "week", NULL };
+
+typedef struct {
+    int by;
+    bool has_by, csv;
+    const char *from, *to;
+} s_stats_values_t;
+
+static const gridctl_opt_t s_stats_options[] = {
+    { .kind = GRIDCTL_OPT_CHOICE, .name = "by", .arg = "KEY", .choices = s_stats_keys,
+      .offset = offsetof(s_stats_values_t, by), .seen = GRIDCTL_SEEN(s_stats_values_t, has_by),
+      .help = "what to count by (required): category, severity,\nstatus, tier, day or week" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "from", .arg = "DATE",
+      .offset = offsetof(s_stats_values_t, from),
+      .help = "YYYY-MM-DD (or YYYY-MM, YYYY-Qn: its first day)" },
+    { .kind = GRIDCTL_OPT_STRING, .name = "to", .arg = "DATE", .offset = offsetof(s_stats_values_t, to),
+      .help = "the last day counted" },
+    { .kind = GRIDCTL_OPT_FLAG, .name = "csv", .offset = offsetof(s_stats_values_t, csv),
+      .help = "key,count lines with a header" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_stats_cmd = {
+    .name = "stats",
+    .synopsis = "--by KEY [--from DATE] [--to DATE] [--csv] [OPTIONS]",
+    .about =
 "Counts the cases received from DATE to DATE (both included; default: all)\n"
 "by category, severity, status, tier level (1 village/community, 2\n"
 "township, 3 district...), day or ISO week (YYYY-Www) of receipt, from what\n"
 "the node stores: its own cases and its view of the tiers below, each case\n"
 "counted once where it is held now (not where it passed through). Without\n"
-"--by, 'gridctl stats' shows the node's counters.\n"
-"\n"
-"Options:\n"
-"      --by KEY          what to count by\n"
-"      --from DATE       YYYY-MM-DD (or YYYY-MM, YYYY-Qn: its first day)\n"
-"      --to DATE         the last day counted\n"
-"      --csv             key,count lines with a header\n"
-"\n"
-"Dates and days are in gridctl's local time zone (TZ). This command waits\n"
-"30000 ms per attempt unless --timeout says otherwise.\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
+"--by, 'gridctl stats' shows the node's counters.\n",
+    .options = s_stats_options,
+    .connect = true,
+    .timeout_ms = 30000,
+    .attempts = 2,
+    .examples = "gridctl stats --by category --from 2026-11-01 --to 2026-11-30\n"
+                "gridctl stats --by week --csv",
+    .notes = "Dates and days are in gridctl's local time zone (TZ).\n",
+};
 
 int gridctl_case_stats(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS,
-        { "by", required_argument, NULL, 'b' }, { "from", required_argument, NULL, 'f' },
-        { "to", required_argument, NULL, 't' }, { "csv", no_argument, NULL, 'C' },
-        { NULL, 0, NULL, 0 },
-    };
     static const char *const keys[] = {"", "category", "severity", "status", "tier", "day", "week"};
     gridctl_common_t common;
-    memset(&common, 0, sizeof common);
-    common.timeout_ms = 30000;
-    common.attempts = 2;
-    int by = 0;
-    bool csv = false;
-    const char *from_text = NULL, *to_text = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        bool ok = true;
-        if (opt == 'b') {
-            by = 0;
-            for (int i = 1; i < 7; i++)
-                if (strcmp(optarg, keys[i]) == 0)
-                    by = i;
-            ok = by != 0;
-        } else if (opt == 'f') {
-            from_text = optarg;
-        } else if (opt == 't') {
-            to_text = optarg;
-        } else if (opt == 'C') {
-            csv = true;
-        } else {
-            ok = false;
-        }
-        if (ok)
-            continue;
-        s_stats_usage(opt == 'h' ? stdout : stderr);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
-    if (optind != argc || !by || (csv && common.json)) {
-        s_stats_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    s_stats_values_t v;
+    memset(&v, 0, sizeof v);
+    int rc = gridctl_parse(&s_stats_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    if (!v.has_by || (v.csv && common.json))
+        return gridctl_usage_error(&s_stats_cmd, v.has_by ? "--csv or --json, not both"
+                                                          : "--by is required");
+    int by = v.by + 1;   /* keys[] below starts with the unset key */
+    bool csv = v.csv;
+    const char *from_text = v.from, *to_text = v.to;
     uint64_t from = 0, to = 0, ignore;
     struct tm tm;
     if ((from_text && (s_parse_date(from_text, &tm) != 0 || (from = s_ms(&tm)) == 0)) ||
@@ -476,7 +439,7 @@ int gridctl_case_stats(int argc, char **argv)
     body.kind_case = GRIDRELAY__BODY__KIND_GET_CASE_STATS;
     body.get_case_stats = &get;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_CASE_STATS, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_CASE_STATS, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__CaseStats *s = reply.body->case_stats;
@@ -490,8 +453,7 @@ int gridctl_case_stats(int argc, char **argv)
         json_object_object_add(root, "counts", b);
         s_json_u(root, "total", s->total);
         json_object_object_add(root, "more", json_object_new_boolean(s->more));
-        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-        json_object_put(root);
+        gridctl_print_json(root);
     } else {
         if (csv)
             printf("%s,count\n", keys[by]);

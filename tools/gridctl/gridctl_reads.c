@@ -1,6 +1,6 @@
 /* gridctl audit reads: the node's audit of reads and refusals (PROTOCOL.md
  * 4.10), for auditors. */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,27 +10,6 @@
 
 #include "gridctl.h"
 #include "keys.h"
-
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl audit reads [--case ID] [--actor KEY] [--since TIME] [--limit N] [OPTIONS]\n"
-"\n"
-"Lists what the node recorded of who read a confidential case (catalogue:\n"
-"confidential = yes) and of every refused request (forbidden), oldest first:\n"
-"seq, time, read or refused, the key's name and roles, the request, the case,\n"
-"its category, and the refusal's text. The records form a hash chain of their\n"
-"own, which the node walks whole on each call: the last line says 'chain ok N\n"
-"records, head HASH', or where it broke (exit 5). Only auditors may ask.\n"
-"  -c, --case ID      only records about this case\n"
-"      --actor KEY    only this key's (64 hex digits, or @FILE); not --key,\n"
-"                     which is the key you sign with\n"
-"      --since TIME   at or after TIME: ms since the epoch, or UTC\n"
-"                     YYYY-MM-DDTHH:MM:SS[Z]\n"
-"      --limit N      the newest N matches (1..1000, default 1000)\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
 
 static int s_parse_since(const char *text, uint64_t *ms)
 {
@@ -51,6 +30,67 @@ static int s_parse_since(const char *text, uint64_t *ms)
     *ms = (uint64_t)t * 1000;
     return 0;
 }
+
+static int s_parse_since_option(const char *arg, void *place)
+{
+    return s_parse_since(arg, place);
+}
+
+/* --actor KEY: 64 hex digits or @FILE. */
+static int s_parse_actor(const char *arg, void *place)
+{
+    char err[512] = "";
+    if ((arg[0] == '@' ? gr_key_load_public(place, arg + 1, err, sizeof err)
+                       : gr_key_from_hex(place, arg)) != 0) {
+        if (err[0])
+            fprintf(stderr, "gridctl: --actor %s: %s\n", arg, err);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *event_id;
+    uint8_t actor[GR_PUBLIC_KEY_BYTES];
+    bool have_actor;
+    uint64_t since_ms, limit;
+} s_reads_values_t;
+
+static const gridctl_opt_t s_reads_options[] = {
+    { .kind = GRIDCTL_OPT_STRING, .name = "case", .letter = 'c', .arg = "ID",
+      .offset = offsetof(s_reads_values_t, event_id), .help = "only records about this case" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "actor", .arg = "KEY",
+      .offset = offsetof(s_reads_values_t, actor), .parse = s_parse_actor,
+      .seen = GRIDCTL_SEEN(s_reads_values_t, have_actor),
+      .expect = "a public key (64 hex digits, or @FILE)",
+      .help = "only this key's (64 hex digits, or @FILE); not --key,\n"
+              "which is the key you sign with" },
+    { .kind = GRIDCTL_OPT_CUSTOM, .name = "since", .arg = "TIME",
+      .offset = offsetof(s_reads_values_t, since_ms), .parse = s_parse_since_option,
+      .expect = "ms since the epoch, or YYYY-MM-DDTHH:MM:SSZ",
+      .help = "at or after TIME: ms since the epoch, or UTC\nYYYY-MM-DDTHH:MM:SS[Z]" },
+    { .kind = GRIDCTL_OPT_U64, .name = "limit", .arg = "N", .min = 1, .max = 1000,
+      .offset = offsetof(s_reads_values_t, limit), .help = "the newest N matches (default 1000)" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_reads_cmd = {
+    .name = "audit reads",
+    .synopsis = "[--case ID] [--actor KEY] [--since TIME] [--limit N] [OPTIONS]",
+    .about =
+"Lists what the node recorded of who read a confidential case (catalogue:\n"
+"confidential = yes) and of every refused request (forbidden), oldest first:\n"
+"seq, time, read or refused, the key's name and roles, the request, the case,\n"
+"its category, and the refusal's text. The records form a hash chain of their\n"
+"own, which the node walks whole on each call: the last line says 'chain ok N\n"
+"records, head HASH', or where it broke (exit 5). Only auditors may ask.\n",
+    .options = s_reads_options,
+    .connect = true,
+    .timeout_ms = 30000,
+    .attempts = 1,
+    .examples = "gridctl audit reads --case 01JDX4Q8V3M2K7P9R5T1W6Y0ZB\n"
+                "gridctl audit reads --actor @viewer.pub --since 2026-12-01T00:00:00Z",
+};
 
 static const char *s_kind(int kind)
 {
@@ -91,8 +131,7 @@ static void s_print(const Gridrelay__AccessLog *log, bool json)
         json_object_object_add(o, "chain_ok", json_object_new_boolean(log->chain_ok));
         json_object_object_add(o, "head", json_object_new_string(head));
         json_object_object_add(o, "fault", json_object_new_string(log->fault));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        gridctl_print_json(o);
         return;
     }
     for (size_t i = 0; i < log->n_records; i++) {
@@ -116,60 +155,23 @@ static void s_print(const Gridrelay__AccessLog *log, bool json)
 
 int gridctl_audit_reads(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "case", required_argument, NULL, 'c' },
-        { "actor", required_argument, NULL, 1 }, { "since", required_argument, NULL, 2 },
-        { "limit", required_argument, NULL, 3 }, { NULL, 0, NULL, 0 },
-    };
-    gridctl_common_t common = {.timeout_ms = 30000, .attempts = 1};
+    gridctl_common_t common;
+    s_reads_values_t v;
+    memset(&v, 0, sizeof v);
+    int rc = gridctl_parse(&s_reads_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
     Gridrelay__AuditReads ask = GRIDRELAY__AUDIT_READS__INIT;
-    uint8_t actor[GR_PUBLIC_KEY_BYTES];
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT "c:", options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        if (opt == 'c') {
-            ask.event_id = optarg;
-        } else if (opt == 1) {
-            char err[512] = "";
-            if ((optarg[0] == '@' ? gr_key_load_public(actor, optarg + 1, err, sizeof err)
-                                  : gr_key_from_hex(actor, optarg)) != 0) {
-                fprintf(stderr, "gridctl: --actor %s: %s\n", optarg,
-                        err[0] ? err : "not a public key (64 hex digits, or @FILE)");
-                return GRIDCTL_USAGE;
-            }
-            ask.actor = (ProtobufCBinaryData){sizeof actor, actor};
-        } else if (opt == 2) {
-            if (s_parse_since(optarg, &ask.since_ms) != 0) {
-                fprintf(stderr, "gridctl: --since %s: ms since the epoch, or "
-                        "YYYY-MM-DDTHH:MM:SSZ\n", optarg);
-                return GRIDCTL_USAGE;
-            }
-        } else if (opt == 3) {
-            char *end = NULL;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || n == 0 || n > 1000) {
-                fprintf(stderr, "gridctl: --limit %s: a number from 1 to 1000\n", optarg);
-                return GRIDCTL_USAGE;
-            }
-            ask.limit = (uint32_t)n;
-        } else {
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-        }
-    }
-    if (optind != argc) {
-        s_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    ask.event_id = (char *)(v.event_id ? v.event_id : "");
+    if (v.have_actor)
+        ask.actor = (ProtobufCBinaryData){ sizeof v.actor, v.actor };
+    ask.since_ms = v.since_ms;
+    ask.limit = (uint32_t)v.limit;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_AUDIT_READS;
     body.audit_reads = &ask;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACCESS_LOG, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_ACCESS_LOG, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     const Gridrelay__AccessLog *log = reply.body->access_log;

@@ -1,6 +1,6 @@
 /* gridctl supervise: the supervision list (督办), everything overdue at the
  * node and below it, most late first. */
-#include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +8,21 @@
 
 #include "gridctl.h"
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: gridctl supervise [--limit N] [OPTIONS]\n"
-"\n"
+typedef struct {
+    uint64_t limit;
+} s_supervise_values_t;
+
+static const gridctl_opt_t s_supervise_options[] = {
+    { .kind = GRIDCTL_OPT_U64, .name = "limit", .arg = "N", .min = 1, .max = 1000,
+      .offset = offsetof(s_supervise_values_t, limit),
+      .help = "at most N items (default 100, at most 1000)" },
+    { .kind = GRIDCTL_OPT_END },
+};
+
+static const gridctl_cmd_t s_supervise_cmd = {
+    .name = "supervise",
+    .synopsis = "[--limit N] [OPTIONS]",
+    .about =
 "Lists every overdue item at this node and everything below it, most late\n"
 "first: a case not accepted in time, not resolved in time, not fed back in\n"
 "time to the village it came from, a department task past its deadline, or a\n"
@@ -20,13 +30,11 @@ static void s_usage(FILE *out)
 "judged from this node's view: their status updates carry each case's\n"
 "deadlines. Each line names the case, where it stands (node and holder:\n"
 "a node or a department), how late it is and how many supervision notices\n"
-"(督办) it has had there. Urge the holder with 'gridctl urge ID'.\n"
-"\n"
-"Options:\n"
-"      --limit N         at most N items (default 100, at most 1000)\n"
-"\n");
-    fprintf(out, "%s", gridctl_common_help);
-}
+"(督办) it has had there. Urge the holder with 'gridctl urge ID'.\n",
+    .options = s_supervise_options,
+    .connect = true,
+    .examples = "gridctl supervise --limit 20\ngridctl supervise --json",
+};
 
 static const char *s_kind_name(int kind)
 {
@@ -75,8 +83,7 @@ static void s_print_json(const Gridrelay__SupervisionPage *page)
     json_object_object_add(root, "items", items);
     json_object_object_add(root, "more", json_object_new_boolean(page->more));
     json_object_object_add(root, "now_ms", json_object_new_int64((int64_t)page->now_ms));
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
+    gridctl_print_json(root);
 }
 
 static void s_print_text(const Gridrelay__SupervisionPage *page)
@@ -102,38 +109,19 @@ static void s_print_text(const Gridrelay__SupervisionPage *page)
 
 int gridctl_supervise(int argc, char **argv)
 {
-    static const struct option options[] = {
-        GRIDCTL_COMMON_LONG_OPTIONS, { "limit", required_argument, NULL, 'L' }, { NULL, 0, NULL, 0 },
-    };
     gridctl_common_t common;
-    memset(&common, 0, sizeof common);
-    common.timeout_ms = 3000;
-    common.attempts = 3;
-    unsigned long limit = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, GRIDCTL_COMMON_SHORT, options, NULL)) != -1) {
-        int c = gridctl_common_option(&common, opt, optarg);
-        if (c < 0)
-            return GRIDCTL_USAGE;
-        if (c > 0)
-            continue;
-        char *end = NULL;
-        if (opt == 'L' && (limit = strtoul(optarg, &end, 10)) > 0 && limit <= 1000 && !*end)
-            continue;
-        s_usage(opt == 'h' ? stdout : stderr);
-        return opt == 'h' ? GRIDCTL_OK : GRIDCTL_USAGE;
-    }
-    if (optind != argc) {
-        s_usage(stderr);
-        return GRIDCTL_USAGE;
-    }
+    s_supervise_values_t v = { 0 };
+    int rc = gridctl_parse(&s_supervise_cmd, argc, argv, &v, &common, NULL);
+    if (rc != GRIDCTL_OK)
+        return GRIDCTL_PARSED_EXIT(rc);
+    uint64_t limit = v.limit;
     Gridrelay__ListSupervision ls = GRIDRELAY__LIST_SUPERVISION__INIT;
     ls.limit = (uint32_t)limit;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_LIST_SUPERVISION;
     body.list_supervision = &ls;
     gr_opened_t reply;
-    int rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_SUPERVISION_PAGE, &reply);
+    rc = gridctl_call_for(&common, &body, GRIDRELAY__BODY__KIND_SUPERVISION_PAGE, &reply);
     if (rc != GRIDCTL_OK)
         return rc;
     if (common.json)

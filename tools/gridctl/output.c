@@ -1,4 +1,5 @@
 /* Names and parsers shared by gridctl's subcommands. */
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -57,4 +58,10 @@ void gridctl_format_time(char out[32], uint64_t ms)
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+void gridctl_print_json(json_object *obj)
+{
+    printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+    json_object_put(obj);
 }
