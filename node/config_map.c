@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "wire.h"
 #include "error.h"
 
 void gr_map_config_init(gr_map_config_t *mc)
@@ -48,7 +48,7 @@ static int s_number(const char **p, double lo, double hi, double *out)
 int gr_map_config_key(gr_map_config_t *mc, const char *name, const char *value, char *msg,
                       size_t msglen)
 {
-    if (!gr_check_id(name, false))
+    if (!gr_id_valid_n(name, strlen(name)))
         return s_fail(msg, msglen, name, "the name must be 1..64 characters of [A-Za-z0-9._-] "
                                          "(a grid code or node id)");
     for (size_t i = 0; i < mc->n; i++)
