@@ -369,7 +369,9 @@ int gr_engine_new_case(gr_engine_t *self, gr_txn_t *txn, const Gridrelay__Stored
     int rc = s_publish(self, txn, rec, now_ms);
     if (rc != 0)
         return rc;
-    gr_log(GR_LOG_INFO, rec->event->id, "new case: %s, %s, from %s", rec->event->category,
+    /* Debug, not info: a line per case is formatting on every report's
+     * path (strftime, vfprintf in the profile); the timeline keeps it. */
+    gr_log(GR_LOG_DEBUG, rec->event->id, "new case: %s, %s, from %s", rec->event->category,
            gr_severity_name((gr_severity_t)rec->event->severity),
            rec->from_child && *rec->from_child ? rec->from_child : rec->event->origin_node);
     return rec->info_only ? 0 : gr_engine_then_decide(self, rec->event->id, false, NULL);
@@ -431,7 +433,7 @@ int gr_engine_change(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     snprintf(counter, sizeof counter, "action.%s", gr_case_action_name(action));
     if (rc == 0 && !rec->info_only)
         rc = gr_store_counter_add(txn, counter, 1);
-    gr_log(GR_LOG_INFO, rec->event->id, "%s: %s -> %s (%s)", gr_case_action_name(action),
+    gr_log(GR_LOG_DEBUG, rec->event->id, "%s: %s -> %s (%s)", gr_case_action_name(action),
            gr_case_status_name(before), gr_case_status_name(next), entry.reason);
     return rc;
 }

@@ -40,11 +40,20 @@ void gr_log(gr_log_level_t level, const char *case_id, const char *fmt, ...)
     if (s_journal) {
         n = (size_t)snprintf(line, sizeof line, "<%d>", (int)level);
     } else {
+        /* The seconds part is formatted once per second and thread. */
+        static __thread time_t cached_sec = -1;
+        static __thread char cached[32];
+        static __thread size_t cached_len;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (ts.tv_sec != cached_sec) {
+            struct tm tm;
+            gmtime_r(&ts.tv_sec, &tm);
+            cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+            cached_sec = ts.tv_sec;
+        }
+        memcpy(line, cached, cached_len);
+        n = cached_len;
         n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ ", ts.tv_nsec / 1000000);
     }
     n += (size_t)snprintf(line + n, sizeof line - n, "%-6s node=%s ", s_level_name(level),

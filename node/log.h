@@ -3,8 +3,10 @@
  *
  * Under systemd (JOURNAL_STREAM set) each line starts with a "<N>" syslog
  * priority prefix that journald turns into the entry's priority; on a
- * terminal it starts with a UTC timestamp instead. Debug lines are compiled
- * out unless GR_DEBUG_TRACE is defined.
+ * terminal it starts with a UTC timestamp instead. GR_DEBUG lines are
+ * compiled out unless GR_DEBUG_TRACE is defined; gr_log(GR_LOG_DEBUG, ...)
+ * lines (every case change) are shown with gridrelayd -v, and cost one
+ * comparison otherwise: the level is checked before anything is formatted.
  *
  * Thread safety: gr_log() may be called from any thread (one write(2) per
  * line, so lines never interleave); gr_log_init() once, before threads.

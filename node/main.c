@@ -46,7 +46,7 @@ static void s_usage(FILE *out)
 "                       its current (highest) key, so the older keys can be\n"
 "                       dropped (gridctl datakey drop). Prints how many; exit\n"
 "                       0 or 1. README \"Privacy and confidential cases\"\n"
-"  -v, --verbose        log debug-level lines too\n"
+"  -v, --verbose        log debug-level lines too (one per case change)\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"

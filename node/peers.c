@@ -501,6 +501,21 @@ static const gr_peer_config_t *s_child_by_id(const gr_peers_t *self, const char 
     return NULL;
 }
 
+/* In a catch-up answer from a compacted log, the seqs missing before an
+ * update were superseded by later updates of their cases, which the
+ * answer (or the next one) carries: no gap, so the child's stored seq
+ * moves up to just before it. The answer lists the child's log after
+ * since_seq, and the stored seq is at least since_seq, so every seq
+ * skipped here is one the log no longer holds. */
+static int s_skip_superseded(gr_txn_t *txn, const char *child, uint64_t seq)
+{
+    uint64_t last = 0;
+    int rc = gr_store_peer_get(txn, child, "status_seq", &last);
+    if (rc == 0 && seq > last + 1)
+        rc = gr_store_peer_put(txn, child, "status_seq", seq - 1);
+    return rc;
+}
+
 int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *item, uint64_t now_ms)
 {
     const gr_peer_config_t *child = s_child_by_id(self, item->source.peer);
@@ -518,7 +533,7 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
     Gridrelay__StatusUpdate *single[1];
     Gridrelay__StatusUpdate **updates = single;
     size_t n = 0;
-    bool more = false;
+    bool more = false, compacted = false;
     if (opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE) {
         single[0] = opened.body->status_update;
         n = 1;
@@ -526,9 +541,13 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
         updates = opened.body->status_batch->updates;
         n = opened.body->status_batch->n_updates;
         more = opened.body->status_batch->more;
+        /* Only a catch-up answer (ref_seq set) reads the child's log. */
+        compacted = opened.body->status_batch->compacted && opened.body->status_batch->ref_seq;
     }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
+        if (compacted && (rc = s_skip_superseded(txn, child->id, updates[i]->node_seq)) != 0)
+            break;
         rc = gr_tierlink_status_in(self->tierlink, txn, child->id, updates[i], now_ms);
         if (rc == 1) {  /* a gap: fetch from what is stored */
             lc->catchup_wanted = true;
@@ -540,6 +559,12 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
     }
     if (more)
         lc->catchup_wanted = true;
+    /* An answer that says more is progress, not a request gone unanswered:
+     * the next page is asked for after this commit, not 200 ms on (a
+     * 100,000-update catch-up took 23 s at one page per tick). */
+    if (more && opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_BATCH &&
+        opened.body->status_batch->ref_seq)
+        lc->catchup_sent_ms = 0;
     gr_opened_clear(&opened);
     return rc;
 }
@@ -590,6 +615,7 @@ int gr_peers_answer_catchup(gr_peers_t *self, gr_txn_t *txn, const gr_opened_t *
         out.updates = batch.updates;
         out.n_updates = batch.count;
         out.more = batch.count > 0 && batch.updates[batch.count - 1]->node_seq < last;
+        out.compacted = true;  /* the store's log keeps one update per case */
         Gridrelay__Body body = GRIDRELAY__BODY__INIT;
         body.kind_case = GRIDRELAY__BODY__KIND_STATUS_BATCH;
         body.status_batch = &out;

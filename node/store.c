@@ -40,7 +40,7 @@
 static const char *const s_db_names[S_DB_COUNT] = {
     "meta", "events", "by_time", "timeline", "dedup", "signers", "outbox",
     "due", "statuslog", "peers", "view", "tasks", "urges",
-    "audit", "audit_index", "daily", "access", "dead",
+    "audit", "audit_index", "daily", "access", "dead", "status_index",
 };
 
 /* Schema migrations, each taking a store from version `from` to from + 1
@@ -59,11 +59,19 @@ static int s_migrate_1(gr_txn_t *txn)
     return gr_store_ledger_backfill(txn);
 }
 
+/* 2 -> 3: the status log kept every update ever published; from 3 on it
+ * keeps one per case (store.h), indexed by status_index. */
+static int s_migrate_2(gr_txn_t *txn)
+{
+    return gr_store_status_compact_all(txn);
+}
+
 static const struct s_migration {
     uint32_t from;
     int (*run)(gr_txn_t *txn);   /* returns a GR_E* code */
 } s_migrations[] = {
     {1, s_migrate_1},
+    {2, s_migrate_2},
     {0, NULL},  /* sentinel */
 };
 

@@ -10,7 +10,8 @@
  *   outbox    peer id | 0x00 | seq u64 BE -> sealed envelope bytes
  *   dead      the same key -> DeadLetter (refused for good; store_dead.c)
  *   due       due_ms u64 BE | kind u8 | event id -> ""   (timers)
- *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto)
+ *   statuslog node_seq u64 BE -> StatusUpdate (gridrelay.proto), the newest per case
+ *   status_index node id | 0x00 | event id -> node_seq u64 BE of that newest
  *   peers     peer id | 0x00 | field -> u64 BE
  *   audit, audit_index  the node's audit ledger (store_audit.c)
  *   daily     local day u32 BE | node id -> DailySummary (daily reports)
@@ -57,8 +58,9 @@
 #include "wire.h"
 
 /* 2: the audit ledger is complete and the dead-letter database exists
- * (store.c has the migration from 1). */
-#define GR_STORE_SCHEMA_VERSION 2
+ * (store.c has the migration from 1). 3: the status log keeps only each
+ * case's newest update (the migration from 2 compacts it). */
+#define GR_STORE_SCHEMA_VERSION 3
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;
@@ -399,10 +401,18 @@ int gr_store_due_next(gr_txn_t *txn, uint64_t *due_ms);
 /* ---- statuslog: the updates this node publishes, kept for catch-up by
  * its parent (the Clone pattern: live updates plus a replayable log) ---- */
 
-/* Appends update with node_seq = last + 1 (the first is 1, so the log is
- * contiguous), setting update->node_seq before storing it; on error
- * node_seq is left as the caller gave it. The seq is derived from the
- * stored log, so it survives restarts. Needs a write transaction. */
+/* Appends update with node_seq = last + 1 (the first is 1), setting
+ * update->node_seq before storing it; on error node_seq is left as the
+ * caller gave it. The seq is derived from the stored log, so it survives
+ * restarts. Needs a write transaction; update->node_id and event_id must
+ * be valid ids (GR_EINVAL).
+ *
+ * Compaction: the log keeps one update per case (node_id, event_id). The
+ * case's older update, if any, is deleted, and what it told a view is
+ * folded into update's prior_* fields first (gr_status_prior_fold), so
+ * the log's entries are bounded by cases, not changes, and a catch-up
+ * from it (missing seqs are superseded ones, StatusBatch.compacted) gives
+ * a superior the same view as the whole stream would have. */
 int gr_store_status_append(gr_txn_t *txn, Gridrelay__StatusUpdate *update);
 
 /* Highest node_seq in the log, 0 when the log is empty. */
@@ -431,6 +441,15 @@ int gr_store_peer_get(gr_txn_t *txn, const char *peer, const char *field, uint64
 int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64_t value);
 
 /* ---- view: the newest status of each descendant's case ---- */
+
+/* Folds what old (an update of the same case that next supersedes) told a
+ * view into next's prior_* fields; a prior_* already set in next (by the
+ * descendant that compacted it first) knows more and is kept. */
+void gr_status_prior_fold(Gridrelay__StatusUpdate *next, const Gridrelay__StatusUpdate *old);
+
+/* Seeds a view entry being built for update with update's prior_* fields
+ * (the ones set), before update's own status applies to it. */
+void gr_status_prior_seed(const Gridrelay__StatusUpdate *update, Gridrelay__ViewEntry *entry);
 
 /* Stores entry as the view of (node_id, event_id), replacing the one
  * before. Key: node id | 0x00 | event id. */

@@ -32,7 +32,7 @@ int gr_store_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *ke
 enum { S_DB_META, S_DB_EVENTS, S_DB_BY_TIME, S_DB_TIMELINE, S_DB_DEDUP, S_DB_SIGNERS,
        S_DB_OUTBOX, S_DB_DUE, S_DB_STATUSLOG, S_DB_PEERS, S_DB_VIEW, S_DB_TASKS, S_DB_URGES,
        S_DB_AUDIT, S_DB_AUDIT_INDEX, S_DB_DAILY, S_DB_ACCESS, S_DB_DEAD,
-       S_DB_COUNT };
+       S_DB_STATUS_INDEX, S_DB_COUNT };
 
 struct gr_store {
     MDB_env *env;
@@ -268,5 +268,10 @@ int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t
 /* Links every entry of a store written before the ledger existed, once
  * (a no-op when the ledger has a head). */
 int gr_store_ledger_backfill(gr_txn_t *txn);
+
+/* Compacts a status log written before compaction (schema 2 -> 3): keeps
+ * each case's newest update, folding the older ones into it, and indexes
+ * it (store_queue.c). */
+int gr_store_status_compact_all(gr_txn_t *txn);
 
 #endif

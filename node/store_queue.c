@@ -265,10 +265,17 @@ int gr_store_status_last(gr_txn_t *txn, uint64_t *seq)
 /* The next seq comes from the last key rather than a counter of its own,
  * so the two can never disagree, and a log that lost its tail in an
  * aborted transaction carries on from what is really there. MDB_APPEND:
- * the key is the largest by construction, and appending skips the search. */
+ * the key is the largest by construction, and appending skips the search.
+ * The newest update of a case is never the one deleted, so the last key
+ * stays the highest seq ever given. */
 int gr_store_status_append(gr_txn_t *txn, Gridrelay__StatusUpdate *update)
 {
     if (!txn || !txn->write || !update)
+        return GR_EINVAL;
+    uint8_t ckey[S_PAIR_KEY_MAX];
+    size_t clen = 0;
+    if (!update->event_id || !*update->event_id ||
+        s_pair_key(ckey, update->node_id, update->event_id, &clen) != 0)
         return GR_EINVAL;
     uint64_t last;
     int rc = gr_store_status_last(txn, &last);
@@ -276,13 +283,104 @@ int gr_store_status_append(gr_txn_t *txn, Gridrelay__StatusUpdate *update)
         return rc;
     if (last == UINT64_MAX)
         return GR_EFULL;
+    uint64_t older = 0;
+    if ((rc = s_get_u64_or_zero(txn, S_DB_STATUS_INDEX, ckey, clen, &older)) != 0)
+        return rc;
+    uint8_t key[8];
+    if (older) {
+        /* Superseded: what it told a view moves into the new one. */
+        gr_put_u64(key, older);
+        MDB_val v;
+        rc = s_get(txn, S_DB_STATUSLOG, key, sizeof key, &v);
+        if (rc == 0) {
+            Gridrelay__StatusUpdate *old = gridrelay__status_update__unpack(NULL, v.mv_size,
+                                                                            v.mv_data);
+            if (!old)
+                return GR_EDECODE;
+            gr_status_prior_fold(update, old);
+            gridrelay__status_update__free_unpacked(old, NULL);
+            rc = s_del(txn, S_DB_STATUSLOG, key, sizeof key);
+        }
+        if (rc != 0 && rc != GR_ENOTFOUND)
+            return rc;
+    }
     uint64_t given = update->node_seq;
     update->node_seq = last + 1;
-    uint8_t key[8];
     gr_put_u64(key, update->node_seq);
     rc = s_put_msg(txn, S_DB_STATUSLOG, key, sizeof key, &update->base, MDB_APPEND);
+    if (rc == 0)
+        rc = s_put_raw(txn, S_DB_STATUS_INDEX, ckey, clen, key, sizeof key, 0);
     if (rc != 0)
         update->node_seq = given;
+    return rc;
+}
+
+/* Walks the whole log once, oldest first, doing to each update what
+ * gr_store_status_append does to a new one: the case's older update is
+ * folded into it (rewritten in place) and deleted, and the index points at
+ * it. So a compacted old log holds exactly what appending its updates one
+ * by one would have left. */
+int gr_store_status_compact_all(gr_txn_t *txn)
+{
+    MDB_cursor *cur;
+    int rc = s_cursor(txn, S_DB_STATUSLOG, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && mrc == MDB_SUCCESS) {
+        if (k.mv_size != 8) {
+            rc = GR_ESTORE;
+            break;
+        }
+        uint8_t key[8];
+        memcpy(key, k.mv_data, sizeof key);
+        if ((rc = s_unseal(txn, S_DB_STATUSLOG, key, sizeof key, &v)) != 0)
+            break;
+        Gridrelay__StatusUpdate *u = gridrelay__status_update__unpack(NULL, v.mv_size, v.mv_data);
+        if (!u) {
+            rc = GR_EDECODE;
+            break;
+        }
+        uint8_t ckey[S_PAIR_KEY_MAX];
+        size_t clen = 0;
+        uint64_t older = 0;
+        if (s_pair_key(ckey, u->node_id, u->event_id, &clen) != 0)
+            rc = GR_ESTORE;
+        else
+            rc = s_get_u64_or_zero(txn, S_DB_STATUS_INDEX, ckey, clen, &older);
+        if (rc == 0 && older) {
+            uint8_t okey[8];
+            MDB_val ov;
+            gr_put_u64(okey, older);
+            Gridrelay__StatusUpdate *old = NULL;
+            if ((rc = s_get(txn, S_DB_STATUSLOG, okey, sizeof okey, &ov)) == 0 &&
+                !(old = gridrelay__status_update__unpack(NULL, ov.mv_size, ov.mv_data)))
+                rc = GR_EDECODE;
+            if (rc == 0) {
+                gr_status_prior_fold(u, old);
+                rc = s_put_msg(txn, S_DB_STATUSLOG, key, sizeof key, &u->base, 0);
+            }
+            if (old)
+                gridrelay__status_update__free_unpacked(old, NULL);
+            if (rc == 0)
+                rc = s_del(txn, S_DB_STATUSLOG, okey, sizeof okey);
+        }
+        if (rc == 0)
+            rc = s_put_raw(txn, S_DB_STATUS_INDEX, ckey, clen, key, sizeof key, 0);
+        gridrelay__status_update__free_unpacked(u, NULL);
+        if (rc != 0)
+            break;
+        /* The writes may have moved the cursor's page: find this key
+         * afresh and step past it. */
+        MDB_val at = {sizeof key, key};
+        mrc = mdb_cursor_get(cur, &at, &v, MDB_SET_KEY);
+        if (mrc == MDB_SUCCESS)
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = s_mdb_err(mrc);
     return rc;
 }
 

@@ -209,3 +209,38 @@ int gr_store_walk_all(gr_txn_t *txn, const gr_store_filter_t *filter, gr_store_v
     }
     return rc > 0 ? 0 : rc;
 }
+
+/* ---- what a superseded status update leaves in its successor ---- */
+
+/* The same three rules as the view's history (node/tierlink.c): the last
+ * reported deadline, the last deadline once taken on, the first time the
+ * case left upward. */
+static bool s_taken_on(Gridrelay__Status st)
+{
+    return st == GRIDRELAY__STATUS__ACCEPTED || st == GRIDRELAY__STATUS__DISPATCHED ||
+           st == GRIDRELAY__STATUS__ASSIGNED || st == GRIDRELAY__STATUS__IN_PROGRESS ||
+           st == GRIDRELAY__STATUS__RETURNED;
+}
+
+void gr_status_prior_fold(Gridrelay__StatusUpdate *next, const Gridrelay__StatusUpdate *old)
+{
+    if (!next->prior_accept_due_ms)
+        next->prior_accept_due_ms = old->status == GRIDRELAY__STATUS__REPORTED && old->due_ms
+                                        ? old->due_ms : old->prior_accept_due_ms;
+    if (!next->prior_resolve_due_ms)
+        next->prior_resolve_due_ms = s_taken_on(old->status) && old->due_ms
+                                         ? old->due_ms : old->prior_resolve_due_ms;
+    if (!next->prior_left_ms)
+        next->prior_left_ms = old->prior_left_ms ? old->prior_left_ms
+                              : old->status == GRIDRELAY__STATUS__ESCALATED ? old->time_ms : 0;
+}
+
+void gr_status_prior_seed(const Gridrelay__StatusUpdate *update, Gridrelay__ViewEntry *entry)
+{
+    if (update->prior_accept_due_ms)
+        entry->accept_due_ms = update->prior_accept_due_ms;
+    if (update->prior_resolve_due_ms)
+        entry->resolve_due_ms = update->prior_resolve_due_ms;
+    if (update->prior_left_ms && !entry->left_ms)
+        entry->left_ms = update->prior_left_ms;
+}

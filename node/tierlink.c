@@ -727,6 +727,7 @@ static int s_view_history(gr_txn_t *txn, const Gridrelay__StatusUpdate *update,
         entry->left_ms = before->left_ms;
         gridrelay__view_entry__free_unpacked(before, NULL);
     }
+    gr_status_prior_seed(update, entry);  /* what a compacted log folded in */
     switch (update->status) {
     case GRIDRELAY__STATUS__REPORTED:
         if (update->due_ms)

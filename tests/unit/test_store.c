@@ -1237,6 +1237,131 @@ static void s_status_add(gr_txn_t *txn, const char *event_id, uint64_t want_seq)
     assert_int_equal(u.node_seq, want_seq);
 }
 
+static void s_status_put(gr_txn_t *txn, const char *event_id, Gridrelay__Status st,
+                         uint64_t due_ms, uint64_t time_ms, uint64_t want_seq)
+{
+    Gridrelay__StatusUpdate u = GRIDRELAY__STATUS_UPDATE__INIT;
+    u.node_id = "village-1";
+    u.event_id = (char *)event_id;
+    u.status = st;
+    u.due_ms = due_ms;
+    u.time_ms = time_ms;
+    assert_int_equal(gr_store_status_append(txn, &u), 0);
+    assert_int_equal(u.node_seq, want_seq);
+}
+
+/* What a case's five updates leave in a compacted log: its newest, at the
+ * newest seq, carrying what the older ones told a view. */
+static void s_check_compacted(gr_txn_t *txn)
+{
+    status_seen_t s = {0};
+    assert_int_equal(gr_store_status_scan(txn, 0, 100, s_status_visit, &s), 2);
+    assert_int_equal(s.seq[0], 2);
+    assert_string_equal(s.event[0], "ev-b");
+    assert_int_equal(s.seq[1], 5);
+    assert_string_equal(s.event[1], "ev-a");
+    uint64_t last = 0;
+    assert_int_equal(gr_store_status_last(txn, &last), 0);
+    assert_int_equal(last, 5);
+}
+
+typedef struct {
+    Gridrelay__StatusUpdate got;
+    int n;
+} status_one_t;
+
+static void s_status_keep_a(void *ctx, const Gridrelay__StatusUpdate *update)
+{
+    status_one_t *o = ctx;
+    if (strcmp(update->event_id, "ev-a") != 0)
+        return;
+    o->got.status = update->status;
+    o->got.prior_accept_due_ms = update->prior_accept_due_ms;
+    o->got.prior_resolve_due_ms = update->prior_resolve_due_ms;
+    o->got.prior_left_ms = update->prior_left_ms;
+    o->n++;
+}
+
+static void s_check_priors(gr_txn_t *txn)
+{
+    status_one_t o = {GRIDRELAY__STATUS_UPDATE__INIT, 0};
+    assert_true(gr_store_status_scan(txn, 0, 100, s_status_keep_a, &o) >= 0);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.got.status, GRIDRELAY__STATUS__RESOLVED);
+    assert_int_equal(o.got.prior_accept_due_ms, 500);
+    assert_int_equal(o.got.prior_resolve_due_ms, 900);
+    assert_int_equal(o.got.prior_left_ms, 1234);
+}
+
+static void s_put_a_b(gr_txn_t *txn)
+{
+    s_status_put(txn, "ev-a", GRIDRELAY__STATUS__REPORTED, 500, 1000, 1);
+    s_status_put(txn, "ev-b", GRIDRELAY__STATUS__REPORTED, 0, 1001, 2);
+    s_status_put(txn, "ev-a", GRIDRELAY__STATUS__ACCEPTED, 900, 1002, 3);
+    s_status_put(txn, "ev-a", GRIDRELAY__STATUS__ESCALATED, 0, 1234, 4);
+    s_status_put(txn, "ev-a", GRIDRELAY__STATUS__RESOLVED, 0, 2000, 5);
+}
+
+static void test_statuslog_compaction(void **state)
+{
+    fixture_t *f = *state;
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    s_put_a_b(txn);
+    s_check_compacted(txn);
+    s_check_priors(txn);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    s_check_compacted(txn);
+    gr_store_abort(&txn);
+
+    /* A schema 2 store kept all five: opening it compacts it to the same. */
+    gr_store_close(&f->store);
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi log, index;
+    s_raw_begin(f->dir, "statuslog", &env, &raw, &log);
+    assert_int_equal(mdb_dbi_open(raw, "status_index", 0, &index), 0);
+    assert_int_equal(mdb_drop(raw, log, 0), 0);
+    assert_int_equal(mdb_drop(raw, index, 0), 0);
+    const char *ids[] = {"ev-a", "ev-b", "ev-a", "ev-a", "ev-a"};
+    Gridrelay__Status sts[] = {GRIDRELAY__STATUS__REPORTED, GRIDRELAY__STATUS__REPORTED,
+                               GRIDRELAY__STATUS__ACCEPTED, GRIDRELAY__STATUS__ESCALATED,
+                               GRIDRELAY__STATUS__RESOLVED};
+    uint64_t dues[] = {500, 0, 900, 0, 0}, times[] = {1000, 1001, 1002, 1234, 2000};
+    for (uint64_t i = 0; i < 5; i++) {
+        Gridrelay__StatusUpdate u = GRIDRELAY__STATUS_UPDATE__INIT;
+        u.node_id = "village-1";
+        u.node_seq = i + 1;
+        u.event_id = (char *)ids[i];
+        u.status = sts[i];
+        u.due_ms = dues[i];
+        u.time_ms = times[i];
+        uint8_t buf[256], key[8];
+        size_t len = gridrelay__status_update__pack(&u, buf);
+        for (int b = 0; b < 8; b++)
+            key[b] = (uint8_t)((i + 1) >> (56 - 8 * b));
+        MDB_val k = {8, key}, v = {len, buf};
+        assert_int_equal(mdb_put(raw, log, &k, &v, MDB_APPEND), 0);
+    }
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    s_raw_put_version(f->dir, 2);
+    char err[256];
+    assert_int_equal(gr_store_open(&f->store, f->dir, NULL, err, sizeof err), 0);
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    s_check_compacted(txn);
+    s_check_priors(txn);
+    /* ... and indexed: the next update of ev-b replaces seq 2. */
+    s_status_put(txn, "ev-b", GRIDRELAY__STATUS__ACCEPTED, 0, 3000, 6);
+    status_seen_t s = {0};
+    assert_int_equal(gr_store_status_scan(txn, 0, 100, s_status_visit, &s), 2);
+    assert_int_equal(s.seq[0], 5);
+    assert_int_equal(s.seq[1], 6);
+    assert_int_equal(gr_store_commit(&txn), 0);
+}
+
 static void test_statuslog(void **state)
 {
     fixture_t *f = *state;
@@ -1506,6 +1631,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statuslog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statuslog_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_prune, setup, teardown),
