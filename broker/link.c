@@ -440,7 +440,11 @@ static bool s_error_is_transient(const Gridrelay__Error *error)
 bool gr_link_error_is_permanent(int code)
 {
     /* What the same bytes can never pass however often they are sent: the
-     * peer's rules or config refuse them. Trust, signature, replay and
+     * peer's rules or config refuse them. ERR_REPLAY too: the peer keeps
+     * the newest seq per signer for good, so the same bytes stay too old
+     * (typically an entry whose ack was lost and whose dedup record the
+     * peer pruned past its window: kept, it would sit at the head of the
+     * link for ever, tests/integration/test_replay.c). Trust, signature and
      * not-found refusals are left to the retries: a key added or a missing
      * case arriving later can cure those without anyone acting. */
     switch (code) {
@@ -450,6 +454,7 @@ bool gr_link_error_is_permanent(int code)
     case GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED:
     case GRIDRELAY__ERROR_CODE__ERR_DECODE:
     case GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE:
+    case GRIDRELAY__ERROR_CODE__ERR_REPLAY:
         return true;
     default:
         return false;
