@@ -437,6 +437,11 @@ static int s_teardown(void **state)
     return rc;
 }
 
+static bool s_acked(int answer)
+{
+    return answer == ANSWER_DUPLICATE || answer == ANSWER_ACK;
+}
+
 static void s_restart_town(s_fixture_t *fx)
 {
     assert_int_not_equal(harness_node_stop(&fx->nodes[TOWN], SIGKILL), -1);
@@ -451,13 +456,17 @@ static void test_replayed_escalations_change_nothing(void **state)
     char before[8192], after[8192];
     assert_int_equal(node_status(town, fx->ctx, "replay-1", before, sizeof before), ST(REPORTED));
 
-    /* Within the window, and its record kept: the original answer. */
+    /* Within the window, and its record kept: the original answer (an
+     * Ack saying duplicate, or its place in an AckBatch, which carries no
+     * such flag: the counter tells). */
     int64_t dups = node_counter(town, fx->ctx, "duplicate");
-    assert_int_equal(s_replay(fx, &f1), ANSWER_DUPLICATE);
+    assert_true(s_acked(s_replay(fx, &f1)));
     assert_int_equal(node_counter(town, fx->ctx, "duplicate"), dups + 1);
     /* The records are in the store: the same after a SIGKILL. */
     s_restart_town(fx);
-    assert_int_equal(s_replay(fx, &f1), ANSWER_DUPLICATE);
+    dups = node_counter(town, fx->ctx, "duplicate");
+    assert_true(s_acked(s_replay(fx, &f1)));
+    assert_int_equal(node_counter(town, fx->ctx, "duplicate"), dups + 1);
 
     /* The village moves on past the window; the township prunes f1's
      * record and refuses it as too old from then on. */
