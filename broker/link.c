@@ -114,6 +114,14 @@ struct gr_link {
     bool upward;
     void *socket;           /* our DEALER, or the owner's ROUTER */
     void *monitor;          /* upward: PAIR receiving DISCONNECTED events */
+    /* Upward: the parent's endpoint, and when to dial it again after the
+     * parent refused our key at the handshake (0: not refused). libzmq
+     * gives up on an endpoint whose handshake failed (a protocol error
+     * ends the session, no reconnect), so a child refused once (its key
+     * not yet, or no longer, in the parent's [children]) would never
+     * reach the parent again until it restarted. */
+    char *endpoint;
+    uint64_t redial_ms;
     char *peer_id;
     size_t peer_id_len;
     /* Downward: the ROUTER routing id of the child's current connection,
@@ -330,6 +338,11 @@ static void s_drain_monitor(gr_link_t *self)
         }
         if (event == ZMQ_EVENT_DISCONNECTED)
             self->blocked = true;
+        if ((event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+             event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) && !self->redial_ms) {
+            self->blocked = true;
+            self->redial_ms = self->now_ms + S_RECONNECT_IVL_MAX_MS;
+        }
     }
 }
 
@@ -351,6 +364,12 @@ static void s_check_transport(gr_link_t *self)
     if (!self->upward)
         return;
     s_drain_monitor(self);
+    if (self->redial_ms && self->now_ms >= self->redial_ms) {
+        /* Connect afresh, as libzmq would after any other failure. */
+        self->redial_ms = 0;
+        zmq_disconnect(self->socket, self->endpoint);
+        zmq_connect(self->socket, self->endpoint);
+    }
     if (self->blocked && s_writable(self))
         s_resend_all(self);
 }
@@ -440,7 +459,11 @@ static bool s_error_is_transient(const Gridrelay__Error *error)
 bool gr_link_error_is_permanent(int code)
 {
     /* What the same bytes can never pass however often they are sent: the
-     * peer's rules or config refuse them. Trust, signature, replay and
+     * peer's rules or config refuse them. ERR_REPLAY too: the peer keeps
+     * the newest seq per signer for good, so the same bytes stay too old
+     * (typically an entry whose ack was lost and whose dedup record the
+     * peer pruned past its window: kept, it would sit at the head of the
+     * link for ever, tests/integration/test_replay.c). Trust, signature and
      * not-found refusals are left to the retries: a key added or a missing
      * case arriving later can cure those without anyone acting. */
     switch (code) {
@@ -450,6 +473,7 @@ bool gr_link_error_is_permanent(int code)
     case GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED:
     case GRIDRELAY__ERROR_CODE__ERR_DECODE:
     case GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE:
+    case GRIDRELAY__ERROR_CODE__ERR_REPLAY:
         return true;
     default:
         return false;
@@ -653,12 +677,14 @@ gr_link_t *gr_link_new_upward(void *zmq_ctx, const char *endpoint, const gr_link
         goto fail;
     /* The monitor must be connected before the DEALER connects, or the
      * first events are dropped. */
-    if (zmq_socket_monitor(self->socket, monitor_ep, ZMQ_EVENT_DISCONNECTED) != 0 ||
+    if (zmq_socket_monitor(self->socket, monitor_ep,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
         !(self->monitor = zmq_socket(zmq_ctx, ZMQ_PAIR)) ||
         s_setopt_int(self->monitor, ZMQ_LINGER, 0) != 0 ||
         zmq_connect(self->monitor, monitor_ep) != 0)
         goto fail;
-    if (zmq_connect(self->socket, endpoint) != 0)
+    if (!(self->endpoint = strdup(endpoint)) || zmq_connect(self->socket, endpoint) != 0)
         goto fail;
     return self;
 fail:
@@ -692,6 +718,7 @@ void gr_link_destroy(gr_link_t **self_p)
         free(s_at(self, i)->data);
     free(self->ring);
     free(self->peer_id);
+    free(self->endpoint);
     free(self->own_id);
     memset(&self->kp, 0, sizeof self->kp);
     free(self);

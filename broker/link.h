@@ -197,7 +197,8 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out);
 
 /* Whether an Error code (Gridrelay__ErrorCode) refuses a message for good:
  * ERR_FORBIDDEN, ERR_INVALID, ERR_UNKNOWN_CATEGORY, ERR_UNSUPPORTED,
- * ERR_DECODE, ERR_FRAME_TOO_LARGE. Resending the same bytes cannot help. */
+ * ERR_DECODE, ERR_FRAME_TOO_LARGE, ERR_REPLAY. Resending the same bytes
+ * cannot help. */
 bool gr_link_error_is_permanent(int code);
 const char *gr_link_peer_id(const gr_link_t *self);
 

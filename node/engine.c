@@ -395,8 +395,14 @@ int gr_engine_change(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
         if (rc != 0)
             return rc;
     }
+    /* A clock set back (by hours, say) must not date an entry before the
+     * one it follows: the timeline is read as a sequence of events in
+     * time, and the assessment measures durations between its entries.
+     * The entry takes the later of now and the case's last entry
+     * (tests/integration/test_clock.c). */
+    uint64_t at = now_ms < rec->updated_ms ? rec->updated_ms : now_ms;
     Gridrelay__TimelineEntry entry = GRIDRELAY__TIMELINE_ENTRY__INIT;
-    entry.time_ms = now_ms;
+    entry.time_ms = at;
     s_entry_actor(self, &entry, actor);
     entry.unit = (char *)self->cfg->node_id;
     entry.action = action;
@@ -406,9 +412,9 @@ int gr_engine_change(gr_engine_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *r
     Gridrelay__Status before = rec->status;
     /* The milestones a superior supervises and assesses by. */
     if (next == GRIDRELAY__STATUS__RESOLVED && before != next)
-        rec->resolved_ms = now_ms;
+        rec->resolved_ms = at;
     if (next == GRIDRELAY__STATUS__FED_BACK && before != next)
-        rec->fed_back_ms = now_ms;
+        rec->fed_back_ms = at;
     if (action == GRIDRELAY__ACTION__ACTION_RETURN)
         rec->returns++;
     if (action == GRIDRELAY__ACTION__ACTION_URGE)

@@ -3,7 +3,7 @@
  * A tier link resends each outbox entry until the peer acknowledges it;
  * an entry the peer refuses for good (broker/link.h,
  * gr_link_error_is_permanent: ERR_FORBIDDEN, ERR_INVALID,
- * ERR_UNKNOWN_CATEGORY...) would be resent for ever, so the link hands it
+ * ERR_UNKNOWN_CATEGORY, ERR_REPLAY...) would be resent for ever, so the link hands it
  * back and node/peers buries it here: moved to the store's dead letters
  * (kept byte for byte, counted in "outbox.dead", logged). An operator then
  * lists the outbox (OutboxList, `gridctl outbox list`), retries a dead

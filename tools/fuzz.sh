@@ -2,10 +2,12 @@
 # Builds the libFuzzer targets (tests/fuzz) with clang, ASan and UBSan into
 # build-fuzz and runs each for a while.
 #
-#   tools/fuzz.sh [--seconds N] [TARGET...]
+#   tools/fuzz.sh [--seconds N] [--runs N] [TARGET...]
 #
-#   --seconds N  how long each target runs (default 10); the README's
-#                "Fuzzing" section gives the long run's figures
+#   --seconds N  how long each target runs at most (default 10); the
+#                README's "Fuzzing" section gives the long run's figures
+#   --runs N     stop a target after N executions if that comes first
+#                (e.g. --runs 10000000 --seconds 3600 for the long run)
 #   TARGET       envelope, requests, notice, config, catalogue, keyfile
 #                (default: all of them, one after the other)
 #
@@ -30,17 +32,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=10
+runs=-1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --seconds=*) seconds=${1#--seconds=}; shift ;;
+    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+    --runs=*) runs=${1#--runs=}; shift ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "fuzz: --seconds wants a whole number" >&2; exit 2 ;; esac
+case "$runs" in -1) ;; ''|*[!0-9]*) echo "fuzz: --runs wants a whole number" >&2; exit 2 ;; esac
 all=(envelope requests notice config catalogue keyfile)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -88,10 +94,12 @@ for t in "${targets[@]}"; do
     failed=$((failed + 1))
     continue
   fi
-  "$exe" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+  start=$(date +%s)
+  "$exe" -max_total_time="$seconds" -runs="$runs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
     -max_len=16384 "${dict[@]}" -artifact_prefix="$artifacts/" "$corpus" "$seeds/$t" \
     >"$log" 2>&1
   rc=$?
+  took=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
@@ -100,7 +108,7 @@ for t in "${targets[@]}"; do
   corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
   edges=$(sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p' "$log" | head -1)
   if [ $rc -eq 0 ] && [ -n "$execs" ]; then
-    echo "fuzz: $t: ok: ${execs} executions in ${seconds} s (${rate:-?}/s), cov ${cov:-?} of ${edges:-?}, ft ${ft:-?}, corpus ${corp:-?}"
+    echo "fuzz: $t: ok: ${execs} executions in ${took} s (${rate:-?}/s), cov ${cov:-?} of ${edges:-?}, ft ${ft:-?}, corpus ${corp:-?}"
     passed=$((passed + 1))
   else
     repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
