@@ -126,7 +126,8 @@ static int s_verify(const Gridrelay__Envelope *env)
  * is consulted only when trust_check is set. */
 static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,
                   const gr_trust_t *trust, const uint8_t *expected_signer, size_t max_frame,
-                  bool check_signature, bool receipt_ok, gr_receipt_cache_t *cache)
+                  bool check_signature, bool receipt_ok, gr_receipt_cache_t *cache,
+                  bool unsigned_ok)
 {
     if (ref_seq_out)
         *ref_seq_out = 0;
@@ -150,7 +151,8 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
     if (env->version < GR_PROTOCOL_VERSION || env->version > GR_PROTOCOL_VERSION_MAX)
         rc = GR_EVERSION;
     else if (env->signer.len != GR_PUBLIC_KEY_BYTES ||
-             (!receipt && (env->receipt || env->signature.len != GR_SIGNATURE_BYTES)))
+             (!receipt && (env->receipt || (env->signature.len != GR_SIGNATURE_BYTES &&
+                                            !(unsigned_ok && env->signature.len == 0)))))
         rc = GR_EDECODE;
     else if (trust && !(out->signer = gr_trust_find(trust, env->signer.data)))
         rc = GR_EUNTRUSTED;
@@ -190,26 +192,26 @@ int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *fra
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame, true, false, NULL);
+    return s_open(out, ref_seq_out, frame, len, trust, NULL, max_frame, true, false, NULL, false);
 }
 
 int gr_envelope_open_from(gr_opened_t *out, const uint8_t *frame, size_t len,
                           const uint8_t *node_pk, size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true, false, NULL);
+    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, true, false, NULL, false);
 }
 
 int gr_envelope_open_reply(gr_opened_t *out, const uint8_t *frame, size_t len,
                            const uint8_t *node_pk, size_t max_frame, gr_receipt_cache_t *cache,
                            bool check_signature)
 {
-    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, check_signature, true, cache);
+    return s_open(out, NULL, frame, len, NULL, node_pk, max_frame, check_signature, true, cache, false);
 }
 
 int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
                              size_t max_frame)
 {
-    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false, false, NULL);
+    return s_open(out, NULL, frame, len, NULL, NULL, max_frame, false, false, NULL, false);
 }
 
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
@@ -220,7 +222,7 @@ int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const
             memset(out, 0, sizeof *out);
         return GR_EINVAL;
     }
-    return s_open(out, NULL, frame, len, NULL, signer, max_frame, false, false, NULL);
+    return s_open(out, NULL, frame, len, NULL, signer, max_frame, false, false, NULL, true);
 }
 
 void gr_opened_clear(gr_opened_t *opened)
