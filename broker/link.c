@@ -181,6 +181,7 @@ struct gr_link {
     uint64_t batches_total;
     uint64_t batched_total;
     bool filling;           /* inside the load callback: emits flush at its end */
+    bool peer_v2_seen;      /* the peer sent a version-2 frame: it speaks 2 */
 };
 
 /* ---- helpers ---- */
@@ -601,11 +602,15 @@ static void s_ack_one(gr_link_t *self, uint64_t ref)
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
     const Gridrelay__Body *body = opened->body;
+    /* A peer that sent one version-2 frame speaks 2 (its replies to our
+     * version-1 frames may still say 1); one that never did is taken at
+     * its word, so an older parent turns an upward link back to 1. */
     uint32_t version = opened->envelope->version;
-    if (version != self->peer_version && self->peer_version >= GR_LINK_VERSION &&
-        version < GR_LINK_VERSION && self->n_pending > 0)
+    if (version >= GR_LINK_VERSION)
+        self->peer_v2_seen = true;
+    if (self->n_pending > 0 && !self->peer_v2_seen && version < GR_LINK_VERSION)
         s_flush(self);  /* what was queued for a version-2 peer goes as it was */
-    self->peer_version = version;
+    self->peer_version = self->peer_v2_seen ? GR_LINK_VERSION : version;
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
         s_ack_one(self, body->ack ? body->ack->ref_seq : 0);
         s_contact(self);
@@ -685,9 +690,10 @@ static void s_heartbeat(gr_link_t *self)
     size_t len = 0;
     size_t body_len = 0;
     uint8_t *bytes = gr_body_pack(&body, &body_len);
-    /* In the peer's version, so that it learns ours (a version-2 peer
-     * batches to us only once it has seen one of our version-2 frames). */
-    uint32_t version = self->peer_version >= GR_LINK_VERSION ? GR_LINK_VERSION : GR_PROTOCOL_VERSION;
+    /* Version 2 always, so that the peer learns ours (a version-2 peer
+     * batches to us only once it has seen one of our version-2 frames);
+     * every node since batched receipts accepts it. */
+    uint32_t version = GR_LINK_VERSION;
     int rc = bytes ? gr_envelope_seal_version(&frame, &len, &self->kp, version,
                                               self->cb.next_seq(self->ctx), self->now_ms, bytes,
                                               body_len)

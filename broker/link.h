@@ -52,7 +52,9 @@
  * Batches (link protocol version 2, broker/linkbatch.h): outbox entries
  * stored unsigned go to a peer whose last frame was of version 2 as batch
  * frames, one signature per frame however many entries it holds (what one
- * call sends, in order); to a version-1 peer each is signed on its own
+ * call sends, in order); a peer that sent one version-2 frame is taken to
+ * speak 2 for the link's life (its answers to version-1 frames say 1);
+ * to a version-1 peer each is signed on its own
  * when first sent. Entries sealed one by one (an older store) go as they
  * are. A resend of a batched entry goes in a new batch: the peer drops
  * entries it has by (signer, seq) as before. An upward peer is taken to
