@@ -840,6 +840,10 @@ int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req)
         infos[i].status_seq = st[i].status_seq;
         infos[i].resent = st[i].link.resent_total;
         infos[i].refused = st[i].link.refused_total;
+        infos[i].version = st[i].link.peer_version;
+        infos[i].sent = st[i].link.sent_total;
+        infos[i].batches = st[i].link.batches_total;
+        infos[i].batched = st[i].link.batched_total;
         ptrs[i] = &infos[i];
     }
     Gridrelay__Links links = GRIDRELAY__LINKS__INIT;
