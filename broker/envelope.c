@@ -130,6 +130,8 @@ typedef struct {
     bool check_signature;             /* verify the signature (or the receipt's) */
     bool receipt_ok;                  /* a version-2 reply may carry a receipt */
     gr_receipt_cache_t *cache;        /* receipts' verified roots, or NULL */
+    bool unsigned_ok;                 /* an unsigned envelope is accepted (an item of a
+                                         link batch, whose head is signed) */
 } s_how_t;
 
 /* The checks shared by the open functions, in the documented order. */
@@ -141,6 +143,7 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
     size_t max_frame = how->max_frame;
     bool check_signature = how->check_signature, receipt_ok = how->receipt_ok;
     gr_receipt_cache_t *cache = how->cache;
+    bool unsigned_ok = how->unsigned_ok;
     if (ref_seq_out)
         *ref_seq_out = 0;
     if (!out || (!frame && len))
@@ -163,7 +166,8 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
     if (env->version < GR_PROTOCOL_VERSION || env->version > GR_PROTOCOL_VERSION_MAX)
         rc = GR_EVERSION;
     else if (env->signer.len != GR_PUBLIC_KEY_BYTES ||
-             (!receipt && (env->receipt || env->signature.len != GR_SIGNATURE_BYTES)))
+             (!receipt && (env->receipt || (env->signature.len != GR_SIGNATURE_BYTES &&
+                                            !(unsigned_ok && env->signature.len == 0)))))
         rc = GR_EDECODE;
     else if (trust && !(out->signer = gr_trust_find(trust, env->signer.data)))
         rc = GR_EUNTRUSTED;
@@ -240,7 +244,8 @@ int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const
         return GR_EINVAL;
     }
     return s_open(out, NULL, frame, len,
-                  &(s_how_t){ .expected_signer = signer, .max_frame = max_frame });
+                  &(s_how_t){ .expected_signer = signer, .max_frame = max_frame,
+                              .unsigned_ok = true });
 }
 
 void gr_opened_clear(gr_opened_t *opened)

@@ -92,7 +92,8 @@ int gr_envelope_open_reply(gr_opened_t *out, const uint8_t *frame, size_t len,
 /* Decodes again a frame this process verified itself a moment ago (e.g.
  * when it was received, before it waited for the write transaction): the
  * same checks as gr_envelope_open_from() with signer, except the
- * signature, which is not verified a second time. Never use it on a frame
+ * signature, which is not verified a second time, and may be absent (an
+ * outbox entry of version 2, broker/linkbatch.h). Never use it on a frame
  * from outside. */
 int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const uint8_t *signer,
                        size_t max_frame);

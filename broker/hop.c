@@ -1,11 +1,14 @@
 #include "hop.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "wire.h"
+
+#define S_DIGEST GR_HOP_DIGEST_BYTES
 
 static uint8_t *s_put_str(uint8_t *p, const char *s)
 {
@@ -27,10 +30,13 @@ static size_t s_str_len(const char *s)
  *          | 'R' | resolved.event_id | resolved.severity u32 BE
  *          | resolved.origin_node | resolved.created_ms u64 BE
  * so a hop without them signs exactly the bytes it always did. */
-static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t *len)
+/* A version-2 hop starts "GRhop2" | BLAKE2b-256(origin envelope) 32 B
+ * instead, then the same fields. digest is NULL for version 1. */
+static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, const uint8_t *digest,
+                        size_t *len)
 {
     const Gridrelay__Resolved *r = hop->resolved;
-    size_t n = 6 + s_str_len(event_id) + s_str_len(hop->node_id) + s_str_len(hop->reason) + 4 +
+    size_t n = 6 + (digest ? S_DIGEST : 0) + s_str_len(event_id) + s_str_len(hop->node_id) + s_str_len(hop->reason) + 4 +
                8 + 1;
     if (r)
         n += 1 + s_str_len(r->event_id) + 4 + s_str_len(r->origin_node) + 8;
@@ -38,8 +44,12 @@ static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t 
     if (!buf)
         return NULL;
     uint8_t *p = buf;
-    memcpy(p, "GRhop1", 6);
+    memcpy(p, digest ? "GRhop2" : "GRhop1", 6);
     p += 6;
+    if (digest) {
+        memcpy(p, digest, S_DIGEST);
+        p += S_DIGEST;
+    }
     p = s_put_str(p, event_id);
     p = s_put_str(p, hop->node_id);
     p = s_put_str(p, hop->reason);
@@ -57,13 +67,13 @@ static uint8_t *s_input(const Gridrelay__Hop *hop, const char *event_id, size_t 
     return buf;
 }
 
-int gr_hop_sign(Gridrelay__Hop *hop, const char *event_id, const gr_keypair_t *kp,
-                uint8_t sig_buf[GR_SIGNATURE_BYTES])
+static int s_sign(Gridrelay__Hop *hop, const char *event_id, const uint8_t *digest,
+                  const gr_keypair_t *kp, uint8_t sig_buf[GR_SIGNATURE_BYTES])
 {
     if (!hop || !event_id || !kp || !sig_buf)
         return GR_EINVAL;
     size_t len = 0;
-    uint8_t *input = s_input(hop, event_id, &len);
+    uint8_t *input = s_input(hop, event_id, digest, &len);
     if (!input)
         return GR_ENOMEM;
     int rc = crypto_sign_detached(sig_buf, NULL, input, len, kp->sk);
@@ -77,16 +87,66 @@ int gr_hop_sign(Gridrelay__Hop *hop, const char *event_id, const gr_keypair_t *k
     return 0;
 }
 
-int gr_hop_verify(const Gridrelay__Hop *hop, const char *event_id)
+static int s_digest(uint8_t out[S_DIGEST], const uint8_t *origin, size_t origin_len)
+{
+    return crypto_generichash(out, S_DIGEST, origin, origin_len, NULL, 0) == 0 ? 0 : GR_EINVAL;
+}
+
+int gr_hop_sign(Gridrelay__Hop *hop, const char *event_id, const gr_keypair_t *kp,
+                uint8_t sig_buf[GR_SIGNATURE_BYTES])
+{
+    if (hop)
+        hop->version = 0;
+    return s_sign(hop, event_id, NULL, kp, sig_buf);
+}
+
+int gr_hop_sign_bound(Gridrelay__Hop *hop, const char *event_id, const uint8_t *origin,
+                      size_t origin_len, const gr_keypair_t *kp,
+                      uint8_t sig_buf[GR_SIGNATURE_BYTES])
+{
+    uint8_t digest[S_DIGEST];
+    if (!hop || (!origin && origin_len) || s_digest(digest, origin, origin_len) != 0)
+        return GR_EINVAL;
+    hop->version = GR_HOP_VERSION_BOUND;
+    return s_sign(hop, event_id, digest, kp, sig_buf);
+}
+
+int gr_hop_origin_digest(uint8_t out[GR_HOP_DIGEST_BYTES], const uint8_t *origin, size_t origin_len)
+{
+    if (!out || (!origin && origin_len))
+        return GR_EINVAL;
+    return s_digest(out, origin, origin_len);
+}
+
+int gr_hop_verify_digest(const Gridrelay__Hop *hop, const char *event_id,
+                         const uint8_t *digest)
 {
     if (!hop || !event_id || hop->signer.len != GR_PUBLIC_KEY_BYTES ||
-        hop->signature.len != GR_SIGNATURE_BYTES)
+        hop->signature.len != GR_SIGNATURE_BYTES || hop->version > GR_HOP_VERSION_BOUND)
+        return GR_EDECODE;
+    bool bound = hop->version == GR_HOP_VERSION_BOUND;
+    if (bound && !digest)
         return GR_EDECODE;
     size_t len = 0;
-    uint8_t *input = s_input(hop, event_id, &len);
+    uint8_t *input = s_input(hop, event_id, bound ? digest : NULL, &len);
     if (!input)
         return GR_ENOMEM;
     int ok = crypto_sign_verify_detached(hop->signature.data, input, len, hop->signer.data) == 0;
     free(input);
     return ok ? 0 : GR_ESIGNATURE;
+}
+
+int gr_hop_verify_bound(const Gridrelay__Hop *hop, const char *event_id, const uint8_t *origin,
+                        size_t origin_len)
+{
+    uint8_t digest[S_DIGEST];
+    bool bound = hop && hop->version == GR_HOP_VERSION_BOUND;
+    if (bound && (!origin || s_digest(digest, origin, origin_len) != 0))
+        return GR_EDECODE;
+    return gr_hop_verify_digest(hop, event_id, bound ? digest : NULL);
+}
+
+int gr_hop_verify(const Gridrelay__Hop *hop, const char *event_id)
+{
+    return gr_hop_verify_bound(hop, event_id, NULL, 0);
 }

@@ -84,6 +84,7 @@
 #include "client.h"
 #include "curve.h"
 #include "error.h"
+#include "linkbatch.h"
 
 #define S_DEFAULT_WINDOW 256  /* see PROTOCOL.md 8.5: 64 left the chain idle */
 #define S_DEFAULT_RETRY_MS 1000
@@ -108,6 +109,14 @@ typedef struct {
     uint32_t sends;         /* transmissions handed to ZeroMQ */
     bool skipped;           /* the peer answered around this copy: resend it
                              * at the next timeout */
+    /* A version-2 outbox entry (broker/linkbatch.h): unsigned, sent in a
+     * batch to a version-2 peer, else signed on its own when first sent. */
+    bool batchable;
+    uint64_t sent_ms;
+    uint8_t *body;
+    size_t body_len;
+    uint8_t *sealed;        /* the entry signed on its own (version 1), made once */
+    size_t sealed_len;
 } s_item_t;
 
 struct gr_link {
@@ -168,6 +177,19 @@ struct gr_link {
     uint64_t refused_total;
     uint64_t dead_total;
     uint64_t rejected_total;
+
+    /* Link protocol version of the peer: that of its last verified frame
+     * (upward 2 until heard: upper tiers are upgraded first). */
+    uint32_t peer_version;
+    /* Items queued for the next batch frame, by seq, in order; sent by
+     * s_flush() before any public call returns. */
+    uint64_t *pending;
+    size_t n_pending, cap_pending;
+    size_t pending_bytes;
+    uint64_t batches_total;
+    uint64_t batched_total;
+    bool filling;           /* inside the load callback: emits flush at its end */
+    bool peer_v2_seen;      /* the peer sent a version-2 frame: it speaks 2 */
 };
 
 /* ---- helpers ---- */
@@ -239,10 +261,104 @@ static int s_transmit(gr_link_t *self, const uint8_t *data, size_t len)
     return err ? -err : GR_EIO;
 }
 
+static long s_find(const gr_link_t *self, uint64_t seq);
+
+static void s_item_free(s_item_t *item)
+{
+    free(item->data);
+    free(item->body);
+    free(item->sealed);
+}
+
+static bool s_batches(const gr_link_t *self, const s_item_t *item)
+{
+    return item->batchable && self->peer_version >= GR_LINK_VERSION;
+}
+
+/* Sends the queued items as batch frames of at most GR_LINKBATCH_MAX_ITEMS
+ * items and half of max_frame in bodies, in order. An item acknowledged
+ * since it was queued is left out. A failed send blocks the link like any
+ * failed send: recovery resends the whole window. */
+static void s_flush(gr_link_t *self)
+{
+    size_t n = self->n_pending;
+    self->n_pending = 0;
+    self->pending_bytes = 0;
+    if (n == 0)
+        return;
+    gr_linkbatch_item_t *items = malloc(n * sizeof *items);
+    if (!items) {
+        self->blocked = true;  /* not sent: the recovery sends them */
+        return;
+    }
+    size_t k = 0, bytes = 0;
+    for (size_t i = 0; i <= n; i++) {
+        long at = i < n ? s_find(self, self->pending[i]) : -1;
+        const s_item_t *item = at >= 0 ? s_at(self, (size_t)at) : NULL;
+        bool full = k == GR_LINKBATCH_MAX_ITEMS ||
+                    (item && k > 0 && bytes + item->body_len + 64 > self->max_frame / 2);
+        if ((i == n || full) && k > 0) {
+            uint8_t *frame = NULL;
+            size_t len = 0;
+            if (!self->blocked &&
+                gr_linkbatch_seal(&frame, &len, &self->kp, self->peer_pk, self->cb.next_seq(self->ctx),
+                                  self->now_ms, items, k) == 0) {
+                if (s_transmit(self, frame, len) == 0) {
+                    self->batches_total++;
+                    self->batched_total += k;
+                }
+            } else {
+                self->blocked = true;
+            }
+            free(frame);
+            k = 0;
+            bytes = 0;
+        }
+        if (!item)
+            continue;
+        items[k++] = (gr_linkbatch_item_t){item->seq, item->sent_ms, item->body, item->body_len};
+        bytes += item->body_len + 64;
+    }
+    free(items);
+}
+
+/* Hands one item to the transport: queued for the next batch, or sent on
+ * its own (after the queued ones, so that order holds). */
+static int s_put_item(gr_link_t *self, s_item_t *item)
+{
+    if (s_batches(self, item)) {
+        if (self->n_pending == self->cap_pending) {
+            size_t cap = self->cap_pending ? self->cap_pending * 2 : 64;
+            uint64_t *p = realloc(self->pending, cap * sizeof *p);
+            if (!p) {
+                self->blocked = true;
+                return GR_ENOMEM;
+            }
+            self->pending = p;
+            self->cap_pending = cap;
+        }
+        self->pending[self->n_pending++] = item->seq;
+        self->pending_bytes += item->body_len;
+        return 0;
+    }
+    s_flush(self);
+    if (self->blocked)
+        return GR_EIO;
+    if (item->batchable && !item->sealed &&
+        gr_envelope_seal_version(&item->sealed, &item->sealed_len, &self->kp, GR_PROTOCOL_VERSION,
+                                 item->seq, item->sent_ms, item->body, item->body_len) != 0) {
+        item->sealed = NULL;
+        self->blocked = true;
+        return GR_ENOMEM;
+    }
+    return item->batchable ? s_transmit(self, item->sealed, item->sealed_len)
+                           : s_transmit(self, item->data, item->len);
+}
+
 static int s_send_item(gr_link_t *self, s_item_t *item)
 {
     item->attempt_ms = self->now_ms;
-    int rc = s_transmit(self, item->data, item->len);
+    int rc = s_put_item(self, item);
     if (rc != 0)
         return rc;
     item->serial = ++self->serial;
@@ -265,6 +381,7 @@ static int s_resend_all(gr_link_t *self)
         if (rc != 0)
             return rc;
     }
+    s_flush(self);
     return 0;
 }
 
@@ -292,6 +409,7 @@ static void s_resend_overdue(gr_link_t *self)
         if ((i == 0 || item->skipped) && s_send_item(self, item) != 0)
             return;
     }
+    s_flush(self);
 }
 
 /* The peer answered the copy of item i that we sent last: it has passed
@@ -425,7 +543,7 @@ static long s_find(const gr_link_t *self, uint64_t seq)
 /* Acks normally come in order, so i is 0 and this is O(1). */
 static void s_remove(gr_link_t *self, size_t i)
 {
-    free(s_at(self, i)->data);
+    s_item_free(s_at(self, i));
     if (i == 0) {
         self->head = (self->head + 1) % self->cap;
     } else {
@@ -508,9 +626,19 @@ static void s_ack_one(gr_link_t *self, uint64_t ref)
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
     const Gridrelay__Body *body = opened->body;
+    /* A peer that sent one version-2 frame speaks 2 (its replies to our
+     * version-1 frames may still say 1); one that never did is taken at
+     * its word, so an older parent turns an upward link back to 1. */
+    uint32_t version = opened->envelope->version;
+    if (version >= GR_LINK_VERSION)
+        self->peer_v2_seen = true;
+    if (self->n_pending > 0 && !self->peer_v2_seen && version < GR_LINK_VERSION)
+        s_flush(self);  /* what was queued for a version-2 peer goes as it was */
+    self->peer_version = self->peer_v2_seen ? GR_LINK_VERSION : version;
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
         s_ack_one(self, body->ack ? body->ack->ref_seq : 0);
         s_contact(self);
+        s_flush(self);
         return;
     }
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK_BATCH) {
@@ -518,6 +646,7 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
         for (size_t k = 0; body->ack_batch && k < body->ack_batch->n_ref_seqs; k++)
             s_ack_one(self, body->ack_batch->ref_seqs[k]);
         s_contact(self);
+        s_flush(self);
         return;
     }
     if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error) {
@@ -548,6 +677,7 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
     s_contact(self);
     if (self->cb.message)
         self->cb.message(self->ctx, self, opened, frame, len);
+    s_flush(self);
 }
 
 /* Asks the owner for more outbox entries while the window has room. The
@@ -559,7 +689,10 @@ static int s_fill(gr_link_t *self)
         return 0;
     size_t max = self->window - self->count;
     self->emitted = 0;
+    self->filling = true;
     int rc = self->cb.load(self->ctx, self, self->loaded_upto, max);
+    self->filling = false;
+    s_flush(self);
     if (rc < 0) {
         /* Retry later rather than on every loop turn. */
         self->next_load_ms = self->now_ms + self->retry_ms;
@@ -579,8 +712,18 @@ static void s_heartbeat(gr_link_t *self)
     body.heartbeat = &hb;
     uint8_t *frame = NULL;
     size_t len = 0;
-    if (gr_envelope_seal(&frame, &len, &self->kp, self->cb.next_seq(self->ctx), self->now_ms,
-                         &body) != 0) {
+    size_t body_len = 0;
+    uint8_t *bytes = gr_body_pack(&body, &body_len);
+    /* Version 2 always, so that the peer learns ours (a version-2 peer
+     * batches to us only once it has seen one of our version-2 frames);
+     * every node since batched receipts accepts it. */
+    uint32_t version = GR_LINK_VERSION;
+    int rc = bytes ? gr_envelope_seal_version(&frame, &len, &self->kp, version,
+                                              self->cb.next_seq(self->ctx), self->now_ms, bytes,
+                                              body_len)
+                   : GR_ENOMEM;
+    free(bytes);
+    if (rc != 0) {
         self->last_send_ms = self->now_ms;  /* try again next period, not next turn */
         return;
     }
@@ -622,6 +765,7 @@ static gr_link_t *s_new(const gr_link_options_t *opt)
     self->retry_cur = self->retry_ms;
     self->more = true;  /* entries left from before a restart */
     self->now_ms = gr_now_ms();
+    self->peer_version = GR_PROTOCOL_VERSION;
     if (s_grow(self) != 0)
         gr_link_destroy(&self);
     return self;
@@ -643,6 +787,7 @@ gr_link_t *gr_link_new_upward(void *zmq_ctx, const char *endpoint, const gr_link
     if (!self)
         return NULL;
     self->upward = true;
+    self->peer_version = GR_LINK_VERSION;
     /* A counter, not the link's address: a closed monitor releases its
      * inproc name asynchronously, and malloc may hand the next link the
      * same address. */
@@ -715,8 +860,9 @@ void gr_link_destroy(gr_link_t **self_p)
     if (self->monitor)
         zmq_close(self->monitor);
     for (size_t i = 0; i < self->count; i++)
-        free(s_at(self, i)->data);
+        s_item_free(s_at(self, i));
     free(self->ring);
+    free(self->pending);
     free(self->peer_id);
     free(self->endpoint);
     free(self->own_id);
@@ -745,14 +891,33 @@ int gr_link_emit(gr_link_t *self, const gr_link_item_t *item)
         return GR_ENOMEM;
     if (item->len)
         memcpy(copy, item->data, item->len);
+    s_item_t fresh = { .seq = item->seq, .data = copy, .len = item->len,
+                       .attempt_ms = self->now_ms };
+    /* A version-2 entry: its fields kept apart, to batch or sign at send. */
+    Gridrelay__Envelope *env = gridrelay__envelope__unpack(NULL, item->len, item->data);
+    if (env && env->version == GR_LINK_VERSION && env->signature.len == 0 && !env->receipt &&
+        env->seq == item->seq) {
+        fresh.batchable = true;
+        fresh.sent_ms = env->sent_ms;
+        fresh.body_len = env->body.len;
+        fresh.body = malloc(env->body.len ? env->body.len : 1);
+        if (fresh.body && env->body.len)
+            memcpy(fresh.body, env->body.data, env->body.len);
+    }
+    gridrelay__envelope__free_unpacked(env, NULL);
+    if (fresh.batchable && !fresh.body) {
+        free(copy);
+        return GR_ENOMEM;
+    }
     s_item_t *slot = &self->ring[(self->head + self->count) % self->cap];
-    *slot = (s_item_t){ .seq = item->seq, .data = copy, .len = item->len,
-                        .attempt_ms = self->now_ms };
+    *slot = fresh;
     self->count++;
     self->loaded_upto = item->seq;
     self->emitted++;
     if (!self->blocked)
         s_send_item(self, slot);
+    if (!self->filling)
+        s_flush(self);
     return 0;
 }
 
@@ -901,6 +1066,9 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
     out->refused_total = self->refused_total;
     out->dead_total = self->dead_total;
     out->rejected_total = self->rejected_total;
+    out->peer_version = self->peer_version;
+    out->batches_total = self->batches_total;
+    out->batched_total = self->batched_total;
 }
 
 int gr_link_set_route(gr_link_t *self, const void *routing_id, size_t len)

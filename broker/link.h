@@ -49,6 +49,17 @@
  *   connected" a clean EHOSTUNREACH, not a silent drop. The owner feeds it
  *   the child's verified frames with gr_link_on_message().
  *
+ * Batches (link protocol version 2, broker/linkbatch.h): outbox entries
+ * stored unsigned go to a peer whose last frame was of version 2 as batch
+ * frames, one signature per frame however many entries it holds (what one
+ * call sends, in order); a peer that sent one version-2 frame is taken to
+ * speak 2 for the link's life (its answers to version-1 frames say 1);
+ * to a version-1 peer each is signed on its own
+ * when first sent. Entries sealed one by one (an older store) go as they
+ * are. A resend of a batched entry goes in a new batch: the peer drops
+ * entries it has by (signer, seq) as before. An upward peer is taken to
+ * speak version 2 until one of its frames says otherwise.
+ *
  * Heartbeats: when nothing was sent for heartbeat_ms, the link sends a
  * Heartbeat body (sealed with the owner's key, seq from the owner's
  * next_seq callback, not stored); any verified message from the peer
@@ -191,6 +202,9 @@ typedef struct {
                                      * the dead callback (the rest are retried) */
     uint64_t rejected_total;        /* frames from the peer's side that failed
                                      * verification, dropped */
+    uint32_t peer_version;          /* of the peer's last verified frame */
+    uint64_t batches_total;         /* batch frames sent (linkbatch.h) */
+    uint64_t batched_total;         /* items sent in them */
 } gr_link_status_t;
 
 void gr_link_status(const gr_link_t *self, gr_link_status_t *out);

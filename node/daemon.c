@@ -40,6 +40,7 @@
 #include "sealer.h"
 #include "sessions.h"
 #include "tierlink.h"
+#include "linkbatch.h"
 
 #define MAX_POLL 11
 #define S_CURVE_OVERHEAD 64
@@ -70,6 +71,16 @@ typedef struct {
     gr_reply_t reply;
     gr_seal_job_t seal;     /* the reply, sealed */
 } s_item_t;
+
+typedef struct {
+    zmq_msg_t identity;
+    bool delimiter;
+    uint8_t *frame;
+    size_t len;
+    uint64_t seq;
+    uint8_t signer[GR_PUBLIC_KEY_BYTES];
+    const gr_trusted_key_t *trusted;
+} s_loose_t;
 
 struct gr_daemon {
     gr_config_t *cfg;       /* its trust list is reloaded on SIGHUP */
@@ -103,6 +114,11 @@ struct gr_daemon {
     s_item_t *items;
     size_t count;
     size_t cap;
+    /* Items of link batches signed by a key that is not a child's (a
+     * node the config names otherwise): each is judged as that key's
+     * request, with its own reply; they join the turn after the others. */
+    s_loose_t *loose;
+    size_t n_loose, cap_loose;
 };
 
 /* A long read handed to the analyst: the request moved out of its batch. */
@@ -381,6 +397,7 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
                                      self->tierlink, err, errlen)))
         goto fail;
     gr_requests_set_peers(self->requests, self->peers);
+    gr_peers_set_counters(self->peers, &self->counters);
     s_store_gauges(self);
     if (cfg->http.enabled && s_start_http(self, err, errlen) != 0)
         goto fail;
@@ -434,6 +451,11 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     if (self->sigfd >= 0)
         close(self->sigfd);
     free(self->items);
+    for (size_t k = 0; k < self->n_loose; k++) {
+        zmq_msg_close(&self->loose[k].identity);
+        free(self->loose[k].frame);
+    }
+    free(self->loose);
     free(self);
     *self_p = NULL;
 }
@@ -526,7 +548,8 @@ static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
         /* Say what is wrong: the envelope itself, or the body it carries. */
         size_t flen = 0;
         const uint8_t *frame = s_frame(item, &flen);
-        Gridrelay__Envelope *env = item->from_router && !item->extra_frames
+        Gridrelay__Envelope *env = (item->from_router || item->inbound.batched) &&
+                                           !item->extra_frames
                                        ? gridrelay__envelope__unpack(NULL, flen, frame)
                                        : NULL;
         char where[160] = "";
@@ -571,6 +594,16 @@ static void s_open_item(void *ctx, size_t i)
         item->source = item->inbound.source;
         if (item->inbound.status)
             return;  /* verified on receipt (node/peers.c); applied later */
+        if (item->inbound.batched) {
+            /* Its batch's head was checked on arrival (node/peers.c): the
+             * path, the addressee and the rest, not Ed25519 again. A bad
+             * item is refused on its own (s_classify). */
+            item->ref_seq = item->inbound.seq;
+            item->rc = gr_linkbatch_open_item(&item->opened, frame, len, item->inbound.signer,
+                                              self->cfg->keys.pk, self->cfg->max_frame, NULL,
+                                              false);
+            return;
+        }
         const uint8_t *pk = item->source.kind == GR_FROM_SKIP ? self->cfg->skip.pk : self->cfg->parent.pk;
         item->rc = gr_envelope_open_from(&item->opened, frame, len, pk, self->cfg->max_frame);
         if (item->rc != 0)
@@ -582,14 +615,19 @@ static void s_open_item(void *ctx, size_t i)
                                     self->cfg->max_frame);
 }
 
+static void s_loose_batch(gr_daemon_t *self, s_item_t *item);
+
 /* After the checks, on the main thread: refusals, and frames from children
  * that the links consume (acks, heartbeats). */
 static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
 {
-    if (!item->from_router)
-        return;
     size_t len = 0;
     const uint8_t *frame = s_frame(item, &len);
+    if (!item->from_router) {
+        if (item->inbound.batched && item->rc != 0)
+            s_refuse(self, item, len);
+        return;
+    }
     if (item->rc != 0) {
         s_refuse(self, item, len);
         return;
@@ -616,6 +654,8 @@ static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
         item->source.kind = GR_FROM_CHILD;
         item->source.peer = child->id;
         item->consumed = gr_peers_child_frame(self->peers, child, &item->opened, frame, len, now_ms) == 1;
+    } else if (item->opened.body->kind_case == GRIDRELAY__BODY__KIND_LINK_BATCH) {
+        s_loose_batch(self, item);
     }
 }
 
@@ -893,8 +933,12 @@ static void s_send_replies(gr_daemon_t *self)
              * turn's replies to such clients share one signature. */
             const Gridrelay__Envelope *env = item->opened.envelope;
             item->seal.receipt = item->from_router && item->source.kind == GR_FROM_CLIENT &&
-                                 env && env->version == GR_RECEIPT_VERSION &&
+                                 env && env->version == GR_RECEIPT_VERSION && !env->receipt &&
                                  gr_receipt_request_digest(item->seal.request, env) == 0;
+            /* A tier-link peer hears back in the version it spoke. */
+            if (!item->seal.receipt && env && env->version == GR_LINK_VERSION &&
+                (item->source.kind != GR_FROM_CLIENT || env->receipt))
+                item->seal.version = GR_LINK_VERSION;
             jobs[n++] = &item->seal;
         }
     }
@@ -981,11 +1025,8 @@ static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
     return gr_reclaim_timeout_ms(self->reclaim, now, timeout);
 }
 
-static void s_collect(gr_daemon_t *self)
+static void s_collect_inbound(gr_daemon_t *self)
 {
-    size_t router_count = 0;
-    while (router_count < self->cfg->batch_max && s_receive(self))
-        router_count++;
     gr_inbound_t *inbound = NULL;
     size_t n = gr_peers_take_inbound(self->peers, &inbound);
     for (size_t i = 0; i < n; i++) {
@@ -997,6 +1038,113 @@ static void s_collect(gr_daemon_t *self)
         item->inbound = inbound[i];
     }
     free(inbound);
+}
+
+static void s_collect(gr_daemon_t *self)
+{
+    size_t router_count = 0;
+    while (router_count < self->cfg->batch_max && s_receive(self))
+        router_count++;
+    s_collect_inbound(self);
+}
+
+/* The items of link batches sent this turn (queued while their frames
+ * were classified) join this turn, after them: the children's through
+ * node/peers, the others' from s_loose. */
+static void s_collect_batched(gr_daemon_t *self, uint64_t now)
+{
+    size_t first = self->count;
+    s_collect_inbound(self);
+    for (size_t i = first; i < self->count; i++) {
+        s_open_item(self, i);
+        s_classify(self, &self->items[i], now);
+    }
+    for (size_t k = 0; k < self->n_loose; k++) {
+        s_loose_t *l = &self->loose[k];
+        s_item_t *item = s_new_item(self);
+        if (!item) {
+            zmq_msg_close(&l->identity);
+            free(l->frame);
+            continue;  /* out of memory: the sender resends */
+        }
+        item->from_router = true;
+        zmq_msg_init(&item->identity);
+        zmq_msg_move(&item->identity, &l->identity);
+        zmq_msg_close(&l->identity);
+        item->delimiter = l->delimiter;
+        item->ref_seq = l->seq;
+        if (zmq_msg_init_size(&item->payload, l->len) == 0) {
+            memcpy(zmq_msg_data(&item->payload), l->frame, l->len);
+            item->rc = gr_linkbatch_open_item(&item->opened, l->frame, l->len, l->signer,
+                                              self->cfg->keys.pk, self->cfg->max_frame, NULL,
+                                              false);
+        } else {
+            zmq_msg_init(&item->payload);
+            item->rc = GR_ENOMEM;
+        }
+        item->opened.signer = item->rc == 0 ? l->trusted : NULL;
+        free(l->frame);
+        if (item->rc != 0)
+            s_refuse(self, item, l->len);
+    }
+    self->n_loose = 0;
+}
+
+typedef struct {
+    gr_daemon_t *self;
+    s_item_t *batch;
+} s_loose_ctx_t;
+
+static void s_loose_item(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
+                         const uint8_t *frame, size_t len)
+{
+    (void)rc;
+    (void)opened;
+    s_loose_ctx_t *x = ctx;
+    gr_daemon_t *self = x->self;
+    if (self->n_loose == self->cap_loose) {
+        size_t cap = self->cap_loose ? self->cap_loose * 2 : 16;
+        s_loose_t *p = realloc(self->loose, cap * sizeof *p);
+        if (!p)
+            return;
+        self->loose = p;
+        self->cap_loose = cap;
+    }
+    s_loose_t *l = &self->loose[self->n_loose];
+    if (!(l->frame = malloc(len ? len : 1)))
+        return;
+    memcpy(l->frame, frame, len);
+    l->len = len;
+    l->seq = seq;
+    l->delimiter = x->batch->delimiter;
+    memcpy(l->signer, x->batch->opened.envelope->signer.data, GR_PUBLIC_KEY_BYTES);
+    l->trusted = x->batch->opened.signer;
+    zmq_msg_init(&l->identity);
+    if (zmq_msg_copy(&l->identity, &x->batch->identity) != 0) {
+        zmq_msg_close(&l->identity);
+        free(l->frame);
+        return;
+    }
+    self->n_loose++;
+}
+
+/* A link batch on the request socket from a key that is not a child's:
+ * every item is judged as that key's own request (a village whose key the
+ * township has as a reporter gets ERR_FORBIDDEN for each escalation, as it
+ * would one by one). A head that does not verify refuses the whole batch,
+ * with no reply: no item can be told good from bad. */
+static void s_loose_batch(gr_daemon_t *self, s_item_t *item)
+{
+    item->consumed = true;
+    s_loose_ctx_t x = {self, item};
+    int n = gr_linkbatch_expand(item->opened.body->link_batch, item->opened.envelope->signer.data,
+                                self->cfg->keys.pk, self->cfg->max_frame, s_loose_item, &x);
+    if (n < 0) {
+        gr_counters_refusal(&self->counters, n == GR_ESIGNATURE ? GR_ESIGNATURE : GR_EDECODE);
+        gr_log(GR_LOG_WARN, NULL, "link batch from %s refused: %s", item->opened.signer->name,
+               n == GR_ESIGNATURE ? "its signed root does not match its items"
+                                  : "not a well-formed batch");
+    }
 }
 
 int gr_daemon_run(gr_daemon_t *self)
@@ -1036,6 +1184,7 @@ int gr_daemon_run(gr_daemon_t *self)
         gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_open_item, self);
         for (size_t i = 0; i < self->count; i++)
             s_classify(self, &self->items[i], now);
+        s_collect_batched(self, now);
         /* Cases live on the node's clock (a test's --clock may move it);
          * the links above on the system's. */
         s_apply_writes(self, gr_clock_now_ms());

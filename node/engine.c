@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "linkbatch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +182,15 @@ int gr_engine_enqueue(gr_engine_t *self, gr_txn_t *txn, const char *peer,
     uint64_t seq = gr_engine_next_seq(self);
     uint8_t *frame = NULL;
     size_t len = 0;
-    int rc = gr_envelope_seal(&frame, &len, &self->cfg->keys, seq, gr_now_ms(), body);
+    /* Stored unsigned (link protocol 2): the link signs when it sends, one
+     * signature per batch of entries (broker/linkbatch.h). */
+    size_t body_len = 0;
+    uint8_t *bytes = gr_body_pack(body, &body_len);
+    if (!bytes)
+        return GR_ENOMEM;
+    int rc = gr_linkbatch_entry_pack(&frame, &len, self->cfg->keys.pk, seq, gr_now_ms(), bytes,
+                                     body_len);
+    free(bytes);
     if (rc != 0)
         return rc;
     rc = gr_store_outbox_put(txn, peer, seq, frame, len);

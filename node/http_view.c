@@ -405,6 +405,8 @@ static json_object *s_timeline(const Gridrelay__EventDetail *d)
 static json_object *s_hops(const Gridrelay__EventDetail *d)
 {
     json_object *arr = json_object_new_array();
+    const uint8_t *digest =
+        d->origin_digest.len == GR_HOP_DIGEST_BYTES ? d->origin_digest.data : NULL;
     for (size_t i = 0; i < d->n_hops; i++) {
         const Gridrelay__Hop *h = d->hops[i];
         json_object *e = json_object_new_object();
@@ -417,7 +419,7 @@ static json_object *s_hops(const Gridrelay__EventDetail *d)
         json_object_object_add(e, "signature",
                                gr_http_view_hex(h->signature.data, h->signature.len));
         json_object_object_add(e, "verified",
-                               json_object_new_boolean(gr_hop_verify(h, d->event->id) == 0));
+                               json_object_new_boolean(gr_hop_verify_digest(h, d->event->id, digest) == 0));
         json_object_array_add(arr, e);
     }
     return arr;

@@ -8,6 +8,7 @@
 #include "curve.h"
 #include "error.h"
 #include "clock.h"
+#include "linkbatch.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -54,6 +55,7 @@ struct gr_peers {
     size_t n_inbound, cap_inbound;
     s_ack_t *acks;
     size_t n_acks, cap_acks;
+    gr_counters_t *counters;     /* refused link batches; may be NULL */
 };
 
 static int s_grow(void **array, size_t *cap, size_t count, size_t size)
@@ -85,7 +87,58 @@ static int s_queue(gr_peers_t *self, const uint8_t *frame, size_t len, gr_source
     item->source.peer = peer;
     item->reply_link = reply_link;
     item->status = status;
+    item->batched = false;
     return 0;
+}
+
+typedef struct {
+    gr_peers_t *self;
+    s_link_ctx_t *lc;
+    const uint8_t *signer;
+    int rc;
+} s_expand_t;
+
+/* One item of a link batch: queued like a frame of its own, good or bad
+ * (a bad one is refused with its own Error by the daemon, the others of
+ * the batch go on). */
+static void s_batch_item(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
+                         const uint8_t *frame, size_t len)
+{
+    (void)rc;
+    (void)opened;
+    s_expand_t *x = ctx;
+    if (x->rc != 0)
+        return;
+    x->rc = s_queue(x->self, frame, len, x->lc->kind, gr_link_peer_id(x->lc->link), x->lc->link,
+                    false);
+    if (x->rc == 0) {
+        gr_inbound_t *item = &x->self->inbound[x->self->n_inbound - 1];
+        item->batched = true;
+        memcpy(item->signer, x->signer, GR_PUBLIC_KEY_BYTES);
+        item->seq = seq;
+    }
+}
+
+/* A link batch from the peer of lc (its envelope verified): the head's
+ * signature is checked once here, then every item joins the inbound
+ * queue. A head that does not verify (an item is not what the peer
+ * signed) refuses the whole batch: no item can be told good from bad, and
+ * the peer resends them. */
+static void s_expand(gr_peers_t *self, s_link_ctx_t *lc, const gr_opened_t *opened)
+{
+    s_expand_t x = {self, lc, opened->envelope->signer.data, 0};
+    int n = gr_linkbatch_expand(opened->body->link_batch, x.signer, self->cfg->keys.pk,
+                                self->cfg->max_frame, s_batch_item, &x);
+    if (n < 0) {
+        if (self->counters)
+            self->counters->value[n == GR_ESIGNATURE ? GR_COUNT_REJ_SIGNATURE
+                                                     : GR_COUNT_REJ_DECODE]++;
+        gr_log(GR_LOG_WARN, NULL, "link batch from %s refused: %s", lc->outbox,
+               n == GR_ESIGNATURE ? "its signed root does not match its items"
+                                  : "not a well-formed batch");
+    } else if (x.rc != 0) {
+        gr_log(GR_LOG_ERROR, NULL, "out of memory queueing a batch from %s", lc->outbox);
+    }
 }
 
 /* ---- link callbacks ---- */
@@ -209,6 +262,9 @@ static void s_message(void *ctx, gr_link_t *link, const gr_opened_t *opened, con
         }
         break;
     }
+    case GRIDRELAY__BODY__KIND_LINK_BATCH:
+        s_expand(self, lc, opened);
+        break;
     case GRIDRELAY__BODY__KIND_ERROR:
         /* A refusal for good is logged when it is buried (node/outbox.c). */
         if (opened->body->error && !gr_link_error_is_permanent(opened->body->error->code))
@@ -275,6 +331,11 @@ static int s_status_sockets(gr_peers_t *self, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+void gr_peers_set_counters(gr_peers_t *self, gr_counters_t *counters)
+{
+    self->counters = counters;
 }
 
 gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr_store_t *store,
@@ -461,6 +522,7 @@ int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const 
     case GRIDRELAY__BODY__KIND_ACK_BATCH:
     case GRIDRELAY__BODY__KIND_HEARTBEAT:
     case GRIDRELAY__BODY__KIND_ERROR:
+    case GRIDRELAY__BODY__KIND_LINK_BATCH:  /* its items are queued as inbound */
         gr_link_on_message(lc->link, opened, frame, len, now_ms);
         return 1;
     case GRIDRELAY__BODY__KIND_STATUS_BATCH:
@@ -820,6 +882,10 @@ int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req)
         infos[i].status_seq = st[i].status_seq;
         infos[i].resent = st[i].link.resent_total;
         infos[i].refused = st[i].link.refused_total;
+        infos[i].version = st[i].link.peer_version;
+        infos[i].sent = st[i].link.sent_total;
+        infos[i].batches = st[i].link.batches_total;
+        infos[i].batched = st[i].link.batched_total;
         ptrs[i] = &infos[i];
     }
     Gridrelay__Links links = GRIDRELAY__LINKS__INIT;

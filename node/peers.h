@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "counters.h"
 #include "envelope.h"
 #include "link.h"
 #include "store.h"
@@ -44,6 +45,12 @@ typedef struct {
     gr_source_t source;     /* PARENT, SKIP or CHILD */
     gr_link_t *reply_link;  /* where an Ack goes; NULL for status updates */
     bool status;            /* a status update from a child's PUB */
+    /* An item of a link batch (broker/linkbatch.h), in receipt form, whose
+     * head the batch's arrival checked: opened with signer, without a
+     * second Ed25519 check; seq is the item's own, for a refusal. */
+    bool batched;
+    uint8_t signer[GR_PUBLIC_KEY_BYTES];
+    uint64_t seq;
 } gr_inbound_t;
 
 /* Sets up every link and the status sockets; router is the node's request
@@ -51,6 +58,10 @@ typedef struct {
 gr_peers_t *gr_peers_new(void *zmq_ctx, void *router, const gr_config_t *cfg, gr_store_t *store,
                          gr_engine_t *engine, gr_tierlink_t *tierlink, char *err, size_t errlen);
 void gr_peers_destroy(gr_peers_t **self_p);
+
+/* Where refused link batches are counted (rejected_signature when the
+ * signed root does not match the items, rejected_decode when malformed). */
+void gr_peers_set_counters(gr_peers_t *self, gr_counters_t *counters);
 
 /* The bound status endpoint (for the endpoint file), or NULL. */
 const char *gr_peers_status_endpoint(const gr_peers_t *self);

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "event_id.h"
+#include "hop.h"
 #include "store.h"
 #include "supervision.h"
 
@@ -57,6 +58,12 @@ static int s_get_event(const gr_request_t *req, gr_txn_t *txn, uint64_t ref_seq,
     detail.merged_at = stored->merged_at;
     detail.hops = stored->hops;
     detail.n_hops = stored->n_hops;
+    uint8_t digest[GR_HOP_DIGEST_BYTES];
+    if (stored->origin_envelope.len &&
+        gr_hop_origin_digest(digest, stored->origin_envelope.data, stored->origin_envelope.len) == 0) {
+        detail.origin_digest.data = digest;
+        detail.origin_digest.len = sizeof digest;
+    }
     detail.timeline = entries;
     detail.n_timeline = n;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;

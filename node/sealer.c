@@ -28,8 +28,9 @@ static void s_seal_one(void *ctx, size_t i)
                                        job->body, job->body_len);
         return;
     }
-    if (gr_envelope_seal_bytes(&job->frame, &job->frame_len, b->keys, job->seq, b->now_ms,
-                               job->body, job->body_len) != 0) {
+    if (gr_envelope_seal_version(&job->frame, &job->frame_len, b->keys,
+                                 job->version ? job->version : GR_PROTOCOL_VERSION, job->seq,
+                                 b->now_ms, job->body, job->body_len) != 0) {
         job->frame = NULL;
         return;
     }

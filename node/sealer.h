@@ -32,6 +32,10 @@ typedef struct {
     /* For one reader only (a department's notice): the signed envelope is
      * then boxed with the key this node shares with it. */
     const uint8_t *box_key;
+    /* The envelope's version when signed on its own: 0 or 1, or 2 for a
+     * reply on a tier link to a peer that spoke version 2 (so that it
+     * keeps batching to this node, broker/link.h). */
+    uint32_t version;
     uint8_t *frame;         /* malloc'd; NULL when sealing failed */
     size_t frame_len;
 } gr_seal_job_t;

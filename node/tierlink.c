@@ -81,8 +81,13 @@ int gr_tierlink_send_up(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEve
         gr_event_resolved_of(&resolved, rec->event);
         hop.resolved = &resolved;
     }
+    /* A confidential case sealed here goes up without its people (confseal.h). */
+    ProtobufCBinaryData up = rec->sealed_origin.len ? rec->sealed_origin : rec->origin_envelope;
     uint8_t sig[GR_SIGNATURE_BYTES];
-    int rc = gr_hop_sign(&hop, rec->event->id, &cfg->keys, sig);
+    /* Version 2: the hop binds the bytes of the origin envelope that goes up
+     * (the sealed one for a confidential case), not only the id (PROTOCOL.md
+     * 8.3), so every tier above checks it against what it received. */
+    int rc = gr_hop_sign_bound(&hop, rec->event->id, up.data, up.len, &cfg->keys, sig);
     if (rc != 0)
         return rc;
     Gridrelay__Hop **hops = calloc(rec->n_hops + 1, sizeof *hops);
@@ -92,8 +97,7 @@ int gr_tierlink_send_up(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEve
         memcpy(hops, rec->hops, rec->n_hops * sizeof *hops);
     hops[rec->n_hops] = &hop;
     Gridrelay__Escalate esc = GRIDRELAY__ESCALATE__INIT;
-    /* A confidential case sealed here goes up without its people (confseal.h). */
-    esc.origin_envelope = rec->sealed_origin.len ? rec->sealed_origin : rec->origin_envelope;
+    esc.origin_envelope = up;
     esc.hops = hops;
     esc.n_hops = rec->n_hops + 1;
     esc.status_below = rec->status;
@@ -320,17 +324,26 @@ static int s_escalated_back(gr_tierlink_t *self, const gr_request_t *req,
  * hop. */
 static bool s_hop_well_formed(const Gridrelay__Hop *hop)
 {
-    return hop->signer.len == GR_PUBLIC_KEY_BYTES && hop->signature.len == GR_SIGNATURE_BYTES;
+    return hop->signer.len == GR_PUBLIC_KEY_BYTES && hop->signature.len == GR_SIGNATURE_BYTES &&
+           hop->version <= GR_HOP_VERSION_BOUND;
 }
 
-static int s_check_path(const Gridrelay__Escalate *esc, const uint8_t *sender, const char *event_id,
-                        bool verify)
+static int s_check_path(const Gridrelay__Escalate *esc, const uint8_t *sender,
+                        const gr_peer_config_t *child, const char *event_id, bool verify)
 {
     const Gridrelay__Hop *last = esc->hops[esc->n_hops - 1];
-    if (!s_hop_well_formed(last) || memcmp(last->signer.data, sender, GR_PUBLIC_KEY_BYTES) != 0)
+    /* The sender's own hop: by the envelope's key or, during a rotation
+     * (an entry queued under the child's previous key and sent, signed
+     * at send time, under its new one: broker/linkbatch.h), by the other
+     * key this node has for that child. */
+    if (!s_hop_well_formed(last) ||
+        (memcmp(last->signer.data, sender, GR_PUBLIC_KEY_BYTES) != 0 &&
+         !(child && gr_peer_has_key(child, sender) && gr_peer_has_key(child, last->signer.data))))
         return GR_ESIGNATURE;
     for (size_t i = 0; i + 1 < esc->n_hops; i++)
-        if (verify ? gr_hop_verify(esc->hops[i], event_id) != 0 : !s_hop_well_formed(esc->hops[i]))
+        if (verify ? gr_hop_verify_bound(esc->hops[i], event_id, esc->origin_envelope.data,
+                                         esc->origin_envelope.len) != 0
+                   : !s_hop_well_formed(esc->hops[i]))
             return GR_ESIGNATURE;
     return 0;
 }
@@ -369,7 +382,8 @@ static int s_merged_in(gr_tierlink_t *self, const gr_request_t *req, Gridrelay__
         return rc == GR_ENOMEM ? rc : 0;
     }
     for (size_t i = 0; i < m->n_hops; i++) {
-        if (verify ? gr_hop_verify(m->hops[i], o.event->id) != 0
+        if (verify ? gr_hop_verify_bound(m->hops[i], o.event->id, m->origin_envelope.data,
+                                         m->origin_envelope.len) != 0
                    : !s_hop_well_formed(m->hops[i])) {
             gr_log(GR_LOG_WARN, into->event->id, "merged report %s from %s left out: a hop "
                    "signature does not verify", o.event->id, req->source->peer);
@@ -426,7 +440,8 @@ int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
         return rc == GR_ENOMEM ? rc : gr_reply_error(req->reply, ref, rc, o.why);
     gr_opened_t origin = o.opened;
     Gridrelay__Event *event = o.event;
-    if (s_check_path(esc, req->opened->envelope->signer.data, event->id, verify) != 0) {
+    if (s_check_path(esc, req->opened->envelope->signer.data, s_child(self, req->source->peer),
+                     event->id, verify) != 0) {
         gr_opened_clear(&origin);
         return gr_reply_error(req->reply, ref, GR_ESIGNATURE, "a hop signature does not verify");
     }
@@ -460,6 +475,11 @@ int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req)
     stored.event = event;
     stored.candidate_of = candidate;
     stored.origin_envelope = esc->origin_envelope;
+    /* Came in a link batch: the item with its path and the child's signed
+     * root is the lasting proof that the child forwarded this case
+     * (PROTOCOL.md 8.9); a signed frame of its own is not kept, as before. */
+    if (req->opened->envelope->receipt && req->frame)
+        stored.link_proof = (ProtobufCBinaryData){req->frame_len, (uint8_t *)req->frame};
     stored.from_child = (char *)peer;
     stored.hops = esc->hops;
     stored.n_hops = esc->n_hops;

@@ -276,7 +276,7 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
         if (opened->body->kind_case != GRIDRELAY__BODY__KIND_STATUS_UPDATE &&
             opened->body->kind_case != GRIDRELAY__BODY__KIND_STATUS_BATCH)
             return 0;
-        gr_inbound_t item = {(uint8_t *)frame, len, {GR_FROM_CHILD, FX_CHILD_ID}, NULL, true};
+        gr_inbound_t item = {(uint8_t *)frame, len, {GR_FROM_CHILD, FX_CHILD_ID}, NULL, true, false, {0}, 0};
         return gr_peers_apply_status(node->peers, txn, &item, now);
     }
     if (from == FX_FROM_CHILD) {

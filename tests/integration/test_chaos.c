@@ -232,7 +232,8 @@ static void s_audit_event(void *ctx, const Gridrelay__StoredEvent *rec)
     const harness_node_t *path[2] = { village, &a->t->nodes[v < VILLAGE_B1 ? TOWN_A : TOWN_B] };
     bool ok = rec->n_hops == 2;
     for (size_t h = 0; ok && h < 2; h++)
-        ok = gr_hop_verify(rec->hops[h], rec->event->id) == 0 && rec->hops[h]->signer.len == 32 &&
+        ok = gr_hop_verify_bound(rec->hops[h], rec->event->id, rec->origin_envelope.data,
+                                 rec->origin_envelope.len) == 0 && rec->hops[h]->signer.len == 32 &&
              memcmp(rec->hops[h]->signer.data, path[h]->node_key.pk, 32) == 0;
     if (!ok) {
         fprintf(stderr, "chaos: %s: the signed path is not village -> township\n", rec->event->id);

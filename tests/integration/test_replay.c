@@ -128,7 +128,11 @@ static void s_note_up(s_tap_t *tap, const uint8_t *data, size_t len)
         if (tap->n_up < TAP_MAX_UP && (tap->up[tap->n_up].data = malloc(len))) {
             memcpy(tap->up[tap->n_up].data, data, len);
             tap->up[tap->n_up].len = len;
-            tap->up[tap->n_up].seq = o.envelope->seq;
+            /* A link batch (PROTOCOL.md 8.9) is answered per item: watch
+             * its first item's seq (one escalation per batch here). */
+            const Gridrelay__LinkBatch *lb = o.body->kind_case == GRIDRELAY__BODY__KIND_LINK_BATCH
+                                                 ? o.body->link_batch : NULL;
+            tap->up[tap->n_up].seq = lb && lb->n_items ? lb->items[0]->seq : o.envelope->seq;
             tap->n_up++;
         }
         pthread_mutex_unlock(&tap->mu);

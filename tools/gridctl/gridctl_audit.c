@@ -429,7 +429,7 @@ static bool s_check_hops(s_report_t *r, const Gridrelay__AuditBundle *b)
     for (size_t i = 0; i < b->n_hops; i++) {
         const Gridrelay__Hop *h = b->hops[i];
         const char *name = s_signer_name(r, &h->signer);
-        if (gr_hop_verify(h, b->event_id) != 0) {
+        if (gr_hop_verify_bound(h, b->event_id, b->origin_envelope.data, b->origin_envelope.len) != 0) {
             s_step(r, false, "hop %zu (from %s): its signature does not verify", i + 1,
                    h->node_id);
             return false;
