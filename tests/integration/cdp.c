@@ -77,7 +77,8 @@ static int s_send(cdp_t *self, json_object *msg)
 static json_object *s_next(cdp_t *self, uint64_t deadline)
 {
     for (;;) {
-        char *nul = memchr(self->buf, '\0', self->len);
+        /* memchr on the NULL buffer before the first read is undefined. */
+        char *nul = self->len ? memchr(self->buf, '\0', self->len) : NULL;
         if (nul) {
             json_object *msg = json_tokener_parse(self->buf);
             size_t used = (size_t)(nul - self->buf) + 1;
