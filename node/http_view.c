@@ -82,6 +82,15 @@ void gr_http_view_str(json_object *obj, const char *key, const char *value)
     json_object_object_add(obj, key, json_object_new_string(value ? value : ""));
 }
 
+void gr_http_view_case_fields(json_object *obj, const Gridrelay__EventSummary *e)
+{
+    gr_http_view_str(obj, "id", e->id);
+    gr_http_view_str(obj, "title", e->title);
+    gr_http_view_str(obj, "category", e->category);
+    gr_http_view_str(obj, "severity", gr_http_view_severity(e->severity));
+    gr_http_view_str(obj, "status", gr_case_status_name(e->status));
+}
+
 void gr_http_view_u64(json_object *obj, const char *key, uint64_t value)
 {
     json_object_object_add(obj, key, json_object_new_int64((int64_t)value));
@@ -201,11 +210,7 @@ static bool s_category_matches(const char *want, const char *category)
 static json_object *s_row_here(const gr_config_t *cfg, const Gridrelay__EventSummary *e)
 {
     json_object *row = json_object_new_object();
-    gr_http_view_str(row, "id", e->id);
-    gr_http_view_str(row, "title", e->title);
-    gr_http_view_str(row, "category", e->category);
-    gr_http_view_str(row, "severity", gr_http_view_severity(e->severity));
-    gr_http_view_str(row, "status", gr_case_status_name(e->status));
+    gr_http_view_case_fields(row, e);
     gr_http_view_str(row, "node", cfg->node_id);
     json_object_object_add(row, "tier", json_object_new_int(cfg->tier_level));
     json_object_object_add(row, "here", json_object_new_boolean(1));

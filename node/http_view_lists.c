@@ -345,11 +345,7 @@ static void s_map(gr_http_req_t *req, void *ctx)
             if (!loc || !loc->has_coordinates)
                 continue;
             json_object *p = json_object_new_object();
-            gr_http_view_str(p, "id", e->id);
-            gr_http_view_str(p, "title", e->title);
-            gr_http_view_str(p, "category", e->category);
-            gr_http_view_str(p, "severity", gr_http_view_severity(e->severity));
-            gr_http_view_str(p, "status", gr_case_status_name(e->status));
+            gr_http_view_case_fields(p, e);
             gr_http_view_str(p, "grid", loc->grid_code);
             json_object_object_add(p, "lat", json_object_new_double(loc->lat));
             json_object_object_add(p, "lon", json_object_new_double(loc->lon));

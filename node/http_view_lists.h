@@ -24,4 +24,8 @@ void gr_http_view_str(json_object *obj, const char *key, const char *value);
 void gr_http_view_u64(json_object *obj, const char *key, uint64_t value);
 json_object *gr_http_view_hex(const void *data, size_t len);
 
+/* The fields every row naming a case carries (id, title, category,
+ * severity, status), the same in the case list and on the map. */
+void gr_http_view_case_fields(json_object *obj, const Gridrelay__EventSummary *e);
+
 #endif
