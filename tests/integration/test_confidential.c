@@ -255,28 +255,15 @@ static int s_tiers_setup(void **state)
     static const char *const names[TN] = {"district-c", "town-c", "village-c"};
     static const char *const tiers[TN] = {"district", "township", "village"};
     for (int i = 0; i < TN; i++) {
-        if (harness_node_init(&t->n[i], names[i], 2) != 0)
+        if (node_init_with_key_files(&t->n[i], names[i], tiers[i], 2) != 0)
             return -1;
-        snprintf(t->n[i].tier, sizeof t->n[i].tier, "%s", tiers[i]);
         t->n[i].status_listen = i != TV;
-        for (int r = 0; r < 2; r++) {
-            char sec[400], pub[400], err[256];
-            snprintf(sec, sizeof sec, "%.300s/reporter%d.sec", t->n[i].dir, r);
-            snprintf(pub, sizeof pub, "%.300s/reporter%d.pub", t->n[i].dir, r);
-            if (gr_keys_save(&t->n[i].reporters[r], sec, pub, err, sizeof err) != 0)
-                return -1;
-        }
     }
-    snprintf(t->catalogue, sizeof t->catalogue, "%.250s/../catalogue.ini", t->n[TD].dir);
-    FILE *f = fopen(t->catalogue, "w");
-    if (!f)
+    if (nodes_share_catalogue(t->n, TN,
+                              "[T.SECRET]\nclass = t\nsubclass = t\nname = key person\n"
+                              "authority = district\nconfidential = yes\n",
+                              t->catalogue, sizeof t->catalogue) != 0)
         return -1;
-    fputs("[T.SECRET]\nclass = t\nsubclass = t\nname = key person\nauthority = district\n"
-          "confidential = yes\n", f);
-    if (fclose(f) != 0)
-        return -1;
-    for (int i = 0; i < TN; i++)
-        memcpy(t->n[i].catalogue, t->catalogue, sizeof t->catalogue);
     /* At the district worker-0 is named for T.SECRET, worker-1 is not;
      * the township names nobody: it only forwards. */
     snprintf(t->n[TD].sections, sizeof t->n[TD].sections, "[confidential]\nT.SECRET = worker-0\n\n");
@@ -300,9 +287,7 @@ static int s_tiers_teardown(void **state)
 
 static int s_tier_ctl(tiers_t *t, int n, int who, const char *args, char *out, size_t cap)
 {
-    char key[400];
-    snprintf(key, sizeof key, "%.300s/reporter%d.sec", t->n[n].dir, who);
-    return node_gridctl(&t->n[n], key, args, true, out, cap);
+    return node_reporter_gridctl(&t->n[n], who, args, out, cap);
 }
 
 /* The brief's test: a confidential case goes up through the township,

@@ -52,28 +52,15 @@ static int s_setup(void **state)
     static const char *const names[TN] = {"district-s", "town-s", "village-s"};
     static const char *const tiers[TN] = {"district", "township", "village"};
     for (int i = 0; i < TN; i++) {
-        if (harness_node_init(&t->n[i], names[i], 3) != 0)
+        if (node_init_with_key_files(&t->n[i], names[i], tiers[i], 3) != 0)
             return -1;
-        snprintf(t->n[i].tier, sizeof t->n[i].tier, "%s", tiers[i]);
         t->n[i].status_listen = i != TV;
-        for (int r = 0; r < 3; r++) {
-            char sec[400], pub[400], err[256];
-            snprintf(sec, sizeof sec, "%.300s/reporter%d.sec", t->n[i].dir, r);
-            snprintf(pub, sizeof pub, "%.300s/reporter%d.pub", t->n[i].dir, r);
-            if (gr_keys_save(&t->n[i].reporters[r], sec, pub, err, sizeof err) != 0)
-                return -1;
-        }
     }
-    snprintf(t->catalogue, sizeof t->catalogue, "%.250s/../catalogue.ini", t->n[TD].dir);
-    FILE *f = fopen(t->catalogue, "w");
-    if (!f)
+    if (nodes_share_catalogue(t->n, TN,
+                              "[T.SECRET]\nclass = t\nsubclass = t\nname = key person\n"
+                              "authority = district\nconfidential = yes\n",
+                              t->catalogue, sizeof t->catalogue) != 0)
         return -1;
-    fputs("[T.SECRET]\nclass = t\nsubclass = t\nname = key person\nauthority = district\n"
-          "confidential = yes\n", f);
-    if (fclose(f) != 0)
-        return -1;
-    for (int i = 0; i < TN; i++)
-        memcpy(t->n[i].catalogue, t->catalogue, sizeof t->catalogue);
     /* Old-style configs: each reporter key also operates. worker-0 is
      * named for T.SECRET at the district and at the township (which still
      * cannot read it: it never gets the fields), worker-2 is an auditor. */
@@ -106,9 +93,7 @@ static int s_teardown(void **state)
 
 static int s_ctl(tiers_t *t, int n, int who, const char *args, char *out, size_t cap)
 {
-    char key[400];
-    snprintf(key, sizeof key, "%.300s/reporter%d.sec", t->n[n].dir, who);
-    return node_gridctl(&t->n[n], key, args, true, out, cap);
+    return node_reporter_gridctl(&t->n[n], who, args, out, cap);
 }
 
 /* 1 when the node's data.mdb holds text, 0 when not, -1 on error. */

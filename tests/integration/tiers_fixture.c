@@ -315,6 +315,49 @@ int node_key_args(const harness_node_t *node, char *out, size_t cap)
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+int node_init_with_key_files(harness_node_t *node, const char *name, const char *tier,
+                             int reporters)
+{
+    if (harness_node_init(node, name, reporters) != 0)
+        return -1;
+    snprintf(node->tier, sizeof node->tier, "%s", tier);
+    for (int r = 0; r < reporters; r++) {
+        char sec[400], pub[400], err[256];
+        snprintf(sec, sizeof sec, "%.300s/reporter%d.sec", node->dir, r);
+        snprintf(pub, sizeof pub, "%.300s/reporter%d.pub", node->dir, r);
+        if (gr_keys_save(&node->reporters[r], sec, pub, err, sizeof err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int node_reporter_gridctl(const harness_node_t *node, int r, const char *args, char *out,
+                          size_t cap)
+{
+    char key[400];
+    snprintf(key, sizeof key, "%.300s/reporter%d.sec", node->dir, r);
+    return node_gridctl(node, key, args, true, out, cap);
+}
+
+int nodes_share_catalogue(harness_node_t *nodes, int n, const char *text, char *path,
+                          size_t cap)
+{
+    if (cap > sizeof nodes[0].catalogue)
+        cap = sizeof nodes[0].catalogue;
+    int len = snprintf(path, cap, "%.250s/../catalogue.ini", nodes[0].dir);
+    if (len < 0 || (size_t)len >= cap)
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    if (fclose(f) != 0)
+        rc = -1;
+    for (int i = 0; i < n; i++)
+        snprintf(nodes[i].catalogue, sizeof nodes[i].catalogue, "%s", path);
+    return rc;
+}
+
 int client_service_report(gr_client_t *client, const char *id, const char *description)
 {
     Gridrelay__Event event = GRIDRELAY__EVENT__INIT;

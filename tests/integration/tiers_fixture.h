@@ -72,6 +72,22 @@ const char *fixture_gridctl(void);
  * --node-key @DIR/node.pub". Returns 0 or -1. */
 int node_key_args(const harness_node_t *node, char *out, size_t cap);
 
+/* Inits node (harness_node_init) as a tier with the given number of
+ * reporters, and writes each reporter's key pair to DIR/reporterN.sec and
+ * .pub so gridctl can act as any of them (node_reporter_gridctl). Returns
+ * 0 or -1. */
+int node_init_with_key_files(harness_node_t *node, const char *name, const char *tier,
+                             int reporters);
+
+/* node_gridctl() signed by reporter r's key file (node_init_with_key_files). */
+int node_reporter_gridctl(const harness_node_t *node, int r, const char *args, char *out,
+                          size_t cap);
+
+/* Writes text as one catalogue file beside nodes[0]'s dir, its path into
+ * path, and makes it the catalogue of all n nodes. Returns 0 or -1. */
+int nodes_share_catalogue(harness_node_t *nodes, int n, const char *text, char *path,
+                          size_t cap);
+
 /* Sends one routine service request (category SV.REQUEST) with id and
  * description through client. Returns 0 when acknowledged, the Error
  * reply's code, or -1 without a reply. */
