@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "harness.h"
+
 struct cdp {
     pid_t pid;
     int in_fd;              /* our end of the browser's fd 3 */
@@ -283,6 +285,12 @@ cdp_t *cdp_start(const char *profile_dir, int width, int height, char *err, size
     return self;
 }
 
+/* Whether the browser process has exited (or is not ours to wait for). */
+static bool s_reaped(void *arg)
+{
+    return waitpid(*(pid_t *)arg, NULL, WNOHANG) != 0;
+}
+
 void cdp_stop(cdp_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -290,16 +298,9 @@ void cdp_stop(cdp_t **self_p)
     cdp_t *self = *self_p;
     if (self->pid > 0) {
         cdp_call(self, "Browser.close", NULL, true, NULL, 3000);
-        uint64_t deadline = s_now_ms() + 5000;
-        int status;
-        while (waitpid(self->pid, &status, WNOHANG) == 0) {
-            if (s_now_ms() > deadline) {
-                kill(self->pid, SIGKILL);
-                waitpid(self->pid, &status, 0);
-                break;
-            }
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        if (!harness_wait_until(s_reaped, &self->pid, 5000)) {
+            kill(self->pid, SIGKILL);
+            waitpid(self->pid, NULL, 0);
         }
     }
     if (self->in_fd > 0)
@@ -358,17 +359,22 @@ int cdp_eval(cdp_t *self, const char *js, char *out, size_t cap, int timeout_ms)
     return rc;
 }
 
+typedef struct {
+    cdp_t *self;
+    const char *js;
+} s_wait_t;
+
+static bool s_js_true(void *arg)
+{
+    s_wait_t *w = arg;
+    char out[64];
+    return cdp_eval(w->self, w->js, out, sizeof out, 5000) == 0 && strcmp(out, "true") == 0;
+}
+
 bool cdp_wait(cdp_t *self, const char *js, int timeout_ms)
 {
-    uint64_t deadline = s_now_ms() + (uint64_t)timeout_ms;
-    char out[64];
-    do {
-        if (cdp_eval(self, js, out, sizeof out, 5000) == 0 && strcmp(out, "true") == 0)
-            return true;
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    } while (s_now_ms() < deadline);
-    return false;
+    s_wait_t w = { self, js };
+    return harness_wait_until(s_js_true, &w, timeout_ms);
 }
 
 int cdp_screenshot(cdp_t *self, const char *path)
