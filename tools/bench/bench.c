@@ -467,6 +467,37 @@ static void s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain
     for (int n = 0; n < 3; n++) {
         char key[64];
         for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].cpu_per_1k[n];
+        snprintf(key, sizeof key, "chain_%s_cpu_s_per_1k", names[n]);
+        bench_sheet_add(s, key, 3, s_med(v, o->runs),
+                        "chain: %s node CPU s (user+sys) per 1,000 events", names[n]);
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].commits_per_1k[n];
+        snprintf(key, sizeof key, "chain_%s_commits_per_1k", names[n]);
+        bench_sheet_add(s, key, 0, s_med(v, o->runs),
+                        "chain: %s node write commits per 1,000 events", names[n]);
+    }
+    for (int r = 0; r < o->runs; r++)
+        v[r] = runs[r].gen_cpu_per_1k;
+    bench_sheet_add(s, "chain_generator_cpu_s_per_1k", 3, s_med(v, o->runs),
+                    "chain: generator (32 reporters + polling) CPU s per 1,000 events");
+    static const char *const links[2] = { "village_township", "township_district" };
+    for (int n = 0; n < 2; n++) {
+        char key[64];
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].entries_per_frame[n];
+        snprintf(key, sizeof key, "chain_%s_entries_per_frame", links[n]);
+        bench_sheet_add(s, key, 2, s_med(v, o->runs), "chain: %s link, mean entries per batch frame",
+                        links[n]);
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].resent_per_1k[n];
+        snprintf(key, sizeof key, "chain_%s_resent_per_1k", links[n]);
+        bench_sheet_add(s, key, 1, s_med(v, o->runs), "chain: %s link, entries resent per 1,000 events",
+                        links[n]);
+    }
+    for (int n = 0; n < 3; n++) {
+        char key[64];
+        for (int r = 0; r < o->runs; r++)
             v[r] = s_mb(runs[r].rss_kb[n]);
         snprintf(key, sizeof key, "chain_%s_peak_rss_mb", names[n]);
         g->rss_mb[n] = s_med(v, o->runs);

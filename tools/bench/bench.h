@@ -107,6 +107,22 @@ int bench_store_usage(const char *store_dir, uint64_t events, bench_disk_t *out)
 /* The node's persistent events_stored counter (GetStats); 0 on failure. */
 uint64_t bench_events_stored(gr_client_t *client);
 
+/* The GetStats counter called name (e.g. "batches": write transactions
+ * committed); 0 on failure or when the node has none of that name. */
+uint64_t bench_counter(gr_client_t *client, const char *name);
+
+/* A link's counters as GetLinks shows them (LinkInfo). */
+typedef struct {
+    uint64_t sent;              /* outbox entries sent, first copies */
+    uint64_t resent;
+    uint64_t batches;           /* batch frames sent (link protocol 2) */
+    uint64_t batched;           /* entries sent in them, copies included */
+} bench_link_counts_t;
+
+/* The counters of the node's link with role ("parent", "skip", "child":
+ * the first of that role). Returns 0, or -1 (no answer, no such link). */
+int bench_link_counts(gr_client_t *client, const char *role, bench_link_counts_t *out);
+
 /* ---- raw ceilings (bench_raw.c) ---- */
 
 typedef struct {
@@ -188,6 +204,19 @@ typedef struct {
     double events_per_s;        /* sustained, village -> district stored */
     double p50_ms, p99_ms;      /* village report to district holding it, 100/s */
     long rss_kb[3];             /* village, township, district */
+    /* Over the throughput part, per 1,000 events the district stored:
+     * each node's CPU seconds (user + system, /proc/PID/stat), its write
+     * transactions committed (the "batches" counter), and the generator's
+     * own CPU seconds (this process: the 32 reporters and the district's
+     * GetStats polling). */
+    double cpu_per_1k[3];
+    double commits_per_1k[3];
+    double gen_cpu_per_1k;
+    /* Mean outbox entries per batch frame on the village -> township and
+     * township -> district links (their parent links' batched / batches),
+     * and the entries resent per 1,000 events on each. */
+    double entries_per_frame[2];
+    double resent_per_1k[2];
 } bench_chain_t;
 
 /* One run of the 3-tier chain with `events` reports at the village. */

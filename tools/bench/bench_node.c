@@ -382,13 +382,49 @@ static void s_chain_stop(s_chain_t *c)
     }
 }
 
-/* Sustained events/s from 32 village clients until the district has
- * stored all of them (durable and verified at every hop). */
-static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total)
+/* What the chain's nodes have done so far: CPU, commits, link counters. */
+typedef struct {
+    double cpu[3];              /* village, township, district */
+    uint64_t commits[3];
+    bench_link_counts_t up[2];  /* the village's and the township's parent links */
+    double gen_cpu;
+} s_chain_mark_t;
+
+static void s_chain_mark(s_chain_t *c, gr_client_t *const *clients, s_chain_mark_t *m)
 {
-    gr_client_t *district = harness_client(&c->district, ctx, 0);
-    if (!district)
+    const harness_node_t *nodes[3] = { &c->village, &c->township, &c->district };
+    m->gen_cpu = bench_self_cpu_s();
+    for (int i = 0; i < 3; i++) {
+        m->cpu[i] = bench_proc_cpu_s(nodes[i]->pid);
+        m->commits[i] = clients[i] ? bench_counter(clients[i], "batches") : 0;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!clients[i] || bench_link_counts(clients[i], "parent", &m->up[i]) != 0)
+            memset(&m->up[i], 0, sizeof m->up[i]);
+}
+
+/* Per 1,000 events, or -1 when either side is missing. */
+static double s_per_1k(double before, double after, uint64_t events)
+{
+    if (before < 0 || after < 0 || events == 0)
         return -1;
+    return (after - before) * 1000.0 / (double)events;
+}
+
+/* Sustained events/s from 32 village clients until the district has
+ * stored all of them (durable and verified at every hop), with what each
+ * node spent on them (out's per-1,000 figures). */
+static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total, bench_chain_t *out)
+{
+    gr_client_t *clients[3] = { harness_client(&c->village, ctx, 0),
+                                harness_client(&c->township, ctx, 0),
+                                harness_client(&c->district, ctx, 0) };
+    gr_client_t *district = clients[2];
+    double rate = -1;
+    if (!district)
+        goto out;
+    s_chain_mark_t m0, m1;
+    s_chain_mark(c, clients, &m0);
     uint64_t before = bench_events_stored(district);
     total -= total % 32;  /* what 32 clients send in equal shares */
     double t0 = bench_now();
@@ -398,8 +434,24 @@ static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total)
         poll(NULL, 0, 5);
     double dt = bench_now() - t0;
     uint64_t got = bench_events_stored(district) - before;
-    gr_client_destroy(&district);
-    return (double)got / dt;
+    rate = (double)got / dt;
+    s_chain_mark(c, clients, &m1);
+    out->gen_cpu_per_1k = s_per_1k(m0.gen_cpu, m1.gen_cpu, got);
+    for (int i = 0; i < 3; i++) {
+        out->cpu_per_1k[i] = s_per_1k(m0.cpu[i], m1.cpu[i], got);
+        out->commits_per_1k[i] = clients[i] ? s_per_1k((double)m0.commits[i], (double)m1.commits[i], got)
+                                            : -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        uint64_t frames = m1.up[i].batches - m0.up[i].batches;
+        uint64_t items = m1.up[i].batched - m0.up[i].batched;
+        out->entries_per_frame[i] = frames ? (double)items / (double)frames : -1;
+        out->resent_per_1k[i] = s_per_1k((double)m0.up[i].resent, (double)m1.up[i].resent, got);
+    }
+out:
+    for (int i = 0; i < 3; i++)
+        gr_client_destroy(&clients[i]);
+    return rate;
 }
 
 /* Village -> district latency at about `rate` events/s: each event is
@@ -460,8 +512,13 @@ static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, doubl
 
 int bench_chain_run(size_t events, bench_chain_t *out)
 {
-    out->events_per_s = out->p50_ms = out->p99_ms = -1;
-    out->rss_kb[0] = out->rss_kb[1] = out->rss_kb[2] = -1;
+    out->events_per_s = out->p50_ms = out->p99_ms = out->gen_cpu_per_1k = -1;
+    for (int i = 0; i < 3; i++) {
+        out->rss_kb[i] = -1;
+        out->cpu_per_1k[i] = out->commits_per_1k[i] = -1;
+    }
+    for (int i = 0; i < 2; i++)
+        out->entries_per_frame[i] = out->resent_per_1k[i] = -1;
     s_chain_t c;
     memset(&c, 0, sizeof c);
     void *ctx = NULL;
@@ -472,7 +529,7 @@ int bench_chain_run(size_t events, bench_chain_t *out)
     }
     if (!(ctx = zmq_ctx_new()))
         goto out;
-    out->events_per_s = s_chain_throughput(&c, ctx, events);
+    out->events_per_s = s_chain_throughput(&c, ctx, events, out);
     if (s_chain_latency(&c, ctx, 100, 300, &out->p50_ms, &out->p99_ms) != 0)
         fprintf(stderr, "gridbench: some chain latency probes did not arrive\n");
     out->rss_kb[0] = bench_peak_rss_kb(c.village.pid);

@@ -280,7 +280,7 @@ out:
     return rc;
 }
 
-uint64_t bench_events_stored(gr_client_t *client)
+uint64_t bench_counter(gr_client_t *client, const char *name)
 {
     Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
@@ -292,10 +292,42 @@ uint64_t bench_events_stored(gr_client_t *client)
         return 0;
     if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
         for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-            if (strcmp(reply.body->stats->counters[i]->name, "events_stored") == 0)
+            if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
                 value = reply.body->stats->counters[i]->value;
     gr_opened_clear(&reply);
     return value;
+}
+
+uint64_t bench_events_stored(gr_client_t *client)
+{
+    return bench_counter(client, "events_stored");
+}
+
+int bench_link_counts(gr_client_t *client, const char *role, bench_link_counts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    Gridrelay__GetLinks get = GRIDRELAY__GET_LINKS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_LINKS;
+    body.get_links = &get;
+    gr_opened_t reply;
+    if (gr_client_call(client, &body, &reply, 2000, 3) != 0)
+        return -1;
+    int rc = -1;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_LINKS)
+        for (size_t i = 0; i < reply.body->links->n_links; i++) {
+            const Gridrelay__LinkInfo *l = reply.body->links->links[i];
+            if (strcmp(l->role, role) != 0)
+                continue;
+            out->sent = l->sent;
+            out->resent = l->resent;
+            out->batches = l->batches;
+            out->batched = l->batched;
+            rc = 0;
+            break;
+        }
+    gr_opened_clear(&reply);
+    return rc;
 }
 
 double bench_proc_cpu_s(pid_t pid)
