@@ -159,7 +159,8 @@ int gr_actions_handle(const gr_actions_t *self, const gr_request_t *req)
         }
         break;
     case GRIDRELAY__CASE_ACTION__KIND__ASSIGN:
-        rc = gr_tierlink_assign_down(self->tierlink, txn, rec, ca->target, text, &actor, now_ms,
+        rc = gr_tierlink_assign_down(self->tierlink, txn, rec,
+                                     &(gr_assignment_t){ca->target, text, &actor}, now_ms,
                                      refusal, sizeof refusal);
         break;
     case GRIDRELAY__CASE_ACTION__KIND__URGE:

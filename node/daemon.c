@@ -9,7 +9,6 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <sodium.h>
 #include <zmq.h>
 
 #include "analyst.h"
@@ -26,7 +25,6 @@
 #include "http_metrics.h"
 #include "http_open311.h"
 #include "http_view.h"
-#include "envelope.h"
 #include "error.h"
 #include "log.h"
 #include "notify.h"
@@ -35,52 +33,20 @@
 #include "pool.h"
 #include "reclaim.h"
 #include "store.h"
-#include "text.h"
 #include "requests.h"
 #include "sealer.h"
 #include "sessions.h"
 #include "tierlink.h"
-#include "linkbatch.h"
+#include "turn.h"
 
 #define MAX_POLL 11
 #define S_CURVE_OVERHEAD 64
-/* Below this many items a batch is verified on the main thread alone:
- * waking the other threads costs more than a few signature checks. */
-#define S_MIN_PARALLEL 4
 /* Dedup pruning: records looked at per slice, and how often. */
 #define S_PRUNE_VISITS 512
 #define S_PRUNE_SLICE_MS 1000
 #define S_PRUNE_PASS_MS 60000
 /* At most one "filesystem full" log line this often. */
 #define S_DISK_FULL_LOG_MS 10000
-
-/* One message of the current batch, from receipt to reply: a request on
- * the ROUTER (from a client or a child) or an inbound item from a link. */
-typedef struct {
-    bool from_router;
-    zmq_msg_t identity;     /* ROUTER peer */
-    zmq_msg_t payload;
-    bool delimiter;         /* REQ-style peer: echo the empty frame back */
-    bool extra_frames;      /* the message had more than one payload frame */
-    gr_inbound_t inbound;   /* !from_router */
-    int rc;                 /* framing / verification result */
-    uint64_t ref_seq;
-    gr_opened_t opened;
-    gr_source_t source;
-    bool consumed;          /* handled by the links (acks, heartbeats) */
-    gr_reply_t reply;
-    gr_seal_job_t seal;     /* the reply, sealed */
-} s_item_t;
-
-typedef struct {
-    zmq_msg_t identity;
-    bool delimiter;
-    uint8_t *frame;
-    size_t len;
-    uint64_t seq;
-    uint8_t signer[GR_PUBLIC_KEY_BYTES];
-    const gr_trusted_key_t *trusted;
-} s_loose_t;
 
 struct gr_daemon {
     gr_config_t *cfg;       /* its trust list is reloaded on SIGHUP */
@@ -111,46 +77,22 @@ struct gr_daemon {
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
-    s_item_t *items;
-    size_t count;
-    size_t cap;
-    /* Items of link batches signed by a key that is not a child's (a
-     * node the config names otherwise): each is judged as that key's
-     * request, with its own reply; they join the turn after the others. */
-    s_loose_t *loose;
-    size_t n_loose, cap_loose;
+    gr_turn_t *turn;        /* the requests of the turn in progress */
 };
 
 /* A long read handed to the analyst: the request moved out of its batch. */
 typedef struct {
     gr_requests_t *requests;
-    s_item_t item;
+    gr_turn_item_t item;
     uint64_t now_ms;
 } s_slow_t;
 
-static void s_item_release(s_item_t *item);
-
-/* Moves *from into *to (both zeroed or released by the caller after),
- * ZeroMQ messages by zmq_msg_move, the rest by copy; *from is left empty. */
-static void s_item_move(s_item_t *to, s_item_t *from)
-{
-    *to = *from;
-    if (from->from_router) {
-        zmq_msg_init(&to->identity);
-        zmq_msg_init(&to->payload);
-        zmq_msg_move(&to->identity, &from->identity);
-        zmq_msg_move(&to->payload, &from->payload);
-        zmq_msg_close(&from->identity);
-        zmq_msg_close(&from->payload);
-    }
-    memset(from, 0, sizeof *from);
-}
 
 /* On the analyst's thread. */
 static void s_slow_run(void *job, gr_txn_t *txn)
 {
     s_slow_t *slow = job;
-    s_item_t *item = &slow->item;
+    gr_turn_item_t *item = &slow->item;
     int rc = GR_ESTORE;
     if (txn)
         rc = gr_requests_run_slow(slow->requests, &(gr_request_t){txn, &item->opened,
@@ -162,7 +104,7 @@ static void s_slow_run(void *job, gr_txn_t *txn)
 static void s_slow_drop(void *job)
 {
     s_slow_t *slow = job;
-    s_item_release(&slow->item);
+    gr_turn_item_release(&slow->item);
     free(slow);
 }
 
@@ -398,6 +340,12 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
         goto fail;
     gr_requests_set_peers(self->requests, self->peers);
     gr_peers_set_counters(self->peers, &self->counters);
+    gr_turn_deps_t turn = {cfg, self->router, self->sessions, self->peers, &self->counters,
+                           &self->sealer, self->pool};
+    if (!(self->turn = gr_turn_new(&turn))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     s_store_gauges(self);
     if (cfg->http.enabled && s_start_http(self, err, errlen) != 0)
         goto fail;
@@ -409,19 +357,6 @@ fail:
     return NULL;
 }
 
-static void s_item_release(s_item_t *item)
-{
-    free(item->seal.frame);
-    gr_reply_clear(&item->reply);
-    gr_opened_clear(&item->opened);
-    if (item->from_router) {
-        zmq_msg_close(&item->identity);
-        zmq_msg_close(&item->payload);
-    } else {
-        free(item->inbound.frame);
-    }
-    memset(item, 0, sizeof *item);
-}
 
 void gr_daemon_destroy(gr_daemon_t **self_p)
 {
@@ -430,8 +365,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_daemon_t *self = *self_p;
     gr_http_destroy(&self->http);       /* its handlers wait on this node */
     gr_analyst_destroy(&self->analyst);  /* it reads the store */
-    for (size_t i = 0; i < self->count; i++)
-        s_item_release(&self->items[i]);
+    gr_turn_destroy(&self->turn);
     gr_reclaim_destroy(&self->reclaim);  /* while the sockets it watches are open */
     gr_peers_destroy(&self->peers);
     if (self->router)
@@ -450,220 +384,16 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_pool_destroy(&self->pool);
     if (self->sigfd >= 0)
         close(self->sigfd);
-    free(self->items);
-    for (size_t k = 0; k < self->n_loose; k++) {
-        zmq_msg_close(&self->loose[k].identity);
-        free(self->loose[k].frame);
-    }
-    free(self->loose);
     free(self);
     *self_p = NULL;
 }
 
-static s_item_t *s_new_item(gr_daemon_t *self)
-{
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        s_item_t *items = realloc(self->items, cap * sizeof *items);
-        if (!items)
-            return NULL;
-        self->items = items;
-        self->cap = cap;
-    }
-    s_item_t *item = &self->items[self->count++];
-    memset(item, 0, sizeof *item);
-    return item;
-}
 
-static const uint8_t *s_frame(s_item_t *item, size_t *len)
-{
-    if (item->from_router) {
-        *len = zmq_msg_size(&item->payload);
-        return zmq_msg_data(&item->payload);
-    }
-    *len = item->inbound.len;
-    return item->inbound.frame;
-}
 
-/* Receives one request without blocking. Returns 1 when one was read, 0
- * when none is waiting. Framing: [identity][payload], or from REQ peers
- * [identity][empty][payload]. */
-static int s_receive(gr_daemon_t *self)
-{
-    zmq_msg_t identity;
-    zmq_msg_init(&identity);
-    if (zmq_msg_recv(&identity, self->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&identity);
-        return 0;
-    }
-    s_item_t *item = s_new_item(self);
-    if (!item) {
-        zmq_msg_close(&identity);
-        return 0;
-    }
-    item->from_router = true;
-    item->identity = identity;
-    zmq_msg_init(&item->payload);
-    if (!zmq_msg_more(&item->identity) || zmq_msg_recv(&item->payload, self->router, 0) < 0) {
-        item->rc = GR_EDECODE;
-        return 1;
-    }
-    /* Whose connection this is; one of a key revoked since its handshake
-     * is closed after this turn's replies. */
-    gr_sessions_note(self->sessions, zmq_msg_get(&item->payload, ZMQ_SRCFD),
-                     zmq_msg_gets(&item->payload, "User-Id"), self->cfg->trust);
-    if (zmq_msg_size(&item->payload) == 0 && zmq_msg_more(&item->payload)) {
-        item->delimiter = true;
-        zmq_msg_close(&item->payload);
-        zmq_msg_init(&item->payload);
-        if (zmq_msg_recv(&item->payload, self->router, 0) < 0) {
-            item->rc = GR_EDECODE;
-            return 1;
-        }
-    }
-    if (zmq_msg_more(&item->payload)) {
-        int more = 1;
-        while (more) {
-            zmq_msg_t extra;
-            zmq_msg_init(&extra);
-            more = zmq_msg_recv(&extra, self->router, 0) >= 0 && zmq_msg_more(&extra);
-            zmq_msg_close(&extra);
-        }
-        item->rc = GR_EDECODE;
-        item->extra_frames = true;
-    }
-    return 1;
-}
 
-static void s_refuse(gr_daemon_t *self, s_item_t *item, size_t len)
-{
-    char why[200];
-    switch (item->rc) {
-    case GR_ETOOBIG:
-        snprintf(why, sizeof why, "frame of %zu bytes exceeds the maximum of %zu", len,
-                 self->cfg->max_frame);
-        break;
-    case GR_EDECODE:
-    case GR_EBADTEXT: {
-        /* Say what is wrong: the envelope itself, or the body it carries. */
-        size_t flen = 0;
-        const uint8_t *frame = s_frame(item, &flen);
-        Gridrelay__Envelope *env = (item->from_router || item->inbound.batched) &&
-                                           !item->extra_frames
-                                       ? gridrelay__envelope__unpack(NULL, flen, frame)
-                                       : NULL;
-        char where[160] = "";
-        if (env && item->rc == GR_EBADTEXT)
-            gr_text_check(&gridrelay__body__descriptor, env->body.data, env->body.len, where,
-                          sizeof where);
-        if (item->extra_frames)
-            snprintf(why, sizeof why, "a request is one frame (one protobuf Envelope), not several");
-        else if (!env)
-            snprintf(why, sizeof why, "not a gridrelay envelope (expected one protobuf Envelope frame)");
-        else if (item->rc == GR_EBADTEXT)
-            snprintf(why, sizeof why, "text field %s", where);
-        else if (env->signer.len != 32 || env->signature.len != 64)
-            snprintf(why, sizeof why, "the envelope's signer must be 32 bytes and its signature 64");
-        else
-            snprintf(why, sizeof why, "the envelope is signed, but its body is not a gridrelay Body");
-        gridrelay__envelope__free_unpacked(env, NULL);
-        break;
-    }
-    case GR_EVERSION:
-        snprintf(why, sizeof why, "protocol version not supported (this node speaks %d to %d)",
-                 GR_PROTOCOL_VERSION, GR_PROTOCOL_VERSION_MAX);
-        break;
-    default:
-        snprintf(why, sizeof why, "%s", gr_strerror(item->rc));
-    }
-    gr_log(GR_LOG_WARN, NULL, "rejected request seq=%llu: %s", (unsigned long long)item->ref_seq, why);
-    if (gr_reply_error(&item->reply, item->ref_seq, item->rc, why) != 0)
-        gr_log(GR_LOG_ERROR, NULL, "out of memory building an error reply");
-    gr_counters_refusal(&self->counters, item->rc);
-}
 
-/* The signature checks of one item: pure (the trust list and the config
- * are read-only), so the pool runs them on every core at once. */
-static void s_open_item(void *ctx, size_t i)
-{
-    gr_daemon_t *self = ctx;
-    s_item_t *item = &self->items[i];
-    size_t len = 0;
-    const uint8_t *frame = s_frame(item, &len);
-    if (!item->from_router) {
-        item->source = item->inbound.source;
-        if (item->inbound.status)
-            return;  /* verified on receipt (node/peers.c); applied later */
-        if (item->inbound.batched) {
-            /* Its batch's head was checked on arrival (node/peers.c): the
-             * path, the addressee and the rest, not Ed25519 again. A bad
-             * item is refused on its own (s_classify). */
-            item->ref_seq = item->inbound.seq;
-            item->rc = gr_linkbatch_open_item(&item->opened, frame, len, item->inbound.signer,
-                                              self->cfg->keys.pk, self->cfg->max_frame, NULL,
-                                              false);
-            return;
-        }
-        const uint8_t *pk = item->source.kind == GR_FROM_SKIP ? self->cfg->skip.pk : self->cfg->parent.pk;
-        item->rc = gr_envelope_open_from(&item->opened, frame, len, pk, self->cfg->max_frame);
-        if (item->rc != 0)
-            item->consumed = true;  /* the link verified it already: cannot happen */
-        return;
-    }
-    if (item->rc == 0)
-        item->rc = gr_envelope_open(&item->opened, &item->ref_seq, frame, len, self->cfg->trust,
-                                    self->cfg->max_frame);
-}
 
-static void s_loose_batch(gr_daemon_t *self, s_item_t *item);
 
-/* After the checks, on the main thread: refusals, and frames from children
- * that the links consume (acks, heartbeats). */
-static void s_classify(gr_daemon_t *self, s_item_t *item, uint64_t now_ms)
-{
-    size_t len = 0;
-    const uint8_t *frame = s_frame(item, &len);
-    if (!item->from_router) {
-        if (item->inbound.batched && item->rc != 0)
-            s_refuse(self, item, len);
-        return;
-    }
-    if (item->rc != 0) {
-        s_refuse(self, item, len);
-        return;
-    }
-    const gr_peer_config_t *child = gr_peers_child(self->peers, item->opened.envelope->signer.data);
-    if (child) {
-        /* Signed by the child is not enough: the connection must be the
-         * child's own (its CURVE key, as ZAP admitted it), or anyone could
-         * replay its frames to steer its replies and mail elsewhere. */
-        const char *user = zmq_msg_gets(&item->payload, "User-Id");
-        uint8_t user_pk[GR_PUBLIC_KEY_BYTES];
-        /* Either of its keys during a rotation: its outbox sealed with the
-         * old one goes out over the connection of the new one. */
-        if (!user || gr_key_from_hex(user_pk, user) != 0 || !gr_peer_has_key(child, user_pk)) {
-            gr_log(GR_LOG_WARN, NULL, "frame signed by child %s came over another key's "
-                   "connection: refused", child->id);
-            item->rc = GR_EUNTRUSTED;
-            gr_opened_clear(&item->opened);
-            s_refuse(self, item, len);
-            return;
-        }
-        gr_peers_child_route(self->peers, child, zmq_msg_data(&item->identity),
-                             zmq_msg_size(&item->identity));
-        item->source.kind = GR_FROM_CHILD;
-        item->source.peer = child->id;
-        item->consumed = gr_peers_child_frame(self->peers, child, &item->opened, frame, len, now_ms) == 1;
-    } else if (item->opened.body->kind_case == GRIDRELAY__BODY__KIND_LINK_BATCH) {
-        s_loose_batch(self, item);
-    }
-}
-
-static bool s_is_write(const s_item_t *item)
-{
-    return item->rc == 0 && !item->consumed && !item->inbound.status && item->opened.body &&
-           gr_requests_is_write(&item->opened);
-}
 
 /* A slice of dedup pruning rides along with a write transaction made
  * anyway: a bounded number of records per second while there is work,
@@ -696,8 +426,8 @@ static int s_prune(gr_daemon_t *self, gr_txn_t *txn, uint64_t now)
 static void s_apply_writes(gr_daemon_t *self, uint64_t now)
 {
     bool writes = self->next_due && self->next_due <= now;
-    for (size_t i = 0; i < self->count && !writes; i++)
-        writes = s_is_write(&self->items[i]) || self->items[i].inbound.status;
+    for (size_t i = 0; i < gr_turn_count(self->turn) && !writes; i++)
+        writes = gr_turn_item_is_write(gr_turn_item(self->turn, i)) || gr_turn_item(self->turn, i)->inbound.status;
     /* An idle turn must not cost an fsync. */
     if (!writes && gr_peers_pending_acks(self->peers) == 0)
         return;
@@ -709,13 +439,13 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         rc = gr_store_begin(self->store, true, &txn);
         if (rc == 0)
             rc = gr_peers_apply_acks(self->peers, txn);
-        for (size_t i = 0; rc == 0 && writes && i < self->count; i++) {
-            s_item_t *item = &self->items[i];
+        for (size_t i = 0; rc == 0 && writes && i < gr_turn_count(self->turn); i++) {
+            gr_turn_item_t *item = gr_turn_item(self->turn, i);
             size_t len = 0;
-            const uint8_t *frame = s_frame(item, &len);
+            const uint8_t *frame = gr_turn_item_frame(item, &len);
             if (item->inbound.status)
                 rc = gr_peers_apply_status(self->peers, txn, &item->inbound, now);
-            else if (s_is_write(item))
+            else if (gr_turn_item_is_write(item))
                 rc = gr_requests_write(self->requests, &(gr_request_t){txn, &item->opened,
                                        &item->source, frame, len, now, &item->reply});
         }
@@ -748,9 +478,9 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         /* The batch is redone from scratch: forget its partial results. */
         self->counters = saved;
         gr_engine_effects_clear(self->engine);
-        for (size_t i = 0; i < self->count; i++)
-            if (s_is_write(&self->items[i]))
-                gr_reply_clear(&self->items[i].reply);
+        for (size_t i = 0; i < gr_turn_count(self->turn); i++)
+            if (gr_turn_item_is_write(gr_turn_item(self->turn, i)))
+                gr_reply_clear(&gr_turn_item(self->turn, i)->reply);
         if (rc != GR_EMAPFULL)
             break;
         gr_analyst_pause(self->analyst);  /* LMDB: no transaction open in a grow */
@@ -775,9 +505,9 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         gr_log(GR_LOG_ERROR, NULL, "store's filesystem is full: refusing new work, still "
                "serving queries; work is taken again as soon as there is room");
     }
-    for (size_t i = 0; i < self->count; i++) {
-        s_item_t *item = &self->items[i];
-        if (s_is_write(item)) {
+    for (size_t i = 0; i < gr_turn_count(self->turn); i++) {
+        gr_turn_item_t *item = gr_turn_item(self->turn, i);
+        if (gr_turn_item_is_write(item)) {
             int code = rc == GR_EFULL ? GR_EFULL : GR_ESTORE;
             gr_reply_error(&item->reply, item->opened.envelope->seq, code,
                            code == GR_EFULL ? "store full: node refuses new work"
@@ -789,7 +519,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
 
 /* A long read goes to the analyst once admitted (the main thread counts
  * it); its reply comes back through s_take_analysed(). */
-static void s_hand_over(gr_daemon_t *self, s_item_t *item)
+static void s_hand_over(gr_daemon_t *self, gr_turn_item_t *item)
 {
     gr_request_t req = {NULL, &item->opened, &item->source, NULL, 0, gr_clock_now_ms(),
                         &item->reply};
@@ -806,10 +536,10 @@ static void s_hand_over(gr_daemon_t *self, s_item_t *item)
     }
     slow->requests = self->requests;
     slow->now_ms = req.now_ms;
-    s_item_move(&slow->item, item);
+    gr_turn_item_move(&slow->item, item);
     rc = gr_analyst_submit(self->analyst, slow);
     if (rc != 0) {
-        s_item_move(item, &slow->item);
+        gr_turn_item_move(item, &slow->item);
         free(slow);
         gr_reply_error(&item->reply, item->ref_seq, GR_EFULL,
                        "too many long queries waiting: ask again later");
@@ -823,12 +553,12 @@ static void s_take_analysed(gr_daemon_t *self)
     size_t n = gr_analyst_take(self->analyst, jobs, sizeof jobs / sizeof jobs[0]);
     for (size_t i = 0; i < n; i++) {
         s_slow_t *slow = jobs[i];
-        s_item_t *item = s_new_item(self);
+        gr_turn_item_t *item = gr_turn_add(self->turn);
         if (!item) {
             s_slow_drop(slow);  /* the client resends */
             continue;
         }
-        s_item_move(item, &slow->item);
+        gr_turn_item_move(item, &slow->item);
         free(slow);
         if (item->reply.error)
             gr_counters_refusal(&self->counters, item->reply.error);
@@ -838,9 +568,9 @@ static void s_take_analysed(gr_daemon_t *self)
 static void s_answer_reads(gr_daemon_t *self)
 {
     gr_txn_t *txn = NULL;
-    for (size_t i = 0; i < self->count; i++) {
-        s_item_t *item = &self->items[i];
-        if (item->rc != 0 || item->consumed || !item->from_router || s_is_write(item))
+    for (size_t i = 0; i < gr_turn_count(self->turn); i++) {
+        gr_turn_item_t *item = gr_turn_item(self->turn, i);
+        if (item->rc != 0 || item->consumed || !item->from_router || gr_turn_item_is_write(item))
             continue;
         if (gr_requests_is_slow(&item->opened)) {
             s_hand_over(self, item);
@@ -858,116 +588,9 @@ static void s_answer_reads(gr_daemon_t *self)
     gr_store_abort(&txn);
 }
 
-/* An Ack for a message of a tier link (from a child on the ROUTER, or
- * from the parent or skip ancestor over a link). */
-static bool s_is_link_ack(const s_item_t *item)
-{
-    return item->rc == 0 && item->reply.body && item->reply.acked && item->opened.envelope &&
-           ((item->from_router && item->source.kind == GR_FROM_CHILD) ||
-            (!item->from_router && item->inbound.reply_link));
-}
 
-static bool s_same_peer(const s_item_t *a, const s_item_t *b)
-{
-    if (a->from_router != b->from_router)
-        return false;
-    if (!a->from_router)
-        return a->inbound.reply_link == b->inbound.reply_link;
-    size_t n = zmq_msg_size((zmq_msg_t *)&a->identity);
-    return n == zmq_msg_size((zmq_msg_t *)&b->identity) &&
-           memcmp(zmq_msg_data((zmq_msg_t *)&a->identity), zmq_msg_data((zmq_msg_t *)&b->identity),
-                  n) == 0;
-}
 
-/* The Acks of one turn for one tier-link peer go as one AckBatch in the
- * first one's place: one signature (and one check at the other end) per
- * commit and peer instead of per message. */
-static void s_batch_link_acks(gr_daemon_t *self)
-{
-    for (size_t i = 0; i < self->count; i++) {
-        s_item_t *first = &self->items[i];
-        if (!s_is_link_ack(first))
-            continue;
-        size_t n = 1;
-        for (size_t j = i + 1; j < self->count; j++)
-            n += s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]);
-        if (n < 2)
-            continue;
-        uint64_t *seqs = malloc(n * sizeof *seqs);
-        if (!seqs)
-            continue;  /* out of memory: the Acks go one by one */
-        size_t k = 0;
-        seqs[k++] = first->opened.envelope->seq;
-        for (size_t j = i + 1; j < self->count; j++)
-            if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
-                seqs[k++] = self->items[j].opened.envelope->seq;
-        Gridrelay__AckBatch batch = GRIDRELAY__ACK_BATCH__INIT;
-        batch.ref_seqs = seqs;
-        batch.n_ref_seqs = n;
-        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-        body.kind_case = GRIDRELAY__BODY__KIND_ACK_BATCH;
-        body.ack_batch = &batch;
-        gr_reply_t packed = {0};
-        if (gr_reply_pack(&packed, &body) == 0) {
-            for (size_t j = i + 1; j < self->count; j++)
-                if (s_is_link_ack(&self->items[j]) && s_same_peer(first, &self->items[j]))
-                    gr_reply_clear(&self->items[j].reply);
-            gr_reply_clear(&first->reply);
-            first->reply = packed;
-        }
-        free(seqs);
-    }
-}
 
-static void s_send_replies(gr_daemon_t *self)
-{
-    s_batch_link_acks(self);
-    gr_seal_job_t **jobs = calloc(self->count ? self->count : 1, sizeof *jobs);
-    size_t n = 0;
-    for (size_t i = 0; jobs && i < self->count; i++) {
-        s_item_t *item = &self->items[i];
-        if (item->reply.body) {
-            item->seal.body = item->reply.body;
-            item->seal.body_len = item->reply.len;
-            /* A client that spoke version 2 takes a batched receipt: the
-             * turn's replies to such clients share one signature. */
-            const Gridrelay__Envelope *env = item->opened.envelope;
-            item->seal.receipt = item->from_router && item->source.kind == GR_FROM_CLIENT &&
-                                 env && env->version == GR_RECEIPT_VERSION && !env->receipt &&
-                                 gr_receipt_request_digest(item->seal.request, env) == 0;
-            /* A tier-link peer hears back in the version it spoke. */
-            if (!item->seal.receipt && env && env->version == GR_LINK_VERSION &&
-                (item->source.kind != GR_FROM_CLIENT || env->receipt))
-                item->seal.version = GR_LINK_VERSION;
-            jobs[n++] = &item->seal;
-        }
-    }
-    /* Out of memory: no reply goes out; every peer resends. */
-    if (jobs)
-        gr_sealer_run(&self->sealer, jobs, n);
-    free(jobs);
-    for (size_t i = 0; i < self->count; i++) {
-        s_item_t *item = &self->items[i];
-        const uint8_t *frame = item->seal.frame;
-        size_t len = item->seal.frame_len;
-        if (frame && item->reply.error)
-            gr_counters_error_reply(&self->counters, gr_reply_wire_code(item->reply.error));
-        if (frame) {
-            if (item->from_router) {
-                /* A peer that went away gets nothing: it resends. */
-                if (zmq_msg_send(&item->identity, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
-                    if (item->delimiter)
-                        zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                    zmq_send(self->router, frame, len, ZMQ_DONTWAIT);
-                }
-            } else if (item->inbound.reply_link) {
-                gr_link_send(item->inbound.reply_link, frame, len);
-            }
-        }
-        s_item_release(item);
-    }
-    self->count = 0;
-}
 
 /* SIGHUP: the people's keys again from the config file. Runs between
  * two turns, when no opened request points into the old trust list. */
@@ -1025,127 +648,11 @@ static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
     return gr_reclaim_timeout_ms(self->reclaim, now, timeout);
 }
 
-static void s_collect_inbound(gr_daemon_t *self)
-{
-    gr_inbound_t *inbound = NULL;
-    size_t n = gr_peers_take_inbound(self->peers, &inbound);
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *item = s_new_item(self);
-        if (!item) {
-            free(inbound[i].frame);  /* the peer resends what is not acked */
-            continue;
-        }
-        item->inbound = inbound[i];
-    }
-    free(inbound);
-}
 
-static void s_collect(gr_daemon_t *self)
-{
-    size_t router_count = 0;
-    while (router_count < self->cfg->batch_max && s_receive(self))
-        router_count++;
-    s_collect_inbound(self);
-}
 
-/* The items of link batches sent this turn (queued while their frames
- * were classified) join this turn, after them: the children's through
- * node/peers, the others' from s_loose. */
-static void s_collect_batched(gr_daemon_t *self, uint64_t now)
-{
-    size_t first = self->count;
-    s_collect_inbound(self);
-    for (size_t i = first; i < self->count; i++) {
-        s_open_item(self, i);
-        s_classify(self, &self->items[i], now);
-    }
-    for (size_t k = 0; k < self->n_loose; k++) {
-        s_loose_t *l = &self->loose[k];
-        s_item_t *item = s_new_item(self);
-        if (!item) {
-            zmq_msg_close(&l->identity);
-            free(l->frame);
-            continue;  /* out of memory: the sender resends */
-        }
-        item->from_router = true;
-        zmq_msg_init(&item->identity);
-        zmq_msg_move(&item->identity, &l->identity);
-        zmq_msg_close(&l->identity);
-        item->delimiter = l->delimiter;
-        item->ref_seq = l->seq;
-        if (zmq_msg_init_size(&item->payload, l->len) == 0) {
-            memcpy(zmq_msg_data(&item->payload), l->frame, l->len);
-            item->rc = gr_linkbatch_open_item(&item->opened, l->frame, l->len, l->signer,
-                                              self->cfg->keys.pk, self->cfg->max_frame, NULL,
-                                              false);
-        } else {
-            zmq_msg_init(&item->payload);
-            item->rc = GR_ENOMEM;
-        }
-        item->opened.signer = item->rc == 0 ? l->trusted : NULL;
-        free(l->frame);
-        if (item->rc != 0)
-            s_refuse(self, item, l->len);
-    }
-    self->n_loose = 0;
-}
 
-typedef struct {
-    gr_daemon_t *self;
-    s_item_t *batch;
-} s_loose_ctx_t;
 
-static void s_loose_item(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
-                         const uint8_t *frame, size_t len)
-{
-    (void)rc;
-    (void)opened;
-    s_loose_ctx_t *x = ctx;
-    gr_daemon_t *self = x->self;
-    if (self->n_loose == self->cap_loose) {
-        size_t cap = self->cap_loose ? self->cap_loose * 2 : 16;
-        s_loose_t *p = realloc(self->loose, cap * sizeof *p);
-        if (!p)
-            return;
-        self->loose = p;
-        self->cap_loose = cap;
-    }
-    s_loose_t *l = &self->loose[self->n_loose];
-    if (!(l->frame = malloc(len ? len : 1)))
-        return;
-    memcpy(l->frame, frame, len);
-    l->len = len;
-    l->seq = seq;
-    l->delimiter = x->batch->delimiter;
-    memcpy(l->signer, x->batch->opened.envelope->signer.data, GR_PUBLIC_KEY_BYTES);
-    l->trusted = x->batch->opened.signer;
-    zmq_msg_init(&l->identity);
-    if (zmq_msg_copy(&l->identity, &x->batch->identity) != 0) {
-        zmq_msg_close(&l->identity);
-        free(l->frame);
-        return;
-    }
-    self->n_loose++;
-}
 
-/* A link batch on the request socket from a key that is not a child's:
- * every item is judged as that key's own request (a village whose key the
- * township has as a reporter gets ERR_FORBIDDEN for each escalation, as it
- * would one by one). A head that does not verify refuses the whole batch,
- * with no reply: no item can be told good from bad. */
-static void s_loose_batch(gr_daemon_t *self, s_item_t *item)
-{
-    item->consumed = true;
-    s_loose_ctx_t x = {self, item};
-    int n = gr_linkbatch_expand(item->opened.body->link_batch, item->opened.envelope->signer.data,
-                                self->cfg->keys.pk, self->cfg->max_frame, s_loose_item, &x);
-    if (n < 0) {
-        gr_counters_refusal(&self->counters, n == GR_ESIGNATURE ? GR_ESIGNATURE : GR_EDECODE);
-        gr_log(GR_LOG_WARN, NULL, "link batch from %s refused: %s", item->opened.signer->name,
-               n == GR_ESIGNATURE ? "its signed root does not match its items"
-                                  : "not a well-formed batch");
-    }
-}
 
 int gr_daemon_run(gr_daemon_t *self)
 {
@@ -1180,11 +687,7 @@ int gr_daemon_run(gr_daemon_t *self)
             while (gr_zap_handle(self->zap) == 0) {
             }
         gr_peers_on_poll(self->peers, items + 4, n - 4, now);
-        s_collect(self);
-        gr_pool_run(self->pool, self->count, S_MIN_PARALLEL, s_open_item, self);
-        for (size_t i = 0; i < self->count; i++)
-            s_classify(self, &self->items[i], now);
-        s_collect_batched(self, now);
+        gr_turn_collect(self->turn, now);
         /* Cases live on the node's clock (a test's --clock may move it);
          * the links above on the system's. */
         s_apply_writes(self, gr_clock_now_ms());
@@ -1192,7 +695,7 @@ int gr_daemon_run(gr_daemon_t *self)
         s_take_analysed(self);
         /* Before the replies: a confidential case leaves after its read is on disk. */
         gr_access_log_commit(gr_requests_access_log(self->requests), self->store);
-        s_send_replies(self);
+        gr_turn_reply(self->turn);
         size_t closed = gr_sessions_close_pending(self->sessions);
         if (closed)
             gr_log(GR_LOG_NOTICE, NULL, "closed %zu connection(s) of revoked keys", closed);

@@ -142,9 +142,12 @@ static const gr_peer_config_t *s_child(const gr_tierlink_t *self, const char *id
 }
 
 int gr_tierlink_assign_down(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
-                            const char *child_id, const char *text, const gr_actor_t *actor,
-                            uint64_t now_ms, char *refusal, size_t refusal_len)
+                            const gr_assignment_t *assignment, uint64_t now_ms, char *refusal,
+                            size_t refusal_len)
 {
+    const char *child_id = assignment->child;
+    const char *text = assignment->text;
+    const gr_actor_t *actor = assignment->actor;
     if (rec->status == GRIDRELAY__STATUS__ESCALATED) {
         /* The table's escalated + assign is the parent handing a case back
          * down; here the parent owns it, not this node's operator. */

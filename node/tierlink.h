@@ -47,12 +47,19 @@ int gr_tierlink_supervise_in(gr_tierlink_t *self, const gr_request_t *req);
 int gr_tierlink_send_up(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
                         const gr_decision_t *d, const char *why, uint64_t now_ms);
 
-/* Hands rec down to child (交办) with the node's resolve time limit.
- * GR_EINVAL with refusal filled when child is not a child of this node,
- * GR_EPERM when the case was escalated (the superior owns it). */
+/* An assignment down (交办): to which child, with what instruction, by whom. */
+typedef struct {
+    const char *child;      /* a child's node id */
+    const char *text;       /* the instruction, or NULL */
+    const gr_actor_t *actor; /* who assigns; NULL for the node itself */
+} gr_assignment_t;
+
+/* Hands rec down to as->child with the node's resolve time limit.
+ * GR_EINVAL with refusal filled when as->child is not a child of this
+ * node, GR_EPERM when the case was escalated (the superior owns it). */
 int gr_tierlink_assign_down(gr_tierlink_t *self, gr_txn_t *txn, Gridrelay__StoredEvent *rec,
-                            const char *child, const char *text, const gr_actor_t *actor,
-                            uint64_t now_ms, char *refusal, size_t refusal_len);
+                            const gr_assignment_t *as, uint64_t now_ms, char *refusal,
+                            size_t refusal_len);
 
 /* Sends the result of a case resolved at or above this node to where it
  * came from (the child that escalated it, the parent that assigned it, the
