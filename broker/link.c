@@ -70,6 +70,19 @@
  *   limit above, with nothing sent after it) is found by the probes, one
  *   item per timeout. Whole-window resends stay where a frame may really
  *   have been dropped: after a disconnect or a failed send (blocked).
+ *
+ * - Batch frames in flight (group commit on the link). A frame per loop
+ *   turn made frames as small as the sender's commits and cost the peer a
+ *   head check, a commit and an AckBatch each. So at most max_frames
+ *   frames are unanswered: while they are, new batchable items are held
+ *   (in the window, never sent, always its newest n_held) and leave as one
+ *   frame when an answer ends a frame. An answer to any item of a frame
+ *   ends it and every older one: the peer reads a connection in order and
+ *   answers a frame in one turn, so an older frame with no answer by then
+ *   was lost, which the resend rules above handle. A timeout, a
+ *   disconnect or a failed send forgets the frames out (the recovery
+ *   resends), so holding never outlasts one retry_ms. A peer of version 1
+ *   gets each item as it comes.
  */
 #include "link.h"
 
@@ -87,6 +100,14 @@
 #include "linkbatch.h"
 
 #define S_DEFAULT_WINDOW 256  /* see PROTOCOL.md 8.5: 64 left the chain idle */
+/* Batch frames unanswered at a time (link protocol 2): while that many are
+ * out, new entries wait and go together in the next frame (see the design
+ * notes). 2 keeps one frame queued at the peer while it works on the
+ * other. */
+#define S_DEFAULT_FRAMES 2
+/* Unanswered batch frames remembered; past this the oldest is forgotten
+ * (taken as answered), which can only send sooner. */
+#define S_OPEN_FRAMES_MAX 64
 #define S_DEFAULT_RETRY_MS 1000
 #define S_DEFAULT_RETRY_MAX_MS 30000
 #define S_DEFAULT_HEARTBEAT_MS 1000
@@ -117,6 +138,7 @@ typedef struct {
     size_t body_len;
     uint8_t *sealed;        /* the entry signed on its own (version 1), made once */
     size_t sealed_len;
+    uint64_t frame;         /* serial of the batch frame of its last send; 0: none */
 } s_item_t;
 
 struct gr_link {
@@ -190,6 +212,14 @@ struct gr_link {
     uint64_t batched_total;
     bool filling;           /* inside the load callback: emits flush at its end */
     bool peer_v2_seen;      /* the peer sent a version-2 frame: it speaks 2 */
+    /* Batch frames sent and not yet answered, by serial, ascending; new
+     * entries are held while max_frames are (group commit on the link). */
+    size_t max_frames;
+    uint64_t open[S_OPEN_FRAMES_MAX];
+    size_t n_open;
+    size_t n_held;          /* the newest n_held items of the window, never sent */
+    uint64_t frame_serial;
+    uint64_t held_total;    /* entries that waited for a frame to be answered */
 };
 
 /* ---- helpers ---- */
@@ -275,6 +305,32 @@ static bool s_batches(const gr_link_t *self, const s_item_t *item)
     return item->batchable && self->peer_version >= GR_LINK_VERSION;
 }
 
+/* A batch frame went out: it is unanswered until the peer answers one of
+ * its items or a later frame's. */
+static void s_open_push(gr_link_t *self, uint64_t serial)
+{
+    if (self->n_open == S_OPEN_FRAMES_MAX) {
+        memmove(self->open, self->open + 1, (S_OPEN_FRAMES_MAX - 1) * sizeof self->open[0]);
+        self->n_open--;
+    }
+    self->open[self->n_open++] = serial;
+}
+
+/* The peer answered an item last sent in frame `serial` (0: not in a
+ * frame). It reads a connection in order and answers a frame's items in
+ * one turn, so that frame and every older one are done with: answered, or
+ * lost, which the resend rules deal with. */
+static void s_frame_answered(gr_link_t *self, uint64_t serial)
+{
+    if (serial == 0)
+        return;
+    size_t k = 0;
+    while (k < self->n_open && self->open[k] <= serial)
+        k++;
+    memmove(self->open, self->open + k, (self->n_open - k) * sizeof self->open[0]);
+    self->n_open -= k;
+}
+
 /* Sends the queued items as batch frames of at most GR_LINKBATCH_MAX_ITEMS
  * items and half of max_frame in bodies, in order. An item acknowledged
  * since it was queued is left out. A failed send blocks the link like any
@@ -287,7 +343,10 @@ static void s_flush(gr_link_t *self)
     if (n == 0)
         return;
     gr_linkbatch_item_t *items = malloc(n * sizeof *items);
-    if (!items) {
+    s_item_t **members = malloc(n * sizeof *members);
+    if (!items || !members) {
+        free(items);
+        free(members);
         self->blocked = true;  /* not sent: the recovery sends them */
         return;
     }
@@ -306,6 +365,10 @@ static void s_flush(gr_link_t *self)
                 if (s_transmit(self, frame, len) == 0) {
                     self->batches_total++;
                     self->batched_total += k;
+                    uint64_t serial = ++self->frame_serial;
+                    for (size_t j = 0; j < k; j++)
+                        members[j]->frame = serial;
+                    s_open_push(self, serial);
                 }
             } else {
                 self->blocked = true;
@@ -316,17 +379,26 @@ static void s_flush(gr_link_t *self)
         }
         if (!item)
             continue;
+        members[k] = (s_item_t *)item;
         items[k++] = (gr_linkbatch_item_t){item->seq, item->sent_ms, item->body, item->body_len};
         bytes += item->body_len + 64;
     }
     free(items);
+    free(members);
 }
 
 /* Hands one item to the transport: queued for the next batch, or sent on
- * its own (after the queued ones, so that order holds). */
-static int s_put_item(gr_link_t *self, s_item_t *item)
+ * its own (after the queued ones, so that order holds). A new batchable
+ * item (may_hold) waits instead while max_frames frames are unanswered, or
+ * while older items wait: returns 1 then, and s_send_held() sends it. */
+static int s_put_item(gr_link_t *self, s_item_t *item, bool may_hold)
 {
     if (s_batches(self, item)) {
+        if (may_hold && (self->n_held > 0 || self->n_open >= self->max_frames)) {
+            self->n_held++;
+            self->held_total++;
+            return 1;
+        }
         if (self->n_pending == self->cap_pending) {
             size_t cap = self->cap_pending ? self->cap_pending * 2 : 64;
             uint64_t *p = realloc(self->pending, cap * sizeof *p);
@@ -355,10 +427,12 @@ static int s_put_item(gr_link_t *self, s_item_t *item)
                            : s_transmit(self, item->data, item->len);
 }
 
-static int s_send_item(gr_link_t *self, s_item_t *item)
+static int s_send_item(gr_link_t *self, s_item_t *item, bool may_hold)
 {
     item->attempt_ms = self->now_ms;
-    int rc = s_put_item(self, item);
+    int rc = s_put_item(self, item, may_hold);
+    if (rc == 1)
+        return 0;  /* held: goes with the next frame */
     if (rc != 0)
         return rc;
     item->serial = ++self->serial;
@@ -376,13 +450,30 @@ static int s_send_item(gr_link_t *self, s_item_t *item)
 static int s_resend_all(gr_link_t *self)
 {
     self->blocked = false;
+    /* Whatever was out may be lost, and the held items go now too. */
+    self->n_open = 0;
+    self->n_held = 0;
     for (size_t i = 0; i < self->count; i++) {
-        int rc = s_send_item(self, s_at(self, i));
+        int rc = s_send_item(self, s_at(self, i), false);
         if (rc != 0)
             return rc;
     }
     s_flush(self);
     return 0;
+}
+
+/* The held items (the newest n_held of the window), as one frame, once
+ * fewer than max_frames frames are unanswered. */
+static void s_send_held(gr_link_t *self)
+{
+    if (self->n_held == 0 || self->blocked || self->n_open >= self->max_frames)
+        return;
+    size_t first = self->count - self->n_held;
+    self->n_held = 0;
+    for (size_t i = first; i < self->count; i++)
+        if (s_send_item(self, s_at(self, i), false) != 0)
+            break;  /* blocked: the recovery sends the rest */
+    s_flush(self);
 }
 
 /* The resend timer's start: the later of the last progress and the oldest
@@ -406,7 +497,9 @@ static void s_resend_overdue(gr_link_t *self)
     }
     for (size_t i = 0; i < self->count; i++) {
         s_item_t *item = s_at(self, i);
-        if ((i == 0 || item->skipped) && s_send_item(self, item) != 0)
+        if (i >= self->count - self->n_held)
+            break;  /* held, never sent: s_send_held() */
+        if ((i == 0 || item->skipped) && s_send_item(self, item, false) != 0)
             return;
     }
     s_flush(self);
@@ -543,6 +636,8 @@ static long s_find(const gr_link_t *self, uint64_t seq)
 /* Acks normally come in order, so i is 0 and this is O(1). */
 static void s_remove(gr_link_t *self, size_t i)
 {
+    if (self->n_held > 0 && i >= self->count - self->n_held)
+        self->n_held--;
     s_item_free(s_at(self, i));
     if (i == 0) {
         self->head = (self->head + 1) % self->cap;
@@ -609,6 +704,7 @@ static void s_ack_one(gr_link_t *self, uint64_t ref)
     long i = s_find(self, ref);
     if (i < 0)
         return;
+    s_frame_answered(self, s_at(self, (size_t)i)->frame);
     if (i == 0) {
         /* The window's base moved: the peer is making progress. */
         self->progress_ms = self->now_ms;
@@ -638,6 +734,7 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
         s_ack_one(self, body->ack ? body->ack->ref_seq : 0);
         s_contact(self);
+        s_send_held(self);
         s_flush(self);
         return;
     }
@@ -646,11 +743,14 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
         for (size_t k = 0; body->ack_batch && k < body->ack_batch->n_ref_seqs; k++)
             s_ack_one(self, body->ack_batch->ref_seqs[k]);
         s_contact(self);
+        s_send_held(self);
         s_flush(self);
         return;
     }
     if (body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error) {
         long i = s_find(self, body->error->ref_seq);
+        if (i >= 0)
+            s_frame_answered(self, s_at(self, (size_t)i)->frame);
         if (i >= 0 && self->cb.dead && gr_link_error_is_permanent(body->error->code)) {
             /* Refused for good: out of the window, to the owner's dead
              * letters. Like an Ack, an answer of the oldest item is
@@ -675,6 +775,7 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
         }
     }
     s_contact(self);
+    s_send_held(self);
     if (self->cb.message)
         self->cb.message(self->ctx, self, opened, frame, len);
     s_flush(self);
@@ -766,6 +867,7 @@ static gr_link_t *s_new(const gr_link_options_t *opt)
     self->more = true;  /* entries left from before a restart */
     self->now_ms = gr_now_ms();
     self->peer_version = GR_PROTOCOL_VERSION;
+    self->max_frames = opt->frames ? opt->frames : S_DEFAULT_FRAMES;
     if (s_grow(self) != 0)
         gr_link_destroy(&self);
     return self;
@@ -915,7 +1017,7 @@ int gr_link_emit(gr_link_t *self, const gr_link_item_t *item)
     self->loaded_upto = item->seq;
     self->emitted++;
     if (!self->blocked)
-        s_send_item(self, slot);
+        s_send_item(self, slot, true);
     if (!self->filling)
         s_flush(self);
     return 0;
@@ -1009,6 +1111,10 @@ int gr_link_tick(gr_link_t *self, uint64_t now_ms)
     int rc = s_fill(self);
     if (self->count > 0 && s_elapsed(now_ms, s_resend_from(self)) >= self->retry_cur) {
         s_resend_overdue(self);
+        /* No answer for a timeout: stop waiting for the frames out (their
+         * items are resent by the rules above) and send what was held. */
+        self->n_open = 0;
+        s_send_held(self);
         uint64_t next = (uint64_t)self->retry_cur * 2;
         self->retry_cur = next > self->retry_max_ms ? self->retry_max_ms : (uint32_t)next;
     }
@@ -1069,6 +1175,7 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
     out->peer_version = self->peer_version;
     out->batches_total = self->batches_total;
     out->batched_total = self->batched_total;
+    out->held_total = self->held_total;
 }
 
 int gr_link_set_route(gr_link_t *self, const void *routing_id, size_t len)

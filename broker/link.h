@@ -52,7 +52,11 @@
  * Batches (link protocol version 2, broker/linkbatch.h): outbox entries
  * stored unsigned go to a peer whose last frame was of version 2 as batch
  * frames, one signature per frame however many entries it holds (what one
- * call sends, in order); a peer that sent one version-2 frame is taken to
+ * call sends, in order); at most `frames` batch frames are unanswered at a
+ * time (an answer, Ack or Error, to any item of a frame ends it and every
+ * older one): while that many are out, new entries wait in the window and
+ * go together in one frame when an answer comes, or when the resend timer
+ * fires (no delay while idle, larger frames under load); a peer that sent one version-2 frame is taken to
  * speak 2 for the link's life (its answers to version-1 frames say 1);
  * to a version-1 peer each is signed on its own
  * when first sent. Entries sealed one by one (an older store) go as they
@@ -119,6 +123,7 @@ typedef struct {
     const gr_keypair_t *kp;         /* the owner's key */
     const char *own_id;             /* owner's node id (routing id upward) */
     size_t window;                  /* max unacked items in flight; 0 = 256 */
+    size_t frames;                  /* max unanswered batch frames; 0 = 2 */
     uint32_t retry_ms;              /* resend after this long without
                                      * progress; 0 = 1000 */
     uint32_t retry_max_ms;          /* backoff cap; 0 = 30000 */
@@ -205,6 +210,8 @@ typedef struct {
     uint32_t peer_version;          /* of the peer's last verified frame */
     uint64_t batches_total;         /* batch frames sent (linkbatch.h) */
     uint64_t batched_total;         /* items sent in them */
+    uint64_t held_total;            /* items that waited for a frame to be
+                                     * answered before their first send */
 } gr_link_status_t;
 
 void gr_link_status(const gr_link_t *self, gr_link_status_t *out);

@@ -28,6 +28,7 @@
 #include "error.h"
 #include "keys.h"
 #include "link.h"
+#include "linkbatch.h"
 #include "trust.h"
 
 #define ITEM_MAX 2048
@@ -47,6 +48,7 @@ typedef struct {
 typedef struct {
     const gr_keypair_t *kp;
     Gridrelay__Body__KindCase item_kind;
+    bool unsigned_v2;               /* entries of link protocol 2 (batched) */
     entry_t entries[ITEM_MAX];
     size_t n;
     uint64_t next_seq;
@@ -73,6 +75,7 @@ typedef struct {
     size_t drop;                    /* the next drop item frames are lost */
     bool echo_heartbeat;
     bool paused;                    /* not reading: frames pile up unread */
+    uint32_t version;               /* of its replies: 0 = 1; 2 = link protocol 2 */
     struct { uint64_t seq; bool dup; } held[ITEM_MAX * 2];
     size_t held_head;
     size_t held_tail;
@@ -90,6 +93,8 @@ typedef struct {
     uint64_t watch_seq;             /* receive times of this item's copies */
     uint64_t watch_ms[WATCH_MAX];
     size_t n_watch;
+    size_t frames;                  /* batch frames received */
+    size_t frame_items[ITEM_MAX];   /* items in each */
 } peer_t;
 
 typedef struct {
@@ -199,7 +204,16 @@ static void s_owner_add(owner_t *o, size_t count)
         }
         entry_t *e = &o->entries[o->n++];
         e->seq = o->next_seq++;
-        e->frame = s_seal(o->kp, e->seq, &body, &e->len);
+        if (o->unsigned_v2) {
+            size_t blen = 0;
+            uint8_t *bytes = gr_body_pack(&body, &blen);
+            assert_non_null(bytes);
+            assert_int_equal(gr_linkbatch_entry_pack(&e->frame, &e->len, o->kp->pk, e->seq,
+                                                     gr_now_ms(), bytes, blen), 0);
+            free(bytes);
+        } else {
+            e->frame = s_seal(o->kp, e->seq, &body, &e->len);
+        }
     }
 }
 
@@ -235,7 +249,17 @@ static void s_peer_send(peer_t *p, const uint8_t *route, size_t route_len,
                         const Gridrelay__Body *body)
 {
     size_t len = 0;
-    uint8_t *frame = s_seal(p->kp, p->next_seq++, body, &len);
+    uint8_t *frame = NULL;
+    if (p->version >= GR_LINK_VERSION) {
+        size_t blen = 0;
+        uint8_t *bytes = gr_body_pack(body, &blen);
+        assert_non_null(bytes);
+        assert_int_equal(gr_envelope_seal_version(&frame, &len, p->kp, p->version, p->next_seq++,
+                                                  gr_now_ms(), bytes, blen), 0);
+        free(bytes);
+    } else {
+        frame = s_seal(p->kp, p->next_seq++, body, &len);
+    }
     if (p->is_router)
         zmq_send(p->socket, route, route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(p->socket, frame, len, ZMQ_DONTWAIT);
@@ -313,6 +337,36 @@ static void s_peer_handle(peer_t *p, const uint8_t *route, size_t route_len,
     }
 }
 
+typedef struct {
+    peer_t *p;
+    const uint8_t *route;
+    size_t route_len;
+} s_peer_batch_t;
+
+static void s_peer_batch_item(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
+                              const uint8_t *frame, size_t len)
+{
+    (void)seq;
+    (void)frame;
+    (void)len;
+    s_peer_batch_t *x = ctx;
+    assert_int_equal(rc, 0);
+    s_peer_handle(x->p, x->route, x->route_len, opened);
+}
+
+/* A batch frame (link protocol 2): its items one by one, as a node takes
+ * them (the test's peer answers each with its own Ack, or holds them). */
+static void s_peer_batch(peer_t *p, const uint8_t *route, size_t route_len,
+                         const gr_opened_t *opened)
+{
+    assert_true(p->frames < ITEM_MAX);
+    s_peer_batch_t x = { p, route, route_len };
+    int n = gr_linkbatch_expand(opened->body->link_batch, p->sender_pk, p->kp->pk, 0,
+                                s_peer_batch_item, &x);
+    assert_true(n > 0);
+    p->frame_items[p->frames++] = (size_t)n;
+}
+
 /* The slow peer finishes committing up to n held items, in the order it
  * received them. Upward only (the route is the child's). Returns how many
  * acks went out. */
@@ -353,7 +407,10 @@ static void s_peer_read(peer_t *p)
                                   0) != 0) {
             p->bad++;
         } else {
-            s_peer_handle(p, route, (size_t)route_len, &opened);
+            if (opened.body->kind_case == GRIDRELAY__BODY__KIND_LINK_BATCH)
+                s_peer_batch(p, route, (size_t)route_len, &opened);
+            else
+                s_peer_handle(p, route, (size_t)route_len, &opened);
             gr_opened_clear(&opened);
         }
         zmq_msg_close(&msg);
@@ -883,6 +940,74 @@ static void test_upward_ack_batch(void **state)
     s_world_destroy(&w);
 }
 
+/* Link protocol 2: at most two batch frames unanswered. An entry for an
+ * idle link goes at once; while two frames wait for their answers, new
+ * entries wait too and leave together, as one frame, as soon as one of
+ * the two is answered (group commit: no delay when idle, bigger frames
+ * under load); nothing is resent, lost or reordered. */
+static void test_upward_batches_wait_for_answers(void **state)
+{
+    (void)state;
+    world_t *w = s_world_new();
+    w->owner.kp = &w->child_kp;
+    w->owner.item_kind = GRIDRELAY__BODY__KIND_ESCALATE;
+    w->owner.unsigned_v2 = true;
+    peer_t *p = &w->peer;
+    p->is_router = true;
+    p->kp = &w->parent_kp;
+    p->sender_pk = w->child_kp.pk;
+    p->hold_acks = true;
+    p->version = GR_LINK_VERSION;
+    p->socket = s_router_bind(w->ctx, &w->parent_kp, "tcp://127.0.0.1:*", p->endpoint,
+                              sizeof p->endpoint);
+    assert_non_null(p->socket);
+    gr_link_options_t opt = s_options(w, 64, 1000, 30000, 5000);
+    opt.peer_id = PARENT_ID;
+    opt.peer_pk = w->parent_kp.pk;
+    opt.kp = &w->child_kp;
+    opt.own_id = CHILD_ID;
+    w->link = gr_link_new_upward(w->ctx, p->endpoint, &opt);
+    assert_non_null(w->link);
+
+    /* Connected first, so that no send fails (and counts as a resend). */
+    RUN_UNTIL(w, s_writable(gr_link_socket(w->link)), 3000);
+    /* Idle: each entry goes at once, in a frame of its own. */
+    s_owner_add(&w->owner, 1);
+    gr_link_kick(w->link);
+    RUN_UNTIL(w, p->frames == 1, 3000);
+    assert_int_equal(p->frames, 1);
+    s_owner_add(&w->owner, 2);
+    gr_link_kick(w->link);
+    RUN_UNTIL(w, p->frames == 2, 3000);
+    assert_int_equal(p->frame_items[1], 2);
+    /* Two frames unanswered: ten more entries wait. */
+    for (int k = 0; k < 10; k++) {
+        s_owner_add(&w->owner, 1);
+        gr_link_kick(w->link);
+        s_run_for(w, 10);
+    }
+    assert_int_equal(p->frames, 2);
+    gr_link_status_t st = s_status(w);
+    assert_int_equal(st.in_flight, 13);
+    assert_int_equal(st.held_total, 10);
+    assert_int_equal(st.sent_total, 3);
+    /* The first frame's answer sends all ten, as one frame. */
+    assert_int_equal(s_peer_release(p, 1), 1);
+    RUN_UNTIL(w, p->frames == 3, 3000);
+    assert_int_equal(p->frames, 3);
+    assert_int_equal(p->frame_items[2], 10);
+    /* Everything answered: delivered once, in order, nothing resent. */
+    s_peer_release(p, 12);
+    RUN_UNTIL(w, w->owner.acked == 13, 3000);
+    s_assert_delivered(w);
+    st = s_status(w);
+    assert_int_equal(st.resent_total, 0);
+    assert_int_equal(st.batches_total, 3);
+    assert_int_equal(st.batched_total, 13);
+    assert_int_equal(p->dups, 0);
+    s_world_destroy(&w);
+}
+
 static void test_upward_rejects_forgeries(void **state)
 {
     (void)state;
@@ -1067,6 +1192,7 @@ int main(void)
         cmocka_unit_test(test_upward_reconnect_resends_first),
         cmocka_unit_test(test_upward_heartbeat_up_down),
         cmocka_unit_test(test_upward_ack_batch),
+        cmocka_unit_test(test_upward_batches_wait_for_answers),
         cmocka_unit_test(test_upward_rejects_forgeries),
         cmocka_unit_test(test_upward_lifecycle),
         cmocka_unit_test(test_downward),
