@@ -279,15 +279,14 @@ static bool s_answers(const gr_opened_t *got, const uint8_t digest[GR_RECEIPT_HA
 int gr_client_call(gr_client_t *self, const Gridrelay__Body *request, gr_opened_t *reply,
                    int timeout_ms, int attempts)
 {
-    if (!self || !request || !reply || timeout_ms <= 0 || attempts <= 0)
+    if (!reply || timeout_ms <= 0 || attempts <= 0)
         return GR_EINVAL;
     uint8_t *frame = NULL;
     size_t len = 0;
-    uint64_t seq;
-    int rc = s_seal_next(self, request, &frame, &len, &seq);
-    if (rc != 0)
-        return rc;
-    rc = gr_client_call_raw(self, frame, len, seq, reply, timeout_ms, attempts);
+    uint64_t seq = 0;
+    int rc = gr_client_seal(self, request, &seq, &frame, &len);
+    if (rc == 0)
+        rc = gr_client_call_raw(self, frame, len, seq, reply, timeout_ms, attempts);
     free(frame);
     return rc;
 }

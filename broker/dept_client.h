@@ -34,20 +34,11 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "dept_mirror.h"
 #include "gridrelay.pb-c.h"
 #include "keys.h"
 
 typedef struct gr_dept_client gr_dept_client_t;
-
-typedef enum {
-    GR_DEPT_TASK_ADDED = 1,
-    GR_DEPT_TASK_URGED,
-    GR_DEPT_TASK_REMOVED,
-} gr_dept_change_t;
-
-/* task (with its event) and reason are valid only during the call. */
-typedef void (*gr_dept_task_fn)(void *ctx, gr_dept_change_t change, const Gridrelay__Task *task,
-                                const char *reason);
 
 typedef struct {
     const char *node_endpoint;    /* the node's request endpoint (required) */

@@ -18,8 +18,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dept_client.h"
 #include "gridrelay.pb-c.h"
+
+/* The changes of a department's tasks the mirror reports (dept_client.h
+ * says when each comes). */
+typedef enum {
+    GR_DEPT_TASK_ADDED = 1,
+    GR_DEPT_TASK_URGED,
+    GR_DEPT_TASK_REMOVED,
+} gr_dept_change_t;
+
+/* task (with its event) and reason are valid only during the call. */
+typedef void (*gr_dept_task_fn)(void *ctx, gr_dept_change_t change, const Gridrelay__Task *task,
+                                const char *reason);
 
 typedef struct {
     Gridrelay__Task **tasks;   /* by event id; each owned */

@@ -6,32 +6,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "signing.h"
 #include "text.h"
 #include "wire.h"
-
-static const uint8_t s_domain[4] = { 'G', 'R', 'v', '1' };
-
-size_t gr_envelope_signing_len(size_t body_len)
-{
-    return sizeof s_domain + 4 + GR_PUBLIC_KEY_BYTES + 8 + 8 + 4 + body_len;
-}
-
-void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
-                               const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
-                               uint64_t sent_ms, const uint8_t *body, size_t body_len)
-{
-    uint8_t *p = buf;
-    memcpy(p, s_domain, sizeof s_domain);
-    p += sizeof s_domain;
-    p = gr_put_u32(p, version);
-    memcpy(p, signer, GR_PUBLIC_KEY_BYTES);
-    p += GR_PUBLIC_KEY_BYTES;
-    p = gr_put_u64(p, seq);
-    p = gr_put_u64(p, sent_ms);
-    p = gr_put_u32(p, (uint32_t)body_len);
-    if (body_len)
-        memcpy(p, body, body_len);
-}
 
 /* Builds the signing input in a stack buffer when small (the common case:
  * reports are a few hundred bytes) to keep malloc off the hot path. */
@@ -55,12 +32,12 @@ int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t 
     *out = NULL;
     *out_len = 0;
 
-    size_t in_len = gr_envelope_signing_len(body_len);
+    size_t in_len = gr_signing_input_len(body_len);
     uint8_t small[SMALL_INPUT];
     uint8_t *input = in_len <= sizeof small ? small : malloc(in_len);
     if (!input)
         return GR_ENOMEM;
-    gr_envelope_signing_input(input, version, kp->pk, seq, sent_ms, body_bytes, body_len);
+    gr_signing_input(input, version, kp->pk, seq, sent_ms, body_bytes, body_len);
     uint8_t sig[GR_SIGNATURE_BYTES];
     int rc = crypto_sign_detached(sig, NULL, input, in_len, kp->sk);
     if (input != small)
@@ -79,14 +56,8 @@ int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t 
     env.signature.data = sig;
     env.signature.len = sizeof sig;
 
-    size_t len = gridrelay__envelope__get_packed_size(&env);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return GR_ENOMEM;
-    gridrelay__envelope__pack(&env, buf);
-    *out = buf;
-    *out_len = len;
-    return 0;
+    *out = gr_wire_pack(&env.base, out_len);
+    return *out ? 0 : GR_ENOMEM;
 }
 
 int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp, uint64_t seq,
@@ -108,12 +79,12 @@ int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp, uin
 
 static int s_verify(const Gridrelay__Envelope *env)
 {
-    size_t in_len = gr_envelope_signing_len(env->body.len);
+    size_t in_len = gr_signing_input_len(env->body.len);
     uint8_t small[SMALL_INPUT];
     uint8_t *input = in_len <= sizeof small ? small : malloc(in_len);
     if (!input)
         return GR_ENOMEM;
-    gr_envelope_signing_input(input, env->version, env->signer.data, env->seq, env->sent_ms,
+    gr_signing_input(input, env->version, env->signer.data, env->seq, env->sent_ms,
                               env->body.data, env->body.len);
     int ok = crypto_sign_verify_detached(env->signature.data, input, in_len,
                                          env->signer.data) == 0;
@@ -261,20 +232,15 @@ void gr_opened_clear(gr_opened_t *opened)
 
 uint8_t *gr_body_pack(const Gridrelay__Body *body, size_t *len)
 {
-    *len = gridrelay__body__get_packed_size(body);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    if (buf)
-        gridrelay__body__pack(body, buf);
-    return buf;
+    return gr_wire_pack(&body->base, len);
 }
 
 void *gr_message_dup(const ProtobufCMessage *msg)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *buf = gr_wire_pack(msg, &len);
     if (!buf)
         return NULL;
-    protobuf_c_message_pack(msg, buf);
     ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
     free(buf);
     return copy;

@@ -107,14 +107,6 @@ int gr_envelope_reopen(gr_opened_t *out, const uint8_t *frame, size_t len, const
 int gr_envelope_open_vouched(gr_opened_t *out, const uint8_t *frame, size_t len,
                              size_t max_frame);
 
-/* Writes the canonical signing input for the given fields into buf, which
- * must hold gr_envelope_signing_len(body_len) bytes. Exposed for tests and
- * for PROTOCOL.md's worked example. */
-size_t gr_envelope_signing_len(size_t body_len);
-void gr_envelope_signing_input(uint8_t *buf, uint32_t version,
-                               const uint8_t signer[GR_PUBLIC_KEY_BYTES], uint64_t seq,
-                               uint64_t sent_ms, const uint8_t *body, size_t body_len);
-
 /* body serialized into a new malloc'd buffer of *len bytes (at least one
  * byte is allocated, so an empty body is not NULL); NULL when out of
  * memory. */

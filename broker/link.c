@@ -693,10 +693,20 @@ bool gr_link_error_is_permanent(int code)
     }
 }
 
-/* One verified frame from the peer: Acks of ours are consumed, everything
- * else (Errors included, so the owner can log them) goes to the message
- * callback. Heartbeats are forwarded too: their status_seq matters to the
- * owner's catch-up. */
+/* Item i of the window is answered for good (acked, or refused for
+ * good): out of the window. An answer of the oldest moves the window's
+ * base: the peer is making progress. */
+static void s_settle(gr_link_t *self, size_t i)
+{
+    if (i == 0) {
+        self->progress_ms = self->now_ms;
+        self->retry_cur = self->retry_ms;
+    } else {
+        s_mark_skipped(self, i);
+    }
+    s_remove(self, i);
+}
+
 /* The peer committed ref. An Ack of something no longer in flight is a
  * resend's echo and changes nothing. */
 static void s_ack_one(gr_link_t *self, uint64_t ref)
@@ -705,20 +715,17 @@ static void s_ack_one(gr_link_t *self, uint64_t ref)
     if (i < 0)
         return;
     s_frame_answered(self, s_at(self, (size_t)i)->frame);
-    if (i == 0) {
-        /* The window's base moved: the peer is making progress. */
-        self->progress_ms = self->now_ms;
-        self->retry_cur = self->retry_ms;
-    } else {
-        s_mark_skipped(self, (size_t)i);
-    }
-    s_remove(self, (size_t)i);
+    s_settle(self, (size_t)i);
     self->acked_total++;
     if (ref > self->acked_seq)
         self->acked_seq = ref;
     self->cb.acked(self->ctx, ref);
 }
 
+/* One verified frame from the peer: Acks of ours are consumed, everything
+ * else (Errors included, so the owner can log them) goes to the message
+ * callback. Heartbeats are forwarded too: their status_seq matters to the
+ * owner's catch-up. */
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
     const Gridrelay__Body *body = opened->body;
@@ -753,17 +760,10 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
             s_frame_answered(self, s_at(self, (size_t)i)->frame);
         if (i >= 0 && self->cb.dead && gr_link_error_is_permanent(body->error->code)) {
             /* Refused for good: out of the window, to the owner's dead
-             * letters. Like an Ack, an answer of the oldest item is
-             * progress. */
+             * letters. */
             self->refused_total++;
             self->dead_total++;
-            if (i == 0) {
-                self->progress_ms = self->now_ms;
-                self->retry_cur = self->retry_ms;
-            } else {
-                s_mark_skipped(self, (size_t)i);
-            }
-            s_remove(self, (size_t)i);
+            s_settle(self, (size_t)i);
             self->cb.dead(self->ctx, body->error->ref_seq, body->error->code,
                           body->error->message ? body->error->message : "");
         } else if (i >= 0) {

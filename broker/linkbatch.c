@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "wire.h"
 
 static const uint8_t s_request_domain[4] = { 'G', 'R', 'k', '2' };
 
@@ -177,14 +178,8 @@ int gr_linkbatch_entry_pack(uint8_t **out, size_t *out_len,
     env.seq = seq;
     env.sent_ms = sent_ms;
     env.body = (ProtobufCBinaryData){body_len, (uint8_t *)body};
-    size_t len = gridrelay__envelope__get_packed_size(&env);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return GR_ENOMEM;
-    gridrelay__envelope__pack(&env, buf);
-    *out = buf;
-    *out_len = len;
-    return 0;
+    *out = gr_wire_pack(&env.base, out_len);
+    return *out ? 0 : GR_ENOMEM;
 }
 
 bool gr_linkbatch_entry_is_unsigned(const uint8_t *frame, size_t len)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
 #include "error.h"
+#include "signing.h"
 #include "wire.h"
 
 static const uint8_t s_leaf_domain[4] = { 'G', 'R', 'l', '2' };
@@ -33,12 +33,12 @@ int gr_receipt_request_digest(uint8_t out[GR_RECEIPT_HASH_BYTES], const Gridrela
 {
     if (!out || !env || env->signer.len != GR_PUBLIC_KEY_BYTES || env->body.len > UINT32_MAX)
         return GR_EINVAL;
-    size_t len = gr_envelope_signing_len(env->body.len);
+    size_t len = gr_signing_input_len(env->body.len);
     uint8_t small[S_SMALL];
     uint8_t *in = len <= sizeof small ? small : malloc(len);
     if (!in)
         return GR_ENOMEM;
-    gr_envelope_signing_input(in, env->version, env->signer.data, env->seq, env->sent_ms,
+    gr_signing_input(in, env->version, env->signer.data, env->seq, env->sent_ms,
                               env->body.data, env->body.len);
     int rc = s_hash(out, in, len);
     if (in != small)
@@ -71,18 +71,14 @@ int gr_receipt_leaf(uint8_t out[GR_RECEIPT_HASH_BYTES], const uint8_t signer[GR_
         return GR_ENOMEM;
     uint8_t *p = in;
     *p++ = 0x00;
-    memcpy(p, s_leaf_domain, sizeof s_leaf_domain);
-    p += sizeof s_leaf_domain;
+    p = gr_put_bytes(p, s_leaf_domain, sizeof s_leaf_domain);
     p = gr_put_u32(p, GR_RECEIPT_VERSION);
-    memcpy(p, signer, GR_PUBLIC_KEY_BYTES);
-    p += GR_PUBLIC_KEY_BYTES;
+    p = gr_put_bytes(p, signer, GR_PUBLIC_KEY_BYTES);
     p = gr_put_u64(p, seq);
     p = gr_put_u64(p, sent_ms);
-    memcpy(p, request, GR_RECEIPT_HASH_BYTES);
-    p += GR_RECEIPT_HASH_BYTES;
+    p = gr_put_bytes(p, request, GR_RECEIPT_HASH_BYTES);
     p = gr_put_u32(p, (uint32_t)body_len);
-    if (body_len)
-        memcpy(p, body, body_len);
+    gr_put_bytes(p, body, body_len);
     int rc = s_hash(out, in, len);
     if (in != small)
         free(in);
@@ -304,12 +300,6 @@ int gr_receipt_pack(uint8_t **out, size_t *out_len, const uint8_t signer[GR_PUBL
     env.sent_ms = sent_ms;
     env.body = (ProtobufCBinaryData){body_len, (uint8_t *)body};
     env.receipt = &rp;
-    size_t len = gridrelay__envelope__get_packed_size(&env);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return GR_ENOMEM;
-    gridrelay__envelope__pack(&env, buf);
-    *out = buf;
-    *out_len = len;
-    return 0;
+    *out = gr_wire_pack(&env.base, out_len);
+    return *out ? 0 : GR_ENOMEM;
 }

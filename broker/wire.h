@@ -1,6 +1,6 @@
 /* Wire helpers shared by broker/, node/ and tools/: the limits of the
- * protocol's identifiers and tokens, big-endian integers, and the id
- * character set. One copy, so every module agrees on them.
+ * protocol's identifiers and tokens, big-endian integers, the id
+ * character set, and a message's bytes in a buffer of their own. One copy, so every module agrees on them.
  *
  * Thread safety: pure functions.
  */
@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <protobuf-c/protobuf-c.h>
 
 /* An event id, node id or department code: 1..64 bytes of [A-Za-z0-9._-]. */
 #define GR_EVENT_ID_MAX 64
@@ -40,6 +43,14 @@ static inline uint8_t *gr_put_u64(uint8_t *p, uint64_t v)
     return p + 8;
 }
 
+/* n bytes of src at p; returns the byte after them. */
+static inline uint8_t *gr_put_bytes(uint8_t *p, const void *src, size_t n)
+{
+    if (n)
+        memcpy(p, src, n);
+    return p + n;
+}
+
 static inline uint32_t gr_get_u32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -51,6 +62,20 @@ static inline uint64_t gr_get_u64(const uint8_t *p)
     for (int i = 0; i < 8; i++)
         v = (v << 8) | p[i];
     return v;
+}
+
+/* msg serialized into a new malloc'd buffer of *len bytes (at least one
+ * byte is allocated, so an empty message is not NULL); NULL when out of
+ * memory. */
+static inline uint8_t *gr_wire_pack(const ProtobufCMessage *msg, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (buf) {
+        protobuf_c_message_pack(msg, buf);
+        *len = n;
+    }
+    return buf;
 }
 
 /* Whether c may appear in an id: [A-Za-z0-9._-]. */

@@ -59,6 +59,24 @@ int gr_cfg_number(const char *key, const char *value, uint64_t min, uint64_t max
     return 0;
 }
 
+/* The whole number value starts with and the unit after it (spaces
+ * skipped): "30min" is 30 and "min". False when there is no number or it
+ * does not fit. */
+static bool s_number_and_unit(const char *value, uint64_t *count, const char **unit)
+{
+    size_t n = strspn(value, "0123456789");
+    *unit = value + n;
+    while (**unit == ' ')
+        (*unit)++;
+    *count = 0;
+    char digits[24];
+    if (n == 0 || n >= sizeof digits)
+        return false;
+    memcpy(digits, value, n);
+    digits[n] = '\0';
+    return gr_cfg_parse_u64(digits, count);
+}
+
 /* A duration with its unit ("90s", "30min", "2h", "7d", "500ms"), or "0"
  * for no deadline: a bare number would leave the unit to guesswork. */
 int gr_cfg_duration(const char *key, const char *value, uint64_t *ms, char *msg, size_t msglen)
@@ -68,18 +86,9 @@ int gr_cfg_duration(const char *key, const char *value, uint64_t *ms, char *msg,
         uint64_t ms;
     } units[] = { { "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
                   { "d", 86400000 } };
-    char digits[24];
-    size_t n = strspn(value, "0123456789");
-    const char *unit = value + n;
-    while (*unit == ' ')
-        unit++;
-    uint64_t count = 0;
-    bool ok = n > 0 && n < sizeof digits;
-    if (ok) {
-        memcpy(digits, value, n);
-        digits[n] = '\0';
-        ok = gr_cfg_parse_u64(digits, &count);
-    }
+    uint64_t count;
+    const char *unit;
+    bool ok = s_number_and_unit(value, &count, &unit);
     if (ok && count == 0 && *unit == '\0') {
         *ms = 0;
         return 0;
@@ -257,18 +266,9 @@ int gr_cfg_section_key(const char *section, const char *const *keys, int n, int 
  * number would leave the unit to guesswork. */
 int gr_cfg_distance(const char *key, const char *value, double *metres, char *msg, size_t msglen)
 {
-    size_t n = strspn(value, "0123456789");
-    const char *unit = value + n;
-    while (*unit == ' ')
-        unit++;
-    char digits[16];
-    uint64_t count = 0;
-    bool ok = n > 0 && n < sizeof digits;
-    if (ok) {
-        memcpy(digits, value, n);
-        digits[n] = '\0';
-        ok = gr_cfg_parse_u64(digits, &count);
-    }
+    uint64_t count;
+    const char *unit;
+    bool ok = s_number_and_unit(value, &count, &unit);
     double m = strcmp(unit, "m") == 0    ? (double)count
                : strcmp(unit, "km") == 0 ? count * 1000.0
                                          : -1;

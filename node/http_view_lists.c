@@ -8,6 +8,7 @@
 #include "cases.h"
 #include "clock.h"
 #include "error.h"
+#include "supervise.h"
 #include "wire.h"
 
 #define S_LIST_LIMIT 200
@@ -47,18 +48,6 @@ static void s_node(gr_http_req_t *req, void *ctx)
 
 /* ---- supervision (督办) ---- */
 
-static const char *s_overdue_kind(int kind)
-{
-    switch (kind) {
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_ACCEPTED_IN_TIME: return "not_accepted_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_RESOLVED_IN_TIME: return "not_resolved_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_FED_BACK_IN_TIME: return "not_fed_back_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__TASK_OVERDUE: return "task_overdue";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN: return "returned_too_often";
-    default: return "unknown";
-    }
-}
-
 static void s_supervision(gr_http_req_t *req, void *ctx)
 {
     (void)ctx;
@@ -75,7 +64,7 @@ static void s_supervision(gr_http_req_t *req, void *ctx)
     for (size_t i = 0; i < page->n_items; i++) {
         const Gridrelay__SupervisionItem *it = page->items[i];
         json_object *o = json_object_new_object();
-        gr_http_view_str(o, "kind", s_overdue_kind(it->kind));
+        gr_http_view_str(o, "kind", gr_overdue_name((gr_overdue_t)it->kind));
         gr_http_view_str(o, "id", it->event_id);
         gr_http_view_str(o, "category", it->category);
         gr_http_view_str(o, "title", it->title);

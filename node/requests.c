@@ -657,22 +657,35 @@ static int s_admit(gr_requests_t *self, const s_route_t *route, bool write, cons
     return 1;
 }
 
-int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
+/* The way in for a write or a read: the request as delegated (on behalf
+ * of a web user, *req_p then points into *delegated) and admitted by its
+ * route. Returns 1 when it goes on to its handler (*route_p and *who set),
+ * 0 when it is answered already (refused, or the delegation's own answer),
+ * or a negative store error. */
+static int s_enter(gr_requests_t *self, const gr_request_t **req_p, bool write,
+                   s_delegated_t *delegated, const s_route_t **route_p, gr_access_who_t *who)
 {
-    s_delegated_t delegated;
-    int rc = s_delegate(self, req, &delegated);
+    int rc = s_delegate(self, *req_p, delegated);
     if (rc < 0 || rc == 2)
         return rc < 0 ? rc : 0;
     if (rc == 1)
-        req = &delegated.req;
-    const s_route_t *route = s_route(req->opened->body);
+        *req_p = &delegated->req;
+    *route_p = s_route((*req_p)->opened->body);
+    memset(who, 0, sizeof *who);
+    rc = s_admit(self, *route_p, write, *req_p, who);
+    return rc < 0 ? rc : rc == 0;
+}
+
+int gr_requests_write(gr_requests_t *self, const gr_request_t *req)
+{
+    s_delegated_t delegated;
+    const s_route_t *route = NULL;
     gr_access_who_t who;
-    memset(&who, 0, sizeof who);
-    rc = s_admit(self, route, true, req, &who);
+    int rc = s_enter(self, &req, true, &delegated, &route, &who);
     self->scoped_who = NULL;    /* writes have no list to narrow */
     self->scoped_rule = NULL;
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
+    if (rc <= 0)
+        return rc;
     /* Each request is applied in a transaction of its own inside the
      * batch's: a refusal, or a store error this request caused (found
      * after some of its writes), undoes exactly its writes and effects,
@@ -736,17 +749,11 @@ static int s_audit_read(gr_requests_t *self, const gr_request_t *req, const gr_a
 int gr_requests_read(gr_requests_t *self, const gr_request_t *req)
 {
     s_delegated_t delegated;
-    int rc = s_delegate(self, req, &delegated);
-    if (rc < 0 || rc == 2)
-        return rc < 0 ? rc : 0;
-    if (rc == 1)
-        req = &delegated.req;
-    const s_route_t *route = s_route(req->opened->body);
+    const s_route_t *route = NULL;
     gr_access_who_t who;
-    memset(&who, 0, sizeof who);
-    rc = s_admit(self, route, false, req, &who);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
+    int rc = s_enter(self, &req, false, &delegated, &route, &who);
+    if (rc <= 0)
+        return rc;
     self->counters->value[GR_COUNT_QUERIES]++;
     self->reading = req;
     self->reader = &who;
@@ -769,17 +776,13 @@ bool gr_requests_is_slow(const gr_opened_t *request)
 int gr_requests_admit_slow(gr_requests_t *self, const gr_request_t *req)
 {
     s_delegated_t delegated;
-    int rc = s_delegate(self, req, &delegated);
-    if (rc < 0 || rc == 2)
-        return rc < 0 ? rc : 1;
-    if (rc == 1)
-        req = &delegated.req;
-    const s_route_t *route = s_route(req->opened->body);
+    const s_route_t *route = NULL;
     gr_access_who_t who;
-    rc = s_admit(self, route, false, req, &who);
-    if (rc == 0)
-        self->counters->value[GR_COUNT_QUERIES]++;
-    return rc;
+    int rc = s_enter(self, &req, false, &delegated, &route, &who);
+    if (rc <= 0)
+        return rc < 0 ? rc : 1;
+    self->counters->value[GR_COUNT_QUERIES]++;
+    return 0;
 }
 
 int gr_requests_run_slow(gr_requests_t *self, const gr_request_t *req)

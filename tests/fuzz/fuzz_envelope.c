@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "envelope.h"
+#include "signing.h"
 #include "error.h"
 #include "fixture.h"
 #include "text.h"
@@ -41,12 +42,12 @@ static uint8_t *s_resign(const uint8_t *data, size_t size, size_t *len)
     if (!env)
         return NULL;
     const gr_keypair_t *kp = &s_keys[FX_REPORTER];
-    size_t n = gr_envelope_signing_len(env->body.len);
+    size_t n = gr_signing_input_len(env->body.len);
     uint8_t *input = malloc(n);
     uint8_t sig[GR_SIGNATURE_BYTES];
     uint8_t *out = NULL;
     if (input) {
-        gr_envelope_signing_input(input, env->version, kp->pk, env->seq, env->sent_ms,
+        gr_signing_input(input, env->version, kp->pk, env->seq, env->sent_ms,
                                   env->body.data, env->body.len);
         crypto_sign_detached(sig, NULL, input, n, kp->sk);
         free(input);

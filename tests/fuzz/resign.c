@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "envelope.h"
+#include "signing.h"
 #include "hop.h"
 
 /* Replaces a bytes field of an unpacked message (which owns its data)
@@ -36,12 +37,12 @@ static bool s_origin(const gr_keypair_t *kp, ProtobufCBinaryData *origin, char *
         body->report->event && body->report->event->id)
         snprintf(id, id_len, "%s", body->report->event->id);
     gridrelay__body__free_unpacked(body, NULL);
-    size_t n = gr_envelope_signing_len(env->body.len);
+    size_t n = gr_signing_input_len(env->body.len);
     uint8_t *input = malloc(n);
     uint8_t sig[GR_SIGNATURE_BYTES];
     bool ok = input != NULL;
     if (ok) {
-        gr_envelope_signing_input(input, env->version, kp->pk, env->seq, env->sent_ms,
+        gr_signing_input(input, env->version, kp->pk, env->seq, env->sent_ms,
                                   env->body.data, env->body.len);
         ok = crypto_sign_detached(sig, NULL, input, n, kp->sk) == 0 &&
              s_set_bytes(&env->signer, kp->pk, GR_PUBLIC_KEY_BYTES) &&

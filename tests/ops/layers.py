@@ -3,7 +3,7 @@
 
 1. Nothing below calls up: proto -> broker -> router -> node -> tools, and
    router/ includes no header of the project's other directories.
-2. The include graph of node/'s modules has no cycle (a module is a file's
+2. The include graph of node/'s modules, and of broker/'s, has no cycle (a module is a file's
    name without .c/.h; X_internal.h is module X's private header).
 
 Usage: layers.py SOURCE_ROOT. Prints what is wrong; exit 0 when nothing is."""
@@ -52,48 +52,52 @@ def module(f):
     return name[:-len('_internal')] if name.endswith('_internal') else name
 
 
-graph = {}
-for p in sources('node'):
-    for h in includes(p):
-        if h in headers['node'] and module(h) != module(p):
-            graph.setdefault(module(p), set()).add(module(h))
+def check_cycles(d):
+    graph = {}
+    for p in sources(d):
+        for h in includes(p):
+            if h in headers[d] and module(h) != module(p):
+                graph.setdefault(module(p), set()).add(module(h))
+    # Tarjan's strongly connected components: any with two modules is a cycle.
+    index, low, stack, on, counter = {}, {}, [], set(), [0]
 
-# Tarjan's strongly connected components: any with two modules is a cycle.
-index, low, stack, on, counter = {}, {}, [], set(), [0]
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                problems.append(f'{d}/ include cycle: ' + ' <-> '.join(sorted(comp)))
 
-
-def visit(v):
-    index[v] = low[v] = counter[0]
-    counter[0] += 1
-    stack.append(v)
-    on.add(v)
-    for w in sorted(graph.get(v, ())):
-        if w not in index:
-            visit(w)
-            low[v] = min(low[v], low[w])
-        elif w in on:
-            low[v] = min(low[v], index[w])
-    if low[v] == index[v]:
-        comp = []
-        while True:
-            w = stack.pop()
-            on.discard(w)
-            comp.append(w)
-            if w == v:
-                break
-        if len(comp) > 1:
-            problems.append('node/ include cycle: ' + ' <-> '.join(sorted(comp)))
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return graph
 
 
 sys.setrecursionlimit(10000)
-for v in sorted(graph):
-    if v not in index:
-        visit(v)
+graphs = {d: check_cycles(d) for d in ('broker', 'node')}
 
 for p in problems:
     print(p, file=sys.stderr)
-edges = sum(len(s) for s in graph.values())
-print(f'node/: {len({module(p) for p in sources("node")})} modules, {edges} include edges, '
-      f'{"no cycle" if not any("cycle" in p for p in problems) else "cycles"}; '
-      f'{len(problems)} problem(s)')
+for d, graph in graphs.items():
+    edges = sum(len(s) for s in graph.values())
+    cyclic = any(p.startswith(f'{d}/ include cycle') for p in problems)
+    print(f'{d}/: {len({module(p) for p in sources(d)})} modules, {edges} include edges, '
+          f'{"cycles" if cyclic else "no cycle"}')
+print(f'{len(problems)} problem(s)')
 sys.exit(1 if problems else 0)

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "envelope.h"
+#include "signing.h"
 #include "error.h"
 #include "keys.h"
 #include "trust.h"
@@ -698,13 +699,13 @@ static void test_signing_input_layout(void **state)
 {
     fixture_t *f = *state;
     static const uint8_t body[] = { 0x42, 0x00, 0x17 };
-    assert_int_equal(gr_envelope_signing_len(0), 60);
-    assert_int_equal(gr_envelope_signing_len(sizeof body), 63);
+    assert_int_equal(gr_signing_input_len(0), 60);
+    assert_int_equal(gr_signing_input_len(sizeof body), 63);
 
     uint8_t mine[63], theirs[63];
     size_t n = s_hand_input(mine, 1, f->alice.pk, SEQ, SENT_MS, body, sizeof body);
     assert_int_equal(n, sizeof mine);
-    gr_envelope_signing_input(theirs, 1, f->alice.pk, SEQ, SENT_MS, body, sizeof body);
+    gr_signing_input(theirs, 1, f->alice.pk, SEQ, SENT_MS, body, sizeof body);
     assert_memory_equal(mine, theirs, sizeof mine);
     /* Spot-check the documented bytes themselves, not just agreement. */
     static const uint8_t head[8] = { 'G', 'R', 'v', '1', 0, 0, 0, 1 };
@@ -716,7 +717,7 @@ static void test_signing_input_layout(void **state)
 
     uint8_t empty_mine[60], empty_theirs[60];
     s_hand_input(empty_mine, 0xfffffffeu, f->bob.pk, 0, UINT64_MAX, NULL, 0);
-    gr_envelope_signing_input(empty_theirs, 0xfffffffeu, f->bob.pk, 0, UINT64_MAX, NULL, 0);
+    gr_signing_input(empty_theirs, 0xfffffffeu, f->bob.pk, 0, UINT64_MAX, NULL, 0);
     assert_memory_equal(empty_mine, empty_theirs, 60);
 }
 

@@ -1,5 +1,6 @@
 /* gridctl supervise: the supervision list (督办), everything overdue at the
  * node and below it, most late first. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "gridctl.h"
+#include "supervise.h"
 
 typedef struct {
     uint64_t limit;
@@ -36,18 +38,6 @@ static const gridctl_cmd_t s_supervise_cmd = {
     .examples = "gridctl supervise --limit 20\ngridctl supervise --json",
 };
 
-static const char *s_kind_name(int kind)
-{
-    switch (kind) {
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_ACCEPTED_IN_TIME: return "not_accepted_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_RESOLVED_IN_TIME: return "not_resolved_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__NOT_FED_BACK_IN_TIME: return "not_fed_back_in_time";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__TASK_OVERDUE: return "task_overdue";
-    case GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN: return "returned_too_often";
-    default: return "unknown";
-    }
-}
-
 /* "3d 04:05" / "04:05:06": how late, for people. */
 static void s_late(char *out, size_t cap, uint64_t ms)
 {
@@ -67,7 +57,10 @@ static void s_print_json(const Gridrelay__SupervisionPage *page)
     for (size_t i = 0; i < page->n_items; i++) {
         const Gridrelay__SupervisionItem *it = page->items[i];
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "kind", json_object_new_string(s_kind_name(it->kind)));
+        /* The router's overdue kinds are the wire's (node/supervision.c
+         * asserts it). */
+        const char *kind = gr_overdue_name((gr_overdue_t)it->kind);
+        json_object_object_add(o, "kind", json_object_new_string(kind));
         json_object_object_add(o, "id", json_object_new_string(it->event_id));
         json_object_object_add(o, "category", json_object_new_string(it->category));
         json_object_object_add(o, "title", json_object_new_string(it->title));
@@ -98,10 +91,10 @@ static void s_print_text(const Gridrelay__SupervisionPage *page)
         const Gridrelay__SupervisionItem *it = page->items[i];
         char late[32];
         s_late(late, sizeof late, it->late_ms);
+        bool returns = it->kind == GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN;
         printf("%-26s  %-21s  %-12s  %-16s  %-10s  %5u  %s %s\n", it->event_id,
-               s_kind_name(it->kind), it->kind == GRIDRELAY__SUPERVISION_ITEM__KIND__RETURNED_TOO_OFTEN
-                                          ? "-" : late,
-               it->node_id, it->holder, it->urges, it->category, it->title);
+               gr_overdue_name((gr_overdue_t)it->kind), returns ? "-" : late, it->node_id,
+               it->holder, it->urges, it->category, it->title);
     }
     if (page->more)
         printf("(more overdue than listed: raise --limit)\n");
