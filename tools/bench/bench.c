@@ -476,6 +476,21 @@ static void s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain
         snprintf(key, sizeof key, "chain_%s_commits_per_1k", names[n]);
         bench_sheet_add(s, key, 0, s_med(v, o->runs),
                         "chain: %s node write commits per 1,000 events", names[n]);
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].wchar_per_event[n];
+        snprintf(key, sizeof key, "chain_%s_written_bytes_per_event", names[n]);
+        bench_sheet_add(s, key, 0, s_med(v, o->runs),
+                        "chain: %s node bytes written (write/pwrite: LMDB pages) per event", names[n]);
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].pages_per_commit[n];
+        snprintf(key, sizeof key, "chain_%s_pages_per_commit", names[n]);
+        bench_sheet_add(s, key, 1, s_med(v, o->runs),
+                        "chain: %s node 4 KiB pages written per commit", names[n]);
+        for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].disk_per_event[n];
+        snprintf(key, sizeof key, "chain_%s_disk_bytes_per_event", names[n]);
+        bench_sheet_add(s, key, 0, s_med(v, o->runs),
+                        "chain: %s node bytes to storage (/proc io write_bytes) per event", names[n]);
     }
     for (int r = 0; r < o->runs; r++)
         v[r] = runs[r].gen_cpu_per_1k;

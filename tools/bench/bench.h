@@ -179,6 +179,12 @@ double bench_proc_cpu_s(pid_t pid);
 /* CPU seconds (user + system) of this process so far. */
 double bench_self_cpu_s(void);
 
+/* Bytes process pid handed to write/pwrite so far (wchar: for a node,
+ * LMDB's page writes plus a few log lines and wake-ups; not its socket
+ * sends), and bytes it caused to be written to storage (write_bytes), from
+ * /proc/PID/io. Returns 0, or -1 when unreadable (fields then -1). */
+int bench_proc_io(pid_t pid, double *wchar, double *write_bytes);
+
 typedef struct {
     size_t levels[BENCH_MAX_LEVELS];    /* concurrent reporters per level */
     size_t n_levels;
@@ -217,6 +223,11 @@ typedef struct {
      * and the entries resent per 1,000 events on each. */
     double entries_per_frame[2];
     double resent_per_1k[2];
+    /* Per event: bytes each node wrote with write/pwrite (LMDB's dirty
+     * pages, 4 KiB each) and to storage; and 4 KiB pages per commit. */
+    double wchar_per_event[3];
+    double disk_per_event[3];
+    double pages_per_commit[3];
 } bench_chain_t;
 
 /* One run of the 3-tier chain with `events` reports at the village. */

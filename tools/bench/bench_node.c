@@ -386,6 +386,7 @@ static void s_chain_stop(s_chain_t *c)
 typedef struct {
     double cpu[3];              /* village, township, district */
     uint64_t commits[3];
+    double wchar[3], disk[3];
     bench_link_counts_t up[2];  /* the village's and the township's parent links */
     double gen_cpu;
 } s_chain_mark_t;
@@ -396,6 +397,7 @@ static void s_chain_mark(s_chain_t *c, gr_client_t *const *clients, s_chain_mark
     m->gen_cpu = bench_self_cpu_s();
     for (int i = 0; i < 3; i++) {
         m->cpu[i] = bench_proc_cpu_s(nodes[i]->pid);
+        bench_proc_io(nodes[i]->pid, &m->wchar[i], &m->disk[i]);
         m->commits[i] = clients[i] ? bench_counter(clients[i], "batches") : 0;
     }
     for (int i = 0; i < 2; i++)
@@ -441,6 +443,13 @@ static double s_chain_throughput(s_chain_t *c, void *ctx, size_t total, bench_ch
         out->cpu_per_1k[i] = s_per_1k(m0.cpu[i], m1.cpu[i], got);
         out->commits_per_1k[i] = clients[i] ? s_per_1k((double)m0.commits[i], (double)m1.commits[i], got)
                                             : -1;
+        double w = s_per_1k(m0.wchar[i], m1.wchar[i], got);
+        out->wchar_per_event[i] = w < 0 ? -1 : w / 1000;
+        double d = s_per_1k(m0.disk[i], m1.disk[i], got);
+        out->disk_per_event[i] = d < 0 ? -1 : d / 1000;
+        uint64_t commits = m1.commits[i] - m0.commits[i];
+        out->pages_per_commit[i] = w >= 0 && commits ? w / 1000 * (double)got / 4096 / (double)commits
+                                                     : -1;
     }
     for (int i = 0; i < 2; i++) {
         uint64_t frames = m1.up[i].batches - m0.up[i].batches;
@@ -516,6 +525,7 @@ int bench_chain_run(size_t events, bench_chain_t *out)
     for (int i = 0; i < 3; i++) {
         out->rss_kb[i] = -1;
         out->cpu_per_1k[i] = out->commits_per_1k[i] = -1;
+        out->wchar_per_event[i] = out->disk_per_event[i] = out->pages_per_commit[i] = -1;
     }
     for (int i = 0; i < 2; i++)
         out->entries_per_frame[i] = out->resent_per_1k[i] = -1;

@@ -349,6 +349,25 @@ double bench_proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+int bench_proc_io(pid_t pid, double *wchar, double *write_bytes)
+{
+    *wchar = *write_bytes = -1;
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    unsigned long long v = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            *wchar = (double)v;
+        else if (sscanf(line, "write_bytes: %llu", &v) == 1)
+            *write_bytes = (double)v;
+    }
+    fclose(f);
+    return *wchar >= 0 && *write_bytes >= 0 ? 0 : -1;
+}
+
 double bench_self_cpu_s(void)
 {
     struct rusage ru;
