@@ -409,3 +409,20 @@ int client_fill_store(gr_client_t *client, const char *prefix, int max, int *cod
     }
     return acked;
 }
+
+int fixture_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue)
+{
+    int rc = nodes_stop_checked(nodes, n, catalogue);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}

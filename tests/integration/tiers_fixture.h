@@ -43,6 +43,10 @@ bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const c
  * held a bad case. */
 int nodes_stop_checked(harness_node_t *nodes, int n, const char *catalogue);
 
+/* A test group's teardown: nodes_stop_checked(), then the ZeroMQ context
+ * (NULL for none) terminated. Returns what nodes_stop_checked() does. */
+int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue);
+
 /* Runs `gridctl ARGS` against node, signed by key_file (NULL: the node's
  * reporter 0), with TZ=UTC (tests read and write dates in UTC). Its stdout
  * goes into out, and its stderr too with with_stderr. Returns gridctl's
@@ -57,6 +61,9 @@ bool node_wait_gridctl_says(const harness_node_t *node, const char *args, const 
 
 /* What the last fixture_sh() command printed. */
 extern char fixture_out[65536];
+
+/* Writes text to path (created or truncated). 0, or -1. */
+int fixture_write_file(const char *path, const char *text);
 
 /* Runs the shell command made of fmt (harness_run), its stdout (and its
  * stderr where the command redirects it) into fixture_out. Returns its exit
