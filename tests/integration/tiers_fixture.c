@@ -426,3 +426,26 @@ int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogu
         zmq_ctx_term(ctx);
     return rc;
 }
+
+static bool s_never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+int fixture_fault(harness_node_t *node, int *kills, int *hangs)
+{
+    if (rand() % 4 != 0) {
+        if (harness_node_stop(node, SIGKILL) == -1 || harness_node_start(node) != 0)
+            return -1;
+        ++*kills;
+        return 0;
+    }
+    if (kill(node->pid, SIGSTOP) != 0)
+        return -1;
+    harness_wait_until(s_never, NULL, 300 + rand() % 1700);  /* the hang's length */
+    if (kill(node->pid, SIGCONT) != 0)
+        return -1;
+    ++*hangs;
+    return 0;
+}

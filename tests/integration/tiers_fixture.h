@@ -47,6 +47,12 @@ int nodes_stop_checked(harness_node_t *nodes, int n, const char *catalogue);
  * (NULL for none) terminated. Returns what nodes_stop_checked() does. */
 int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue);
 
+/* One fault of a chaos run on node: three times in four a SIGKILL and a
+ * restart at once on its store, else a hang (SIGSTOP, 0.3-2 s, SIGCONT);
+ * counted in *kills or *hangs. Returns 0, or -1 when the node could not be
+ * killed, started or signalled. */
+int fixture_fault(harness_node_t *node, int *kills, int *hangs);
+
 /* Runs `gridctl ARGS` against node, signed by key_file (NULL: the node's
  * reporter 0), with TZ=UTC (tests read and write dates in UTC). Its stdout
  * goes into out, and its stderr too with with_stderr. Returns gridctl's
