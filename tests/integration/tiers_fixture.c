@@ -449,3 +449,21 @@ int fixture_fault(harness_node_t *node, int *kills, int *hangs)
     ++*hangs;
     return 0;
 }
+
+int64_t client_counter(gr_client_t *client, const char *name)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    if (gr_client_call(client, &body, &reply, 5000, 3) != 0)
+        return -1;
+    int64_t value = -1;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
+        for (size_t i = 0; i < reply.body->stats->n_counters; i++)
+            if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
+                value = (int64_t)reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    return value;
+}

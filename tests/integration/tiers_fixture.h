@@ -34,6 +34,10 @@ int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline,
 bool node_wait_status(harness_node_t *node, void *ctx, const char *id, int status, int timeout_ms);
 /* The value of one of the node's counters (GetStats), or -1 without a reply. */
 int64_t node_counter(harness_node_t *node, void *ctx, const char *name);
+
+/* The counter name of GetStats over client: its value, or -1 when the
+ * call fails or the node has no such counter. */
+int64_t client_counter(gr_client_t *client, const char *name);
 bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
                         int timeout_ms);
 
