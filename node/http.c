@@ -615,6 +615,8 @@ static enum MHD_Result s_dispatch(gr_http_t *self, struct MHD_Connection *conn, 
     return ret;
 }
 
+/* One field of a form body. The nine parameters are libmicrohttpd's
+ * MHD_PostDataIterator, not a choice of ours. */
 static enum MHD_Result s_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *filename, const char *content_type,
                                const char *transfer_encoding, const char *data, uint64_t off,

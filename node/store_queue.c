@@ -46,27 +46,23 @@ static int s_outbox_key(uint8_t *key, const char *peer, uint64_t seq, size_t *pl
 int gr_store_outbox_put(gr_txn_t *txn, const char *peer, uint64_t seq,
                         const uint8_t *data, size_t len)
 {
-    if (!txn || !txn->write || (!data && len))
-        return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t plen;
-    int rc = s_outbox_key(key, peer, seq, &plen);
-    if (rc != 0)
-        return rc;
-    return s_put_raw(txn, S_DB_OUTBOX, key, plen + 9, len ? data : (const uint8_t *)"",
-                     len, 0);
+    size_t keylen = 0;
+    int rc = !txn || !txn->write || (!data && len) ? GR_EINVAL
+                                                   : gr_store_outbox_key(key, peer, seq, &keylen);
+    return rc != 0 ? rc
+                   : s_put_raw(txn, S_DB_OUTBOX, key, keylen,
+                               len ? data : (const uint8_t *)"", len, 0);
 }
 
 int gr_store_outbox_del(gr_txn_t *txn, const char *peer, uint64_t seq)
 {
-    if (!txn || !txn->write)
-        return GR_EINVAL;
     uint8_t key[S_OUTBOX_KEY_MAX];
-    size_t plen;
-    int rc = s_outbox_key(key, peer, seq, &plen);
+    size_t keylen = 0;
+    int rc = !txn || !txn->write ? GR_EINVAL : gr_store_outbox_key(key, peer, seq, &keylen);
     if (rc != 0)
         return rc;
-    MDB_val k = {plen + 9, key};
+    MDB_val k = {keylen, key};
     return s_mdb_err(mdb_del(txn->txn, txn->store->dbi[S_DB_OUTBOX], &k, NULL));
 }
 
@@ -460,11 +456,9 @@ int gr_store_peer_get(gr_txn_t *txn, const char *peer, const char *field, uint64
 
 int gr_store_peer_put(gr_txn_t *txn, const char *peer, const char *field, uint64_t value)
 {
-    if (!txn || !txn->write)
-        return GR_EINVAL;
     uint8_t key[S_PEER_KEY_MAX];
-    size_t keylen;
-    int rc = s_peer_key(key, peer, field, &keylen);
+    size_t keylen = 0;
+    int rc = !txn || !txn->write ? GR_EINVAL : s_peer_key(key, peer, field, &keylen);
     if (rc != 0)
         return rc;
     uint8_t be[8];
