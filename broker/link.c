@@ -738,6 +738,10 @@ static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *
     if (self->n_pending > 0 && !self->peer_v2_seen && version < GR_LINK_VERSION)
         s_flush(self);  /* what was queued for a version-2 peer goes as it was */
     self->peer_version = self->peer_v2_seen ? GR_LINK_VERSION : version;
+    /* A peer of version 1 answers no batch frame (its ERR_UNSUPPORTED
+     * names the frame's own seq): stop waiting for them. */
+    if (self->peer_version < GR_LINK_VERSION)
+        self->n_open = 0;
     if (body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
         s_ack_one(self, body->ack ? body->ack->ref_seq : 0);
         s_contact(self);
