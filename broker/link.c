@@ -1112,6 +1112,7 @@ int gr_link_tick(gr_link_t *self, uint64_t now_ms)
     if (self->up && s_elapsed(now_ms, self->last_contact_ms) >=
                         (uint64_t)self->heartbeat_ms * S_UP_HEARTBEATS)
         s_set_up(self, false);
+    s_send_held(self);  /* in case frames were forgotten without an answer */
     int rc = s_fill(self);
     if (self->count > 0 && s_elapsed(now_ms, s_resend_from(self)) >= self->retry_cur) {
         s_resend_overdue(self);
