@@ -47,7 +47,6 @@
 #define S_PRUNE_PASS_MS 60000
 /* At most one "filesystem full" log line this often. */
 #define S_DISK_FULL_LOG_MS 10000
-#define S_DEFERRED_HOLD_MS 1000  /* after a failed write, acks and status alone wait this long */
 
 struct gr_daemon {
     gr_config_t *cfg;       /* its trust list is reloaded on SIGHUP */
@@ -75,7 +74,6 @@ struct gr_daemon {
     bool stopping;
     bool store_full;
     uint64_t disk_full_logged_ms;  /* last "filesystem full" line */
-    uint64_t deferred_hold_ms;  /* a write failed: what waits is not retried alone before this */
     uint64_t next_due;      /* earliest timer, 0 = none */
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
@@ -424,19 +422,14 @@ static int s_prune(gr_daemon_t *self, gr_txn_t *txn, uint64_t now)
 
 /* Applies every change of the turn in one transaction: acks of outbox
  * entries, status from children, requests, due timers. Nothing is
- * acknowledged unless the commit succeeded. Acks and status alone wait
- * for a later turn (gr_peers_deferred_wait_ms) unless flush. */
-static void s_apply_writes(gr_daemon_t *self, uint64_t now, bool flush)
+ * acknowledged unless the commit succeeded. */
+static void s_apply_writes(gr_daemon_t *self, uint64_t now)
 {
     bool writes = self->next_due && self->next_due <= now;
     for (size_t i = 0; i < gr_turn_count(self->turn) && !writes; i++)
         writes = gr_turn_item_is_write(gr_turn_item(self->turn, i)) || gr_turn_item(self->turn, i)->inbound.status;
-    /* An idle turn must not cost an fsync, nor one that only took acks or
-     * status (they ride along with the next write, or go alone later). */
-    int deferred = gr_peers_deferred_wait_ms(self->peers, gr_now_ms());
-    if (!writes && !flush && gr_now_ms() < self->deferred_hold_ms)
-        return;
-    if (!writes && (deferred < 0 || (deferred > 0 && !flush)))
+    /* An idle turn must not cost an fsync. */
+    if (!writes && gr_peers_pending_acks(self->peers) == 0)
         return;
     gr_effects_t *effects = gr_engine_effects(self->engine);
     int rc = self->store_full ? GR_EFULL : 0;
@@ -446,8 +439,6 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now, bool flush)
         rc = gr_store_begin(self->store, true, &txn);
         if (rc == 0)
             rc = gr_peers_apply_acks(self->peers, txn);
-        if (rc == 0)
-            rc = gr_peers_apply_deferred_status(self->peers, txn, now);
         for (size_t i = 0; rc == 0 && writes && i < gr_turn_count(self->turn); i++) {
             gr_turn_item_t *item = gr_turn_item(self->turn, i);
             size_t len = 0;
@@ -506,11 +497,6 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now, bool flush)
                    "queries; raise map_max_mb and restart", self->cfg->map_max >> 20);
         }
     }
-    /* Not applied, as before they waited: the children's catch-up brings
-     * them again once writes succeed. The acks wait for a later write (not
-     * tried alone on every turn meanwhile). */
-    gr_peers_drop_deferred_status(self->peers);
-    self->deferred_hold_ms = gr_now_ms() + S_DEFERRED_HOLD_MS;
     if (rc != GR_EFULL)
         gr_log(GR_LOG_ERROR, NULL, "write batch failed: %s", gr_strerror(rc));
     else if (!self->store_full && gr_now_ms() - self->disk_full_logged_ms >= S_DISK_FULL_LOG_MS) {
@@ -653,11 +639,6 @@ static void s_read_signal(gr_daemon_t *self)
 static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
 {
     int timeout = gr_peers_timeout_ms(self->peers, now);
-    int deferred = gr_peers_deferred_wait_ms(self->peers, now);
-    if (deferred >= 0 && now < self->deferred_hold_ms)
-        deferred = (int)(self->deferred_hold_ms - now);
-    if (deferred >= 0 && deferred < timeout)
-        timeout = deferred;
     if (self->next_due) {
         uint64_t case_now = gr_clock_now_ms();
         uint64_t wait = self->next_due > case_now ? self->next_due - case_now : 0;
@@ -709,7 +690,7 @@ int gr_daemon_run(gr_daemon_t *self)
         gr_turn_collect(self->turn, now);
         /* Cases live on the node's clock (a test's --clock may move it);
          * the links above on the system's. */
-        s_apply_writes(self, gr_clock_now_ms(), false);
+        s_apply_writes(self, gr_clock_now_ms());
         s_answer_reads(self);
         s_take_analysed(self);
         /* Before the replies: a confidential case leaves after its read is on disk. */
@@ -725,9 +706,6 @@ int gr_daemon_run(gr_daemon_t *self)
             gr_gauges_set(&self->gauges.turn_ms, gr_now_ms());
         }
     }
-    /* What waited for a write goes now: acknowledged entries leave the
-     * outbox (a restart would send them again), status is applied. */
-    s_apply_writes(self, gr_clock_now_ms(), true);
     gr_log(GR_LOG_NOTICE, NULL, "stopped cleanly");
     return 0;
 }

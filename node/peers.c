@@ -16,12 +16,6 @@
 #define CATCHUP_SAFETY_MS 10000   /* ask even without a gap, in case the last update was lost */
 #define CATCHUP_MIN_GAP_MS 200    /* do not flood a child with repeated requests */
 #define S_REFUSAL_LOG_MS 60000    /* at most one line a minute per link about refusals */
-/* Acknowledged outbox entries and children's status updates wait this
- * long for a write transaction made anyway before one is made for them
- * alone (an fsync), or until this many wait: gr_peers_deferred_wait_ms(). */
-#define S_DEFER_MS 50
-#define S_DEFER_ACKS_MAX 4096
-#define S_DEFER_STATUS_MAX 256
 
 /* Which link a callback is about. */
 typedef struct {
@@ -61,13 +55,6 @@ struct gr_peers {
     size_t n_inbound, cap_inbound;
     s_ack_t *acks;
     size_t n_acks, cap_acks;
-    uint64_t acks_first_ms;      /* when the oldest pending ack came */
-    /* Children's status frames (verified), applied with the next write
-     * transaction; urgent: a catch-up answer is among them. */
-    gr_inbound_t *status;
-    size_t n_status, cap_status;
-    uint64_t status_first_ms;
-    bool status_urgent;
     gr_counters_t *counters;     /* refused link batches; may be NULL */
 };
 
@@ -81,30 +68,6 @@ static int s_grow(void **array, size_t *cap, size_t count, size_t size)
         return GR_ENOMEM;
     *array = p;
     *cap = n;
-    return 0;
-}
-
-/* A child's status frame, verified: waits for the next write transaction
- * (urgent: a catch-up answer, whose next page waits on it). */
-static int s_queue_status(gr_peers_t *self, const uint8_t *frame, size_t len, const char *child,
-                          bool urgent)
-{
-    if (s_grow((void **)&self->status, &self->cap_status, self->n_status, sizeof *self->status) != 0)
-        return GR_ENOMEM;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return GR_ENOMEM;
-    memcpy(copy, frame, len);
-    if (self->n_status == 0)
-        self->status_first_ms = gr_now_ms();
-    self->status_urgent |= urgent;
-    gr_inbound_t *item = &self->status[self->n_status++];
-    memset(item, 0, sizeof *item);
-    item->frame = copy;
-    item->len = len;
-    item->source.kind = GR_FROM_CHILD;
-    item->source.peer = child;
-    item->status = true;
     return 0;
 }
 
@@ -208,8 +171,6 @@ static void s_acked(void *ctx, uint64_t seq)
         gr_log(GR_LOG_ERROR, NULL, "out of memory recording an ack from %s", lc->outbox);
         return;
     }
-    if (self->n_acks == 0)
-        self->acks_first_ms = gr_now_ms();
     self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq, false, 0, NULL };
 }
 
@@ -226,8 +187,6 @@ static void s_dead(void *ctx, uint64_t seq, int code, const char *message)
         gr_log(GR_LOG_ERROR, NULL, "out of memory recording a dead letter from %s", lc->outbox);
         return;
     }
-    if (self->n_acks == 0)
-        self->acks_first_ms = gr_now_ms();
     self->acks[self->n_acks++] = (s_ack_t){ lc->outbox, seq, true, code, copy };
 }
 
@@ -457,9 +416,6 @@ void gr_peers_destroy(gr_peers_t **self_p)
     for (size_t i = 0; i < self->n_acks; i++)
         free(self->acks[i].message);
     free(self->acks);
-    for (size_t i = 0; i < self->n_status; i++)
-        free(self->status[i].frame);
-    free(self->status);
     free(self);
     *self_p = NULL;
 }
@@ -516,7 +472,7 @@ static void s_read_status(gr_peers_t *self)
         const gr_peer_config_t *child = rc == 0 ? gr_peers_child(self, opened.envelope->signer.data) : NULL;
         if (child && (opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_BATCH ||
                       opened.body->kind_case == GRIDRELAY__BODY__KIND_STATUS_UPDATE)) {
-            if (s_queue_status(self, data, len, child->id, false) != 0)
+            if (s_queue(self, data, len, GR_FROM_CHILD, child->id, NULL, true) != 0)
                 gr_log(GR_LOG_ERROR, NULL, "out of memory queueing status from %s", child->id);
         } else {
             gr_log(GR_LOG_WARN, NULL, "dropped a status frame that is not a child's update (%s)",
@@ -571,7 +527,7 @@ int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const 
         return 1;
     case GRIDRELAY__BODY__KIND_STATUS_BATCH:
         gr_link_on_message(lc->link, opened, frame, len, now_ms);
-        if (s_queue_status(self, frame, len, child->id, true) != 0)
+        if (s_queue(self, frame, len, GR_FROM_CHILD, child->id, NULL, true) != 0)
             gr_log(GR_LOG_ERROR, NULL, "out of memory queueing catch-up from %s", child->id);
         return 1;
     default:
@@ -584,45 +540,6 @@ int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const 
 size_t gr_peers_pending_acks(const gr_peers_t *self)
 {
     return self->n_acks;
-}
-
-/* Milliseconds until first_ms + S_DEFER_MS (0 when past). */
-static int s_defer_left(uint64_t first_ms, uint64_t now_ms)
-{
-    uint64_t due = first_ms + S_DEFER_MS;
-    return due > now_ms ? (int)(due - now_ms) : 0;
-}
-
-int gr_peers_deferred_wait_ms(const gr_peers_t *self, uint64_t now_ms)
-{
-    int wait = -1;
-    if (self->n_acks > 0)
-        wait = self->n_acks >= S_DEFER_ACKS_MAX ? 0 : s_defer_left(self->acks_first_ms, now_ms);
-    if (self->n_status > 0) {
-        int w = self->status_urgent || self->n_status >= S_DEFER_STATUS_MAX
-                    ? 0
-                    : s_defer_left(self->status_first_ms, now_ms);
-        wait = wait < 0 || w < wait ? w : wait;
-    }
-    return wait;
-}
-
-int gr_peers_apply_deferred_status(gr_peers_t *self, gr_txn_t *txn, uint64_t now_ms)
-{
-    for (size_t i = 0; i < self->n_status; i++) {
-        int rc = gr_peers_apply_status(self, txn, &self->status[i], now_ms);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-void gr_peers_drop_deferred_status(gr_peers_t *self)
-{
-    for (size_t i = 0; i < self->n_status; i++)
-        free(self->status[i].frame);
-    self->n_status = 0;
-    self->status_urgent = false;
 }
 
 int gr_peers_apply_acks(gr_peers_t *self, gr_txn_t *txn)
@@ -866,7 +783,6 @@ static void s_acks_clear(gr_peers_t *self)
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
     s_acks_clear(self);
-    gr_peers_drop_deferred_status(self);  /* applied: committed */
     if (effects)
         s_publish_status(self, &effects->status, now_ms);
     if (effects && effects->kick_all) {

@@ -94,27 +94,6 @@ int gr_peers_child_frame(gr_peers_t *self, const gr_peer_config_t *child, const 
 /* How many acknowledged outbox entries wait to be deleted. */
 size_t gr_peers_pending_acks(const gr_peers_t *self);
 
-/* Group commit of what need not be durable at once: acknowledged outbox
- * entries (lost in a crash, an entry is sent again and answered as a
- * duplicate) and the children's status updates (their stream is not
- * acknowledged; a gap is caught up). Both ride along with the next write
- * transaction the node makes anyway; only a node with nothing else to
- * write commits them alone, 50 ms after the first came (at once for a
- * catch-up answer, or once 4,096 acks or 256 status frames wait). So a
- * turn that took only an AckBatch or a status batch costs no fsync, and
- * the escalation behind it is not kept waiting for one. Returns the
- * milliseconds (system clock) until they must be committed: -1 when none
- * wait, 0 when now. */
-int gr_peers_deferred_wait_ms(const gr_peers_t *self, uint64_t now_ms);
-
-/* Inside the write transaction: applies every status frame waiting (in
- * the order they came). They stay queued until gr_peers_after_commit(). */
-int gr_peers_apply_deferred_status(gr_peers_t *self, gr_txn_t *txn, uint64_t now_ms);
-
-/* Forgets the status frames waiting (a write transaction that cannot be
- * made: store full); the children's catch-up brings them again. */
-void gr_peers_drop_deferred_status(gr_peers_t *self);
-
 /* Inside the write transaction: deletes outbox entries peers acknowledged,
  * and applies a status item (catch-up requests for gaps are remembered
  * and sent after commit). */
