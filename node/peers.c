@@ -886,6 +886,7 @@ int gr_peers_links_reply(gr_peers_t *self, const gr_request_t *req)
         infos[i].sent = st[i].link.sent_total;
         infos[i].batches = st[i].link.batches_total;
         infos[i].batched = st[i].link.batched_total;
+        infos[i].held = st[i].link.held_total;
         ptrs[i] = &infos[i];
     }
     Gridrelay__Links links = GRIDRELAY__LINKS__INIT;

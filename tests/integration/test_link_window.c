@@ -25,7 +25,7 @@
 #define CATEGORY "SS.MASS"
 
 typedef struct {
-    uint64_t batches, batched;
+    uint64_t batches, batched, held;
 } s_link_t;
 
 /* The village's parent link as GetLinks shows it; 0 or -1. */
@@ -44,6 +44,7 @@ static int s_parent_link(gr_client_t *client, s_link_t *out)
             if (strcmp(reply.body->links->links[i]->role, "parent") == 0) {
                 out->batches = reply.body->links->links[i]->batches;
                 out->batched = reply.body->links->links[i]->batched;
+                out->held = reply.body->links->links[i]->held;
                 rc = 0;
             }
     gr_opened_clear(&reply);
@@ -109,6 +110,8 @@ static void test_held_entries_go_up_together(void **state)
     print_message("%llu entries in %llu frames\n", (unsigned long long)entries,
                   (unsigned long long)frames);
     assert_true(entries >= REPORTS);
+    /* Each entry after the first two waited (GetLinks "held"). */
+    assert_true(after.held - before.held >= REPORTS - 2 - frames);
     /* One frame per commit would be REPORTS frames. */
     assert_true(frames <= REPORTS / 3);
 

@@ -238,6 +238,7 @@ int gridctl_status(int argc, char **argv)
             json_object_object_add(o, "sent", json_object_new_int64((int64_t)l->sent));
             json_object_object_add(o, "batches", json_object_new_int64((int64_t)l->batches));
             json_object_object_add(o, "batched", json_object_new_int64((int64_t)l->batched));
+            json_object_object_add(o, "held", json_object_new_int64((int64_t)l->held));
             json_object_array_add(arr, o);
         }
         json_object_object_add(obj, "links", arr);
