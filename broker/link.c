@@ -1169,7 +1169,7 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out)
         return;
     out->up = self->up;
     out->last_contact_ms = self->last_contact_ms;
-    out->in_flight = self->count;
+    out->in_flight = self->count - self->n_held;  /* held ones were not sent */
     out->acked_seq = self->acked_seq;
     out->sent_total = self->sent_total;
     out->resent_total = self->resent_total;
