@@ -108,6 +108,7 @@ typedef struct {
     double *lat_ms;             /* count slots */
     size_t acked;
     gr_client_checks_t checks;
+    uint64_t id_base_ms;        /* report k's id carries the time id_base_ms + k */
 } s_worker_t;
 
 /* Seals the worker's reports (before the clock: what a reporter's phone
@@ -131,6 +132,13 @@ static void *s_worker(void *arg)
             Gridrelay__Location loc;
             char id[GR_EVENT_ID_LEN + 1];
             bench_report_body(&body, &report, &event, &loc, id, w->category);
+            /* Each reporter's k-th report gets the same millisecond, as
+             * if made when it is sent (they go out together, one per
+             * reporter, in a closed loop). Made at sealing time, a
+             * thread's ids would cluster by thread (each seals its whole
+             * share in one time slice), and every commit's events would
+             * land on pages of their own in each id-keyed database. */
+            gr_event_id_new(id, w->id_base_ms + sealed);
             if (gr_client_seal(client, &body, &seq[sealed], &frame[sealed], &len[sealed]) != 0)
                 break;
         }
@@ -171,9 +179,10 @@ static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_
     out->gen_cpu_s = out->node_cpu_s = out->verified_share = -1;
     out->events = 0;
     s_start_t start = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
+    uint64_t id_base_ms = gr_now_ms();
     for (size_t i = 0; i < clients; i++) {
         workers[i] = (s_worker_t){ node, ctx, category, i, per, max_s, &start,
-                                   calloc(per, sizeof(double)), 0, { 0 } };
+                                   calloc(per, sizeof(double)), 0, { 0 }, id_base_ms };
         if (!workers[i].lat_ms || pthread_create(&threads[i], NULL, s_worker, &workers[i]) != 0) {
             free(workers[i].lat_ms);
             break;
