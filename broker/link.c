@@ -182,7 +182,14 @@ struct gr_link {
     size_t emitted;         /* items appended during the current load call */
 
     bool blocked;           /* a frame may be lost: hold new items, resend all */
-    uint32_t retry_cur;     /* resend timeout; doubled per timeout, reset by progress */
+    uint32_t retry_cur;     /* resend timeout; doubled per timeout, set by an answer time */
+    /* The peer's answer time, smoothed, and its variation (RFC 6298), from
+     * items answered after one send only; sampled at most once per call. */
+    bool rtt_known;
+    uint64_t srtt_ms;
+    uint64_t rttvar_ms;
+    uint64_t sampled_ms;
+    uint64_t timed_out_ms;  /* the resend timer last fired */
     uint64_t progress_ms;   /* last Ack of the oldest item */
     uint64_t serial;        /* item transmissions so far, for skipped */
     uint64_t now_ms;
@@ -693,17 +700,48 @@ bool gr_link_error_is_permanent(int code)
     }
 }
 
+/* An answer to an item sent once (Karn's rule: a resent item's answer
+ * cannot say which copy it answers) is an answer time: the resend timeout
+ * becomes the smoothed time plus four variations (RFC 6298 2.2-2.3), at
+ * least retry_ms, at most retry_max_ms. A peer slower than retry_ms (a
+ * district under a burst from a thousand villages) is then waited for
+ * instead of being sent every window again each second, which only adds
+ * to what it must get through. Without such an answer a backed-off
+ * timeout stays as it is (RFC 6298 5.7). */
+static void s_sample(gr_link_t *self, const s_item_t *item)
+{
+    /* An item that was out when the timer fired measures how long the peer
+     * was silent, not how fast it answers. */
+    if (item->sends != 1 || item->attempt_ms < self->timed_out_ms ||
+        (self->rtt_known && self->sampled_ms == self->now_ms))
+        return;
+    uint64_t r = s_elapsed(self->now_ms, item->attempt_ms);
+    if (!self->rtt_known) {
+        self->srtt_ms = r;
+        self->rttvar_ms = r / 2;
+        self->rtt_known = true;
+    } else {
+        uint64_t d = r > self->srtt_ms ? r - self->srtt_ms : self->srtt_ms - r;
+        self->rttvar_ms = (3 * self->rttvar_ms + d) / 4;
+        self->srtt_ms = (7 * self->srtt_ms + r) / 8;
+    }
+    self->sampled_ms = self->now_ms;
+    uint64_t rto = self->srtt_ms + 4 * self->rttvar_ms;
+    if (rto < self->retry_ms)
+        rto = self->retry_ms;
+    self->retry_cur = rto > self->retry_max_ms ? self->retry_max_ms : (uint32_t)rto;
+}
+
 /* Item i of the window is answered for good (acked, or refused for
  * good): out of the window. An answer of the oldest moves the window's
  * base: the peer is making progress. */
 static void s_settle(gr_link_t *self, size_t i)
 {
-    if (i == 0) {
+    s_sample(self, s_at(self, i));
+    if (i == 0)
         self->progress_ms = self->now_ms;
-        self->retry_cur = self->retry_ms;
-    } else {
+    else
         s_mark_skipped(self, i);
-    }
     s_remove(self, i);
 }
 
@@ -1115,6 +1153,7 @@ int gr_link_tick(gr_link_t *self, uint64_t now_ms)
     s_send_held(self);  /* in case frames were forgotten without an answer */
     int rc = s_fill(self);
     if (self->count > 0 && s_elapsed(now_ms, s_resend_from(self)) >= self->retry_cur) {
+        self->timed_out_ms = now_ms;
         s_resend_overdue(self);
         /* No answer for a timeout: stop waiting for the frames out (their
          * items are resent by the rules above) and send what was held. */

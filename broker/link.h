@@ -18,7 +18,13 @@
  * - When the timer fires, the link resends the oldest item and any item
  *   the peer has shown it will not answer (it replied with an Error, or
  *   acknowledged an item sent after it), oldest first, then doubles the
- *   timeout up to retry_max_ms. Only progress resets it to retry_ms.
+ *   timeout up to retry_max_ms.
+ * - The timeout follows the peer's answer time: an answer to an item sent
+ *   once (Karn's rule) sets it to the smoothed answer time plus four times
+ *   its variation (RFC 6298), never below retry_ms nor above
+ *   retry_max_ms; a backed-off timeout stays until such an answer. A
+ *   peer that takes longer than retry_ms to answer, but answers, is not
+ *   sent everything again every retry_ms.
  * - After a disconnect (upward: the socket's DISCONNECTED event; either
  *   way: a failed send, or the peer heard from again after the link was
  *   down) the whole window is resent from the oldest item as soon as the

@@ -96,7 +96,7 @@ static void s_slow_run(void *job, gr_txn_t *txn)
     int rc = GR_ESTORE;
     if (txn)
         rc = gr_requests_run_slow(slow->requests, &(gr_request_t){txn, &item->opened,
-                                  &item->source, NULL, 0, slow->now_ms, &item->reply});
+                                  &item->source, NULL, 0, slow->now_ms, &item->reply, NULL});
     if (rc != 0)
         gr_reply_error(&item->reply, item->ref_seq, rc, txn ? NULL : "store unavailable");
 }
@@ -447,7 +447,8 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
                 rc = gr_peers_apply_status(self->peers, txn, &item->inbound, now);
             else if (gr_turn_item_is_write(item))
                 rc = gr_requests_write(self->requests, &(gr_request_t){txn, &item->opened,
-                                       &item->source, frame, len, now, &item->reply});
+                                       &item->source, frame, len, now, &item->reply,
+                                       &item->pre});
         }
         if (rc == 0 && self->next_due && self->next_due <= now) {
             gr_gauges_timer_lag(&self->gauges, now - self->next_due);
@@ -522,7 +523,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
 static void s_hand_over(gr_daemon_t *self, gr_turn_item_t *item)
 {
     gr_request_t req = {NULL, &item->opened, &item->source, NULL, 0, gr_clock_now_ms(),
-                        &item->reply};
+                        &item->reply, NULL};
     int rc = gr_requests_admit_slow(self->requests, &req);
     if (rc != 0) {
         if (rc < 0)
@@ -581,7 +582,7 @@ static void s_answer_reads(gr_daemon_t *self)
             continue;
         }
         int rc = gr_requests_read(self->requests, &(gr_request_t){txn, &item->opened,
-                                  &item->source, NULL, 0, gr_clock_now_ms(), &item->reply});
+                                  &item->source, NULL, 0, gr_clock_now_ms(), &item->reply, NULL});
         if (rc != 0)
             gr_reply_error(&item->reply, item->ref_seq, rc, NULL);
     }

@@ -7,12 +7,14 @@
 #ifndef GR_REQUEST_H
 #define GR_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "envelope.h"
 #include "reply.h"
 #include "store.h"
+#include "wire.h"
 
 /* Where a verified request came from. */
 typedef enum {
@@ -27,6 +29,15 @@ typedef struct gr_source {
     const char *peer;    /* node id for CHILD / PARENT / SKIP */
 } gr_source_t;
 
+/* Signatures inside a request that a pool thread checked before its
+ * handler ran (node/turn.c, gr_tierlink_preverify()): the handler skips
+ * the Ed25519 work it finds done, on the same bytes. */
+typedef struct {
+    bool origin_ok;              /* an Escalate's origin envelope verifies */
+    bool hops_ok;                /* its hops before the last verify, over hops_event_id */
+    char hops_event_id[GR_EVENT_ID_MAX + 1];
+} gr_preverified_t;
+
 typedef struct {
     gr_txn_t *txn;
     const gr_opened_t *opened;   /* envelope, body and trusted signer */
@@ -35,6 +46,7 @@ typedef struct {
     size_t frame_len;
     uint64_t now_ms;
     gr_reply_t *reply;
+    const gr_preverified_t *pre; /* NULL: nothing checked ahead */
 } gr_request_t;
 
 /* The request's seq, which its reply refers to. */

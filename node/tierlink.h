@@ -35,6 +35,16 @@ void gr_tierlink_destroy(gr_tierlink_t **self_p);
  * checks; each fills req->reply and returns 0, or a store failure) ---- */
 
 int gr_tierlink_escalate_in(gr_tierlink_t *self, const gr_request_t *req);
+
+/* At the top of the tree (no [parent]), checks ahead what
+ * gr_tierlink_escalate_in() would verify with Ed25519 in the body of an
+ * Escalate (the reporter's signature, the earlier hops' signatures), so
+ * that the turn's pool threads do it in parallel instead of the main
+ * thread one after another. Fills out (all false when body is something
+ * else, below the top, or a check fails: the handler then checks, and
+ * answers, as ever). Pure: reads cfg only; any thread. */
+void gr_tierlink_preverify(const gr_config_t *cfg, const Gridrelay__Body *body,
+                           gr_preverified_t *out);
 int gr_tierlink_assign_in(gr_tierlink_t *self, const gr_request_t *req);
 int gr_tierlink_feedback_in(gr_tierlink_t *self, const gr_request_t *req);
 int gr_tierlink_supervise_in(gr_tierlink_t *self, const gr_request_t *req);

@@ -9,12 +9,15 @@
 #include "log.h"
 #include "receipt.h"
 #include "requests.h"
+#include "tierlink.h"
 #include "text.h"
 #include "wire.h"
 
 /* Below this many items a batch is verified on the main thread alone:
  * waking the other threads costs more than a few signature checks. */
 #define S_MIN_PARALLEL 4
+/* What one turn reads off the request socket at most, in bytes. */
+#define S_TURN_BYTES (4u << 20)
 
 /* An item of a link batch signed by a key that is not a child's (a node
  * the config names otherwise), kept until the turn's other items are
@@ -245,6 +248,8 @@ static void s_open_item(void *ctx, size_t i)
             item->rc = gr_linkbatch_open_item(&item->opened, frame, len, item->inbound.signer,
                                               self->deps.cfg->keys.pk, self->deps.cfg->max_frame, NULL,
                                               false);
+            if (item->rc == 0)
+                gr_tierlink_preverify(self->deps.cfg, item->opened.body, &item->pre);
             return;
         }
         const uint8_t *pk = item->source.kind == GR_FROM_SKIP ? self->deps.cfg->skip.pk : self->deps.cfg->parent.pk;
@@ -256,6 +261,22 @@ static void s_open_item(void *ctx, size_t i)
     if (item->rc == 0)
         item->rc = gr_envelope_open(&item->opened, &item->ref_seq, frame, len, self->deps.cfg->trust,
                                     self->deps.cfg->max_frame);
+    /* At the top, an escalation's inner signatures too, here in parallel
+     * rather than in its handler on the main thread. */
+    if (item->rc == 0)
+        gr_tierlink_preverify(self->deps.cfg, item->opened.body, &item->pre);
+}
+
+/* s_open_item() over the items from first on. */
+typedef struct {
+    gr_turn_t *self;
+    size_t first;
+} s_range_t;
+
+static void s_open_in_range(void *ctx, size_t i)
+{
+    s_range_t *range = ctx;
+    s_open_item(range->self, range->first + i);
 }
 
 /* After the checks, on the main thread: refusals, and frames from children
@@ -434,9 +455,15 @@ static void s_collect_inbound(gr_turn_t *self)
 
 static void s_collect(gr_turn_t *self)
 {
-    size_t router_count = 0;
-    while (router_count < self->deps.cfg->batch_max && s_receive(self))
+    /* At most batch_max requests, and at most S_TURN_BYTES of them: a
+     * link batch frame holds up to 256 escalations, so a thousand children
+     * bursting at once would otherwise bring hundreds of thousands of
+     * items into one turn (and one transaction), all of them in memory. */
+    size_t router_count = 0, bytes = 0;
+    while (router_count < self->deps.cfg->batch_max && bytes < S_TURN_BYTES && s_receive(self)) {
         router_count++;
+        bytes += zmq_msg_size(&self->items[self->count - 1].payload);
+    }
     s_collect_inbound(self);
 }
 
@@ -447,10 +474,10 @@ static void s_collect_batched(gr_turn_t *self, uint64_t now)
 {
     size_t first = self->count;
     s_collect_inbound(self);
-    for (size_t i = first; i < self->count; i++) {
-        s_open_item(self, i);
+    s_range_t range = {self, first};
+    gr_pool_run(self->deps.pool, self->count - first, S_MIN_PARALLEL, s_open_in_range, &range);
+    for (size_t i = first; i < self->count; i++)
         s_classify(self, &self->items[i], now);
-    }
     for (size_t k = 0; k < self->n_loose; k++) {
         s_loose_t *l = &self->loose[k];
         gr_turn_item_t *item = gr_turn_add(self);

@@ -25,6 +25,7 @@
 #include "peers.h"
 #include "pool.h"
 #include "reply.h"
+#include "request.h"
 #include "sealer.h"
 #include "sessions.h"
 
@@ -44,6 +45,7 @@ typedef struct {
     bool consumed;          /* handled by the links (acks, heartbeats) */
     gr_reply_t reply;
     gr_seal_job_t seal;     /* the reply, sealed */
+    gr_preverified_t pre;   /* inner signatures checked on the pool */
 } gr_turn_item_t;
 
 /* What a turn reads and answers through; none of it is owned. */

@@ -301,7 +301,7 @@ static int s_dispatch(fx_node_t *node, fx_from_t from, gr_txn_t *txn, gr_opened_
             break;
         }
     }
-    gr_request_t req = {txn, opened, &source, frame, len, now, reply};
+    gr_request_t req = {txn, opened, &source, frame, len, now, reply, NULL};
     if (gr_requests_is_write(opened))
         return gr_requests_write(node->requests, &req);
     return gr_requests_read(node->requests, &req);

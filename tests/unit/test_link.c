@@ -716,17 +716,25 @@ static void test_upward_backoff(void **state)
     RUN_UNTIL(w, w->owner.acked == 3, 3000);
     s_assert_delivered(w);
 
-    /* An ack reset the interval: a new silent item is resent after ~50 ms. */
+    /* The backed-off interval stays until an answer time is known again
+     * (RFC 6298 5.7; the answers to the probes and to the items that were
+     * out during the silence say nothing of it): an item answered at once
+     * brings it back to retry_ms, and a new silent item is resent after
+     * ~50 ms. */
+    s_owner_add(&w->owner, 1);
+    gr_link_kick(w->link);
+    RUN_UNTIL(w, w->owner.acked == 4, 3000);
+    assert_int_equal(w->owner.acked, 4);
     w->peer.ack = false;
     s_owner_add(&w->owner, 1);
-    w->peer.watch_seq = w->owner.entries[3].seq;
+    w->peer.watch_seq = w->owner.entries[4].seq;
     w->peer.n_watch = 0;
     gr_link_kick(w->link);
     RUN_UNTIL(w, w->peer.n_watch >= 2, 3000);
     assert_true(w->peer.n_watch >= 2);
     assert_true(w->peer.watch_ms[1] - w->peer.watch_ms[0] < 300);  /* not 400 */
     w->peer.ack = true;
-    RUN_UNTIL(w, w->owner.acked == 4, 3000);
+    RUN_UNTIL(w, w->owner.acked == 5, 3000);
     s_assert_delivered(w);
     s_world_destroy(&w);
 }
@@ -748,6 +756,31 @@ static void test_upward_slow_peer_no_resends(void **state)
     s_assert_delivered(w);
     assert_int_equal(s_status(w).resent_total, 0);
     assert_int_equal(w->peer.dups, 0);
+    s_world_destroy(&w);
+}
+
+/* A peer slower than retry_ms that answers every item: once an answer
+ * time is known, the timeout follows it (RFC 6298) and items are not sent
+ * again while the peer works through them. Here the link has one item in
+ * flight, the peer answers each 450 ms after the previous answer, and
+ * retry_ms is 200: with a fixed timeout every item would go twice or more. */
+static void test_upward_timeout_follows_answer_time(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(1, 200, 5000, 5000, 10);
+    w->peer.hold_acks = true;
+    /* One held answer every 450 ms (a copy sent again holds its own). */
+    uint64_t deadline = gr_now_ms() + 30000, next = gr_now_ms() + 450;
+    while (w->owner.acked < 10 && gr_now_ms() < deadline) {
+        if (gr_now_ms() >= next && s_peer_release(&w->peer, 1) == 1)
+            next = gr_now_ms() + 450;
+        s_pump(w, 10);
+    }
+    assert_int_equal(w->owner.acked, 10);
+    s_assert_delivered(w);
+    /* The first items go again while no answer time is known (19 resends
+     * of 10 items with the fixed timeout of before). */
+    assert_true(s_status(w).resent_total <= 5);
     s_world_destroy(&w);
 }
 
@@ -1185,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_upward_delivers_in_order),
         cmocka_unit_test(test_upward_backoff),
         cmocka_unit_test(test_upward_slow_peer_no_resends),
+        cmocka_unit_test(test_upward_timeout_follows_answer_time),
         cmocka_unit_test(test_upward_timer_from_progress),
         cmocka_unit_test(test_upward_skipped_resent_together),
         cmocka_unit_test(test_upward_error_replies),

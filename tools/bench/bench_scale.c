@@ -9,9 +9,12 @@
  * starts, so the burst measures the district, not our signing:
  *
  *   Escalate { origin_envelope = a grid worker's signed Report envelope,
- *              hops = [ the village's signed Hop ], status_below = REPORTED }
+ *              hops = [ the village's signed version-2 Hop ],
+ *              status_below = REPORTED }
  *
- * sealed by the village key (docs/PROTOCOL.md 8.3). The link keeps at most
+ * stored as a village of link protocol 2 stores it: an unsigned outbox
+ * entry, which the link sends in batch frames under one signed Merkle head
+ * (docs/PROTOCOL.md 8.3, 8.9). The link keeps at most
  * --scale-window of them unacknowledged, resends the whole window when the
  * oldest has waited 1 s (doubling to 30 s), and takes each Ack (sent by
  * the district after its commit) out of the window, as between real nodes.
@@ -19,9 +22,10 @@
  * publish no status.
  *
  * The district's category is SS.MASS (district authority): it is the top
- * tier and keeps every case, so each escalation costs it one envelope
- * verify, the reporter's signature, the hop's signature, the store writes
- * of a new case, and a signed Ack.
+ * tier and keeps every case, so each escalation costs it the reporter's
+ * signature, its share of a frame's two (the envelope's and the batch
+ * head's), the store writes of a new case, and its share of a signed
+ * AckBatch. The village's own hop is covered by the frame it came in.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -35,9 +39,11 @@
 #include <zmq.h>
 
 #include "bench.h"
+#include "error.h"
 #include "event_id.h"
 #include "hop.h"
 #include "link.h"
+#include "linkbatch.h"
 
 #define S_CATEGORY "SS.MASS"
 #define S_CONNECT_MAX_S 120.0
@@ -169,7 +175,7 @@ static int s_seal_one(s_village_t *v, size_t i, uint64_t now_ms)
     hop.reason = "outside_authority";
     hop.time_ms = now_ms;
     uint8_t sig[GR_SIGNATURE_BYTES];
-    rc = gr_hop_sign(&hop, id, &v->kp, sig);
+    rc = gr_hop_sign_bound(&hop, id, origin, origin_len, &v->kp, sig);
     if (rc == 0) {
         Gridrelay__Escalate esc = GRIDRELAY__ESCALATE__INIT;
         esc.origin_envelope.data = origin;
@@ -180,7 +186,15 @@ static int s_seal_one(s_village_t *v, size_t i, uint64_t now_ms)
         Gridrelay__Body outer = GRIDRELAY__BODY__INIT;
         outer.kind_case = GRIDRELAY__BODY__KIND_ESCALATE;
         outer.escalate = &esc;
-        rc = gr_envelope_seal(&v->frames[i], &v->lens[i], &v->kp, v->base_seq + i, now_ms, &outer);
+        /* An outbox entry as a village of link protocol 2 stores it:
+         * unsigned; the link signs the head of each batch frame it sends
+         * (PROTOCOL.md 8.9), here on the clock, as a village would. */
+        size_t body_len = 0;
+        uint8_t *bytes = gr_body_pack(&outer, &body_len);
+        rc = bytes ? gr_linkbatch_entry_pack(&v->frames[i], &v->lens[i], v->kp.pk,
+                                             v->base_seq + i, now_ms, bytes, body_len)
+                   : GR_ENOMEM;
+        free(bytes);
     }
     free(origin);
     return rc;
