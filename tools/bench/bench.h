@@ -107,6 +107,10 @@ int bench_store_usage(const char *store_dir, uint64_t events, bench_disk_t *out)
 /* The node's persistent events_stored counter (GetStats); 0 on failure. */
 uint64_t bench_events_stored(gr_client_t *client);
 
+/* The GetStats counter called name (e.g. "batches": write transactions
+ * committed); 0 on failure or when the node has none of that name. */
+uint64_t bench_counter(gr_client_t *client, const char *name);
+
 /* ---- raw ceilings (bench_raw.c) ---- */
 
 typedef struct {
@@ -146,6 +150,11 @@ typedef struct {
      * a reader sees whose cost the figure is. */
     double gen_cpu_s, node_cpu_s;
     double verified_share;              /* replies whose signature was checked */
+    /* The node's write transactions committed over the level ("batches")
+     * and the bytes it wrote (/proc/PID/io wchar): pages
+     * per commit and commits per event; -1 when not read. */
+    double commits, write_bytes;
+    double node_main_cpu_s;             /* the node's main thread alone */
 } bench_level_t;
 
 /* Reporters check the Ed25519 signature of one reply in this many (every
@@ -160,8 +169,21 @@ extern uint32_t bench_client_version;
  * -1 when unreadable. */
 double bench_proc_cpu_s(pid_t pid);
 
+/* CPU seconds (user + system) of process pid's main thread so far (its
+ * task pid): gridrelayd's serial part, which bounds its events/s; -1 when
+ * unreadable. */
+double bench_main_thread_cpu_s(pid_t pid);
+
 /* CPU seconds (user + system) of this process so far. */
 double bench_self_cpu_s(void);
+
+/* Bytes process pid passed to write system calls so far (wchar of
+ * /proc/PID/io): for gridrelayd, LMDB's page writes (whole 4 KiB pages and
+ * the meta page) and its few log lines; ZeroMQ's socket sends are not
+ * counted (send(2) is not a write). write_bytes is not used: this
+ * machine's ext4 counts there several times what was written. -1 when
+ * unreadable. */
+double bench_proc_write_bytes(pid_t pid);
 
 typedef struct {
     size_t levels[BENCH_MAX_LEVELS];    /* concurrent reporters per level */

@@ -280,7 +280,7 @@ out:
     return rc;
 }
 
-uint64_t bench_events_stored(gr_client_t *client)
+uint64_t bench_counter(gr_client_t *client, const char *name)
 {
     Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
@@ -292,16 +292,21 @@ uint64_t bench_events_stored(gr_client_t *client)
         return 0;
     if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
         for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-            if (strcmp(reply.body->stats->counters[i]->name, "events_stored") == 0)
+            if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
                 value = reply.body->stats->counters[i]->value;
     gr_opened_clear(&reply);
     return value;
 }
 
-double bench_proc_cpu_s(pid_t pid)
+uint64_t bench_events_stored(gr_client_t *client)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return bench_counter(client, "events_stored");
+}
+
+/* utime + stime of a /proc stat file (a process's or one thread's). */
+static double s_stat_cpu_s(const char *path)
+{
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -317,6 +322,20 @@ double bench_proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double bench_proc_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return s_stat_cpu_s(path);
+}
+
+double bench_main_thread_cpu_s(pid_t pid)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+    return s_stat_cpu_s(path);
+}
+
 double bench_self_cpu_s(void)
 {
     struct rusage ru;
@@ -324,4 +343,20 @@ double bench_self_cpu_s(void)
         return -1;
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+double bench_proc_write_bytes(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    double value = -1;
+    unsigned long long v = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            value = (double)v;
+    fclose(f);
+    return value;
 }
