@@ -66,12 +66,25 @@ static int s_migrate_2(gr_txn_t *txn)
     return gr_store_status_compact_all(txn);
 }
 
+/* 3 -> 4: nothing to rewrite. From 4 on a new timeline entry's ledger link
+ * is found from its case (StoredEvent.ledger_last, AuditLink.case_prev)
+ * and gets no audit_index locator; the locators of the entries linked
+ * before stay and are read where a case's chain of links ends. The
+ * version keeps a gridrelayd of schema 3, which would find the new
+ * entries unindexed, from opening the store. */
+static int s_migrate_3(gr_txn_t *txn)
+{
+    (void)txn;
+    return 0;
+}
+
 static const struct s_migration {
     uint32_t from;
     int (*run)(gr_txn_t *txn);   /* returns a GR_E* code */
 } s_migrations[] = {
     {1, s_migrate_1},
     {2, s_migrate_2},
+    {3, s_migrate_3},
     {0, NULL},  /* sentinel */
 };
 

@@ -71,9 +71,10 @@ static size_t s_timeline_key(uint8_t *key, const char *id, size_t idlen, uint32_
 }
 
 /* Chains entry (whose seq is set) after prev, stores it and links it into
- * the node's ledger. NOOVERWRITE: an existing entry at this seq means the
- * caller's record is stale. */
-static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
+ * the node's ledger, after the case's previous link (rec->ledger_last,
+ * which then names the new one). NOOVERWRITE: an existing entry at this
+ * seq means the caller's record is stale. */
+static int s_write_entry(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *id, size_t idlen,
                          Gridrelay__TimelineEntry *entry, const uint8_t *prev)
 {
     int rc = s_set_hash_field(txn, &entry->prev_hash, prev);
@@ -91,7 +92,8 @@ static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
     rc = s_put_msg(txn, S_DB_TIMELINE, key, keylen, &entry->base, MDB_NOOVERWRITE);
     if (rc != 0)
         return rc;
-    return gr_store_ledger_append(txn, id, idlen, entry->seq, hash);
+    return gr_store_ledger_append(txn, id, idlen, entry->seq, hash, rec->ledger_last, false,
+                                  &rec->ledger_last);
 }
 
 int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
@@ -111,7 +113,8 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
 
     static const uint8_t zero[S_HASH_LEN];
     first->seq = 1;
-    rc = s_write_entry(txn, id, idlen, first, zero);
+    rec->ledger_last = 0;
+    rc = s_write_entry(txn, rec, id, idlen, first, zero);
     if (rc != 0)
         return rc;
     rec->timeline_len = 1;
@@ -163,7 +166,7 @@ int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
         return GR_ESIGNATURE;
 
     entry->seq = rec->timeline_len + 1;
-    rc = s_write_entry(txn, id, idlen, entry, prev);
+    rc = s_write_entry(txn, rec, id, idlen, entry, prev);
     if (rc != 0)
         return rc;
     if (entry->to_status != GRIDRELAY__STATUS__STATUS_UNSPECIFIED)
