@@ -120,9 +120,9 @@ static int s_set_ledger_last(gr_txn_t *txn, const char *id, size_t idlen, uint64
     return rc;
 }
 
-/* A store written before the ledger: link its entries once, in key order
- * (case by case, each in its own order), since their commit order is not
- * recorded anywhere; each case's links chained as from schema 4 on. */
+/* A store written before the ledger: link its entries once, case by case
+ * in id order, each case's in its own order, since their commit order is
+ * not recorded anywhere; each case's links chained as from schema 4 on. */
 int gr_store_ledger_backfill(gr_txn_t *txn)
 {
     bool present;
@@ -132,47 +132,48 @@ int gr_store_ledger_backfill(gr_txn_t *txn)
     if (rc != 0 || present)
         return rc;
     MDB_cursor *cur;
-    rc = s_cursor(txn, S_DB_TIMELINE, &cur);
+    rc = s_cursor(txn, S_DB_EVENTS, &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
-    char id[GR_EVENT_ID_MAX];
-    size_t idlen = 0;
-    uint64_t case_prev = 0;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == MDB_SUCCESS && rc == 0) {
-        const uint8_t *key = k.mv_data;
-        if (k.mv_size < 6 || k.mv_size - 5 > GR_EVENT_ID_MAX || key[k.mv_size - 5] != 0) {
+        if (k.mv_size == 0 || k.mv_size > GR_EVENT_ID_MAX) {
             rc = GR_ESTORE;
             break;
         }
-        if (idlen != k.mv_size - 5 || memcmp(id, key, idlen) != 0) {
-            if (case_prev && (rc = s_set_ledger_last(txn, id, idlen, case_prev)) != 0)
+        char id[GR_EVENT_ID_MAX + 1];
+        size_t idlen = k.mv_size;
+        memcpy(id, k.mv_data, idlen);
+        id[idlen] = '\0';
+        uint64_t case_prev = 0;
+        for (uint32_t entry_seq = 1; rc == 0; entry_seq++) {
+            MDB_val ev;
+            uint8_t *owned = NULL;
+            rc = gr_store_entry_get(txn, id, idlen, entry_seq, &ev, &owned);
+            if (rc == GR_ENOTFOUND) {
+                rc = 0;
                 break;
-            idlen = k.mv_size - 5;
-            memcpy(id, key, idlen);
-            case_prev = 0;
+            }
+            Gridrelay__TimelineEntry *e =
+                rc == 0 ? gridrelay__timeline_entry__unpack(NULL, ev.mv_size, ev.mv_data) : NULL;
+            if (rc == 0 && (!e || e->hash.len != S_HASH_LEN))
+                rc = GR_ESTORE;
+            if (rc == 0)
+                rc = gr_store_ledger_append(txn, id, idlen, entry_seq, e->hash.data, case_prev,
+                                            false, &case_prev);
+            if (e)
+                gridrelay__timeline_entry__free_unpacked(e, NULL);
+            free(owned);
         }
-        rc = s_unseal(txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
-        if (rc != 0)
-            break;
-        Gridrelay__TimelineEntry *e = gridrelay__timeline_entry__unpack(NULL, v.mv_size,
-                                                                        v.mv_data);
-        if (!e || e->hash.len != S_HASH_LEN)
-            rc = GR_ESTORE;
-        else
-            rc = gr_store_ledger_append(txn, id, idlen, gr_get_u32(key + k.mv_size - 4),
-                                        e->hash.data, case_prev, false, &case_prev);
-        if (e)
-            gridrelay__timeline_entry__free_unpacked(e, NULL);
+        if (rc == 0 && case_prev)
+            rc = s_set_ledger_last(txn, id, idlen, case_prev);
         if (rc == 0)
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    if (rc == 0 && mrc != MDB_NOTFOUND)
+    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
-    if (rc == 0 && case_prev)
-        rc = s_set_ledger_last(txn, id, idlen, case_prev);
     return rc;
 }
 
@@ -300,13 +301,103 @@ static int s_check_one_case(s_walk_t *w, const char *id, size_t n)
     return rc;
 }
 
-/* Phase 1: every case's chain, case by case in id order. */
+/* Makes room for one more item of the case being gathered. */
+static int s_walk_room(s_walk_t *w, size_t n)
+{
+    if (n < w->cap)
+        return 0;
+    size_t ncap = w->cap ? w->cap * 2 : 32;
+    gr_chain_item_t *ni = realloc(w->items, ncap * sizeof *ni);
+    if (!ni)
+        return GR_ENOMEM;
+    w->items = ni;
+    uint8_t **nc = realloc(w->copies, ncap * sizeof *nc);
+    if (!nc)
+        return GR_ENOMEM;
+    w->copies = nc;
+    w->cap = ncap;
+    return 0;
+}
+
+/* Entry 1 of case id from its record (schema 4 on) as item n, when the
+ * record holds it: *added 1, else 0 (none there: the chain check finds
+ * entry 1 missing, or phase 3 a record without a timeline). */
+static int s_walk_first(s_walk_t *w, const char *id, size_t idlen, size_t n, int *added)
+{
+    *added = 0;
+    MDB_val v;
+    uint8_t *owned = NULL;
+    int rc = s_walk_room(w, n);
+    if (rc == 0)
+        rc = gr_store_entry_get(w->txn, id, idlen, 1, &v, &owned);
+    if (rc == GR_ENOTFOUND || (rc == 0 && !owned))
+        return 0;  /* not in the record (a timeline row is read as such) */
+    if (rc == GR_EDECODE) {
+        gr_chain_fault_set(w->fault, S_ALTERED, id, 0, false, "the case record no longer decodes");
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+    w->copies[w->n_copies++] = owned;
+    w->items[n] = (gr_chain_item_t){1, owned, v.mv_size};
+    *added = 1;
+    return 0;
+}
+
+/* Orders a record's key against a timeline group's id as the two
+ * databases do (bytes, then length: 0x00 ends an id in the timeline). */
+static int s_idcmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* The case records before id (all that are left with id NULL), which no
+ * timeline row names: cases of one entry since schema 4, their entry in
+ * the record. Each is checked like a case of the timeline; the events
+ * cursor ends past id's own record. */
+static int s_walk_lone(s_walk_t *w, MDB_cursor *ecur, int *emrc, const char *id, size_t idlen)
+{
+    MDB_val k, v;
+    int rc = 0;
+    while (rc == 0 && *emrc == MDB_SUCCESS) {
+        if ((*emrc = mdb_cursor_get(ecur, &k, &v, MDB_GET_CURRENT)) != MDB_SUCCESS)
+            break;
+        int cmp = id ? s_idcmp(k.mv_data, k.mv_size, id, idlen) : -1;
+        if (cmp > 0)
+            break;
+        if (cmp < 0 && k.mv_size > 0 && k.mv_size <= GR_EVENT_ID_MAX) {
+            char lone[GR_EVENT_ID_MAX + 1];
+            memcpy(lone, k.mv_data, k.mv_size);
+            lone[k.mv_size] = '\0';
+            int added = 0;
+            rc = s_walk_first(w, lone, k.mv_size, 0, &added);
+            if (rc == 0 && added)
+                rc = s_check_one_case(w, lone, 1);
+            s_walk_drop_copies(w);
+        }
+        if (rc == 0)
+            *emrc = mdb_cursor_get(ecur, &k, &v, MDB_NEXT);
+    }
+    if (*emrc != MDB_SUCCESS && *emrc != MDB_NOTFOUND && rc == 0)
+        rc = s_mdb_err(*emrc);
+    return rc;
+}
+
+/* Phase 1: every case's chain, case by case in id order: the timeline's
+ * groups, merged with the case records that hold entry 1 themselves. */
 static int s_walk_cases(s_walk_t *w)
 {
-    MDB_cursor *cur;
+    MDB_cursor *cur, *ecur;
     int rc = s_cursor(w->txn, S_DB_TIMELINE, &cur);
     if (rc != 0)
         return rc;
+    if ((rc = s_cursor(w->txn, S_DB_EVENTS, &ecur)) != 0) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+    MDB_val ek, ev;
+    int emrc = mdb_cursor_get(ecur, &ek, &ev, MDB_FIRST);
     char id[GR_EVENT_ID_MAX + 1] = "";
     size_t n = 0;
     MDB_val k, v;
@@ -334,23 +425,17 @@ static int s_walk_cases(s_walk_t *w)
         if (n == 0) {
             memcpy(id, key, idlen);
             id[idlen] = '\0';
-        }
-        if (n == w->cap) {
-            size_t ncap = w->cap ? w->cap * 2 : 32;
-            gr_chain_item_t *ni = realloc(w->items, ncap * sizeof *ni);
-            if (!ni) {
-                rc = GR_ENOMEM;
+            /* The records before this case, then its own entry 1 when
+             * its record holds it (the group starts at entry 2). */
+            if ((rc = s_walk_lone(w, ecur, &emrc, id, idlen)) != 0)
                 break;
-            }
-            w->items = ni;
-            uint8_t **nc = realloc(w->copies, ncap * sizeof *nc);
-            if (!nc) {
-                rc = GR_ENOMEM;
+            int added = 0;
+            if (gr_get_u32(key + idlen + 1) != 1 && (rc = s_walk_first(w, id, idlen, 0, &added)) != 0)
                 break;
-            }
-            w->copies = nc;
-            w->cap = ncap;
+            n += (size_t)added;
         }
+        if ((rc = s_walk_room(w, n)) != 0)
+            break;
         if (gr_datakey_is_sealed(v.mv_data, v.mv_size, NULL)) {
             rc = s_unseal(w->txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
             uint8_t *copy = rc == 0 ? malloc(v.mv_size ? v.mv_size : 1) : NULL;
@@ -367,8 +452,14 @@ static int s_walk_cases(s_walk_t *w)
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
+    if (rc == 0)
+        rc = s_walk_lone(w, ecur, &emrc, NULL, 0);
+    mdb_cursor_close(ecur);
     return rc;
 }
+
+static int s_link_entry_check(s_walk_t *w, const Gridrelay__AuditLink *l, const char *id,
+                              size_t idlen, int rc, const MDB_val *found);
 
 /* The entry a link names must be there, be the one it names, and be the
  * one whose index points back at this link (not a second link to it). */
@@ -381,9 +472,19 @@ static int s_link_entry(s_walk_t *w, const Gridrelay__AuditLink *l)
                            "ledger link %llu names no valid case id", (unsigned long long)l->seq);
         return 1;
     }
-    uint8_t key[S_TIMELINE_KEY_MAX];
     MDB_val v;
-    int rc = s_get(w->txn, S_DB_TIMELINE, key, s_entry_key(key, id, idlen, l->entry_seq), &v);
+    uint8_t *owned = NULL;
+    int rc = gr_store_entry_get(w->txn, id, idlen, l->entry_seq, &v, &owned);
+    rc = s_link_entry_check(w, l, id, idlen, rc, &v);
+    free(owned);
+    return rc;
+}
+
+/* s_link_entry once the entry was looked up (rc its lookup's result). */
+static int s_link_entry_check(s_walk_t *w, const Gridrelay__AuditLink *l, const char *id,
+                              size_t idlen, int rc, const MDB_val *found)
+{
+    MDB_val v = *found;
     if (rc == GR_ENOTFOUND) {
         int held = gr_store_event_exists(w->txn, id);
         if (held < 0)
@@ -516,14 +617,15 @@ static int s_walk_records(s_walk_t *w)
     for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char id[GR_EVENT_ID_MAX + 1];
         size_t idlen = k.mv_size;
-        uint8_t key[S_TIMELINE_KEY_MAX];
         MDB_val first;
         if (idlen == 0 || idlen > GR_EVENT_ID_MAX) {
             rc = GR_ENOTFOUND;
         } else {
             memcpy(id, k.mv_data, idlen);
             id[idlen] = '\0';
-            rc = s_get(w->txn, S_DB_TIMELINE, key, s_entry_key(key, id, idlen, 1), &first);
+            uint8_t *owned = NULL;
+            rc = gr_store_entry_get(w->txn, id, idlen, 1, &first, &owned);
+            free(owned);
         }
         if (rc == GR_ENOTFOUND) {
             gr_chain_fault_set(w->fault, S_INSERTED, idlen <= GR_EVENT_ID_MAX ? id : "", 1,
@@ -612,6 +714,25 @@ int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **ent
     Gridrelay__AuditLink **lks = NULL;
     MDB_val k = {idlen + 1, prefix}, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    bool first_row = mrc == MDB_SUCCESS && k.mv_size == idlen + 5
+                     && memcmp(k.mv_data, prefix, idlen + 1) == 0
+                     && gr_get_u32((uint8_t *)k.mv_data + idlen + 1) == 1;
+    MDB_val fv = {0, NULL};
+    /* Entry 1 in the record (schema 4 on): first. */
+    if (!first_row && (rc = gr_store_entry_get(txn, id, idlen, 1, &fv, NULL)) == GR_ENOTFOUND)
+        rc = 0;
+    if (rc == 0 && fv.mv_size) {
+        cap = 16;
+        ents = malloc(cap * sizeof *ents);
+        lks = malloc(cap * sizeof *lks);
+        if (!ents || !lks)
+            rc = GR_ENOMEM;
+        else {
+            ents[0] = (ProtobufCBinaryData){fv.mv_size, fv.mv_data};
+            lks[0] = NULL;
+            count = 1;
+        }
+    }
     while (rc == 0 && mrc == MDB_SUCCESS && k.mv_size == idlen + 5
            && memcmp(k.mv_data, prefix, idlen + 1) == 0) {
         if (count == cap) {

@@ -260,6 +260,16 @@ static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
     return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));
 }
 
+/* A case's timeline entry seq as stored (canonical bytes, opened when
+ * sealed) into *out: entry 1 from the case record's first_entry (schema 4
+ * on) or the timeline database (before), a later one from the timeline
+ * database. With owned NULL, entry 1 from a record is copied to memory the
+ * transaction frees at its end; otherwise to malloc'd memory put in *owned
+ * for the caller to free (a walk over every case), *owned NULL when none
+ * was needed. GR_ENOTFOUND when there is none (store_case.c). */
+int gr_store_entry_get(gr_txn_t *txn, const char *id, size_t idlen, uint32_t seq, MDB_val *out,
+                       uint8_t **owned);
+
 /* Links a timeline entry just written into the node's ledger
  * (store_audit.c): every timeline write calls it in the same transaction.
  * case_prev is the link seq of the case's previous entry (0 for entry 1,
