@@ -18,6 +18,7 @@
 #include "error.h"
 #include "event_id.h"
 #include "harness.h"
+#include "tiers_fixture.h"
 #include "store_check.h"
 #include "text.h"
 
@@ -69,19 +70,9 @@ static uint64_t s_fresh_seq(void)
 
 static uint64_t s_counter(fixture_t *f, const char *name)
 {
-    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
-    body.get_stats = &get;
-    gr_opened_t reply;
-    assert_int_equal(gr_client_call(f->client, &body, &reply, 5000, 2), 0);
-    uint64_t value = UINT64_MAX;
-    for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-        if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
-            value = reply.body->stats->counters[i]->value;
-    gr_opened_clear(&reply);
-    assert_true(value != UINT64_MAX);
-    return value;
+    int64_t value = client_counter(f->client, name);
+    assert_true(value >= 0);
+    return (uint64_t)value;
 }
 
 /* Packs body, replaces the first occurrence of the bytes find (same

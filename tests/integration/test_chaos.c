@@ -298,17 +298,7 @@ static void test_chaos_converges_with_nothing_lost(void **state)
     while (s_now_ms() < end) {
         /* The next fault in 0.5-3 s: a bounded wait on nothing. */
         harness_wait_until(s_flag, &never, 500 + rand() % 2500);
-        harness_node_t *victim = &t.nodes[rand() % N_NODES];
-        if (rand() % 4 != 0) {
-            assert_int_not_equal(harness_node_stop(victim, SIGKILL), -1);
-            assert_int_equal(harness_node_start(victim), 0);
-            kills++;
-        } else {
-            assert_int_equal(kill(victim->pid, SIGSTOP), 0);
-            harness_wait_until(s_flag, &never, 300 + rand() % 1700);
-            assert_int_equal(kill(victim->pid, SIGCONT), 0);
-            hangs++;
-        }
+        assert_int_equal(fixture_fault(&t.nodes[rand() % N_NODES], &kills, &hangs), 0);
     }
     atomic_store(&stop_reports, true);
     for (int v = 0; v < N_VILLAGES; v++)

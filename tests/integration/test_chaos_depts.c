@@ -355,18 +355,8 @@ static void test_department_tasks_survive_chaos(void **state)
     while (s_now_ms() < end) {
         harness_wait_until(s_flag, &never, 500 + rand() % 2500);
         int n = rand() % 2 ? TOWN_N : rand() % N_TIER_NODES;
-        harness_node_t *victim = &g.nodes[n];
         town_faults += n == TOWN_N;
-        if (rand() % 4 != 0) {
-            assert_int_not_equal(harness_node_stop(victim, SIGKILL), -1);
-            assert_int_equal(harness_node_start(victim), 0);
-            kills++;
-        } else {
-            assert_int_equal(kill(victim->pid, SIGSTOP), 0);
-            harness_wait_until(s_flag, &never, 300 + rand() % 1700);
-            assert_int_equal(kill(victim->pid, SIGCONT), 0);
-            hangs++;
-        }
+        assert_int_equal(fixture_fault(&g.nodes[n], &kills, &hangs), 0);
     }
     atomic_store(&stop_reports, true);
     for (int v = 0; v < N_VILLAGES; v++)

@@ -38,15 +38,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 static void s_date(int64_t day, char *out)
 {
     time_t t = (time_t)(day * 86400);
@@ -79,7 +70,7 @@ static int s_setup(void **state)
     snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[D].dir);
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[D].dir);
     if (harness_clock_set(fx->clock, fx->base) != 0 ||
-        s_write(fx->catalogue,
+        fixture_write_file(fx->catalogue,
                 "[DAILY.SAFE]\nclass = ob\nsubclass = grid work\nname = all safe\nauthority = village\n\n"
                 "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n") != 0)
         return -1;
@@ -116,10 +107,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    fx_t *fx = &s_fx;
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return nodes_stop_checked(fx->n, N, fx->catalogue);
+    return nodes_teardown(s_fx.ctx, s_fx.n, N, s_fx.catalogue);
 }
 
 static int s_gridctl(fx_t *fx, int n, const char *args, char *out, size_t cap)

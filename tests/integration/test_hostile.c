@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "tiers_fixture.h"
 
 #define S_ACK_BOUND_MS 2000
 #define S_HONEST_REPORTS 100
@@ -73,20 +74,10 @@ static uint64_t s_counter(s_fixture_t *fx, const char *name)
 {
     gr_client_t *c = harness_client(&fx->node, fx->ctx, 0);
     assert_non_null(c);
-    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
-    body.get_stats = &get;
-    gr_opened_t reply;
-    assert_int_equal(gr_client_call(c, &body, &reply, 5000, 3), 0);
-    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_STATS);
-    uint64_t value = 0;
-    for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-        if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
-            value = reply.body->stats->counters[i]->value;
-    gr_opened_clear(&reply);
+    int64_t value = client_counter(c, name);
     gr_client_destroy(&c);
-    return value;
+    assert_true(value >= 0);
+    return (uint64_t)value;
 }
 
 /* Reports S_HONEST_REPORTS events one after another as reporter 0;

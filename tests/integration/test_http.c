@@ -33,15 +33,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 /* curl ARGS against the village's HTTP face at path; the body into out,
  * the status code returned (-1 when curl failed). */
 static int s_curl(const char *args, const char *path, char *out, size_t cap)
@@ -91,7 +82,7 @@ static int s_setup(void **state)
     snprintf(fx->nodes[TOWN].tier, sizeof fx->nodes[TOWN].tier, "township");
     fx->nodes[TOWN].status_listen = true;
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->nodes[TOWN].dir);
-    if (s_write(fx->catalogue,
+    if (fixture_write_file(fx->catalogue,
                 "[T.VILLAGE]\nclass = test\nsubclass = test\nname = handled in the village\n"
                 "authority = village\n\n"
                 "[T.TOWNSHIP]\nclass = test\nsubclass = road\nname = needs the township\n"
@@ -125,10 +116,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fx_t *fx = *state;
-    int rc = nodes_stop_checked(fx->nodes, N, fx->catalogue);
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return rc;
+    return nodes_teardown(fx->ctx, fx->nodes, N, fx->catalogue);
 }
 
 /* alice's login: the cookie into the jar, the CSRF token into fx->csrf. */
@@ -215,7 +203,7 @@ static void test_login_and_refusals(void **state)
     memset(big + 20, 'a', 3000);
     big[3020] = '\0';
     snprintf(big_path, sizeof big_path, "%.300s/big.txt", fx->nodes[VILLAGE].dir);
-    assert_int_equal(s_write(big_path, big), 0);
+    assert_int_equal(fixture_write_file(big_path, big), 0);
     snprintf(args, sizeof args, "-X POST --data-binary '@%s'", big_path);
     assert_int_equal(s_curl(args, "/api/login", out, sizeof out), 413);
     s_json_str(out, "code", code, sizeof code);

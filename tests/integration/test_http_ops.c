@@ -46,15 +46,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 /* curl ARGS (after --cacert) against url+path; the body into out, the
  * status code returned (-1 when curl failed, e.g. TLS refused). */
 static int s_curl_at(const char *url, const char *args, const char *path, char *out, size_t cap)
@@ -149,7 +140,7 @@ static int s_setup(void **state)
     snprintf(town->tier, sizeof town->tier, "township");
     town->status_listen = true;
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", town->dir);
-    if (s_write(fx->catalogue,
+    if (fixture_write_file(fx->catalogue,
                 "[T.ROADS]\nclass = test\nsubclass = road\nname = for the roads desk\n"
                 "authority = village\n\n"
                 "[T.TOWNSHIP]\nclass = test\nsubclass = up\nname = needs the township\n"
@@ -199,10 +190,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fx_t *fx = *state;
-    int rc = nodes_stop_checked(fx->nodes, N, fx->catalogue);
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return rc;
+    return nodes_teardown(fx->ctx, fx->nodes, N, fx->catalogue);
 }
 
 static void test_tls(void **state)
@@ -269,7 +257,7 @@ static void test_bad_tls_files_stop_the_start(void **state)
     char garbage[400], missing[400];
     snprintf(garbage, sizeof garbage, "%.300s/garbage.pem", fx->nodes[VILLAGE].dir);
     snprintf(missing, sizeof missing, "%.300s/missing.pem", fx->nodes[VILLAGE].dir);
-    assert_int_equal(s_write(garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n"
+    assert_int_equal(fixture_write_file(garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n"
                                       "-----END CERTIFICATE-----\n"), 0);
     s_start_refused(missing, fx->key, "[http] cert = ", "cannot open it");
     s_start_refused(garbage, fx->key, "[http] cert = ", "not usable for HTTPS");
@@ -370,7 +358,7 @@ static int s_xpath(const char *xml, const char *xpath, char *out, size_t cap)
 {
     char path[400], cmd[1024];
     snprintf(path, sizeof path, "%.300s/answer.xml", s_fx.nodes[VILLAGE].dir);
-    if (s_write(path, xml) != 0)
+    if (fixture_write_file(path, xml) != 0)
         return -1;
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s' 2>&1 && xmllint --xpath 'string(%s)' '%s'",
              path, xpath, path);

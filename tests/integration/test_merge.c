@@ -35,15 +35,6 @@ static fx_t s_fx;
 
 typedef char s_id_t[GR_EVENT_ID_LEN + 1];
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 static int s_setup(void **state)
 {
     fx_t *fx = &s_fx;
@@ -58,7 +49,7 @@ static int s_setup(void **state)
     snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[D].dir);
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[D].dir);
     if (harness_clock_set(fx->clock, 0) != 0 ||
-        s_write(fx->catalogue,
+        fixture_write_file(fx->catalogue,
                 "[T.FIRE]\nclass = t\nsubclass = t\nname = a fire\nauthority = village\n\n"
                 "[T.DISPUTE]\nclass = t\nsubclass = t\nname = a dispute\nauthority = village\n\n"
                 "[T.TOWN]\nclass = t\nsubclass = t\nname = township matter\nauthority = township\n\n"
@@ -108,10 +99,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    fx_t *fx = &s_fx;
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return nodes_stop_checked(fx->n, N, fx->catalogue);
+    return nodes_teardown(s_fx.ctx, s_fx.n, N, s_fx.catalogue);
 }
 
 static int s_gridctl(fx_t *fx, int n, const char *args, char *out, size_t cap)

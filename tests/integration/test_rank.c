@@ -64,15 +64,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 static int s_save_key(const gr_keypair_t *kp, const char *dir, const char *name)
 {
     char sec[400], pub[400], err[256];
@@ -93,7 +84,7 @@ static int s_setup(void **state)
     snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[T].dir);
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[T].dir);
     if (harness_clock_set(fx->clock, 0) != 0 ||
-        s_write(fx->catalogue,
+        fixture_write_file(fx->catalogue,
                 "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n\n"
                 "[T.WORKS]\nclass = t\nsubclass = t\nname = for the works\nauthority = township\n") != 0)
         return -1;
@@ -139,10 +130,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    fx_t *fx = &s_fx;
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return nodes_stop_checked(fx->n, N, fx->catalogue);
+    return nodes_teardown(s_fx.ctx, s_fx.n, N, s_fx.catalogue);
 }
 
 /* `gridctl ARGS` against node n, signed by key (a file in the township's

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "tiers_fixture.h"
 #include "keys.h"
 
 /* The people of the node, each a key file in the node's dir. */
@@ -34,15 +35,6 @@ typedef struct {
 } fx_t;
 
 static fx_t s_fx;
-
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
 
 static int s_save_key(fx_t *fx, int who)
 {
@@ -122,7 +114,7 @@ static int s_setup(void **state)
     n->reporter_options[2] = ", grid G-1";
     n->task_listen = true;
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", n->dir);
-    if (s_write(fx->catalogue,
+    if (fixture_write_file(fx->catalogue,
                 "[T.POLICE]\nclass = t\nsubclass = t\nname = for the police\nauthority = village\n\n"
                 "[T.FIRE]\nclass = t\nsubclass = t\nname = for the fire brigade\n"
                 "authority = village\n") != 0)

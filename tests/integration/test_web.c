@@ -42,15 +42,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 static int s_hash(const char *role, const char *password, char *out, size_t cap)
 {
     char cmd[1024];
@@ -95,7 +86,7 @@ static int s_setup(void **state)
         fx->nodes[i].status_listen = i != VILLAGE;
     }
     snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->nodes[DIST].dir);
-    if (s_write(fx->catalogue,
+    if (fixture_write_file(fx->catalogue,
                 "[T.VILLAGE]\nclass = test\nsubclass = neighbours\nname = neighbours' dispute\n"
                 "authority = village\n\n"
                 "[T.DISTRICT]\nclass = test\nsubclass = roads\nname = county road damage\n"
@@ -165,10 +156,7 @@ static int s_teardown(void **state)
 {
     fx_t *fx = *state;
     cdp_stop(&fx->browser);
-    int rc = nodes_stop_checked(fx->nodes, N, fx->catalogue);
-    if (fx->ctx)
-        zmq_ctx_term(fx->ctx);
-    return rc;
+    return nodes_teardown(fx->ctx, fx->nodes, N, fx->catalogue);
 }
 
 /* ---- in the page ---- */

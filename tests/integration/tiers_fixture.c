@@ -409,3 +409,61 @@ int client_fill_store(gr_client_t *client, const char *prefix, int max, int *cod
     }
     return acked;
 }
+
+int fixture_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue)
+{
+    int rc = nodes_stop_checked(nodes, n, catalogue);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
+static bool s_never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+int fixture_fault(harness_node_t *node, int *kills, int *hangs)
+{
+    if (rand() % 4 != 0) {
+        if (harness_node_stop(node, SIGKILL) == -1 || harness_node_start(node) != 0)
+            return -1;
+        ++*kills;
+        return 0;
+    }
+    if (kill(node->pid, SIGSTOP) != 0)
+        return -1;
+    harness_wait_until(s_never, NULL, 300 + rand() % 1700);  /* the hang's length */
+    if (kill(node->pid, SIGCONT) != 0)
+        return -1;
+    ++*hangs;
+    return 0;
+}
+
+int64_t client_counter(gr_client_t *client, const char *name)
+{
+    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
+    body.get_stats = &get;
+    gr_opened_t reply;
+    if (gr_client_call(client, &body, &reply, 5000, 3) != 0)
+        return -1;
+    int64_t value = -1;
+    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_STATS)
+        for (size_t i = 0; i < reply.body->stats->n_counters; i++)
+            if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
+                value = (int64_t)reply.body->stats->counters[i]->value;
+    gr_opened_clear(&reply);
+    return value;
+}

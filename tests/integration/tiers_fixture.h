@@ -34,6 +34,10 @@ int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline,
 bool node_wait_status(harness_node_t *node, void *ctx, const char *id, int status, int timeout_ms);
 /* The value of one of the node's counters (GetStats), or -1 without a reply. */
 int64_t node_counter(harness_node_t *node, void *ctx, const char *name);
+
+/* The counter name of GetStats over client: its value, or -1 when the
+ * call fails or the node has no such counter. */
+int64_t client_counter(gr_client_t *client, const char *name);
 bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const char *text,
                         int timeout_ms);
 
@@ -42,6 +46,16 @@ bool node_wait_timeline(harness_node_t *node, void *ctx, const char *id, const c
  * against catalogue and removes the directories. 0, or -1 when a store
  * held a bad case. */
 int nodes_stop_checked(harness_node_t *nodes, int n, const char *catalogue);
+
+/* A test group's teardown: nodes_stop_checked(), then the ZeroMQ context
+ * (NULL for none) terminated. Returns what nodes_stop_checked() does. */
+int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue);
+
+/* One fault of a chaos run on node: three times in four a SIGKILL and a
+ * restart at once on its store, else a hang (SIGSTOP, 0.3-2 s, SIGCONT);
+ * counted in *kills or *hangs. Returns 0, or -1 when the node could not be
+ * killed, started or signalled. */
+int fixture_fault(harness_node_t *node, int *kills, int *hangs);
 
 /* Runs `gridctl ARGS` against node, signed by key_file (NULL: the node's
  * reporter 0), with TZ=UTC (tests read and write dates in UTC). Its stdout
@@ -57,6 +71,9 @@ bool node_wait_gridctl_says(const harness_node_t *node, const char *args, const 
 
 /* What the last fixture_sh() command printed. */
 extern char fixture_out[65536];
+
+/* Writes text to path (created or truncated). 0, or -1. */
+int fixture_write_file(const char *path, const char *text);
 
 /* Runs the shell command made of fmt (harness_run), its stdout (and its
  * stderr where the command redirects it) into fixture_out. Returns its exit
