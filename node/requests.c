@@ -533,6 +533,17 @@ bool gr_requests_is_write(const gr_opened_t *request)
 
 /* ---- writes ---- */
 
+/* Whether the request's own record is the event it stored: a Report that
+ * made a new case. Its resend (same signer and seq, so the same event id)
+ * finds the event and is answered Ack { duplicate } as a dedup record
+ * would answer it, so no (signer, seq) record is written: one B-tree less
+ * per report, and the one whose inserts go to a leaf per signer rather
+ * than to the tail (PROTOCOL.md 5). */
+static bool s_event_is_dedup(const s_route_t *route, const gr_reply_t *reply)
+{
+    return route->handle == s_report && reply->acked && !reply->duplicate;
+}
+
 /* The request itself, in its own nested transaction: dedup, replay
  * window, the handler and what it set off, and remembering (signer, seq)
  * once accepted. */
@@ -581,13 +592,14 @@ static int s_write_one(gr_requests_t *self, const s_route_t *route, const gr_req
     int status = reply->duplicate ? 0 : gr_engine_status_of(self->engine, event_id);
     if (status && (rc = gr_reply_ack(reply, seq, event_id, false, status)) != 0)
         return rc;
-    Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
-    record.event_id = reply->event_id;
-    record.stored_ms = req->now_ms;
-    if ((rc = gr_store_dedup_put(req->txn, signer, seq, &record)) != 0 ||
-        (rc = gr_store_signer_bump(req->txn, signer, seq)) != 0)
-        return rc;
-    return 0;
+    if (!s_event_is_dedup(route, reply)) {
+        Gridrelay__DedupRecord record = GRIDRELAY__DEDUP_RECORD__INIT;
+        record.event_id = reply->event_id;
+        record.stored_ms = req->now_ms;
+        if ((rc = gr_store_dedup_put(req->txn, signer, seq, &record)) != 0)
+            return rc;
+    }
+    return gr_store_signer_bump(req->txn, signer, seq);
 }
 
 /* What ends the whole batch rather than one request: the map must grow

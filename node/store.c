@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -66,12 +67,27 @@ static int s_migrate_2(gr_txn_t *txn)
     return gr_store_status_compact_all(txn);
 }
 
+/* 3 -> 4: nothing to rewrite. From 4 on a new timeline entry's ledger link
+ * is found from its case (StoredEvent.ledger_last, AuditLink.case_prev)
+ * and gets no audit_index locator; the locators of the entries linked
+ * before stay and are read where a case's chain of links ends. A new
+ * case's entry 1 is kept in its record (StoredEvent.first_entry), not in
+ * the timeline; an older case's stays where it is. The
+ * version keeps a gridrelayd of schema 3, which would find the new
+ * entries unindexed, from opening the store. */
+static int s_migrate_3(gr_txn_t *txn)
+{
+    (void)txn;
+    return 0;
+}
+
 static const struct s_migration {
     uint32_t from;
     int (*run)(gr_txn_t *txn);   /* returns a GR_E* code */
 } s_migrations[] = {
     {1, s_migrate_1},
     {2, s_migrate_2},
+    {3, s_migrate_3},
     {0, NULL},  /* sentinel */
 };
 
@@ -544,15 +560,28 @@ int gr_store_begin_nested(gr_txn_t *parent, gr_txn_t **txn_out)
     return 0;
 }
 
+/* LMDB reports a page write that the filesystem took only in part as
+ * EIO, not ENOSPC: a full filesystem shows so whenever its last free
+ * block falls inside a multi-page write. Told apart from a failing disk
+ * by the room left (under 1 MiB: nothing a commit could use). */
+static bool s_fs_full(MDB_env *env)
+{
+    const char *path = NULL;
+    struct statvfs st;
+    return mdb_env_get_path(env, &path) == MDB_SUCCESS && path && statvfs(path, &st) == 0 &&
+           (double)st.f_bavail * (double)st.f_frsize < 1024.0 * 1024.0;
+}
+
 int gr_store_commit(gr_txn_t **txn_p)
 {
     if (!txn_p || !*txn_p)
         return GR_EINVAL;
     gr_txn_t *txn = *txn_p;
     int rc = 0;
-    if (txn->write)
-        rc = s_mdb_err(mdb_txn_commit(txn->txn));
-    else
+    if (txn->write) {
+        int mrc = mdb_txn_commit(txn->txn);
+        rc = mrc == EIO && !txn->parent && s_fs_full(txn->store->env) ? GR_EFULL : s_mdb_err(mrc);
+    } else
         mdb_txn_abort(txn->txn);
     if (rc == 0 && txn->parent) {
         /* What the store filled into the caller's messages must live as

@@ -59,8 +59,11 @@
 
 /* 2: the audit ledger is complete and the dead-letter database exists
  * (store.c has the migration from 1). 3: the status log keeps only each
- * case's newest update (the migration from 2 compacts it). */
-#define GR_STORE_SCHEMA_VERSION 3
+ * case's newest update (the migration from 2 compacts it). 4: a new
+ * timeline entry's ledger link is found from its case, not audit_index,
+ * and a new case's entry 1 is in its record (nothing is rewritten:
+ * store.c, s_migrate_3). */
+#define GR_STORE_SCHEMA_VERSION 4
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;

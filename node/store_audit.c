@@ -7,9 +7,12 @@
  *   audit        link seq u64 BE -> AuditLink (gridrelay.proto)
  *   audit_index  event id | 0x00 | entry seq u32 BE -> link seq u64 BE
  *   meta "audit_head"  newest link seq u64 BE | its head (32 bytes)
- * audit_index only finds an entry's link quickly; it is checked like the
- * rest, never trusted. docs/PROTOCOL.md 4.8 says what this can and cannot
- * prove. */
+ * From schema 4 on an entry's link is found from its case instead: the
+ * case record names its newest entry's link (StoredEvent.ledger_last) and
+ * each link the one of the case's entry before (AuditLink.case_prev).
+ * audit_index holds the locators of entries linked before that (and those
+ * the backfill links). Either locator is checked like the rest, never
+ * trusted. docs/PROTOCOL.md 4.8 says what this can and cannot prove. */
 #include "store.h"
 
 #include <lmdb.h>
@@ -61,7 +64,8 @@ int gr_store_audit_head(gr_txn_t *txn, uint64_t *seq, uint8_t head[32])
 }
 
 int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t entry_seq,
-                           const uint8_t entry_hash[S_HASH_LEN])
+                           const uint8_t entry_hash[S_HASH_LEN], uint64_t case_prev, bool index,
+                           uint64_t *link_seq)
 {
     bool present;
     uint64_t seq;
@@ -78,6 +82,7 @@ int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t
     link.entry_seq = entry_seq;
     link.entry_hash = (ProtobufCBinaryData){S_HASH_LEN, (uint8_t *)entry_hash};
     link.prev = (ProtobufCBinaryData){S_HASH_LEN, prev};
+    link.case_prev = case_prev;
     rc = gr_chain_link_hash(head, &link);
     if (rc != 0)
         return rc;
@@ -85,19 +90,39 @@ int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t
     uint8_t lkey[8], ekey[S_TIMELINE_KEY_MAX], val[S_HEAD_LEN];
     gr_put_u64(lkey, link.seq);
     rc = s_put_msg(txn, S_DB_AUDIT, lkey, sizeof lkey, &link.base, MDB_NOOVERWRITE);
-    if (rc == 0)
+    if (rc == 0 && index)
         rc = s_put_raw(txn, S_DB_AUDIT_INDEX, ekey, s_entry_key(ekey, id, idlen, entry_seq), lkey,
                        sizeof lkey, MDB_NOOVERWRITE);
     if (rc != 0)
         return rc;
+    *link_seq = link.seq;
     gr_put_u64(val, link.seq);
     memcpy(val + 8, head, S_HASH_LEN);
     return s_put_raw(txn, S_DB_META, S_HEAD_KEY, sizeof S_HEAD_KEY - 1, val, sizeof val, 0);
 }
 
-/* A store written before the ledger: link its entries once, in key order
- * (case by case, each in its own order), since their commit order is not
- * recorded anywhere. */
+/* The case's newest link, in its record: where the walk starts to follow
+ * the case's links back (the backfill, after a case's last entry). */
+static int s_set_ledger_last(gr_txn_t *txn, const char *id, size_t idlen, uint64_t link_seq)
+{
+    char idz[GR_EVENT_ID_MAX + 1];
+    memcpy(idz, id, idlen);
+    idz[idlen] = '\0';
+    Gridrelay__StoredEvent *rec = NULL;
+    int rc = gr_store_event_get(txn, idz, &rec);
+    if (rc == GR_ENOTFOUND)
+        return 0;  /* entries without a case: the walk says so */
+    if (rc != 0)
+        return rc;
+    rec->ledger_last = link_seq;
+    rc = gr_store_event_update(txn, rec);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
+}
+
+/* A store written before the ledger: link its entries once, case by case
+ * in id order, each case's in its own order, since their commit order is
+ * not recorded anywhere; each case's links chained as from schema 4 on. */
 int gr_store_ledger_backfill(gr_txn_t *txn)
 {
     bool present;
@@ -107,30 +132,47 @@ int gr_store_ledger_backfill(gr_txn_t *txn)
     if (rc != 0 || present)
         return rc;
     MDB_cursor *cur;
-    rc = s_cursor(txn, S_DB_TIMELINE, &cur);
+    rc = s_cursor(txn, S_DB_EVENTS, &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == MDB_SUCCESS && rc == 0) {
-        const uint8_t *key = k.mv_data;
-        rc = s_unseal(txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
-        if (rc != 0)
-            break;
-        Gridrelay__TimelineEntry *e = gridrelay__timeline_entry__unpack(NULL, v.mv_size,
-                                                                        v.mv_data);
-        if (k.mv_size < 6 || key[k.mv_size - 5] != 0 || !e || e->hash.len != S_HASH_LEN)
+        if (k.mv_size == 0 || k.mv_size > GR_EVENT_ID_MAX) {
             rc = GR_ESTORE;
-        else
-            rc = gr_store_ledger_append(txn, (const char *)key, k.mv_size - 5,
-                                        gr_get_u32(key + k.mv_size - 4), e->hash.data);
-        if (e)
-            gridrelay__timeline_entry__free_unpacked(e, NULL);
+            break;
+        }
+        char id[GR_EVENT_ID_MAX + 1];
+        size_t idlen = k.mv_size;
+        memcpy(id, k.mv_data, idlen);
+        id[idlen] = '\0';
+        uint64_t case_prev = 0;
+        for (uint32_t entry_seq = 1; rc == 0; entry_seq++) {
+            MDB_val ev;
+            uint8_t *owned = NULL;
+            rc = gr_store_entry_get(txn, id, idlen, entry_seq, &ev, &owned);
+            if (rc == GR_ENOTFOUND) {
+                rc = 0;
+                break;
+            }
+            Gridrelay__TimelineEntry *e =
+                rc == 0 ? gridrelay__timeline_entry__unpack(NULL, ev.mv_size, ev.mv_data) : NULL;
+            if (rc == 0 && (!e || e->hash.len != S_HASH_LEN))
+                rc = GR_ESTORE;
+            if (rc == 0)
+                rc = gr_store_ledger_append(txn, id, idlen, entry_seq, e->hash.data, case_prev,
+                                            false, &case_prev);
+            if (e)
+                gridrelay__timeline_entry__free_unpacked(e, NULL);
+            free(owned);
+        }
+        if (rc == 0 && case_prev)
+            rc = s_set_ledger_last(txn, id, idlen, case_prev);
         if (rc == 0)
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    if (rc == 0 && mrc != MDB_NOTFOUND)
+    if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
     return rc;
 }
@@ -150,18 +192,23 @@ static int s_index_get(gr_txn_t *txn, const char *id, size_t idlen, uint32_t seq
                              link_seq);
 }
 
-/* Each entry of a case that its chain accepted must be named by the link
- * audit_index points to: an entry the ledger does not know was added. */
+/* Each entry of a case that its chain accepted must be named by its link:
+ * an entry the ledger does not know was added. The links are found from
+ * the newest entry back, through the case record's ledger_last and each
+ * link's case_prev; where that chain ends before entry 1 (entries linked
+ * before schema 4), audit_index locates the rest. */
 static int s_case_in_ledger(gr_txn_t *txn, gr_chain_fault_t *fault, const char *id,
-                            const gr_chain_item_t *items, size_t n)
+                            uint64_t ledger_last, const gr_chain_item_t *items, size_t n)
 {
     size_t idlen = strlen(id);
-    for (size_t i = 0; i < n; i++) {
+    uint64_t next = ledger_last;
+    for (size_t i = n; i-- > 0;) {
         uint32_t pos = items[i].key_seq;
-        uint64_t lseq;
-        int rc = s_index_get(txn, id, idlen, pos, &lseq);
+        uint64_t lseq = next;
+        int rc = lseq ? 0 : s_index_get(txn, id, idlen, pos, &lseq);
         if (rc != 0)
             return rc;
+        next = 0;
         MDB_val v;
         uint8_t lkey[8];
         gr_put_u64(lkey, lseq);
@@ -175,12 +222,25 @@ static int s_case_in_ledger(gr_txn_t *txn, gr_chain_fault_t *fault, const char *
         if (rc != 0)
             return rc;
         Gridrelay__AuditLink *l = gridrelay__audit_link__unpack(NULL, v.mv_size, v.mv_data);
+        if (l && l->event_id && strcmp(l->event_id, id) == 0 && l->entry_seq > pos &&
+            l->case_prev < lseq) {
+            /* A link of an entry newer than those left (the newest removed,
+             * the record made to agree): stepped over here, and named as
+             * missing by the ledger's walk. */
+            next = l->case_prev;
+            gridrelay__audit_link__free_unpacked(l, NULL);
+            i++;
+            continue;
+        }
         /* The last 32 bytes of a canonical entry are its hash (field 13 is
          * its last field): the chain check has just shown it canonical. */
         const uint8_t *hash = items[i].data + items[i].len - S_HASH_LEN;
         bool same = l && l->event_id && strcmp(l->event_id, id) == 0 && l->entry_seq == pos
                     && l->entry_hash.len == S_HASH_LEN
-                    && memcmp(l->entry_hash.data, hash, S_HASH_LEN) == 0;
+                    && memcmp(l->entry_hash.data, hash, S_HASH_LEN) == 0
+                    && l->case_prev < lseq;
+        if (same)
+            next = l->case_prev;
         if (l)
             gridrelay__audit_link__free_unpacked(l, NULL);
         if (!same) {
@@ -232,21 +292,112 @@ static int s_check_one_case(s_walk_t *w, const char *id, size_t n)
     uint8_t head[S_HASH_LEN];
     rc = gr_chain_check_case(head, w->fault, id, w->items, n, true, rec->timeline_len,
                              rec->last_hash.len == S_HASH_LEN ? rec->last_hash.data : NULL);
+    uint64_t ledger_last = rec->ledger_last;
     gridrelay__stored_event__free_unpacked(rec, NULL);
     if (rc == 0)
-        rc = s_case_in_ledger(w->txn, w->fault, id, w->items, n);
+        rc = s_case_in_ledger(w->txn, w->fault, id, ledger_last, w->items, n);
     w->result->entries += n;
     w->result->cases++;
     return rc;
 }
 
-/* Phase 1: every case's chain, case by case in id order. */
+/* Makes room for one more item of the case being gathered. */
+static int s_walk_room(s_walk_t *w, size_t n)
+{
+    if (n < w->cap)
+        return 0;
+    size_t ncap = w->cap ? w->cap * 2 : 32;
+    gr_chain_item_t *ni = realloc(w->items, ncap * sizeof *ni);
+    if (!ni)
+        return GR_ENOMEM;
+    w->items = ni;
+    uint8_t **nc = realloc(w->copies, ncap * sizeof *nc);
+    if (!nc)
+        return GR_ENOMEM;
+    w->copies = nc;
+    w->cap = ncap;
+    return 0;
+}
+
+/* Entry 1 of case id from its record (schema 4 on) as item n, when the
+ * record holds it: *added 1, else 0 (none there: the chain check finds
+ * entry 1 missing, or phase 3 a record without a timeline). */
+static int s_walk_first(s_walk_t *w, const char *id, size_t idlen, size_t n, int *added)
+{
+    *added = 0;
+    MDB_val v;
+    uint8_t *owned = NULL;
+    int rc = s_walk_room(w, n);
+    if (rc == 0)
+        rc = gr_store_entry_get(w->txn, id, idlen, 1, &v, &owned);
+    if (rc == GR_ENOTFOUND || (rc == 0 && !owned))
+        return 0;  /* not in the record (a timeline row is read as such) */
+    if (rc == GR_EDECODE) {
+        gr_chain_fault_set(w->fault, S_ALTERED, id, 0, false, "the case record no longer decodes");
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+    w->copies[w->n_copies++] = owned;
+    w->items[n] = (gr_chain_item_t){1, owned, v.mv_size};
+    *added = 1;
+    return 0;
+}
+
+/* Orders a record's key against a timeline group's id as the two
+ * databases do (bytes, then length: 0x00 ends an id in the timeline). */
+static int s_idcmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* The case records before id (all that are left with id NULL), which no
+ * timeline row names: cases of one entry since schema 4, their entry in
+ * the record. Each is checked like a case of the timeline; the events
+ * cursor ends past id's own record. */
+static int s_walk_lone(s_walk_t *w, MDB_cursor *ecur, int *emrc, const char *id, size_t idlen)
+{
+    MDB_val k, v;
+    int rc = 0;
+    while (rc == 0 && *emrc == MDB_SUCCESS) {
+        if ((*emrc = mdb_cursor_get(ecur, &k, &v, MDB_GET_CURRENT)) != MDB_SUCCESS)
+            break;
+        int cmp = id ? s_idcmp(k.mv_data, k.mv_size, id, idlen) : -1;
+        if (cmp > 0)
+            break;
+        if (cmp < 0 && k.mv_size > 0 && k.mv_size <= GR_EVENT_ID_MAX) {
+            char lone[GR_EVENT_ID_MAX + 1];
+            memcpy(lone, k.mv_data, k.mv_size);
+            lone[k.mv_size] = '\0';
+            int added = 0;
+            rc = s_walk_first(w, lone, k.mv_size, 0, &added);
+            if (rc == 0 && added)
+                rc = s_check_one_case(w, lone, 1);
+            s_walk_drop_copies(w);
+        }
+        if (rc == 0)
+            *emrc = mdb_cursor_get(ecur, &k, &v, MDB_NEXT);
+    }
+    if (*emrc != MDB_SUCCESS && *emrc != MDB_NOTFOUND && rc == 0)
+        rc = s_mdb_err(*emrc);
+    return rc;
+}
+
+/* Phase 1: every case's chain, case by case in id order: the timeline's
+ * groups, merged with the case records that hold entry 1 themselves. */
 static int s_walk_cases(s_walk_t *w)
 {
-    MDB_cursor *cur;
+    MDB_cursor *cur, *ecur;
     int rc = s_cursor(w->txn, S_DB_TIMELINE, &cur);
     if (rc != 0)
         return rc;
+    if ((rc = s_cursor(w->txn, S_DB_EVENTS, &ecur)) != 0) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+    MDB_val ek, ev;
+    int emrc = mdb_cursor_get(ecur, &ek, &ev, MDB_FIRST);
     char id[GR_EVENT_ID_MAX + 1] = "";
     size_t n = 0;
     MDB_val k, v;
@@ -274,23 +425,17 @@ static int s_walk_cases(s_walk_t *w)
         if (n == 0) {
             memcpy(id, key, idlen);
             id[idlen] = '\0';
-        }
-        if (n == w->cap) {
-            size_t ncap = w->cap ? w->cap * 2 : 32;
-            gr_chain_item_t *ni = realloc(w->items, ncap * sizeof *ni);
-            if (!ni) {
-                rc = GR_ENOMEM;
+            /* The records before this case, then its own entry 1 when
+             * its record holds it (the group starts at entry 2). */
+            if ((rc = s_walk_lone(w, ecur, &emrc, id, idlen)) != 0)
                 break;
-            }
-            w->items = ni;
-            uint8_t **nc = realloc(w->copies, ncap * sizeof *nc);
-            if (!nc) {
-                rc = GR_ENOMEM;
+            int added = 0;
+            if (gr_get_u32(key + idlen + 1) != 1 && (rc = s_walk_first(w, id, idlen, 0, &added)) != 0)
                 break;
-            }
-            w->copies = nc;
-            w->cap = ncap;
+            n += (size_t)added;
         }
+        if ((rc = s_walk_room(w, n)) != 0)
+            break;
         if (gr_datakey_is_sealed(v.mv_data, v.mv_size, NULL)) {
             rc = s_unseal(w->txn, S_DB_TIMELINE, k.mv_data, k.mv_size, &v);
             uint8_t *copy = rc == 0 ? malloc(v.mv_size ? v.mv_size : 1) : NULL;
@@ -307,8 +452,14 @@ static int s_walk_cases(s_walk_t *w)
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
+    if (rc == 0)
+        rc = s_walk_lone(w, ecur, &emrc, NULL, 0);
+    mdb_cursor_close(ecur);
     return rc;
 }
+
+static int s_link_entry_check(s_walk_t *w, const Gridrelay__AuditLink *l, const char *id,
+                              size_t idlen, int rc, const MDB_val *found);
 
 /* The entry a link names must be there, be the one it names, and be the
  * one whose index points back at this link (not a second link to it). */
@@ -321,9 +472,19 @@ static int s_link_entry(s_walk_t *w, const Gridrelay__AuditLink *l)
                            "ledger link %llu names no valid case id", (unsigned long long)l->seq);
         return 1;
     }
-    uint8_t key[S_TIMELINE_KEY_MAX];
     MDB_val v;
-    int rc = s_get(w->txn, S_DB_TIMELINE, key, s_entry_key(key, id, idlen, l->entry_seq), &v);
+    uint8_t *owned = NULL;
+    int rc = gr_store_entry_get(w->txn, id, idlen, l->entry_seq, &v, &owned);
+    rc = s_link_entry_check(w, l, id, idlen, rc, &v);
+    free(owned);
+    return rc;
+}
+
+/* s_link_entry once the entry was looked up (rc its lookup's result). */
+static int s_link_entry_check(s_walk_t *w, const Gridrelay__AuditLink *l, const char *id,
+                              size_t idlen, int rc, const MDB_val *found)
+{
+    MDB_val v = *found;
     if (rc == GR_ENOTFOUND) {
         int held = gr_store_event_exists(w->txn, id);
         if (held < 0)
@@ -351,7 +512,10 @@ static int s_link_entry(s_walk_t *w, const Gridrelay__AuditLink *l)
                            (unsigned long long)l->seq);
         return 1;
     }
-    if (back != l->seq) {
+    /* No locator: linked from schema 4 on, so phase 1 reached this entry
+     * through its case's links, one link per entry; that no second link
+     * names it shows in the count of links against entries (s_walk). */
+    if (back != 0 && back != l->seq) {
         gr_chain_fault_set(w->fault, S_INSERTED, id, l->seq, true,
                            "ledger link %llu names entry %u, which link %llu records",
                            (unsigned long long)l->seq, l->entry_seq, (unsigned long long)back);
@@ -425,6 +589,15 @@ static int s_walk_ledger(s_walk_t *w, const gr_store_anchor_t *anchor)
                            (unsigned long long)anchor->seq);
         return 1;
     }
+    /* Phase 1 found a link of its own for every entry; a link more names
+     * some entry a second time. */
+    if (walk.seq > w->result->entries) {
+        gr_chain_fault_set(w->fault, S_INSERTED, "", walk.seq, true,
+                           "the ledger holds %llu links for %llu timeline entries: a link names "
+                           "an entry that another link records", have,
+                           (unsigned long long)w->result->entries);
+        return 1;
+    }
     w->result->links = walk.seq;
     memcpy(w->result->head, walk.head, S_HASH_LEN);
     return 0;
@@ -444,14 +617,15 @@ static int s_walk_records(s_walk_t *w)
     for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char id[GR_EVENT_ID_MAX + 1];
         size_t idlen = k.mv_size;
-        uint8_t key[S_TIMELINE_KEY_MAX];
         MDB_val first;
         if (idlen == 0 || idlen > GR_EVENT_ID_MAX) {
             rc = GR_ENOTFOUND;
         } else {
             memcpy(id, k.mv_data, idlen);
             id[idlen] = '\0';
-            rc = s_get(w->txn, S_DB_TIMELINE, key, s_entry_key(key, id, idlen, 1), &first);
+            uint8_t *owned = NULL;
+            rc = gr_store_entry_get(w->txn, id, idlen, 1, &first, &owned);
+            free(owned);
         }
         if (rc == GR_ENOTFOUND) {
             gr_chain_fault_set(w->fault, S_INSERTED, idlen <= GR_EVENT_ID_MAX ? id : "", 1,
@@ -487,6 +661,37 @@ int gr_store_audit_verify(gr_txn_t *txn, const gr_store_anchor_t *anchor,
     return rc;
 }
 
+/* The link of each of a case's n entries (entry i + 1 at lks[i]; NULL
+ * where none names it), newest first: through the case record's
+ * ledger_last and the links' case_prev, and audit_index where that chain
+ * ends (entries linked before schema 4). */
+static int s_case_links(gr_txn_t *txn, const char *id, size_t idlen, Gridrelay__AuditLink **lks,
+                        size_t n)
+{
+    Gridrelay__StoredEvent *rec = NULL;
+    int rc = gr_store_event_get(txn, id, &rec);
+    if (rc != 0 && rc != GR_ENOTFOUND && rc != GR_EDECODE)
+        return rc;
+    uint64_t next = rec ? rec->ledger_last : 0;
+    if (rec)
+        gridrelay__stored_event__free_unpacked(rec, NULL);
+    for (size_t i = n; i-- > 0;) {
+        uint64_t lseq = next;
+        next = 0;
+        if (!lseq && (rc = s_index_get(txn, id, idlen, (uint32_t)(i + 1), &lseq)) != 0)
+            return rc;
+        uint8_t lkey[8];
+        MDB_val lv;
+        gr_put_u64(lkey, lseq);
+        if (!lseq || s_get(txn, S_DB_AUDIT, lkey, sizeof lkey, &lv) != 0)
+            continue;
+        lks[i] = gridrelay__audit_link__unpack(NULL, lv.mv_size, lv.mv_data);
+        if (lks[i] && lks[i]->entry_seq == i + 1 && lks[i]->case_prev < lseq)
+            next = lks[i]->case_prev;
+    }
+    return 0;
+}
+
 int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **entries,
                         Gridrelay__AuditLink ***links, size_t *n)
 {
@@ -509,6 +714,25 @@ int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **ent
     Gridrelay__AuditLink **lks = NULL;
     MDB_val k = {idlen + 1, prefix}, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    bool first_row = mrc == MDB_SUCCESS && k.mv_size == idlen + 5
+                     && memcmp(k.mv_data, prefix, idlen + 1) == 0
+                     && gr_get_u32((uint8_t *)k.mv_data + idlen + 1) == 1;
+    MDB_val fv = {0, NULL};
+    /* Entry 1 in the record (schema 4 on): first. */
+    if (!first_row && (rc = gr_store_entry_get(txn, id, idlen, 1, &fv, NULL)) == GR_ENOTFOUND)
+        rc = 0;
+    if (rc == 0 && fv.mv_size) {
+        cap = 16;
+        ents = malloc(cap * sizeof *ents);
+        lks = malloc(cap * sizeof *lks);
+        if (!ents || !lks)
+            rc = GR_ENOMEM;
+        else {
+            ents[0] = (ProtobufCBinaryData){fv.mv_size, fv.mv_data};
+            lks[0] = NULL;
+            count = 1;
+        }
+    }
     while (rc == 0 && mrc == MDB_SUCCESS && k.mv_size == idlen + 5
            && memcmp(k.mv_data, prefix, idlen + 1) == 0) {
         if (count == cap) {
@@ -525,9 +749,6 @@ int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **ent
             }
         }
         uint8_t *copy = s_txn_alloc(txn, v.mv_size ? v.mv_size : 1);
-        uint64_t lseq = 0;
-        MDB_val lv;
-        uint8_t lkey[8];
         if (!copy) {
             rc = GR_ENOMEM;
             break;
@@ -538,17 +759,14 @@ int gr_store_audit_case(gr_txn_t *txn, const char *id, ProtobufCBinaryData **ent
         memcpy(copy, v.mv_data, v.mv_size);
         ents[count] = (ProtobufCBinaryData){v.mv_size, copy};
         lks[count] = NULL;
-        rc = s_index_get(txn, id, idlen, gr_get_u32((uint8_t *)k.mv_data + idlen + 1), &lseq);
-        gr_put_u64(lkey, lseq);
-        if (rc == 0 && lseq && s_get(txn, S_DB_AUDIT, lkey, sizeof lkey, &lv) == 0)
-            lks[count] = gridrelay__audit_link__unpack(NULL, lv.mv_size, lv.mv_data);
         count++;
-        if (rc == 0)
-            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = s_mdb_err(mrc);
+    if (rc == 0 && count > 0)
+        rc = s_case_links(txn, id, idlen, lks, count);
     if (rc == 0 && count == 0)
         rc = GR_ENOTFOUND;
     if (rc != 0) {

@@ -71,10 +71,11 @@ static size_t s_timeline_key(uint8_t *key, const char *id, size_t idlen, uint32_
 }
 
 /* Chains entry (whose seq is set) after prev, stores it and links it into
- * the node's ledger. NOOVERWRITE: an existing entry at this seq means the
- * caller's record is stale. */
-static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
-                         Gridrelay__TimelineEntry *entry, const uint8_t *prev)
+ * the node's ledger, after the case's previous link (rec->ledger_last,
+ * which then names the new one). NOOVERWRITE: an existing entry at this
+ * seq means the caller's record is stale. */
+static int s_write_entry(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *id, size_t idlen,
+                         Gridrelay__TimelineEntry *entry, const uint8_t *prev, bool in_timeline)
 {
     int rc = s_set_hash_field(txn, &entry->prev_hash, prev);
     if (rc != 0)
@@ -86,12 +87,69 @@ static int s_write_entry(gr_txn_t *txn, const char *id, size_t idlen,
     rc = s_set_hash_field(txn, &entry->hash, hash);
     if (rc != 0)
         return rc;
+    if (in_timeline) {
+        uint8_t key[S_TIMELINE_KEY_MAX];
+        size_t keylen = s_timeline_key(key, id, idlen, entry->seq);
+        rc = s_put_msg(txn, S_DB_TIMELINE, key, keylen, &entry->base, MDB_NOOVERWRITE);
+        if (rc != 0)
+            return rc;
+    }
+    return gr_store_ledger_append(txn, id, idlen, entry->seq, hash, rec->ledger_last, false,
+                                  &rec->ledger_last);
+}
+
+/* Puts rec, with its entry 1 (first_entry) when the caller's copy lacks
+ * it: a record written from a message that did not come from the store.
+ * The field is set for the put only: the caller's message keeps what it
+ * owns (protobuf-c frees an unpacked message's fields). A case written
+ * before schema 4 has entry 1 in the timeline and none to carry. */
+static int s_put_record(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *id, size_t idlen,
+                        unsigned flags)
+{
+    ProtobufCBinaryData kept = rec->first_entry;
+    if (rec->first_entry.len == 0 && rec->timeline_len >= 1) {
+        uint8_t key[S_TIMELINE_KEY_MAX];
+        MDB_val v;
+        int rc = s_get(txn, S_DB_TIMELINE, key, s_timeline_key(key, id, idlen, 1), &v);
+        if (rc == GR_ENOTFOUND && (rc = gr_store_entry_get(txn, id, idlen, 1, &v, NULL)) == 0)
+            rec->first_entry = (ProtobufCBinaryData){v.mv_size, v.mv_data};
+        if (rc != 0)
+            return rc;
+    }
+    int rc = s_put_msg(txn, S_DB_EVENTS, id, idlen, &rec->base, flags);
+    rec->first_entry = kept;
+    return rc;
+}
+
+int gr_store_entry_get(gr_txn_t *txn, const char *id, size_t idlen, uint32_t seq, MDB_val *out,
+                       uint8_t **owned)
+{
+    if (owned)
+        *owned = NULL;
     uint8_t key[S_TIMELINE_KEY_MAX];
-    size_t keylen = s_timeline_key(key, id, idlen, entry->seq);
-    rc = s_put_msg(txn, S_DB_TIMELINE, key, keylen, &entry->base, MDB_NOOVERWRITE);
-    if (rc != 0)
+    int rc = s_get(txn, S_DB_TIMELINE, key, s_timeline_key(key, id, idlen, seq), out);
+    if (rc != GR_ENOTFOUND || seq != 1)
         return rc;
-    return gr_store_ledger_append(txn, id, idlen, entry->seq, hash);
+    MDB_val v;
+    if ((rc = s_get(txn, S_DB_EVENTS, id, idlen, &v)) != 0)
+        return rc;
+    Gridrelay__StoredEvent *rec = gridrelay__stored_event__unpack(NULL, v.mv_size, v.mv_data);
+    if (!rec)
+        return GR_EDECODE;
+    rc = GR_ENOTFOUND;
+    size_t flen = rec->first_entry.len;
+    uint8_t *copy = !flen ? NULL : owned ? malloc(flen) : s_txn_alloc(txn, flen);
+    if (owned)
+        *owned = copy;
+    if (rec->first_entry.len && !copy)
+        rc = GR_ENOMEM;
+    if (copy) {
+        memcpy(copy, rec->first_entry.data, rec->first_entry.len);
+        *out = (MDB_val){rec->first_entry.len, copy};
+        rc = 0;
+    }
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    return rc;
 }
 
 int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
@@ -111,9 +169,16 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
 
     static const uint8_t zero[S_HASH_LEN];
     first->seq = 1;
-    rc = s_write_entry(txn, id, idlen, first, zero);
+    rec->ledger_last = 0;
+    rc = s_write_entry(txn, rec, id, idlen, first, zero, false);
     if (rc != 0)
         return rc;
+    /* Entry 1 rides in the record (schema 4): one tree less per case. */
+    size_t flen = protobuf_c_message_get_packed_size(&first->base);
+    uint8_t *fbytes = s_txn_alloc(txn, flen ? flen : 1);
+    if (!fbytes)
+        return GR_ENOMEM;
+    protobuf_c_message_pack(&first->base, fbytes);
     rec->timeline_len = 1;
     rec->status = first->to_status;
     rec->updated_ms = first->time_ms;
@@ -122,7 +187,10 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
     rc = s_set_hash_field(txn, &rec->last_hash, first->hash.data);
     if (rc != 0)
         return rc;
+    ProtobufCBinaryData kept = rec->first_entry;
+    rec->first_entry = (ProtobufCBinaryData){flen, fbytes};
     rc = s_put_msg(txn, S_DB_EVENTS, id, idlen, &rec->base, MDB_NOOVERWRITE);
+    rec->first_entry = kept;
     if (rc != 0)
         return rc;
     uint8_t tkey[S_TIME_KEY_MAX];
@@ -144,10 +212,8 @@ int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
         || rec->timeline_len == 0 || rec->timeline_len == UINT32_MAX)
         return GR_EINVAL;
     const char *id = rec->event->id;
-    uint8_t key[S_TIMELINE_KEY_MAX];
-    size_t keylen = s_timeline_key(key, id, idlen, rec->timeline_len);
     MDB_val v;
-    int rc = s_get(txn, S_DB_TIMELINE, key, keylen, &v);
+    int rc = gr_store_entry_get(txn, id, idlen, rec->timeline_len, &v, NULL);
     if (rc != 0)
         return rc;
     Gridrelay__TimelineEntry *last = gridrelay__timeline_entry__unpack(NULL, v.mv_size,
@@ -163,7 +229,7 @@ int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
         return GR_ESIGNATURE;
 
     entry->seq = rec->timeline_len + 1;
-    rc = s_write_entry(txn, id, idlen, entry, prev);
+    rc = s_write_entry(txn, rec, id, idlen, entry, prev, true);
     if (rc != 0)
         return rc;
     if (entry->to_status != GRIDRELAY__STATUS__STATUS_UNSPECIFIED)
@@ -173,7 +239,7 @@ int gr_store_event_append(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
     rc = s_set_hash_field(txn, &rec->last_hash, entry->hash.data);
     if (rc != 0)
         return rc;
-    return s_put_msg(txn, S_DB_EVENTS, id, idlen, &rec->base, 0);
+    return s_put_record(txn, rec, id, idlen, 0);
 }
 
 void gr_store_timeline_free(Gridrelay__TimelineEntry **entries, size_t n)
@@ -191,7 +257,7 @@ int gr_store_event_update(gr_txn_t *txn, const Gridrelay__StoredEvent *rec)
     if (!txn || !txn->write || !rec || !rec->event || s_check_id(rec->event->id, &idlen) != 0 ||
         rec->timeline_len == 0)
         return GR_EINVAL;
-    return s_put_msg(txn, S_DB_EVENTS, rec->event->id, idlen, &rec->base, 0);
+    return s_put_record(txn, (Gridrelay__StoredEvent *)rec, rec->event->id, idlen, 0);
 }
 
 int gr_store_timeline_get(gr_txn_t *txn, const char *id,
@@ -214,6 +280,29 @@ int gr_store_timeline_get(gr_txn_t *txn, const char *id,
     size_t count = 0, cap = 0;
     MDB_val k = {idlen + 1, prefix}, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    /* Entry 1 from the record unless the timeline holds it (before 4). */
+    bool first_there = mrc == MDB_SUCCESS && k.mv_size == idlen + 5
+                       && memcmp(k.mv_data, prefix, idlen + 1) == 0
+                       && gr_get_u32((uint8_t *)k.mv_data + idlen + 1) == 1;
+    if (!first_there) {
+        MDB_val fv = {0, NULL};
+        rc = gr_store_entry_get(txn, id, idlen, 1, &fv, NULL);
+        if (rc != 0 && rc != GR_ENOTFOUND)
+            goto fail;
+        rc = 0;
+        if (fv.mv_size && (list = malloc(8 * sizeof *list)) == NULL) {
+            rc = GR_ENOMEM;
+            goto fail;
+        }
+        if (list) {
+            cap = 8;
+            if (!(list[0] = gridrelay__timeline_entry__unpack(NULL, fv.mv_size, fv.mv_data))) {
+                rc = GR_EDECODE;
+                goto fail;
+            }
+            count = 1;
+        }
+    }
     while (mrc == MDB_SUCCESS && k.mv_size == idlen + 5
            && memcmp(k.mv_data, prefix, idlen + 1) == 0) {
         if (count == cap) {

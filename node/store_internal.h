@@ -260,10 +260,28 @@ static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
     return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));
 }
 
+/* A case's timeline entry seq as stored (canonical bytes, opened when
+ * sealed) into *out: entry 1 from the case record's first_entry (schema 4
+ * on) or the timeline database (before), a later one from the timeline
+ * database. With owned NULL, entry 1 from a record is copied to memory the
+ * transaction frees at its end; otherwise to malloc'd memory put in *owned
+ * for the caller to free (a walk over every case), *owned NULL when none
+ * was needed. GR_ENOTFOUND when there is none (store_case.c). */
+int gr_store_entry_get(gr_txn_t *txn, const char *id, size_t idlen, uint32_t seq, MDB_val *out,
+                       uint8_t **owned);
+
 /* Links a timeline entry just written into the node's ledger
- * (store_audit.c): every timeline write calls it in the same transaction. */
+ * (store_audit.c): every timeline write calls it in the same transaction.
+ * case_prev is the link seq of the case's previous entry (0 for entry 1,
+ * or when that entry was linked before schema 4); *link_seq receives the
+ * new link's seq, which the case record keeps (StoredEvent.ledger_last).
+ * With index, the entry's audit_index locator is written too (the layout
+ * of schema 1-3, which the ledger backfill writes); from schema 4 on the
+ * case's links chain back through case_prev instead: one B-tree less per
+ * timeline entry, and one whose inserts follow event ids, not time. */
 int gr_store_ledger_append(gr_txn_t *txn, const char *id, size_t idlen, uint32_t entry_seq,
-                           const uint8_t entry_hash[S_HASH_LEN]);
+                           const uint8_t entry_hash[S_HASH_LEN], uint64_t case_prev, bool index,
+                           uint64_t *link_seq);
 
 /* Links every entry of a store written before the ledger existed, once
  * (a no-op when the ledger has a head). */

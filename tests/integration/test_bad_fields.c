@@ -424,7 +424,10 @@ static void test_a_far_future_seq_is_refused_and_a_locked_out_signer_can_be_rese
     snprintf(cmd, sizeof cmd, "'%s' --config '%s' --reset-signer %s", harness_daemon_path(),
              f->node.config, hex);
     assert_int_equal(harness_run(cmd, out, sizeof out), 0);
-    assert_non_null(strstr(out, "1 records above it removed"));
+    /* The hours-ahead request was a Report that made a case: its event id
+     * answers its resend, so it left no (signer, seq) record to remove
+     * (PROTOCOL.md 5); the reset alone lets the signer in again. */
+    assert_non_null(strstr(out, "0 records above it removed"));
     assert_int_equal(harness_node_start(&f->node), 0);
     frame = s_seal_patched(kp, s_fresh_seq(), &body, NULL, NULL, 0, &len);
     assert_int_equal(s_send(f, frame, len, NULL), 0);

@@ -165,6 +165,13 @@ static void s_usage(FILE *out)
 "    resent             frames the village links sent again because no Ack\n"
 "                       came within their retry time; the district answers\n"
 "                       each from its dedup table.\n"
+"    per commit         over a closed-loop level: events acknowledged / the\n"
+"                       node's write transactions committed (its \"batches\"\n"
+"                       counter; each commit is one fsync); 4 KiB pages\n"
+"                       written per commit and bytes written per event: the\n"
+"                       bytes of the node's write(2) calls (/proc/PID/io\n"
+"                       wchar: LMDB's page writes; socket sends are not\n"
+"                       writes) / 4,096 / commits, and / events.\n"
 "    peak RSS           VmHWM of the gridrelayd process (/proc/PID/status),\n"
 "                       read just before it is stopped.\n"
 "    disk/event         data.mdb's size / the node's events_stored;\n"
@@ -401,6 +408,41 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
                             k == 0 ? "gridrelay: node" : "gridbench: generator", c,
                             c == 1 ? "" : "s");
         }
+        for (int r = 0; r < o->runs; r++) {
+            const bench_level_t *l = &runs[r].level[i];
+            v[r] = l->node_main_cpu_s >= 0 && l->events ? l->node_main_cpu_s * 1000.0 / (double)l->events
+                                                        : -1;
+        }
+        snprintf(key, sizeof key, "node_main_cpu_s_per_1000_%zu_clients", c);
+        bench_sheet_add(s, key, 3, s_med(v, o->runs),
+                        "gridrelay: node main thread (serial part): CPU s per 1,000 events, %zu reporter%s",
+                        c, c == 1 ? "" : "s");
+        /* What bounds the level: events per commit (each commit one
+         * fsync) and pages written per commit (the bytes of its write(2) calls / 4,096). */
+        for (int r = 0; r < o->runs; r++) {
+            const bench_level_t *l = &runs[r].level[i];
+            v[r] = l->commits > 0 && l->events ? (double)l->events / l->commits : -1;
+        }
+        snprintf(key, sizeof key, "node_events_per_commit_%zu_clients", c);
+        bench_sheet_add(s, key, 1, s_med(v, o->runs),
+                        "gridrelay: node: events per commit (one fsync each), %zu reporter%s", c,
+                        c == 1 ? "" : "s");
+        for (int r = 0; r < o->runs; r++) {
+            const bench_level_t *l = &runs[r].level[i];
+            v[r] = l->commits > 0 && l->write_bytes >= 0 ? l->write_bytes / 4096.0 / l->commits : -1;
+        }
+        snprintf(key, sizeof key, "node_pages_per_commit_%zu_clients", c);
+        bench_sheet_add(s, key, 1, s_med(v, o->runs),
+                        "gridrelay: node: 4 KiB pages written per commit (write(2) bytes / 4,096), %zu reporter%s",
+                        c, c == 1 ? "" : "s");
+        for (int r = 0; r < o->runs; r++) {
+            const bench_level_t *l = &runs[r].level[i];
+            v[r] = l->events && l->write_bytes >= 0 ? l->write_bytes / (double)l->events : -1;
+        }
+        snprintf(key, sizeof key, "node_written_bytes_per_event_%zu_clients", c);
+        bench_sheet_add(s, key, 0, s_med(v, o->runs),
+                        "gridrelay: node: bytes written per event (write(2), /proc/PID/io wchar), %zu reporter%s", c,
+                        c == 1 ? "" : "s");
         for (int r = 0; r < o->runs; r++)
             v[r] = runs[r].level[i].verified_share;
         snprintf(key, sizeof key, "acks_signature_checked_share_%zu_clients", c);

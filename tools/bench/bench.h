@@ -162,6 +162,11 @@ typedef struct {
      * a reader sees whose cost the figure is. */
     double gen_cpu_s, node_cpu_s;
     double verified_share;              /* replies whose signature was checked */
+    /* The node's write transactions committed over the level ("batches")
+     * and the bytes it wrote (/proc/PID/io wchar): pages
+     * per commit and commits per event; -1 when not read. */
+    double commits, write_bytes;
+    double node_main_cpu_s;             /* the node's main thread alone */
 } bench_level_t;
 
 /* Reporters check the Ed25519 signature of one reply in this many (every
@@ -176,6 +181,11 @@ extern uint32_t bench_client_version;
  * -1 when unreadable. */
 double bench_proc_cpu_s(pid_t pid);
 
+/* CPU seconds (user + system) of process pid's main thread so far (its
+ * task pid): gridrelayd's serial part, which bounds its events/s; -1 when
+ * unreadable. */
+double bench_main_thread_cpu_s(pid_t pid);
+
 /* CPU seconds (user + system) of this process so far. */
 double bench_self_cpu_s(void);
 
@@ -184,6 +194,13 @@ double bench_self_cpu_s(void);
  * sends), and bytes it caused to be written to storage (write_bytes), from
  * /proc/PID/io. Returns 0, or -1 when unreadable (fields then -1). */
 int bench_proc_io(pid_t pid, double *wchar, double *write_bytes);
+/* Bytes process pid passed to write system calls so far (wchar of
+ * /proc/PID/io): for gridrelayd, LMDB's page writes (whole 4 KiB pages and
+ * the meta page) and its few log lines; ZeroMQ's socket sends are not
+ * counted (send(2) is not a write). write_bytes is not used: this
+ * machine's ext4 counts there several times what was written. -1 when
+ * unreadable. */
+double bench_proc_write_bytes(pid_t pid);
 
 typedef struct {
     size_t levels[BENCH_MAX_LEVELS];    /* concurrent reporters per level */

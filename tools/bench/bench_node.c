@@ -177,6 +177,7 @@ static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_
     out->clients = clients;
     out->events_per_s = out->p50_ms = out->p99_ms = out->p999_ms = -1;
     out->gen_cpu_s = out->node_cpu_s = out->verified_share = -1;
+    out->commits = out->write_bytes = out->node_main_cpu_s = -1;
     out->events = 0;
     s_start_t start = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
     uint64_t id_base_ms = gr_now_ms();
@@ -189,9 +190,15 @@ static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_
         }
         started++;
     }
+    /* The node's commits and disk writes: read around the level by a
+     * client of its own (GetStats is a read: no commit of its own). */
+    gr_client_t *stats = harness_client(node, ctx, 0);
+    double commits0 = stats ? (double)bench_counter(stats, "batches") : -1;
+    double wb0 = bench_proc_write_bytes(node->pid);
     s_start_go(&start, started);
     double t0 = bench_now();
     double gen0 = bench_self_cpu_s(), node0 = bench_proc_cpu_s(node->pid);
+    double main0 = bench_main_thread_cpu_s(node->pid);
     size_t acked = 0;
     gr_client_checks_t checks = { 0 };
     for (size_t i = 0; i < started; i++) {
@@ -203,10 +210,18 @@ static int s_ingest(harness_node_t *node, void *ctx, const char *category, size_
     }
     double dt = bench_now() - t0;
     double gen1 = bench_self_cpu_s(), node1 = bench_proc_cpu_s(node->pid);
+    double main1 = bench_main_thread_cpu_s(node->pid);
+    if (main0 >= 0 && main1 >= 0)
+        out->node_main_cpu_s = main1 - main0;
     if (gen0 >= 0 && gen1 >= 0)
         out->gen_cpu_s = gen1 - gen0;
     if (node0 >= 0 && node1 >= 0)
         out->node_cpu_s = node1 - node0;
+    double wb1 = bench_proc_write_bytes(node->pid);
+    double commits1 = stats ? (double)bench_counter(stats, "batches") : -1;
+    gr_client_destroy(&stats);
+    out->commits = commits0 >= 0 && commits1 >= commits0 ? commits1 - commits0 : -1;
+    out->write_bytes = wb0 >= 0 && wb1 >= wb0 ? wb1 - wb0 : -1;
     if (checks.replies)
         out->verified_share = (double)(checks.signatures + checks.cached) / (double)checks.replies;
     double *lat = calloc(acked ? acked : 1, sizeof *lat);
@@ -315,7 +330,7 @@ int bench_single_run(const bench_single_opts_t *o, bench_single_t *out)
     out->disk.file_bytes = out->disk.used_bytes = out->disk.high_bytes = -1;
     size_t reporters = 1;
     for (size_t i = 0; i < o->n_levels; i++) {
-        out->level[i] = (bench_level_t){ o->levels[i], -1, -1, -1, -1, 0, -1, -1, -1 };
+        out->level[i] = (bench_level_t){ o->levels[i], -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1 };
         if (o->levels[i] > reporters)
             reporters = o->levels[i];
     }

@@ -330,10 +330,10 @@ int bench_link_counts(gr_client_t *client, const char *role, bench_link_counts_t
     return rc;
 }
 
-double bench_proc_cpu_s(pid_t pid)
+/* utime + stime of a /proc stat file (a process's or one thread's). */
+static double s_stat_cpu_s(const char *path)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -347,6 +347,20 @@ double bench_proc_cpu_s(pid_t pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_proc_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return s_stat_cpu_s(path);
+}
+
+double bench_main_thread_cpu_s(pid_t pid)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+    return s_stat_cpu_s(path);
 }
 
 int bench_proc_io(pid_t pid, double *wchar, double *write_bytes)
@@ -375,4 +389,11 @@ double bench_self_cpu_s(void)
         return -1;
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+double bench_proc_write_bytes(pid_t pid)
+{
+    double wchar = -1, write_bytes = -1;
+    bench_proc_io(pid, &wchar, &write_bytes);
+    return wchar;
 }
