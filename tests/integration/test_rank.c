@@ -258,6 +258,8 @@ static void test_a_scripted_stretch_ranks_as_computed(void **state)
     assert_true(node_wait_timeline(&fx->n[T], fx->ctx, t2, "dispatched to water", 20000));
     /* 6 h */
     s_clock(fx, 6 * H);
+    /* The town urges what its view of the villages holds: wait for b2 there. */
+    assert_true(s_wait_says(fx, T, "view", b2, 20000));
     snprintf(args, sizeof args, "urge %s --note 'finish it'", b2);
     assert_int_equal(s_gridctl(fx, T, args, out, sizeof out), 0);
     assert_true(node_wait_timeline(&fx->n[V2], fx->ctx, b2, "finish it", 20000));
