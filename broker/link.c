@@ -98,9 +98,36 @@ static void s_contact(gr_link_t *self)
  * else (Errors included, so the owner can log them) goes to the message
  * callback. Heartbeats are forwarded too: their status_seq matters to the
  * owner's catch-up. */
+bool gr_link_error_is_permanent(int code)
+{
+    /* What the same bytes can never pass however often they are sent: the
+     * peer's rules or config refuse them. ERR_REPLAY too: the peer keeps
+     * the newest seq per signer for good, so the same bytes stay too old
+     * (typically an entry whose ack was lost and whose dedup record the
+     * peer pruned past its window: kept, it would sit at the head of the
+     * link for ever, tests/integration/test_replay.c). Trust, signature and
+     * not-found refusals are left to the retries: a key added or a missing
+     * case arriving later can cure those without anyone acting. */
+    switch (code) {
+    case GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN:
+    case GRIDRELAY__ERROR_CODE__ERR_INVALID:
+    case GRIDRELAY__ERROR_CODE__ERR_UNKNOWN_CATEGORY:
+    case GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED:
+    case GRIDRELAY__ERROR_CODE__ERR_DECODE:
+    case GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE:
+    case GRIDRELAY__ERROR_CODE__ERR_REPLAY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
-    bool consumed = gr_link_window_answer(self, opened);
+    const Gridrelay__Body *body = opened->body;
+    bool permanent = body->kind_case == GRIDRELAY__BODY__KIND_ERROR && body->error &&
+                     gr_link_error_is_permanent(body->error->code);
+    bool consumed = gr_link_window_answer(self, opened, permanent);
     s_contact(self);
     gr_link_window_send_held(self);
     if (!consumed && self->cb.message)

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "link.h"
+#include "link_types.h"
 
 /* ZeroMQ routing ids are 1..255 bytes. */
 #define GR_LINK_MAX_ROUTING_ID 255

@@ -358,30 +358,6 @@ static bool s_error_is_transient(const Gridrelay__Error *error)
            error->code == GRIDRELAY__ERROR_CODE__ERR_INTERNAL;
 }
 
-bool gr_link_error_is_permanent(int code)
-{
-    /* What the same bytes can never pass however often they are sent: the
-     * peer's rules or config refuse them. ERR_REPLAY too: the peer keeps
-     * the newest seq per signer for good, so the same bytes stay too old
-     * (typically an entry whose ack was lost and whose dedup record the
-     * peer pruned past its window: kept, it would sit at the head of the
-     * link for ever, tests/integration/test_replay.c). Trust, signature and
-     * not-found refusals are left to the retries: a key added or a missing
-     * case arriving later can cure those without anyone acting. */
-    switch (code) {
-    case GRIDRELAY__ERROR_CODE__ERR_FORBIDDEN:
-    case GRIDRELAY__ERROR_CODE__ERR_INVALID:
-    case GRIDRELAY__ERROR_CODE__ERR_UNKNOWN_CATEGORY:
-    case GRIDRELAY__ERROR_CODE__ERR_UNSUPPORTED:
-    case GRIDRELAY__ERROR_CODE__ERR_DECODE:
-    case GRIDRELAY__ERROR_CODE__ERR_FRAME_TOO_LARGE:
-    case GRIDRELAY__ERROR_CODE__ERR_REPLAY:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* An answer to an item sent once (Karn's rule: a resent item's answer
  * cannot say which copy it answers) is an answer time: the resend timeout
  * becomes the smoothed time plus four variations (RFC 6298 2.2-2.3), at
@@ -529,13 +505,13 @@ void gr_link_window_timed_out(gr_link_t *self)
 
 /* An Error reply: a permanent refusal settles the entry as a dead letter,
  * any other makes it a resend at the next timeout. */
-static void s_refused(gr_link_t *self, const Gridrelay__Error *error)
+static void s_refused(gr_link_t *self, const Gridrelay__Error *error, bool permanent)
 {
     long i = s_find(self, error->ref_seq);
     if (i < 0)
         return;
     s_frame_answered(self, gr_link_entry_at(self, (size_t)i)->frame);
-    if (self->cb.dead && gr_link_error_is_permanent(error->code)) {
+    if (self->cb.dead && permanent) {
         /* Refused for good: out of the window, to the owner's dead
          * letters. */
         self->refused_total++;
@@ -551,7 +527,7 @@ static void s_refused(gr_link_t *self, const Gridrelay__Error *error)
         self->refused_total++;
 }
 
-bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened)
+bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened, bool permanent)
 {
     const Gridrelay__Body *body = opened->body;
     /* A peer that sent one version-2 frame speaks 2 (its replies to our
@@ -578,7 +554,7 @@ bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened)
         return true;
     case GRIDRELAY__BODY__KIND_ERROR:
         if (body->error)
-            s_refused(self, body->error);
+            s_refused(self, body->error, permanent);
         return false;  /* the owner logs it */
     default:
         return false;

@@ -51,9 +51,11 @@ uint64_t gr_link_window_resend_from(const gr_link_t *self);
 void gr_link_window_timed_out(gr_link_t *self);
 
 /* Learns the peer's link version from a verified frame, and settles what
- * an Ack, AckBatch or Error of the peer's answers. Returns true when the
+ * an Ack, AckBatch or Error of the peer's answers; permanent: the Error
+ * refuses its entry for good (gr_link_error_is_permanent), which makes
+ * it a dead letter when the owner takes those. Returns true when the
  * frame was an answer the link consumed (Ack, AckBatch), false when the
  * owner's message callback should see it. */
-bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened);
+bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened, bool permanent);
 
 #endif
