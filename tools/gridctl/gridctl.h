@@ -120,6 +120,10 @@ const char *gridctl_error_name(int code);
 /* Prints obj as one line of plain JSON on stdout and releases it. */
 struct json_object;
 void gridctl_print_json(struct json_object *obj);
+/* The JSON object an acknowledged write starts its line with, {"id": the
+ * Ack's event id}: the caller adds its own fields and prints it with
+ * gridctl_print_json(). NULL when out of memory (json-c takes NULL). */
+struct json_object *gridctl_ack_object(const Gridrelay__Ack *ack);
 /* Formats ms since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void gridctl_format_time(char out[32], uint64_t ms);
 

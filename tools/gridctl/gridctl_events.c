@@ -179,8 +179,7 @@ int gridctl_report(int argc, char **argv)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
     if (common.json) {
-        json_object *obj = json_object_new_object();
-        json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
+        json_object *obj = gridctl_ack_object(ack);
         json_object_object_add(obj, "duplicate", json_object_new_boolean(ack->duplicate));
         gridctl_print_json(obj);
     } else {

@@ -97,8 +97,7 @@ static int s_run(bool merge, int argc, char **argv)
         return rc;
     const Gridrelay__Ack *ack = reply.body->ack;
     if (common.json) {
-        json_object *obj = json_object_new_object();
-        json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
+        json_object *obj = gridctl_ack_object(ack);
         json_object_object_add(obj, "status", json_object_new_string(gridctl_status_name(ack->status)));
         json_object_object_add(obj, "merged_into", json_object_new_string(merge ? ca.target : ""));
         gridctl_print_json(obj);

@@ -65,3 +65,10 @@ void gridctl_print_json(json_object *obj)
     printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
     json_object_put(obj);
 }
+
+json_object *gridctl_ack_object(const Gridrelay__Ack *ack)
+{
+    json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "id", json_object_new_string(ack->event_id));
+    return obj;
+}
