@@ -129,6 +129,8 @@ typedef struct {
     double verifies_per_s;      /* Ed25519 verifies/s, one core */
     double signs_per_s;         /* Ed25519 signs/s, one core */
     double commits_per_s;       /* LMDB: one put + one durable commit */
+    double commit_p50_ms;       /* the same: begin to durable, per commit */
+    double commit_p99_ms;
     double batched_puts_per_s;  /* LMDB: batch_puts puts per durable commit */
     size_t batch_puts;
     size_t msg_bytes;           /* ZeroMQ message size (a Report envelope) */

@@ -59,8 +59,10 @@ static double s_signs_per_s(size_t n)
 /* n puts of S_VALUE_BYTES, `per_commit` per synchronous commit, into a
  * fresh environment in a temp dir. Keys are 16 bytes, a big-endian counter
  * then 8 random bytes: mostly appending, like the node's time-ordered ids.
- * Returns puts/s, -1 on failure. */
-static double s_lmdb_puts_per_s(size_t n, size_t per_commit)
+ * With p50_ms and p99_ms, also the time from begin to the end of each
+ * durable commit, as percentiles (the floor of any latency that waits for
+ * a commit). Returns puts/s, -1 on failure. */
+static double s_lmdb_puts_per_s(size_t n, size_t per_commit, double *p50_ms, double *p99_ms)
 {
     char dir[] = "/tmp/gridbench-lmdb-XXXXXX";
     if (!mkdtemp(dir))
@@ -68,15 +70,20 @@ static double s_lmdb_puts_per_s(size_t n, size_t per_commit)
     MDB_env *env = NULL;
     MDB_dbi dbi = 0;
     double rate = -1;
+    double *took = NULL;        /* per commit, ms, when asked */
     char value[S_VALUE_BYTES];
     memset(value, 'v', sizeof value);
     if (mdb_env_create(&env) != 0)
         goto out;
     if (mdb_env_set_mapsize(env, (size_t)1 << 30) != 0 || mdb_env_open(env, dir, 0, 0600) != 0)
         goto out;
+    size_t commits = (n + per_commit - 1) / per_commit, done = 0;
+    if (p50_ms && !(took = calloc(commits, sizeof *took)))
+        goto out;
     double t0 = bench_now();
     for (size_t i = 0; i < n;) {
         MDB_txn *txn;
+        double begun = bench_now();
         if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
             goto out;
         if (i == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
@@ -96,9 +103,17 @@ static double s_lmdb_puts_per_s(size_t n, size_t per_commit)
         }
         if (mdb_txn_commit(txn) != 0)
             goto out;
+        if (took && done < commits)
+            took[done++] = (bench_now() - begun) * 1000;
     }
     rate = (double)n / (bench_now() - t0);
+    if (took && done > 0) {
+        bench_sort(took, done);
+        *p50_ms = bench_percentile(took, done, 0.50);
+        *p99_ms = bench_percentile(took, done, 0.99);
+    }
 out:
+    free(took);
     if (env)
         mdb_env_close(env);
     char path[64];
@@ -242,8 +257,9 @@ int bench_raw_run(bench_raw_t *out, size_t msg_bytes)
     out->msg_bytes = msg_bytes;
     out->verifies_per_s = s_verifies_per_s(S_VERIFIES);
     out->signs_per_s = s_signs_per_s(S_SIGNS);
-    out->commits_per_s = s_lmdb_puts_per_s(S_COMMITS, 1);
-    out->batched_puts_per_s = s_lmdb_puts_per_s(S_BATCHED_PUTS, S_BATCH);
+    out->commit_p50_ms = out->commit_p99_ms = -1;
+    out->commits_per_s = s_lmdb_puts_per_s(S_COMMITS, 1, &out->commit_p50_ms, &out->commit_p99_ms);
+    out->batched_puts_per_s = s_lmdb_puts_per_s(S_BATCHED_PUTS, S_BATCH, NULL, NULL);
     int rc = 0;
     if (s_zmq(false, msg_bytes, &out->zmq_msgs_per_s, &out->zmq_rtt_per_s) != 0)
         rc = -1;
