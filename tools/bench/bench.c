@@ -662,6 +662,8 @@ static void s_sheet_scale(bench_sheet_t *s, const bench_scale_opts_t *o, const b
     bench_sheet_add(s, "scale_ack_p99_ms", 1, sc->ack_p99_ms, "scale: taken into a window -> acked, p99 ms");
     bench_sheet_add(s, "scale_district_peak_rss_mb", 1, s_mb(sc->rss_kb),
                     "scale: district peak RSS, MiB (VmHWM)");
+    bench_sheet_add(s, "scale_district_peak_anon_mb", 1, s_mb(sc->anon_kb),
+                    "scale: district RssAnon at most, MiB (its own memory, without the store's map)");
     bench_sheet_add(s, "scale_gridbench_peak_rss_mb", 1, s_mb(sc->sim_rss_kb),
                     "scale: gridbench's own peak RSS so far, MiB (holds the simulator)");
     bench_sheet_add(s, "scale_district_disk_bytes_per_event", 0,

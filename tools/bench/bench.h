@@ -90,6 +90,9 @@ int bench_sheet_write_json(const bench_sheet_t *sheet, const char *path, int run
 
 /* Peak resident set (VmHWM, kB) of a running process; -1 when unreadable. */
 long bench_peak_rss_kb(pid_t pid);
+/* A kB field of a running process's /proc status ("RssAnon", "VmRSS"...),
+ * named without its colon; -1 when unreadable. */
+long bench_status_kb(pid_t pid, const char *field);
 
 typedef struct {
     uint64_t events;            /* events the node stored (its events_stored) */
@@ -306,6 +309,9 @@ typedef struct {
     double ack_p50_ms, ack_p99_ms;  /* first transmission to ack, per escalation */
     size_t frame_bytes;         /* mean Escalate frame size */
     long rss_kb;                /* the district's peak RSS */
+    long anon_kb;               /* the district's largest RssAnon seen during
+                                 * the burst (sampled every 100 ms): its own
+                                 * memory, without the store's mapped pages */
     long sim_rss_kb;            /* this process's peak RSS (the simulator) */
     bench_disk_t disk;
 } bench_scale_t;

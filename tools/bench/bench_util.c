@@ -189,21 +189,27 @@ int bench_sheet_write_json(const bench_sheet_t *sheet, const char *path, int run
 
 /* ---- a node's resources ---- */
 
-long bench_peak_rss_kb(pid_t pid)
+long bench_status_kb(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
+    size_t n = strlen(field);
     long kb = -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            kb = strtol(line + n + 1, NULL, 10);
             break;
         }
     fclose(f);
     return kb;
+}
+
+long bench_peak_rss_kb(pid_t pid)
+{
+    return bench_status_kb(pid, "VmHWM");
 }
 
 static size_t s_pages(const MDB_stat *st)
