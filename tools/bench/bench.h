@@ -9,8 +9,9 @@
  * bench_scale.c    one district under 1,000 simulated villages
  * bench_dept.c     a township with its departments
  * bench_calls.c    the requests several benchmarks make (a report, the
- *                  event listing), where the daemon is (also linked into
- *                  gridrankbench and gridrecoverybench)
+ *                  event listing), where the daemon is, how an option
+ *                  loop exits (also linked into gridrankbench and
+ *                  gridrecoverybench)
  * bench_peers.c  --peers: runs gridpeerbench (the same chain on
  *                  mosquitto, RabbitMQ and NATS) and sets its figures beside
  *                  gridrelay's
@@ -126,7 +127,7 @@ typedef struct {
  * the first of that role). Returns 0, or -1 (no answer, no such link). */
 int bench_link_counts(gr_client_t *client, const char *role, bench_link_counts_t *out);
 
-/* ---- requests to a node (bench_calls.c) ---- */
+/* ---- requests to a node, the daemon, the options (bench_calls.c) ---- */
 
 /* Makes body a Report of event (initialises body and report); the body
  * points into both, which must outlive it. */
@@ -147,6 +148,11 @@ int bench_list_events(gr_client_t *client, int (*on_id)(void *arg, const char *i
  * (<dir>/../node/gridrelayd) unless it is set already, so that a build
  * tree's benchmarks find its node. */
 void bench_default_daemon(void);
+
+/* How a benchmark's option loop ends on --help or a bad option: usage(f)
+ * on stdout and 0 for help, on stderr and 2 (a usage error) otherwise.
+ * Returns what main() returns. */
+int bench_usage_exit(void (*usage)(FILE *out), bool help);
 
 /* ---- raw ceilings (bench_raw.c) ---- */
 

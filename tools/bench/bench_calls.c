@@ -1,6 +1,6 @@
 /* gridbench, gridrankbench, gridrecoverybench: the requests to a node that
- * more than one benchmark makes (a report, the event listing), and where
- * the daemon is found. */
+ * more than one benchmark makes (a report, the event listing), where the
+ * daemon is found, and how an option loop exits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +60,14 @@ int bench_list_events(gr_client_t *client, int (*on_id)(void *arg, const char *i
             return -1;
     } while (token[0]);
     return 0;
+}
+
+/* gridrankbench's and gridrecoverybench's exit codes for their options
+ * (bench.h). */
+int bench_usage_exit(void (*usage)(FILE *out), bool help)
+{
+    usage(help ? stdout : stderr);
+    return help ? 0 : 2;
 }
 
 /* As a build tree lays out: build/tools/<us>, build/node/gridrelayd

@@ -225,13 +225,10 @@ int main(int argc, char **argv)
         case 'i': idle_s = strtod(optarg, &end); break;
         case 'k': rankings = strtoul(optarg, &end, 10); break;
         default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
+            return bench_usage_exit(s_usage, opt == 'h');
         }
-        if (!end || *end) {
-            s_usage(stderr);
-            return 2;
-        }
+        if (!end || *end)
+            return bench_usage_exit(s_usage, false);
     }
     if (cases < 1 || units < 1 || units > 999 || own > 100 || reporters < 1 ||
         reporters > MAX_REPORTERS - 1 || idle_s <= 0 || rankings < 1 || rankings > 100) {

@@ -182,6 +182,34 @@ static long s_list(harness_node_t *node, void *ctx, char (**out)[GR_EVENT_ID_LEN
     return (long)l.n;
 }
 
+/* ---- a township and its village ---- */
+
+/* Sets up (does not start) a township with status listening on and a
+ * village below it with `reporters` reporter keys, as drain and catchup
+ * measure them. 0, or -1 when either could not be set up. */
+static int s_pair_init(harness_node_t *town, harness_node_t *village, size_t reporters)
+{
+    if (harness_node_init(town, "bench-town", 1) != 0 ||
+        harness_node_init(village, "bench-village", reporters) != 0)
+        return -1;
+    snprintf(town->tier, sizeof town->tier, "township");
+    town->status_listen = true;
+    harness_add_child(town, village);
+    return 0;
+}
+
+/* Tears down what s_pair_init() set up, once the measurement's clients
+ * are closed: stops both nodes (the village first), ends ctx, removes
+ * their directories. Accepts nodes that never started. */
+static void s_pair_end(harness_node_t *town, harness_node_t *village, void *ctx)
+{
+    harness_node_stop(village, SIGTERM);
+    harness_node_stop(town, SIGTERM);
+    zmq_ctx_term(ctx);
+    harness_node_cleanup(village);
+    harness_node_cleanup(town);
+}
+
 /* ---- drain ---- */
 
 typedef struct {
@@ -195,12 +223,8 @@ static int s_drain(size_t queued, double offline_s, s_drain_t *out)
 {
     harness_node_t town, village;
     memset(out, 0, sizeof *out);
-    if (harness_node_init(&town, "bench-town", 1) != 0 ||
-        harness_node_init(&village, "bench-village", S_SENDERS) != 0)
+    if (s_pair_init(&town, &village, S_SENDERS) != 0)
         return -1;
-    snprintf(town.tier, sizeof town.tier, "township");
-    town.status_listen = true;
-    harness_add_child(&town, &village);
     int rc = -1;
     void *ctx = zmq_ctx_new();
     char (*ids)[GR_EVENT_ID_LEN + 1] = calloc(queued, sizeof *ids);
@@ -257,11 +281,7 @@ out:
     gr_client_destroy(&tc);
     free(ids);
     free(held);
-    harness_node_stop(&village, SIGTERM);
-    harness_node_stop(&town, SIGTERM);
-    zmq_ctx_term(ctx);
-    harness_node_cleanup(&village);
-    harness_node_cleanup(&town);
+    s_pair_end(&town, &village, ctx);
     return rc;
 }
 
@@ -496,12 +516,8 @@ static int s_catchup(size_t changes, s_catchup_t *out)
     memset(out, 0, sizeof *out);
     out->changes = changes;
     out->cases = changes / 5 ? changes / 5 : 1;
-    if (harness_node_init(&town, "bench-town", 1) != 0 ||
-        harness_node_init(&village, "bench-village", 1) != 0)
+    if (s_pair_init(&town, &village, 1) != 0)
         return -1;
-    snprintf(town.tier, sizeof town.tier, "township");
-    town.status_listen = true;
-    harness_add_child(&town, &village);
     int rc = -1;
     void *ctx = zmq_ctx_new();
     gr_client_t *tc = NULL;
@@ -550,11 +566,7 @@ static int s_catchup(size_t changes, s_catchup_t *out)
                 (unsigned long long)seq, (unsigned long long)out->last_seq);
 out:
     gr_client_destroy(&tc);
-    harness_node_stop(&village, SIGTERM);
-    harness_node_stop(&town, SIGTERM);
-    zmq_ctx_term(ctx);
-    harness_node_cleanup(&village);
-    harness_node_cleanup(&town);
+    s_pair_end(&town, &village, ctx);
     return rc;
 }
 
@@ -619,13 +631,10 @@ int main(int argc, char **argv)
         case 's': st_changes = strtoull(optarg, &end, 10); break;
         case 'k': st_cases = strtoull(optarg, &end, 10); break;
         default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
+            return bench_usage_exit(s_usage, opt == 'h');
         }
-        if (!end || *end) {
-            s_usage(stderr);
-            return 2;
-        }
+        if (!end || *end)
+            return bench_usage_exit(s_usage, false);
     }
     bool all = strcmp(mode, "all") == 0;
     bool m_drain = all || strcmp(mode, "drain") == 0, m_restart = all || strcmp(mode, "restart") == 0,
