@@ -681,16 +681,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc == 3 ? 0 : rc;
     double t_start = bench_now();
-    if (!getenv("GRIDRELAYD")) {
-        char self[4096], path[4200];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            *strrchr(self, '/') = '\0';
-            snprintf(path, sizeof path, "%s/../node/gridrelayd", self);
-            setenv("GRIDRELAYD", path, 1);
-        }
-    }
+    bench_default_daemon();
     /* Before minutes of measuring: --peers without gridpeerbench would
      * only fail at the end. */
     char peer_path[4200] = "";

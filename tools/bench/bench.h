@@ -8,6 +8,10 @@
  *                  reporters, the 3-tier chain, the chain kill run
  * bench_scale.c    one district under 1,000 simulated villages
  * bench_dept.c     a township with its departments
+ * bench_calls.c    the requests several benchmarks make (a report, the
+ *                  event listing), where the daemon is, how an option
+ *                  loop exits (also linked into gridrankbench and
+ *                  gridrecoverybench)
  * bench_peers.c  --peers: runs gridpeerbench (the same chain on
  *                  mosquitto, RabbitMQ and NATS) and sets its figures beside
  *                  gridrelay's
@@ -125,6 +129,33 @@ typedef struct {
 /* The counters of the node's link with role ("parent", "skip", "child":
  * the first of that role). Returns 0, or -1 (no answer, no such link). */
 int bench_link_counts(gr_client_t *client, const char *role, bench_link_counts_t *out);
+
+/* ---- requests to a node, the daemon, the options (bench_calls.c) ---- */
+
+/* Makes body a Report of event (initialises body and report); the body
+ * points into both, which must outlive it. */
+void bench_report_wrap(Gridrelay__Body *body, Gridrelay__Report *report, Gridrelay__Event *event);
+
+/* Sends event as a Report through client (timeout_ms per try, tries
+ * tries). Returns 1 when the node acknowledged it, 0 when it answered
+ * otherwise, -1 when the call failed (no answer). */
+int bench_report_call(gr_client_t *client, Gridrelay__Event *event, int timeout_ms, int tries);
+
+/* Every event id the node holds, through ListEvents pages of 1,000 as an
+ * operator would list them: on_id(arg, id) for each, in the node's order;
+ * a non-zero return stops the listing. 0, or -1 when a call failed, a
+ * page was not one or on_id refused. */
+int bench_list_events(gr_client_t *client, int (*on_id)(void *arg, const char *id), void *arg);
+
+/* Sets GRIDRELAYD to the daemon beside this program
+ * (<dir>/../node/gridrelayd) unless it is set already, so that a build
+ * tree's benchmarks find its node. */
+void bench_default_daemon(void);
+
+/* How a benchmark's option loop ends on --help or a bad option: usage(f)
+ * on stdout and 0 for help, on stderr and 2 (a usage error) otherwise.
+ * Returns what main() returns. */
+int bench_usage_exit(void (*usage)(FILE *out), bool help);
 
 /* ---- raw ceilings (bench_raw.c) ---- */
 

@@ -39,11 +39,7 @@ void bench_report_body(Gridrelay__Body *body, Gridrelay__Report *report, Gridrel
     loc->grid_code = "G-05";
     loc->address = "No. 3 East Lane";
     event->location = loc;
-    gridrelay__report__init(report);
-    report->event = event;
-    gridrelay__body__init(body);
-    body->kind_case = GRIDRELAY__BODY__KIND_REPORT;
-    body->report = report;
+    bench_report_wrap(body, report, event);
 }
 
 size_t bench_report_envelope_size(void)
@@ -748,33 +744,17 @@ static int s_id_cmp(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* bench_list_events()' callback: one more id the district holds. */
+static int s_kill_listed(void *arg, const char *id)
+{
+    return s_ids_push(arg, id);
+}
+
 /* Every event id the district holds, through ListEvents pages as an
  * operator would list them. 0 or -1. */
 static int s_kill_list(gr_client_t *district, s_ids_t *out)
 {
-    Gridrelay__ListEvents list = GRIDRELAY__LIST_EVENTS__INIT;
-    list.limit = 1000;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
-    body.list_events = &list;
-    char token[GR_PAGE_TOKEN_MAX] = "";
-    do {
-        list.page_token = token;
-        gr_opened_t reply;
-        if (gr_client_call(district, &body, &reply, 5000, 3) != 0)
-            return -1;
-        const Gridrelay__EventPage *page = reply.body->event_page;
-        int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_EVENT_PAGE && page ? 0 : -1;
-        for (size_t i = 0; rc == 0 && i < page->n_events; i++)
-            rc = s_ids_push(out, page->events[i]->id);
-        token[0] = '\0';
-        if (rc == 0 && page->next_page_token)
-            snprintf(token, sizeof token, "%s", page->next_page_token);
-        gr_opened_clear(&reply);
-        if (rc != 0)
-            return -1;
-    } while (token[0]);
-    return 0;
+    return bench_list_events(district, s_kill_listed, out);
 }
 
 /* Compares what the village acknowledged with what the district lists.

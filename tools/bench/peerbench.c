@@ -247,11 +247,11 @@ static int s_warm_up(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t)
             return 0;
         if (pb_now() >= next) {
             pb_payload_fill(buf, sizeof buf, phase, PB_SEQ_NONE, PB_KIND_WARM);
-            if (sys->publish(c, buf, sizeof buf, PB_SEQ_NONE) != 0)
+            if (sys->ops->publish(c, buf, sizeof buf, PB_SEQ_NONE) != 0)
                 return -1;
             next = pb_now() + 0.5;
         }
-        if (sys->pump(c, 20) != 0)
+        if (sys->ops->pump(c, 20) != 0)
             return -1;
     }
     fprintf(stderr, "gridpeerbench: %s: nothing crossed the chain within 120 s\n", sys->name);
@@ -273,12 +273,12 @@ static int s_send(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t, const 
     int rc = -1;
     for (size_t seq = 0; seq < n; seq++) {
         while (rate > 0 && pb_now() < start + (double)seq / rate)
-            if (sys->pump(c, 1) != 0)
+            if (sys->ops->pump(c, 1) != 0)
                 goto out;
         double stall = pb_now();
         size_t answered;
         while (seq - (answered = s_answered(t)) >= (size_t)o->window) {
-            if (sys->pump(c, 10) != 0 || pb_stopping() || pb_now() - stall > S_ACK_STALL_S)
+            if (sys->ops->pump(c, 10) != 0 || pb_stopping() || pb_now() - stall > S_ACK_STALL_S)
                 goto out;
             stall = s_answered(t) != answered ? pb_now() : stall;
         }
@@ -288,12 +288,12 @@ static int s_send(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t, const 
             t->t_first_send = pb_now();
             pthread_mutex_unlock(&t->lock);
         }
-        if (sys->publish(c, buf, o->size, seq) != 0 || sys->pump(c, 0) != 0)
+        if (sys->ops->publish(c, buf, o->size, seq) != 0 || sys->ops->pump(c, 0) != 0)
             goto out;
         if (kill && !killed && s_answered(t) >= n / 2) {
             printf("gridpeerbench: %s: SIGKILL B at %zu acknowledged, restarting it\n", sys->name,
                    s_answered(t));
-            if (sys->kill_middle(c) != 0 || sys->restart_middle(c) != 0)
+            if (sys->ops->crash_middle(c) != 0)
                 goto out;
             killed = true;
         }
@@ -301,7 +301,7 @@ static int s_send(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t, const 
     double stall = pb_now();
     size_t answered;
     while ((answered = s_answered(t)) < n) {
-        if (sys->pump(c, 10) != 0 || pb_stopping() || pb_now() - stall > S_ACK_STALL_S)
+        if (sys->ops->pump(c, 10) != 0 || pb_stopping() || pb_now() - stall > S_ACK_STALL_S)
             goto out;
         stall = s_answered(t) != answered ? pb_now() : stall;
     }
@@ -328,7 +328,7 @@ static void s_receive(const pb_system_t *sys, pb_chain_t *c, pb_tracker_t *t, do
         double quiet = pb_now() - last;
         if ((all && quiet >= settle) || quiet >= S_SILENCE_S)
             return;
-        if (sys->pump(c, 0) != 0)
+        if (sys->ops->pump(c, 0) != 0)
             return;
         pb_track_wait(t, 50);
     }
@@ -370,14 +370,14 @@ static int s_throughput_run(const pb_system_t *sys, const s_options_t *o, pb_tra
     s_receive(sys, c, t, pb_now(), 0);
     s_percentiles(t, p50, p99);
     long rss[3];
-    sys->peak_rss(c, rss);
+    pb_chain_peak_rss(c, rss);
     for (int i = 0; i < 3; i++)
         res->rss[i] = rss[i] > res->rss[i] ? rss[i] : res->rss[i];
     printf("gridpeerbench: %s run %d/%d: %.0f msgs/s, p50 %.2f ms, p99 %.2f ms, lost %zu, dup %zu\n",
            sys->name, r + 1, o->runs, *rate, *p50, *p99, lost, dups);
     rc = 0;
 out:
-    sys->stop(&c);
+    sys->ops->stop(&c);
     return rc;
 }
 
@@ -394,7 +394,7 @@ static int s_kill_run(const pb_system_t *sys, const s_options_t *o, pb_tracker_t
     if (s_warm_up(sys, c, t) != 0 || s_send(sys, c, t, o, o->messages, 0, true) != 0)
         goto out;
     double deadline = pb_now() + 180;
-    while (!sys->middle_up(c)) {
+    while (!pb_chain_middle_up(c)) {
         if (pb_now() > deadline || pb_stopping()) {
             snprintf(res->error, sizeof res->error, "%s: B did not come back within 180 s", sys->name);
             goto out;
@@ -412,7 +412,7 @@ static int s_kill_run(const pb_system_t *sys, const s_options_t *o, pb_tracker_t
            sys->name, k + 1, o->kill_runs, acked, received, lost, dups);
     rc = 0;
 out:
-    sys->stop(&c);
+    sys->ops->stop(&c);
     return rc;
 }
 

@@ -104,10 +104,6 @@ bool pb_stopping(void);              /* SIGINT/SIGTERM/SIGHUP received */
 int pb_free_port(void);              /* a free TCP port on 127.0.0.1, or -1 */
 bool pb_port_open(int port);         /* something accepts on 127.0.0.1:port */
 long pb_peak_rss_kib(pid_t pid);     /* VmHWM, or -1 */
-/* A chain of three brokers: whether the middle one runs and accepts on
- * its port; each one's peak RSS in KiB (-1 for one not running). */
-bool pb_chain_middle_up(pb_proc_t procs[3], const int ports[3]);
-void pb_chain_peak_rss(const pb_proc_t procs[3], long out[3]);
 /* Waits until p accepts on 127.0.0.1:port, polling every poll_ms, until
  * deadline (pb_now() seconds). Returns 0, or -1 when p died, the deadline
  * passed or we are stopping (then p's log tail is printed, unless
@@ -126,6 +122,39 @@ int pb_write_file(const char *path, const char *text, int mode);
 /* ---- a broker chain ---- */
 
 typedef struct pb_chain pb_chain_t;
+
+/* What is the same in every chain: A, B, C and their client ports. Each
+ * system's struct pb_chain has it as its first member, `head`, so that the
+ * driver reaches it through the opaque pb_chain_t (a pointer to a struct,
+ * converted, points to its first member) and does here, once, what does
+ * not depend on the broker. */
+typedef struct {
+    pb_proc_t broker[3];
+    int port[3];
+} pb_chain_head_t;
+
+/* c's head (see pb_chain_head_t). */
+pb_chain_head_t *pb_chain_head(pb_chain_t *c);
+/* Whether B runs and accepts on its port again. */
+bool pb_chain_middle_up(pb_chain_t *c);
+/* Peak RSS of A, B, C in KiB (-1 for one not running or unreadable). */
+void pb_chain_peak_rss(pb_chain_t *c, long out[3]);
+
+/* What a started chain does: one table for each kind of chain, which the
+ * systems that start that kind share (nats and nats_always). */
+typedef struct {
+    /* Sends one payload to A; its ack goes to pb_track_acked(seq). */
+    int (*publish)(pb_chain_t *c, const void *buf, size_t len, uint64_t seq);
+    /* Processes acks, waiting up to timeout_ms for one. 0, or -1 if the
+     * publisher's connection is gone. */
+    int (*pump)(pb_chain_t *c, int timeout_ms);
+    /* SIGKILLs B, then restarts it on its store and config; returns once
+     * it is started, not once it is ready (pb_chain_middle_up() tells).
+     * 0, or -1 when either step failed (said on stderr). */
+    int (*crash_middle)(pb_chain_t *c);
+    /* Tears everything down and removes the temp dirs; accepts NULL. */
+    void (*stop)(pb_chain_t **c_p);
+} pb_chain_ops_t;
 
 /* What check() returns when the system cannot be measured with what is
  * installed (a setting the installed version does not have): not a
@@ -146,20 +175,8 @@ typedef struct {
      * Returns NULL with err filled on failure (everything started is
      * torn down). */
     pb_chain_t *(*start)(pb_tracker_t *t, int window, char *err, size_t cap);
-    /* Sends one payload to A; its ack goes to pb_track_acked(seq). */
-    int (*publish)(pb_chain_t *c, const void *buf, size_t len, uint64_t seq);
-    /* Processes acks, waiting up to timeout_ms for one. 0, or -1 if the
-     * publisher's connection is gone. */
-    int (*pump)(pb_chain_t *c, int timeout_ms);
-    /* SIGKILLs B; restarts B on its store and config (returns once it is
-     * started, not once it is ready); is B accepting again? */
-    int (*kill_middle)(pb_chain_t *c);
-    int (*restart_middle)(pb_chain_t *c);
-    bool (*middle_up)(pb_chain_t *c);
-    /* Peak RSS of A, B, C in KiB (-1 if unknown). */
-    void (*peak_rss)(pb_chain_t *c, long out[3]);
-    /* Tears everything down and removes the temp dirs; accepts NULL. */
-    void (*stop)(pb_chain_t **c_p);
+    /* What the chain start() returned does. */
+    const pb_chain_ops_t *ops;
     /* Releases what is shared between chains (RabbitMQ's epmd). */
     void (*shutdown)(void);
 } pb_system_t;

@@ -34,12 +34,12 @@
 static const char *const s_names[3] = { "A", "B", "C" };
 
 struct pb_chain {
+    pb_chain_head_t head;        /* first (peerbench.h) */
     pb_tracker_t *t;
     char root[256];
     char dir[3][300];
     char node[3][64];
-    int port[3], dist[3];
-    pb_proc_t broker[3];
+    int dist[3];
     amqp_connection_state_t pub;
     uint64_t next_tag, low_tag;  /* next delivery tag; lowest unconfirmed */
     struct {
@@ -192,7 +192,7 @@ static int s_node_start(pb_chain_t *c, int i)
     S_ENV("LC_ALL=C.UTF-8");
     S_ENV("RABBITMQ_NODENAME=%s", c->node[i]);
     S_ENV("RABBITMQ_NODE_IP_ADDRESS=127.0.0.1");
-    S_ENV("RABBITMQ_NODE_PORT=%d", c->port[i]);
+    S_ENV("RABBITMQ_NODE_PORT=%d", c->head.port[i]);
     S_ENV("RABBITMQ_DIST_PORT=%d", c->dist[i]);
     S_ENV("RABBITMQ_MNESIA_BASE=%s/mnesia", c->dir[i]);
     S_ENV("RABBITMQ_LOG_BASE=%s/log", c->dir[i]);
@@ -210,7 +210,7 @@ static int s_node_start(pb_chain_t *c, int i)
     char log[400];
     snprintf(log, sizeof log, "%s/console.log", c->dir[i]);
     char *argv[] = { s_server, NULL };
-    if (pb_spawn(&c->broker[i], argv, envp, log, true) != 0) {
+    if (pb_spawn(&c->head.broker[i], argv, envp, log, true) != 0) {
         fprintf(stderr, "gridpeerbench: cannot start %s: %m\n", s_server);
         return -1;
     }
@@ -222,7 +222,7 @@ static int s_node_start(pb_chain_t *c, int i)
 static int s_node_wait(pb_chain_t *c, int i, char *err, size_t cap)
 {
     double deadline = pb_now() + S_BOOT_S;
-    if (pb_wait_port(&c->broker[i], c->port[i], deadline, 100) != 0) {
+    if (pb_wait_port(&c->head.broker[i], c->head.port[i], deadline, 100) != 0) {
         snprintf(err, cap, "RabbitMQ node %s did not start within %d s (logs in %s)", c->node[i],
                  S_BOOT_S, c->dir[i]);
         return -1;
@@ -243,7 +243,8 @@ static amqp_connection_state_t s_connect(pb_chain_t *c, int i)
     amqp_connection_state_t conn = amqp_new_connection();
     amqp_socket_t *sock = conn ? amqp_tcp_socket_new(conn) : NULL;
     struct timeval tv = { 5, 0 };
-    if (!sock || amqp_socket_open_noblock(sock, "127.0.0.1", c->port[i], &tv) != AMQP_STATUS_OK)
+    if (!sock ||
+        amqp_socket_open_noblock(sock, "127.0.0.1", c->head.port[i], &tv) != AMQP_STATUS_OK)
         goto fail;
     amqp_rpc_reply_t r = amqp_login(conn, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest");
     if (r.reply_type != AMQP_RESPONSE_NORMAL || !amqp_channel_open(conn, 1) ||
@@ -288,7 +289,7 @@ static int s_shovel(pb_chain_t *c, int i)
              "{\"src-protocol\": \"amqp091\", \"src-uri\": \"amqp://\", \"src-queue\": \"q\", "
              "\"dest-protocol\": \"amqp091\", \"dest-uri\": \"amqp://guest:guest@127.0.0.1:%d\", "
              "\"dest-queue\": \"q\", \"ack-mode\": \"on-confirm\", \"reconnect-delay\": 1}",
-             c->port[i + 1]);
+             c->head.port[i + 1]);
     char *args[] = { "set_parameter", "shovel", name, json, NULL };
     return s_ctl_run(c, i, args, S_CTL_MS);
 }
@@ -347,10 +348,10 @@ static void s_stop(pb_chain_t **c_p)
     s_disconnect(&c->pub);
     /* All three shut down at once: each takes a few seconds. */
     for (int i = 0; i < 3; i++)
-        if (c->broker[i].pid > 0)
-            kill(c->broker[i].pid, SIGTERM);
+        if (c->head.broker[i].pid > 0)
+            kill(c->head.broker[i].pid, SIGTERM);
     for (int i = 0; i < 3; i++)
-        pb_proc_stop(&c->broker[i], SIGTERM, 20000);
+        pb_proc_stop(&c->head.broker[i], SIGTERM, 20000);
     pb_remove_tree(c->root);
     free(c);
     *c_p = NULL;
@@ -378,7 +379,7 @@ static pb_chain_t *s_start(pb_tracker_t *t, int window, char *err, size_t cap)
         char path[400];
         snprintf(c->dir[i], sizeof c->dir[i], "%s/%s", c->root, s_names[i]);
         snprintf(c->node[i], sizeof c->node[i], "grbench%d@localhost", i + 1);
-        if ((c->port[i] = pb_free_port()) < 0 || (c->dist[i] = pb_free_port()) < 0 ||
+        if ((c->head.port[i] = pb_free_port()) < 0 || (c->dist[i] = pb_free_port()) < 0 ||
             mkdir(c->dir[i], 0700) != 0)
             goto fail;
         snprintf(path, sizeof path, "%s/enabled_plugins", c->dir[i]);
@@ -476,10 +477,11 @@ static int s_pump(pb_chain_t *c, int timeout_ms)
     }
 }
 
-static int s_kill_middle(pb_chain_t *c)
+/* B restarts on the same node dir, so on its durable queue. */
+static int s_crash_middle(pb_chain_t *c)
 {
     char path[64], comm[64] = "";
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)c->broker[1].pid);
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)c->head.broker[1].pid);
     FILE *f = fopen(path, "r");
     if (f) {
         if (!fgets(comm, sizeof comm, f))
@@ -488,28 +490,20 @@ static int s_kill_middle(pb_chain_t *c)
     }
     /* The whole point is to kill the VM itself, not a wrapper script. */
     if (strncmp(comm, "beam", 4) != 0) {
-        fprintf(stderr, "gridpeerbench: pid %d of B is '%s', not beam.smp\n", (int)c->broker[1].pid,
-                comm);
+        fprintf(stderr, "gridpeerbench: pid %d of B is '%s', not beam.smp\n",
+                (int)c->head.broker[1].pid, comm);
         return -1;
     }
-    pb_proc_stop(&c->broker[1], SIGKILL, 10000);
-    return 0;
-}
-
-static int s_restart_middle(pb_chain_t *c)
-{
+    pb_proc_stop(&c->head.broker[1], SIGKILL, 10000);
     return s_node_start(c, 1);
 }
 
-static bool s_middle_up(pb_chain_t *c)
-{
-    return pb_chain_middle_up(c->broker, c->port);
-}
-
-static void s_peak_rss(pb_chain_t *c, long out[3])
-{
-    pb_chain_peak_rss(c->broker, out);
-}
+static const pb_chain_ops_t s_ops = {
+    .publish = s_publish,
+    .pump = s_pump,
+    .crash_middle = s_crash_middle,
+    .stop = s_stop,
+};
 
 const pb_system_t pb_rabbitmq = {
     .name = "rabbitmq",
@@ -520,12 +514,6 @@ const pb_system_t pb_rabbitmq = {
     .check = s_check,
     .version = s_version,
     .start = s_start,
-    .publish = s_publish,
-    .pump = s_pump,
-    .kill_middle = s_kill_middle,
-    .restart_middle = s_restart_middle,
-    .middle_up = s_middle_up,
-    .peak_rss = s_peak_rss,
-    .stop = s_stop,
+    .ops = &s_ops,
     .shutdown = s_shutdown,
 };

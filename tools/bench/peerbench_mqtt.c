@@ -25,11 +25,10 @@
 static const char *const s_names[3] = { "A", "B", "C" };
 
 struct pb_chain {
+    pb_chain_head_t head;      /* first (peerbench.h) */
     pb_tracker_t *t;
     char root[256];
-    int port[3];
     char conf[3][320];
-    pb_proc_t broker[3];
     struct mosquitto *pub, *sub;
     pthread_mutex_t lock;      /* mid_seq and sub_ready */
     uint64_t mid_seq[65536];   /* MQTT message id -> our seq */
@@ -93,7 +92,7 @@ static int s_write_config(pb_chain_t *c, int i)
                      "max_queued_messages 0\n"
                      "log_dest stderr\n"
                      "log_type error\nlog_type warning\nlog_type notice\n",
-                     s_names[i], c->port[i], dir);
+                     s_names[i], c->head.port[i], dir);
     if (i < 2)
         /* cleansession false: the downstream broker keeps the bridge's
          * session, and this one keeps what it has not delivered yet. */
@@ -106,7 +105,7 @@ static int s_write_config(pb_chain_t *c, int i)
                  "notifications false\n"
                  "restart_timeout 1\n"
                  "bridge_protocol_version mqttv311\n",
-                 s_names[i + 1], c->port[i + 1], s_names[i]);
+                 s_names[i + 1], c->head.port[i + 1], s_names[i]);
     snprintf(c->conf[i], sizeof c->conf[i], "%s/mosquitto.conf", dir);
     return pb_write_file(c->conf[i], text, 0600);
 }
@@ -117,7 +116,7 @@ static int s_broker_start(pb_chain_t *c, int i, char *err, size_t cap)
     char log[320];
     snprintf(log, sizeof log, "%s/%s/mosquitto.log", c->root, s_names[i]);
     char *argv[] = { s_mosquitto, "-c", c->conf[i], NULL };
-    if (pb_spawn(&c->broker[i], argv, NULL, log, false) != 0) {
+    if (pb_spawn(&c->head.broker[i], argv, NULL, log, false) != 0) {
         snprintf(err, cap, "cannot start %s: %m", s_mosquitto);
         return -1;
     }
@@ -126,9 +125,9 @@ static int s_broker_start(pb_chain_t *c, int i, char *err, size_t cap)
 
 static int s_broker_wait(pb_chain_t *c, int i, char *err, size_t cap)
 {
-    if (pb_wait_port(&c->broker[i], c->port[i], pb_now() + S_WAIT_S, 20) != 0) {
+    if (pb_wait_port(&c->head.broker[i], c->head.port[i], pb_now() + S_WAIT_S, 20) != 0) {
         snprintf(err, cap, "mosquitto %s did not start on port %d (log: %s)", s_names[i],
-                 c->port[i], c->broker[i].log);
+                 c->head.port[i], c->head.broker[i].log);
         return -1;
     }
     return 0;
@@ -183,7 +182,7 @@ static struct mosquitto *s_client(pb_chain_t *c, int i, const char *id, bool cle
     mosquitto_subscribe_callback_set(m, s_on_subscribe);
     mosquitto_message_callback_set(m, s_on_message);
     mosquitto_publish_callback_set(m, s_on_publish);
-    if (mosquitto_connect(m, "127.0.0.1", c->port[i], 30) != MOSQ_ERR_SUCCESS ||
+    if (mosquitto_connect(m, "127.0.0.1", c->head.port[i], 30) != MOSQ_ERR_SUCCESS ||
         mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) {
         mosquitto_destroy(m);
         return NULL;
@@ -211,7 +210,7 @@ static void s_stop(pb_chain_t **c_p)
     s_client_destroy(&c->pub);
     s_client_destroy(&c->sub);
     for (int i = 0; i < 3; i++)
-        pb_proc_stop(&c->broker[i], SIGTERM, 5000);
+        pb_proc_stop(&c->head.broker[i], SIGTERM, 5000);
     pb_remove_tree(c->root);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -234,7 +233,7 @@ static pb_chain_t *s_start(pb_tracker_t *t, int window, char *err, size_t cap)
     }
     snprintf(err, cap, "cannot configure the brokers in %s", c->root);
     for (int i = 0; i < 3; i++)
-        if ((c->port[i] = pb_free_port()) < 0)
+        if ((c->head.port[i] = pb_free_port()) < 0)
             goto fail;
     for (int i = 0; i < 3; i++)
         if (s_write_config(c, i) != 0)
@@ -287,14 +286,10 @@ static int s_pump(pb_chain_t *c, int timeout_ms)
     return 0;
 }
 
-static int s_kill_middle(pb_chain_t *c)
+/* B restarts on the same config, so on the store it autosaved. */
+static int s_crash_middle(pb_chain_t *c)
 {
-    pb_proc_stop(&c->broker[1], SIGKILL, 5000);
-    return 0;
-}
-
-static int s_restart_middle(pb_chain_t *c)
-{
+    pb_proc_stop(&c->head.broker[1], SIGKILL, 5000);
     /* Room for the message with the broker's whole path in it. */
     char err[sizeof s_mosquitto + 64];
     if (s_broker_start(c, 1, err, sizeof err) != 0) {
@@ -304,15 +299,12 @@ static int s_restart_middle(pb_chain_t *c)
     return 0;
 }
 
-static bool s_middle_up(pb_chain_t *c)
-{
-    return pb_chain_middle_up(c->broker, c->port);
-}
-
-static void s_peak_rss(pb_chain_t *c, long out[3])
-{
-    pb_chain_peak_rss(c->broker, out);
-}
+static const pb_chain_ops_t s_ops = {
+    .publish = s_publish,
+    .pump = s_pump,
+    .crash_middle = s_crash_middle,
+    .stop = s_stop,
+};
 
 static void s_shutdown(void)
 {
@@ -330,12 +322,6 @@ const pb_system_t pb_mosquitto = {
     .check = s_check,
     .version = s_version,
     .start = s_start,
-    .publish = s_publish,
-    .pump = s_pump,
-    .kill_middle = s_kill_middle,
-    .restart_middle = s_restart_middle,
-    .middle_up = s_middle_up,
-    .peak_rss = s_peak_rss,
-    .stop = s_stop,
+    .ops = &s_ops,
     .shutdown = s_shutdown,
 };

@@ -47,13 +47,12 @@ static const char *const s_domains[3] = { "village", "township", "district" };
 static const char *const s_streams[3] = { "VILLAGE", "TOWNSHIP", "DISTRICT" };
 
 struct pb_chain {
+    pb_chain_head_t head;  /* first (peerbench.h): the servers, their client ports */
     pb_tracker_t *t;
     bool always;
     char root[256];
     char conf[3][320];
-    int port[3];   /* client port of each server */
     int leaf[3];   /* leaf node port of B and C (A accepts none) */
-    pb_proc_t server[3];
     natsConnection *pub_nc, *sub_nc;
     jsCtx *pub_js, *sub_js;
     natsSubscription *sub;
@@ -170,7 +169,7 @@ static int s_write_config(pb_chain_t *c, int i)
                      "%s"
                      "}\n"
                      "leafnodes {\n",
-                     s_names[i], s_domains[i], s_domains[i], c->port[i], dir, s_domains[i],
+                     s_names[i], s_domains[i], s_domains[i], c->head.port[i], dir, s_domains[i],
                      c->always ? "    sync_interval: always\n" : "");
     if (n > 0 && (size_t)n < cap && i > 0)
         n += snprintf(text + n, cap - (size_t)n, "    listen: 127.0.0.1:%d\n", c->leaf[i]);
@@ -191,7 +190,7 @@ static int s_server_start(pb_chain_t *c, int i)
     char log[320];
     snprintf(log, sizeof log, "%s/%s/nats.log", c->root, s_names[i]);
     char *argv[] = { s_server_path, "-c", c->conf[i], NULL };
-    if (pb_spawn(&c->server[i], argv, NULL, log, false) != 0) {
+    if (pb_spawn(&c->head.broker[i], argv, NULL, log, false) != 0) {
         fprintf(stderr, "gridpeerbench: cannot start %s: %m\n", s_server_path);
         return -1;
     }
@@ -215,7 +214,7 @@ static int s_connect(pb_chain_t *c, int i, jsOptions *jo, natsConnection **nc, j
                      size_t cap)
 {
     char url[64];
-    snprintf(url, sizeof url, "nats://127.0.0.1:%d", c->port[i]);
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", c->head.port[i]);
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
@@ -383,7 +382,7 @@ static void s_stop(pb_chain_t **c_p)
     pb_chain_t *c = *c_p;
     if (!c)
         return;
-    if (pb_proc_alive(&c->server[2]))
+    if (pb_proc_alive(&c->head.broker[2]))
         s_check_delivered(c);
     if (c->sub) {
         natsSubscription_Unsubscribe(c->sub);
@@ -393,10 +392,10 @@ static void s_stop(pb_chain_t **c_p)
     s_disconnect(&c->sub_nc, &c->sub_js);
     s_disconnect(&c->pub_nc, &c->pub_js);
     for (int i = 0; i < 3; i++)
-        if (c->server[i].pid > 0)
-            kill(c->server[i].pid, SIGTERM);
+        if (c->head.broker[i].pid > 0)
+            kill(c->head.broker[i].pid, SIGTERM);
     for (int i = 0; i < 3; i++)
-        pb_proc_stop(&c->server[i], SIGTERM, 10000);
+        pb_proc_stop(&c->head.broker[i], SIGTERM, 10000);
     pb_remove_tree(c->root);
     free(c);
     *c_p = NULL;
@@ -419,7 +418,7 @@ static pb_chain_t *s_start_chain(pb_tracker_t *t, bool always, char *err, size_t
     }
     snprintf(err, cap, "cannot configure the servers in %s", c->root);
     for (int i = 0; i < 3; i++)
-        if ((c->port[i] = pb_free_port()) < 0 || (i > 0 && (c->leaf[i] = pb_free_port()) < 0))
+        if ((c->head.port[i] = pb_free_port()) < 0 || (i > 0 && (c->leaf[i] = pb_free_port()) < 0))
             goto fail;
     for (int i = 0; i < 3; i++)
         if (s_write_config(c, i) != 0)
@@ -428,9 +427,9 @@ static pb_chain_t *s_start_chain(pb_tracker_t *t, bool always, char *err, size_t
     for (int i = 2; i >= 0; i--) {
         if (s_server_start(c, i) != 0)
             goto fail;
-        if (pb_wait_port(&c->server[i], c->port[i], pb_now() + S_WAIT_S, 20) != 0) {
+        if (pb_wait_port(&c->head.broker[i], c->head.port[i], pb_now() + S_WAIT_S, 20) != 0) {
             snprintf(err, cap, "nats-server %s did not start on port %d (log: %s)", s_names[i],
-                     c->port[i], c->server[i].log);
+                     c->head.port[i], c->head.broker[i].log);
             goto fail;
         }
     }
@@ -489,25 +488,11 @@ static int s_pump(pb_chain_t *c, int timeout_ms)
     return natsConnection_IsClosed(c->pub_nc) ? -1 : 0;
 }
 
-static int s_kill_middle(pb_chain_t *c)
+/* B restarts on the same config, so on its JetStream store. */
+static int s_crash_middle(pb_chain_t *c)
 {
-    pb_proc_stop(&c->server[1], SIGKILL, 5000);
-    return 0;
-}
-
-static int s_restart_middle(pb_chain_t *c)
-{
+    pb_proc_stop(&c->head.broker[1], SIGKILL, 5000);
     return s_server_start(c, 1);
-}
-
-static bool s_middle_up(pb_chain_t *c)
-{
-    return pb_chain_middle_up(c->server, c->port);
-}
-
-static void s_peak_rss(pb_chain_t *c, long out[3])
-{
-    pb_chain_peak_rss(c->server, out);
 }
 
 static void s_shutdown(void)
@@ -517,6 +502,14 @@ static void s_shutdown(void)
         nats_CloseAndWait(5000);
     s_lib_open = false;
 }
+
+/* Both variants start the same kind of chain. */
+static const pb_chain_ops_t s_ops = {
+    .publish = s_publish,
+    .pump = s_pump,
+    .crash_middle = s_crash_middle,
+    .stop = s_stop,
+};
 
 const pb_system_t pb_nats = {
     .name = "nats",
@@ -528,13 +521,7 @@ const pb_system_t pb_nats = {
     .check = s_check,
     .version = s_version,
     .start = s_start,
-    .publish = s_publish,
-    .pump = s_pump,
-    .kill_middle = s_kill_middle,
-    .restart_middle = s_restart_middle,
-    .middle_up = s_middle_up,
-    .peak_rss = s_peak_rss,
-    .stop = s_stop,
+    .ops = &s_ops,
     .shutdown = s_shutdown,
 };
 
@@ -546,12 +533,6 @@ const pb_system_t pb_nats_always = {
     .check = s_check_always,
     .version = s_version,
     .start = s_start_always,
-    .publish = s_publish,
-    .pump = s_pump,
-    .kill_middle = s_kill_middle,
-    .restart_middle = s_restart_middle,
-    .middle_up = s_middle_up,
-    .peak_rss = s_peak_rss,
-    .stop = s_stop,
+    .ops = &s_ops,
     .shutdown = s_shutdown,
 };

@@ -497,13 +497,23 @@ int pb_write_file(const char *path, const char *text, int mode)
     return close(fd);
 }
 
-bool pb_chain_middle_up(pb_proc_t procs[3], const int ports[3])
+/* Every struct pb_chain begins with its head (peerbench.h). */
+pb_chain_head_t *pb_chain_head(pb_chain_t *c)
 {
-    return pb_proc_alive(&procs[1]) && pb_port_open(ports[1]);
+    return (pb_chain_head_t *)(void *)c;
 }
 
-void pb_chain_peak_rss(const pb_proc_t procs[3], long out[3])
+/* Alive first: a port can be taken by another process once B is gone. */
+bool pb_chain_middle_up(pb_chain_t *c)
 {
+    pb_chain_head_t *h = pb_chain_head(c);
+    return pb_proc_alive(&h->broker[1]) && pb_port_open(h->port[1]);
+}
+
+/* A broker never started (pid 0) has no figure. */
+void pb_chain_peak_rss(pb_chain_t *c, long out[3])
+{
+    const pb_chain_head_t *h = pb_chain_head(c);
     for (int i = 0; i < 3; i++)
-        out[i] = procs[i].pid > 0 ? pb_peak_rss_kib(procs[i].pid) : -1;
+        out[i] = h->broker[i].pid > 0 ? pb_peak_rss_kib(h->broker[i].pid) : -1;
 }

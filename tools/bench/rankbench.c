@@ -24,6 +24,8 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "bench.h"
+#include "bench_fill.h"
 #include "event_id.h"
 #include "harness.h"
 #include "store.h"
@@ -84,13 +86,9 @@ static void s_milestones(uint64_t i, uint64_t received, uint64_t *accepted, uint
 static int s_fill(const char *store_dir, const char *node_id, uint64_t cases, unsigned units,
                   unsigned own_percent, uint64_t start_ms)
 {
-    char err[256];
-    gr_store_options_t opt = {.map_size = (size_t)8 << 30, .map_max = (size_t)8 << 30};
-    gr_store_t *store = NULL;
-    if (gr_store_open(&store, store_dir, &opt, err, sizeof err) != 0) {
-        fprintf(stderr, "gridrankbench: %s\n", err);
+    gr_store_t *store = bench_fill_open(store_dir, "gridrankbench");
+    if (!store)
         return -1;
-    }
     uint64_t step = 90 * DAY_MS / (cases ? cases : 1);
     int rc = 0;
     gr_txn_t *txn = NULL;
@@ -118,14 +116,7 @@ static int s_fill(const char *store_dir, const char *node_id, uint64_t cases, un
             rec.received_ms = received;
             rec.accepted_ms = accepted;
             rec.resolved_ms = resolved;
-            rec.holder = (char *)node_id;
-            Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
-            first.time_ms = received;
-            first.actor_name = "worker-0";
-            first.unit = (char *)node_id;
-            first.action = GRIDRELAY__ACTION__ACTION_REPORT;
-            first.to_status = GRIDRELAY__STATUS__REPORTED;
-            rc = gr_store_event_create(txn, &rec, &first);
+            rc = bench_fill_case(txn, &rec, node_id);
         } else {
             Gridrelay__StatusUpdate u = GRIDRELAY__STATUS_UPDATE__INIT;
             u.node_id = village;
@@ -149,12 +140,9 @@ static int s_fill(const char *store_dir, const char *node_id, uint64_t cases, un
             e.resolve_due_ms = accepted + 24 * H_MS;
             rc = gr_store_view_put(txn, village, id, &e);
         }
-        if (rc == 0 && (i + 1) % 10000 == 0)
-            rc = gr_store_commit(&txn);
+        rc = bench_fill_step(&txn, (size_t)i, rc);
     }
-    if (rc == 0 && txn)
-        rc = gr_store_commit(&txn);
-    gr_store_abort(&txn);
+    rc = bench_fill_end(&txn, rc);
     gr_store_close(&store);
     if (rc != 0)
         fprintf(stderr, "gridrankbench: filling the store failed (%d)\n", rc);
@@ -186,17 +174,8 @@ static void *s_reporter(void *arg)
         ev.severity = GRIDRELAY__SEVERITY__ROUTINE;
         ev.title = "two households dispute the boundary of a vegetable plot";
         ev.reporter = "worker-0001";
-        Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-        report.event = &ev;
-        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-        body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-        body.report = &report;
-        gr_opened_t reply;
-        if (gr_client_call(client, &body, &reply, 10000, 3) != 0)
-            continue;
-        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK)
+        if (bench_report_call(client, &ev, 10000, 3) == 1)
             atomic_fetch_add(r->acked, 1);
-        gr_opened_clear(&reply);
     }
     gr_client_destroy(&client);
     return NULL;
@@ -246,13 +225,10 @@ int main(int argc, char **argv)
         case 'i': idle_s = strtod(optarg, &end); break;
         case 'k': rankings = strtoul(optarg, &end, 10); break;
         default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
+            return bench_usage_exit(s_usage, opt == 'h');
         }
-        if (!end || *end) {
-            s_usage(stderr);
-            return 2;
-        }
+        if (!end || *end)
+            return bench_usage_exit(s_usage, false);
     }
     if (cases < 1 || units < 1 || units > 999 || own > 100 || reporters < 1 ||
         reporters > MAX_REPORTERS - 1 || idle_s <= 0 || rankings < 1 || rankings > 100) {

@@ -36,6 +36,7 @@
 #include <zmq.h>
 
 #include "bench.h"
+#include "bench_fill.h"
 #include "event_id.h"
 #include "harness.h"
 #include "store.h"
@@ -100,25 +101,13 @@ static void *s_send(void *arg)
         ev.severity = GRIDRELAY__SEVERITY__URGENT;
         ev.title = S_TITLE;
         ev.reporter = "worker-0001";
-        Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-        report.event = &ev;
-        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-        body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-        body.report = &report;
-        gr_opened_t reply;
         /* A resend is answered from the village's dedup table. */
-        if (gr_client_call(client, &body, &reply, 10000, 5) != 0) {
-            s->failed++;
-            id[0] = '\0';
-            continue;
-        }
-        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK) {
+        if (bench_report_call(client, &ev, 10000, 5) == 1) {
             s->acked++;
         } else {
             s->failed++;
             id[0] = '\0';
         }
-        gr_opened_clear(&reply);
     }
     gr_client_destroy(&client);
     return NULL;
@@ -152,58 +141,73 @@ static int s_cmp(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* The ids s_list() has gathered so far. */
+typedef struct {
+    char (*ids)[GR_EVENT_ID_LEN + 1];
+    size_t n, cap;
+} s_listed_t;
+
+/* bench_list_events()' callback: appends id, growing the array by
+ * doubling. 0, or -1 when out of memory. */
+static int s_listed(void *arg, const char *id)
+{
+    s_listed_t *l = arg;
+    if (l->n == l->cap) {
+        void *p = realloc(l->ids, 2 * l->cap * sizeof *l->ids);
+        if (!p)
+            return -1;
+        l->ids = p;
+        l->cap *= 2;
+    }
+    snprintf(l->ids[l->n++], sizeof l->ids[0], "%s", id);
+    return 0;
+}
+
 /* Every event id node lists (ListEvents pages), sorted, into *out. */
 static long s_list(harness_node_t *node, void *ctx, char (**out)[GR_EVENT_ID_LEN + 1])
 {
     gr_client_t *client = harness_client(node, ctx, 0);
     if (!client)
         return -1;
-    size_t cap = 4096, n = 0;
-    char (*ids)[GR_EVENT_ID_LEN + 1] = malloc(cap * sizeof *ids);
-    Gridrelay__ListEvents list = GRIDRELAY__LIST_EVENTS__INIT;
-    list.limit = 1000;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_LIST_EVENTS;
-    body.list_events = &list;
-    char token[GR_PAGE_TOKEN_MAX] = "";
-    long rc = 0;
-    do {
-        list.page_token = token;
-        gr_opened_t reply;
-        if (!ids || gr_client_call(client, &body, &reply, 5000, 3) != 0) {
-            rc = -1;
-            break;
-        }
-        const Gridrelay__EventPage *page = reply.body->event_page;
-        token[0] = '\0';
-        if (reply.body->kind_case != GRIDRELAY__BODY__KIND_EVENT_PAGE || !page) {
-            rc = -1;
-        } else {
-            for (size_t i = 0; i < page->n_events; i++) {
-                if (n == cap) {
-                    void *p = realloc(ids, 2 * cap * sizeof *ids);
-                    if (!p) {
-                        rc = -1;
-                        break;
-                    }
-                    ids = p;
-                    cap *= 2;
-                }
-                snprintf(ids[n++], sizeof ids[0], "%s", page->events[i]->id);
-            }
-            if (page->next_page_token)
-                snprintf(token, sizeof token, "%s", page->next_page_token);
-        }
-        gr_opened_clear(&reply);
-    } while (rc == 0 && token[0]);
+    s_listed_t l = {.cap = 4096};
+    l.ids = malloc(l.cap * sizeof *l.ids);
+    int rc = l.ids ? bench_list_events(client, s_listed, &l) : -1;
     gr_client_destroy(&client);
     if (rc != 0) {
-        free(ids);
+        free(l.ids);
         return -1;
     }
-    qsort(ids, n, sizeof *ids, s_cmp);
-    *out = ids;
-    return (long)n;
+    qsort(l.ids, l.n, sizeof *l.ids, s_cmp);
+    *out = l.ids;
+    return (long)l.n;
+}
+
+/* ---- a township and its village ---- */
+
+/* Sets up (does not start) a township with status listening on and a
+ * village below it with `reporters` reporter keys, as drain and catchup
+ * measure them. 0, or -1 when either could not be set up. */
+static int s_pair_init(harness_node_t *town, harness_node_t *village, size_t reporters)
+{
+    if (harness_node_init(town, "bench-town", 1) != 0 ||
+        harness_node_init(village, "bench-village", reporters) != 0)
+        return -1;
+    snprintf(town->tier, sizeof town->tier, "township");
+    town->status_listen = true;
+    harness_add_child(town, village);
+    return 0;
+}
+
+/* Tears down what s_pair_init() set up, once the measurement's clients
+ * are closed: stops both nodes (the village first), ends ctx, removes
+ * their directories. Accepts nodes that never started. */
+static void s_pair_end(harness_node_t *town, harness_node_t *village, void *ctx)
+{
+    harness_node_stop(village, SIGTERM);
+    harness_node_stop(town, SIGTERM);
+    zmq_ctx_term(ctx);
+    harness_node_cleanup(village);
+    harness_node_cleanup(town);
 }
 
 /* ---- drain ---- */
@@ -219,12 +223,8 @@ static int s_drain(size_t queued, double offline_s, s_drain_t *out)
 {
     harness_node_t town, village;
     memset(out, 0, sizeof *out);
-    if (harness_node_init(&town, "bench-town", 1) != 0 ||
-        harness_node_init(&village, "bench-village", S_SENDERS) != 0)
+    if (s_pair_init(&town, &village, S_SENDERS) != 0)
         return -1;
-    snprintf(town.tier, sizeof town.tier, "township");
-    town.status_listen = true;
-    harness_add_child(&town, &village);
     int rc = -1;
     void *ctx = zmq_ctx_new();
     char (*ids)[GR_EVENT_ID_LEN + 1] = calloc(queued, sizeof *ids);
@@ -281,24 +281,16 @@ out:
     gr_client_destroy(&tc);
     free(ids);
     free(held);
-    harness_node_stop(&village, SIGTERM);
-    harness_node_stop(&town, SIGTERM);
-    zmq_ctx_term(ctx);
-    harness_node_cleanup(&village);
-    harness_node_cleanup(&town);
+    s_pair_end(&town, &village, ctx);
     return rc;
 }
 
 /* ---- filling stores through the store API ---- */
 
+/* The store in dir, opened as every fill opens it; NULL (said) on failure. */
 static gr_store_t *s_open(const char *dir)
 {
-    char err[256];
-    gr_store_options_t opt = {.map_size = (size_t)8 << 30, .map_max = (size_t)8 << 30};
-    gr_store_t *store = NULL;
-    if (gr_store_open(&store, dir, &opt, err, sizeof err) != 0)
-        fprintf(stderr, "gridrecoverybench: %s\n", err);
-    return store;
+    return bench_fill_open(dir, "gridrecoverybench");
 }
 
 /* n cases of the node's own, each with its first timeline entry, spread
@@ -327,21 +319,11 @@ static int s_fill_cases(const char *dir, const char *node_id, size_t n)
         Gridrelay__StoredEvent rec = GRIDRELAY__STORED_EVENT__INIT;
         rec.event = &ev;
         rec.received_ms = received;
-        rec.holder = (char *)node_id;
         rec.status = i % 3 ? GRIDRELAY__STATUS__RESOLVED : GRIDRELAY__STATUS__REPORTED;
-        Gridrelay__TimelineEntry first = GRIDRELAY__TIMELINE_ENTRY__INIT;
-        first.time_ms = received;
-        first.actor_name = "worker-0";
-        first.unit = (char *)node_id;
-        first.action = GRIDRELAY__ACTION__ACTION_REPORT;
-        first.to_status = GRIDRELAY__STATUS__REPORTED;
-        rc = gr_store_event_create(txn, &rec, &first);
-        if (rc == 0 && (i + 1) % 10000 == 0)
-            rc = gr_store_commit(&txn);
+        rc = bench_fill_case(txn, &rec, node_id);
+        rc = bench_fill_step(&txn, i, rc);
     }
-    if (rc == 0 && txn)
-        rc = gr_store_commit(&txn);
-    gr_store_abort(&txn);
+    rc = bench_fill_end(&txn, rc);
     gr_store_close(&store);
     if (rc != 0)
         fprintf(stderr, "gridrecoverybench: filling %s failed (%d)\n", dir, rc);
@@ -389,12 +371,9 @@ static int s_fill_status(const char *dir, const char *node_id, size_t changes, s
         u.received_ms = now - cases + c;
         u.due_ms = u.status == GRIDRELAY__STATUS__REPORTED ? now + 3600000 : 0;
         rc = gr_store_status_append(txn, &u);
-        if (rc == 0 && (i + 1) % 10000 == 0)
-            rc = gr_store_commit(&txn);
+        rc = bench_fill_step(&txn, i, rc);
     }
-    if (rc == 0 && txn)
-        rc = gr_store_commit(&txn);
-    gr_store_abort(&txn);
+    rc = bench_fill_end(&txn, rc);
     size_t count = 0;
     uint64_t seq = 0;
     while (rc == 0 && gr_store_begin(store, false, &txn) == 0) {
@@ -493,17 +472,8 @@ static int s_restart(size_t cases, s_restart_t *out)
     ev.category = S_CATEGORY_HERE;
     ev.severity = GRIDRELAY__SEVERITY__ROUTINE;
     ev.title = S_TITLE;
-    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-    report.event = &ev;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-    body.report = &report;
-    gr_opened_t reply;
-    if (gr_client_call(c, &body, &reply, 60000, 1) != 0)
-        goto out;
-    if (reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK)
+    if (bench_report_call(c, &ev, 60000, 1) == 1)
         out->report_s = bench_now() - t0;
-    gr_opened_clear(&reply);
     rc = out->report_s > 0 ? 0 : -1;
 out:
     gr_client_destroy(&c);
@@ -546,12 +516,8 @@ static int s_catchup(size_t changes, s_catchup_t *out)
     memset(out, 0, sizeof *out);
     out->changes = changes;
     out->cases = changes / 5 ? changes / 5 : 1;
-    if (harness_node_init(&town, "bench-town", 1) != 0 ||
-        harness_node_init(&village, "bench-village", 1) != 0)
+    if (s_pair_init(&town, &village, 1) != 0)
         return -1;
-    snprintf(town.tier, sizeof town.tier, "township");
-    town.status_listen = true;
-    harness_add_child(&town, &village);
     int rc = -1;
     void *ctx = zmq_ctx_new();
     gr_client_t *tc = NULL;
@@ -600,11 +566,7 @@ static int s_catchup(size_t changes, s_catchup_t *out)
                 (unsigned long long)seq, (unsigned long long)out->last_seq);
 out:
     gr_client_destroy(&tc);
-    harness_node_stop(&village, SIGTERM);
-    harness_node_stop(&town, SIGTERM);
-    zmq_ctx_term(ctx);
-    harness_node_cleanup(&village);
-    harness_node_cleanup(&town);
+    s_pair_end(&town, &village, ctx);
     return rc;
 }
 
@@ -669,13 +631,10 @@ int main(int argc, char **argv)
         case 's': st_changes = strtoull(optarg, &end, 10); break;
         case 'k': st_cases = strtoull(optarg, &end, 10); break;
         default:
-            s_usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
+            return bench_usage_exit(s_usage, opt == 'h');
         }
-        if (!end || *end) {
-            s_usage(stderr);
-            return 2;
-        }
+        if (!end || *end)
+            return bench_usage_exit(s_usage, false);
     }
     bool all = strcmp(mode, "all") == 0;
     bool m_drain = all || strcmp(mode, "drain") == 0, m_restart = all || strcmp(mode, "restart") == 0,
@@ -687,16 +646,7 @@ int main(int argc, char **argv)
         return 2;
     }
     /* The daemon beside this binary, as gridbench finds it. */
-    if (!getenv("GRIDRELAYD")) {
-        char self[4096], path[4200];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            *strrchr(self, '/') = '\0';
-            snprintf(path, sizeof path, "%s/../node/gridrelayd", self);
-            setenv("GRIDRELAYD", path, 1);
-        }
-    }
+    bench_default_daemon();
     bench_sheet_t *sheet = calloc(1, sizeof *sheet);
     if (!sheet)
         return 1;
