@@ -66,7 +66,10 @@ static void s_usage(FILE *out)
 "  --reporters N     reporters sending while measuring (1..%d, default 4)\n"
 "  --idle-seconds S  ingest alone before the rankings (default 5)\n"
 "  --rankings N      rankings run one after another while ingesting\n"
-"                    (default 3)\n",
+"                    (default 3)\n"
+"\n"
+"Environment: GRIDRELAYD, the gridrelayd binary (default ../node/gridrelayd\n"
+"beside this program).\n",
             MAX_REPORTERS);
 }
 
@@ -235,6 +238,7 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
+    bench_default_daemon();
     harness_node_t node;
     if (harness_node_init(&node, "district-rank", reporters + 1) != 0)
         return 1;
