@@ -467,3 +467,43 @@ int64_t client_counter(gr_client_t *client, const char *name)
     gr_opened_clear(&reply);
     return value;
 }
+
+int nodes_share_clock_and_catalogue(harness_node_t *nodes, int n, int64_t offset_ms,
+                                    const char *catalogue_text, char *clock, char *catalogue)
+{
+    int len = snprintf(clock, sizeof nodes[0].clock, "%.250s/../clock", nodes[0].dir);
+    if (len < 0 || (size_t)len >= sizeof nodes[0].clock)
+        return -1;
+    len = snprintf(catalogue, sizeof nodes[0].catalogue, "%.250s/../catalogue.ini", nodes[0].dir);
+    if (len < 0 || (size_t)len >= sizeof nodes[0].catalogue)
+        return -1;
+    if (harness_clock_set(clock, offset_ms) != 0 || fixture_write_file(catalogue, catalogue_text) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        memcpy(nodes[i].clock, clock, sizeof nodes[i].clock);
+        memcpy(nodes[i].catalogue, catalogue, sizeof nodes[i].catalogue);
+    }
+    return 0;
+}
+
+int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name)
+{
+    char sec[400], pub[400], err[256];
+    snprintf(sec, sizeof sec, "%.300s/%.60s.sec", dir, name);
+    snprintf(pub, sizeof pub, "%.300s/%.60s.pub", dir, name);
+    return gr_keys_save(kp, sec, pub, err, sizeof err);
+}
+
+int nodes_start_tree(harness_node_t *nodes, int n, const int parent[])
+{
+    for (int i = 0; i < n; i++)
+        if (parent[i] >= 0)
+            harness_add_child(&nodes[parent[i]], &nodes[i]);
+    for (int i = 0; i < n; i++) {
+        if (parent[i] >= 0)
+            harness_set_parent(&nodes[i], &nodes[parent[i]], "parent");
+        if (harness_node_start(&nodes[i]) != 0)
+            return -1;
+    }
+    return 0;
+}

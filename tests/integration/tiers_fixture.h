@@ -137,4 +137,24 @@ bool topology_wait_status(topology_t *t, int n, const char *id, int status, int 
 /* Waits (bounded) until the case's timeline at node n mentions text. */
 bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms);
 
+/* Gives nodes[0..n-1] one test clock and one catalogue, both files beside
+ * nodes[0]'s dir (DIR/../clock and DIR/../catalogue.ini): sets the clock to
+ * offset_ms (harness_clock_set), writes catalogue_text as the catalogue and
+ * names both in every node. Their paths go into clock and catalogue, each
+ * as large as a node's (harness_node_t.clock, .catalogue). Returns 0 or -1. */
+int nodes_share_clock_and_catalogue(harness_node_t *nodes, int n, int64_t offset_ms,
+                                    const char *catalogue_text, char *clock, char *catalogue);
+
+/* Writes key pair kp to DIR/NAME.sec and DIR/NAME.pub, the files gridctl
+ * reads a key from (node_gridctl's key_file is DIR/NAME.sec). 0 or -1. */
+int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name);
+
+/* Starts nodes[0..n-1] as a tree: parent[i] is the index of node i's
+ * parent, -1 for a root, and every parent comes before its children.
+ * Names each child in its parent's config (harness_add_child), then starts
+ * the nodes in index order, each child with a [parent] section naming its
+ * started parent (harness_set_parent). Returns 0, or -1 when a node did
+ * not start (the nodes started stay up for the teardown). */
+int nodes_start_tree(harness_node_t *nodes, int n, const int parent[]);
+
 #endif
