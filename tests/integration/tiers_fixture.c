@@ -507,3 +507,15 @@ int nodes_start_tree(harness_node_t *nodes, int n, const int parent[])
     }
     return 0;
 }
+
+int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3], int reporters,
+                              const char *catalogue_text, char *catalogue, size_t cap)
+{
+    static const char *const tiers[3] = {"district", "township", "village"};
+    for (int i = 0; i < 3; i++) {
+        if (node_init_with_key_files(&nodes[i], names[i], tiers[i], reporters) != 0)
+            return -1;
+        nodes[i].status_listen = i != 2;
+    }
+    return nodes_share_catalogue(nodes, 3, catalogue_text, catalogue, cap);
+}

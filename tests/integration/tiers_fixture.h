@@ -157,4 +157,13 @@ int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name);
  * not start (the nodes started stay up for the teardown). */
 int nodes_start_tree(harness_node_t *nodes, int n, const int parent[]);
 
+/* Inits nodes[0..2] as a chain district -> township -> village with the
+ * given names (node_init_with_key_files: `reporters` each, their key
+ * files written), the district and township with a status listener, and
+ * makes catalogue_text the catalogue of all three (nodes_share_catalogue:
+ * its path into catalogue, cap bytes). Start them with nodes_start_tree().
+ * Returns 0 or -1. */
+int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3], int reporters,
+                              const char *catalogue_text, char *catalogue, size_t cap);
+
 #endif
