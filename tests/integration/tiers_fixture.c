@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "store_check.h"
+#include "wire.h"
 
 static const char *const s_names[N_NODES] = {
     "district", "town-a", "town-b", "village-a1", "village-a2", "village-b1", "village-b2",
@@ -518,4 +519,40 @@ int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3
         nodes[i].status_listen = i != 2;
     }
     return nodes_share_catalogue(nodes, 3, catalogue_text, catalogue, cap);
+}
+
+int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const char *prefix,
+                    int status)
+{
+    gr_client_t *client = harness_client(node, ctx, 0);
+    if (!client)
+        return -1;
+    Gridrelay__ListView list = GRIDRELAY__LIST_VIEW__INIT;
+    list.node_id = (char *)child_id;
+    list.limit = 1000;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
+    body.list_view = &list;
+    int found = 0;
+    size_t plen = strlen(prefix);
+    char token[GR_PAGE_TOKEN_MAX] = "";
+    do {
+        list.page_token = token;
+        gr_opened_t reply;
+        if (gr_client_call(client, &body, &reply, 2000, 2) != 0)
+            break;
+        token[0] = '\0';
+        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_VIEW_PAGE) {
+            const Gridrelay__ViewPage *page = reply.body->view_page;
+            for (size_t i = 0; i < page->n_updates; i++) {
+                const Gridrelay__StatusUpdate *u = page->updates[i];
+                found += strncmp(u->event_id, prefix, plen) == 0 &&
+                         (status < 0 || (int)u->status == status);
+            }
+            snprintf(token, sizeof token, "%s", page->next_page_token);
+        }
+        gr_opened_clear(&reply);
+    } while (token[0]);
+    gr_client_destroy(&client);
+    return found;
 }

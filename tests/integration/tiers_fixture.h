@@ -166,4 +166,12 @@ int nodes_start_tree(harness_node_t *nodes, int n, const int parent[]);
 int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3], int reporters,
                               const char *catalogue_text, char *catalogue, size_t cap);
 
+/* Counts, over every page of node's view of child_id (ListView through
+ * reporter 0, ctx its ZeroMQ context), the entries whose event id starts
+ * with prefix and, when status >= 0, whose status is status. A call that
+ * fails ends the count with the pages read so far. Returns the count, or
+ * -1 when no client could be made. */
+int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const char *prefix,
+                    int status);
+
 #endif
