@@ -40,12 +40,8 @@ static int s_setup(void **state)
     fx_t *fx = &s_fx;
     const char *names[N] = {"district-m", "town-m", "village-m1", "village-m2"};
     const char *tiers[N] = {"district", "township", "village", "village"};
-    for (int i = 0; i < N; i++) {
-        if (harness_node_init(&fx->n[i], names[i], 2) != 0)
-            return -1;
-        snprintf(fx->n[i].tier, sizeof fx->n[i].tier, "%s", tiers[i]);
-        fx->n[i].status_listen = i < V1;
-    }
+    if (nodes_init_tiers(fx->n, N, names, tiers, 2) != 0)
+        return -1;
     if (nodes_share_clock_and_catalogue(fx->n, N, 0,
                 "[T.FIRE]\nclass = t\nsubclass = t\nname = a fire\nauthority = village\n\n"
                 "[T.DISPUTE]\nclass = t\nsubclass = t\nname = a dispute\nauthority = village\n\n"

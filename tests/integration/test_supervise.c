@@ -34,12 +34,8 @@ static int s_setup(void **state)
     fx_t *fx = &s_fx;
     const char *names[N] = {"district-s", "town-s", "village-s"};
     const char *tiers[N] = {"district", "township", "village"};
-    for (int i = 0; i < N; i++) {
-        if (harness_node_init(&fx->n[i], names[i], 1) != 0)
-            return -1;
-        snprintf(fx->n[i].tier, sizeof fx->n[i].tier, "%s", tiers[i]);
-        fx->n[i].status_listen = i < V;
-    }
+    if (nodes_init_tiers(fx->n, N, names, tiers, 1) != 0)
+        return -1;
     if (nodes_share_clock_and_catalogue(fx->n, N, 0,
                 "[T.DISTRICT]\nclass = t\nsubclass = t\nname = district matter\nauthority = district\n\n"
                 "[T.DEPT]\nclass = t\nsubclass = t\nname = for the police\nauthority = district\n\n"

@@ -40,13 +40,9 @@ static int s_write_catalogue(const char *path)
 int topology_start(topology_t *t, uint64_t village_accept_ms)
 {
     memset(t, 0, sizeof *t);
-    for (int i = 0; i < N_NODES; i++) {
-        if (harness_node_init(&t->nodes[i], s_names[i], 2) != 0)
-            return -1;
-        snprintf(t->nodes[i].tier, sizeof t->nodes[i].tier, "%s", s_tiers[i]);
-        t->nodes[i].status_listen = i < VILLAGE_A1;
-    }
-    snprintf(t->catalogue, sizeof t->catalogue, "%s/../catalogue.ini", t->nodes[DISTRICT].dir);
+    if (nodes_init_tiers(t->nodes, N_NODES, s_names, s_tiers, 2) != 0)
+        return -1;
+    snprintf(t->catalogue, sizeof t->catalogue, "%.250s/../catalogue.ini", t->nodes[DISTRICT].dir);
     if (s_write_catalogue(t->catalogue) != 0)
         return -1;
     for (int i = 0; i < N_NODES; i++) {
@@ -555,4 +551,16 @@ int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const
     } while (token[0]);
     gr_client_destroy(&client);
     return found;
+}
+
+int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
+                     const char *const tiers[], int reporters)
+{
+    for (int i = 0; i < n; i++) {
+        if (harness_node_init(&nodes[i], names[i], (size_t)reporters) != 0)
+            return -1;
+        snprintf(nodes[i].tier, sizeof nodes[i].tier, "%s", tiers[i]);
+        nodes[i].status_listen = strcmp(tiers[i], "village") != 0;
+    }
+    return 0;
 }

@@ -174,4 +174,10 @@ int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3
 int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const char *prefix,
                     int status);
 
+/* Inits nodes[0..n-1] (harness_node_init, `reporters` reporters each) with
+ * names[i] and tiers[i], every node that is not a village with a status
+ * listener. Returns 0 or -1. */
+int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
+                     const char *const tiers[], int reporters);
+
 #endif
