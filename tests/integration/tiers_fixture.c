@@ -564,3 +564,21 @@ int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
     }
     return 0;
 }
+
+int node_start_with_client(harness_node_t *node, void **ctx, gr_client_t **client)
+{
+    if (harness_node_start(node) != 0 || !(*ctx = zmq_ctx_new()))
+        return -1;
+    *client = harness_client(node, *ctx, 0);
+    return *client ? 0 : -1;
+}
+
+int node_stop_with_client(harness_node_t *node, void **ctx, gr_client_t **client)
+{
+    if (*client)
+        gr_client_destroy(client);
+    if (*ctx)
+        zmq_ctx_term(*ctx);
+    *ctx = NULL;
+    return harness_node_stop(node, SIGTERM);
+}

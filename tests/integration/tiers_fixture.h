@@ -180,4 +180,15 @@ int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const
 int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
                      const char *const tiers[], int reporters);
 
+/* Starts node (harness_node_start), then makes a ZeroMQ context into *ctx
+ * and a client for the node's reporter 0 into *client. Returns 0, or -1
+ * when one of them failed (what was made stays for
+ * node_stop_with_client()). */
+int node_start_with_client(harness_node_t *node, void **ctx, gr_client_t **client);
+
+/* Undoes node_start_with_client(): destroys *client, terminates *ctx
+ * (either may be NULL) and stops node with SIGTERM. Returns what
+ * harness_node_stop() does: 0 when the node exited cleanly. */
+int node_stop_with_client(harness_node_t *node, void **ctx, gr_client_t **client);
+
 #endif
