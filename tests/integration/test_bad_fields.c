@@ -39,20 +39,14 @@ static int s_setup(void **state)
         return -1;
     snprintf(f->node.tier, sizeof f->node.tier, "township");
     harness_add_child(&f->node, &f->child);
-    if (harness_node_start(&f->node) != 0)
-        return -1;
-    f->ctx = zmq_ctx_new();
-    f->client = harness_client(&f->node, f->ctx, 0);
     *state = f;
-    return f->client ? 0 : -1;
+    return node_start_with_client(&f->node, &f->ctx, &f->client);
 }
 
 static int s_teardown(void **state)
 {
     fixture_t *f = *state;
-    gr_client_destroy(&f->client);
-    zmq_ctx_term(f->ctx);
-    int rc = harness_node_stop(&f->node, SIGTERM);
+    int rc = node_stop_with_client(&f->node, &f->ctx, &f->client);
     int bad = store_check(&f->node, CATALOGUE);
     harness_node_cleanup(&f->node);
     harness_node_cleanup(&f->child);

@@ -30,20 +30,14 @@ static int s_setup(void **state)
         return -1;
     /* A small replay window so a stale sequence is easy to make. */
     snprintf(f->node.extra_node, sizeof f->node.extra_node, "replay_window = 100\n");
-    if (harness_node_start(&f->node) != 0)
-        return -1;
-    f->ctx = zmq_ctx_new();
-    f->client = harness_client(&f->node, f->ctx, 0);
     *state = f;
-    return f->client ? 0 : -1;
+    return node_start_with_client(&f->node, &f->ctx, &f->client);
 }
 
 static int s_teardown(void **state)
 {
     fixture_t *f = *state;
-    gr_client_destroy(&f->client);
-    zmq_ctx_term(f->ctx);
-    int rc = harness_node_stop(&f->node, SIGTERM);
+    int rc = node_stop_with_client(&f->node, &f->ctx, &f->client);
     harness_node_cleanup(&f->node);
     free(f);
     return rc == 0 ? 0 : -1;

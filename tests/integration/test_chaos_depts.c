@@ -220,12 +220,8 @@ static int s_grid_start(s_grid_t *g, s_dept_t *depts)
 {
     const char *names[N_TIER_NODES] = { "district", "township", "village-1", "village-2" };
     const char *tiers[N_TIER_NODES] = { "district", "township", "village", "village" };
-    for (int i = 0; i < N_TIER_NODES; i++) {
-        if (harness_node_init(&g->nodes[i], names[i], 1) != 0)
-            return -1;
-        snprintf(g->nodes[i].tier, sizeof g->nodes[i].tier, "%s", tiers[i]);
-        g->nodes[i].status_listen = i < VILLAGE_1;
-    }
+    if (nodes_init_tiers(g->nodes, N_TIER_NODES, names, tiers, 1) != 0)
+        return -1;
     snprintf(g->catalogue, sizeof g->catalogue, "%.250s/../catalogue.ini", g->nodes[DISTRICT_N].dir);
     if (s_write_catalogue(g->catalogue) != 0)
         return -1;
@@ -247,15 +243,9 @@ static int s_grid_start(s_grid_t *g, s_dept_t *depts)
         n += (size_t)snprintf(town->sections + n, sizeof town->sections - n, "%s = %s\n",
                               s_categories[i], s_codes[i]);
     snprintf(town->sections + n, sizeof town->sections - n, "\n");
-    harness_add_child(&g->nodes[DISTRICT_N], town);
-    harness_add_child(town, &g->nodes[VILLAGE_1]);
-    harness_add_child(town, &g->nodes[VILLAGE_2]);
-    for (int i = 0; i < N_TIER_NODES; i++) {
-        if (i > 0)
-            harness_set_parent(&g->nodes[i], &g->nodes[i < VILLAGE_1 ? i - 1 : TOWN_N], "parent");
-        if (harness_node_start(&g->nodes[i]) != 0)
-            return -1;
-    }
+    const int parent[N_TIER_NODES] = { -1, DISTRICT_N, TOWN_N, TOWN_N };
+    if (nodes_start_tree(g->nodes, N_TIER_NODES, parent) != 0)
+        return -1;
     return (g->ctx = zmq_ctx_new()) ? 0 : -1;
 }
 

@@ -50,16 +50,10 @@ static int s_setup(void **state)
     tiers_t *t = &s_tiers;
     memset(t, 0, sizeof *t);
     static const char *const names[TN] = {"district-s", "town-s", "village-s"};
-    static const char *const tiers[TN] = {"district", "township", "village"};
-    for (int i = 0; i < TN; i++) {
-        if (node_init_with_key_files(&t->n[i], names[i], tiers[i], 3) != 0)
-            return -1;
-        t->n[i].status_listen = i != TV;
-    }
-    if (nodes_share_catalogue(t->n, TN,
-                              "[T.SECRET]\nclass = t\nsubclass = t\nname = key person\n"
-                              "authority = district\nconfidential = yes\n",
-                              t->catalogue, sizeof t->catalogue) != 0)
+    if (chain_init_with_key_files(t->n, names, 3,
+                                  "[T.SECRET]\nclass = t\nsubclass = t\nname = key person\n"
+                                  "authority = district\nconfidential = yes\n",
+                                  t->catalogue, sizeof t->catalogue) != 0)
         return -1;
     /* Old-style configs: each reporter key also operates. worker-0 is
      * named for T.SECRET at the district and at the township (which still
@@ -73,14 +67,9 @@ static int s_setup(void **state)
     }
     snprintf(t->n[TV].sections, sizeof t->n[TV].sections,
              "[confidential_seal]\nT.SECRET = %s, district-s\n\n", dist);
-    harness_add_child(&t->n[TD], &t->n[TT]);
-    harness_add_child(&t->n[TT], &t->n[TV]);
-    for (int i = 0; i < TN; i++) {
-        if (i > 0)
-            harness_set_parent(&t->n[i], &t->n[i - 1], "parent");
-        if (harness_node_start(&t->n[i]) != 0)
-            return -1;
-    }
+    static const int parent[TN] = {-1, TD, TT};
+    if (nodes_start_tree(t->n, TN, parent) != 0)
+        return -1;
     *state = t;
     return 0;
 }

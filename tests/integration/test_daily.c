@@ -67,16 +67,12 @@ static int s_setup(void **state)
     fx->base = day0 * DAY + 9 * HOUR - 8 * HOUR - now;
     s_date(day0, fx->date0);
     s_date(day0 + 1, fx->date1);
-    snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[D].dir);
-    snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[D].dir);
-    if (harness_clock_set(fx->clock, fx->base) != 0 ||
-        fixture_write_file(fx->catalogue,
+    if (nodes_share_clock_and_catalogue(fx->n, N, fx->base,
                 "[DAILY.SAFE]\nclass = ob\nsubclass = grid work\nname = all safe\nauthority = village\n\n"
-                "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n") != 0)
+                "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n",
+                fx->clock, fx->catalogue) != 0)
         return -1;
     for (int i = 0; i < N; i++) {
-        memcpy(fx->n[i].clock, fx->clock, sizeof fx->clock);
-        memcpy(fx->n[i].catalogue, fx->catalogue, sizeof fx->catalogue);
         /* village-b1 owes one report as a whole (units = node). */
         snprintf(fx->n[i].sections, sizeof fx->n[i].sections, "%s",
                  i == B1   ? "[daily]\ndue = 18:00\ntimezone = +08:00\nunits = node\n\n"
@@ -84,21 +80,11 @@ static int s_setup(void **state)
                            : "[daily]\ndue = 18:00\ntimezone = UTC+8\nunits = none\n\n");
     }
     /* The operators' keys for gridctl: reporter 0 of each node. */
-    for (int i = 0; i < N; i++) {
-        char sec[400], pub[400], err[256];
-        snprintf(sec, sizeof sec, "%.300s/reporter0.sec", fx->n[i].dir);
-        snprintf(pub, sizeof pub, "%.300s/reporter0.pub", fx->n[i].dir);
-        if (gr_keys_save(&fx->n[i].reporters[0], sec, pub, err, sizeof err) != 0)
+    for (int i = 0; i < N; i++)
+        if (fixture_save_key(&fx->n[i].reporters[0], fx->n[i].dir, "reporter0") != 0)
             return -1;
-    }
-    for (int i = 1; i < N; i++)
-        harness_add_child(&fx->n[parent[i]], &fx->n[i]);
-    for (int i = 0; i < N; i++) {
-        if (parent[i] >= 0)
-            harness_set_parent(&fx->n[i], &fx->n[parent[i]], "parent");
-        if (harness_node_start(&fx->n[i]) != 0)
-            return -1;
-    }
+    if (nodes_start_tree(fx->n, N, parent) != 0)
+        return -1;
     fx->ctx = zmq_ctx_new();
     *state = fx;
     return fx->ctx ? 0 : -1;

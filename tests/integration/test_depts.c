@@ -133,12 +133,8 @@ static int s_setup(void **state)
     *state = fx;
     const char *names[N_TIER_NODES] = { "district", "township", "village" };
     const char *tiers[N_TIER_NODES] = { "district", "township", "village" };
-    for (int i = 0; i < N_TIER_NODES; i++) {
-        if (harness_node_init(&fx->nodes[i], names[i], 2) != 0)
-            return -1;
-        snprintf(fx->nodes[i].tier, sizeof fx->nodes[i].tier, "%s", tiers[i]);
-        fx->nodes[i].status_listen = i < VILLAGE_N;
-    }
+    if (nodes_init_tiers(fx->nodes, N_TIER_NODES, names, tiers, 2) != 0)
+        return -1;
     char catalogue[320];
     snprintf(catalogue, sizeof catalogue, "%.250s/../catalogue.ini", fx->nodes[DISTRICT_N].dir);
     if (s_write_catalogue(catalogue) != 0)
@@ -164,14 +160,9 @@ static int s_setup(void **state)
              "T.SOLO = civil\n"
              "T.SLOW = police\n"
              "\n[deadlines]\nclaim.urgent = 1s\n\n");
-    harness_add_child(&fx->nodes[DISTRICT_N], town);
-    harness_add_child(town, &fx->nodes[VILLAGE_N]);
-    for (int i = 0; i < N_TIER_NODES; i++) {
-        if (i > 0)
-            harness_set_parent(&fx->nodes[i], &fx->nodes[i - 1], "parent");
-        if (harness_node_start(&fx->nodes[i]) != 0)
-            return -1;
-    }
+    const int parent[N_TIER_NODES] = { -1, DISTRICT_N, TOWNSHIP_N };
+    if (nodes_start_tree(fx->nodes, N_TIER_NODES, parent) != 0)
+        return -1;
     if (!(fx->ctx = zmq_ctx_new()))
         return -1;
     /* Police and safety are on line from the start; civil comes later. */

@@ -40,31 +40,19 @@ static int s_setup(void **state)
     fx_t *fx = &s_fx;
     const char *names[N] = {"district-m", "town-m", "village-m1", "village-m2"};
     const char *tiers[N] = {"district", "township", "village", "village"};
-    for (int i = 0; i < N; i++) {
-        if (harness_node_init(&fx->n[i], names[i], 2) != 0)
-            return -1;
-        snprintf(fx->n[i].tier, sizeof fx->n[i].tier, "%s", tiers[i]);
-        fx->n[i].status_listen = i < V1;
-    }
-    snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[D].dir);
-    snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[D].dir);
-    if (harness_clock_set(fx->clock, 0) != 0 ||
-        fixture_write_file(fx->catalogue,
+    if (nodes_init_tiers(fx->n, N, names, tiers, 2) != 0)
+        return -1;
+    if (nodes_share_clock_and_catalogue(fx->n, N, 0,
                 "[T.FIRE]\nclass = t\nsubclass = t\nname = a fire\nauthority = village\n\n"
                 "[T.DISPUTE]\nclass = t\nsubclass = t\nname = a dispute\nauthority = village\n\n"
                 "[T.TOWN]\nclass = t\nsubclass = t\nname = township matter\nauthority = township\n\n"
-                "[T.POLICE]\nclass = t\nsubclass = t\nname = for the police\nauthority = township\n") != 0)
+                "[T.POLICE]\nclass = t\nsubclass = t\nname = for the police\nauthority = township\n",
+                fx->clock, fx->catalogue) != 0)
         return -1;
-    for (int i = 0; i < N; i++) {
-        memcpy(fx->n[i].clock, fx->clock, sizeof fx->clock);
-        memcpy(fx->n[i].catalogue, fx->catalogue, sizeof fx->catalogue);
-        /* gridctl reads the operator's key from a file: reporter 0. */
-        char sec[400], pub[400], err[256];
-        snprintf(sec, sizeof sec, "%.300s/reporter0.sec", fx->n[i].dir);
-        snprintf(pub, sizeof pub, "%.300s/reporter0.pub", fx->n[i].dir);
-        if (gr_keys_save(&fx->n[i].reporters[0], sec, pub, err, sizeof err) != 0)
+    /* gridctl reads the operator's key from a file: reporter 0. */
+    for (int i = 0; i < N; i++)
+        if (fixture_save_key(&fx->n[i].reporters[0], fx->n[i].dir, "reporter0") != 0)
             return -1;
-    }
     /* The township: candidates within 2 hours and 300 m, and a police
      * desk that gets every T.POLICE case at once (分流). */
     char hex[GR_PUBLIC_KEY_HEX];
@@ -80,17 +68,10 @@ static int s_setup(void **state)
     for (int i = V1; i <= V2; i++)
         snprintf(fx->n[i].sections, sizeof fx->n[i].sections,
                  "[merge]\n\n[deadlines]\naccept.routine = 1h\n\n");
-    harness_add_child(&fx->n[D], &fx->n[T]);
-    harness_add_child(&fx->n[T], &fx->n[V1]);
-    harness_add_child(&fx->n[T], &fx->n[V2]);
     /* Parents first: children need their endpoints. */
     const int parent[N] = {-1, D, T, T};
-    for (int i = 0; i < N; i++) {
-        if (parent[i] >= 0)
-            harness_set_parent(&fx->n[i], &fx->n[parent[i]], "parent");
-        if (harness_node_start(&fx->n[i]) != 0)
-            return -1;
-    }
+    if (nodes_start_tree(fx->n, N, parent) != 0)
+        return -1;
     fx->ctx = zmq_ctx_new();
     *state = fx;
     return fx->ctx ? 0 : -1;

@@ -64,14 +64,6 @@ typedef struct {
 
 static fx_t s_fx;
 
-static int s_save_key(const gr_keypair_t *kp, const char *dir, const char *name)
-{
-    char sec[400], pub[400], err[256];
-    snprintf(sec, sizeof sec, "%.300s/%s.sec", dir, name);
-    snprintf(pub, sizeof pub, "%.300s/%s.pub", dir, name);
-    return gr_keys_save(kp, sec, pub, err, sizeof err);
-}
-
 static int s_setup(void **state)
 {
     fx_t *fx = &s_fx;
@@ -81,26 +73,21 @@ static int s_setup(void **state)
             return -1;
         snprintf(fx->n[i].tier, sizeof fx->n[i].tier, "%s", i == T ? "township" : "village");
     }
-    snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[T].dir);
-    snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[T].dir);
-    if (harness_clock_set(fx->clock, 0) != 0 ||
-        fixture_write_file(fx->catalogue,
+    if (nodes_share_clock_and_catalogue(fx->n, N, 0,
                 "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n\n"
-                "[T.WORKS]\nclass = t\nsubclass = t\nname = for the works\nauthority = township\n") != 0)
+                "[T.WORKS]\nclass = t\nsubclass = t\nname = for the works\nauthority = township\n",
+                fx->clock, fx->catalogue) != 0)
         return -1;
-    for (int i = 0; i < N; i++) {
-        memcpy(fx->n[i].clock, fx->clock, sizeof fx->clock);
-        memcpy(fx->n[i].catalogue, fx->catalogue, sizeof fx->catalogue);
-        if (s_save_key(&fx->n[i].reporters[0], fx->n[i].dir, "reporter0") != 0)
+    for (int i = 0; i < N; i++)
+        if (fixture_save_key(&fx->n[i].reporters[0], fx->n[i].dir, "reporter0") != 0)
             return -1;
-    }
     harness_node_t *t = &fx->n[T];
     t->status_listen = true;
     t->task_listen = true;
     char hex[N_DEPTS][GR_PUBLIC_KEY_HEX];
     const char *codes[N_DEPTS] = {"works", "water"};
     for (int d = 0; d < N_DEPTS; d++) {
-        if (gr_keys_generate(&fx->depts[d]) != 0 || s_save_key(&fx->depts[d], t->dir, codes[d]) != 0)
+        if (gr_keys_generate(&fx->depts[d]) != 0 || fixture_save_key(&fx->depts[d], t->dir, codes[d]) != 0)
             return -1;
         gr_key_to_hex(hex[d], fx->depts[d].pk);
     }
@@ -110,18 +97,12 @@ static int s_setup(void **state)
              "complete.routine = 4h\n\n[assessment]\naccept = 20\nresolve = 30\nfirst_time = 15\n"
              "feedback = 15\noverdue = 20\n\n",
              hex[WORKS], hex[WATER]);
-    for (int i = V1; i < N; i++) {
+    for (int i = V1; i < N; i++)
         snprintf(fx->n[i].sections, sizeof fx->n[i].sections,
                  "[deadlines]\naccept.routine = 1h\nresolve.routine = 24h\n\n");
-        harness_add_child(t, &fx->n[i]);
-    }
-    if (harness_node_start(t) != 0)
+    const int parent[N] = {-1, T, T};
+    if (nodes_start_tree(fx->n, N, parent) != 0)
         return -1;
-    for (int i = V1; i < N; i++) {
-        harness_set_parent(&fx->n[i], t, "parent");
-        if (harness_node_start(&fx->n[i]) != 0)
-            return -1;
-    }
     fx->ctx = zmq_ctx_new();
     *state = fx;
     return fx->ctx ? 0 : -1;

@@ -61,37 +61,8 @@ typedef struct {
 static bool s_view_converged(void *ctx)
 {
     s_view_t *v = ctx;
-    gr_client_t *client = harness_client(&v->t->nodes[TOWN_A], v->t->ctx, 0);
-    if (!client)
-        return false;
-    Gridrelay__ListView list = GRIDRELAY__LIST_VIEW__INIT;
-    list.node_id = "village-a1";
-    list.limit = 1000;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
-    body.list_view = &list;
-    int found = 0;
-    size_t plen = strlen(v->prefix);
-    char token[GR_PAGE_TOKEN_MAX] = "";
-    do {
-        list.page_token = token;
-        gr_opened_t reply;
-        if (gr_client_call(client, &body, &reply, 2000, 2) != 0)
-            break;
-        token[0] = '\0';
-        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_VIEW_PAGE) {
-            const Gridrelay__ViewPage *page = reply.body->view_page;
-            for (size_t i = 0; i < page->n_updates; i++) {
-                const Gridrelay__StatusUpdate *u = page->updates[i];
-                found += strncmp(u->event_id, v->prefix, plen) == 0 &&
-                         u->status == GRIDRELAY__STATUS__RESOLVED;
-            }
-            snprintf(token, sizeof token, "%s", page->next_page_token);
-        }
-        gr_opened_clear(&reply);
-    } while (token[0]);
-    gr_client_destroy(&client);
-    return found == v->want;
+    return node_count_view(&v->t->nodes[TOWN_A], v->t->ctx, "village-a1", v->prefix,
+                           GRIDRELAY__STATUS__RESOLVED) == v->want;
 }
 
 static gr_store_t *s_open_store(harness_node_t *node)

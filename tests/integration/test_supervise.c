@@ -34,29 +34,16 @@ static int s_setup(void **state)
     fx_t *fx = &s_fx;
     const char *names[N] = {"district-s", "town-s", "village-s"};
     const char *tiers[N] = {"district", "township", "village"};
-    for (int i = 0; i < N; i++) {
-        if (harness_node_init(&fx->n[i], names[i], 1) != 0)
-            return -1;
-        snprintf(fx->n[i].tier, sizeof fx->n[i].tier, "%s", tiers[i]);
-        fx->n[i].status_listen = i < V;
-    }
-    snprintf(fx->clock, sizeof fx->clock, "%.250s/../clock", fx->n[D].dir);
-    snprintf(fx->catalogue, sizeof fx->catalogue, "%.250s/../catalogue.ini", fx->n[D].dir);
-    if (harness_clock_set(fx->clock, 0) != 0 ||
-        fixture_write_file(fx->catalogue,
+    if (nodes_init_tiers(fx->n, N, names, tiers, 1) != 0)
+        return -1;
+    if (nodes_share_clock_and_catalogue(fx->n, N, 0,
                 "[T.DISTRICT]\nclass = t\nsubclass = t\nname = district matter\nauthority = district\n\n"
                 "[T.DEPT]\nclass = t\nsubclass = t\nname = for the police\nauthority = district\n\n"
-                "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n") != 0)
+                "[T.VILLAGE]\nclass = t\nsubclass = t\nname = village matter\nauthority = village\n",
+                fx->clock, fx->catalogue) != 0)
         return -1;
-    for (int i = 0; i < N; i++) {
-        memcpy(fx->n[i].clock, fx->clock, sizeof fx->clock);
-        memcpy(fx->n[i].catalogue, fx->catalogue, sizeof fx->catalogue);
-    }
     /* gridctl reads the operator's key from a file: the district's reporter 0. */
-    char sec[400], pub[400], err[256];
-    snprintf(sec, sizeof sec, "%.300s/reporter0.sec", fx->n[D].dir);
-    snprintf(pub, sizeof pub, "%.300s/reporter0.pub", fx->n[D].dir);
-    if (gr_keys_save(&fx->n[D].reporters[0], sec, pub, err, sizeof err) != 0)
+    if (fixture_save_key(&fx->n[D].reporters[0], fx->n[D].dir, "reporter0") != 0)
         return -1;
     harness_node_t *d = &fx->n[D];
     d->task_listen = true;
@@ -67,14 +54,9 @@ static int s_setup(void **state)
     snprintf(d->sections, sizeof d->sections,
              "[departments]\npolice = %s, police desk\n\n[dispatch]\nT.DEPT = police\n\n"
              "[deadlines]\naccept.routine = 1h\nclaim.routine = 30min\n\n", hex);
-    harness_add_child(d, &fx->n[T]);
-    harness_add_child(&fx->n[T], &fx->n[V]);
-    for (int i = 0; i < N; i++) {
-        if (i > 0)
-            harness_set_parent(&fx->n[i], &fx->n[i - 1], "parent");
-        if (harness_node_start(&fx->n[i]) != 0)
-            return -1;
-    }
+    const int parent[N] = {-1, D, T};
+    if (nodes_start_tree(fx->n, N, parent) != 0)
+        return -1;
     fx->ctx = zmq_ctx_new();
     *state = fx;
     return fx->ctx ? 0 : -1;

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "store_check.h"
+#include "wire.h"
 
 static const char *const s_names[N_NODES] = {
     "district", "town-a", "town-b", "village-a1", "village-a2", "village-b1", "village-b2",
@@ -39,13 +40,9 @@ static int s_write_catalogue(const char *path)
 int topology_start(topology_t *t, uint64_t village_accept_ms)
 {
     memset(t, 0, sizeof *t);
-    for (int i = 0; i < N_NODES; i++) {
-        if (harness_node_init(&t->nodes[i], s_names[i], 2) != 0)
-            return -1;
-        snprintf(t->nodes[i].tier, sizeof t->nodes[i].tier, "%s", s_tiers[i]);
-        t->nodes[i].status_listen = i < VILLAGE_A1;
-    }
-    snprintf(t->catalogue, sizeof t->catalogue, "%s/../catalogue.ini", t->nodes[DISTRICT].dir);
+    if (nodes_init_tiers(t->nodes, N_NODES, s_names, s_tiers, 2) != 0)
+        return -1;
+    snprintf(t->catalogue, sizeof t->catalogue, "%.250s/../catalogue.ini", t->nodes[DISTRICT].dir);
     if (s_write_catalogue(t->catalogue) != 0)
         return -1;
     for (int i = 0; i < N_NODES; i++) {
@@ -466,4 +463,122 @@ int64_t client_counter(gr_client_t *client, const char *name)
                 value = (int64_t)reply.body->stats->counters[i]->value;
     gr_opened_clear(&reply);
     return value;
+}
+
+int nodes_share_clock_and_catalogue(harness_node_t *nodes, int n, int64_t offset_ms,
+                                    const char *catalogue_text, char *clock, char *catalogue)
+{
+    int len = snprintf(clock, sizeof nodes[0].clock, "%.250s/../clock", nodes[0].dir);
+    if (len < 0 || (size_t)len >= sizeof nodes[0].clock)
+        return -1;
+    len = snprintf(catalogue, sizeof nodes[0].catalogue, "%.250s/../catalogue.ini", nodes[0].dir);
+    if (len < 0 || (size_t)len >= sizeof nodes[0].catalogue)
+        return -1;
+    if (harness_clock_set(clock, offset_ms) != 0 || fixture_write_file(catalogue, catalogue_text) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        memcpy(nodes[i].clock, clock, sizeof nodes[i].clock);
+        memcpy(nodes[i].catalogue, catalogue, sizeof nodes[i].catalogue);
+    }
+    return 0;
+}
+
+int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name)
+{
+    char sec[400], pub[400], err[256];
+    snprintf(sec, sizeof sec, "%.300s/%.60s.sec", dir, name);
+    snprintf(pub, sizeof pub, "%.300s/%.60s.pub", dir, name);
+    return gr_keys_save(kp, sec, pub, err, sizeof err);
+}
+
+int nodes_start_tree(harness_node_t *nodes, int n, const int parent[])
+{
+    for (int i = 0; i < n; i++)
+        if (parent[i] >= 0)
+            harness_add_child(&nodes[parent[i]], &nodes[i]);
+    for (int i = 0; i < n; i++) {
+        if (parent[i] >= 0)
+            harness_set_parent(&nodes[i], &nodes[parent[i]], "parent");
+        if (harness_node_start(&nodes[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3], int reporters,
+                              const char *catalogue_text, char *catalogue, size_t cap)
+{
+    static const char *const tiers[3] = {"district", "township", "village"};
+    for (int i = 0; i < 3; i++) {
+        if (node_init_with_key_files(&nodes[i], names[i], tiers[i], reporters) != 0)
+            return -1;
+        nodes[i].status_listen = i != 2;
+    }
+    return nodes_share_catalogue(nodes, 3, catalogue_text, catalogue, cap);
+}
+
+int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const char *prefix,
+                    int status)
+{
+    gr_client_t *client = harness_client(node, ctx, 0);
+    if (!client)
+        return -1;
+    Gridrelay__ListView list = GRIDRELAY__LIST_VIEW__INIT;
+    list.node_id = (char *)child_id;
+    list.limit = 1000;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_LIST_VIEW;
+    body.list_view = &list;
+    int found = 0;
+    size_t plen = strlen(prefix);
+    char token[GR_PAGE_TOKEN_MAX] = "";
+    do {
+        list.page_token = token;
+        gr_opened_t reply;
+        if (gr_client_call(client, &body, &reply, 2000, 2) != 0)
+            break;
+        token[0] = '\0';
+        if (reply.body->kind_case == GRIDRELAY__BODY__KIND_VIEW_PAGE) {
+            const Gridrelay__ViewPage *page = reply.body->view_page;
+            for (size_t i = 0; i < page->n_updates; i++) {
+                const Gridrelay__StatusUpdate *u = page->updates[i];
+                found += strncmp(u->event_id, prefix, plen) == 0 &&
+                         (status < 0 || (int)u->status == status);
+            }
+            snprintf(token, sizeof token, "%s", page->next_page_token);
+        }
+        gr_opened_clear(&reply);
+    } while (token[0]);
+    gr_client_destroy(&client);
+    return found;
+}
+
+int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
+                     const char *const tiers[], int reporters)
+{
+    for (int i = 0; i < n; i++) {
+        if (harness_node_init(&nodes[i], names[i], (size_t)reporters) != 0)
+            return -1;
+        snprintf(nodes[i].tier, sizeof nodes[i].tier, "%s", tiers[i]);
+        nodes[i].status_listen = strcmp(tiers[i], "village") != 0;
+    }
+    return 0;
+}
+
+int node_start_with_client(harness_node_t *node, void **ctx, gr_client_t **client)
+{
+    if (harness_node_start(node) != 0 || !(*ctx = zmq_ctx_new()))
+        return -1;
+    *client = harness_client(node, *ctx, 0);
+    return *client ? 0 : -1;
+}
+
+int node_stop_with_client(harness_node_t *node, void **ctx, gr_client_t **client)
+{
+    if (*client)
+        gr_client_destroy(client);
+    if (*ctx)
+        zmq_ctx_term(*ctx);
+    *ctx = NULL;
+    return harness_node_stop(node, SIGTERM);
 }

@@ -137,4 +137,58 @@ bool topology_wait_status(topology_t *t, int n, const char *id, int status, int 
 /* Waits (bounded) until the case's timeline at node n mentions text. */
 bool topology_wait_timeline(topology_t *t, int n, const char *id, const char *text, int timeout_ms);
 
+/* Gives nodes[0..n-1] one test clock and one catalogue, both files beside
+ * nodes[0]'s dir (DIR/../clock and DIR/../catalogue.ini): sets the clock to
+ * offset_ms (harness_clock_set), writes catalogue_text as the catalogue and
+ * names both in every node. Their paths go into clock and catalogue, each
+ * as large as a node's (harness_node_t.clock, .catalogue). Returns 0 or -1. */
+int nodes_share_clock_and_catalogue(harness_node_t *nodes, int n, int64_t offset_ms,
+                                    const char *catalogue_text, char *clock, char *catalogue);
+
+/* Writes key pair kp to DIR/NAME.sec and DIR/NAME.pub, the files gridctl
+ * reads a key from (node_gridctl's key_file is DIR/NAME.sec). 0 or -1. */
+int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name);
+
+/* Starts nodes[0..n-1] as a tree: parent[i] is the index of node i's
+ * parent, -1 for a root, and every parent comes before its children.
+ * Names each child in its parent's config (harness_add_child), then starts
+ * the nodes in index order, each child with a [parent] section naming its
+ * started parent (harness_set_parent). Returns 0, or -1 when a node did
+ * not start (the nodes started stay up for the teardown). */
+int nodes_start_tree(harness_node_t *nodes, int n, const int parent[]);
+
+/* Inits nodes[0..2] as a chain district -> township -> village with the
+ * given names (node_init_with_key_files: `reporters` each, their key
+ * files written), the district and township with a status listener, and
+ * makes catalogue_text the catalogue of all three (nodes_share_catalogue:
+ * its path into catalogue, cap bytes). Start them with nodes_start_tree().
+ * Returns 0 or -1. */
+int chain_init_with_key_files(harness_node_t nodes[3], const char *const names[3], int reporters,
+                              const char *catalogue_text, char *catalogue, size_t cap);
+
+/* Counts, over every page of node's view of child_id (ListView through
+ * reporter 0, ctx its ZeroMQ context), the entries whose event id starts
+ * with prefix and, when status >= 0, whose status is status. A call that
+ * fails ends the count with the pages read so far. Returns the count, or
+ * -1 when no client could be made. */
+int node_count_view(harness_node_t *node, void *ctx, const char *child_id, const char *prefix,
+                    int status);
+
+/* Inits nodes[0..n-1] (harness_node_init, `reporters` reporters each) with
+ * names[i] and tiers[i], every node that is not a village with a status
+ * listener. Returns 0 or -1. */
+int nodes_init_tiers(harness_node_t *nodes, int n, const char *const names[],
+                     const char *const tiers[], int reporters);
+
+/* Starts node (harness_node_start), then makes a ZeroMQ context into *ctx
+ * and a client for the node's reporter 0 into *client. Returns 0, or -1
+ * when one of them failed (what was made stays for
+ * node_stop_with_client()). */
+int node_start_with_client(harness_node_t *node, void **ctx, gr_client_t **client);
+
+/* Undoes node_start_with_client(): destroys *client, terminates *ctx
+ * (either may be NULL) and stops node with SIGTERM. Returns what
+ * harness_node_stop() does: 0 when the node exited cleanly. */
+int node_stop_with_client(harness_node_t *node, void **ctx, gr_client_t **client);
+
 #endif
