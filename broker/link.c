@@ -10,7 +10,6 @@
  *   that comes back up after being down resends its window when the oldest
  *   item was last sent before the link was seen down.
  *
- *
  * - Every public call first takes the clock (a clock stepped back pulls
  *   the timers back), then checks the transport, so that an item emitted
  *   after a disconnect waits behind the resend of the older ones, and ends
@@ -46,15 +45,6 @@
 /* Frames handled per gr_link_on_readable() call, so that a flood from the
  * parent cannot starve the owner's other sockets; zmq_poll stays readable. */
 #define S_READ_BATCH 1024
-
-static char *s_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, s, n);
-    return copy;
-}
 
 /* Upward: notices a disconnect, and resends the window once the DEALER has
  * a live connection again. */
@@ -94,10 +84,6 @@ static void s_contact(gr_link_t *self)
         gr_link_window_resend_all(self);
 }
 
-/* One verified frame from the peer: Acks of ours are consumed, everything
- * else (Errors included, so the owner can log them) goes to the message
- * callback. Heartbeats are forwarded too: their status_seq matters to the
- * owner's catch-up. */
 bool gr_link_error_is_permanent(int code)
 {
     /* What the same bytes can never pass however often they are sent: the
@@ -122,6 +108,10 @@ bool gr_link_error_is_permanent(int code)
     }
 }
 
+/* One verified frame from the peer: Acks of ours are consumed, everything
+ * else (Errors included, so the owner can log them) goes to the message
+ * callback. Heartbeats are forwarded too: their status_seq matters to the
+ * owner's catch-up. */
 static void s_handle(gr_link_t *self, const gr_opened_t *opened, const uint8_t *frame, size_t len)
 {
     const Gridrelay__Body *body = opened->body;
@@ -145,8 +135,8 @@ static gr_link_t *s_new(const gr_link_options_t *opt)
     gr_link_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->peer_id = s_strdup(opt->peer_id);
-    self->own_id = s_strdup(opt->own_id);
+    self->peer_id = strdup(opt->peer_id);
+    self->own_id = strdup(opt->own_id);
     if (!self->peer_id || !self->own_id) {
         gr_link_destroy(&self);
         return NULL;
