@@ -324,16 +324,6 @@ static double s_med(const double *v, int runs)
     return n ? bench_median(ok, n) : -1;
 }
 
-static double s_ratio(double a, double b)
-{
-    return a >= 0 && b > 0 ? a / b : -1;
-}
-
-static double s_per_event(double bytes, uint64_t events)
-{
-    return bytes >= 0 && events > 0 ? bytes / (double)events : -1;
-}
-
 static const char *s_who(size_t reporters)
 {
     return reporters == 1 ? "reporter" : "reporters";
@@ -406,7 +396,7 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
             for (int r = 0; r < o->runs; r++) {
                 const bench_level_t *l = &runs[r].level[i];
                 double cpu = k == 0 ? l->node_cpu_s : l->gen_cpu_s;
-                v[r] = cpu >= 0 && l->events ? cpu * 1000.0 / (double)l->events : -1;
+                v[r] = bench_ratio(cpu * 1000.0, (double)l->events);
             }
             snprintf(key, sizeof key, "%s_cpu_s_per_1000_%zu_clients", who[k], c);
             bench_sheet_add(s, key, 3, s_med(v, o->runs),
@@ -416,8 +406,7 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
         }
         for (int r = 0; r < o->runs; r++) {
             const bench_level_t *l = &runs[r].level[i];
-            v[r] = l->node_main_cpu_s >= 0 && l->events ? l->node_main_cpu_s * 1000.0 / (double)l->events
-                                                        : -1;
+            v[r] = bench_ratio(l->node_main_cpu_s * 1000.0, (double)l->events);
         }
         snprintf(key, sizeof key, "node_main_cpu_s_per_1000_%zu_clients", c);
         bench_sheet_add(s, key, 3, s_med(v, o->runs),
@@ -433,17 +422,15 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
         bench_sheet_add(s, key, 1, s_med(v, o->runs),
                         "gridrelay: node: events per commit (one fsync each), %zu reporter%s", c,
                         c == 1 ? "" : "s");
-        for (int r = 0; r < o->runs; r++) {
-            const bench_level_t *l = &runs[r].level[i];
-            v[r] = l->commits > 0 && l->write_bytes >= 0 ? l->write_bytes / 4096.0 / l->commits : -1;
-        }
+        for (int r = 0; r < o->runs; r++)
+            v[r] = bench_ratio(runs[r].level[i].write_bytes / 4096.0, runs[r].level[i].commits);
         snprintf(key, sizeof key, "node_pages_per_commit_%zu_clients", c);
         bench_sheet_add(s, key, 1, s_med(v, o->runs),
                         "gridrelay: node: 4 KiB pages written per commit (write(2) bytes / 4,096), %zu reporter%s",
                         c, c == 1 ? "" : "s");
         for (int r = 0; r < o->runs; r++) {
             const bench_level_t *l = &runs[r].level[i];
-            v[r] = l->events && l->write_bytes >= 0 ? l->write_bytes / (double)l->events : -1;
+            v[r] = bench_ratio(l->write_bytes, (double)l->events);
         }
         snprintf(key, sizeof key, "node_written_bytes_per_event_%zu_clients", c);
         bench_sheet_add(s, key, 0, s_med(v, o->runs),
@@ -472,15 +459,15 @@ static void s_sheet_single(bench_sheet_t *s, const s_opts_t *o, const bench_sing
         v[r] = runs[r].disk.events ? (double)runs[r].disk.events : -1;
     bench_sheet_add(s, "node_events_stored", 0, s_med(v, o->runs), "gridrelay: events stored per run");
     for (int r = 0; r < o->runs; r++)
-        v[r] = s_per_event(runs[r].disk.file_bytes, runs[r].disk.events);
+        v[r] = bench_ratio(runs[r].disk.file_bytes, (double)runs[r].disk.events);
     bench_sheet_add(s, "node_disk_bytes_per_event", 0, s_med(v, o->runs),
                     "gridrelay: disk bytes/event (data.mdb size / events stored)");
     for (int r = 0; r < o->runs; r++)
-        v[r] = s_per_event(runs[r].disk.used_bytes, runs[r].disk.events);
+        v[r] = bench_ratio(runs[r].disk.used_bytes, (double)runs[r].disk.events);
     bench_sheet_add(s, "node_lmdb_used_bytes_per_event", 0, s_med(v, o->runs),
                     "gridrelay: LMDB pages in use x page size / events stored");
     for (int r = 0; r < o->runs; r++)
-        v[r] = s_per_event(runs[r].disk.high_bytes, runs[r].disk.events);
+        v[r] = bench_ratio(runs[r].disk.high_bytes, (double)runs[r].disk.events);
     bench_sheet_add(s, "node_lmdb_highwater_bytes_per_event", 0, s_med(v, o->runs),
                     "gridrelay: LMDB (last page + 1) x page size / events stored");
 }
@@ -628,7 +615,7 @@ static void s_sheet_dept(bench_sheet_t *s, const s_opts_t *o, const bench_dept_t
                     "reports/s dispatched durably to a department (16 reporters)");
     bench_sheet_add(s, "dept_plain_per_s", 0, plain,
                     "reports/s stored without a route, same node (16 reporters)");
-    bench_sheet_add(s, "ratio_dispatch_over_plain", 2, s_ratio(routed, plain),
+    bench_sheet_add(s, "ratio_dispatch_over_plain", 2, bench_ratio(routed, plain),
                     "ratio: dispatched reports/s / unrouted reports/s (same node, same run)");
     for (int r = 0; r < o->runs; r++)
         v[r] = s_mb(runs[r].rss_kb);
@@ -667,10 +654,10 @@ static void s_sheet_scale(bench_sheet_t *s, const bench_scale_opts_t *o, const b
     bench_sheet_add(s, "scale_gridbench_peak_rss_mb", 1, s_mb(sc->sim_rss_kb),
                     "scale: gridbench's own peak RSS so far, MiB (holds the simulator)");
     bench_sheet_add(s, "scale_district_disk_bytes_per_event", 0,
-                    s_per_event(sc->disk.file_bytes, sc->disk.events),
+                    bench_ratio(sc->disk.file_bytes, (double)sc->disk.events),
                     "scale: district disk bytes/event (data.mdb size / events stored)");
     bench_sheet_add(s, "scale_district_lmdb_used_bytes_per_event", 0,
-                    s_per_event(sc->disk.used_bytes, sc->disk.events),
+                    bench_ratio(sc->disk.used_bytes, (double)sc->disk.events),
                     "scale: district LMDB pages in use x page size / events stored");
 }
 
@@ -774,38 +761,38 @@ int main(int argc, char **argv)
             hi = i;
     }
     size_t c_lo = o.single.levels[lo], c_hi = o.single.levels[hi];
-    bench_sheet_add(&sheet, "ratio_events_max_clients_over_commits", 2, s_ratio(rate[hi], raw.commits_per_s),
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_commits", 2, bench_ratio(rate[hi], raw.commits_per_s),
                     "ratio: node events/s (%zu %s) / raw LMDB durable commits/s", c_hi, s_who(c_hi));
     if (lo != hi)
         bench_sheet_add(&sheet, "ratio_events_min_clients_over_commits", 2,
-                        s_ratio(rate[lo], raw.commits_per_s),
+                        bench_ratio(rate[lo], raw.commits_per_s),
                         "ratio: node events/s (%zu reporter%s) / raw LMDB durable commits/s", c_lo,
                         c_lo == 1 ? "" : "s");
     bench_sheet_add(&sheet, "ratio_events_max_clients_over_batched_puts", 4,
-                    s_ratio(rate[hi], raw.batched_puts_per_s),
+                    bench_ratio(rate[hi], raw.batched_puts_per_s),
                     "ratio: node events/s (%zu %s) / raw LMDB batched puts/s", c_hi, s_who(c_hi));
-    bench_sheet_add(&sheet, "ratio_events_max_clients_over_verifies", 2, s_ratio(rate[hi], raw.verifies_per_s),
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_verifies", 2, bench_ratio(rate[hi], raw.verifies_per_s),
                     "ratio: node events/s (%zu %s) / raw Ed25519 verifies/s", c_hi, s_who(c_hi));
-    bench_sheet_add(&sheet, "ratio_events_max_clients_over_signs", 2, s_ratio(rate[hi], raw.signs_per_s),
+    bench_sheet_add(&sheet, "ratio_events_max_clients_over_signs", 2, bench_ratio(rate[hi], raw.signs_per_s),
                     "ratio: node events/s (%zu %s) / raw Ed25519 signs/s", c_hi, s_who(c_hi));
     bench_sheet_add(&sheet, "ratio_events_max_clients_over_zmq_curve", 3,
-                    s_ratio(rate[hi], raw.zmq_curve_msgs_per_s),
+                    bench_ratio(rate[hi], raw.zmq_curve_msgs_per_s),
                     "ratio: node events/s (%zu %s) / raw ZeroMQ CURVE msgs/s one way", c_hi, s_who(c_hi));
     if (o.chain) {
-        bench_sheet_add(&sheet, "ratio_chain_over_single_node", 2, s_ratio(grid.chain_per_s, rate[hi]),
+        bench_sheet_add(&sheet, "ratio_chain_over_single_node", 2, bench_ratio(grid.chain_per_s, rate[hi]),
                         "ratio: chain events/s / node events/s (%zu %s)", c_hi, s_who(c_hi));
         /* An event at 100/s waits for three durable commits in series,
          * one per tier: the floor of the chain's latency. */
         bench_sheet_add(&sheet, "ratio_chain_p99_over_commit_p99", 1,
-                        s_ratio(grid.p99_ms, raw.commit_p99_ms),
+                        bench_ratio(grid.p99_ms, raw.commit_p99_ms),
                         "ratio: chain p99 ms at 100/s / raw LMDB durable commit p99 ms "
                         "(three commits in series)");
     }
     if (o.scale) {
-        bench_sheet_add(&sheet, "ratio_scale_over_single_node", 2, s_ratio(scale.events_per_s, rate[hi]),
+        bench_sheet_add(&sheet, "ratio_scale_over_single_node", 2, bench_ratio(scale.events_per_s, rate[hi]),
                         "ratio: scale escalations/s / node events/s (%zu %s)", c_hi, s_who(c_hi));
         bench_sheet_add(&sheet, "ratio_scale_verifies_over_raw_verifies", 2,
-                        s_ratio(scale.events_per_s, raw.verifies_per_s),
+                        bench_ratio(scale.events_per_s, raw.verifies_per_s),
                         "ratio: scale escalations/s x 1 verify each (the reporter's; a batch "
                         "frame's two are shared by its items) / raw Ed25519 verifies/s");
     }

@@ -49,6 +49,10 @@ double bench_percentile(const double *sorted, size_t n, double p);
 /* Sorts v[0..n) ascending. */
 void bench_sort(double *v, size_t n);
 
+/* a / b, or -1 (the sheet's "not measured") when a is unknown (negative)
+ * or b is not positive. */
+double bench_ratio(double a, double b);
+
 /* ---- the result sheet: one list of figures for the table and the JSON ---- */
 
 #define BENCH_SHEET_MAX 224

@@ -185,11 +185,6 @@ int bench_peers_run(const char *binary, size_t messages, size_t window, int runs
     return rc;
 }
 
-static double s_ratio(double a, double b)
-{
-    return a >= 0 && b > 0 ? a / b : -1;
-}
-
 /* A kill-run count of gridrelay's, -1 when the run failed or was skipped. */
 static double s_kill_figure(const bench_kill_t *k, int which)
 {
@@ -249,7 +244,7 @@ void bench_peers_sheet(bench_sheet_t *s, const bench_peers_t *peers, const bench
         const bench_peer_t *p = &peers->sys[i];
         char key[64];
         snprintf(key, sizeof key, "ratio_gridrelay_chain_over_%s_chain", p->name);
-        bench_sheet_add(s, key, 2, s_ratio(g->chain_per_s, p->msgs_per_s),
+        bench_sheet_add(s, key, 2, bench_ratio(g->chain_per_s, p->msgs_per_s),
                         "ratio: gridrelay chain events/s / %s chain msgs/s", p->name);
     }
     static const char *const q[2] = { "p50", "p99" };

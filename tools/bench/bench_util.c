@@ -53,6 +53,11 @@ double bench_percentile(const double *sorted, size_t n, double p)
     return sorted[i < n ? i : n - 1];
 }
 
+double bench_ratio(double a, double b)
+{
+    return a >= 0 && b > 0 ? a / b : -1;
+}
+
 /* ---- the sheet ---- */
 
 static bench_row_t *s_next_row(bench_sheet_t *sheet)
