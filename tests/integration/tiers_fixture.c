@@ -344,15 +344,11 @@ int nodes_share_catalogue(harness_node_t *nodes, int n, const char *text, char *
     int len = snprintf(path, cap, "%.250s/../catalogue.ini", nodes[0].dir);
     if (len < 0 || (size_t)len >= cap)
         return -1;
-    FILE *f = fopen(path, "w");
-    if (!f)
+    if (fixture_write_file(path, text) != 0)
         return -1;
-    int rc = fputs(text, f) < 0 ? -1 : 0;
-    if (fclose(f) != 0)
-        rc = -1;
     for (int i = 0; i < n; i++)
         snprintf(nodes[i].catalogue, sizeof nodes[i].catalogue, "%s", path);
-    return rc;
+    return 0;
 }
 
 int client_service_report(gr_client_t *client, const char *id, const char *description)
@@ -412,8 +408,10 @@ int fixture_write_file(const char *path, const char *text)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
 }
 
 int nodes_teardown(void *ctx, harness_node_t *nodes, int n, const char *catalogue)
@@ -469,18 +467,11 @@ int nodes_share_clock_and_catalogue(harness_node_t *nodes, int n, int64_t offset
                                     const char *catalogue_text, char *clock, char *catalogue)
 {
     int len = snprintf(clock, sizeof nodes[0].clock, "%.250s/../clock", nodes[0].dir);
-    if (len < 0 || (size_t)len >= sizeof nodes[0].clock)
+    if (len < 0 || (size_t)len >= sizeof nodes[0].clock || harness_clock_set(clock, offset_ms) != 0)
         return -1;
-    len = snprintf(catalogue, sizeof nodes[0].catalogue, "%.250s/../catalogue.ini", nodes[0].dir);
-    if (len < 0 || (size_t)len >= sizeof nodes[0].catalogue)
-        return -1;
-    if (harness_clock_set(clock, offset_ms) != 0 || fixture_write_file(catalogue, catalogue_text) != 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         memcpy(nodes[i].clock, clock, sizeof nodes[i].clock);
-        memcpy(nodes[i].catalogue, catalogue, sizeof nodes[i].catalogue);
-    }
-    return 0;
+    return nodes_share_catalogue(nodes, n, catalogue_text, catalogue, sizeof nodes[0].catalogue);
 }
 
 int fixture_save_key(const gr_keypair_t *kp, const char *dir, const char *name)
