@@ -174,13 +174,13 @@ static void *s_dept_loop(void *arg)
         size_t n = 0;
         for (size_t t = 0; t < gr_dept_client_task_count(client) && n < 64; t++) {
             const Gridrelay__Task *task = gr_dept_client_task_at(client, t);
-            int i;
+            int i = 0;
             int v = s_parse(task->event_id, &i);
             if (v >= 0 && !d->done[v][i] && s_now_ms() >= d->next_try[v][i])
                 snprintf(ids[n++], sizeof ids[0], "%s", task->event_id);
         }
         for (size_t k = 0; k < n && !atomic_load(d->stop); k++) {
-            int i;
+            int i = 0;
             int v = s_parse(ids[k], &i);
             int rc = gr_dept_client_act(client, GRIDRELAY__TASK_ACTION__KIND__CLAIM, ids[k],
                                         "on our way", err, sizeof err);

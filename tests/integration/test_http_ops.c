@@ -360,8 +360,11 @@ static int s_xpath(const char *xml, const char *xpath, char *out, size_t cap)
     snprintf(path, sizeof path, "%.300s/answer.xml", s_fx.nodes[VILLAGE].dir);
     if (fixture_write_file(path, xml) != 0)
         return -1;
-    snprintf(cmd, sizeof cmd, "xmllint --noout '%s' 2>&1 && xmllint --xpath 'string(%s)' '%s'",
-             path, xpath, path);
+    int len = snprintf(cmd, sizeof cmd,
+                       "xmllint --noout '%s' 2>&1 && xmllint --xpath 'string(%s)' '%s'", path,
+                       xpath, path);
+    if (len < 0 || (size_t)len >= sizeof cmd)
+        return -1;  /* a cut command would ask another question */
     int rc = harness_run(cmd, out, cap);
     out[strcspn(out, "\n")] = '\0';
     return rc;

@@ -68,7 +68,7 @@ static bool s_view_converged(void *ctx)
 static gr_store_t *s_open_store(harness_node_t *node)
 {
     char dir[400], err[256];
-    snprintf(dir, sizeof dir, "%s/store", node->dir);
+    snprintf(dir, sizeof dir, "%.300s/store", node->dir);
     gr_store_t *store = NULL;
     assert_int_equal(gr_store_open(&store, dir, NULL, err, sizeof err), 0);
     return store;
