@@ -21,6 +21,7 @@ static const char *const s_names[GR_COUNT_MAX] = {
     [GR_COUNT_MAP_GROWN] = "map_grown",
     [GR_COUNT_DEDUP_PRUNED] = "dedup_pruned",
     [GR_COUNT_ZERO_REPORTS] = "zero_reports",
+    [GR_COUNT_READ_AHEAD] = "read_ahead",
 };
 
 const char *gr_counter_name(gr_counter_t counter)

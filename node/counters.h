@@ -29,6 +29,7 @@ typedef enum {
     GR_COUNT_MAP_GROWN,
     GR_COUNT_DEDUP_PRUNED,      /* dedup records past the replay window, deleted */
     GR_COUNT_ZERO_REPORTS,      /* zero reports (DAILY.SAFE) stored, without a case */
+    GR_COUNT_READ_AHEAD,        /* requests read, and checked, while a commit synced */
     GR_COUNT_MAX
 } gr_counter_t;
 

@@ -78,6 +78,8 @@ struct gr_daemon {
     uint64_t next_prune_ms; /* next slice of dedup pruning */
     uint8_t prune_cursor[GR_DEDUP_KEY_BYTES];
     gr_turn_t *turn;        /* the requests of the turn in progress */
+    gr_turn_t *ahead;       /* the next turn's, read during this one's commit */
+    bool reload_pending;    /* SIGHUP came while requests were read ahead */
 };
 
 /* A long read handed to the analyst: the request moved out of its batch. */
@@ -342,7 +344,7 @@ gr_daemon_t *gr_daemon_new(gr_config_t *cfg, char *err, size_t errlen)
     gr_peers_set_counters(self->peers, &self->counters);
     gr_turn_deps_t turn = {cfg, self->router, self->sessions, self->peers, &self->counters,
                            &self->sealer, self->pool};
-    if (!(self->turn = gr_turn_new(&turn))) {
+    if (!(self->turn = gr_turn_new(&turn)) || !(self->ahead = gr_turn_new(&turn))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -366,6 +368,7 @@ void gr_daemon_destroy(gr_daemon_t **self_p)
     gr_http_destroy(&self->http);       /* its handlers wait on this node */
     gr_analyst_destroy(&self->analyst);  /* it reads the store */
     gr_turn_destroy(&self->turn);
+    gr_turn_destroy(&self->ahead);
     gr_reclaim_destroy(&self->reclaim);  /* while the sockets it watches are open */
     gr_peers_destroy(&self->peers);
     if (self->router)
@@ -433,6 +436,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         return;
     gr_effects_t *effects = gr_engine_effects(self->engine);
     int rc = self->store_full ? GR_EFULL : 0;
+    size_t read_ahead = 0;  /* counted once its commit is done */
     while (rc == 0) {
         gr_counters_t saved = self->counters;
         gr_txn_t *txn = NULL;
@@ -457,6 +461,13 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         if (rc == 0)
             rc = s_prune(self, txn, now);
         if (rc == 0) {
+            /* While the disk syncs, the next turn's requests have their
+             * signatures checked: a verify costs about as much as the rest
+             * of a request, and the commit's wait would leave the cores
+             * idle. Not while a reload or a stop is waiting for the turns
+             * to be empty. */
+            if (!self->stopping && !self->reload_pending)
+                read_ahead += gr_turn_read_ahead(self->ahead);
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             rc = gr_store_commit(&txn);
@@ -465,6 +476,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
                 gr_gauges_commit(&self->gauges, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
                                                            (t1.tv_nsec - t0.tv_nsec) / 1000));
                 self->counters.value[GR_COUNT_BATCHES]++;
+                self->counters.value[GR_COUNT_READ_AHEAD] += read_ahead;
                 gr_peers_after_commit(self->peers, effects, now);
                 gr_notices_publish(self->notices, &self->sealer, effects);
                 gr_engine_effects_clear(self->engine);
@@ -627,7 +639,9 @@ static void s_read_signal(gr_daemon_t *self)
     struct signalfd_siginfo info;
     while (read(self->sigfd, &info, sizeof info) == (ssize_t)sizeof info) {
         if (info.ssi_signo == SIGHUP) {
-            s_reload(self);
+            /* Requests read ahead hold pointers into the trust list the
+             * reload replaces: it waits for a turn without them. */
+            self->reload_pending = true;
             continue;
         }
         gr_log(GR_LOG_NOTICE, NULL, "received %s: finishing in-flight work",
@@ -639,6 +653,8 @@ static void s_read_signal(gr_daemon_t *self)
 
 static int s_poll_timeout(gr_daemon_t *self, uint64_t now)
 {
+    if (gr_turn_count(self->turn) > 0)
+        return 0;  /* requests read ahead are waiting */
     int timeout = gr_peers_timeout_ms(self->peers, now);
     if (self->next_due) {
         uint64_t case_now = gr_clock_now_ms();
@@ -684,6 +700,10 @@ int gr_daemon_run(gr_daemon_t *self)
         now = gr_now_ms();
         if (items[1].revents & ZMQ_POLLIN)
             s_read_signal(self);
+        if (self->reload_pending && gr_turn_count(self->turn) == 0) {
+            self->reload_pending = false;
+            s_reload(self);
+        }
         if (items[2].revents & ZMQ_POLLIN)
             while (gr_zap_handle(self->zap) == 0) {
             }
@@ -697,6 +717,9 @@ int gr_daemon_run(gr_daemon_t *self)
         /* Before the replies: a confidential case leaves after its read is on disk. */
         gr_access_log_commit(gr_requests_access_log(self->requests), self->store);
         gr_turn_reply(self->turn);
+        gr_turn_t *next = self->ahead;
+        self->ahead = self->turn;
+        self->turn = next;
         size_t closed = gr_sessions_close_pending(self->sessions);
         if (closed)
             gr_log(GR_LOG_NOTICE, NULL, "closed %zu connection(s) of revoked keys", closed);

@@ -22,6 +22,7 @@ struct gr_pool {
     void *ctx;
     size_t n;
     size_t next;
+    bool started;               /* gr_pool_start() ran, gr_pool_wait() not yet */
 };
 
 /* Takes items until none is left. */
@@ -97,6 +98,7 @@ void gr_pool_destroy(gr_pool_t **self_p)
     if (!self_p || !*self_p)
         return;
     gr_pool_t *self = *self_p;
+    gr_pool_wait(self);
     pthread_mutex_lock(&self->lock);
     self->stopping = true;
     pthread_cond_broadcast(&self->work);
@@ -110,24 +112,33 @@ void gr_pool_destroy(gr_pool_t **self_p)
     *self_p = NULL;
 }
 
-void gr_pool_run(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, void *ctx)
+void gr_pool_start(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, void *ctx)
 {
-    if (n == 0)
-        return;
-    if (!self || self->n_helpers == 0 || n < min_parallel) {
+    if (!self) {
         for (size_t i = 0; i < n; i++)
             fn(ctx, i);
         return;
     }
-    pthread_mutex_lock(&self->lock);
+    /* One batch at a time: an earlier one is finished first. */
+    gr_pool_wait(self);
     self->fn = fn;
     self->ctx = ctx;
     self->n = n;
     self->next = 0;
+    self->started = true;
+    if (self->n_helpers == 0 || n < min_parallel)
+        return;  /* the caller does it all in gr_pool_wait() */
+    pthread_mutex_lock(&self->lock);
     self->busy = self->n_helpers;
     self->generation++;
     pthread_cond_broadcast(&self->work);
     pthread_mutex_unlock(&self->lock);
+}
+
+void gr_pool_wait(gr_pool_t *self)
+{
+    if (!self || !self->started)
+        return;
     s_drain(self);
     /* The batch's memory belongs to the caller: wait for every helper to
      * leave it, not only for the last item to be taken. */
@@ -135,6 +146,20 @@ void gr_pool_run(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, 
     while (self->busy > 0)
         pthread_cond_wait(&self->done, &self->lock);
     pthread_mutex_unlock(&self->lock);
+    self->started = false;
+}
+
+void gr_pool_run(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, void *ctx)
+{
+    if (n == 0)
+        return;
+    if (!self) {
+        for (size_t i = 0; i < n; i++)
+            fn(ctx, i);
+        return;
+    }
+    gr_pool_start(self, n, min_parallel, fn, ctx);
+    gr_pool_wait(self);
 }
 
 size_t gr_pool_threads(const gr_pool_t *self)

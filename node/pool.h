@@ -7,8 +7,9 @@
  * out, and the main thread works too. Everything that touches the store,
  * the sockets or the node's state stays on the main thread.
  *
- * Thread safety: gr_pool_run() is called from one thread (the owner) at a
- * time; fn runs concurrently on several threads and must only touch item i.
+ * Thread safety: gr_pool_run(), gr_pool_start() and gr_pool_wait() are
+ * called from one thread (the owner); fn runs concurrently on several
+ * threads and must only touch item i.
  */
 #ifndef GR_POOL_H
 #define GR_POOL_H
@@ -32,6 +33,19 @@ void gr_pool_destroy(gr_pool_t **self_p);
  * Batches smaller than min_parallel run on the caller alone: waking a
  * thread costs more than a few items. */
 void gr_pool_run(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, void *ctx);
+
+/* Starts fn(ctx, i) for every i in [0, n) on the helper threads and
+ * returns at once, so that the caller can wait on something else (the
+ * disk) meanwhile; gr_pool_wait() then takes what is left and returns when
+ * all are done. Until then the batch's memory must stay where it is. A
+ * batch started earlier is finished first, here and in gr_pool_run(), so
+ * the pool never holds two. n below min_parallel, or no helpers: nothing
+ * runs until gr_pool_wait(), which does it all. */
+void gr_pool_start(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, void *ctx);
+
+/* Finishes the batch gr_pool_start() began, the caller working too; at
+ * once when none was started. */
+void gr_pool_wait(gr_pool_t *self);
 
 /* Threads that work on a batch, the caller included. */
 size_t gr_pool_threads(const gr_pool_t *self);

@@ -44,6 +44,7 @@ struct gr_turn {
     size_t cap;
     s_loose_t *loose;
     size_t n_loose, cap_loose;
+    bool checking;          /* gr_turn_read_ahead()'s checks are on the pool */
 };
 
 gr_turn_t *gr_turn_new(const gr_turn_deps_t *deps)
@@ -59,6 +60,8 @@ void gr_turn_destroy(gr_turn_t **self_p)
     if (!self_p || !*self_p)
         return;
     gr_turn_t *self = *self_p;
+    if (self->checking)
+        gr_pool_wait(self->deps.pool);  /* its threads write into the items */
     for (size_t i = 0; i < self->count; i++)
         gr_turn_item_release(&self->items[i]);
     free(self->items);
@@ -458,18 +461,23 @@ static void s_collect_inbound(gr_turn_t *self)
     free(inbound);
 }
 
-static void s_collect(gr_turn_t *self)
+static void s_collect_router(gr_turn_t *self)
 {
     /* At most batch_max requests, and at most S_TURN_BYTES of them: a
      * link batch frame holds up to 256 escalations, so a thousand children
      * bursting at once would otherwise bring hundreds of thousands of
-     * items into one turn (and one transaction), all of them in memory. */
+     * items into one turn (and one transaction), all of them in memory.
+     * Those read ahead count. */
     size_t router_count = 0, bytes = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->items[i].from_router) {
+            router_count++;
+            bytes += zmq_msg_size(&self->items[i].payload);
+        }
     while (router_count < self->deps.cfg->batch_max && bytes < S_TURN_BYTES && s_receive(self)) {
         router_count++;
         bytes += zmq_msg_size(&self->items[self->count - 1].payload);
     }
-    s_collect_inbound(self);
 }
 
 /* The items of link batches sent this turn (queued while their frames
@@ -571,10 +579,30 @@ static void s_loose_batch(gr_turn_t *self, gr_turn_item_t *item)
     }
 }
 
+size_t gr_turn_read_ahead(gr_turn_t *self)
+{
+    if (self->checking || self->count > 0)
+        return 0;
+    s_collect_router(self);
+    if (self->count == 0)
+        return 0;
+    gr_pool_start(self->deps.pool, self->count, S_MIN_PARALLEL, s_open_item, self);
+    self->checking = true;
+    return self->count;
+}
+
 void gr_turn_collect(gr_turn_t *self, uint64_t now_ms)
 {
-    s_collect(self);
-    gr_pool_run(self->deps.pool, self->count, S_MIN_PARALLEL, s_open_item, self);
+    /* Requests read ahead were checked meanwhile; the rest now. */
+    size_t first = self->count;
+    if (self->checking) {
+        gr_pool_wait(self->deps.pool);
+        self->checking = false;
+    }
+    s_collect_router(self);
+    s_collect_inbound(self);
+    s_range_t range = {self, first};
+    gr_pool_run(self->deps.pool, self->count - first, S_MIN_PARALLEL, s_open_in_range, &range);
     for (size_t i = 0; i < self->count; i++)
         s_classify(self, &self->items[i], now_ms);
     s_collect_batched(self, now_ms);

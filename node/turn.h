@@ -67,11 +67,22 @@ gr_turn_t *gr_turn_new(const gr_turn_deps_t *deps);
 /* Releases the items still held; sets *self_p to NULL. Accepts NULL. */
 void gr_turn_destroy(gr_turn_t **self_p);
 
-/* Takes every ready request and link frame, opens each (signatures on the
- * pool) and classifies it: refused ones hold their error reply, the links'
+/* Takes every ready request and link frame (after those read ahead),
+ * opens each (signatures on the pool) and classifies it: refused ones hold their error reply, the links'
  * own frames are consumed, link batches' items join the turn. now_ms is
  * the system clock, for the links. */
 void gr_turn_collect(gr_turn_t *self, uint64_t now_ms);
+
+/* Reads the requests waiting on the ROUTER into an empty turn and starts
+ * their signature checks on the pool's helper threads, without waiting:
+ * the daemon calls it on the next turn just before it waits for the
+ * current turn's commit, so that the checks run while the disk syncs.
+ * Nothing else is done with them until gr_turn_collect(), which finishes
+ * the checks and goes on as for any request. A turn that is not empty is
+ * left as it is. The items' checks read the trust list: it must not change
+ * (SIGHUP) while a turn holds requests read ahead. Returns how many were
+ * read. */
+size_t gr_turn_read_ahead(gr_turn_t *self);
 
 size_t gr_turn_count(const gr_turn_t *self);
 
