@@ -62,8 +62,10 @@
  * case's newest update (the migration from 2 compacts it). 4: a new
  * timeline entry's ledger link is found from its case, not audit_index,
  * and a new case's entry 1 is in its record (nothing is rewritten:
- * store.c, s_migrate_3). */
-#define GR_STORE_SCHEMA_VERSION 4
+ * store.c, s_migrate_3). 5: a case record that came up in a link batch
+ * leaves out what its link proof holds, and gr_store_event_get() and
+ * gr_store_list() fill it in (nothing is rewritten: s_migrate_4). */
+#define GR_STORE_SCHEMA_VERSION 5
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;

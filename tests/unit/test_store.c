@@ -1613,6 +1613,188 @@ static void test_dedup_prune(void **state)
     gr_store_abort(&txn);
 }
 
+/* ---- a record's link proof holds its origin and hops (schema 5) ---- */
+
+/* Packs an Escalate of origin and hops into a link-batch item as a
+ * child's link would send it: a version-2 Envelope with a ReceiptProof. */
+static uint8_t *s_link_item(const ProtobufCBinaryData *origin, Gridrelay__Hop **hops, size_t n_hops,
+                            size_t *len)
+{
+    Gridrelay__Escalate esc = GRIDRELAY__ESCALATE__INIT;
+    esc.origin_envelope = *origin;
+    esc.hops = hops;
+    esc.n_hops = n_hops;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_ESCALATE;
+    body.escalate = &esc;
+    size_t blen = gridrelay__body__get_packed_size(&body);
+    uint8_t *bbytes = malloc(blen);
+    assert_non_null(bbytes);
+    gridrelay__body__pack(&body, bbytes);
+    uint8_t signer[32], root[32], sig[64];
+    memset(signer, 7, sizeof signer);
+    memset(root, 8, sizeof root);
+    memset(sig, 9, sizeof sig);
+    Gridrelay__ReceiptProof proof = GRIDRELAY__RECEIPT_PROOF__INIT;
+    proof.size = 1;
+    proof.root = (ProtobufCBinaryData){sizeof root, root};
+    proof.signature = (ProtobufCBinaryData){sizeof sig, sig};
+    Gridrelay__Envelope env = GRIDRELAY__ENVELOPE__INIT;
+    env.version = 2;
+    env.signer = (ProtobufCBinaryData){sizeof signer, signer};
+    env.seq = 41;
+    env.body = (ProtobufCBinaryData){blen, bbytes};
+    env.receipt = &proof;
+    *len = gridrelay__envelope__get_packed_size(&env);
+    uint8_t *out = malloc(*len);
+    assert_non_null(out);
+    gridrelay__envelope__pack(&env, out);
+    free(bbytes);
+    return out;
+}
+
+static uint8_t *s_packed_record(const Gridrelay__StoredEvent *rec, size_t *len)
+{
+    *len = gridrelay__stored_event__get_packed_size(rec);
+    uint8_t *out = malloc(*len ? *len : 1);
+    assert_non_null(out);
+    gridrelay__stored_event__pack(rec, out);
+    return out;
+}
+
+/* The record's raw bytes in events, unpacked as they lie. */
+static Gridrelay__StoredEvent *s_raw_record(const char *dir, const char *id, size_t *raw_len)
+{
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    s_raw_begin(dir, "events", &env, &raw, &dbi);
+    MDB_val k = {strlen(id), (void *)id}, v;
+    assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+    *raw_len = v.mv_size;
+    Gridrelay__StoredEvent *rec = gridrelay__stored_event__unpack(NULL, v.mv_size, v.mv_data);
+    assert_non_null(rec);
+    mdb_txn_abort(raw);
+    mdb_env_close(env);
+    return rec;
+}
+
+static void test_link_proof_holds_origin_and_hops(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t origin_bytes[600];
+    for (size_t i = 0; i < sizeof origin_bytes; i++)
+        origin_bytes[i] = (uint8_t)(i * 31 + 5);
+    ProtobufCBinaryData origin = {sizeof origin_bytes, origin_bytes};
+    uint8_t hop_sig[64];
+    memset(hop_sig, 3, sizeof hop_sig);
+    Gridrelay__Hop hop = GRIDRELAY__HOP__INIT;
+    hop.node_id = "village-1";
+    hop.tier_level = 1;
+    hop.reason = "outside_authority";
+    hop.time_ms = 1700000000123;
+    hop.signature = (ProtobufCBinaryData){sizeof hop_sig, hop_sig};
+    hop.version = 2;
+    Gridrelay__Hop *hops[] = {&hop};
+    size_t item_len = 0;
+    uint8_t *item = s_link_item(&origin, hops, 1, &item_len);
+
+    /* Came up in a link batch: the proof holds both, byte for byte. */
+    test_event_t up, other;
+    s_make(&up, "01HZY00000000000000000LP01", "SS.DISPUTE", 1, 1700000000200);
+    up.rec.origin_envelope = origin;
+    up.rec.hops = hops;
+    up.rec.n_hops = 1;
+    up.rec.link_proof = (ProtobufCBinaryData){item_len, item};
+    up.rec.from_child = "village-1";
+    s_store(f->store, &up);
+    /* The same case, but its own origin differs from the proof's: kept. */
+    uint8_t other_bytes[sizeof origin_bytes];
+    memcpy(other_bytes, origin_bytes, sizeof other_bytes);
+    other_bytes[17] ^= 1;
+    s_make(&other, "01HZY00000000000000000LP02", "SS.DISPUTE", 1, 1700000000300);
+    other.rec.origin_envelope = (ProtobufCBinaryData){sizeof other_bytes, other_bytes};
+    other.rec.hops = hops;
+    other.rec.n_hops = 1;
+    other.rec.link_proof = (ProtobufCBinaryData){item_len, item};
+    s_store(f->store, &other);
+
+    /* A reader is given the record whole, and an update keeps it so. */
+    gr_txn_t *txn;
+    Gridrelay__StoredEvent *rec = NULL;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, up.id, &rec), 0);
+    assert_int_equal(rec->in_link_proof, 0);
+    assert_int_equal(rec->origin_envelope.len, sizeof origin_bytes);
+    assert_memory_equal(rec->origin_envelope.data, origin_bytes, sizeof origin_bytes);
+    assert_int_equal(rec->n_hops, 1);
+    assert_string_equal(rec->hops[0]->node_id, "village-1");
+    assert_memory_equal(rec->hops[0]->signature.data, hop_sig, sizeof hop_sig);
+    rec->urges = 2;
+    assert_int_equal(gr_store_event_update(txn, rec), 0);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, up.id, &rec), 0);
+    assert_int_equal(rec->urges, 2);
+    /* What the proof gave back is what was written, byte for byte. */
+    assert_int_equal(rec->link_proof.len, item_len);
+    assert_memory_equal(rec->link_proof.data, item, item_len);
+    assert_string_equal(rec->from_child, "village-1");
+    size_t hop_len = gridrelay__hop__get_packed_size(&hop);
+    assert_int_equal(gridrelay__hop__get_packed_size(rec->hops[0]), hop_len);
+    uint8_t a[512], b[512];
+    assert_true(hop_len <= sizeof a);
+    gridrelay__hop__pack(&hop, a);
+    gridrelay__hop__pack(rec->hops[0], b);
+    assert_memory_equal(a, b, hop_len);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    gr_store_filter_t all = {0};
+    seen_t seen;
+    size_t pages;
+    assert_int_equal(s_list_all(txn, &all, 10, &seen, &pages), 2);
+    gr_store_abort(&txn);
+
+    /* On disk: once, in the proof. */
+    gr_store_close(&f->store);
+    size_t raw_len = 0, other_len = 0;
+    Gridrelay__StoredEvent *raw = s_raw_record(f->dir, up.id, &raw_len);
+    assert_int_equal(raw->in_link_proof, 3);
+    assert_int_equal(raw->origin_envelope.len, 0);
+    assert_int_equal(raw->n_hops, 0);
+    gridrelay__stored_event__free_unpacked(raw, NULL);
+    raw = s_raw_record(f->dir, other.id, &other_len);
+    assert_int_equal(raw->in_link_proof, 2);  /* the hops only */
+    assert_int_equal(raw->origin_envelope.len, sizeof other_bytes);
+    gridrelay__stored_event__free_unpacked(raw, NULL);
+    assert_true(other_len > raw_len + sizeof origin_bytes - 64);  /* the origin, nearly all of it */
+
+    /* A record whose proof does not hold what it says it left out: a
+     * decode error, never a case without its origin. */
+    MDB_env *env;
+    MDB_txn *wtxn;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "events", &env, &wtxn, &dbi);
+    test_event_t broken;
+    s_make(&broken, "01HZY00000000000000000LP03", "SS.DISPUTE", 1, 1700000000400);
+    broken.rec.in_link_proof = 1;
+    broken.rec.link_proof = (ProtobufCBinaryData){3, (uint8_t *)"bad"};
+    size_t blen;
+    uint8_t *bbytes = s_packed_record(&broken.rec, &blen);
+    MDB_val k = {strlen(broken.id), broken.id}, v = {blen, bbytes};
+    assert_int_equal(mdb_put(wtxn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(wtxn), 0);
+    mdb_env_close(env);
+    free(bbytes);
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    rec = NULL;
+    assert_int_equal(gr_store_event_get(txn, broken.id, &rec), GR_EDECODE);
+    assert_null(rec);
+    gr_store_abort(&txn);
+    free(item);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1631,6 +1813,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_creates_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_proof_holds_origin_and_hops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
