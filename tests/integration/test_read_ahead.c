@@ -20,6 +20,7 @@
 
 #include "harness.h"
 #include "store.h"
+#include "tiers_fixture.h"
 
 #define CLIENTS 8
 #define PER_CLIENT 250
@@ -104,27 +105,6 @@ static bool s_acked_reached(void *arg)
     return atomic_load(&s_total_acked) >= ((s_acked_t *)arg)->want;
 }
 
-static uint64_t s_counter(harness_node_t *node, void *ctx, const char *name)
-{
-    gr_client_t *client = harness_client(node, ctx, 0);
-    assert_non_null(client);
-    Gridrelay__GetStats get = GRIDRELAY__GET_STATS__INIT;
-    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-    body.kind_case = GRIDRELAY__BODY__KIND_GET_STATS;
-    body.get_stats = &get;
-    gr_opened_t reply;
-    assert_int_equal(gr_client_call(client, &body, &reply, 5000, 3), 0);
-    assert_int_equal(reply.body->kind_case, GRIDRELAY__BODY__KIND_STATS);
-    uint64_t value = UINT64_MAX;
-    for (size_t i = 0; i < reply.body->stats->n_counters; i++)
-        if (strcmp(reply.body->stats->counters[i]->name, name) == 0)
-            value = reply.body->stats->counters[i]->value;
-    gr_opened_clear(&reply);
-    gr_client_destroy(&client);
-    assert_true(value != UINT64_MAX);
-    return value;
-}
-
 static void test_read_ahead_under_load_and_reloads(void **state)
 {
     (void)state;
@@ -161,10 +141,10 @@ static void test_read_ahead_under_load_and_reloads(void **state)
     assert_int_equal(s_log_count(&reloaded), RELOADS);
 
     /* The load made commits long enough for requests to wait behind them. */
-    uint64_t ahead = s_counter(&node, ctx, "read_ahead");
-    uint64_t accepted = s_counter(&node, ctx, "accepted");
-    printf("read ahead: %llu requests (%llu reports accepted)\n", (unsigned long long)ahead,
-           (unsigned long long)accepted);
+    int64_t ahead = node_counter(&node, ctx, "read_ahead");
+    int64_t accepted = node_counter(&node, ctx, "accepted");
+    printf("read ahead: %lld requests (%lld reports accepted)\n", (long long)ahead,
+           (long long)accepted);
     assert_true(ahead > 0);
     assert_int_equal(accepted, CLIENTS * PER_CLIENT);
     zmq_ctx_term(ctx);
