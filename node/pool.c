@@ -153,12 +153,7 @@ void gr_pool_run(gr_pool_t *self, size_t n, size_t min_parallel, gr_pool_fn fn, 
 {
     if (n == 0)
         return;
-    if (!self) {
-        for (size_t i = 0; i < n; i++)
-            fn(ctx, i);
-        return;
-    }
-    gr_pool_start(self, n, min_parallel, fn, ctx);
+    gr_pool_start(self, n, min_parallel, fn, ctx);  /* without a pool: all done here */
     gr_pool_wait(self);
 }
 
