@@ -47,18 +47,8 @@ static void *s_worker(void *arg)
     for (size_t i = 0; i < PER_CLIENT; i++) {
         char id[32];
         snprintf(id, sizeof id, "ra%zu-%04zu", w->index, i);
-        Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
-        event.id = id;
-        event.category = "SS.DISPUTE";
-        event.title = "neighbours dispute over a boundary wall";
-        event.reporter = "worker";
-        Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
-        report.event = &event;
-        Gridrelay__Body body = GRIDRELAY__BODY__INIT;
-        body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
-        body.report = &report;
         gr_opened_t reply;
-        int rc = gr_client_call(client, &body, &reply, 2000, 10);
+        int rc = client_report(client, id, "SS.DISPUTE", 1, &reply);
         if (rc != 0 || reply.body->kind_case != GRIDRELAY__BODY__KIND_ACK ||
             strcmp(reply.body->ack->event_id, id) != 0 || reply.body->ack->duplicate) {
             w->failures++;

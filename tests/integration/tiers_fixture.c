@@ -138,7 +138,8 @@ static int s_call(harness_node_t *node, void *ctx, Gridrelay__Body *body, gr_ope
     return rc;
 }
 
-int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity)
+int client_report(gr_client_t *client, const char *id, const char *category, int severity,
+                  gr_opened_t *reply)
 {
     Gridrelay__Event event = GRIDRELAY__EVENT__INIT;
     event.id = (char *)id;
@@ -150,10 +151,20 @@ int node_report(harness_node_t *node, void *ctx, const char *id, const char *cat
     Gridrelay__Body body = GRIDRELAY__BODY__INIT;
     body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
     body.report = &report;
-    gr_opened_t reply;
-    if (s_call(node, ctx, &body, &reply) != 0)
+    return gr_client_call(client, &body, reply, 3000, 5);
+}
+
+int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity)
+{
+    gr_client_t *client = harness_client(node, ctx, 0);
+    if (!client)
         return -1;
-    int rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : -1;
+    gr_opened_t reply;
+    int rc = client_report(client, id, category, severity, &reply);
+    gr_client_destroy(&client);
+    if (rc != 0)
+        return -1;
+    rc = reply.body->kind_case == GRIDRELAY__BODY__KIND_ACK ? 0 : -1;
     gr_opened_clear(&reply);
     return rc;
 }

@@ -28,6 +28,10 @@ int topology_stop(topology_t *t);
 
 /* The same against any started node, with a ZeroMQ context ctx: */
 int node_report(harness_node_t *node, void *ctx, const char *id, const char *category, int severity);
+/* The same Report over client (the caller's key): gr_client_call()'s
+ * result, *reply set on 0 (the caller clears it). */
+int client_report(gr_client_t *client, const char *id, const char *category, int severity,
+                  gr_opened_t *reply);
 int node_action(harness_node_t *node, void *ctx, const char *id, int kind, const char *text,
                 const char *target);
 int node_status(harness_node_t *node, void *ctx, const char *id, char *timeline, size_t cap);
