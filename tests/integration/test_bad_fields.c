@@ -18,6 +18,7 @@
 #include "error.h"
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "tiers_fixture.h"
 #include "store_check.h"
 #include "text.h"
@@ -452,5 +453,5 @@ int main(void)
         cmocka_unit_test(test_a_far_future_seq_is_refused_and_a_locked_out_signer_can_be_reset),
         cmocka_unit_test(test_frames_up_to_the_cap_get_a_reply),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "tiers_fixture.h"
 #include "hop.h"
 
@@ -555,5 +556,5 @@ int main(void)
         cmocka_unit_test(test_forged_escalation_paths_are_refused),
         cmocka_unit_test(test_forged_origin_passes_the_middle_and_is_refused_at_the_top),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

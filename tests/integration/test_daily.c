@@ -19,6 +19,7 @@
 
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "store_check.h"
 #include "tiers_fixture.h"
 
@@ -469,5 +470,5 @@ int main(void)
         cmocka_unit_test(test_daily_reports_on_time_late_and_missing_at_every_tier),
         cmocka_unit_test(test_bad_daily_summaries_change_nothing),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

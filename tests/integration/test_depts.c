@@ -21,6 +21,7 @@
 #include "dept_client.h"
 #include "error.h"
 #include "tiers_fixture.h"
+#include "group.h"
 
 #define WAIT_MS 20000
 #define ST(x) GRIDRELAY__STATUS__##x
@@ -536,5 +537,5 @@ int main(void)
         cmocka_unit_test(test_overdue_task_is_urged_then_escalated),
         cmocka_unit_test(test_sigkill_during_claims_loses_no_acked_claim),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "group.h"
 #include "tiers_fixture.h"
 
 #define S_API_KEY "0123456789abcdef0123456789abcdef"
@@ -308,5 +309,5 @@ int main(void)
         cmocka_unit_test(test_open311),
         cmocka_unit_test(test_metrics),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

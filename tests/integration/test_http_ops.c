@@ -29,6 +29,7 @@
 #include "gridrelay.pb-c.h"
 #include "keys.h"
 #include "tiers_fixture.h"
+#include "group.h"
 
 #define WAIT_MS 20000
 #define S_API_KEY "0123456789abcdef0123456789abcdef"
@@ -474,5 +475,5 @@ int main(void)
         cmocka_unit_test(test_outbox_oldest_age),
         cmocka_unit_test(test_session_expires),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

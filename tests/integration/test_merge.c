@@ -18,6 +18,7 @@
 
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "store_check.h"
 #include "tiers_fixture.h"
 
@@ -448,5 +449,5 @@ int main(void)
         cmocka_unit_test(test_department_resolves_both),
         cmocka_unit_test(test_unmerge_restores_lifecycle),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

@@ -46,6 +46,7 @@
 
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "store_check.h"
 #include "tiers_fixture.h"
 
@@ -393,5 +394,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_scripted_stretch_ranks_as_computed),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

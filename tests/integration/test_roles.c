@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "harness.h"
+#include "group.h"
 #include "tiers_fixture.h"
 #include "keys.h"
 
@@ -540,6 +541,6 @@ int main(void)
         cmocka_unit_test(test_old_style_config),
         cmocka_unit_test(test_sighup_revokes_a_key),
     };
-    int failed = cmocka_run_group_tests(tests, s_setup, s_teardown);
+    int failed = GROUP_RUN(tests, s_setup, s_teardown);
     return failed + cmocka_run_group_tests(old, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "store.h"
 #include "tiers_fixture.h"
+#include "group.h"
 
 #define CASES 40
 #define CHANGES 3  /* report, accept, resolve */
@@ -153,5 +154,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offline_superior_converges_from_compacted_log),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

@@ -14,6 +14,7 @@
 
 #include "event_id.h"
 #include "harness.h"
+#include "group.h"
 #include "store_check.h"
 #include "tiers_fixture.h"
 
@@ -196,5 +197,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overdue_items_are_listed_and_urged),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "store.h"
 #include "tiers_fixture.h"
+#include "group.h"
 
 #define PER_VILLAGE 1000
 #define WAIT_MS 120000
@@ -243,5 +244,5 @@ int main(void)
         cmocka_unit_test(test_restarted_parent_catches_up_its_view),
         cmocka_unit_test(test_unknown_curve_key_is_refused),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

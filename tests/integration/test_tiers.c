@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "tiers_fixture.h"
+#include "group.h"
 
 #define WAIT_MS 20000
 #define ST(x) GRIDRELAY__STATUS__##x
@@ -326,5 +327,5 @@ int main(void)
         cmocka_unit_test(test_child_frames_only_on_the_childs_connection),
         cmocka_unit_test(test_refused_escalation_is_kept_counted_and_logged),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }

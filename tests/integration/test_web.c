@@ -22,6 +22,7 @@
 
 #include "cdp.h"
 #include "harness.h"
+#include "group.h"
 #include "tiers_fixture.h"
 
 enum { DIST, TOWN, VILLAGE, N };
@@ -451,5 +452,5 @@ int main(void)
         cmocka_unit_test(test_village_sees_it),
         cmocka_unit_test(test_api_refusals),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return GROUP_RUN(tests, s_setup, s_teardown);
 }
