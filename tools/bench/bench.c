@@ -28,6 +28,7 @@ typedef struct {
     bool chain;
     bool kill;
     long kill_events;
+    long chain_probes;
     bool peers;
     bool dept;
     bench_dept_opts_t dept_opts;
@@ -44,8 +45,8 @@ static void s_usage(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    gridbench [--runs N] [--events N] [--clients LIST] [--level-seconds S]\n"
-"              [--no-chain] [--kill-events N] [--no-kill] [--no-dept]\n"
-"              [--scale-links N] [--scale-events N] [--scale-window N]\n"
+"              [--no-chain] [--chain-probes N] [--kill-events N] [--no-kill]\n"
+"              [--no-dept] [--scale-links N] [--scale-events N] [--scale-window N]\n"
 "              [--scale-seconds S] [--no-scale] [--peers] [--v1] [--json FILE]\n"
 "\n"
 "DESCRIPTION\n"
@@ -123,6 +124,9 @@ static void s_usage(FILE *out)
 "                       --events were not all sent (default 6), so that a\n"
 "                       single synchronous reporter does not dominate the run\n"
 "    --no-chain         skip 3\n"
+"    --chain-probes N   reports timed at 100/s in 3 (default 300, at least\n"
+"                       100), each node's write commits per event counted\n"
+"                       over them\n"
 "    --kill-events N    reports in the kill run, 4 (>= 1000; default 20000)\n"
 "    --no-kill          skip 4\n"
 "    --no-dept          skip the departments measurement (a township with 20\n"
@@ -243,13 +247,14 @@ static bool s_parse_size(const char *text, long min, long max, long *out)
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
     enum { O_CLIENTS = 256, O_LEVEL_S, O_NO_CHAIN, O_KILL_EVENTS, O_NO_KILL, O_NO_DEPT, O_LINKS,
-           O_SCALE_EVENTS, O_WINDOW, O_SCALE_S, O_NO_SCALE, O_PEERS, O_V1 };
+           O_SCALE_EVENTS, O_WINDOW, O_SCALE_S, O_NO_SCALE, O_PEERS, O_V1, O_PROBES };
     static const struct option options[] = {
         { "runs", required_argument, NULL, 'r' },
         { "events", required_argument, NULL, 'e' },
         { "clients", required_argument, NULL, O_CLIENTS },
         { "level-seconds", required_argument, NULL, O_LEVEL_S },
         { "no-chain", no_argument, NULL, O_NO_CHAIN },
+        { "chain-probes", required_argument, NULL, O_PROBES },
         { "kill-events", required_argument, NULL, O_KILL_EVENTS },
         { "no-kill", no_argument, NULL, O_NO_KILL },
         { "no-dept", no_argument, NULL, O_NO_DEPT },
@@ -269,6 +274,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     o->events = 10000;
     o->chain = o->kill = o->scale = o->dept = true;
     o->kill_events = 20000;
+    o->chain_probes = 300;
     o->dept_opts = (bench_dept_opts_t){ 20, 400, 100, 4000 };
     o->json_path = "bench.json";
     o->single.level_max_s = 6;
@@ -287,6 +293,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case O_CLIENTS: ok = s_parse_levels(optarg, &o->single); break;
         case O_LEVEL_S: ok = s_parse_size(optarg, 1, 3600, &n); o->single.level_max_s = (double)n; break;
         case O_NO_CHAIN: o->chain = false; break;
+        case O_PROBES: ok = s_parse_size(optarg, 100, 1000000, &o->chain_probes); break;
         case O_KILL_EVENTS: ok = s_parse_size(optarg, 1000, 10000000, &o->kill_events); break;
         case O_NO_KILL: o->kill = false; break;
         case O_NO_DEPT: o->dept = false; break;
@@ -502,6 +509,11 @@ static void s_sheet_chain(bench_sheet_t *s, const s_opts_t *o, const bench_chain
     for (int n = 0; n < 3; n++) {
         char key[64];
         for (int r = 0; r < o->runs; r++)
+            v[r] = runs[r].probe_commits[n];
+        snprintf(key, sizeof key, "chain_%s_commits_per_event_at_100_per_s", names[n]);
+        bench_sheet_add(s, key, 2, s_med(v, o->runs),
+                        "chain: %s node write commits per event at 100 events/s", names[n]);
+        for (int r = 0; r < o->runs; r++)
             v[r] = runs[r].cpu_per_1k[n];
         snprintf(key, sizeof key, "chain_%s_cpu_s_per_1k", names[n]);
         bench_sheet_add(s, key, 3, s_med(v, o->runs),
@@ -695,7 +707,7 @@ int main(int argc, char **argv)
     bench_chain_t chain[BENCH_MAX_RUNS];
     for (int r = 0; o.chain && r < o.runs; r++) {
         printf("gridbench: 3-tier chain run %d/%d...\n", r + 1, o.runs);
-        if (bench_chain_run((size_t)o.events / 2, &chain[r]) != 0)
+        if (bench_chain_run((size_t)o.events / 2, (size_t)o.chain_probes, &chain[r]) != 0)
             status = 1;
     }
     bench_kill_t kill;

@@ -266,6 +266,7 @@ int bench_single_run(const bench_single_opts_t *opts, bench_single_t *out);
 typedef struct {
     double events_per_s;        /* sustained, village -> district stored */
     double p50_ms, p99_ms;      /* village report to district holding it, 100/s */
+    double probe_commits[3];    /* each node's commits per probe event (100/s) */
     long rss_kb[3];             /* village, township, district */
     /* Over the throughput part, per 1,000 events the district stored:
      * each node's CPU seconds (user + system, /proc/PID/stat), its write
@@ -287,8 +288,9 @@ typedef struct {
     double pages_per_commit[3];
 } bench_chain_t;
 
-/* One run of the 3-tier chain with `events` reports at the village. */
-int bench_chain_run(size_t events, bench_chain_t *out);
+/* One run of the 3-tier chain with `events` reports at the village, then
+ * `probes` reports at 100/s timed to the district. */
+int bench_chain_run(size_t events, size_t probes, bench_chain_t *out);
 
 /* The kill run's reporter keeps this many reports unacknowledged, as
  * gridpeerbench's publisher does by default (--window 32). */

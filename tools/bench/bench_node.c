@@ -487,10 +487,15 @@ out:
  * reported at the village and the district is asked for it every
  * millisecond until it holds it (so figures include up to ~1 ms of
  * polling granularity). */
-static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, double *p50, double *p99)
+static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, bench_chain_t *out)
 {
     gr_client_t *village = harness_client(&c->village, ctx, 0);
+    gr_client_t *township = harness_client(&c->township, ctx, 0);
     gr_client_t *district = harness_client(&c->district, ctx, 0);
+    gr_client_t *nodes[3] = { village, township, district };
+    uint64_t commits0[3] = { 0, 0, 0 };
+    for (int k = 0; k < 3; k++)
+        commits0[k] = nodes[k] ? bench_counter(nodes[k], "batches") : 0;
     double *lat = calloc(n, sizeof *lat);
     size_t got = 0;
     /* Both connections' handshakes before the clock, as in the open loop. */
@@ -528,22 +533,27 @@ static int s_chain_latency(s_chain_t *c, void *ctx, double rate, size_t n, doubl
             poll(NULL, 0, 1);
         }
     }
+    for (int k = 0; k < 3; k++)
+        if (nodes[k] && got > 0)
+            out->probe_commits[k] = (double)(bench_counter(nodes[k], "batches") - commits0[k]) /
+                                    (double)got;
     gr_client_destroy(&village);
+    gr_client_destroy(&township);
     gr_client_destroy(&district);
     if (got > 0) {
         bench_sort(lat, got);
-        *p50 = bench_percentile(lat, got, 0.50);
-        *p99 = bench_percentile(lat, got, 0.99);
+        out->p50_ms = bench_percentile(lat, got, 0.50);
+        out->p99_ms = bench_percentile(lat, got, 0.99);
     }
     free(lat);
     return got == n ? 0 : -1;
 }
 
-int bench_chain_run(size_t events, bench_chain_t *out)
+int bench_chain_run(size_t events, size_t probes, bench_chain_t *out)
 {
     out->events_per_s = out->p50_ms = out->p99_ms = out->gen_cpu_per_1k = -1;
     for (int i = 0; i < 3; i++) {
-        out->rss_kb[i] = -1;
+        out->rss_kb[i] = out->probe_commits[i] = -1;
         out->cpu_per_1k[i] = out->commits_per_1k[i] = -1;
         out->wchar_per_event[i] = out->disk_per_event[i] = out->pages_per_commit[i] = -1;
     }
@@ -560,7 +570,7 @@ int bench_chain_run(size_t events, bench_chain_t *out)
     if (!(ctx = zmq_ctx_new()))
         goto out;
     out->events_per_s = s_chain_throughput(&c, ctx, events, out);
-    if (s_chain_latency(&c, ctx, 100, 300, &out->p50_ms, &out->p99_ms) != 0)
+    if (s_chain_latency(&c, ctx, 100, probes, out) != 0)
         fprintf(stderr, "gridbench: some chain latency probes did not arrive\n");
     out->rss_kb[0] = bench_peak_rss_kb(c.village.pid);
     out->rss_kb[1] = bench_peak_rss_kb(c.township.pid);
