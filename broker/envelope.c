@@ -164,8 +164,12 @@ static int s_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame,
         return rc;
     }
     out->envelope = env;
-    crypto_hash_sha256(out->hash, frame, len);
     return 0;
+}
+
+void gr_opened_hash(gr_opened_t *opened, const uint8_t *frame, size_t len)
+{
+    crypto_hash_sha256(opened->hash, frame, len);
 }
 
 int gr_envelope_open(gr_opened_t *out, uint64_t *ref_seq_out, const uint8_t *frame, size_t len,

@@ -59,8 +59,15 @@ typedef struct {
     Gridrelay__Envelope *envelope;      /* owned */
     Gridrelay__Body *body;              /* owned */
     const gr_trusted_key_t *signer;     /* entry in the trust list */
-    uint8_t hash[32];                   /* SHA-256 of the whole frame */
+    /* SHA-256 of the whole frame, for what writes a timeline entry (its
+     * envelope_hash): filled by gr_opened_hash(), zeros until then. The
+     * opening does not hash, since most frames a node opens (link
+     * batches, acks, status, queries) are never named by one. */
+    uint8_t hash[32];
 } gr_opened_t;
+
+/* Fills opened->hash from the frame it was opened from. */
+void gr_opened_hash(gr_opened_t *opened, const uint8_t *frame, size_t len);
 
 /* Opens and verifies frame. On success fills *out (release it with
  * gr_opened_clear()); on failure *out is left empty and, when the envelope

@@ -116,7 +116,7 @@ int gr_linkbatch_open_item(gr_opened_t *out, const uint8_t *frame, size_t len,
 
 int gr_linkbatch_expand(const Gridrelay__LinkBatch *batch, const uint8_t signer[GR_PUBLIC_KEY_BYTES],
                         const uint8_t recipient[GR_PUBLIC_KEY_BYTES], size_t max_frame,
-                        gr_linkbatch_each_fn each, void *ctx)
+                        bool open_items, gr_linkbatch_each_fn each, void *ctx)
 {
     if (!batch || !signer || !recipient || !each)
         return GR_EINVAL;
@@ -154,10 +154,11 @@ int gr_linkbatch_expand(const Gridrelay__LinkBatch *batch, const uint8_t signer[
         if (rc != 0)
             break;
         gr_opened_t opened;
-        int item_rc = gr_linkbatch_open_item(&opened, frame, len, signer, recipient, max_frame,
-                                             NULL, false);
-        each(ctx, item_rc, items[i].seq, item_rc == 0 ? &opened : NULL, frame, len);
-        if (item_rc == 0)
+        int item_rc = open_items ? gr_linkbatch_open_item(&opened, frame, len, signer, recipient,
+                                                          max_frame, NULL, false)
+                                 : 0;
+        each(ctx, item_rc, items[i].seq, open_items && item_rc == 0 ? &opened : NULL, frame, len);
+        if (open_items && item_rc == 0)
             gr_opened_clear(&opened);
         free(frame);
     }

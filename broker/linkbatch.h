@@ -62,9 +62,12 @@ int gr_linkbatch_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
 
 /* What gr_linkbatch_expand() hands over for each item: the item in
  * receipt form (frame, malloc'd by expand and freed after the call) and,
- * when it opened, the item opened (rc 0), else rc (GR_EDECODE,
- * GR_EBADTEXT: the item is the sender's, and bad; the others are not
- * affected). seq is the item's own seq either way. */
+ * with open_items, when it opened, the item opened (rc 0), else rc
+ * (GR_EDECODE, GR_EBADTEXT: the item is the sender's, and bad; the others
+ * are not affected). Without open_items, rc is 0 and opened NULL: the
+ * caller opens the frame itself (gr_linkbatch_open_item()), as a node
+ * does on its pool, rather than every item being decoded twice. seq is
+ * the item's own seq either way. */
 typedef void (*gr_linkbatch_each_fn)(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
                                      const uint8_t *frame, size_t len);
 
@@ -78,7 +81,7 @@ typedef void (*gr_linkbatch_each_fn)(void *ctx, int rc, uint64_t seq, const gr_o
  * handed over), GR_ENOMEM. */
 int gr_linkbatch_expand(const Gridrelay__LinkBatch *batch, const uint8_t signer[GR_PUBLIC_KEY_BYTES],
                         const uint8_t recipient[GR_PUBLIC_KEY_BYTES], size_t max_frame,
-                        gr_linkbatch_each_fn each, void *ctx);
+                        bool open_items, gr_linkbatch_each_fn each, void *ctx);
 
 /* Opens one item in receipt form (what expand hands over, or a case's
  * stored link_proof): a version-2 envelope signed through its head by

@@ -128,7 +128,7 @@ static void s_expand(gr_peers_t *self, s_link_ctx_t *lc, const gr_opened_t *open
 {
     s_expand_t x = {self, lc, opened->envelope->signer.data, 0};
     int n = gr_linkbatch_expand(opened->body->link_batch, x.signer, self->cfg->keys.pk,
-                                self->cfg->max_frame, s_batch_item, &x);
+                                self->cfg->max_frame, false, s_batch_item, &x);
     if (n < 0) {
         if (self->counters)
             self->counters->value[n == GR_ESIGNATURE ? GR_COUNT_REJ_SIGNATURE

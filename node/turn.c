@@ -570,7 +570,8 @@ static void s_loose_batch(gr_turn_t *self, gr_turn_item_t *item)
     item->consumed = true;
     s_loose_ctx_t x = {self, item};
     int n = gr_linkbatch_expand(item->opened.body->link_batch, item->opened.envelope->signer.data,
-                                self->deps.cfg->keys.pk, self->deps.cfg->max_frame, s_loose_item, &x);
+                                self->deps.cfg->keys.pk, self->deps.cfg->max_frame, false, s_loose_item,
+                                &x);
     if (n < 0) {
         gr_counters_refusal(self->deps.counters, n == GR_ESIGNATURE ? GR_ESIGNATURE : GR_EDECODE);
         gr_log(GR_LOG_WARN, NULL, "link batch from %s refused: %s", item->opened.signer->name,
@@ -606,4 +607,13 @@ void gr_turn_collect(gr_turn_t *self, uint64_t now_ms)
     for (size_t i = 0; i < self->count; i++)
         s_classify(self, &self->items[i], now_ms);
     s_collect_batched(self, now_ms);
+    /* The requests that write name their envelope in the timeline. */
+    for (size_t i = 0; i < self->count; i++) {
+        gr_turn_item_t *item = &self->items[i];
+        if (gr_turn_item_is_write(item)) {
+            size_t len = 0;
+            const uint8_t *frame = gr_turn_item_frame(item, &len);
+            gr_opened_hash(&item->opened, frame, len);
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 #include "catalogue.h"
 #include "datakey.h"
+#include "error.h"
 #include "store.h"
 
 typedef struct {
@@ -48,6 +49,26 @@ static void s_visit(void *ctx, const Gridrelay__StoredEvent *rec)
     snprintf(s->ids[s->count++], sizeof s->ids[0], "%s", ev->id);
 }
 
+
+/* An entry a request caused names that request's envelope by its SHA-256
+ * (node/turn.c hashes what writes): all zeros would be a hash never
+ * taken. -1 when one does, or the timeline cannot be read. */
+static int s_envelopes_named(gr_txn_t *txn, const char *id)
+{
+    Gridrelay__TimelineEntry **entries = NULL;
+    size_t n = 0;
+    int rc = gr_store_timeline_get(txn, id, &entries, &n);
+    if (rc != 0)
+        return rc == GR_ENOTFOUND ? 0 : -1;
+    static const uint8_t zero[32];
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entries[i]->envelope_hash.len == sizeof zero &&
+            memcmp(entries[i]->envelope_hash.data, zero, sizeof zero) == 0)
+            bad = -1;
+    gr_store_timeline_free(entries, n);
+    return bad;
+}
 int store_check(const harness_node_t *node, const char *catalogue_path)
 {
     char err[512];
@@ -90,6 +111,11 @@ int store_check(const harness_node_t *node, const char *catalogue_path)
         if (gr_store_timeline_verify(txn, scan.ids[i]) != 0) {
             fprintf(stderr, "store check %s: the timeline of %s does not verify\n", node->dir,
                     scan.ids[i]);
+            scan.bad++;
+        }
+        if (s_envelopes_named(txn, scan.ids[i]) != 0) {
+            fprintf(stderr, "store check %s: a timeline entry of %s names an envelope by 32 "
+                    "zero bytes\n", node->dir, scan.ids[i]);
             scan.bad++;
         }
     }

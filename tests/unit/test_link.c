@@ -361,7 +361,7 @@ static void s_peer_batch(peer_t *p, const uint8_t *route, size_t route_len,
 {
     assert_true(p->frames < ITEM_MAX);
     s_peer_batch_t x = { p, route, route_len };
-    int n = gr_linkbatch_expand(opened->body->link_batch, p->sender_pk, p->kp->pk, 0,
+    int n = gr_linkbatch_expand(opened->body->link_batch, p->sender_pk, p->kp->pk, 0, true,
                                 s_peer_batch_item, &x);
     assert_true(n > 0);
     p->frame_items[p->frames++] = (size_t)n;

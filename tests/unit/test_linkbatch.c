@@ -124,6 +124,21 @@ static void s_each(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
     s->good += rc == 0;
 }
 
+/* Without open_items: every item handed over as it came, none opened. */
+static void s_each_unopened(void *ctx, int rc, uint64_t seq, const gr_opened_t *opened,
+                            const uint8_t *frame, size_t len)
+{
+    assert_int_equal(rc, 0);
+    assert_null(opened);
+    s_seen_t *s = ctx;
+    assert_true(s->calls < 8);
+    assert_int_equal(seq, 100 + (uint64_t)s->calls);
+    s->frames[s->calls] = malloc(len);
+    memcpy(s->frames[s->calls], frame, len);
+    s->lens[s->calls] = len;
+    s->calls++;
+}
+
 static void s_seen_clear(s_seen_t *s)
 {
     for (int i = 0; i < s->calls; i++)
@@ -172,7 +187,8 @@ static void test_seal_expand_and_each_item_is_a_proof(void **state)
     s_keys(&other);
     Gridrelay__Body *body = s_batch(&kp, node.pk, 5, -1);
     s_seen_t seen = {0};
-    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, s_each, &seen), 5);
+    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, true, s_each, &seen),
+                     5);
     assert_int_equal(seen.good, 5);
     for (int i = 0; i < 5; i++) {
         /* Any later reader: path, root and the signed head, by the key. */
@@ -209,21 +225,39 @@ static void test_seal_expand_and_each_item_is_a_proof(void **state)
 
     /* A tampered item: the head does not verify, no item is handed over. */
     body->link_batch->items[3]->sent_ms++;
-    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, s_each, &seen),
+    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, true, s_each, &seen),
                      GR_ESIGNATURE);
     assert_int_equal(seen.calls, 0);
     body->link_batch->items[3]->sent_ms--;
     /* Expanded for another node: its request differs, so does every leaf. */
-    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, other.pk, 0, s_each, &seen),
+    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, other.pk, 0, true, s_each,
+                                         &seen),
                      GR_ESIGNATURE);
     gridrelay__body__free_unpacked(body, NULL);
 
     /* One bad item (its body is no Body): refused alone. */
     body = s_batch(&kp, node.pk, 4, 2);
-    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, s_each, &seen), 4);
+    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, true, s_each, &seen),
+                     4);
     assert_int_equal(seen.calls, 4);
     assert_int_equal(seen.good, 3);
     assert_int_equal(seen.rc[2], GR_EDECODE);
+    /* Not opened by expand (a node opens them on its pool): the same
+     * frames, the bad one among them, refused when it is opened. */
+    s_seen_t raw = {0};
+    assert_int_equal(gr_linkbatch_expand(body->link_batch, kp.pk, node.pk, 0, false,
+                                         s_each_unopened, &raw), 4);
+    assert_int_equal(raw.calls, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(raw.lens[i], seen.lens[i]);
+        assert_memory_equal(raw.frames[i], seen.frames[i], raw.lens[i]);
+        gr_opened_t o;
+        assert_int_equal(gr_linkbatch_open_item(&o, raw.frames[i], raw.lens[i], kp.pk, node.pk,
+                                                0, NULL, true), i == 2 ? GR_EDECODE : 0);
+        if (i != 2)
+            gr_opened_clear(&o);
+    }
+    s_seen_clear(&raw);
     s_seen_clear(&seen);
     gridrelay__body__free_unpacked(body, NULL);
 }
