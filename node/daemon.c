@@ -465,8 +465,10 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
              * signatures checked: a verify costs about as much as the rest
              * of a request, and the commit's wait would leave the cores
              * idle. Not while a reload or a stop is waiting for the turns
-             * to be empty. */
-            if (!self->stopping && !self->reload_pending)
+             * to be empty, nor after a turn that filled its byte budget
+             * (gr_turn_filled(): a burst of link batches, little to check
+             * per MiB). */
+            if (!self->stopping && !self->reload_pending && !gr_turn_filled(self->turn))
                 read_ahead += gr_turn_read_ahead(self->ahead);
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -45,6 +45,7 @@ struct gr_turn {
     s_loose_t *loose;
     size_t n_loose, cap_loose;
     bool checking;          /* gr_turn_read_ahead()'s checks are on the pool */
+    bool filled;            /* the ROUTER's reads stopped at S_TURN_BYTES */
 };
 
 gr_turn_t *gr_turn_new(const gr_turn_deps_t *deps)
@@ -72,6 +73,11 @@ void gr_turn_destroy(gr_turn_t **self_p)
     free(self->loose);
     free(self);
     *self_p = NULL;
+}
+
+bool gr_turn_filled(const gr_turn_t *self)
+{
+    return self->filled;
 }
 
 size_t gr_turn_count(const gr_turn_t *self)
@@ -444,6 +450,7 @@ void gr_turn_reply(gr_turn_t *self)
         gr_turn_item_release(item);
     }
     self->count = 0;
+    self->filled = false;
 }
 
 static void s_collect_inbound(gr_turn_t *self)
@@ -478,6 +485,7 @@ static void s_collect_router(gr_turn_t *self)
         router_count++;
         bytes += zmq_msg_size(&self->items[self->count - 1].payload);
     }
+    self->filled = bytes >= S_TURN_BYTES;
 }
 
 /* The items of link batches sent this turn (queued while their frames

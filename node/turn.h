@@ -84,6 +84,12 @@ void gr_turn_collect(gr_turn_t *self, uint64_t now_ms);
  * read. */
 size_t gr_turn_read_ahead(gr_turn_t *self);
 
+/* Whether the turn's reads off the ROUTER stopped at its byte budget
+ * (1 MiB): link batches from many children at once, whose items' checks
+ * come after the frames' and are few per byte, so reading the next MiB
+ * ahead would only hold it in memory sooner. */
+bool gr_turn_filled(const gr_turn_t *self);
+
 size_t gr_turn_count(const gr_turn_t *self);
 
 /* Item i (< gr_turn_count()); valid until the next gr_turn_add() or
