@@ -578,8 +578,8 @@ static void s_loose_batch(gr_turn_t *self, gr_turn_item_t *item)
     item->consumed = true;
     s_loose_ctx_t x = {self, item};
     int n = gr_linkbatch_expand(item->opened.body->link_batch, item->opened.envelope->signer.data,
-                                self->deps.cfg->keys.pk, self->deps.cfg->max_frame, false, s_loose_item,
-                                &x);
+                                self->deps.cfg->keys.pk, self->deps.cfg->max_frame, false,
+                                s_loose_item, &x);
     if (n < 0) {
         gr_counters_refusal(self->deps.counters, n == GR_ESIGNATURE ? GR_ESIGNATURE : GR_EDECODE);
         gr_log(GR_LOG_WARN, NULL, "link batch from %s refused: %s", item->opened.signer->name,
