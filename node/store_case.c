@@ -101,7 +101,8 @@ static uint32_t s_proof_covers(const Gridrelay__StoredEvent *rec)
     s_proof_t p;
     const Gridrelay__Escalate *esc = s_proof_open(&rec->link_proof, &p);
     uint32_t covers = 0;
-    if (esc && rec->origin_envelope.len > 0 && s_same_bytes(&rec->origin_envelope, &esc->origin_envelope))
+    if (esc && rec->origin_envelope.len > 0 &&
+        s_same_bytes(&rec->origin_envelope, &esc->origin_envelope))
         covers |= S_PROOF_ORIGIN;
     if (esc && rec->n_hops > 0 && s_same_hops(rec->hops, rec->n_hops, esc->hops, esc->n_hops))
         covers |= S_PROOF_HOPS;

@@ -68,9 +68,11 @@ gr_turn_t *gr_turn_new(const gr_turn_deps_t *deps);
 void gr_turn_destroy(gr_turn_t **self_p);
 
 /* Takes every ready request and link frame (after those read ahead),
- * opens each (signatures on the pool) and classifies it: refused ones hold their error reply, the links'
- * own frames are consumed, link batches' items join the turn. now_ms is
- * the system clock, for the links. */
+ * opens each (signatures on the pool) and classifies it: refused ones
+ * hold their error reply, the links' own frames are consumed, link
+ * batches' items join the turn, and the items that write get their
+ * frame's hash (gr_opened_hash()). now_ms is the system clock, for the
+ * links. */
 void gr_turn_collect(gr_turn_t *self, uint64_t now_ms);
 
 /* Reads the requests waiting on the ROUTER into an empty turn and starts

@@ -37,6 +37,13 @@ static void s_item(void *ctx, size_t i)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* A batch with no item done yet and nobody seen (its lock made anew). */
+static void s_batch_init(s_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+    pthread_mutex_init(&b->lock, NULL);
+}
+
 static void test_every_item_once(void **state)
 {
     (void)state;
@@ -45,9 +52,7 @@ static void test_every_item_once(void **state)
     assert_int_equal(gr_pool_threads(pool), 4);
     static s_batch_t b;
     for (int round = 0; round < 50; round++) {
-        memset(b.hits, 0, sizeof b.hits);
-        b.n_seen = 0;
-        pthread_mutex_init(&b.lock, NULL);
+        s_batch_init(&b);
         gr_pool_run(pool, N_ITEMS, 4, s_item, &b);
         for (size_t i = 0; i < N_ITEMS; i++)
             assert_int_equal(b.hits[i], 1);
@@ -63,8 +68,7 @@ static void test_small_batches_stay_on_the_caller(void **state)
     gr_pool_t *pool = gr_pool_new(3);
     assert_non_null(pool);
     static s_batch_t b;
-    memset(&b, 0, sizeof b);
-    pthread_mutex_init(&b.lock, NULL);
+    s_batch_init(&b);
     gr_pool_run(pool, 3, 4, s_item, &b);
     assert_int_equal(b.n_seen, 1);
     assert_true(pthread_equal(b.seen[0], pthread_self()));
@@ -82,8 +86,7 @@ static void test_one_thread_and_auto(void **state)
     assert_non_null(pool);
     assert_int_equal(gr_pool_threads(pool), 1);
     static s_batch_t b;
-    memset(&b, 0, sizeof b);
-    pthread_mutex_init(&b.lock, NULL);
+    s_batch_init(&b);
     gr_pool_run(pool, 100, 1, s_item, &b);
     assert_int_equal(b.n_seen, 1);
     pthread_mutex_destroy(&b.lock);
@@ -117,8 +120,7 @@ static void test_started_batch_runs_while_the_caller_waits_elsewhere(void **stat
     gr_pool_t *pool = gr_pool_new(2);
     assert_non_null(pool);
     static s_batch_t b;
-    memset(&b, 0, sizeof b);
-    pthread_mutex_init(&b.lock, NULL);
+    s_batch_init(&b);
     gr_pool_start(pool, N_ITEMS, 4, s_item, &b);
     /* The caller takes no item until it waits: the helper does them all
      * (bounded wait, not a sleep). */
@@ -142,10 +144,8 @@ static void test_started_batch_is_finished_before_the_next(void **state)
     gr_pool_t *pool = gr_pool_new(3);
     assert_non_null(pool);
     static s_batch_t first, second;
-    memset(&first, 0, sizeof first);
-    memset(&second, 0, sizeof second);
-    pthread_mutex_init(&first.lock, NULL);
-    pthread_mutex_init(&second.lock, NULL);
+    s_batch_init(&first);
+    s_batch_init(&second);
     gr_pool_start(pool, N_ITEMS, 4, s_item, &first);
     gr_pool_run(pool, N_ITEMS, 4, s_item, &second);
     for (size_t i = 0; i < N_ITEMS; i++) {
