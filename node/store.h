@@ -64,8 +64,10 @@
  * and a new case's entry 1 is in its record (nothing is rewritten:
  * store.c, s_migrate_3). 5: a case record that came up in a link batch
  * leaves out what its link proof holds, and gr_store_event_get() and
- * gr_store_list() fill it in (nothing is rewritten: s_migrate_4). */
-#define GR_STORE_SCHEMA_VERSION 5
+ * gr_store_list() fill it in (nothing is rewritten: s_migrate_4). 6: a
+ * record also leaves out its event where its origin envelope holds it
+ * (nothing is rewritten: s_migrate_5). */
+#define GR_STORE_SCHEMA_VERSION 6
 
 typedef struct gr_store gr_store_t;
 typedef struct gr_txn gr_txn_t;

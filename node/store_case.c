@@ -32,148 +32,6 @@ static int s_set_hash_field(gr_txn_t *txn, ProtobufCBinaryData *field, const uin
     return 0;
 }
 
-/* ---- what a record's link proof already holds (schema 5) ---- */
-
-#define S_PROOF_ORIGIN 1u   /* StoredEvent.in_link_proof bits */
-#define S_PROOF_HOPS 2u
-
-/* The child's Escalate inside a link_proof item, and what owns it. */
-typedef struct {
-    Gridrelay__Envelope *envelope;
-    Gridrelay__Body *body;
-} s_proof_t;
-
-/* NULL when proof holds no Escalate (empty, or not one). */
-static Gridrelay__Escalate *s_proof_open(const ProtobufCBinaryData *proof, s_proof_t *p)
-{
-    p->envelope = NULL;
-    p->body = NULL;
-    if (proof->len == 0)
-        return NULL;
-    p->envelope = gridrelay__envelope__unpack(NULL, proof->len, proof->data);
-    if (p->envelope)
-        p->body = gridrelay__body__unpack(NULL, p->envelope->body.len, p->envelope->body.data);
-    return p->body && p->body->kind_case == GRIDRELAY__BODY__KIND_ESCALATE ? p->body->escalate
-                                                                           : NULL;
-}
-
-static void s_proof_close(s_proof_t *p)
-{
-    if (p->body)
-        gridrelay__body__free_unpacked(p->body, NULL);
-    if (p->envelope)
-        gridrelay__envelope__free_unpacked(p->envelope, NULL);
-    p->body = NULL;
-    p->envelope = NULL;
-}
-
-static bool s_same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
-{
-    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
-/* The same hops, encoded the same: what a reader would be given back. */
-static bool s_same_hops(Gridrelay__Hop *const *a, size_t na, Gridrelay__Hop *const *b, size_t nb)
-{
-    if (na != nb)
-        return false;
-    for (size_t i = 0; i < na; i++) {
-        size_t la = protobuf_c_message_get_packed_size(&a[i]->base);
-        if (la != protobuf_c_message_get_packed_size(&b[i]->base))
-            return false;
-        uint8_t *buf = malloc(2 * la + 1);
-        if (!buf)
-            return false;  /* kept in the record: never wrong, only larger */
-        protobuf_c_message_pack(&a[i]->base, buf);
-        protobuf_c_message_pack(&b[i]->base, buf + la);
-        bool same = memcmp(buf, buf + la, la) == 0;
-        free(buf);
-        if (!same)
-            return false;
-    }
-    return true;
-}
-
-/* Before a put: which of rec's fields its link proof holds byte for byte,
- * to leave out of the stored bytes (StoredEvent.in_link_proof). */
-static uint32_t s_proof_covers(const Gridrelay__StoredEvent *rec)
-{
-    s_proof_t p;
-    const Gridrelay__Escalate *esc = s_proof_open(&rec->link_proof, &p);
-    uint32_t covers = 0;
-    if (esc && rec->origin_envelope.len > 0 &&
-        s_same_bytes(&rec->origin_envelope, &esc->origin_envelope))
-        covers |= S_PROOF_ORIGIN;
-    if (esc && rec->n_hops > 0 && s_same_hops(rec->hops, rec->n_hops, esc->hops, esc->n_hops))
-        covers |= S_PROOF_HOPS;
-    s_proof_close(&p);
-    return covers;
-}
-
-/* rec as read: the fields its link proof holds, moved into it from the
- * proof's item. NULL when the bytes do not decode, or name a proof that
- * does not hold what they left out. */
-static Gridrelay__StoredEvent *s_record_unpack(const MDB_val *v)
-{
-    Gridrelay__StoredEvent *rec = gridrelay__stored_event__unpack(NULL, v->mv_size, v->mv_data);
-    if (!rec || rec->in_link_proof == 0)
-        return rec;
-    s_proof_t p;
-    Gridrelay__Escalate *esc = s_proof_open(&rec->link_proof, &p);
-    bool ok = esc != NULL;
-    if (ok && (rec->in_link_proof & S_PROOF_ORIGIN)) {
-        ok = rec->origin_envelope.len == 0 && esc->origin_envelope.len > 0;
-        if (ok) {
-            /* Both from protobuf-c's default allocator: the record's
-             * free_unpacked() frees what it is given. */
-            rec->origin_envelope = esc->origin_envelope;
-            esc->origin_envelope = (ProtobufCBinaryData){0, NULL};
-        }
-    }
-    if (ok && (rec->in_link_proof & S_PROOF_HOPS)) {
-        ok = rec->n_hops == 0 && esc->n_hops > 0;
-        if (ok) {
-            free(rec->hops);
-            rec->hops = esc->hops;
-            rec->n_hops = esc->n_hops;
-            esc->hops = NULL;
-            esc->n_hops = 0;
-        }
-    }
-    s_proof_close(&p);
-    rec->in_link_proof = 0;
-    if (!ok) {
-        gridrelay__stored_event__free_unpacked(rec, NULL);
-        return NULL;
-    }
-    return rec;
-}
-
-/* Packs rec into events under id, without what its link proof holds. The
- * caller's message is left as it was. */
-static int s_put_event(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *id, size_t idlen,
-                       unsigned flags)
-{
-    uint32_t covers = s_proof_covers(rec);
-    ProtobufCBinaryData origin = rec->origin_envelope;
-    Gridrelay__Hop **hops = rec->hops;
-    size_t n_hops = rec->n_hops;
-    uint32_t kept = rec->in_link_proof;
-    if (covers & S_PROOF_ORIGIN)
-        rec->origin_envelope = (ProtobufCBinaryData){0, NULL};
-    if (covers & S_PROOF_HOPS) {
-        rec->hops = NULL;
-        rec->n_hops = 0;
-    }
-    rec->in_link_proof = covers;
-    int rc = s_put_msg(txn, S_DB_EVENTS, id, idlen, &rec->base, flags);
-    rec->origin_envelope = origin;
-    rec->hops = hops;
-    rec->n_hops = n_hops;
-    rec->in_link_proof = kept;
-    return rc;
-}
-
 int gr_store_event_get(gr_txn_t *txn, const char *id, Gridrelay__StoredEvent **out)
 {
     if (!out)
@@ -186,7 +44,7 @@ int gr_store_event_get(gr_txn_t *txn, const char *id, Gridrelay__StoredEvent **o
     int rc = s_get(txn, S_DB_EVENTS, id, idlen, &v);
     if (rc != 0)
         return rc;
-    *out = s_record_unpack(&v);
+    *out = gr_store_record_unpack(&v);
     return *out ? 0 : GR_EDECODE;
 }
 
@@ -258,7 +116,7 @@ static int s_put_record(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *
         if (rc != 0)
             return rc;
     }
-    int rc = s_put_event(txn, rec, id, idlen, flags);
+    int rc = gr_store_record_put(txn, rec, id, idlen, flags);
     rec->first_entry = kept;
     return rc;
 }
@@ -331,7 +189,8 @@ int gr_store_event_create(gr_txn_t *txn, Gridrelay__StoredEvent *rec,
         return rc;
     ProtobufCBinaryData kept = rec->first_entry;
     rec->first_entry = (ProtobufCBinaryData){flen, fbytes};
-    rc = s_put_event(txn, rec, id, idlen, MDB_NOOVERWRITE);
+    unsigned flags = MDB_NOOVERWRITE | s_append_flag(txn, S_DB_EVENTS, id, idlen);
+    rc = gr_store_record_put(txn, rec, id, idlen, flags);
     rec->first_entry = kept;
     if (rc != 0)
         return rc;
@@ -625,7 +484,7 @@ int gr_store_list(gr_txn_t *txn, const gr_store_filter_t *filter, const char *pa
                 rc = GR_ESTORE;
             break;
         }
-        Gridrelay__StoredEvent *rec = s_record_unpack(&rv);
+        Gridrelay__StoredEvent *rec = gr_store_record_unpack(&rv);
         if (!rec) {
             rc = GR_EDECODE;
             break;

@@ -260,6 +260,40 @@ static inline int s_cursor(gr_txn_t *txn, int db, MDB_cursor **cur)
     return s_mdb_err(mdb_cursor_open(txn->txn, txn->store->dbi[db], cur));
 }
 
+/* A case record as read from events: with what its stored bytes left out
+ * because its link proof or origin envelope holds it put back in, so a
+ * reader never sees StoredEvent.in_link_proof or .filled set. NULL when
+ * the bytes do not decode, or say something is held that is not
+ * (store_record.c). */
+Gridrelay__StoredEvent *gr_store_record_unpack(const MDB_val *v);
+
+/* Packs rec into events under id without what its link proof or origin
+ * envelope holds byte for byte (store_record.c). The caller's message is
+ * left as it was. */
+int gr_store_record_put(gr_txn_t *txn, Gridrelay__StoredEvent *rec, const char *id, size_t idlen,
+                        unsigned flags);
+
+/* MDB_APPEND when key sorts after every key in db, else 0. A put at the
+ * end of a full page splits it in two and leaves the first half alone for
+ * good, so keys that come in order (event ids begin with their time)
+ * would fill the pages of a tree of large records to one record fewer
+ * than they hold (one of two for a case that came up a tier); appended,
+ * the full page stays full and the new key starts the next. */
+static inline unsigned s_append_flag(gr_txn_t *txn, int db, const void *key, size_t keylen)
+{
+    MDB_cursor *cur;
+    if (s_cursor(txn, db, &cur) != 0)
+        return 0;
+    MDB_val last, data, k = {keylen, (void *)key};
+    int mrc = mdb_cursor_get(cur, &last, &data, MDB_LAST);
+    unsigned flag = 0;
+    if (mrc == MDB_NOTFOUND || (mrc == MDB_SUCCESS &&
+                                mdb_cmp(txn->txn, txn->store->dbi[db], &k, &last) > 0))
+        flag = MDB_APPEND;
+    mdb_cursor_close(cur);
+    return flag;
+}
+
 /* A case's timeline entry seq as stored (canonical bytes, opened when
  * sealed) into *out: entry 1 from the case record's first_entry (schema 4
  * on) or the timeline database (before), a later one from the timeline

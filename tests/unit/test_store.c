@@ -1795,6 +1795,192 @@ static void test_link_proof_holds_origin_and_hops(void **state)
     free(item);
 }
 
+/* ---- the origin envelope holds the event (schema 6) ---- */
+
+/* event as a reporter sends it: a signed-looking Envelope whose Body is a
+ * Report of it. */
+static uint8_t *s_report_envelope(Gridrelay__Event *event, size_t *len)
+{
+    Gridrelay__Report report = GRIDRELAY__REPORT__INIT;
+    report.event = event;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_REPORT;
+    body.report = &report;
+    size_t blen = gridrelay__body__get_packed_size(&body);
+    uint8_t *bbytes = malloc(blen);
+    assert_non_null(bbytes);
+    gridrelay__body__pack(&body, bbytes);
+    uint8_t signer[32], sig[64];
+    memset(signer, 5, sizeof signer);
+    memset(sig, 6, sizeof sig);
+    Gridrelay__Envelope env = GRIDRELAY__ENVELOPE__INIT;
+    env.version = 1;
+    env.signer = (ProtobufCBinaryData){sizeof signer, signer};
+    env.seq = 9;
+    env.body = (ProtobufCBinaryData){blen, bbytes};
+    env.signature = (ProtobufCBinaryData){sizeof sig, sig};
+    *len = gridrelay__envelope__get_packed_size(&env);
+    uint8_t *out = malloc(*len);
+    assert_non_null(out);
+    gridrelay__envelope__pack(&env, out);
+    free(bbytes);
+    return out;
+}
+
+static void s_assert_same_event(const Gridrelay__Event *a, const Gridrelay__Event *b)
+{
+    size_t la = gridrelay__event__get_packed_size(a);
+    assert_int_equal(gridrelay__event__get_packed_size(b), la);
+    uint8_t *x = malloc(2 * la + 1);
+    assert_non_null(x);
+    gridrelay__event__pack(a, x);
+    gridrelay__event__pack(b, x + la);
+    assert_memory_equal(x, x + la, la);
+    free(x);
+}
+
+static void test_origin_holds_event(void **state)
+{
+    fixture_t *f = *state;
+    test_event_t held, changed;
+    s_make(&held, "01HZY00000000000000000EV01", "SS.DISPUTE", 2, 1700000000200);
+    held.event.description = "two households dispute a boundary";
+    /* The reporter left the origin node and creation time to the node. */
+    uint64_t created_ms = held.event.created_ms;
+    held.event.created_ms = 0;
+    size_t olen;
+    uint8_t *origin = s_report_envelope(&held.event, &olen);
+    held.event.origin_node = "village-9";
+    held.event.created_ms = created_ms;
+    held.rec.origin_envelope = (ProtobufCBinaryData){olen, origin};
+    s_store(f->store, &held);
+    /* The same origin, but the record's event was changed since: kept. */
+    s_make(&changed, "01HZY00000000000000000EV02", "SS.DISPUTE", 2, 1700000000300);
+    changed.event.description = "two households dispute a boundary";
+    size_t clen;
+    uint8_t *corigin = s_report_envelope(&changed.event, &clen);
+    changed.rec.origin_envelope = (ProtobufCBinaryData){clen, corigin};
+    changed.event.severity = 3;
+    s_store(f->store, &changed);
+
+    /* A reader is given the event back, byte for byte, in a get and a list;
+     * an update keeps it so. */
+    gr_txn_t *txn;
+    Gridrelay__StoredEvent *rec = NULL;
+    assert_int_equal(gr_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, held.id, &rec), 0);
+    assert_non_null(rec->event);
+    assert_int_equal(rec->in_link_proof, 0);
+    assert_null(rec->filled);
+    s_assert_same_event(rec->event, &held.event);
+    assert_int_equal(rec->origin_envelope.len, olen);
+    rec->urges = 1;
+    assert_int_equal(gr_store_event_update(txn, rec), 0);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    assert_int_equal(gr_store_event_get(txn, changed.id, &rec), 0);
+    assert_int_equal(rec->event->severity, 3);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    assert_int_equal(gr_store_commit(&txn), 0);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, held.id, &rec), 0);
+    assert_int_equal(rec->urges, 1);
+    s_assert_same_event(rec->event, &held.event);
+    gridrelay__stored_event__free_unpacked(rec, NULL);
+    gr_store_filter_t all = {0};
+    seen_t seen;
+    size_t pages;
+    assert_int_equal(s_list_all(txn, &all, 10, &seen, &pages), 2);
+    gr_store_abort(&txn);
+
+    /* On disk: once, in the origin. */
+    gr_store_close(&f->store);
+    size_t raw_len = 0, changed_len = 0;
+    Gridrelay__StoredEvent *raw = s_raw_record(f->dir, held.id, &raw_len);
+    assert_int_equal(raw->in_link_proof, 4);
+    assert_null(raw->event);
+    assert_non_null(raw->filled);
+    assert_string_equal(raw->filled->origin_node, "village-9");
+    assert_int_equal(raw->filled->created_ms, created_ms);
+    assert_string_equal(raw->filled->event_id, "");
+    assert_int_equal(raw->filled->severity, 0);
+    gridrelay__stored_event__free_unpacked(raw, NULL);
+    raw = s_raw_record(f->dir, changed.id, &changed_len);
+    assert_int_equal(raw->in_link_proof, 0);
+    assert_non_null(raw->event);
+    gridrelay__stored_event__free_unpacked(raw, NULL);
+    /* less what it says the node filled in */
+    assert_true(changed_len + 40 > raw_len + gridrelay__event__get_packed_size(&held.event));
+
+    /* A record that says its origin holds the event, whose origin does not
+     * decode: a decode error, never a case without its event. */
+    MDB_env *env;
+    MDB_txn *wtxn;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "events", &env, &wtxn, &dbi);
+    test_event_t broken;
+    s_make(&broken, "01HZY00000000000000000EV03", "SS.DISPUTE", 1, 1700000000400);
+    broken.rec.event = NULL;
+    broken.rec.in_link_proof = 4;
+    broken.rec.origin_envelope = (ProtobufCBinaryData){3, (uint8_t *)"bad"};
+    size_t blen;
+    uint8_t *bbytes = s_packed_record(&broken.rec, &blen);
+    MDB_val k = {strlen(broken.id), broken.id}, v = {blen, bbytes};
+    assert_int_equal(mdb_put(wtxn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(wtxn), 0);
+    mdb_env_close(env);
+    free(bbytes);
+    s_reopen(f);
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    rec = NULL;
+    assert_int_equal(gr_store_event_get(txn, broken.id, &rec), GR_EDECODE);
+    assert_null(rec);
+    gr_store_abort(&txn);
+    free(origin);
+    free(corigin);
+}
+
+/* ---- ids that come in order fill the records' pages (MDB_APPEND) ---- */
+
+static void test_ordered_ids_fill_pages(void **state)
+{
+    fixture_t *f = *state;
+    /* Records of which two fit a leaf: put in id order, each at the end,
+     * they would fill leaves one apiece without MDB_APPEND. */
+    char note[1500];
+    memset(note, 'n', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        test_event_t t;
+        char id[32];
+        snprintf(id, sizeof id, "01HZY000000000000000AP%04d", i);
+        s_make(&t, id, "SS.DISPUTE", 1, 1700000000000 + (uint64_t)i);
+        t.rec.result = note;
+        s_store(f->store, &t);
+    }
+    /* One out of order lands where it belongs: an ordinary put. */
+    test_event_t early;
+    s_make(&early, "01HZY000000000000000AP0000x", "SS.DISPUTE", 1, 1700000000100);
+    s_store(f->store, &early);
+    gr_store_close(&f->store);
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "events", &env, &raw, &dbi);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(raw, dbi, &st), 0);
+    assert_int_equal(st.ms_entries, N + 1);
+    assert_true(st.ms_leaf_pages <= N / 2 + 2);
+    mdb_txn_abort(raw);
+    mdb_env_close(env);
+    s_reopen(f);
+    gr_txn_t *txn;
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_event_exists(txn, early.id), 1);
+    assert_int_equal(gr_store_event_exists(txn, "01HZY000000000000000AP0059"), 1);
+    gr_store_abort(&txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1814,6 +2000,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_proof_holds_origin_and_hops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_origin_holds_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ordered_ids_fill_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
