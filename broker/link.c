@@ -300,6 +300,27 @@ void gr_link_kick(gr_link_t *self)
     self->next_load_ms = 0;
 }
 
+int gr_link_send_outbox(gr_link_t *self, uint64_t now_ms)
+{
+    if (!self)
+        return GR_EINVAL;
+    gr_link_set_clock(self, now_ms);
+    gr_link_kick(self);
+    return gr_link_window_fill(self);
+}
+
+uint64_t gr_link_loaded_upto(const gr_link_t *self)
+{
+    return self ? self->loaded_upto : 0;
+}
+
+void gr_link_forget_after(gr_link_t *self, uint64_t seq)
+{
+    if (!self)
+        return;
+    gr_link_window_forget_after(self, seq);
+}
+
 int gr_link_tick(gr_link_t *self, uint64_t now_ms)
 {
     if (!self)

@@ -133,6 +133,22 @@ int gr_link_set_route(gr_link_t *self, const void *routing_id, size_t len);
 /* The outbox has new entries: send them when the window allows. */
 void gr_link_kick(gr_link_t *self);
 
+/* Sends now what the outbox holds beyond the window, as far as the window
+ * allows: the owner's load callback is called at once (it may read the
+ * owner's write transaction before its commit, so that the frames travel
+ * while the owner's disk syncs). Returns what gr_link_tick() would. */
+int gr_link_send_outbox(gr_link_t *self, uint64_t now_ms);
+
+/* The highest outbox seq the window has been given so far. */
+uint64_t gr_link_loaded_upto(const gr_link_t *self);
+
+/* Forgets the window's entries above seq: they came from a transaction
+ * that did not commit, so the outbox never held them (sent already, they
+ * reach the peer as a message the owner does not remember sending; the
+ * peer's answers to them change nothing here). The entries the outbox
+ * holds beyond seq are loaded again. */
+void gr_link_forget_after(gr_link_t *self, uint64_t seq);
+
 /* Timers: sends what the window allows, resends when the peer made no
  * progress for the current timeout (see the top of this file), sends a
  * heartbeat when idle, updates up/down. Call every loop turn. Returns 0,

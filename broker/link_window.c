@@ -441,6 +441,20 @@ int gr_link_window_fill(gr_link_t *self)
     return 0;
 }
 
+void gr_link_window_forget_after(gr_link_t *self, uint64_t seq)
+{
+    /* Emits only append higher seqs, so they are the newest; none waits
+     * for a batch frame here (every public call flushes before it
+     * returns). */
+    while (self->count > 0 && gr_link_entry_at(self, self->count - 1)->seq > seq)
+        s_remove(self, self->count - 1);
+    if (self->loaded_upto > seq) {
+        self->loaded_upto = seq;
+        self->more = true;
+        self->next_load_ms = 0;
+    }
+}
+
 void gr_link_window_free(gr_link_t *self)
 {
     for (size_t i = 0; i < self->count; i++)

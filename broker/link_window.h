@@ -43,6 +43,9 @@ void gr_link_window_send_held(gr_link_t *self);
  * Returns 0 or load's error (retried after retry_ms). */
 int gr_link_window_fill(gr_link_t *self);
 
+/* Drops the entries above seq (the newest) and loads from seq on again. */
+void gr_link_window_forget_after(gr_link_t *self, uint64_t seq);
+
 /* When the resend timer started; only with entries in the window. */
 uint64_t gr_link_window_resend_from(const gr_link_t *self);
 

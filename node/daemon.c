@@ -468,6 +468,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
              * to be empty, nor after a turn that filled its byte budget
              * (gr_turn_filled(): a burst of link batches, little to check
              * per MiB). */
+            gr_peers_before_commit(self->peers, txn, effects, now);
             if (!self->stopping && !self->reload_pending && !gr_turn_filled(self->turn))
                 read_ahead += gr_turn_read_ahead(self->ahead);
             struct timespec t0, t1;
@@ -490,6 +491,7 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
             }
         }
         gr_store_abort(&txn);
+        gr_peers_commit_failed(self->peers);
         /* The batch is redone from scratch: forget its partial results. */
         self->counters = saved;
         gr_engine_effects_clear(self->engine);

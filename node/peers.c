@@ -28,6 +28,10 @@ typedef struct {
     uint64_t catchup_sent_ms;
     uint64_t refusal_logged_ms;  /* last refusal by the peer said in the log */
     uint64_t refusals_unlogged;  /* refusals since, not said */
+    /* The window's loaded_upto before gr_peers_before_commit() sent from
+     * the transaction being committed (0 when it sent nothing). */
+    uint64_t before_commit_upto;
+    bool sent_before_commit;
 } s_link_ctx_t;
 
 typedef struct {
@@ -56,6 +60,7 @@ struct gr_peers {
     s_ack_t *acks;
     size_t n_acks, cap_acks;
     gr_counters_t *counters;     /* refused link batches; may be NULL */
+    gr_txn_t *uncommitted;       /* set while gr_peers_before_commit() loads from it */
 };
 
 static int s_grow(void **array, size_t *cap, size_t count, size_t size)
@@ -153,6 +158,9 @@ static void s_emit_visit(void *ctx, uint64_t seq, const uint8_t *data, size_t le
 static int s_load(void *ctx, gr_link_t *link, uint64_t after, size_t max)
 {
     s_link_ctx_t *lc = ctx;
+    if (lc->peers->uncommitted)
+        return gr_store_outbox_scan(lc->peers->uncommitted, lc->outbox, after, max, s_emit_visit,
+                                    link);
     gr_txn_t *txn = NULL;
     int rc = gr_store_begin(lc->peers->store, false, &txn);
     if (rc != 0)
@@ -780,8 +788,47 @@ static void s_acks_clear(gr_peers_t *self)
     self->n_acks = 0;
 }
 
+/* The links upward: what a report's way to the top waits on. */
+static s_link_ctx_t *s_upward(gr_peers_t *self, size_t i)
+{
+    s_link_ctx_t *up[2] = { &self->up, &self->skip };
+    return i < 2 && up[i]->link ? up[i] : NULL;
+}
+
+void gr_peers_before_commit(gr_peers_t *self, gr_txn_t *txn, const gr_effects_t *effects,
+                            uint64_t now_ms)
+{
+    if (!effects || !effects->kick_all)
+        return;
+    self->uncommitted = txn;
+    for (size_t i = 0; i < 2; i++) {
+        s_link_ctx_t *lc = s_upward(self, i);
+        if (!lc)
+            continue;
+        lc->before_commit_upto = gr_link_loaded_upto(lc->link);
+        lc->sent_before_commit = true;
+        if (gr_link_send_outbox(lc->link, now_ms) != 0)
+            gr_link_forget_after(lc->link, lc->before_commit_upto);  /* sent after commit */
+    }
+    self->uncommitted = NULL;
+}
+
+void gr_peers_commit_failed(gr_peers_t *self)
+{
+    for (size_t i = 0; i < 2; i++) {
+        s_link_ctx_t *lc = s_upward(self, i);
+        if (lc && lc->sent_before_commit)
+            gr_link_forget_after(lc->link, lc->before_commit_upto);
+        if (lc)
+            lc->sent_before_commit = false;
+    }
+}
+
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
+    for (size_t i = 0; i < 2; i++)
+        if (s_upward(self, i))
+            s_upward(self, i)->sent_before_commit = false;
     s_acks_clear(self);
     if (effects)
         s_publish_status(self, &effects->status, now_ms);

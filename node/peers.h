@@ -105,6 +105,23 @@ int gr_peers_apply_status(gr_peers_t *self, gr_txn_t *txn, const gr_inbound_t *i
 int gr_peers_answer_catchup(gr_peers_t *self, gr_txn_t *txn, const gr_opened_t *request,
                             gr_link_t *reply_link);
 
+/* Inside the write transaction, all its writes done, just before its
+ * commit: sends up the outbox entries it added (escalations first of
+ * all), read from txn, so that the parent stores them while this node's
+ * disk syncs rather than after. Nothing is acknowledged before the
+ * commit, here or by the parent to the reporter's node: a parent that
+ * stored an escalation whose commit here then failed holds a case this
+ * node does not; the reporter, unanswered, sends it again, and the parent
+ * answers the new escalation of the same event as a duplicate
+ * (PROTOCOL.md 8.5). Downward entries wait for the commit: a child has no
+ * such answer to a repeated assignment. */
+void gr_peers_before_commit(gr_peers_t *self, gr_txn_t *txn, const gr_effects_t *effects,
+                            uint64_t now_ms);
+
+/* The commit (or a write before it) failed: the links forget what
+ * gr_peers_before_commit() gave them from that transaction. */
+void gr_peers_commit_failed(gr_peers_t *self);
+
 /* After commit: publish the status updates, kick the links, send the
  * catch-up requests that were decided. */
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms);

@@ -42,6 +42,7 @@ typedef struct {
     uint8_t *frame;
     size_t len;
     bool deleted;
+    bool aborted;       /* written in a transaction that did not commit */
     int acked_calls;
 } entry_t;
 
@@ -119,7 +120,7 @@ static int s_load(void *ctx, gr_link_t *link, uint64_t after, size_t max)
     size_t visited = 0;
     for (size_t i = 0; i < o->n && visited < max; i++) {
         entry_t *e = &o->entries[i];
-        if (e->deleted || e->seq <= after)
+        if (e->deleted || e->aborted || e->seq <= after)
             continue;
         gr_link_item_t item = { e->seq, e->frame, e->len };
         int rc = gr_link_emit(link, &item);
@@ -135,6 +136,7 @@ static void s_acked(void *ctx, uint64_t seq)
     owner_t *o = &((world_t *)ctx)->owner;
     for (size_t i = 0; i < o->n; i++) {
         if (o->entries[i].seq == seq) {
+            assert_false(o->entries[i].aborted);
             assert_int_equal(o->entries[i].acked_calls, 0);
             o->entries[i].acked_calls++;
             o->entries[i].deleted = true;
@@ -683,6 +685,46 @@ static void test_upward_delivers_in_order(void **state)
     s_world_destroy(&w);
 }
 
+/* Entries sent from the owner's write transaction before its commit
+ * (gr_link_send_outbox) reach the peer without waiting for a tick; when
+ * that commit fails, the link forgets them: the peer's acks for them are
+ * not reported, and what the redone transaction wrote goes next. */
+static void test_upward_send_before_commit(void **state)
+{
+    (void)state;
+    world_t *w = s_upward_world(32, 1000, 30000, 200, 10);
+    RUN_UNTIL(w, w->owner.acked == 10, 10000);
+    assert_int_equal(w->owner.acked, 10);
+    uint64_t upto = gr_link_loaded_upto(w->link);
+    assert_int_equal(upto, w->owner.entries[9].seq);
+
+    /* Sent at once, before anything ticks the link. */
+    s_owner_add(&w->owner, 5);
+    assert_int_equal(gr_link_send_outbox(w->link, gr_now_ms()), 0);
+    assert_int_equal(gr_link_loaded_upto(w->link), w->owner.entries[14].seq);
+    for (size_t i = 10; i < 15; i++)
+        w->owner.entries[i].aborted = true;
+    gr_link_forget_after(w->link, upto);
+    assert_int_equal(gr_link_loaded_upto(w->link), upto);
+    RUN_UNTIL(w, w->peer.seen[w->owner.entries[14].seq], 5000);
+    for (size_t i = 10; i < 15; i++)
+        assert_true(w->peer.seen[w->owner.entries[i].seq]);
+
+    /* The redone transaction's entries: delivered and reported; the
+     * peer's acks of the forgotten ones were not (s_acked checks). */
+    s_owner_add(&w->owner, 5);
+    gr_link_kick(w->link);
+    RUN_UNTIL(w, w->owner.acked == 15, 10000);
+    assert_int_equal(w->owner.acked, 15);
+    for (size_t i = 15; i < 20; i++)
+        assert_int_equal(w->owner.entries[i].acked_calls, 1);
+    for (size_t i = 10; i < 15; i++)
+        assert_int_equal(w->owner.entries[i].acked_calls, 0);
+    gr_link_status_t st = s_status(w);
+    assert_int_equal(st.in_flight, 0);
+    s_world_destroy(&w);
+}
+
 /* A silent peer (it commits, but no Ack comes back): the oldest item is
  * probed with doubling gaps up to the cap, and only it, since the rest of
  * the window may be waiting in the peer's queue. Progress resets the
@@ -1216,6 +1258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argument_checks),
         cmocka_unit_test(test_upward_delivers_in_order),
+        cmocka_unit_test(test_upward_send_before_commit),
         cmocka_unit_test(test_upward_backoff),
         cmocka_unit_test(test_upward_slow_peer_no_resends),
         cmocka_unit_test(test_upward_timeout_follows_answer_time),
