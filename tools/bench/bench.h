@@ -170,6 +170,12 @@ typedef struct {
     double commit_p50_ms;       /* the same: begin to durable, per commit */
     double commit_p99_ms;
     double batched_puts_per_s;  /* LMDB: batch_puts puts per durable commit */
+    /* LMDB: one-put durable commits offered at paced_rate/s for paced_s s,
+     * latency from when each was due (the open loop's floor). */
+    double paced_rate, paced_s;
+    double paced_commit_p99_ms;
+    double paced_commit_max_ms;
+    size_t paced_commits_over_5ms;
     size_t batch_puts;
     size_t msg_bytes;           /* ZeroMQ message size (a Report envelope) */
     double zmq_msgs_per_s;      /* DEALER -> ROUTER, tcp loopback, plain */

@@ -20,6 +20,8 @@
 #define S_BATCHED_PUTS 200000
 #define S_BATCH 512             /* the node's default batch_max */
 #define S_VALUE_BYTES 300
+#define S_PACED_RATE 1000         /* the open loop's pace and length (bench.c) */
+#define S_PACED_SECONDS 3
 #define S_ZMQ_ONEWAY 100000
 #define S_ZMQ_RTT 10000
 
@@ -123,6 +125,72 @@ out:
     unlink(path);
     rmdir(dir);
     return rate;
+}
+
+/* Durable commits of one put offered at rate per second for seconds, as
+ * the node's open loop offers reports: each commit's latency runs from
+ * when it was due, so a commit the disk held up delays the ones queued
+ * behind it, as it would a node's acks. The disk's own stalls at that
+ * pace, which a node that syncs before it acknowledges waits out too
+ * (though it commits what queued meanwhile together, where this commits
+ * one put at a time). */
+static int s_lmdb_paced(double rate, double seconds, bench_raw_t *out)
+{
+    char dir[] = "/tmp/gridbench-lmdb-XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    size_t n = (size_t)(rate * seconds);
+    double *lat = calloc(n ? n : 1, sizeof *lat);
+    MDB_env *env = NULL;
+    MDB_dbi dbi = 0;
+    int rc = -1;
+    char value[S_VALUE_BYTES];
+    memset(value, 'v', sizeof value);
+    if (!lat || mdb_env_create(&env) != 0)
+        goto out;
+    if (mdb_env_set_mapsize(env, (size_t)1 << 30) != 0 || mdb_env_open(env, dir, 0, 0600) != 0)
+        goto out;
+    double start = bench_now();
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        double due = start + (double)i / rate;
+        while (bench_now() < due)
+            usleep(100);
+        MDB_txn *txn;
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+            goto out;
+        if (i == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
+            mdb_txn_abort(txn);
+            goto out;
+        }
+        uint64_t be = htobe64(i);
+        MDB_val key = { sizeof be, &be }, val = { sizeof value, value };
+        if (mdb_put(txn, dbi, &key, &val, 0) != 0) {
+            mdb_txn_abort(txn);
+            goto out;
+        }
+        if (mdb_txn_commit(txn) != 0)
+            goto out;
+        lat[done] = (bench_now() - due) * 1000;
+        if (lat[done] > 5)
+            out->paced_commits_over_5ms++;
+        done++;
+    }
+    bench_sort(lat, done);
+    out->paced_commit_p99_ms = bench_percentile(lat, done, 0.99);
+    out->paced_commit_max_ms = done ? lat[done - 1] : -1;
+    rc = 0;
+out:
+    free(lat);
+    if (env)
+        mdb_env_close(env);
+    char path[64];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+    return rc;
 }
 
 /* ---- ZeroMQ ---- */
@@ -260,7 +328,10 @@ int bench_raw_run(bench_raw_t *out, size_t msg_bytes)
     out->commit_p50_ms = out->commit_p99_ms = -1;
     out->commits_per_s = s_lmdb_puts_per_s(S_COMMITS, 1, &out->commit_p50_ms, &out->commit_p99_ms);
     out->batched_puts_per_s = s_lmdb_puts_per_s(S_BATCHED_PUTS, S_BATCH, NULL, NULL);
-    int rc = 0;
+    out->paced_rate = S_PACED_RATE;
+    out->paced_s = S_PACED_SECONDS;
+    out->paced_commit_p99_ms = out->paced_commit_max_ms = -1;
+    int rc = s_lmdb_paced(S_PACED_RATE, S_PACED_SECONDS, out);
     if (s_zmq(false, msg_bytes, &out->zmq_msgs_per_s, &out->zmq_rtt_per_s) != 0)
         rc = -1;
     if (s_zmq(true, msg_bytes, &out->zmq_curve_msgs_per_s, &out->zmq_curve_rtt_per_s) != 0)
