@@ -412,3 +412,8 @@ const char *gr_link_peer_id(const gr_link_t *self)
 {
     return self ? self->peer_id : NULL;
 }
+
+uint32_t gr_link_peer_version(const gr_link_t *self)
+{
+    return self ? self->peer_version : GR_PROTOCOL_VERSION;
+}

@@ -196,4 +196,10 @@ void gr_link_status(const gr_link_t *self, gr_link_status_t *out);
 bool gr_link_error_is_permanent(int code);
 const char *gr_link_peer_id(const gr_link_t *self);
 
+/* The link protocol version the peer speaks, as the link last learnt it
+ * (broker/link_types.h): what a frame sent outside the outbox is sealed
+ * with, since the link takes the version of any verified frame from the
+ * peer as the peer's own. */
+uint32_t gr_link_peer_version(const gr_link_t *self);
+
 #endif

@@ -550,9 +550,19 @@ bool gr_link_window_answer(gr_link_t *self, const gr_opened_t *opened, bool perm
     uint32_t version = opened->envelope->version;
     if (version >= GR_LINK_VERSION)
         self->peer_v2_seen = true;
-    if (self->n_pending > 0 && !self->peer_v2_seen && version < GR_LINK_VERSION)
-        gr_link_window_flush(self);  /* what was queued for a version-2 peer goes as it was */
-    self->peer_version = self->peer_v2_seen ? GR_LINK_VERSION : version;
+    /* Only an answer to what we sent says the peer cannot read version 2
+     * (an older parent refuses a batch frame); any other frame sealed in
+     * version 1 (a CatchUp from a node that sealed those so) says nothing
+     * of the sort, and taken at its word it made a fresh child sign every
+     * escalation on its own until the parent's next heartbeat. */
+    bool answer = body->kind_case == GRIDRELAY__BODY__KIND_ACK ||
+                  body->kind_case == GRIDRELAY__BODY__KIND_ACK_BATCH ||
+                  body->kind_case == GRIDRELAY__BODY__KIND_ERROR;
+    if (answer || version >= GR_LINK_VERSION) {
+        if (self->n_pending > 0 && !self->peer_v2_seen && version < GR_LINK_VERSION)
+            gr_link_window_flush(self);  /* what was queued for a version-2 peer goes as it was */
+        self->peer_version = self->peer_v2_seen ? GR_LINK_VERSION : version;
+    }
     /* A peer of version 1 answers no batch frame (its ERR_UNSUPPORTED
      * names the frame's own seq): stop waiting for them. */
     if (self->peer_version < GR_LINK_VERSION)

@@ -213,13 +213,21 @@ static uint64_t s_next_seq(void *ctx)
     return gr_engine_next_seq(lc->peers->engine);
 }
 
-/* Seals body with this node's key and sends it on link, outside the outbox. */
+/* Seals body with this node's key and sends it on link, outside the outbox,
+ * in the version the peer speaks: a version-2 child that heard a version-1
+ * CatchUp from us before any answer would take us for a version-1 parent
+ * and send its escalations one signature each (gr_link_window_answer()). */
 static int s_send_body(gr_peers_t *self, gr_link_t *link, const Gridrelay__Body *body)
 {
     uint8_t *frame = NULL;
-    size_t len = 0;
-    int rc = gr_envelope_seal(&frame, &len, &self->cfg->keys, gr_engine_next_seq(self->engine),
-                              gr_now_ms(), body);
+    size_t len = 0, body_len = 0;
+    uint8_t *bytes = gr_body_pack(body, &body_len);
+    if (!bytes)
+        return GR_ENOMEM;
+    int rc = gr_envelope_seal_version(&frame, &len, &self->cfg->keys, gr_link_peer_version(link),
+                                      gr_engine_next_seq(self->engine), gr_now_ms(), bytes,
+                                      body_len);
+    free(bytes);
     if (rc != 0)
         return rc;
     rc = gr_link_send(link, frame, len);

@@ -25,7 +25,9 @@
 #define CATEGORY "SS.MASS"
 
 typedef struct {
-    uint64_t batches, batched, held;
+    uint64_t batches, batched, held, sent;
+    uint32_t version;
+    bool up;
 } s_link_t;
 
 /* The village's parent link as GetLinks shows it; 0 or -1. */
@@ -45,6 +47,9 @@ static int s_parent_link(gr_client_t *client, s_link_t *out)
                 out->batches = reply.body->links->links[i]->batches;
                 out->batched = reply.body->links->links[i]->batched;
                 out->held = reply.body->links->links[i]->held;
+                out->sent = reply.body->links->links[i]->sent;
+                out->version = reply.body->links->links[i]->version;
+                out->up = reply.body->links->links[i]->up;
                 rc = 0;
             }
     gr_opened_clear(&reply);
@@ -122,10 +127,63 @@ static void test_held_entries_go_up_together(void **state)
     assert_int_equal(nodes_teardown(ctx, nodes, 2, GR_SOURCE_ROOT "/examples/catalogue.ini"), 0);
 }
 
+static bool s_parent_up(void *ctx)
+{
+    s_link_t link;
+    return s_parent_link(ctx, &link) == 0 && link.up;
+}
+
+/* A fresh village: reports sent as soon as its link is up all go up in
+ * batch frames, at version 2. The township asks a child that comes up for
+ * its status (a CatchUp) at once; sealed in version 1, it could reach a
+ * child before any answer had, and the child took its parent for a
+ * version-1 node, signing every escalation on its own until the parent's
+ * next heartbeat (in gridbench's burst at one district, for half of it).
+ * Now a CatchUp goes in the version the child speaks, and a link learns a
+ * lower version only from an answer (test_link.c). */
+static void test_catchup_keeps_batching(void **state)
+{
+    (void)state;
+    harness_node_t town, village;
+    assert_int_equal(harness_node_init(&town, "township-catchup", 1), 0);
+    assert_int_equal(harness_node_init(&village, "village-catchup", 1), 0);
+    snprintf(town.tier, sizeof town.tier, "township");
+    harness_add_child(&town, &village);
+    assert_int_equal(harness_node_start(&town), 0);
+    harness_set_parent(&village, &town, "parent");
+    assert_int_equal(harness_node_start(&village), 0);
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    gr_client_t *at_town = harness_client(&town, ctx, 0);
+    gr_client_t *at_village = harness_client(&village, ctx, 0);
+    assert_non_null(at_town);
+    assert_non_null(at_village);
+
+    assert_true(harness_wait_until(s_parent_up, at_village, WAIT_MS));
+    for (int i = 0; i < REPORTS; i++)
+        s_report(&village, ctx);
+    s_stored_t st = { at_town, REPORTS };
+    assert_true(harness_wait_until(s_stored, &st, WAIT_MS));
+    s_link_t link;
+    assert_int_equal(s_parent_link(at_village, &link), 0);
+    print_message("%llu sent, %llu in %llu batch frames, peer version %u\n",
+                  (unsigned long long)link.sent, (unsigned long long)link.batched,
+                  (unsigned long long)link.batches, link.version);
+    assert_int_equal(link.version, 2);
+    assert_true(link.sent >= REPORTS);
+    assert_true(link.batched >= link.sent);
+
+    gr_client_destroy(&at_town);
+    gr_client_destroy(&at_village);
+    harness_node_t nodes[2] = { town, village };
+    assert_int_equal(nodes_teardown(ctx, nodes, 2, GR_SOURCE_ROOT "/examples/catalogue.ini"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_entries_go_up_together),
+        cmocka_unit_test(test_catchup_keeps_batching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1083,6 +1083,60 @@ static void test_upward_batches_wait_for_answers(void **state)
     s_world_destroy(&w);
 }
 
+/* A message other than an answer (here a CatchUp), sealed in version 1,
+ * reaches a fresh link before any answer did: the parent asked for status
+ * in the version its catch-up code used, which says nothing about what it
+ * reads. The link keeps speaking 2 and batching; only an answer in
+ * version 1 (an older parent's) would turn it back. */
+static void test_upward_version1_message_keeps_batching(void **state)
+{
+    (void)state;
+    world_t *w = s_world_new();
+    w->owner.kp = &w->child_kp;
+    w->owner.item_kind = GRIDRELAY__BODY__KIND_ESCALATE;
+    w->owner.unsigned_v2 = true;
+    peer_t *p = &w->peer;
+    p->is_router = true;
+    p->kp = &w->parent_kp;
+    p->sender_pk = w->child_kp.pk;
+    p->ack = true;
+    p->socket = s_router_bind(w->ctx, &w->parent_kp, "tcp://127.0.0.1:*", p->endpoint,
+                              sizeof p->endpoint);
+    assert_non_null(p->socket);
+    gr_link_options_t opt = s_options(w, 64, 1000, 30000, 200);
+    opt.peer_id = PARENT_ID;
+    opt.peer_pk = w->parent_kp.pk;
+    opt.kp = &w->child_kp;
+    opt.own_id = CHILD_ID;
+    w->link = gr_link_new_upward(w->ctx, p->endpoint, &opt);
+    assert_non_null(w->link);
+    /* The link's heartbeat gives the parent its route. */
+    RUN_UNTIL(w, p->heartbeats > 0, 3000);
+    assert_true(p->heartbeats > 0);
+
+    p->version = 1;
+    Gridrelay__CatchUp catch_up = GRIDRELAY__CATCH_UP__INIT;
+    catch_up.limit = 10;
+    Gridrelay__Body body = GRIDRELAY__BODY__INIT;
+    body.kind_case = GRIDRELAY__BODY__KIND_CATCH_UP;
+    body.catch_up = &catch_up;
+    s_peer_send(p, p->child_route, p->child_route_len, &body);
+    RUN_UNTIL(w, w->owner.messages == 1, 3000);
+    assert_int_equal(w->owner.messages, 1);
+    p->version = GR_LINK_VERSION;
+
+    s_owner_add(&w->owner, 3);
+    gr_link_kick(w->link);
+    RUN_UNTIL(w, w->owner.acked == 3, 3000);
+    assert_int_equal(w->owner.acked, 3);
+    gr_link_status_t st = s_status(w);
+    assert_int_equal(st.peer_version, GR_LINK_VERSION);
+    assert_int_equal(st.batched_total, 3);
+    assert_true(p->frames >= 1);
+    s_assert_delivered(w);
+    s_world_destroy(&w);
+}
+
 static void test_upward_rejects_forgeries(void **state)
 {
     (void)state;
@@ -1259,6 +1313,7 @@ int main(void)
         cmocka_unit_test(test_argument_checks),
         cmocka_unit_test(test_upward_delivers_in_order),
         cmocka_unit_test(test_upward_send_before_commit),
+        cmocka_unit_test(test_upward_version1_message_keeps_batching),
         cmocka_unit_test(test_upward_backoff),
         cmocka_unit_test(test_upward_slow_peer_no_resends),
         cmocka_unit_test(test_upward_timeout_follows_answer_time),

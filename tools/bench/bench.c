@@ -667,6 +667,13 @@ static void s_sheet_scale(bench_sheet_t *s, const bench_scale_opts_t *o, const b
     bench_sheet_add(s, "scale_acked", 0, (double)sc->acked, "scale: escalations acknowledged");
     bench_sheet_add(s, "scale_stored", 0, (double)sc->stored, "scale: district events_stored afterwards");
     bench_sheet_add(s, "scale_resent", 0, (double)sc->resent, "scale: frames resent by the links (no ack in time)");
+    bench_sheet_add(s, "scale_entries_per_batch", 1, bench_ratio((double)sc->batched, (double)sc->batches),
+                    "scale: entries per batch frame (mean)");
+    bench_sheet_add(s, "scale_entries_unbatched", 0,
+                    sc->acked + sc->resent > sc->batched ? (double)(sc->acked + sc->resent - sc->batched) : 0,
+                    "scale: entries sent signed one by one (not in a batch frame)");
+    bench_sheet_add(s, "scale_links_v1", 0, (double)sc->links_v1,
+                    "scale: links that ended at link protocol 1 (the district answered as 1)");
     bench_sheet_add(s, "scale_errors", 0, (double)sc->refused, "scale: Error replies to the villages");
     bench_sheet_add(s, "scale_ack_p50_ms", 1, sc->ack_p50_ms, "scale: taken into a window -> acked, p50 ms");
     bench_sheet_add(s, "scale_ack_p99_ms", 1, sc->ack_p99_ms, "scale: taken into a window -> acked, p99 ms");

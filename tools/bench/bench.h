@@ -348,6 +348,9 @@ typedef struct {
     uint64_t acked;
     uint64_t stored;            /* the district's events_stored afterwards */
     uint64_t resent;            /* frames the links sent again */
+    uint64_t batches;           /* batch frames the links sent (linkbatch.h) */
+    uint64_t batched;           /* entries sent in them */
+    size_t links_v1;            /* links that ended speaking link protocol 1 */
     uint64_t refused;           /* Error replies to escalations */
     double ack_p50_ms, ack_p99_ms;  /* first transmission to ack, per escalation */
     size_t frame_bytes;         /* mean Escalate frame size */

@@ -464,6 +464,9 @@ int bench_scale_run(const bench_scale_opts_t *o, bench_scale_t *out)
         gr_link_status_t st;
         gr_link_status(sim.v[k].link, &st);
         out->resent += st.resent_total;
+        out->batches += st.batches_total;
+        out->batched += st.batched_total;
+        out->links_v1 += st.peer_version < GR_LINK_VERSION;
     }
     out->refused = sim.refused;
     bench_sort(sim.lat_ms, sim.acked);
