@@ -175,15 +175,16 @@ static bool s_origin_holds_event(const Gridrelay__StoredEvent *rec, Gridrelay__R
     return holds;
 }
 
-static int s_replace(char **field, const char *value)
+/* Moves an unpacked string from one message to another (both from
+ * protobuf-c's default allocator, so each message's free_unpacked() frees
+ * what it holds after), leaving from the empty default, which is never
+ * freed. */
+static void s_move_string(char **to, char **from)
 {
-    char *copy = strdup(value);
-    if (!copy)
-        return GR_ENOMEM;
-    if (*field && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = copy;
-    return 0;
+    if (*to && *to != protobuf_c_empty_string)
+        free(*to);
+    *to = *from;
+    *from = (char *)protobuf_c_empty_string;
 }
 
 /* rec->event from its origin envelope and rec->filled; false when the
@@ -198,11 +199,11 @@ static bool s_event_restore(Gridrelay__StoredEvent *rec)
          * free_unpacked() frees what it is given. */
         o.body->report->event = NULL;
         rec->event = sent;
-        const Gridrelay__Resolved *filled = rec->filled;
+        Gridrelay__Resolved *filled = rec->filled;
         if (filled && s_set(filled->event_id))
-            ok = s_replace(&sent->id, filled->event_id) == 0;
-        if (ok && filled && s_set(filled->origin_node))
-            ok = s_replace(&sent->origin_node, filled->origin_node) == 0;
+            s_move_string(&sent->id, &filled->event_id);
+        if (filled && s_set(filled->origin_node))
+            s_move_string(&sent->origin_node, &filled->origin_node);
         if (filled && filled->severity)
             sent->severity = filled->severity;
         if (filled && filled->created_ms)

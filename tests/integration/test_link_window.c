@@ -74,26 +74,50 @@ static void s_report(harness_node_t *village, void *ctx)
     assert_int_equal(node_report(village, ctx, id, CATEGORY, GRIDRELAY__SEVERITY__ROUTINE), 0);
 }
 
+/* A township and its village, running, with a client at each. */
+typedef struct {
+    harness_node_t town, village;
+    void *ctx;
+    gr_client_t *at_town, *at_village;
+} s_pair_t;
+
+static void s_pair_start(s_pair_t *p, const char *town_id, const char *village_id)
+{
+    assert_int_equal(harness_node_init(&p->town, town_id, 1), 0);
+    assert_int_equal(harness_node_init(&p->village, village_id, 1), 0);
+    snprintf(p->town.tier, sizeof p->town.tier, "township");
+    harness_add_child(&p->town, &p->village);
+    assert_int_equal(harness_node_start(&p->town), 0);
+    harness_set_parent(&p->village, &p->town, "parent");
+    assert_int_equal(harness_node_start(&p->village), 0);
+    p->ctx = zmq_ctx_new();
+    assert_non_null(p->ctx);
+    p->at_town = harness_client(&p->town, p->ctx, 0);
+    p->at_village = harness_client(&p->village, p->ctx, 0);
+    assert_non_null(p->at_town);
+    assert_non_null(p->at_village);
+}
+
+/* The village stops first; both stores are checked. */
+static void s_pair_stop(s_pair_t *p)
+{
+    gr_client_destroy(&p->at_town);
+    gr_client_destroy(&p->at_village);
+    harness_node_t nodes[2] = { p->town, p->village };
+    assert_int_equal(nodes_teardown(p->ctx, nodes, 2, GR_SOURCE_ROOT "/examples/catalogue.ini"), 0);
+}
+
 static void test_held_entries_go_up_together(void **state)
 {
     (void)state;
-    harness_node_t town, village;
-    assert_int_equal(harness_node_init(&town, "township-window", 1), 0);
-    assert_int_equal(harness_node_init(&village, "village-window", 1), 0);
-    snprintf(town.tier, sizeof town.tier, "township");
-    harness_add_child(&town, &village);
-    assert_int_equal(harness_node_start(&town), 0);
-    harness_set_parent(&village, &town, "parent");
-    assert_int_equal(harness_node_start(&village), 0);
-    void *ctx = zmq_ctx_new();
-    assert_non_null(ctx);
-    gr_client_t *at_town = harness_client(&town, ctx, 0);
-    gr_client_t *at_village = harness_client(&village, ctx, 0);
-    assert_non_null(at_town);
-    assert_non_null(at_village);
+    s_pair_t pair;
+    s_pair_start(&pair, "township-window", "village-window");
+    harness_node_t *town = &pair.town, *village = &pair.village;
+    void *ctx = pair.ctx;
+    gr_client_t *at_town = pair.at_town, *at_village = pair.at_village;
 
     /* One case up first: the link is up and both sides speak version 2. */
-    s_report(&village, ctx);
+    s_report(village, ctx);
     s_stored_t st = { at_town, 1 };
     assert_true(harness_wait_until(s_stored, &st, WAIT_MS));
     s_link_t before, after;
@@ -101,10 +125,10 @@ static void test_held_entries_go_up_together(void **state)
 
     /* The township stops answering; the village goes on taking reports,
      * each acknowledged after its own commit. */
-    assert_int_equal(kill(town.pid, SIGSTOP), 0);
+    assert_int_equal(kill(town->pid, SIGSTOP), 0);
     for (int i = 0; i < REPORTS; i++)
-        s_report(&village, ctx);
-    assert_int_equal(kill(town.pid, SIGCONT), 0);
+        s_report(village, ctx);
+    assert_int_equal(kill(town->pid, SIGCONT), 0);
     st.want = 1 + REPORTS;
     assert_true(harness_wait_until(s_stored, &st, WAIT_MS));
     assert_int_equal(client_counter(at_town, "events_stored"), 1 + REPORTS);
@@ -120,11 +144,7 @@ static void test_held_entries_go_up_together(void **state)
     /* One frame per commit would be REPORTS frames. */
     assert_true(frames <= REPORTS / 3);
 
-    gr_client_destroy(&at_town);
-    gr_client_destroy(&at_village);
-    /* The village stops first; both stores are checked. */
-    harness_node_t nodes[2] = { town, village };
-    assert_int_equal(nodes_teardown(ctx, nodes, 2, GR_SOURCE_ROOT "/examples/catalogue.ini"), 0);
+    s_pair_stop(&pair);
 }
 
 static bool s_parent_up(void *ctx)
@@ -144,39 +164,22 @@ static bool s_parent_up(void *ctx)
 static void test_catchup_keeps_batching(void **state)
 {
     (void)state;
-    harness_node_t town, village;
-    assert_int_equal(harness_node_init(&town, "township-catchup", 1), 0);
-    assert_int_equal(harness_node_init(&village, "village-catchup", 1), 0);
-    snprintf(town.tier, sizeof town.tier, "township");
-    harness_add_child(&town, &village);
-    assert_int_equal(harness_node_start(&town), 0);
-    harness_set_parent(&village, &town, "parent");
-    assert_int_equal(harness_node_start(&village), 0);
-    void *ctx = zmq_ctx_new();
-    assert_non_null(ctx);
-    gr_client_t *at_town = harness_client(&town, ctx, 0);
-    gr_client_t *at_village = harness_client(&village, ctx, 0);
-    assert_non_null(at_town);
-    assert_non_null(at_village);
-
-    assert_true(harness_wait_until(s_parent_up, at_village, WAIT_MS));
+    s_pair_t pair;
+    s_pair_start(&pair, "township-catchup", "village-catchup");
+    assert_true(harness_wait_until(s_parent_up, pair.at_village, WAIT_MS));
     for (int i = 0; i < REPORTS; i++)
-        s_report(&village, ctx);
-    s_stored_t st = { at_town, REPORTS };
+        s_report(&pair.village, pair.ctx);
+    s_stored_t st = { pair.at_town, REPORTS };
     assert_true(harness_wait_until(s_stored, &st, WAIT_MS));
     s_link_t link;
-    assert_int_equal(s_parent_link(at_village, &link), 0);
+    assert_int_equal(s_parent_link(pair.at_village, &link), 0);
     print_message("%llu sent, %llu in %llu batch frames, peer version %u\n",
                   (unsigned long long)link.sent, (unsigned long long)link.batched,
                   (unsigned long long)link.batches, link.version);
     assert_int_equal(link.version, 2);
     assert_true(link.sent >= REPORTS);
     assert_true(link.batched >= link.sent);
-
-    gr_client_destroy(&at_town);
-    gr_client_destroy(&at_village);
-    harness_node_t nodes[2] = { town, village };
-    assert_int_equal(nodes_teardown(ctx, nodes, 2, GR_SOURCE_ROOT "/examples/catalogue.ini"), 0);
+    s_pair_stop(&pair);
 }
 
 int main(void)

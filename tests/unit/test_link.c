@@ -599,6 +599,34 @@ static world_t *s_upward_world(size_t window, uint32_t retry_ms, uint32_t retry_
     return w;
 }
 
+/* An upward link of link protocol 2 (entries stored unsigned, a parent
+ * that answers in version 2), window 64; with hold_acks the parent keeps
+ * its answers until the test releases them. */
+static world_t *s_upward_v2_world(uint32_t heartbeat_ms, bool hold_acks)
+{
+    world_t *w = s_world_new();
+    w->owner.kp = &w->child_kp;
+    w->owner.item_kind = GRIDRELAY__BODY__KIND_ESCALATE;
+    w->owner.unsigned_v2 = true;
+    peer_t *p = &w->peer;
+    p->is_router = true;
+    p->kp = &w->parent_kp;
+    p->sender_pk = w->child_kp.pk;
+    p->hold_acks = hold_acks;
+    p->version = GR_LINK_VERSION;
+    p->socket = s_router_bind(w->ctx, &w->parent_kp, "tcp://127.0.0.1:*", p->endpoint,
+                              sizeof p->endpoint);
+    assert_non_null(p->socket);
+    gr_link_options_t opt = s_options(w, 64, 1000, 30000, heartbeat_ms);
+    opt.peer_id = PARENT_ID;
+    opt.peer_pk = w->parent_kp.pk;
+    opt.kp = &w->child_kp;
+    opt.own_id = CHILD_ID;
+    w->link = gr_link_new_upward(w->ctx, p->endpoint, &opt);
+    assert_non_null(w->link);
+    return w;
+}
+
 /* The parent goes away; its state (what it committed) survives, as a
  * node's store does. */
 static void s_parent_stop(world_t *w)
@@ -1023,26 +1051,8 @@ static void test_upward_ack_batch(void **state)
 static void test_upward_batches_wait_for_answers(void **state)
 {
     (void)state;
-    world_t *w = s_world_new();
-    w->owner.kp = &w->child_kp;
-    w->owner.item_kind = GRIDRELAY__BODY__KIND_ESCALATE;
-    w->owner.unsigned_v2 = true;
+    world_t *w = s_upward_v2_world(5000, true);
     peer_t *p = &w->peer;
-    p->is_router = true;
-    p->kp = &w->parent_kp;
-    p->sender_pk = w->child_kp.pk;
-    p->hold_acks = true;
-    p->version = GR_LINK_VERSION;
-    p->socket = s_router_bind(w->ctx, &w->parent_kp, "tcp://127.0.0.1:*", p->endpoint,
-                              sizeof p->endpoint);
-    assert_non_null(p->socket);
-    gr_link_options_t opt = s_options(w, 64, 1000, 30000, 5000);
-    opt.peer_id = PARENT_ID;
-    opt.peer_pk = w->parent_kp.pk;
-    opt.kp = &w->child_kp;
-    opt.own_id = CHILD_ID;
-    w->link = gr_link_new_upward(w->ctx, p->endpoint, &opt);
-    assert_non_null(w->link);
 
     /* Connected first, so that no send fails (and counts as a resend). */
     RUN_UNTIL(w, s_writable(gr_link_socket(w->link)), 3000);
@@ -1091,25 +1101,9 @@ static void test_upward_batches_wait_for_answers(void **state)
 static void test_upward_version1_message_keeps_batching(void **state)
 {
     (void)state;
-    world_t *w = s_world_new();
-    w->owner.kp = &w->child_kp;
-    w->owner.item_kind = GRIDRELAY__BODY__KIND_ESCALATE;
-    w->owner.unsigned_v2 = true;
+    world_t *w = s_upward_v2_world(200, false);
     peer_t *p = &w->peer;
-    p->is_router = true;
-    p->kp = &w->parent_kp;
-    p->sender_pk = w->child_kp.pk;
     p->ack = true;
-    p->socket = s_router_bind(w->ctx, &w->parent_kp, "tcp://127.0.0.1:*", p->endpoint,
-                              sizeof p->endpoint);
-    assert_non_null(p->socket);
-    gr_link_options_t opt = s_options(w, 64, 1000, 30000, 200);
-    opt.peer_id = PARENT_ID;
-    opt.peer_pk = w->parent_kp.pk;
-    opt.kp = &w->child_kp;
-    opt.own_id = CHILD_ID;
-    w->link = gr_link_new_upward(w->ctx, p->endpoint, &opt);
-    assert_non_null(w->link);
     /* The link's heartbeat gives the parent its route. */
     RUN_UNTIL(w, p->heartbeats > 0, 3000);
     assert_true(p->heartbeats > 0);

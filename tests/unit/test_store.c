@@ -1679,6 +1679,33 @@ static Gridrelay__StoredEvent *s_raw_record(const char *dir, const char *id, siz
     return rec;
 }
 
+/* Writes rec's bytes as they are under its id, behind the store's back
+ * (the store closed), reopens it, and checks that a read refuses the
+ * record as undecodable rather than giving back a case without what the
+ * record says something else holds. */
+static void s_assert_broken_record_refused(fixture_t *f, const char *id,
+                                           const Gridrelay__StoredEvent *rec)
+{
+    MDB_env *env;
+    MDB_txn *wtxn;
+    MDB_dbi dbi;
+    s_raw_begin(f->dir, "events", &env, &wtxn, &dbi);
+    size_t blen;
+    uint8_t *bbytes = s_packed_record(rec, &blen);
+    MDB_val k = {strlen(id), (void *)id}, v = {blen, bbytes};
+    assert_int_equal(mdb_put(wtxn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(wtxn), 0);
+    mdb_env_close(env);
+    free(bbytes);
+    s_reopen(f);
+    gr_txn_t *txn;
+    Gridrelay__StoredEvent *got = NULL;
+    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(gr_store_event_get(txn, id, &got), GR_EDECODE);
+    assert_null(got);
+    gr_store_abort(&txn);
+}
+
 static void test_link_proof_holds_origin_and_hops(void **state)
 {
     fixture_t *f = *state;
@@ -1771,27 +1798,11 @@ static void test_link_proof_holds_origin_and_hops(void **state)
 
     /* A record whose proof does not hold what it says it left out: a
      * decode error, never a case without its origin. */
-    MDB_env *env;
-    MDB_txn *wtxn;
-    MDB_dbi dbi;
-    s_raw_begin(f->dir, "events", &env, &wtxn, &dbi);
     test_event_t broken;
     s_make(&broken, "01HZY00000000000000000LP03", "SS.DISPUTE", 1, 1700000000400);
     broken.rec.in_link_proof = 1;
     broken.rec.link_proof = (ProtobufCBinaryData){3, (uint8_t *)"bad"};
-    size_t blen;
-    uint8_t *bbytes = s_packed_record(&broken.rec, &blen);
-    MDB_val k = {strlen(broken.id), broken.id}, v = {blen, bbytes};
-    assert_int_equal(mdb_put(wtxn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(wtxn), 0);
-    mdb_env_close(env);
-    free(bbytes);
-    s_reopen(f);
-    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
-    rec = NULL;
-    assert_int_equal(gr_store_event_get(txn, broken.id, &rec), GR_EDECODE);
-    assert_null(rec);
-    gr_store_abort(&txn);
+    s_assert_broken_record_refused(f, broken.id, &broken.rec);
     free(item);
 }
 
@@ -1913,28 +1924,12 @@ static void test_origin_holds_event(void **state)
 
     /* A record that says its origin holds the event, whose origin does not
      * decode: a decode error, never a case without its event. */
-    MDB_env *env;
-    MDB_txn *wtxn;
-    MDB_dbi dbi;
-    s_raw_begin(f->dir, "events", &env, &wtxn, &dbi);
     test_event_t broken;
     s_make(&broken, "01HZY00000000000000000EV03", "SS.DISPUTE", 1, 1700000000400);
-    broken.rec.event = NULL;
+    broken.rec.event = NULL;  /* left out: the origin is said to hold it */
     broken.rec.in_link_proof = 4;
     broken.rec.origin_envelope = (ProtobufCBinaryData){3, (uint8_t *)"bad"};
-    size_t blen;
-    uint8_t *bbytes = s_packed_record(&broken.rec, &blen);
-    MDB_val k = {strlen(broken.id), broken.id}, v = {blen, bbytes};
-    assert_int_equal(mdb_put(wtxn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(wtxn), 0);
-    mdb_env_close(env);
-    free(bbytes);
-    s_reopen(f);
-    assert_int_equal(gr_store_begin(f->store, false, &txn), 0);
-    rec = NULL;
-    assert_int_equal(gr_store_event_get(txn, broken.id, &rec), GR_EDECODE);
-    assert_null(rec);
-    gr_store_abort(&txn);
+    s_assert_broken_record_refused(f, broken.id, &broken.rec);
     free(origin);
     free(corigin);
 }

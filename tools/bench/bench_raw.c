@@ -58,6 +58,17 @@ static double s_signs_per_s(size_t n)
 
 /* ---- LMDB ---- */
 
+/* Removes a temp environment's directory and its two files. */
+static void s_lmdb_dir_remove(const char *dir)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* n puts of S_VALUE_BYTES, `per_commit` per synchronous commit, into a
  * fresh environment in a temp dir. Keys are 16 bytes, a big-endian counter
  * then 8 random bytes: mostly appending, like the node's time-ordered ids.
@@ -118,12 +129,7 @@ out:
     free(took);
     if (env)
         mdb_env_close(env);
-    char path[64];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
+    s_lmdb_dir_remove(dir);
     return rate;
 }
 
@@ -184,12 +190,7 @@ out:
     free(lat);
     if (env)
         mdb_env_close(env);
-    char path[64];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
+    s_lmdb_dir_remove(dir);
     return rc;
 }
 
