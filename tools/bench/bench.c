@@ -667,10 +667,12 @@ static void s_sheet_scale(bench_sheet_t *s, const bench_scale_opts_t *o, const b
     bench_sheet_add(s, "scale_acked", 0, (double)sc->acked, "scale: escalations acknowledged");
     bench_sheet_add(s, "scale_stored", 0, (double)sc->stored, "scale: district events_stored afterwards");
     bench_sheet_add(s, "scale_resent", 0, (double)sc->resent, "scale: frames resent by the links (no ack in time)");
-    bench_sheet_add(s, "scale_entries_per_batch", 1, bench_ratio((double)sc->batched, (double)sc->batches),
+    bench_sheet_add(s, "scale_entries_per_batch", 1,
+                    bench_ratio((double)sc->batched, (double)sc->batches),
                     "scale: entries per batch frame (mean)");
+    uint64_t copies = sc->acked + sc->resent;
     bench_sheet_add(s, "scale_entries_unbatched", 0,
-                    sc->acked + sc->resent > sc->batched ? (double)(sc->acked + sc->resent - sc->batched) : 0,
+                    copies > sc->batched ? (double)(copies - sc->batched) : 0,
                     "scale: entries sent signed one by one (not in a batch frame)");
     bench_sheet_add(s, "scale_links_v1", 0, (double)sc->links_v1,
                     "scale: links that ended at link protocol 1 (the district answered as 1)");
