@@ -461,6 +461,8 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
         if (rc == 0)
             rc = s_prune(self, txn, now);
         if (rc == 0) {
+            /* The parent stores what goes up while this disk syncs. */
+            gr_peers_before_commit(self->peers, txn, effects, now);
             /* While the disk syncs, the next turn's requests have their
              * signatures checked: a verify costs about as much as the rest
              * of a request, and the commit's wait would leave the cores
@@ -468,7 +470,6 @@ static void s_apply_writes(gr_daemon_t *self, uint64_t now)
              * to be empty, nor after a turn that filled its byte budget
              * (gr_turn_filled(): a burst of link batches, little to check
              * per MiB). */
-            gr_peers_before_commit(self->peers, txn, effects, now);
             if (!self->stopping && !self->reload_pending && !gr_turn_filled(self->turn))
                 read_ahead += gr_turn_read_ahead(self->ahead);
             struct timespec t0, t1;

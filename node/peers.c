@@ -29,9 +29,8 @@ typedef struct {
     uint64_t refusal_logged_ms;  /* last refusal by the peer said in the log */
     uint64_t refusals_unlogged;  /* refusals since, not said */
     /* The window's loaded_upto before gr_peers_before_commit() sent from
-     * the transaction being committed (0 when it sent nothing). */
+     * the transaction being committed. */
     uint64_t before_commit_upto;
-    bool sent_before_commit;
 } s_link_ctx_t;
 
 typedef struct {
@@ -61,6 +60,7 @@ struct gr_peers {
     size_t n_acks, cap_acks;
     gr_counters_t *counters;     /* refused link batches; may be NULL */
     gr_txn_t *uncommitted;       /* set while gr_peers_before_commit() loads from it */
+    bool sent_uncommitted;       /* the upward links sent from a transaction not yet committed */
 };
 
 static int s_grow(void **array, size_t *cap, size_t count, size_t size)
@@ -809,12 +809,12 @@ void gr_peers_before_commit(gr_peers_t *self, gr_txn_t *txn, const gr_effects_t 
     if (!effects || !effects->kick_all)
         return;
     self->uncommitted = txn;
+    self->sent_uncommitted = true;
     for (size_t i = 0; i < 2; i++) {
         s_link_ctx_t *lc = s_upward(self, i);
         if (!lc)
             continue;
         lc->before_commit_upto = gr_link_loaded_upto(lc->link);
-        lc->sent_before_commit = true;
         if (gr_link_send_outbox(lc->link, now_ms) != 0)
             gr_link_forget_after(lc->link, lc->before_commit_upto);  /* sent after commit */
     }
@@ -823,20 +823,17 @@ void gr_peers_before_commit(gr_peers_t *self, gr_txn_t *txn, const gr_effects_t 
 
 void gr_peers_commit_failed(gr_peers_t *self)
 {
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; self->sent_uncommitted && i < 2; i++) {
         s_link_ctx_t *lc = s_upward(self, i);
-        if (lc && lc->sent_before_commit)
-            gr_link_forget_after(lc->link, lc->before_commit_upto);
         if (lc)
-            lc->sent_before_commit = false;
+            gr_link_forget_after(lc->link, lc->before_commit_upto);
     }
+    self->sent_uncommitted = false;
 }
 
 void gr_peers_after_commit(gr_peers_t *self, const gr_effects_t *effects, uint64_t now_ms)
 {
-    for (size_t i = 0; i < 2; i++)
-        if (s_upward(self, i))
-            s_upward(self, i)->sent_before_commit = false;
+    self->sent_uncommitted = false;
     s_acks_clear(self);
     if (effects)
         s_publish_status(self, &effects->status, now_ms);

@@ -145,17 +145,6 @@ static s_resolved_fields_t s_fields_swap(Gridrelay__Event *ev, const s_resolved_
     return was;
 }
 
-static s_resolved_fields_t s_fields_filled(const Gridrelay__Event *sent,
-                                           const Gridrelay__Resolved *filled)
-{
-    return (s_resolved_fields_t){
-        s_set(filled->event_id) ? filled->event_id : sent->id,
-        s_set(filled->origin_node) ? filled->origin_node : sent->origin_node,
-        filled->severity ? filled->severity : sent->severity,
-        filled->created_ms ? filled->created_ms : sent->created_ms,
-    };
-}
-
 /* Whether the reporter's event in rec's origin, with filled applied, is
  * rec's event byte for byte: then the record need not hold it. */
 static bool s_origin_holds_event(const Gridrelay__StoredEvent *rec, Gridrelay__Resolved *filled)
@@ -166,7 +155,12 @@ static bool s_origin_holds_event(const Gridrelay__StoredEvent *rec, Gridrelay__R
     Gridrelay__Event *sent = s_origin_event(&rec->origin_envelope, &o);
     bool holds = false;
     if (sent && s_filled_of(filled, sent, rec->event)) {
-        s_resolved_fields_t fields = s_fields_filled(sent, filled);
+        /* Where the reporter set one of the four, the record's equals it;
+         * where not, filled takes the record's: so the reporter's event
+         * with filled applied has exactly the record's four. */
+        const Gridrelay__Event *stored = rec->event;
+        s_resolved_fields_t fields = {stored->id, stored->origin_node, stored->severity,
+                                      stored->created_ms};
         s_resolved_fields_t was = s_fields_swap(sent, &fields);
         holds = s_same_message(&sent->base, &rec->event->base);
         s_fields_swap(sent, &was);

@@ -69,13 +69,23 @@ static void s_lmdb_dir_remove(const char *dir)
     rmdir(dir);
 }
 
+/* Each durable commit's time, in ms. */
+typedef struct {
+    double p50_ms, p99_ms, max_ms;
+    size_t over_5ms;
+} s_commit_times_t;
+
 /* n puts of S_VALUE_BYTES, `per_commit` per synchronous commit, into a
  * fresh environment in a temp dir. Keys are 16 bytes, a big-endian counter
  * then 8 random bytes: mostly appending, like the node's time-ordered ids.
- * With p50_ms and p99_ms, also the time from begin to the end of each
- * durable commit, as percentiles (the floor of any latency that waits for
- * a commit). Returns puts/s, -1 on failure. */
-static double s_lmdb_puts_per_s(size_t n, size_t per_commit, double *p50_ms, double *p99_ms)
+ * With times, also each durable commit's time: from its begin to its end
+ * (the floor of any latency that waits for a commit), or with pace_per_s
+ * (commits offered at that rate, each begun no sooner than it is due, as
+ * the node's open loop offers reports) from when it was due, so that a
+ * commit the disk held up delays the ones queued behind it as it would a
+ * node's acks. Returns puts/s, -1 on failure. */
+static double s_lmdb_puts_per_s(size_t n, size_t per_commit, double pace_per_s,
+                                s_commit_times_t *times)
 {
     char dir[] = "/tmp/gridbench-lmdb-XXXXXX";
     if (!mkdtemp(dir))
@@ -91,12 +101,18 @@ static double s_lmdb_puts_per_s(size_t n, size_t per_commit, double *p50_ms, dou
     if (mdb_env_set_mapsize(env, (size_t)1 << 30) != 0 || mdb_env_open(env, dir, 0, 0600) != 0)
         goto out;
     size_t commits = (n + per_commit - 1) / per_commit, done = 0;
-    if (p50_ms && !(took = calloc(commits, sizeof *took)))
+    if (times && !(took = calloc(commits ? commits : 1, sizeof *took)))
         goto out;
     double t0 = bench_now();
     for (size_t i = 0; i < n;) {
         MDB_txn *txn;
         double begun = bench_now();
+        if (pace_per_s > 0) {
+            double due = t0 + (double)done / pace_per_s;
+            while (bench_now() < due)
+                usleep(100);
+            begun = due;
+        }
         if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
             goto out;
         if (i == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
@@ -116,14 +132,20 @@ static double s_lmdb_puts_per_s(size_t n, size_t per_commit, double *p50_ms, dou
         }
         if (mdb_txn_commit(txn) != 0)
             goto out;
-        if (took && done < commits)
-            took[done++] = (bench_now() - begun) * 1000;
+        if (done < commits) {
+            if (took) {
+                took[done] = (bench_now() - begun) * 1000;
+                times->over_5ms += took[done] > 5;
+            }
+            done++;
+        }
     }
     rate = (double)n / (bench_now() - t0);
     if (took && done > 0) {
         bench_sort(took, done);
-        *p50_ms = bench_percentile(took, done, 0.50);
-        *p99_ms = bench_percentile(took, done, 0.99);
+        times->p50_ms = bench_percentile(took, done, 0.50);
+        times->p99_ms = bench_percentile(took, done, 0.99);
+        times->max_ms = took[done - 1];
     }
 out:
     free(took);
@@ -131,67 +153,6 @@ out:
         mdb_env_close(env);
     s_lmdb_dir_remove(dir);
     return rate;
-}
-
-/* Durable commits of one put offered at rate per second for seconds, as
- * the node's open loop offers reports: each commit's latency runs from
- * when it was due, so a commit the disk held up delays the ones queued
- * behind it, as it would a node's acks. The disk's own stalls at that
- * pace, which a node that syncs before it acknowledges waits out too
- * (though it commits what queued meanwhile together, where this commits
- * one put at a time). */
-static int s_lmdb_paced(double rate, double seconds, bench_raw_t *out)
-{
-    char dir[] = "/tmp/gridbench-lmdb-XXXXXX";
-    if (!mkdtemp(dir))
-        return -1;
-    size_t n = (size_t)(rate * seconds);
-    double *lat = calloc(n ? n : 1, sizeof *lat);
-    MDB_env *env = NULL;
-    MDB_dbi dbi = 0;
-    int rc = -1;
-    char value[S_VALUE_BYTES];
-    memset(value, 'v', sizeof value);
-    if (!lat || mdb_env_create(&env) != 0)
-        goto out;
-    if (mdb_env_set_mapsize(env, (size_t)1 << 30) != 0 || mdb_env_open(env, dir, 0, 0600) != 0)
-        goto out;
-    double start = bench_now();
-    size_t done = 0;
-    for (size_t i = 0; i < n; i++) {
-        double due = start + (double)i / rate;
-        while (bench_now() < due)
-            usleep(100);
-        MDB_txn *txn;
-        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
-            goto out;
-        if (i == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        uint64_t be = htobe64(i);
-        MDB_val key = { sizeof be, &be }, val = { sizeof value, value };
-        if (mdb_put(txn, dbi, &key, &val, 0) != 0) {
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        if (mdb_txn_commit(txn) != 0)
-            goto out;
-        lat[done] = (bench_now() - due) * 1000;
-        if (lat[done] > 5)
-            out->paced_commits_over_5ms++;
-        done++;
-    }
-    bench_sort(lat, done);
-    out->paced_commit_p99_ms = bench_percentile(lat, done, 0.99);
-    out->paced_commit_max_ms = done ? lat[done - 1] : -1;
-    rc = 0;
-out:
-    free(lat);
-    if (env)
-        mdb_env_close(env);
-    s_lmdb_dir_remove(dir);
-    return rc;
 }
 
 /* ---- ZeroMQ ---- */
@@ -326,19 +287,26 @@ int bench_raw_run(bench_raw_t *out, size_t msg_bytes)
     out->msg_bytes = msg_bytes;
     out->verifies_per_s = s_verifies_per_s(S_VERIFIES);
     out->signs_per_s = s_signs_per_s(S_SIGNS);
-    out->commit_p50_ms = out->commit_p99_ms = -1;
-    out->commits_per_s = s_lmdb_puts_per_s(S_COMMITS, 1, &out->commit_p50_ms, &out->commit_p99_ms);
-    out->batched_puts_per_s = s_lmdb_puts_per_s(S_BATCHED_PUTS, S_BATCH, NULL, NULL);
+    s_commit_times_t times = { -1, -1, -1, 0 };
+    out->commits_per_s = s_lmdb_puts_per_s(S_COMMITS, 1, 0, &times);
+    out->commit_p50_ms = times.p50_ms;
+    out->commit_p99_ms = times.p99_ms;
+    out->batched_puts_per_s = s_lmdb_puts_per_s(S_BATCHED_PUTS, S_BATCH, 0, NULL);
     out->paced_rate = S_PACED_RATE;
     out->paced_s = S_PACED_SECONDS;
-    out->paced_commit_p99_ms = out->paced_commit_max_ms = -1;
-    int rc = s_lmdb_paced(S_PACED_RATE, S_PACED_SECONDS, out);
+    s_commit_times_t paced = { -1, -1, -1, 0 };
+    double paced_rc = s_lmdb_puts_per_s((size_t)(S_PACED_RATE * S_PACED_SECONDS), 1, S_PACED_RATE,
+                                        &paced);
+    out->paced_commit_p99_ms = paced.p99_ms;
+    out->paced_commit_max_ms = paced.max_ms;
+    out->paced_commits_over_5ms = paced.over_5ms;
+    int rc = 0;
     if (s_zmq(false, msg_bytes, &out->zmq_msgs_per_s, &out->zmq_rtt_per_s) != 0)
         rc = -1;
     if (s_zmq(true, msg_bytes, &out->zmq_curve_msgs_per_s, &out->zmq_curve_rtt_per_s) != 0)
         rc = -1;
     if (out->verifies_per_s < 0 || out->signs_per_s < 0 || out->commits_per_s < 0 ||
-        out->batched_puts_per_s < 0)
+        out->batched_puts_per_s < 0 || paced_rc < 0)
         rc = -1;
     return rc;
 }
