@@ -63,6 +63,14 @@ int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t 
 int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp, uint64_t seq,
                      uint64_t sent_ms, const Gridrelay__Body *body)
 {
+    return gr_envelope_seal_body_version(out, out_len, kp, GR_PROTOCOL_VERSION, seq, sent_ms,
+                                         body);
+}
+
+int gr_envelope_seal_body_version(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                                  uint32_t version, uint64_t seq, uint64_t sent_ms,
+                                  const Gridrelay__Body *body)
+{
     if (!body)
         return GR_EINVAL;
     size_t body_len = gridrelay__body__get_packed_size(body);
@@ -71,7 +79,7 @@ int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp, uin
     if (!bytes)
         return GR_ENOMEM;
     gridrelay__body__pack(body, bytes);
-    int rc = gr_envelope_seal_bytes(out, out_len, kp, seq, sent_ms, bytes, body_len);
+    int rc = gr_envelope_seal_version(out, out_len, kp, version, seq, sent_ms, bytes, body_len);
     if (bytes != small)
         free(bytes);
     return rc;

@@ -54,6 +54,11 @@ int gr_envelope_seal_version(uint8_t **out, size_t *out_len, const gr_keypair_t 
 int gr_envelope_seal(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
                      uint64_t seq, uint64_t sent_ms, const Gridrelay__Body *body);
 
+/* As gr_envelope_seal_version(), serializing body first. */
+int gr_envelope_seal_body_version(uint8_t **out, size_t *out_len, const gr_keypair_t *kp,
+                                  uint32_t version, uint64_t seq, uint64_t sent_ms,
+                                  const Gridrelay__Body *body);
+
 /* An opened, verified envelope. */
 typedef struct {
     Gridrelay__Envelope *envelope;      /* owned */

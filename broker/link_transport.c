@@ -138,17 +138,11 @@ void gr_link_transport_heartbeat(gr_link_t *self)
     body.heartbeat = &hb;
     uint8_t *frame = NULL;
     size_t len = 0;
-    size_t body_len = 0;
-    uint8_t *bytes = gr_body_pack(&body, &body_len);
     /* Version 2 always, so that the peer learns ours (a version-2 peer
      * batches to us only once it has seen one of our version-2 frames);
      * every node since batched receipts accepts it. */
-    uint32_t version = GR_LINK_VERSION;
-    int rc = bytes ? gr_envelope_seal_version(&frame, &len, &self->kp, version,
-                                              self->cb.next_seq(self->ctx), self->now_ms, bytes,
-                                              body_len)
-                   : GR_ENOMEM;
-    free(bytes);
+    int rc = gr_envelope_seal_body_version(&frame, &len, &self->kp, GR_LINK_VERSION,
+                                           self->cb.next_seq(self->ctx), self->now_ms, &body);
     if (rc != 0) {
         self->last_send_ms = self->now_ms;  /* try again next period, not next turn */
         return;

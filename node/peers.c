@@ -220,14 +220,10 @@ static uint64_t s_next_seq(void *ctx)
 static int s_send_body(gr_peers_t *self, gr_link_t *link, const Gridrelay__Body *body)
 {
     uint8_t *frame = NULL;
-    size_t len = 0, body_len = 0;
-    uint8_t *bytes = gr_body_pack(body, &body_len);
-    if (!bytes)
-        return GR_ENOMEM;
-    int rc = gr_envelope_seal_version(&frame, &len, &self->cfg->keys, gr_link_peer_version(link),
-                                      gr_engine_next_seq(self->engine), gr_now_ms(), bytes,
-                                      body_len);
-    free(bytes);
+    size_t len = 0;
+    int rc = gr_envelope_seal_body_version(&frame, &len, &self->cfg->keys,
+                                           gr_link_peer_version(link),
+                                           gr_engine_next_seq(self->engine), gr_now_ms(), body);
     if (rc != 0)
         return rc;
     rc = gr_link_send(link, frame, len);
